@@ -1,0 +1,96 @@
+# hgbench — build, test and bench.
+#
+#   make            all CPU builds (float32 and float64)
+#   make test       deps, then every test in float32 and float64, plain and
+#                   under AddressSanitizer + UBSan; closes with "N passed, M failed"
+#   make bench      deps, then the benchmarks; writes RESULTS.md
+#   make deps       install missing Debian packages (scripts/install-deps.sh)
+#   make print-config
+#
+# Precision is a compile-time type (common/real.h): every object is built
+# once per configuration under build/<config>/: f32, f64, asan-f32, asan-f64.
+
+CC      ?= gcc
+OPT     ?= -O2
+ARCH    ?= -march=native
+THREADS ?= 2
+
+BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
+BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
+# No -ffast-math anywhere: the reversible engine replays steps bit for bit.
+# Fused multiply-adds are allowed (one binary always fuses the same way).
+CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(ARCH) -ffp-contract=fast -fopenmp \
+               -g $(WARN) -I$(BLAS_INC) -MMD -MP $(EXTRA_CFLAGS)
+LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -lz -lm -fopenmp
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+       -fno-omit-frame-pointer
+
+NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+NVCC_VERSION := $(if $(NVCC),$(shell $(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))
+
+LIB_SRCS := $(sort $(wildcard common/*.c models/*.c datasets/*.c harness/*.c \
+                              engines/*.c backend/cpu/*.c))
+TEST_SUPPORT := tests/test.c $(sort $(wildcard tests/support_*.c))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+CONFIGS := f32 f64 asan-f32 asan-f64
+# float32 checked against the float64 build (build/f64/tests/ref_model)
+F32_ONLY_TESTS := test_precision
+
+# $(1) = config name, $(2) = its extra flags, $(3) = tests it leaves out
+define config_rules
+build/$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
+
+build/$(1)/libhg.a: $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+build/$(1)/tests/%: build/$(1)/obj/tests/%.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT)) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
+build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(BENCH_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
+$(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model
+.PHONY: $(1)-tests
+endef
+
+$(eval $(call config_rules,f32,))
+$(eval $(call config_rules,f64,-DHG_F64,$(F32_ONLY_TESTS)))
+$(eval $(call config_rules,asan-f32,$(SAN)))
+$(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
+
+.PHONY: all test test-fast bench deps clean print-config
+.SECONDARY:
+
+all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models
+
+print-config:
+	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
+	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)); nothing CUDA is built yet,not found: CPU build only)"
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Plain builds first (fast feedback), then the sanitizer builds.
+test: deps print-config $(addsuffix -tests,$(CONFIGS))
+	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
+
+# Without sanitizers, for quick iteration.
+test-fast: $(addsuffix -tests,f32 f64)
+	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh build/f32 build/f64
+
+bench: deps print-config build/f32/hgbench-models build/f64/hgbench-models
+	@OMP_NUM_THREADS=$(THREADS) bash scripts/bench-models.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,617 @@
+/* bench_models.c — hgbench-models: time per call of the model ops on real
+ * Fashion-MNIST batches, at the precision of the build (`real`):
+ *   loss_grad      model_loss_grad           (the baseline of each model)
+ *   hvp            model_hvp                 (one tangent)
+ *   hvp_block k    model_hvp_block, grad=NULL (k = 1, 4, 16 tangents)
+ *
+ * Method (google/benchmark style): per op a warm-up, then --repeats
+ * repetitions; repetition r times a loop of C calls on batch r (examples
+ * [r*batch, (r+1)*batch) of the normalised training set), C calibrated so a
+ * loop lasts >= --min-time. Reported: median time per call over the
+ * repetitions, min and max, time per tangent, ratio to loss_grad of the same
+ * model in the same run, and napkin GFLOP/s from model_forward_flops.
+ *
+ * Output: whitespace columns with '#' context lines (gnuplot reads it as is);
+ * '-' marks a column that does not apply. A non-finite loss or output is an
+ * error row, never a number. Leaves out: engines (none exist yet), memory
+ * beyond the activation scratch peak, GPU timings.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/check.h"
+#include "../common/mem.h"
+#include "../common/real.h"
+#include "../common/rng.h"
+#include "../common/timer.h"
+#include "../datasets/dataset.h"
+#include "../models/model.h"
+#include "machine.h"
+
+#ifndef HG_BUILD_FLAGS
+#define HG_BUILD_FLAGS "unknown (compile with -DHG_BUILD_FLAGS='\"...\"' to record them)"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HG_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HG_SANITIZED 1
+#endif
+#endif
+
+#define MAX_MODELS 16
+#define MAX_K 16
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct Options {
+    char models[MAX_MODELS][64];
+    int nmodels;
+    int batch, repeats, threads;
+    double min_time;      /* seconds per timed loop */
+    const char *data_dir; /* NULL: the loader's default */
+    const char *out;      /* NULL: stdout */
+    const char *commit;
+    int context_only, no_context;
+} Options;
+
+static Options options_defaults(void)
+{
+    Options o = {.batch = 128, .repeats = 9, .threads = 2, .min_time = 0.05,
+                 .commit = "unknown"};
+    const char *env = getenv("OMP_NUM_THREADS"); /* "4" or a list "4,2" */
+    if (env && *env) {
+        char *end;
+        long t = strtol(env, &end, 10);
+        if (t < 1 || t > 4096 || (*end && *end != ','))
+            hg_die("OMP_NUM_THREADS='%s' is not a thread count", env);
+        o.threads = (int)t;
+    }
+    return o;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: hgbench-models [flags]\n"
+          "Times loss+gradient, HVP and block HVP (k = 1, 4, 16) of the models on\n"
+          "Fashion-MNIST batches at the precision of this build (" HG_REAL_NAME ").\n"
+          "\n"
+          "  --model NAME      logreg, mlp (784-256-10 tanh), lenet, or an mlp spec\n"
+          "                    such as mlp:256,128:relu; repeatable or a comma list\n"
+          "                    (default: logreg,mlp,lenet)\n"
+          "  --batch N         examples per batch (default 128)\n"
+          "  --repeats N       timed repetitions per op, repetition r on batch r\n"
+          "                    (default 9)\n"
+          "  --min-time S      seconds each timed loop lasts at least (default 0.05)\n"
+          "  --threads N       OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS, else 2)\n"
+          "  --data-dir DIR    Fashion-MNIST folder (default: the loader's,\n"
+          "                    /usr/share/datasets/fashion-mnist)\n"
+          "  --out FILE        write results to FILE (atomically) instead of stdout\n"
+          "  --commit ID       commit to record (scripts/bench-models.sh passes it)\n"
+          "  --context-only    print the machine/build preamble and exit\n"
+          "  --no-context      leave the machine/build preamble out\n"
+          "  --help            this text\n"
+          "\n"
+          "Exit status: 0 all ops ran, 1 an op or model failed (see its error row),\n"
+          "2 bad flags, 3 the data could not be loaded.\n",
+          f);
+}
+
+/* If argv[*i] is `name` or `name=VALUE`, returns VALUE (the next argument in
+ * the first form, consumed); otherwise NULL. */
+static const char *flag_arg(int argc, char **argv, int *i, const char *name)
+{
+    size_t len = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, len) != 0) return NULL;
+    if (a[len] == '=') return a + len + 1;
+    if (a[len] != '\0') return NULL;
+    if (*i + 1 >= argc) hg_die("flag %s needs a value (see --help)", name);
+    return argv[++*i];
+}
+
+static long parse_long(const char *flag, const char *s, long lo, long hi)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        hg_die("flag %s: '%s' is not an integer in [%ld, %ld]", flag, s, lo, hi);
+    return v;
+}
+
+/* "logreg,mlp:256,128:relu,lenet": split on commas, but a piece that starts
+ * with a digit continues the previous spec (the layer list of an mlp). */
+static void add_models(Options *o, const char *list)
+{
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int continues = o->nmodels > 0 && p != list && isdigit((unsigned char)*p);
+        if (n == 0) hg_die("flag --model: empty name in '%s'", list);
+        if (continues) {
+            char *prev = o->models[o->nmodels - 1];
+            size_t have = strlen(prev);
+            if (have + 1 + n >= sizeof o->models[0])
+                hg_die("flag --model: spec too long in '%s'", list);
+            snprintf(prev + have, sizeof o->models[0] - have, ",%.*s", (int)n, p);
+        } else {
+            if (o->nmodels == MAX_MODELS) hg_die("flag --model: more than %d models", MAX_MODELS);
+            if (n >= sizeof o->models[0]) hg_die("flag --model: name too long in '%s'", list);
+            snprintf(o->models[o->nmodels++], sizeof o->models[0], "%.*s", (int)n, p);
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+}
+
+static Options parse_flags(int argc, char **argv)
+{
+    Options o = options_defaults();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--context-only")) {
+            o.context_only = 1;
+        } else if (!strcmp(a, "--no-context")) {
+            o.no_context = 1;
+        } else if ((v = flag_arg(argc, argv, &i, "--model"))) {
+            add_models(&o, v);
+        } else if ((v = flag_arg(argc, argv, &i, "--batch"))) {
+            o.batch = (int)parse_long("--batch", v, 1, 60000);
+        } else if ((v = flag_arg(argc, argv, &i, "--repeats"))) {
+            o.repeats = (int)parse_long("--repeats", v, 1, 1000);
+        } else if ((v = flag_arg(argc, argv, &i, "--threads"))) {
+            o.threads = (int)parse_long("--threads", v, 1, 4096);
+        } else if ((v = flag_arg(argc, argv, &i, "--min-time"))) {
+            char *end;
+            o.min_time = strtod(v, &end);
+            if (!*v || *end || !(o.min_time > 0 && o.min_time <= 60))
+                hg_die("flag --min-time: '%s' is not a number of seconds in (0, 60]", v);
+        } else if ((v = flag_arg(argc, argv, &i, "--data-dir"))) {
+            o.data_dir = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--out"))) {
+            o.out = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--commit"))) {
+            o.commit = v;
+        } else {
+            hg_die("unknown flag '%s' (hgbench-models --help lists the flags)", a);
+        }
+    }
+    if (o.context_only && o.no_context)
+        hg_die("flags --context-only and --no-context exclude each other");
+    if (o.nmodels == 0) add_models(&o, "logreg,mlp,lenet");
+    return o;
+}
+
+/* ---------------------------------------------------------------- context */
+
+/* CPU time of the whole machine and of this process, to tell whether other
+ * work shared the cores during a run (a noisy machine). */
+typedef struct Load {
+    double wall, own, busy, steal; /* seconds */
+} Load;
+
+static Load load_now(void)
+{
+    Load l = {now_s(), 0, 0, 0};
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
+        l.own = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    FILE *f = fopen("/proc/stat", "r");
+    if (f) {
+        unsigned long long v[8] = {0}; /* user nice system idle iowait irq softirq steal */
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+            double tick = 1.0 / (double)sysconf(_SC_CLK_TCK);
+            l.busy = tick * (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+            l.steal = tick * (double)v[7];
+        }
+        fclose(f);
+    }
+    return l;
+}
+
+static void iso_date(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *isa_flags(void)
+{
+    static char buf[96];
+    buf[0] = '\0';
+#ifdef __AVX512F__
+    strcat(buf, " avx512f");
+#endif
+#ifdef __AVX2__
+    strcat(buf, " avx2");
+#endif
+#ifdef __FMA__
+    strcat(buf, " fma");
+#endif
+#ifdef __AVX__
+    strcat(buf, " avx");
+#endif
+#ifdef __SSE4_2__
+    strcat(buf, " sse4.2");
+#endif
+    return buf[0] ? buf + 1 : "baseline x86-64 (no -march)";
+}
+
+/* Loud, in the output and on stderr: these builds do not measure speed. */
+static void print_build_warnings(FILE *f)
+{
+    const char *w[2];
+    int n = 0;
+#ifndef __OPTIMIZE__
+    w[n++] = "built WITHOUT OPTIMISATION (__OPTIMIZE__ undefined): these timings do not "
+             "measure the speed of the code";
+#endif
+#ifdef HG_SANITIZED
+    w[n++] = "built with a SANITIZER (address/thread): timings are several times slower "
+             "than a plain build";
+#endif
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "# WARNING: %s\n", w[i]);
+        fprintf(stderr, "hgbench-models: WARNING: %s\n", w[i]);
+    }
+}
+
+static void print_context(FILE *f, const Options *o)
+{
+    Machine mc;
+    machine_probe(&mc);
+    char date[32];
+    iso_date(date, sizeof date);
+    fprintf(f, "# hgbench-models: time per call of the model ops (loss+gradient, HVP, "
+               "block HVP), batch %d\n", o->batch);
+    fprintf(f, "# date: %s\n", date);
+    machine_print(&mc, f, "# ");
+#if defined(__clang__)
+    fprintf(f, "# compiler: clang %s\n", __clang_version__);
+#elif defined(__GNUC__)
+    fprintf(f, "# compiler: gcc %s\n", __VERSION__);
+#else
+    fprintf(f, "# compiler: unknown\n");
+#endif
+    fprintf(f, "# build flags: %s\n", HG_BUILD_FLAGS);
+    fprintf(f, "# build: %s, %s; isa: %s; OpenMP %d\n",
+#ifdef __OPTIMIZE__
+            "optimised",
+#else
+            "NOT OPTIMISED",
+#endif
+#ifdef HG_SANITIZED
+            "SANITIZED",
+#else
+            "no sanitizers",
+#endif
+            isa_flags(), _OPENMP);
+    fprintf(f, "# precision: %s\n", HG_REAL_NAME);
+    fprintf(f, "# threads: %d (OpenMP max threads %d; %s, core %s, %d threads)\n", o->threads,
+            omp_get_max_threads(), openblas_get_config(), openblas_get_corename(),
+            openblas_get_num_threads());
+    fprintf(f, "# commit: %s\n", o->commit);
+    fprintf(f, "# method: per op a warm-up (>= %.3g s, batch 0), then %d "
+               "repetitions; repetition r times a loop of C calls on batch r, C calibrated "
+               "so the loop lasts >= %.3g s; median time per call over repetitions, min and "
+               "max; wall clock (CLOCK_MONOTONIC)\n",
+            2 * o->min_time, o->repeats, o->min_time);
+    fprintf(f, "# napkin flops: estimates, not counts: F = model_forward_flops(batch) "
+               "(2 x multiply-adds of one forward pass); loss_grad = 3F, hvp = 6F, "
+               "hvp_block k = (3 + 3k)F (forward+backward once, 3F per tangent); they "
+               "overcount layers whose input gradient is not needed (the first)\n");
+    print_build_warnings(f);
+    fprintf(f, "# columns: model params op k calls median_ms min_ms max_ms ms_per_tangent "
+               "ratio_to_loss_grad napkin_gflops status ('-': does not apply; status "
+               "'error: MESSAGE' replaces the numbers)\n");
+}
+
+/* ---------------------------------------------------------------- timing */
+
+typedef enum OpKind { OP_LOSS_GRAD, OP_HVP, OP_HVP_BLOCK } OpKind;
+
+typedef struct OpSpec {
+    const char *name;
+    OpKind kind;
+    int k;
+} OpSpec;
+
+static const OpSpec OPS[] = {
+    {"loss_grad", OP_LOSS_GRAD, 1}, {"hvp", OP_HVP, 1},       {"hvp_block", OP_HVP_BLOCK, 1},
+    {"hvp_block", OP_HVP_BLOCK, 4}, {"hvp_block", OP_HVP_BLOCK, 16},
+};
+#define NOPS ((int)(sizeof OPS / sizeof OPS[0]))
+
+typedef struct Bench {
+    Model *m;
+    const Dataset *d;
+    int batch;
+    real *w;    /* [nparams] */
+    real *grad; /* [nparams] */
+    real *V;    /* [MAX_K][nparams] tangents */
+    real *HV;   /* [MAX_K][nparams] */
+} Bench;
+
+/* One call of `op` on batch `rep`; returns its loss (0 for hvp, which has none). */
+static double op_call(const Bench *b, const OpSpec *op, int rep)
+{
+    const real *x = b->d->x + (size_t)rep * b->batch * dataset_dim(b->d);
+    const int32_t *y = b->d->y + (size_t)rep * b->batch;
+    switch (op->kind) {
+    case OP_LOSS_GRAD:
+        return model_loss_grad(b->m, b->w, x, y, b->batch, b->grad);
+    case OP_HVP:
+        model_hvp(b->m, b->w, x, y, b->batch, b->V, b->HV);
+        return 0.0;
+    case OP_HVP_BLOCK:
+        return model_hvp_block(b->m, b->w, x, y, b->batch, op->k, b->V, b->HV, NULL);
+    }
+    return NAN;
+}
+
+/* NULL if the loss and the op's output are finite, else what is not. */
+static const char *check_outputs(const Bench *b, const OpSpec *op, double loss)
+{
+    if (isnan(loss)) return "loss is nan";
+    if (isinf(loss)) return "loss is inf";
+    const real *out = op->kind == OP_LOSS_GRAD ? b->grad : b->HV;
+    long len = op->kind == OP_LOSS_GRAD ? b->m->nparams : (long)op->k * b->m->nparams;
+    for (long i = 0; i < len; i++)
+        if (!isfinite(out[i]))
+            return op->kind == OP_LOSS_GRAD ? "gradient has non-finite entries"
+                                            : "H v has non-finite entries";
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct Timing {
+    int calls;                 /* per repetition */
+    double median, min, max;   /* seconds per call */
+} Timing;
+
+/* Returns NULL, or the error that stopped the measurement. */
+static const char *time_op(const Bench *b, const OpSpec *op, const Options *o, Timing *t,
+                           char *msg, size_t cap)
+{
+    const char *bad;
+    /* Warm-up on batch 0 for >= 2 min_time: a slow op gets one call, a fast
+     * one many. The calls after the first (which sizes the scratch) estimate
+     * the time per call. */
+    double start = now_s(), after_first = 0, loss;
+    int calls = 0;
+    do {
+        loss = op_call(b, op, 0);
+        if (++calls == 1) after_first = now_s();
+    } while (now_s() - start < 2 * o->min_time);
+    if ((bad = check_outputs(b, op, loss))) {
+        snprintf(msg, cap, "%s (warm-up, batch 0)", bad);
+        return msg;
+    }
+    double per_call = calls > 1 ? (now_s() - after_first) / (calls - 1) : after_first - start;
+    double c = ceil(o->min_time / (per_call > 1e-9 ? per_call : 1e-9));
+    t->calls = c < 1 ? 1 : c > 1e8 ? 100000000 : (int)c;
+
+    double *times = malloc((size_t)o->repeats * sizeof *times);
+    HG_CHECK(times, "out of memory");
+    for (int r = 0; r < o->repeats; r++) {
+        int finite = 1;
+        double t0 = now_s();
+        for (int i = 0; i < t->calls; i++) {
+            loss = op_call(b, op, r);
+            finite &= isfinite(loss) != 0;
+        }
+        times[r] = (now_s() - t0) / t->calls;
+        if ((bad = check_outputs(b, op, finite ? loss : NAN))) {
+            snprintf(msg, cap, "%s (repetition %d, batch %d)", bad, r, r);
+            free(times);
+            return msg;
+        }
+    }
+    qsort(times, (size_t)o->repeats, sizeof *times, cmp_double);
+    int n = o->repeats;
+    t->median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+    t->min = times[0];
+    t->max = times[n - 1];
+    free(times);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- rows */
+
+static void row_error(FILE *f, const char *model, long params, const char *op, int k,
+                      const char *msg)
+{
+    char p[24] = "-", ks[12] = "-";
+    if (params > 0) snprintf(p, sizeof p, "%ld", params);
+    if (k > 0) snprintf(ks, sizeof ks, "%d", k);
+    fprintf(f, "%-8s %8s %-9s %2s %7s %11s %11s %11s %11s %7s %8s error: %s\n", model, p, op,
+            ks, "-", "-", "-", "-", "-", "-", "-", msg);
+    fflush(f);
+    fprintf(stderr, "hgbench-models: %s %s %s: error: %s\n", HG_REAL_NAME, model, op, msg);
+}
+
+/* "conv2d(6@5x5,p2) relu maxpool ... linear(10)" */
+static void describe_layers(const Model *m, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->nlayers && len < cap; i++) {
+        const Layer *l = &m->layers[i];
+        int n;
+        if (l->type == LAYER_CONV2D)
+            n = snprintf(buf + len, cap - len, "%sconv2d(%d@%dx%d,p%d)", i ? " " : "",
+                         l->out.c, l->ksize, l->ksize, l->pad);
+        else if (l->type == LAYER_LINEAR)
+            n = snprintf(buf + len, cap - len, "%slinear(%ld)", i ? " " : "",
+                         shape_size(l->out));
+        else
+            n = snprintf(buf + len, cap - len, "%s%s", i ? " " : "", layer_type_name(l->type));
+        if (n < 0) break;
+        len += (size_t)n;
+    }
+}
+
+/* Benchmarks one model spec; returns the number of failed ops (a model that
+ * cannot be built counts as one). */
+static int bench_model(const char *spec, const Dataset *d, const Options *o, FILE *f)
+{
+    HgErr err = {{0}};
+    Shape in = {d->c, d->h, d->w};
+    Model *m = model_by_name(spec, in, d->classes, &err);
+    if (!m) {
+        row_error(f, spec, 0, "build", 0, err.msg[0] ? err.msg : "model_by_name failed");
+        return 1;
+    }
+    long np = m->nparams;
+    double F = model_forward_flops(m, o->batch);
+    char layers[512];
+    describe_layers(m, layers, sizeof layers);
+    fprintf(f, "# model %s: %s, %ld params, forward %.4g MFLOP per example; layers: %s\n",
+            spec, m->name, np, F / o->batch / 1e6, layers);
+    fflush(f);
+
+    mem_reset_peaks();
+    Bench b = {.m = m, .d = d, .batch = o->batch};
+    b.w = mem_alloc(MEM_PARAMS, (size_t)np * sizeof(real));
+    b.grad = mem_alloc(MEM_PARAMS, (size_t)np * sizeof(real));
+    b.V = mem_alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
+    b.HV = mem_alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
+    model_init(m, b.w, INIT_XAVIER, 0.0, 1);
+    Rng rng = rng_seed(2);
+    for (long i = 0; i < (long)MAX_K * np; i++) b.V[i] = (real)rng_normal(&rng);
+
+    Load l0 = load_now();
+    double base = NAN; /* loss_grad median, seconds per call */
+    int failed = 0;
+    for (int i = 0; i < NOPS; i++) {
+        const OpSpec *op = &OPS[i];
+        Timing t;
+        char msg[256];
+        if (time_op(&b, op, o, &t, msg, sizeof msg)) {
+            row_error(f, spec, np, op->name, op->kind == OP_HVP_BLOCK ? op->k : 0, msg);
+            failed++;
+            continue;
+        }
+        if (op->kind == OP_LOSS_GRAD) base = t.median;
+        double flops = op->kind == OP_LOSS_GRAD ? 3 * F
+                       : op->kind == OP_HVP     ? 6 * F
+                                                : (3.0 + 3.0 * op->k) * F;
+        char ks[12] = "-", per_tangent[24] = "-", ratio[16] = "-";
+        if (op->kind != OP_LOSS_GRAD) {
+            snprintf(ks, sizeof ks, "%d", op->k);
+            snprintf(per_tangent, sizeof per_tangent, "%11.5f", 1e3 * t.median / op->k);
+        }
+        if (isfinite(base)) snprintf(ratio, sizeof ratio, "%7.3f", t.median / base);
+        fprintf(f, "%-8s %8ld %-9s %2s %7d %11.5f %11.5f %11.5f %11s %7s %8.3f ok\n", spec, np,
+                op->name, ks, t.calls, 1e3 * t.median, 1e3 * t.min, 1e3 * t.max, per_tangent,
+                ratio, flops / t.median / 1e9);
+        fflush(f);
+        fprintf(stderr, "hgbench-models: %s %-6s %-9s k=%-2s %10.4f ms/call  (%d x %d calls)\n",
+                HG_REAL_NAME, spec, op->name, ks, 1e3 * t.median, o->repeats, t.calls);
+    }
+    Load l1 = load_now();
+    double wall = l1.wall - l0.wall;
+    double other = wall > 0 ? (l1.busy - l0.busy - (l1.own - l0.own)) / wall : 0;
+    double steal = wall > 0 ? (l1.steal - l0.steal) / wall : 0;
+    fprintf(f, "# model %s: activation scratch peak %.2f MiB; during its %.1f s other "
+               "processes used %.2f cores on average (hypervisor steal %.2f)\n",
+            spec, (double)mem_peak(MEM_ACTIVATIONS) / (1 << 20), wall, other < 0 ? 0 : other,
+            steal);
+    if (other > 0.25 || steal > 0.1)
+        fprintf(f, "# WARNING: model %s: the machine was busy with other work during the "
+                   "run (%.2f cores, steal %.2f): its timings may be noisy\n",
+                spec, other, steal);
+    fflush(f);
+
+    mem_free(b.w);
+    mem_free(b.grad);
+    mem_free(b.V);
+    mem_free(b.HV);
+    model_free(m);
+    return failed;
+}
+
+/* ---------------------------------------------------------------- main */
+
+/* Closes --out FILE's temporary and moves it into place. */
+static void finish_out(FILE *f, const Options *o, const char *tmp_path)
+{
+    if (o->out && (fclose(f) != 0 || rename(tmp_path, o->out) != 0))
+        hg_die("--out %s: cannot write it", o->out);
+}
+
+int main(int argc, char **argv)
+{
+    Options o = parse_flags(argc, argv);
+    omp_set_num_threads(o.threads);
+    openblas_set_num_threads(o.threads); /* the OpenMP build also follows omp_set */
+
+    FILE *f = stdout;
+    char tmp_path[4096] = "";
+    if (o.out) {
+        snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", o.out, (long)getpid());
+        f = fopen(tmp_path, "w");
+        if (!f) hg_die("--out %s: cannot write %s", o.out, tmp_path);
+    }
+    if (!o.no_context)
+        print_context(f, &o);
+    else
+        print_build_warnings(f);
+    if (o.context_only) {
+        finish_out(f, &o, tmp_path);
+        return 0;
+    }
+
+    Dataset d = {0};
+    HgErr err = {{0}};
+    const char *dir = o.data_dir ? o.data_dir : dataset_default_dir("fashion-mnist");
+    if (dataset_load("fashion-mnist", o.data_dir, 0, &d, &err) != 0) {
+        fprintf(stderr, "hgbench-models: %s\n", err.msg); /* names the set and file */
+        if (o.out) remove(tmp_path);
+        return 3;
+    }
+    long need = (long)o.batch * o.repeats;
+    if (need > d.n)
+        hg_die("--batch %d x --repeats %d needs %ld examples; fashion-mnist train has %d",
+               o.batch, o.repeats, need, d.n);
+    double *mean = calloc((size_t)d.c, sizeof *mean), *std = calloc((size_t)d.c, sizeof *std);
+    HG_CHECK(mean && std, "out of memory");
+    dataset_channel_stats(&d, mean, std);
+    dataset_normalize(&d, mean, std);
+    fprintf(f, "# data: fashion-mnist train from %s: %d examples of %dx%dx%d, %d classes; "
+               "normalised per channel by the train set's mean %.4f and std %.4f (channel 0); "
+               "repetition r uses examples [%d r, %d r + %d)\n",
+            dir ? dir : "?", d.n, d.c, d.h, d.w, d.classes, mean[0], std[0], o.batch, o.batch,
+            o.batch);
+    free(mean);
+    free(std);
+
+    int failed = 0;
+    for (int i = 0; i < o.nmodels; i++) failed += bench_model(o.models[i], &d, &o, f) > 0;
+    dataset_free(&d);
+    if (failed) {
+        fprintf(f, "# %d of %d models had errors\n", failed, o.nmodels);
+        fprintf(stderr, "hgbench-models: %d of %d models had errors\n", failed, o.nmodels);
+    }
+    finish_out(f, &o, tmp_path);
+    return failed ? 1 : 0;
+}

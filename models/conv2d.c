@@ -1,0 +1,224 @@
+/* conv2d.c — 2-D cross-correlation, stride 1, zero padding, on [C][n][H][W]
+ * activations, by im2col + GEMM over chunks of images.
+ *
+ * A chunk's col buffer [C*K*K][nb*OH*OW] is sized to stay in L2, and the
+ * chunk's GEMM writes straight into a column block of the [OC][n*OH*OW]
+ * output (no transposes, no batch-sized col buffer: on LeNet's conv2 that
+ * buffer is 7.7 MB and the passes over it cost more than the GEMMs).
+ * Chunks are spread over OpenMP threads; OpenBLAS runs single-threaded
+ * inside a parallel region. Weight gradients are summed per thread and then
+ * in thread order, so a given thread count always gives the same bytes.
+ *
+ * Each kernel takes an optional second (weights, input) pair, because every
+ * R-op term of a conv is a sum of two such products (see net.c).
+ * Leaves out: strides and dilation (LeNet needs neither).
+ */
+#include <omp.h>
+#include <string.h>
+
+#include "../common/mem.h"
+#include "layers.h"
+
+#define COL_BYTES (100000 * 1024) /* a chunk's col buffer: half of L2 */
+
+typedef struct Chunking {
+    long ckk, opl;  /* rows of col (C*K*K); output pixels per image */
+    int nb, chunks; /* images per chunk; chunks */
+} Chunking;
+
+static Chunking chunking(const Layer *L, int n)
+{
+    Chunking c;
+    c.ckk = (long)L->in.c * L->ksize * L->ksize;
+    c.opl = (long)L->out.h * L->out.w;
+    long nb = COL_BYTES / (long)sizeof(real) / (c.ckk * c.opl);
+    const int nt = omp_get_max_threads();
+    if (nb * nt > n) /* every thread gets a chunk */
+        nb = (n + nt - 1) / nt;
+    c.nb = nb < 1 ? 1 : (int)nb;
+    c.chunks = (n + c.nb - 1) / c.nb;
+    return c;
+}
+
+/* Short rows (OW <= VL) are copied as one full vector: the extra lanes land
+ * on the next row's place (rewritten next) or in the col buffer's VL slack.
+ * Only where the read stays inside x. */
+typedef real vec __attribute__((vector_size(64)));
+#define VL ((int)(64 / sizeof(real)))
+
+/* col [C*K*K][nb*OH*OW] (+ VL slack) from images i0 .. i0+nb of x [C][n][H][W]. */
+static void im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col)
+{
+    const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
+    const int OH = L->out.h, OW = L->out.w;
+    const long plane = (long)H * W;
+    const real *x_end = x + (long)C * n * plane;
+    real *dst = col;
+    for (int r = 0; r < C * K * K; r++) {
+        const int c = r / (K * K), ki = r / K % K, kj = r % K;
+        /* ow range whose iw = ow + kj - p falls inside [0, W) */
+        const int lo = p - kj > 0 ? p - kj : 0;
+        const int hi = W + p - kj < OW ? W + p - kj : OW;
+        for (int i = i0; i < i0 + nb; i++) {
+            const real *src = x + ((long)c * n + i) * plane;
+            for (int oh = 0; oh < OH; oh++, dst += OW) {
+                const int ih = oh + ki - p;
+                if (ih < 0 || ih >= H || hi <= lo) {
+                    memset(dst, 0, sizeof(real) * OW);
+                    continue;
+                }
+                const real *row = src + (long)ih * W + kj - p;
+                if (OW <= VL && lo == 0 && hi == OW && row + VL <= x_end) {
+                    vec v;
+                    memcpy(&v, row, sizeof v);
+                    memcpy(dst, &v, sizeof v);
+                    continue;
+                }
+                for (int ow = 0; ow < lo; ow++)
+                    dst[ow] = 0;
+#pragma omp simd /* short rows: a loop beats memcpy; dst and row never overlap */
+                for (int ow = lo; ow < hi; ow++)
+                    dst[ow] = row[ow];
+                for (int ow = hi; ow < OW; ow++)
+                    dst[ow] = 0;
+            }
+        }
+    }
+}
+
+/* Images i0 .. i0+nb of dx = col2im(dcol), overwriting them. */
+static void col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx)
+{
+    const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
+    const int OH = L->out.h, OW = L->out.w;
+    const long plane = (long)H * W;
+    for (int c = 0; c < C; c++)
+        for (int i = i0; i < i0 + nb; i++)
+            memset(dx + ((long)c * n + i) * plane, 0, sizeof(real) * plane);
+    const real *src = dcol;
+    for (int r = 0; r < C * K * K; r++) {
+        const int c = r / (K * K), ki = r / K % K, kj = r % K;
+        const int lo = p - kj > 0 ? p - kj : 0;
+        const int hi = W + p - kj < OW ? W + p - kj : OW;
+        for (int i = i0; i < i0 + nb; i++) {
+            real *img = dx + ((long)c * n + i) * plane;
+            for (int oh = 0; oh < OH; oh++, src += OW) {
+                const int ih = oh + ki - p;
+                if (ih < 0 || ih >= H)
+                    continue;
+                real *row = img + (long)ih * W + kj - p;
+#pragma omp simd
+                for (int ow = lo; ow < hi; ow++)
+                    row[ow] += src[ow];
+            }
+        }
+    }
+}
+
+void conv_forward(const Layer *L, const real *w1, const real *x1, const real *w2,
+                  const real *x2, int n, real *y, int acc, int add_bias)
+{
+    const Chunking ch = chunking(L, n);
+    const int OC = L->out.c;
+    const long ldy = n * ch.opl;
+#pragma omp parallel
+    {
+        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (ch.ckk * ch.nb * ch.opl + VL));
+#pragma omp for schedule(static)
+        for (int q = 0; q < ch.chunks; q++) {
+            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            const int cols = (int)(nb * ch.opl);
+            real *yq = y + i0 * ch.opl;
+            im2col(L, x1, n, i0, nb, col);
+            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, (int)ch.ckk,
+                       1, w1 + L->w_off, (int)ch.ckk, col, cols, acc ? 1 : 0, yq, (int)ldy);
+            if (x2) {
+                im2col(L, x2, n, i0, nb, col);
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols,
+                           (int)ch.ckk, 1, w2 + L->w_off, (int)ch.ckk, col, cols, 1, yq,
+                           (int)ldy);
+            }
+            if (add_bias)
+                for (int o = 0; o < OC; o++) {
+                    const real b = w1[L->b_off + o];
+                    real *row = yq + o * ldy;
+                    for (int j = 0; j < cols; j++)
+                        row[j] += b;
+                }
+        }
+        mem_free(col);
+    }
+}
+
+void conv_backward_params(const Layer *L, const real *x1, const real *dy1,
+                          const real *x2, const real *dy2, int n, real *g, int acc,
+                          int with_bias)
+{
+    const Chunking ch = chunking(L, n);
+    const int OC = L->out.c;
+    const long ldy = n * ch.opl, taps = OC * ch.ckk, stride = taps + OC;
+    const int nt = omp_get_max_threads();
+    real *part = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * stride * nt);
+#pragma omp parallel num_threads(nt)
+    {
+        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (ch.ckk * ch.nb * ch.opl + VL));
+        real *gw = part + stride * omp_get_thread_num(), *gb = gw + taps;
+#pragma omp for schedule(static)
+        for (int q = 0; q < ch.chunks; q++) {
+            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            const int cols = (int)(nb * ch.opl);
+            im2col(L, x1, n, i0, nb, col);
+            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, (int)ch.ckk, cols, 1,
+                       dy1 + i0 * ch.opl, (int)ldy, col, cols, 1, gw, (int)ch.ckk);
+            if (x2) {
+                im2col(L, x2, n, i0, nb, col);
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, (int)ch.ckk, cols,
+                           1, dy2 + i0 * ch.opl, (int)ldy, col, cols, 1, gw, (int)ch.ckk);
+            }
+            for (int o = 0; o < OC; o++) {
+                const real *row = dy1 + o * ldy + i0 * ch.opl;
+                real s = 0;
+#pragma omp simd reduction(+ : s)
+                for (int j = 0; j < cols; j++)
+                    s += row[j];
+                gb[o] += s;
+            }
+        }
+        mem_free(col);
+    }
+    /* threads' partial sums in thread order: deterministic */
+    for (long t = 0; t < (with_bias ? stride : taps); t++) {
+        real *out = t < taps ? g + L->w_off + t : g + L->b_off + (t - taps);
+        real s = acc ? *out : 0;
+        for (int q = 0; q < nt; q++)
+            s += part[q * stride + t];
+        *out = s;
+    }
+    mem_free(part);
+}
+
+void conv_backward_data(const Layer *L, const real *w1, const real *dy1, const real *w2,
+                        const real *dy2, int n, real *dx)
+{
+    const Chunking ch = chunking(L, n);
+    const int OC = L->out.c;
+    const long ldy = n * ch.opl;
+#pragma omp parallel
+    {
+        real *dcol = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * ch.ckk * ch.nb * ch.opl);
+#pragma omp for schedule(static)
+        for (int q = 0; q < ch.chunks; q++) {
+            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            const int cols = (int)(nb * ch.opl);
+            cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ch.ckk, cols, OC, 1,
+                       w1 + L->w_off, (int)ch.ckk, dy1 + i0 * ch.opl, (int)ldy, 0, dcol,
+                       cols);
+            if (dy2)
+                cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ch.ckk, cols, OC,
+                           1, w2 + L->w_off, (int)ch.ckk, dy2 + i0 * ch.opl, (int)ldy, 1,
+                           dcol, cols);
+            col2im(L, dcol, n, i0, nb, dx);
+        }
+        mem_free(dcol);
+    }
+}

@@ -1,0 +1,83 @@
+/* layers.h — the layer kernels behind model.h (internal).
+ *
+ * Activation layouts, chosen so that convolutions need no transposes:
+ *   spatial tensors are [C][n][H][W] ("CNHW": a conv is one GEMM
+ *   W[OC][C*K*K] x col[C*K*K][n*OH*OW]); flat tensors are [n][D].
+ * A block of k tangents of an activation is k such tensors back to back.
+ *
+ * Every kernel that produces a parameter-shaped result writes only its own
+ * layer's slice (w_off/b_off) of a full-length parameter vector. `acc` = 0
+ * overwrites the output, 1 adds to it. The R-ops are sums of these kernels
+ * with tangent arguments, assembled in net.c.
+ */
+#ifndef HG_LAYERS_H
+#define HG_LAYERS_H
+
+#include "model.h"
+
+/* ---- linear: x [n][in] -> y [n][out], y = x W^T (+ b) ---- */
+void linear_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+                    int acc, int add_bias);
+/* dx (+)= dy W */
+void linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
+                          real *dx, int acc);
+/* g[W] (+)= dy^T x ;  g[b] (+)= sum_i dy[i] (bias only if with_bias) */
+void linear_backward_params(const Layer *L, const real *x, const real *dy, int n,
+                            real *g, int acc, int with_bias);
+
+/* ---- conv2d: x [C][n][H][W] -> y [OC][n][OH][OW] (conv2d.c) ----
+ * Each takes an optional second pair (NULL: absent) added to the first. */
+/* y (+)= conv(x1; w1) + conv(x2; w2) (+ bias of w1) */
+void conv_forward(const Layer *L, const real *w1, const real *x1, const real *w2,
+                  const real *x2, int n, real *y, int acc, int add_bias);
+/* g[W] (+)= dy1 * x1 + dy2 * x2 (correlations over batch and pixels);
+ * g[b] (+)= sum of dy1 (if with_bias) */
+void conv_backward_params(const Layer *L, const real *x1, const real *dy1,
+                          const real *x2, const real *dy2, int n, real *g, int acc,
+                          int with_bias);
+/* dx = conv^T(dy1; w1) + conv^T(dy2; w2) (overwrites dx) */
+void conv_backward_data(const Layer *L, const real *w1, const real *dy1, const real *w2,
+                        const real *dy2, int n, real *dx);
+
+/* Direct convolution (conv2d_direct.c) for a first layer with few taps:
+ * same results as the im2col path up to summation order, no col buffer, no
+ * input gradient. */
+void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+                         int acc, int add_bias);
+void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
+                                 real *g, int acc, int with_bias);
+
+/* ---- maxpool 2x2 stride 2 on [C][n][H][W]; arg [C][n][OH][OW] holds the
+ * flat index into x of each window's max (first max on ties) ---- */
+void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg);
+void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, real *y);
+/* dx = scatter of dy to the argmax positions (overwrites dx) */
+void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
+                      real *dx);
+
+/* ---- elementwise, count = n * size ---- */
+void relu_forward(const real *x, long count, real *y);
+/* out = d * [x > 0] */
+void relu_mask(const real *x, const real *d, long count, real *out);
+void tanh_forward(const real *x, long count, real *y);
+/* out = d * (1 - y^2) */
+void tanh_scale(const real *y, const real *d, long count, real *out);
+/* out -= 2 * dy * y * ry   (the second-order term of tanh's R-backward) */
+void tanh_rop_correction(const real *y, const real *dy, const real *ry, long count,
+                         real *out);
+
+/* ---- flatten [C][n][HW] <-> [n][C*HW] ---- */
+void flatten_forward(Shape in, const real *x, int n, real *y);
+void flatten_backward(Shape in, const real *dy, int n, real *dx);
+
+/* ---- softmax cross-entropy over logits z [n][K], mean over the batch ----
+ * Writes p = softmax(z) and returns the mean loss (accumulated in double). */
+double xent_forward(const real *z, const int32_t *y, int n, int K, real *p);
+/* dz = (p - onehot(y)) / n */
+void xent_backward(const real *p, const int32_t *y, int n, int K, real *dz);
+/* Rdz = p * (Rz - <p, Rz>) / n, per example */
+void xent_rop(const real *p, const real *rz, int n, int K, real *rdz);
+/* number of i with argmax z[i] == y[i] (ties: lowest index) */
+int xent_correct(const real *z, const int32_t *y, int n, int K);
+
+#endif

@@ -1,0 +1,150 @@
+/* model.h — feed-forward classifiers with loss, gradient and an *exact*
+ * Hessian-vector product (Pearlmutter's R-operator), for one tangent or a
+ * block of k tangents at once.
+ *
+ * Convention. A model maps an input x (one example: [C][H][W], or [D]) to
+ * logits z [classes]; the loss of a batch of n examples is the mean softmax
+ * cross-entropy  L(w) = (1/n) sum_i ( logsumexp(z_i) - z_i[y_i] ).
+ * All parameters live in one flat vector w of model->nparams reals; the
+ * layout is the table model->params (name, PyTorch shape, offset), in layer
+ * order, weight before bias:
+ *   conv2d weight [out][in][kh][kw], bias [out]   (cross-correlation, stride 1,
+ *                                                  zero padding p)
+ *   linear weight [out][in], bias [out]           (y = x W^T + b)
+ * Flattening before the first linear layer is in C order of [C][H][W], as
+ * torch.flatten. Batches x are [n][C][H][W] row-major, labels int32 [n].
+ *
+ * Every op takes (model, w, x, y, n, ...) and writes into buffers the caller
+ * owns. A Model keeps scratch (activations) sized for the largest batch seen;
+ * it is not safe to use one Model from two threads at once.
+ */
+#ifndef HG_MODEL_H
+#define HG_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/check.h"
+#include "../common/real.h"
+
+typedef enum LayerType {
+    LAYER_LINEAR,
+    LAYER_CONV2D,
+    LAYER_MAXPOOL,  /* 2x2, stride 2 */
+    LAYER_RELU,
+    LAYER_TANH,
+    LAYER_FLATTEN,  /* [C][H][W] -> [C*H*W], C order */
+} LayerType;
+
+typedef struct Shape {
+    int c, h, w; /* a flat vector of D features is {D, 1, 1} */
+} Shape;
+
+static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
+
+typedef struct Layer {
+    LayerType type;
+    Shape in, out;
+    int ksize, pad;        /* conv2d: kernel size and zero padding */
+    long w_off, b_off;     /* offsets of weight and bias in w (conv2d, linear) */
+} Layer;
+
+#define MODEL_MAX_LAYERS 32
+#define MODEL_MAX_PARAMS (2 * MODEL_MAX_LAYERS)
+
+typedef struct ParamInfo {
+    char name[24];     /* "conv1.weight", "fc3.bias", ... */
+    int ndim, shape[4];
+    long offset, count;
+} ParamInfo;
+
+typedef enum InitKind { INIT_XAVIER, INIT_KAIMING, INIT_NORMAL } InitKind;
+
+typedef struct ModelWork ModelWork; /* scratch: activations, tangents */
+
+typedef struct Model {
+    char name[32];
+    Shape input;
+    int classes;
+    int nlayers;
+    Layer layers[MODEL_MAX_LAYERS];
+    int nparam_tensors;
+    ParamInfo params[MODEL_MAX_PARAMS];
+    long nparams;
+    /* The first parameterised layer, if a conv with at most this many taps
+     * (in_channels * k * k), runs the direct kernel instead of im2col + GEMM
+     * (conv2d_direct.c). 0 disables; set before the first evaluation. */
+    int conv_direct_taps;
+    ModelWork *work;
+} Model;
+
+/* --- building ------------------------------------------------------------
+ * model_new, then layers in order, then model_finish. Errors (a layer that
+ * does not fit its input, too many layers) are reported through err and make
+ * model_finish fail; the Model must still be freed. */
+Model *model_new(const char *name, Shape input, int classes);
+void model_add_conv2d(Model *m, int out_channels, int ksize, int pad);
+void model_add_linear(Model *m, int out_features);
+void model_add_maxpool(Model *m);
+void model_add_relu(Model *m);
+void model_add_tanh(Model *m);
+int model_finish(Model *m, HgErr *err); /* checks; last output = classes */
+void model_free(Model *m);
+
+/* The named models. */
+Model *model_logreg(Shape input, int classes, HgErr *err);
+/* hidden: sizes of the hidden layers; activation LAYER_RELU or LAYER_TANH. */
+Model *model_mlp(Shape input, const int *hidden, int nhidden, LayerType activation,
+                 int classes, HgErr *err);
+/* LeNet-5: conv 6@5x5 -> relu -> pool -> conv 16@5x5 -> relu -> pool ->
+ * fc 120 -> relu -> fc 84 -> relu -> fc 10. 1x28x28 inputs get padding 2 on
+ * the first conv (61,706 parameters), 3x32x32 none (62,006 parameters). */
+Model *model_lenet(Shape input, int classes, HgErr *err);
+/* "logreg", "mlp" (784-256-10 tanh by default; spec "mlp:256,128:relu"),
+ * "lenet". */
+Model *model_by_name(const char *spec, Shape input, int classes, HgErr *err);
+
+/* Seeded initialisation of all of w: weights by kind (xavier-normal with
+ * gain 1 = default, kaiming-normal (fan_in, gain sqrt 2), or normal(sigma)),
+ * biases 0. The same seed gives the same bytes. */
+void model_init(const Model *m, real *w, InitKind kind, double sigma, uint64_t seed);
+int init_kind_parse(const char *name, InitKind *out); /* 0 ok, -1 unknown */
+
+/* --- evaluation ---------------------------------------------------------- */
+/* Mean loss of a batch. */
+double model_loss(Model *m, const real *w, const real *x, const int32_t *y, int n);
+/* Mean loss and its gradient grad [nparams]. */
+double model_loss_grad(Model *m, const real *w, const real *x, const int32_t *y,
+                       int n, real *grad);
+/* hv = H v, H the Hessian of the mean loss of the batch at w. */
+void model_hvp(Model *m, const real *w, const real *x, const int32_t *y, int n,
+               const real *v, real *hv);
+/* HV[j] = H V[j] for k tangents V [k][nparams], HV [k][nparams], all in one
+ * pass of the forward activations and R-op passes of tangent blocks. If grad
+ * is not NULL the gradient of the same batch is written too (it falls out of
+ * the same passes). Returns the mean loss. */
+double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
+                       int n, int k, const real *V, real *HV, real *grad);
+/* Over a whole set, in chunks: mean loss and fraction correct (argmax, ties to
+ * the lowest class). Either output may be NULL. */
+void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
+                    int n, double *loss, double *accuracy);
+double model_accuracy(Model *m, const real *w, const real *x, const int32_t *y, int n);
+
+/* --- diagnostics --------------------------------------------------------- */
+/* The loss is piecewise smooth (relu, maxpool). Returns the smallest step
+ * h_max such that w + s u crosses no kink for |s| < h_max, to first order:
+ * min over relu inputs of |z| / |dz/ds| and over pool windows of the gap
+ * between the max and each other entry over the rate at which it closes.
+ * +inf for a smooth model. Finite-difference tests use it to pick a step
+ * that stays on one smooth piece. */
+double model_kink_clearance(Model *m, const real *w, const real *x, int n,
+                            const real *u);
+
+/* Number of multiply-adds x2 of one forward pass for a batch of n (napkin
+ * math for the bench). */
+double model_forward_flops(const Model *m, int n);
+
+const char *layer_type_name(LayerType t);
+
+#endif

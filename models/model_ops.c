@@ -1,0 +1,78 @@
+/* model_ops.c — the public evaluation API of model.h on top of net.c's
+ * passes: loss, gradient, HVP (one tangent or a block), accuracy, and the
+ * kink-clearance diagnostic for finite-difference tests. */
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+#include "net.h"
+
+/* Batches larger than this are evaluated in pieces (bounds scratch). */
+#define EVAL_CHUNK 500
+
+double model_loss(Model *m, const real *w, const real *x, const int32_t *y, int n)
+{
+    return net_forward(m, w, x, y, n);
+}
+
+double model_loss_grad(Model *m, const real *w, const real *x, const int32_t *y,
+                       int n, real *grad)
+{
+    const double loss = net_forward(m, w, x, y, n);
+    net_backward(m, w, y, n, grad);
+    return loss;
+}
+
+double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
+                       int n, int k, const real *V, real *HV, real *grad)
+{
+    const int chunk = net_tangent_chunk(m);
+    net_reserve(m, n, k < chunk ? k : chunk);
+    const double loss = net_forward(m, w, x, y, n);
+    net_backward(m, w, y, n, grad);
+    for (int j0 = 0; j0 < k; j0 += chunk) {
+        const int kc = k - j0 < chunk ? k - j0 : chunk;
+        net_rforward(m, w, n, kc, V + (long)j0 * m->nparams);
+        net_rbackward(m, w, n, kc, V + (long)j0 * m->nparams, HV + (long)j0 * m->nparams);
+    }
+    return loss;
+}
+
+void model_hvp(Model *m, const real *w, const real *x, const int32_t *y, int n,
+               const real *v, real *hv)
+{
+    model_hvp_block(m, w, x, y, n, 1, v, hv, NULL);
+}
+
+void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
+                    int n, double *loss, double *accuracy)
+{
+    const long dim = shape_size(m->input);
+    double total = 0;
+    long correct = 0;
+    for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
+        const int b = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
+        total += b * net_forward(m, w, x + i0 * dim, y + i0, b);
+        correct += xent_correct(net_logits(m), y + i0, b, m->classes);
+    }
+    if (loss)
+        *loss = n > 0 ? total / n : NAN;
+    if (accuracy)
+        *accuracy = n > 0 ? (double)correct / n : NAN;
+}
+
+double model_accuracy(Model *m, const real *w, const real *x, const int32_t *y, int n)
+{
+    double acc;
+    model_evaluate(m, w, x, y, n, NULL, &acc);
+    return acc;
+}
+
+double model_kink_clearance(Model *m, const real *w, const real *x, int n,
+                            const real *u)
+{
+    net_reserve(m, n, 1);
+    net_forward(m, w, x, NULL, n);
+    net_rforward(m, w, n, 1, u);
+    return net_kink_clearance(m, n);
+}

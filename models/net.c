@@ -1,0 +1,394 @@
+/* net.c — forward, backward and R-op passes over a model's layer list.
+ *
+ * Scratch is one arena per (batch, tangent-chunk) capacity, tagged
+ * "activations". Tangent activations of layers at or below the first
+ * parameterised layer are identically zero (the input has no tangent) and are
+ * neither stored nor computed; likewise input-side deltas below it.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../common/mem.h"
+#include "../common/timer.h"
+#include "layers.h"
+#include "net.h"
+
+#define TANGENT_CHUNK 16
+
+struct ModelWork {
+    int n_cap, k_cap;
+    int input_spatial; /* the first layer wants [C][n][H][W] */
+    int first_param;   /* index of the first layer with parameters */
+    double prof[NET_PASSES][MODEL_MAX_LAYERS]; /* seconds per pass and layer */
+    long prof_calls[NET_PASSES];
+    void *arena;
+    size_t arena_bytes;
+    const real *act[MODEL_MAX_LAYERS + 1];   /* act[0] is the input */
+    real *act_buf[MODEL_MAX_LAYERS + 1];
+    real *delta[MODEL_MAX_LAYERS + 1];
+    int32_t *arg[MODEL_MAX_LAYERS];          /* maxpool: argmax */
+    real *ract[MODEL_MAX_LAYERS + 1];        /* [k][n][...] tangents */
+    real *rd[2];                             /* [k][n][max] R-deltas */
+    real *prob;                              /* [n][classes] */
+};
+
+static int has_params(const Layer *L)
+{
+    return L->type == LAYER_LINEAR || L->type == LAYER_CONV2D;
+}
+
+ModelWork *net_work_new(const Model *m)
+{
+    ModelWork *wk = mem_alloc(MEM_ACTIVATIONS, sizeof *wk);
+    wk->input_spatial = m->layers[0].type == LAYER_CONV2D ||
+                        m->layers[0].type == LAYER_MAXPOOL;
+    wk->first_param = m->nlayers;
+    for (int l = m->nlayers - 1; l >= 0; l--)
+        if (has_params(&m->layers[l]))
+            wk->first_param = l;
+    return wk;
+}
+
+void net_work_free(ModelWork *wk)
+{
+    if (!wk)
+        return;
+    mem_free(wk->arena);
+    mem_free(wk);
+}
+
+int net_tangent_chunk(const Model *m) { return TANGENT_CHUNK; }
+
+/* The first parameterised layer has no input tangent and needs no input
+ * gradient: the direct conv kernel covers all it does. */
+static int is_direct(const Model *m, int l)
+{
+    const Layer *L = &m->layers[l];
+    return L->type == LAYER_CONV2D && l == m->work->first_param &&
+           (long)L->in.c * L->ksize * L->ksize <= m->conv_direct_taps;
+}
+
+static long layer_in(const Model *m, int l) { return shape_size(m->layers[l].in); }
+static long layer_out(const Model *m, int l) { return shape_size(m->layers[l].out); }
+
+/* Carves the arena for batch n and kc tangents; grows only (and then loses
+ * what the passes stored: reserve before net_forward). */
+void net_reserve(Model *m, int n, int kc)
+{
+    ModelWork *wk = m->work;
+    if (wk->arena && n <= wk->n_cap && kc <= wk->k_cap)
+        return;
+    n = n > wk->n_cap ? n : wk->n_cap;
+    kc = kc > wk->k_cap ? kc : wk->k_cap;
+    const int L = m->nlayers;
+    long maxsize = shape_size(m->input);
+    for (int l = 0; l < L; l++) {
+        if (layer_out(m, l) > maxsize)
+            maxsize = layer_out(m, l);
+    }
+    /* Two passes: the first sizes, the second assigns. */
+    for (int pass = 0; pass < 2; pass++) {
+        char *base = wk->arena;
+        size_t off = 0;
+#define CARVE(ptr, type, count)                                         \
+    do {                                                                \
+        size_t bytes_ = ((size_t)(count) * sizeof(type) + 63) & ~(size_t)63; \
+        if (pass)                                                       \
+            ptr = (type *)(void *)(base + off);                         \
+        off += bytes_;                                                  \
+    } while (0)
+        CARVE(wk->act_buf[0], real, (long)n * shape_size(m->input));
+        for (int l = 0; l < L; l++) {
+            const Layer *Ly = &m->layers[l];
+            CARVE(wk->act_buf[l + 1], real, (long)n * layer_out(m, l));
+            CARVE(wk->delta[l + 1], real, (long)n * layer_out(m, l));
+            if (Ly->type == LAYER_MAXPOOL)
+                CARVE(wk->arg[l], int32_t, (long)n * layer_out(m, l));
+            if (l >= wk->first_param)
+                CARVE(wk->ract[l + 1], real, (long)kc * n * layer_out(m, l));
+        }
+        CARVE(wk->delta[0], real, (long)n * shape_size(m->input));
+        CARVE(wk->rd[0], real, (long)kc * n * maxsize);
+        CARVE(wk->rd[1], real, (long)kc * n * maxsize);
+        CARVE(wk->prob, real, (long)n * m->classes);
+#undef CARVE
+        if (!pass) {
+            mem_free(wk->arena);
+            wk->arena = mem_alloc(MEM_ACTIVATIONS, off);
+            wk->arena_bytes = off;
+        }
+    }
+    for (int l = 1; l <= L; l++)
+        wk->act[l] = wk->act_buf[l];
+    wk->n_cap = n;
+    wk->k_cap = kc;
+}
+
+double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int n)
+{
+    net_reserve(m, n, 1);
+    ModelWork *wk = m->work;
+    if (wk->input_spatial && m->input.c > 1) {
+        /* [n][C][HW] -> [C][n][HW]: the inverse of flatten */
+        flatten_backward(m->input, x, n, wk->act_buf[0]);
+        wk->act[0] = wk->act_buf[0];
+    } else {
+        wk->act[0] = x; /* one channel: the two layouts coincide */
+    }
+    wk->prof_calls[NET_FORWARD]++;
+    for (int l = 0; l < m->nlayers; l++) {
+        const double t0 = now_s();
+        const Layer *L = &m->layers[l];
+        const real *in = wk->act[l];
+        real *out = wk->act_buf[l + 1];
+        const long osz = (long)n * layer_out(m, l);
+        switch (L->type) {
+        case LAYER_LINEAR:
+            linear_forward(L, w, in, n, out, 0, 1);
+            break;
+        case LAYER_CONV2D:
+            if (is_direct(m, l)) {
+                conv_direct_forward(L, w, in, n, out, 0, 1);
+                break;
+            }
+            conv_forward(L, w, in, NULL, NULL, n, out, 0, 1);
+            break;
+        case LAYER_MAXPOOL:
+            maxpool_forward(L, in, n, out, wk->arg[l]);
+            break;
+        case LAYER_RELU:
+            relu_forward(in, osz, out);
+            break;
+        case LAYER_TANH:
+            tanh_forward(in, osz, out);
+            break;
+        case LAYER_FLATTEN:
+            flatten_forward(L->in, in, n, out);
+            break;
+        }
+        wk->prof[NET_FORWARD][l] += now_s() - t0;
+    }
+    if (!y)
+        return 0;
+    return xent_forward(wk->act[m->nlayers], y, n, m->classes, wk->prob);
+}
+
+const real *net_logits(const Model *m) { return m->work->act[m->nlayers]; }
+
+void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
+{
+    ModelWork *wk = m->work;
+    xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
+    wk->prof_calls[NET_BACKWARD]++;
+    for (int l = m->nlayers - 1; l >= 0; l--) {
+        const double t0 = now_s();
+        const Layer *L = &m->layers[l];
+        const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
+        real *dx = wk->delta[l];
+        const int need_dx = l > wk->first_param;
+        const long osz = (long)n * layer_out(m, l);
+        switch (L->type) {
+        case LAYER_LINEAR:
+            if (grad)
+                linear_backward_params(L, x, dy, n, grad, 0, 1);
+            if (need_dx)
+                linear_backward_data(L, w, dy, n, dx, 0);
+            break;
+        case LAYER_CONV2D:
+            if (grad && is_direct(m, l))
+                conv_direct_backward_params(L, x, dy, n, grad, 0, 1);
+            else if (grad)
+                conv_backward_params(L, x, dy, NULL, NULL, n, grad, 0, 1);
+            if (need_dx)
+                conv_backward_data(L, w, dy, NULL, NULL, n, dx);
+            break;
+        case LAYER_MAXPOOL:
+            if (need_dx)
+                maxpool_backward(L, wk->arg[l], dy, n, dx);
+            break;
+        case LAYER_RELU:
+            if (need_dx)
+                relu_mask(x, dy, osz, dx);
+            break;
+        case LAYER_TANH:
+            if (need_dx)
+                tanh_scale(yv, dy, osz, dx);
+            break;
+        case LAYER_FLATTEN:
+            if (need_dx)
+                flatten_backward(L->in, dy, n, dx);
+            break;
+        }
+        wk->prof[NET_BACKWARD][l] += now_s() - t0;
+        if (!need_dx)
+            break;
+    }
+}
+
+void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
+{
+    ModelWork *wk = m->work;
+    HG_CHECK(n <= wk->n_cap && kc <= wk->k_cap, "net_reserve(%d, %d) first", n, kc);
+    const long P = m->nparams;
+    wk->prof_calls[NET_RFORWARD]++;
+    for (int l = wk->first_param; l < m->nlayers; l++) {
+        const double t0 = now_s();
+        const Layer *L = &m->layers[l];
+        const real *x = wk->act[l];
+        const real *rx = l > wk->first_param ? wk->ract[l] : NULL; /* NULL: zero */
+        real *ry = wk->ract[l + 1];
+        const long isz = (long)n * layer_in(m, l), osz = (long)n * layer_out(m, l);
+        switch (L->type) {
+        case LAYER_LINEAR:
+            /* R{y} = R{x} W^T + x V^T + Vb: all tangents' first term in one GEMM */
+            if (rx)
+                linear_forward(L, w, rx, kc * n, ry, 0, 0);
+            for (int j = 0; j < kc; j++)
+                linear_forward(L, V + j * P, x, n, ry + j * osz, rx != NULL, 1);
+            break;
+        case LAYER_CONV2D:
+            for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
+                conv_direct_forward(L, V + j * P, x, n, ry + j * osz, 0, 1);
+            /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
+            for (int j = 0; j < kc && !is_direct(m, l); j++)
+                conv_forward(L, V + j * P, x, w, rx ? rx + j * isz : NULL, n, ry + j * osz,
+                             0, 1);
+            break;
+        case LAYER_MAXPOOL:
+            for (int j = 0; j < kc; j++)
+                maxpool_gather(L, wk->arg[l], rx + j * isz, n, ry + j * osz);
+            break;
+        case LAYER_RELU:
+            for (int j = 0; j < kc; j++)
+                relu_mask(x, rx + j * isz, osz, ry + j * osz);
+            break;
+        case LAYER_TANH:
+            for (int j = 0; j < kc; j++)
+                tanh_scale(wk->act[l + 1], rx + j * isz, osz, ry + j * osz);
+            break;
+        case LAYER_FLATTEN:
+            for (int j = 0; j < kc; j++)
+                flatten_forward(L->in, rx + j * isz, n, ry + j * osz);
+            break;
+        }
+        wk->prof[NET_RFORWARD][l] += now_s() - t0;
+    }
+}
+
+void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *HV)
+{
+    ModelWork *wk = m->work;
+    const long P = m->nparams, K = m->classes;
+    real *rdy = wk->rd[0], *rdx = wk->rd[1];
+    for (int j = 0; j < kc; j++)
+        xent_rop(wk->prob, wk->ract[m->nlayers] + j * n * K, n, (int)K,
+                 rdy + j * n * K);
+    wk->prof_calls[NET_RBACKWARD]++;
+    for (int l = m->nlayers - 1; l >= wk->first_param; l--) {
+        const double t0 = now_s();
+        const Layer *L = &m->layers[l];
+        const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
+        const real *rx = l > wk->first_param ? wk->ract[l] : NULL;
+        const real *ry = wk->ract[l + 1];
+        const int need_dx = l > wk->first_param;
+        const long isz = (long)n * layer_in(m, l), osz = (long)n * layer_out(m, l);
+        switch (L->type) {
+        case LAYER_LINEAR:
+            /* R{gW} = R{dy}^T x + dy^T R{x};  R{dx} = R{dy} W + dy V */
+            for (int j = 0; j < kc; j++) {
+                linear_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
+                if (rx)
+                    linear_backward_params(L, rx + j * isz, dy, n, HV + j * P, 1, 0);
+            }
+            if (need_dx) {
+                linear_backward_data(L, w, rdy, kc * n, rdx, 0);
+                for (int j = 0; j < kc; j++)
+                    linear_backward_data(L, V + j * P, dy, n, rdx + j * isz, 1);
+            }
+            break;
+        case LAYER_CONV2D:
+            for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
+                conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
+            /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
+            for (int j = 0; j < kc && !is_direct(m, l); j++) {
+                conv_backward_params(L, x, rdy + j * osz, rx ? rx + j * isz : NULL,
+                                     rx ? dy : NULL, n, HV + j * P, 0, 1);
+                if (need_dx)
+                    conv_backward_data(L, w, rdy + j * osz, V + j * P, dy, n, rdx + j * isz);
+            }
+            break;
+        case LAYER_MAXPOOL:
+            for (int j = 0; j < kc && need_dx; j++)
+                maxpool_backward(L, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
+            break;
+        case LAYER_RELU:
+            for (int j = 0; j < kc && need_dx; j++)
+                relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
+            break;
+        case LAYER_TANH:
+            /* R{dx} = R{dy} (1 - y^2) - 2 dy y R{y} */
+            for (int j = 0; j < kc && need_dx; j++) {
+                tanh_scale(yv, rdy + j * osz, osz, rdx + j * isz);
+                tanh_rop_correction(yv, dy, ry + j * osz, osz, rdx + j * isz);
+            }
+            break;
+        case LAYER_FLATTEN:
+            for (int j = 0; j < kc && need_dx; j++)
+                flatten_backward(L->in, rdy + j * osz, n, rdx + j * isz);
+            break;
+        }
+        wk->prof[NET_RBACKWARD][l] += now_s() - t0;
+        real *t = rdy;
+        rdy = rdx;
+        rdx = t;
+    }
+}
+
+void net_profile(const Model *m, double prof[NET_PASSES][MODEL_MAX_LAYERS],
+                 long calls[NET_PASSES])
+{
+    memcpy(prof, m->work->prof, sizeof m->work->prof);
+    memcpy(calls, m->work->prof_calls, sizeof m->work->prof_calls);
+}
+
+void net_profile_reset(Model *m)
+{
+    memset(m->work->prof, 0, sizeof m->work->prof);
+    memset(m->work->prof_calls, 0, sizeof m->work->prof_calls);
+}
+
+double net_kink_clearance(const Model *m, int n)
+{
+    const ModelWork *wk = m->work;
+    double best = INFINITY;
+    for (int l = wk->first_param + 1; l < m->nlayers; l++) {
+        const Layer *L = &m->layers[l];
+        const real *x = wk->act[l], *rx = wk->ract[l];
+        if (L->type == LAYER_RELU) {
+            const long count = (long)n * layer_in(m, l);
+            for (long i = 0; i < count; i++)
+                if (rx[i] != 0) /* a zero that does not move is no crossing */
+                    best = fmin(best, fabs((double)x[i]) / fabs((double)rx[i]));
+        } else if (L->type == LAYER_MAXPOOL) {
+            const long count = (long)n * layer_out(m, l);
+            const int W = L->in.w;
+            for (long o = 0; o < count; o++) {
+                const long a = wk->arg[l][o];
+                /* the window's top-left corner, from the argmax position */
+                const long plane = (long)L->in.h * W, in_plane = a % plane;
+                const long corner = a - in_plane + (in_plane / W) / 2 * 2 * W +
+                                    (in_plane % W) / 2 * 2;
+                const long cells[4] = {corner, corner + 1, corner + W, corner + W + 1};
+                for (int q = 0; q < 4; q++) {
+                    if (cells[q] == a)
+                        continue;
+                    const double gap = (double)x[a] - x[cells[q]];
+                    const double rate = fabs((double)rx[a] - rx[cells[q]]);
+                    if (rate != 0)
+                        best = fmin(best, gap / rate);
+                }
+            }
+        }
+    }
+    return best;
+}

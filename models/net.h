@@ -1,0 +1,41 @@
+/* net.h — the passes over a model's layers (internal to models/).
+ *
+ * net_forward stores every activation; net_backward stores every delta
+ * (dL/d activation) and optionally the gradient; net_rforward and
+ * net_rbackward run Pearlmutter's R-operator for a chunk of kc tangents on
+ * top of the stored primal passes: R{a} forward, then R{delta} backward,
+ * whose parameter-shaped part is H v.
+ */
+#ifndef HG_NET_H
+#define HG_NET_H
+
+#include "model.h"
+
+enum { NET_FORWARD, NET_BACKWARD, NET_RFORWARD, NET_RBACKWARD, NET_PASSES };
+
+ModelWork *net_work_new(const Model *m);
+void net_work_free(ModelWork *wk);
+/* Tangents per R pass: bounds the memory of the tangent activations. */
+int net_tangent_chunk(const Model *m);
+
+/* Sizes scratch for batch n and kc tangents; call before net_forward. */
+void net_reserve(Model *m, int n, int kc);
+/* y may be NULL (no loss: returns 0). */
+double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int n);
+void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad);
+void net_rforward(Model *m, const real *w, int n, int kc, const real *V);
+void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *HV);
+
+/* Logits of the last forward pass, [n][classes]. */
+const real *net_logits(const Model *m);
+/* Smallest first-order distance to a kink along the last R-forward tangent
+ * (see model_kink_clearance). */
+double net_kink_clearance(const Model *m, int n);
+
+/* Wall time per pass and layer since the last reset (a clock read per layer
+ * per pass: negligible against any layer), and the number of passes. */
+void net_profile(const Model *m, double prof[NET_PASSES][MODEL_MAX_LAYERS],
+                 long calls[NET_PASSES]);
+void net_profile_reset(Model *m);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what hgbench needs to build, test and bench on Debian, and nothing
+# that is already there. Idempotent: a second run installs nothing.
+# Not root: prints the one command that would install the missing packages.
+set -euo pipefail
+
+# Package -> why. Debian's OpenMP build of OpenBLAS, so that BLAS and our own
+# loops share one threading runtime (pthreads OpenBLAS + OpenMP fight over cores).
+packages=(
+  gcc                      # compiler (C11, OpenMP)
+  g++                      # links the Google Benchmark shim (C++ library)
+  make
+  libopenblas-openmp-dev   # cblas_sgemm / cblas_dgemm, OpenMP threading
+  zlib1g-dev               # .gz IDX files, compressed .mat elements
+  libhwloc-dev             # machine record in RESULTS.md
+  libbenchmark-dev         # Google Benchmark (microbenchmarks)
+  gnuplot-nox              # plots
+  dataset-fashion-mnist    # the default real data set
+)
+[ "${HGBENCH_WITH_TORCH:-0}" = 1 ] && packages+=(python3-torch)  # PyTorch baseline (bench)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing: ${missing[*]}" >&2
+  echo "install-deps: run as root:  apt-get update && $cmd" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet: on failure, update once and retry.
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: done"

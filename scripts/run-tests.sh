@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test binary of the given build folders and adds up their
+# results. A binary that crashes (a sanitizer report, a signal) counts as one
+# failed test on top of what it printed. Closes with "N passed, M failed".
+set -u
+passed=0; failed=0; skipped=0; crashed=()
+start=$(date +%s)
+for dir in "$@"; do
+  for t in "$dir"/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "# === $t"
+    out=$("$t" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    p=$(printf '%s\n' "$out" | grep -c '^ok - ')
+    f=$(printf '%s\n' "$out" | grep -c '^not ok - ')
+    s=$(printf '%s\n' "$out" | grep -c '^skip - ')
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+      failed=$((failed + 1)); crashed+=("$t (exit $rc)")
+    fi
+  done
+done
+for c in "${crashed[@]+"${crashed[@]}"}"; do echo "# CRASHED: $c"; done
+echo "# test time: $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,126 @@
+/* support_models.c — see support_models.h. */
+#include "support_models.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/mem.h"
+#include "../common/rng.h"
+#include "test.h"
+
+Problem problem_make(Model *m, int n, uint64_t seed)
+{
+    Problem p = {.m = m, .n = n};
+    const long dim = shape_size(m->input);
+    p.w = mem_alloc(MEM_PARAMS, sizeof(real) * m->nparams);
+    p.x = mem_alloc(MEM_DATA, sizeof(real) * n * dim);
+    p.y = mem_alloc(MEM_DATA, sizeof(int32_t) * n);
+    model_init(m, p.w, INIT_XAVIER, 0, seed);
+    Rng r = rng_seed(seed + 1000);
+    for (int l = 0; l < m->nlayers; l++) {
+        const Layer *L = &m->layers[l];
+        if (L->type == LAYER_LINEAR || L->type == LAYER_CONV2D)
+            for (int o = 0; o < L->out.c; o++)
+                p.w[L->b_off + o] = (real)(0.1 * rng_normal(&r));
+    }
+    for (long i = 0; i < n * dim; i++)
+        p.x[i] = (real)rng_normal(&r);
+    for (int i = 0; i < n; i++)
+        p.y[i] = (int32_t)rng_below(&r, (uint64_t)m->classes);
+    return p;
+}
+
+void problem_free(Problem *p)
+{
+    model_free(p->m);
+    mem_free(p->w);
+    mem_free(p->x);
+    mem_free(p->y);
+    memset(p, 0, sizeof *p);
+}
+
+void random_unit(real *v, long count, uint64_t seed)
+{
+    Rng r = rng_seed(seed);
+    double s = 0;
+    double *tmp = malloc(sizeof(double) * count);
+    for (long i = 0; i < count; i++) {
+        tmp[i] = rng_normal(&r);
+        s += tmp[i] * tmp[i];
+    }
+    for (long i = 0; i < count; i++)
+        v[i] = (real)(tmp[i] / sqrt(s));
+    free(tmp);
+}
+
+double dot_r(const real *a, const real *b, long count)
+{
+    double s = 0;
+    for (long i = 0; i < count; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+double fd_step(Problem *p, const real *u)
+{
+    double clearance = model_kink_clearance(p->m, p->w, p->x, p->n, u);
+    double h = fmin(FD_H0, clearance / 8);
+    return h >= FD_HMIN ? h : 0;
+}
+
+/* w + s u into a scratch copy */
+static real *shifted(const Problem *p, const real *u, double s)
+{
+    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * p->m->nparams);
+    for (long i = 0; i < p->m->nparams; i++)
+        w[i] = (real)(p->w[i] + s * u[i]);
+    return w;
+}
+
+double fd_loss(Problem *p, const real *u, double h)
+{
+    real *wp = shifted(p, u, h), *wm = shifted(p, u, -h);
+    double lp = model_loss(p->m, wp, p->x, p->y, p->n);
+    double lm = model_loss(p->m, wm, p->x, p->y, p->n);
+    mem_free(wp);
+    mem_free(wm);
+    return (lp - lm) / (2 * h);
+}
+
+void fd_grad(Problem *p, const real *u, double h, double *out)
+{
+    const long P = p->m->nparams;
+    real *wp = shifted(p, u, h), *wm = shifted(p, u, -h);
+    real *gp = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *gm = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    model_loss_grad(p->m, wp, p->x, p->y, p->n, gp);
+    model_loss_grad(p->m, wm, p->x, p->y, p->n, gm);
+    for (long i = 0; i < P; i++)
+        out[i] = ((double)gp[i] - gm[i]) / (2 * h);
+    mem_free(wp);
+    mem_free(wm);
+    mem_free(gp);
+    mem_free(gm);
+}
+
+Model *test_model(const char *name)
+{
+    HgErr err;
+    Model *m = NULL;
+    if (!strcmp(name, "logreg"))
+        m = model_logreg((Shape){1, 6, 6}, 4, &err);
+    else if (!strcmp(name, "mlp-tanh"))
+        m = model_mlp((Shape){12, 1, 1}, (int[]){9, 7}, 2, LAYER_TANH, 5, &err);
+    else if (!strcmp(name, "mlp-relu"))
+        m = model_mlp((Shape){12, 1, 1}, (int[]){9, 7}, 2, LAYER_RELU, 5, &err);
+    else if (!strcmp(name, "lenet"))
+        m = model_lenet((Shape){1, 28, 28}, 10, &err);
+    else if (!strcmp(name, "lenet-rgb"))
+        m = model_lenet((Shape){3, 32, 32}, 10, &err);
+    if (!m) {
+        fprintf(stderr, "test_model(%s): %s\n", name, m ? "" : err.msg);
+        abort();
+    }
+    return m;
+}

@@ -1,0 +1,47 @@
+/* support_models.h — small problems and finite differences shared by the
+ * model tests. Tolerances and steps differ by precision (TOL_* below): float64
+ * is the reference for exactness; float32 is held to what its rounding allows. */
+#ifndef HG_SUPPORT_MODELS_H
+#define HG_SUPPORT_MODELS_H
+
+#include "../models/model.h"
+
+typedef struct Problem {
+    Model *m;
+    real *w;      /* [P] */
+    real *x;      /* [n][input] */
+    int32_t *y;   /* [n] */
+    int n;
+} Problem;
+
+#ifdef HG_F64
+#define FD_H0 1e-6      /* central-difference step */
+#define FD_HMIN 1e-9    /* below this, roundoff swamps the difference */
+#define TOL_FD 1e-6     /* gradient, HVP vs finite differences */
+#define TOL_EXACT 1e-12 /* same math, different summation order */
+#else
+#define FD_H0 1e-2
+#define FD_HMIN 1e-4
+#define TOL_FD 2e-2
+#define TOL_EXACT 1e-5
+#endif
+
+/* Inputs N(0,1), labels uniform, w xavier (seed) with biases N(0, 0.1^2) so
+ * the bias paths carry weight. Takes ownership of m. */
+Problem problem_make(Model *m, int n, uint64_t seed);
+void problem_free(Problem *p);
+/* Gaussian vector scaled to unit 2-norm. */
+void random_unit(real *v, long count, uint64_t seed);
+double dot_r(const real *a, const real *b, long count);
+/* A finite-difference step along u that stays on one smooth piece of the
+ * loss (model_kink_clearance / 8, at most FD_H0); 0 if none >= FD_HMIN. */
+double fd_step(Problem *p, const real *u);
+/* (L(w + h u) - L(w - h u)) / 2h */
+double fd_loss(Problem *p, const real *u, double h);
+/* out = (g(w + h u) - g(w - h u)) / 2h, in double */
+void fd_grad(Problem *p, const real *u, double h, double *out);
+
+/* The named models at test sizes. */
+Model *test_model(const char *name);
+
+#endif
