@@ -164,23 +164,30 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
                     for (int ki = 0; ki < K; ki++)
                         for (int kj = 0; kj < K; kj++) {
                             real *lt = lanes + ((((long)oc * C + c) * K + ki) * K + kj) * VL;
-                            /* four independent accumulators over the (row, chunk)
-                             * products hide the multiply-add latency */
+                            /* four independent accumulators (two rows x two
+                             * chunks) hide the multiply-add latency; OWr is a
+                             * multiple of 2 * VL */
                             const real *src0 = pad + ((long)c * g.PH + ki) * g.PWs + kj;
-                            const int nch = g.OWr / VL, total = g.OH * nch;
                             vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-#define TERM(j) (load_vec(d + (long)((j) / nch) * g.OWr + ((j) % nch) * VL) * \
-                 load_vec(src0 + (long)((j) / nch) * g.PWs + ((j) % nch) * VL))
-                            int j = 0;
-                            for (; j + 3 < total; j += 4) {
-                                a0 += TERM(j);
-                                a1 += TERM(j + 1);
-                                a2 += TERM(j + 2);
-                                a3 += TERM(j + 3);
+                            int oh = 0;
+                            for (; oh + 1 < g.OH; oh += 2) {
+                                const real *d0 = d + (long)oh * g.OWr, *d1 = d0 + g.OWr;
+                                const real *s0 = src0 + (long)oh * g.PWs, *s1 = s0 + g.PWs;
+                                for (int q = 0; q < g.OWr; q += 2 * VL) {
+                                    a0 += load_vec(d0 + q) * load_vec(s0 + q);
+                                    a1 += load_vec(d0 + q + VL) * load_vec(s0 + q + VL);
+                                    a2 += load_vec(d1 + q) * load_vec(s1 + q);
+                                    a3 += load_vec(d1 + q + VL) * load_vec(s1 + q + VL);
+                                }
                             }
-                            for (; j < total; j++)
-                                a0 += TERM(j);
-#undef TERM
+                            for (; oh < g.OH; oh++) {
+                                const real *d0 = d + (long)oh * g.OWr;
+                                const real *s0 = src0 + (long)oh * g.PWs;
+                                for (int q = 0; q < g.OWr; q += 2 * VL) {
+                                    a0 += load_vec(d0 + q) * load_vec(s0 + q);
+                                    a1 += load_vec(d0 + q + VL) * load_vec(s0 + q + VL);
+                                }
+                            }
                             vec a = load_vec(lt) + ((a0 + a1) + (a2 + a3));
                             memcpy(lt, &a, sizeof a);
                         }
