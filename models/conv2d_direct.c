@@ -68,7 +68,8 @@ static void pad_image(const Layer *L, const Geometry *g, const real *x, int n, i
         for (int h = 0; h < H; h++) {
             real *dst = pad + ((long)c * g->PH + h + p) * g->PWs + p;
             const real *src = x + (((long)c * n + i) * H + h) * W;
-            for (int j = 0; j < W; j++) /* rows are short: a loop beats memcpy */
+#pragma omp simd /* rows are short: a vector loop beats memcpy */
+            for (int j = 0; j < W; j++)
                 dst[j] = src[j];
         }
 }
@@ -150,6 +151,7 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
                 for (int oh = 0; oh < g.OH; oh++) {
                     real *dst = dpad + ((long)oc * g.OH + oh) * g.OWr;
                     const real *src = dy + (((long)oc * n + i) * g.OH + oh) * g.OW;
+#pragma omp simd
                     for (int j = 0; j < g.OW; j++)
                         dst[j] = src[j];
                 }
