@@ -9,7 +9,7 @@
 # "logreg mlp lenet"), BENCH_FLAGS (extra flags for hgbench-models, e.g.
 # "--repeats 5").
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 models=${MODELS:-logreg mlp lenet}
 threads=${OMP_NUM_THREADS:-2}
@@ -123,12 +123,13 @@ tmp=RESULTS.md.tmp.$$
   echo "- Threads: $(ctx threads "$raw32")"
   echo "- Data: $(ctx data "$raw32")"
   echo "- Method: $(ctx method "$raw32")"
-  echo "- GFLOP/s are napkin estimates, not counts: $(ctx 'napkin flops' "$raw32")"
+  echo "- Napkin GFLOP/s: $(ctx 'napkin flops' "$raw32")"
   echo
   echo "## Speed targets (LeNet, float32, batch 128)"
   echo
   echo "The issue's targets are for the 2-core machine; this run: $cores, $threads threads."
   echo "The step is measured as one loss+gradient call (the SGD update itself is not timed)."
+  [ -n "$warnings" ] && echo "This run has warnings (above): its times may be inflated."
   echo
   echo "| LeNet float32 | target | measured median (min–max) | met |"
   echo "|---|--:|--:|---|"
@@ -137,6 +138,7 @@ tmp=RESULTS.md.tmp.$$
   echo
   echo "## Models"
   echo
+  # shellcheck disable=SC2016  # the backquotes are markdown
   sed -n 's/^# model \([^:]*\): \(.*params.*\)$/- `\1`: \2/p' "$raw32"
   for p in 32 64; do
     echo
