@@ -10,7 +10,9 @@
 # Precision is a compile-time type (common/real.h): every object is built
 # once per configuration under build/<config>/: f32, f64, asan-f32, asan-f64.
 
-CC      ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
 OPT     ?= -O2
 ARCH    ?= -march=native
 THREADS ?= 2
@@ -73,7 +75,7 @@ $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
 all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models
 
 print-config:
-	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
+	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
 	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)); nothing CUDA is built yet,not found: CPU build only)"
 
 deps:
