@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.." || exit 1
 models=${MODELS:-logreg mlp lenet}
 threads=${OMP_NUM_THREADS:-2}
 commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)"
-[ -n "$(git status --porcelain 2>/dev/null)" ] && commit+=" with uncommitted changes"
+# The bench's own outputs do not make the measured code "uncommitted".
+[ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' 2>/dev/null)" ] &&
+  commit+=" with uncommitted changes"
 build=$(make -s --no-print-directory print-config | sed -n '1s/^hgbench: //p')
 status=0
 mkdir -p bench/results
