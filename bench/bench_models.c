@@ -33,6 +33,7 @@
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
 #include "../models/model.h"
+#include "ceiling.h"
 #include "machine.h"
 
 #ifndef HG_BUILD_FLAGS
@@ -305,6 +306,8 @@ static void print_context(FILE *f, const Options *o)
             omp_get_max_threads(), openblas_get_config(), openblas_get_corename(),
             openblas_get_num_threads());
     fprintf(f, "# commit: %s\n", o->commit);
+    fprintf(f, "# gemm ceiling: %.1f GFLOP/s (%s 2048^3 GEMM, median of 5, %d threads)\n",
+            gemm_ceiling_gflops(2048, 5), HG_REAL_NAME, omp_get_max_threads());
     fprintf(f, "# method: per op a warm-up (>= %.3g s, batch 0), then %d "
                "repetitions; repetition r times a loop of C calls on batch r, C calibrated "
                "so the loop lasts >= %.3g s; median time per call over repetitions, min and "
@@ -487,6 +490,8 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
     describe_layers(m, layers, sizeof layers);
     fprintf(f, "# model %s: %s, %ld params, forward %.4g MFLOP per example; layers: %s\n",
             spec, m->name, np, F / o->batch / 1e6, layers);
+    fprintf(f, "# grad mflop %s: %.6g (loss+gradient of one batch: GEMM-shaped work only)\n",
+            spec, model_grad_flops(m, o->batch) / 1e6);
     fflush(f);
 
     mem_reset_peaks();

@@ -214,15 +214,33 @@ const char *layer_type_name(LayerType t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
+static double layer_flops(const Layer *L, int n)
+{
+    if (L->type == LAYER_LINEAR)
+        return 2.0 * n * shape_size(L->in) * shape_size(L->out);
+    if (L->type == LAYER_CONV2D)
+        return 2.0 * n * shape_size(L->out) * L->in.c * L->ksize * L->ksize;
+    return 0;
+}
+
 double model_forward_flops(const Model *m, int n)
 {
     double f = 0;
+    for (int l = 0; l < m->nlayers; l++)
+        f += layer_flops(&m->layers[l], n);
+    return f;
+}
+
+double model_grad_flops(const Model *m, int n)
+{
+    double f = 0;
+    int first = 1;
     for (int l = 0; l < m->nlayers; l++) {
-        const Layer *L = &m->layers[l];
-        if (L->type == LAYER_LINEAR)
-            f += 2.0 * n * shape_size(L->in) * shape_size(L->out);
-        else if (L->type == LAYER_CONV2D)
-            f += 2.0 * n * shape_size(L->out) * L->in.c * L->ksize * L->ksize;
+        const double lf = layer_flops(&m->layers[l], n);
+        if (lf == 0)
+            continue;
+        f += (first ? 2 : 3) * lf; /* forward, weight gradient (, input gradient) */
+        first = 0;
     }
     return f;
 }

@@ -144,6 +144,10 @@ double model_kink_clearance(Model *m, const real *w, const real *x, int n,
 /* Number of multiply-adds x2 of one forward pass for a batch of n (napkin
  * math for the bench). */
 double model_forward_flops(const Model *m, int n);
+/* The same count for loss + gradient: forward, weight gradients, and input
+ * gradients of every parameterised layer but the first (which needs none).
+ * Elementwise work is not counted: a floor, not an estimate. */
+double model_grad_flops(const Model *m, int n);
 
 const char *layer_type_name(LayerType t);
 
