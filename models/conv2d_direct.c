@@ -162,38 +162,37 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
 #pragma omp simd
                     for (int v = 0; v < VL; v++)
                         lb[v] += d[j + v];
+            }
+            /* OCB output channels at a time: each input load feeds OCB
+             * multiply-adds into OCB independent accumulators. Channels past
+             * OC repeat the last one and are not stored. */
+            for (int oc0 = 0; oc0 < OC; oc0 += OCB)
                 for (int c = 0; c < C; c++)
                     for (int ki = 0; ki < K; ki++)
                         for (int kj = 0; kj < K; kj++) {
-                            real *lt = lanes + ((((long)oc * C + c) * K + ki) * K + kj) * VL;
-                            /* four independent accumulators (two rows x two
-                             * chunks) hide the multiply-add latency; OWr is a
-                             * multiple of 2 * VL */
                             const real *src0 = pad + ((long)c * g.PH + ki) * g.PWs + kj;
-                            vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-                            int oh = 0;
-                            for (; oh + 1 < g.OH; oh += 2) {
-                                const real *d0 = d + (long)oh * g.OWr, *d1 = d0 + g.OWr;
-                                const real *s0 = src0 + (long)oh * g.PWs, *s1 = s0 + g.PWs;
-                                for (int q = 0; q < g.OWr; q += 2 * VL) {
-                                    a0 += load_vec(d0 + q) * load_vec(s0 + q);
-                                    a1 += load_vec(d0 + q + VL) * load_vec(s0 + q + VL);
-                                    a2 += load_vec(d1 + q) * load_vec(s1 + q);
-                                    a3 += load_vec(d1 + q + VL) * load_vec(s1 + q + VL);
-                                }
+                            const real *d[OCB];
+                            vec a[OCB];
+#pragma GCC unroll 8
+                            for (int o = 0; o < OCB; o++) {
+                                const int oc = oc0 + o < OC ? oc0 + o : OC - 1;
+                                d[o] = dpad + (long)oc * g.OH * g.OWr;
+                                a[o] = (vec){0};
                             }
-                            for (; oh < g.OH; oh++) {
-                                const real *d0 = d + (long)oh * g.OWr;
-                                const real *s0 = src0 + (long)oh * g.PWs;
-                                for (int q = 0; q < g.OWr; q += 2 * VL) {
-                                    a0 += load_vec(d0 + q) * load_vec(s0 + q);
-                                    a1 += load_vec(d0 + q + VL) * load_vec(s0 + q + VL);
+                            for (int oh = 0; oh < g.OH; oh++)
+                                for (int q = 0; q < g.OWr; q += VL) {
+                                    const vec sv = load_vec(src0 + (long)oh * g.PWs + q);
+#pragma GCC unroll 8
+                                    for (int o = 0; o < OCB; o++)
+                                        a[o] += load_vec(d[o] + (long)oh * g.OWr + q) * sv;
                                 }
+                            for (int o = 0; o < OCB && oc0 + o < OC; o++) {
+                                real *lt = lanes +
+                                           ((((long)(oc0 + o) * C + c) * K + ki) * K + kj) * VL;
+                                vec t = load_vec(lt) + a[o];
+                                memcpy(lt, &t, sizeof t);
                             }
-                            vec a = load_vec(lt) + ((a0 + a1) + (a2 + a3));
-                            memcpy(lt, &a, sizeof a);
                         }
-            }
         }
         mem_free(dpad);
         mem_free(pad);
