@@ -14,6 +14,7 @@
  * Leaves out: strides and dilation (LeNet needs neither).
  */
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../common/mem.h"
@@ -84,6 +85,55 @@ static void im2col(const Layer *L, const real *x, int n, int i0, int nb, real *c
             }
         }
     }
+}
+
+/* Lanes [0, len) of v, the others 0 (a bit mask: garbage lanes may hold
+ * anything, NaN included). */
+static inline vec first_lanes(vec v, int len)
+{
+#ifdef HG_F64
+    typedef int64_t ilane;
+#else
+    typedef int32_t ilane;
+#endif
+    typedef ilane ivec __attribute__((vector_size(64)));
+    ivec idx;
+    for (int q = 0; q < VL; q++)
+        idx[q] = q;
+    const ivec keep = idx < (ilane)len;
+    return (vec)((ivec)v & keep);
+}
+
+/* col2im for short output rows (OW <= VL): each row of dcol is one masked
+ * vector added into a zero-padded copy of the image with VL columns of
+ * slack, so no add needs a bound; then the interior is copied out. buf holds
+ * (H + 2p) * (W + 2p + VL) reals. Rows are visited ki, kj, oh: consecutive
+ * adds touch different rows. */
+static void col2im_short(const Layer *L, const real *dcol, int n, int i0, int nb,
+                         real *dx, real *buf)
+{
+    const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
+    const int OH = L->out.h, OW = L->out.w, PH = H + 2 * p, PW = W + 2 * p + VL;
+    const long opl = (long)OH * OW, cols = nb * opl;
+    for (int c = 0; c < C; c++)
+        for (int i = i0; i < i0 + nb; i++) {
+            memset(buf, 0, sizeof(real) * PH * PW);
+            for (int ki = 0; ki < K; ki++)
+                for (int kj = 0; kj < K; kj++) {
+                    const real *src = dcol + ((long)(c * K + ki) * K + kj) * cols + (i - i0) * opl;
+                    for (int oh = 0; oh < OH; oh++) {
+                        vec v, acc;
+                        memcpy(&v, src + oh * OW, sizeof v);
+                        real *dst = buf + (long)(oh + ki) * PW + kj;
+                        memcpy(&acc, dst, sizeof acc);
+                        acc += first_lanes(v, OW);
+                        memcpy(dst, &acc, sizeof acc);
+                    }
+                }
+            real *img = dx + ((long)c * n + i) * H * W;
+            for (int h = 0; h < H; h++)
+                memcpy(img + (long)h * W, buf + (long)(h + p) * PW + p, sizeof(real) * W);
+        }
 }
 
 /* Images i0 .. i0+nb of dx = col2im(dcol), overwriting them. */
@@ -203,9 +253,13 @@ void conv_backward_data(const Layer *L, const real *w1, const real *dy1, const r
     const Chunking ch = chunking(L, n);
     const int OC = L->out.c;
     const long ldy = n * ch.opl;
+    const int short_rows = L->out.w <= VL;
+    const long buf_size = (long)(L->in.h + 2 * L->pad) * (L->in.w + 2 * L->pad + VL);
 #pragma omp parallel
     {
-        real *dcol = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * ch.ckk * ch.nb * ch.opl);
+        /* VL slack: col2im_short reads whole vectors past the last row */
+        real *dcol = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (ch.ckk * ch.nb * ch.opl + VL));
+        real *buf = short_rows ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * buf_size) : NULL;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
@@ -217,8 +271,12 @@ void conv_backward_data(const Layer *L, const real *w1, const real *dy1, const r
                 cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ch.ckk, cols, OC,
                            1, w2 + L->w_off, (int)ch.ckk, dy2 + i0 * ch.opl, (int)ldy, 1,
                            dcol, cols);
-            col2im(L, dcol, n, i0, nb, dx);
+            if (short_rows)
+                col2im_short(L, dcol, n, i0, nb, dx, buf);
+            else
+                col2im(L, dcol, n, i0, nb, dx);
         }
+        mem_free(buf);
         mem_free(dcol);
     }
 }
