@@ -492,6 +492,8 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
             spec, m->name, np, F / o->batch / 1e6, layers);
     fprintf(f, "# grad mflop %s: %.6g (loss+gradient of one batch: GEMM-shaped work only)\n",
             spec, model_grad_flops(m, o->batch) / 1e6);
+    fprintf(f, "# hvp mflop %s: %.6g (one HVP of one batch: GEMM-shaped work only)\n", spec,
+            model_hvp_flops(m, o->batch, 1) / 1e6);
     fflush(f);
 
     mem_reset_peaks();

@@ -231,6 +231,27 @@ double model_forward_flops(const Model *m, int n)
     return f;
 }
 
+/* Flops of the first parameterised layer, and of all the others. */
+static void split_flops(const Model *m, int n, double *first, double *rest)
+{
+    *first = *rest = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        const double lf = layer_flops(&m->layers[l], n);
+        if (lf > 0 && *first == 0 && *rest == 0)
+            *first = lf;
+        else
+            *rest += lf;
+    }
+}
+
+double model_hvp_flops(const Model *m, int n, int k)
+{
+    double f1, fr;
+    split_flops(m, n, &f1, &fr);
+    const double per_tangent = (f1 + 2 * fr) + (f1 + 2 * fr + 2 * fr);
+    return (f1 + fr) + fr + k * per_tangent;
+}
+
 double model_grad_flops(const Model *m, int n)
 {
     double f = 0;

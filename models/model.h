@@ -148,6 +148,11 @@ double model_forward_flops(const Model *m, int n);
  * gradients of every parameterised layer but the first (which needs none).
  * Elementwise work is not counted: a floor, not an estimate. */
 double model_grad_flops(const Model *m, int n);
+/* The same count for model_hvp_block with k tangents and no gradient:
+ * forward, input gradients, then per tangent an R-forward and an R-backward
+ * (two products per parameterised layer in each, one for the first layer's
+ * R-forward and weight R-gradient, none for its input). */
+double model_hvp_flops(const Model *m, int n, int k);
 
 const char *layer_type_name(LayerType t);
 

@@ -132,12 +132,14 @@ tmp=RESULTS.md.tmp.$$
   echo "The issue's targets are for the 2-core machine; this run: $cores, $threads threads."
   echo "The step is measured as one loss+gradient call (the SGD update itself is not timed)."
   ceil=$(ctx 'gemm ceiling' "$raw32")
-  floor_mflop=$(ctx 'grad mflop lenet' "$raw32" | cut -d' ' -f1)
-  if [ -n "$ceil" ] && [ -n "$floor_mflop" ]; then
-    awk -v c="${ceil%% *}" -v f="$floor_mflop" -v line="$ceil" 'BEGIN {
-      printf "GEMM ceiling measured in this run: %s. At that rate the GEMM-shaped work of\n", line
-      printf "one LeNet loss+gradient step (%.1f MFLOP) takes %.2f ms: the floor on this machine.\n",
-             f, f / c / 1e3 }'
+  grad_mflop=$(ctx 'grad mflop lenet' "$raw32" | cut -d' ' -f1)
+  hvp_mflop=$(ctx 'hvp mflop lenet' "$raw32" | cut -d' ' -f1)
+  if [ -n "$ceil" ] && [ -n "$grad_mflop" ] && [ -n "$hvp_mflop" ]; then
+    awk -v c="${ceil%% *}" -v g="$grad_mflop" -v h="$hvp_mflop" -v line="$ceil" 'BEGIN {
+      printf "GEMM ceiling measured in this run: %s. At that rate the GEMM-shaped work\n", line
+      printf "of one LeNet loss+gradient (%.1f MFLOP) takes %.2f ms and of one HVP (%.1f MFLOP)\n",
+             g, g / c / 1e3, h
+      printf "%.2f ms: the floors on this machine (elementwise work not counted).\n", h / c / 1e3 }'
   fi
   [ -n "$warnings" ] && echo "This run has warnings (above): its times may be inflated."
   echo

@@ -72,6 +72,23 @@ static void test_lenet_layout_names(void)
     model_free(m);
 }
 
+/* GEMM-shaped work of a LeNet batch of 128, counted by hand:
+ * conv1 128*28*28*6*25, conv2 128*10*10*16*150, fc 128*(400*120+120*84+84*10)
+ * multiply-adds. */
+static void test_flop_counts(void)
+{
+    Model *m = test_model("lenet");
+    const double c1 = 2.0 * 128 * 28 * 28 * 6 * 25, c2 = 2.0 * 128 * 10 * 10 * 16 * 150;
+    const double fc = 2.0 * 128 * (400 * 120 + 120 * 84 + 84 * 10), rest = c2 + fc;
+    EXPECT_REL(model_forward_flops(m, 128), c1 + rest, 1e-15, 0, "forward flops");
+    EXPECT_REL(model_grad_flops(m, 128), 2 * c1 + 3 * rest, 1e-15, 0, "grad flops");
+    EXPECT_REL(model_hvp_flops(m, 128, 1), c1 + 2 * rest + 2 * c1 + 6 * rest, 1e-15, 0,
+               "hvp flops");
+    EXPECT_REL(model_hvp_flops(m, 128, 4), c1 + 2 * rest + 4 * (2 * c1 + 6 * rest), 1e-15, 0,
+               "block hvp flops");
+    model_free(m);
+}
+
 static void test_init(void)
 {
     Model *m = test_model("lenet");
@@ -234,6 +251,7 @@ int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
         TEST(test_parameter_counts_and_layout), TEST(test_lenet_layout_names),
+        TEST(test_flop_counts),
         TEST(test_init),       TEST(test_determinism),
         TEST(test_evaluate),   TEST(test_bad_specs),
         TEST(test_kink_clearance),
