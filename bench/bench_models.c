@@ -9,7 +9,8 @@
  * [r*batch, (r+1)*batch) of the normalised training set), C calibrated so a
  * loop lasts >= --min-time. Reported: median time per call over the
  * repetitions, min and max, time per tangent, ratio to loss_grad of the same
- * model in the same run, and napkin GFLOP/s from model_forward_flops.
+ * model in the same run, and GFLOP/s of the GEMM-shaped work
+ * (model_grad_flops, model_hvp_flops: exact counts of the products).
  *
  * Output: whitespace columns with '#' context lines (gnuplot reads it as is);
  * '-' marks a column that does not apply. A non-finite loss or output is an
@@ -313,13 +314,13 @@ static void print_context(FILE *f, const Options *o)
                "so the loop lasts >= %.3g s; median time per call over repetitions, min and "
                "max; wall clock (CLOCK_MONOTONIC)\n",
             2 * o->min_time, o->repeats, o->min_time);
-    fprintf(f, "# napkin flops: estimates, not counts: F = model_forward_flops(batch) "
-               "(2 x multiply-adds of one forward pass); loss_grad = 3F, hvp = 6F, "
-               "hvp_block k = (3 + 3k)F (forward+backward once, 3F per tangent); they "
-               "overcount layers whose input gradient is not needed (the first)\n");
+    fprintf(f, "# gemm flops: counts of the GEMM-shaped work (2 x multiply-adds of the "
+               "conv and linear products) each op does: model_grad_flops for loss_grad, "
+               "model_hvp_flops(k) for hvp and hvp_block; elementwise work is not "
+               "counted\n");
     print_build_warnings(f);
     fprintf(f, "# columns: model params op k calls median_ms min_ms max_ms ms_per_tangent "
-               "ratio_to_loss_grad napkin_gflops status ('-': does not apply; status "
+               "ratio_to_loss_grad gemm_gflops status ('-': does not apply; status "
                "'error: MESSAGE' replaces the numbers)\n");
 }
 
@@ -519,9 +520,8 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
             continue;
         }
         if (op->kind == OP_LOSS_GRAD) base = t.median;
-        double flops = op->kind == OP_LOSS_GRAD ? 3 * F
-                       : op->kind == OP_HVP     ? 6 * F
-                                                : (3.0 + 3.0 * op->k) * F;
+        double flops = op->kind == OP_LOSS_GRAD ? model_grad_flops(m, o->batch)
+                                                : model_hvp_flops(m, o->batch, op->k);
         char ks[12] = "-", per_tangent[24] = "-", ratio[16] = "-";
         if (op->kind != OP_LOSS_GRAD) {
             snprintf(ks, sizeof ks, "%d", op->k);

@@ -62,7 +62,7 @@ table() {
     }
     BEGIN {
       name["loss_grad"] = "loss+grad"; name["hvp"] = "HVP"; name["hvp_block"] = "block HVP"
-      print "| model | params | op | k | median ms/call | min–max ms | ms/tangent | × loss+grad | napkin GFLOP/s |"
+      print "| model | params | op | k | median ms/call | min–max ms | ms/tangent | × loss+grad | GEMM GFLOP/s |"
       print "|---|--:|---|--:|--:|--:|--:|--:|--:|"
     }
     /^#/ || NF < 12 { next }
@@ -125,7 +125,7 @@ tmp=RESULTS.md.tmp.$$
   echo "- Threads: $(ctx threads "$raw32")"
   echo "- Data: $(ctx data "$raw32")"
   echo "- Method: $(ctx method "$raw32")"
-  echo "- Napkin GFLOP/s: $(ctx 'napkin flops' "$raw32")"
+  echo "- GEMM GFLOP/s: $(ctx 'gemm flops' "$raw32")"
   echo
   echo "## Speed targets (LeNet, float32, batch 128)"
   echo
@@ -138,8 +138,8 @@ tmp=RESULTS.md.tmp.$$
     awk -v c="${ceil%% *}" -v g="$grad_mflop" -v h="$hvp_mflop" -v line="$ceil" 'BEGIN {
       printf "GEMM ceiling measured in this run: %s. At that rate the GEMM-shaped work\n", line
       printf "of one LeNet loss+gradient (%.1f MFLOP) takes %.2f ms and of one HVP (%.1f MFLOP)\n",
-             g, g / c / 1e3, h
-      printf "%.2f ms: the floors on this machine (elementwise work not counted).\n", h / c / 1e3 }'
+             g, g / c, h
+      printf "%.2f ms: the floors on this machine (elementwise work not counted).\n", h / c }'
   fi
   [ -n "$warnings" ] && echo "This run has warnings (above): its times may be inflated."
   echo
