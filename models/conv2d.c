@@ -9,9 +9,8 @@
  * inside a parallel region. Weight gradients are summed per thread and then
  * in thread order, so a given thread count always gives the same bytes.
  *
- * Each kernel takes an optional second (weights, input) pair, because every
- * R-op term of a conv is a sum of two such products (see net.c).
- * Leaves out: strides and dilation (LeNet needs neither).
+ * The R-op passes, for blocks of tangents, are in conv2d_rop.c on the same
+ * pieces. Leaves out: strides and dilation (LeNet needs neither).
  */
 #include <omp.h>
 #include <stdint.h>
@@ -22,14 +21,9 @@
 
 #define COL_BYTES (256 * 1024) /* a chunk's col buffer: a quarter of L2 (measured best of 128K-512K) */
 
-typedef struct Chunking {
-    long ckk, opl;  /* rows of col (C*K*K); output pixels per image */
-    int nb, chunks; /* images per chunk; chunks */
-} Chunking;
-
-static Chunking chunking(const Layer *L, int n)
+ConvChunking conv_chunking(const Layer *L, int n)
 {
-    Chunking c;
+    ConvChunking c;
     c.ckk = (long)L->in.c * L->ksize * L->ksize;
     c.opl = (long)L->out.h * L->out.w;
     long nb = COL_BYTES / (long)sizeof(real) / (c.ckk * c.opl);
@@ -47,8 +41,15 @@ static Chunking chunking(const Layer *L, int n)
 typedef real vec __attribute__((vector_size(64)));
 #define VL ((int)(64 / sizeof(real)))
 
+long conv_col_reals(const ConvChunking *ch) { return ch->ckk * ch->nb * ch->opl + VL; }
+
+long conv_col2im_buf(const Layer *L)
+{
+    return (long)(L->in.h + 2 * L->pad) * (L->in.w + 2 * L->pad + VL);
+}
+
 /* col [C*K*K][nb*OH*OW] (+ VL slack) from images i0 .. i0+nb of x [C][n][H][W]. */
-static void im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col)
+void conv_im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
     const int OH = L->out.h, OW = L->out.w;
@@ -137,7 +138,7 @@ static void col2im_short(const Layer *L, const real *dcol, int n, int i0, int nb
 }
 
 /* Images i0 .. i0+nb of dx = col2im(dcol), overwriting them. */
-static void col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx)
+static void col2im_long(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
     const int OH = L->out.h, OW = L->out.w;
@@ -165,68 +166,62 @@ static void col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real
     }
 }
 
-void conv_forward(const Layer *L, const real *w1, const real *x1, const real *w2,
-                  const real *x2, int n, real *y, int acc, int add_bias)
+void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx,
+                 real *buf)
 {
-    const Chunking ch = chunking(L, n);
-    const int OC = L->out.c;
+    if (L->out.w <= VL)
+        col2im_short(L, dcol, n, i0, nb, dx, buf);
+    else
+        col2im_long(L, dcol, n, i0, nb, dx);
+}
+
+void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y)
+{
+    const ConvChunking ch = conv_chunking(L, n);
+    const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl;
 #pragma omp parallel
     {
-        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (ch.ckk * ch.nb * ch.opl + VL));
+        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
             const int cols = (int)(nb * ch.opl);
             real *yq = y + i0 * ch.opl;
-            im2col(L, x1, n, i0, nb, col);
-            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, (int)ch.ckk,
-                       1, w1 + L->w_off, (int)ch.ckk, col, cols, acc ? 1 : 0, yq, (int)ldy);
-            if (x2) {
-                im2col(L, x2, n, i0, nb, col);
-                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols,
-                           (int)ch.ckk, 1, w2 + L->w_off, (int)ch.ckk, col, cols, 1, yq,
-                           (int)ldy);
+            conv_im2col(L, x, n, i0, nb, col);
+            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, CKK, 1,
+                       w + L->w_off, CKK, col, cols, 0, yq, (int)ldy);
+            for (int o = 0; o < OC; o++) {
+                const real b = w[L->b_off + o];
+                real *row = yq + o * ldy;
+                for (int j = 0; j < cols; j++)
+                    row[j] += b;
             }
-            if (add_bias)
-                for (int o = 0; o < OC; o++) {
-                    const real b = w1[L->b_off + o];
-                    real *row = yq + o * ldy;
-                    for (int j = 0; j < cols; j++)
-                        row[j] += b;
-                }
         }
         mem_free(col);
     }
 }
 
-void conv_backward_params(const Layer *L, const real *x1, const real *dy1,
-                          const real *x2, const real *dy2, int n, real *g, int acc,
-                          int with_bias)
+void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g)
 {
-    const Chunking ch = chunking(L, n);
-    const int OC = L->out.c;
+    const ConvChunking ch = conv_chunking(L, n);
+    const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl, taps = OC * ch.ckk, stride = taps + OC;
     const int nt = omp_get_max_threads();
     real *part = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * stride * nt);
 #pragma omp parallel num_threads(nt)
     {
-        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (ch.ckk * ch.nb * ch.opl + VL));
+        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
         real *gw = part + stride * omp_get_thread_num(), *gb = gw + taps;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
             const int cols = (int)(nb * ch.opl);
-            im2col(L, x1, n, i0, nb, col);
-            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, (int)ch.ckk, cols, 1,
-                       dy1 + i0 * ch.opl, (int)ldy, col, cols, 1, gw, (int)ch.ckk);
-            if (x2) {
-                im2col(L, x2, n, i0, nb, col);
-                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, (int)ch.ckk, cols,
-                           1, dy2 + i0 * ch.opl, (int)ldy, col, cols, 1, gw, (int)ch.ckk);
-            }
+            conv_im2col(L, x, n, i0, nb, col);
+            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, cols, 1,
+                       dy + i0 * ch.opl, (int)ldy, col, cols, 1, gw, CKK);
             for (int o = 0; o < OC; o++) {
-                const real *row = dy1 + o * ldy + i0 * ch.opl;
+                const real *row = dy + o * ldy + i0 * ch.opl;
                 real s = 0;
 #pragma omp simd reduction(+ : s)
                 for (int j = 0; j < cols; j++)
@@ -237,44 +232,31 @@ void conv_backward_params(const Layer *L, const real *x1, const real *dy1,
         mem_free(col);
     }
     /* threads' partial sums in thread order: deterministic */
-    for (long t = 0; t < (with_bias ? stride : taps); t++) {
-        real *out = t < taps ? g + L->w_off + t : g + L->b_off + (t - taps);
-        real s = acc ? *out : 0;
+    for (long t = 0; t < stride; t++) {
+        real s = 0;
         for (int q = 0; q < nt; q++)
             s += part[q * stride + t];
-        *out = s;
+        g[t < taps ? L->w_off + t : L->b_off + (t - taps)] = s;
     }
     mem_free(part);
 }
 
-void conv_backward_data(const Layer *L, const real *w1, const real *dy1, const real *w2,
-                        const real *dy2, int n, real *dx)
+void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx)
 {
-    const Chunking ch = chunking(L, n);
-    const int OC = L->out.c;
+    const ConvChunking ch = conv_chunking(L, n);
+    const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl;
-    const int short_rows = L->out.w <= VL;
-    const long buf_size = (long)(L->in.h + 2 * L->pad) * (L->in.w + 2 * L->pad + VL);
 #pragma omp parallel
     {
-        /* VL slack: col2im_short reads whole vectors past the last row */
-        real *dcol = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (ch.ckk * ch.nb * ch.opl + VL));
-        real *buf = short_rows ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * buf_size) : NULL;
+        real *dcol = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+        real *buf = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col2im_buf(L));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
             const int cols = (int)(nb * ch.opl);
-            cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ch.ckk, cols, OC, 1,
-                       w1 + L->w_off, (int)ch.ckk, dy1 + i0 * ch.opl, (int)ldy, 0, dcol,
-                       cols);
-            if (dy2)
-                cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ch.ckk, cols, OC,
-                           1, w2 + L->w_off, (int)ch.ckk, dy2 + i0 * ch.opl, (int)ldy, 1,
-                           dcol, cols);
-            if (short_rows)
-                col2im_short(L, dcol, n, i0, nb, dx, buf);
-            else
-                col2im(L, dcol, n, i0, nb, dx);
+            cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, cols, OC, 1,
+                       w + L->w_off, CKK, dy + i0 * ch.opl, (int)ldy, 0, dcol, cols);
+            conv_col2im(L, dcol, n, i0, nb, dx, buf);
         }
         mem_free(buf);
         mem_free(dcol);

@@ -25,19 +25,43 @@ void linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
 void linear_backward_params(const Layer *L, const real *x, const real *dy, int n,
                             real *g, int acc, int with_bias);
 
-/* ---- conv2d: x [C][n][H][W] -> y [OC][n][OH][OW] (conv2d.c) ----
- * Each takes an optional second pair (NULL: absent) added to the first. */
-/* y (+)= conv(x1; w1) + conv(x2; w2) (+ bias of w1) */
-void conv_forward(const Layer *L, const real *w1, const real *x1, const real *w2,
-                  const real *x2, int n, real *y, int acc, int add_bias);
-/* g[W] (+)= dy1 * x1 + dy2 * x2 (correlations over batch and pixels);
- * g[b] (+)= sum of dy1 (if with_bias) */
-void conv_backward_params(const Layer *L, const real *x1, const real *dy1,
-                          const real *x2, const real *dy2, int n, real *g, int acc,
-                          int with_bias);
-/* dx = conv^T(dy1; w1) + conv^T(dy2; w2) (overwrites dx) */
-void conv_backward_data(const Layer *L, const real *w1, const real *dy1, const real *w2,
-                        const real *dy2, int n, real *dx);
+/* ---- conv2d: x [C][n][H][W] -> y [OC][n][OH][OW] (conv2d.c); outputs
+ * are overwritten ---- */
+/* y = conv(x; w) + b */
+void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y);
+/* g[W] = dy * x (correlation over batch and pixels), g[b] = sum of dy */
+void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g);
+/* dx = conv^T(dy; w) */
+void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx);
+
+/* The pieces the above are made of, shared with conv2d_rop.c: images are
+ * processed in chunks of nb whose col buffer [C*K*K][nb*OH*OW] stays in L2. */
+typedef struct ConvChunking {
+    long ckk, opl;  /* rows of col (C*K*K); output pixels per image */
+    int nb, chunks; /* images per chunk; chunks */
+} ConvChunking;
+ConvChunking conv_chunking(const Layer *L, int n);
+/* reals of one chunk's col buffer, with the slack im2col/col2im need */
+long conv_col_reals(const ConvChunking *ch);
+/* reals of the scratch conv_col2im needs */
+long conv_col2im_buf(const Layer *L);
+/* col of images i0 .. i0+nb of x [C][n][H][W] */
+void conv_im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col);
+/* images i0 .. i0+nb of dx = col2im(dcol), overwritten */
+void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx,
+                 real *buf);
+
+/* R-ops for kc tangents (conv2d_rop.c). V holds kc parameter vectors of
+ * length P; rx [kc][C][n][H][W] is R{x} or NULL (zero); ry, rdy and rdx
+ * are [kc][...] like rx. */
+/* ry_j = conv(x; V_j) + Vb_j + conv(rx_j; w) */
+void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+                   const real *x, const real *rx, int n, real *ry);
+/* HV_j[W, b] = R-gradients (rdy_j * x + dy * rx_j; sum of rdy_j), overwritten;
+ * if rdx: rdx_j = conv^T(rdy_j; w) + conv^T(dy; V_j) */
+void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+                    const real *x, const real *rx, const real *dy, const real *rdy, int n,
+                    real *HV, real *rdx);
 
 /* Direct convolution (conv2d_direct.c) for a first layer with few taps:
  * same results as the im2col path up to summation order, no col buffer, no

@@ -151,7 +151,7 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
                 conv_direct_forward(L, w, in, n, out, 0, 1);
                 break;
             }
-            conv_forward(L, w, in, NULL, NULL, n, out, 0, 1);
+            conv_forward(L, w, in, n, out);
             break;
         case LAYER_MAXPOOL:
             maxpool_forward(L, in, n, out, wk->arg[l]);
@@ -198,9 +198,9 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
             if (grad && is_direct(m, l))
                 conv_direct_backward_params(L, x, dy, n, grad, 0, 1);
             else if (grad)
-                conv_backward_params(L, x, dy, NULL, NULL, n, grad, 0, 1);
+                conv_backward_params(L, x, dy, n, grad);
             if (need_dx)
-                conv_backward_data(L, w, dy, NULL, NULL, n, dx);
+                conv_backward_data(L, w, dy, n, dx);
             break;
         case LAYER_MAXPOOL:
             if (need_dx)
@@ -250,9 +250,8 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
                 conv_direct_forward(L, V + j * P, x, n, ry + j * osz, 0, 1);
             /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
-            for (int j = 0; j < kc && !is_direct(m, l); j++)
-                conv_forward(L, V + j * P, x, w, rx ? rx + j * isz : NULL, n, ry + j * osz,
-                             0, 1);
+            if (!is_direct(m, l))
+                conv_rforward(L, w, V, P, kc, x, rx, n, ry);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc; j++)
@@ -310,12 +309,8 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
                 conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
             /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
-            for (int j = 0; j < kc && !is_direct(m, l); j++) {
-                conv_backward_params(L, x, rdy + j * osz, rx ? rx + j * isz : NULL,
-                                     rx ? dy : NULL, n, HV + j * P, 0, 1);
-                if (need_dx)
-                    conv_backward_data(L, w, rdy + j * osz, V + j * P, dy, n, rdx + j * isz);
-            }
+            if (!is_direct(m, l))
+                conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc && need_dx; j++)

@@ -1,0 +1,143 @@
+/* conv2d_rop.c — the R-op passes of a conv layer for a block of kc tangents
+ * at once (im2col + GEMM, as conv2d.c).
+ *
+ * Every term that pairs a tangent's weights V_j with the primal input or
+ * delta is one GEMM for all kc tangents: tangent activations are laid out
+ * [kc][OC][n*OH*OW], so row (j, o) of a stacked result sits at (j*OC + o)
+ * times the row stride, and the stacked weights are packed once. That turns
+ * M = OC (16 on LeNet's conv2, a poor GEMM shape) into M = kc*OC, and the
+ * primal im2col is done once per chunk instead of once per tangent. Terms
+ * that pair the primal weights with a tangent input (R{x}) stay per tangent.
+ */
+#include <omp.h>
+#include <string.h>
+
+#include "../common/mem.h"
+#include "layers.h"
+
+void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+                   const real *x, const real *rx, int n, real *ry)
+{
+    const ConvChunking ch = conv_chunking(L, n);
+    const int OC = L->out.c, CKK = (int)ch.ckk;
+    const long ldy = n * ch.opl, osz = OC * ldy, isz = (long)L->in.c * n * L->in.h * L->in.w;
+    /* Vw [kc*OC][CKK]: the tangents' conv weights, stacked */
+    real *Vw = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * kc * OC * CKK);
+    for (int j = 0; j < kc; j++)
+        memcpy(Vw + (long)j * OC * CKK, V + j * P + L->w_off, sizeof(real) * OC * CKK);
+#pragma omp parallel
+    {
+        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+#pragma omp for schedule(static)
+        for (int q = 0; q < ch.chunks; q++) {
+            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            const int cols = (int)(nb * ch.opl);
+            /* R{y}_j = conv(x; V_j) + Vb_j for every j: one GEMM */
+            conv_im2col(L, x, n, i0, nb, col);
+            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kc * OC, cols, CKK, 1, Vw,
+                       CKK, col, cols, 0, ry + i0 * ch.opl, (int)ldy);
+            for (int j = 0; j < kc; j++)
+                for (int o = 0; o < OC; o++) {
+                    const real b = V[j * P + L->b_off + o];
+                    real *row = ry + j * osz + o * ldy + i0 * ch.opl;
+                    for (int t = 0; t < cols; t++)
+                        row[t] += b;
+                }
+            /* + conv(R{x}_j; W), tangent by tangent */
+            for (int j = 0; rx && j < kc; j++) {
+                conv_im2col(L, rx + j * isz, n, i0, nb, col);
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, CKK, 1,
+                           w + L->w_off, CKK, col, cols, 1, ry + j * osz + i0 * ch.opl,
+                           (int)ldy);
+            }
+        }
+        mem_free(col);
+    }
+    mem_free(Vw);
+}
+
+void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+                    const real *x, const real *rx, const real *dy, const real *rdy, int n,
+                    real *HV, real *rdx)
+{
+    const ConvChunking ch = conv_chunking(L, n);
+    const int OC = L->out.c, CKK = (int)ch.ckk;
+    const long ldy = n * ch.opl, osz = OC * ldy, isz = (long)L->in.c * n * L->in.h * L->in.w;
+    const long wsz = (long)kc * OC * CKK, part_sz = wsz + (long)kc * OC;
+    const int nt = omp_get_max_threads();
+    /* per thread: weight R-gradients [kc*OC][CKK], then bias ones [kc][OC] */
+    real *part = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * part_sz * nt);
+    /* Vh [OC][kc*CKK]: the tangents' weights side by side, so that
+     * Vh^T dy stacks conv^T(dy; V_j) for every j in one GEMM */
+    real *Vh = rdx ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * wsz) : NULL;
+    for (int j = 0; rdx && j < kc; j++)
+        for (int o = 0; o < OC; o++)
+            memcpy(Vh + (long)o * kc * CKK + (long)j * CKK,
+                   V + j * P + L->w_off + (long)o * CKK, sizeof(real) * CKK);
+#pragma omp parallel num_threads(nt)
+    {
+        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+        /* [kc][CKK][cols] stacked, + slack for col2im's whole-vector reads */
+        real *dcol = rdx ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (kc * conv_col_reals(&ch)))
+                         : NULL;
+        real *buf = rdx ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col2im_buf(L)) : NULL;
+        real *gw = part + part_sz * omp_get_thread_num(), *gb = gw + wsz;
+#pragma omp for schedule(static)
+        for (int q = 0; q < ch.chunks; q++) {
+            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            const int cols = (int)(nb * ch.opl);
+            const long cstride = (long)CKK * cols; /* one tangent's dcol */
+            /* R{gW}_j = R{dy}_j x^T for every j: one GEMM */
+            conv_im2col(L, x, n, i0, nb, col);
+            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, kc * OC, CKK, cols, 1,
+                       rdy + i0 * ch.opl, (int)ldy, col, cols, 1, gw, CKK);
+            for (int r = 0; r < kc * OC; r++) {
+                const real *row = rdy + r * ldy + i0 * ch.opl;
+                real s = 0;
+#pragma omp simd reduction(+ : s)
+                for (int t = 0; t < cols; t++)
+                    s += row[t];
+                gb[r] += s;
+            }
+            /* + dy R{x}_j^T, tangent by tangent */
+            for (int j = 0; rx && j < kc; j++) {
+                conv_im2col(L, rx + j * isz, n, i0, nb, col);
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, cols, 1,
+                           dy + i0 * ch.opl, (int)ldy, col, cols, 1, gw + (long)j * OC * CKK,
+                           CKK);
+            }
+            if (!rdx)
+                continue;
+            /* R{dx}_j = conv^T(dy; V_j) (all j, one GEMM) + conv^T(R{dy}_j; W) */
+            cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, kc * CKK, cols, OC, 1, Vh,
+                       kc * CKK, dy + i0 * ch.opl, (int)ldy, 0, dcol, cols);
+            for (int j = 0; j < kc; j++) {
+                cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, cols, OC, 1,
+                           w + L->w_off, CKK, rdy + j * osz + i0 * ch.opl, (int)ldy, 1,
+                           dcol + j * cstride, cols);
+                conv_col2im(L, dcol + j * cstride, n, i0, nb, rdx + j * isz, buf);
+            }
+        }
+        mem_free(buf);
+        mem_free(dcol);
+        mem_free(col);
+    }
+    /* threads' partial sums in thread order: deterministic */
+    for (int j = 0; j < kc; j++) {
+        real *g = HV + j * P;
+        for (long t = 0; t < (long)OC * CKK; t++) {
+            real s = 0;
+            for (int q = 0; q < nt; q++)
+                s += part[q * part_sz + (long)j * OC * CKK + t];
+            g[L->w_off + t] = s;
+        }
+        for (int o = 0; o < OC; o++) {
+            real s = 0;
+            for (int q = 0; q < nt; q++)
+                s += part[q * part_sz + wsz + (long)j * OC + o];
+            g[L->b_off + o] = s;
+        }
+    }
+    mem_free(Vh);
+    mem_free(part);
+}
