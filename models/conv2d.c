@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../common/mem.h"
+#include "../common/scratch.h"
 #include "layers.h"
 
 #define COL_BYTES (256 * 1024) /* a chunk's col buffer: a quarter of L2 (measured best of 128K-512K) */
@@ -175,14 +175,15 @@ void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *
         col2im_long(L, dcol, n, i0, nb, dx);
 }
 
-void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y)
+void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+                  Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl;
 #pragma omp parallel
     {
-        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+        real *col = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
@@ -198,20 +199,21 @@ void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y)
                     row[j] += b;
             }
         }
-        mem_free(col);
     }
 }
 
-void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g)
+void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g,
+                          Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl, taps = OC * ch.ckk, stride = taps + OC;
     const int nt = omp_get_max_threads();
-    real *part = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * stride * nt);
+    real *part = scratch_shared(sc, 0, sizeof(real) * stride * nt);
+    memset(part, 0, sizeof(real) * stride * nt);
 #pragma omp parallel num_threads(nt)
     {
-        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+        real *col = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
         real *gw = part + stride * omp_get_thread_num(), *gb = gw + taps;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
@@ -229,7 +231,6 @@ void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, 
                 gb[o] += s;
             }
         }
-        mem_free(col);
     }
     /* threads' partial sums in thread order: deterministic */
     for (long t = 0; t < stride; t++) {
@@ -238,18 +239,18 @@ void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, 
             s += part[q * stride + t];
         g[t < taps ? L->w_off + t : L->b_off + (t - taps)] = s;
     }
-    mem_free(part);
 }
 
-void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx)
+void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+                        Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl;
 #pragma omp parallel
     {
-        real *dcol = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
-        real *buf = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col2im_buf(L));
+        real *dcol = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
+        real *buf = scratch_thread(sc, 1, sizeof(real) * conv_col2im_buf(L));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
@@ -258,7 +259,5 @@ void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, re
                        w + L->w_off, CKK, dy + i0 * ch.opl, (int)ldy, 0, dcol, cols);
             conv_col2im(L, dcol, n, i0, nb, dx, buf);
         }
-        mem_free(buf);
-        mem_free(dcol);
     }
 }

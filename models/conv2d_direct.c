@@ -13,7 +13,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "../common/mem.h"
+#include "../common/scratch.h"
 #include "layers.h"
 
 /* One accumulator: a 64-byte vector (GCC/Clang vector extension; the
@@ -75,14 +75,14 @@ static void pad_image(const Layer *L, const Geometry *g, const real *x, int n, i
 }
 
 void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
-                         int acc, int add_bias)
+                         int acc, int add_bias, Scratch *sc)
 {
     const Geometry g = geometry(L);
     const int K = g.K, C = g.C;
     const real *wt = w + L->w_off, *b = w + L->b_off;
 #pragma omp parallel
     {
-        real *pad = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * C * g.PH * g.PWs);
+        real *pad = scratch_thread(sc, 0, sizeof(real) * C * g.PH * g.PWs);
 #pragma omp for schedule(static)
         for (int i = 0; i < n; i++) {
             pad_image(L, &g, x, n, i, pad);
@@ -126,23 +126,24 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
                         }
                     }
         }
-        mem_free(pad);
     }
 }
 
 void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
-                                 real *g_out, int acc, int with_bias)
+                                 real *g_out, int acc, int with_bias, Scratch *sc)
 {
     const Geometry g = geometry(L);
     const int K = g.K, C = g.C, OC = g.OC;
     const long taps = (long)OC * C * K * K, stride = (taps + OC) * VL; /* lanes */
     const int nt = omp_get_max_threads();
-    real *part = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * stride * nt);
+    real *part = scratch_shared(sc, 0, sizeof(real) * stride * nt);
+    memset(part, 0, sizeof(real) * stride * nt);
 #pragma omp parallel num_threads(nt)
     {
-        real *pad = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * C * g.PH * g.PWs);
+        real *pad = scratch_thread(sc, 0, sizeof(real) * C * g.PH * g.PWs);
         /* dy of one image with rows padded to OWr by zeros */
-        real *dpad = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * OC * g.OH * g.OWr);
+        real *dpad = scratch_thread(sc, 1, sizeof(real) * OC * g.OH * g.OWr);
+        memset(dpad, 0, sizeof(real) * OC * g.OH * g.OWr);
         real *lanes = part + stride * omp_get_thread_num();
 #pragma omp for schedule(static)
         for (int i = 0; i < n; i++) {
@@ -194,8 +195,6 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
                             }
                         }
         }
-        mem_free(dpad);
-        mem_free(pad);
     }
     /* Lanes, then threads, summed in a fixed order: deterministic. */
     for (long t = 0; t < (with_bias ? taps + OC : taps); t++) {
@@ -206,5 +205,4 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
                 s += part[q * stride + t * VL + v];
         *out = (real)s;
     }
-    mem_free(part);
 }

@@ -12,22 +12,22 @@
 #include <omp.h>
 #include <string.h>
 
-#include "../common/mem.h"
+#include "../common/scratch.h"
 #include "layers.h"
 
 void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
-                   const real *x, const real *rx, int n, real *ry)
+                   const real *x, const real *rx, int n, real *ry, Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl, osz = OC * ldy, isz = (long)L->in.c * n * L->in.h * L->in.w;
     /* Vw [kc*OC][CKK]: the tangents' conv weights, stacked */
-    real *Vw = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * kc * OC * CKK);
+    real *Vw = scratch_shared(sc, 0, sizeof(real) * kc * OC * CKK);
     for (int j = 0; j < kc; j++)
         memcpy(Vw + (long)j * OC * CKK, V + j * P + L->w_off, sizeof(real) * OC * CKK);
 #pragma omp parallel
     {
-        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+        real *col = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
@@ -51,14 +51,12 @@ void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
                            (int)ldy);
             }
         }
-        mem_free(col);
     }
-    mem_free(Vw);
 }
 
 void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
                     const real *x, const real *rx, const real *dy, const real *rdy, int n,
-                    real *HV, real *rdx)
+                    real *HV, real *rdx, Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
@@ -66,21 +64,22 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
     const long wsz = (long)kc * OC * CKK, part_sz = wsz + (long)kc * OC;
     const int nt = omp_get_max_threads();
     /* per thread: weight R-gradients [kc*OC][CKK], then bias ones [kc][OC] */
-    real *part = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * part_sz * nt);
+    real *part = scratch_shared(sc, 0, sizeof(real) * part_sz * nt);
+    memset(part, 0, sizeof(real) * part_sz * nt);
     /* Vh [OC][kc*CKK]: the tangents' weights side by side, so that
      * Vh^T dy stacks conv^T(dy; V_j) for every j in one GEMM */
-    real *Vh = rdx ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * wsz) : NULL;
+    real *Vh = rdx ? scratch_shared(sc, 1, sizeof(real) * wsz) : NULL;
     for (int j = 0; rdx && j < kc; j++)
         for (int o = 0; o < OC; o++)
             memcpy(Vh + (long)o * kc * CKK + (long)j * CKK,
                    V + j * P + L->w_off + (long)o * CKK, sizeof(real) * CKK);
 #pragma omp parallel num_threads(nt)
     {
-        real *col = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col_reals(&ch));
+        real *col = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
         /* [kc][CKK][cols] stacked, + slack for col2im's whole-vector reads */
-        real *dcol = rdx ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * (kc * conv_col_reals(&ch)))
+        real *dcol = rdx ? scratch_thread(sc, 1, sizeof(real) * (kc * conv_col_reals(&ch)))
                          : NULL;
-        real *buf = rdx ? mem_alloc(MEM_ACTIVATIONS, sizeof(real) * conv_col2im_buf(L)) : NULL;
+        real *buf = rdx ? scratch_thread(sc, 2, sizeof(real) * conv_col2im_buf(L)) : NULL;
         real *gw = part + part_sz * omp_get_thread_num(), *gb = gw + wsz;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
@@ -118,9 +117,6 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
                 conv_col2im(L, dcol + j * cstride, n, i0, nb, rdx + j * isz, buf);
             }
         }
-        mem_free(buf);
-        mem_free(dcol);
-        mem_free(col);
     }
     /* threads' partial sums in thread order: deterministic */
     for (int j = 0; j < kc; j++) {
@@ -138,6 +134,4 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
             g[L->b_off + o] = s;
         }
     }
-    mem_free(Vh);
-    mem_free(part);
 }

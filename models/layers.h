@@ -13,6 +13,7 @@
 #ifndef HG_LAYERS_H
 #define HG_LAYERS_H
 
+#include "../common/scratch.h"
 #include "model.h"
 
 /* ---- linear: x [n][in] -> y [n][out], y = x W^T (+ b) ---- */
@@ -28,11 +29,14 @@ void linear_backward_params(const Layer *L, const real *x, const real *dy, int n
 /* ---- conv2d: x [C][n][H][W] -> y [OC][n][OH][OW] (conv2d.c); outputs
  * are overwritten ---- */
 /* y = conv(x; w) + b */
-void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y);
+void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+                  Scratch *sc);
 /* g[W] = dy * x (correlation over batch and pixels), g[b] = sum of dy */
-void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g);
+void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g,
+                          Scratch *sc);
 /* dx = conv^T(dy; w) */
-void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx);
+void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+                        Scratch *sc);
 
 /* The pieces the above are made of, shared with conv2d_rop.c: images are
  * processed in chunks of nb whose col buffer [C*K*K][nb*OH*OW] stays in L2. */
@@ -56,20 +60,20 @@ void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *
  * are [kc][...] like rx. */
 /* ry_j = conv(x; V_j) + Vb_j + conv(rx_j; w) */
 void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
-                   const real *x, const real *rx, int n, real *ry);
+                   const real *x, const real *rx, int n, real *ry, Scratch *sc);
 /* HV_j[W, b] = R-gradients (rdy_j * x + dy * rx_j; sum of rdy_j), overwritten;
  * if rdx: rdx_j = conv^T(rdy_j; w) + conv^T(dy; V_j) */
 void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
                     const real *x, const real *rx, const real *dy, const real *rdy, int n,
-                    real *HV, real *rdx);
+                    real *HV, real *rdx, Scratch *sc);
 
 /* Direct convolution (conv2d_direct.c) for a first layer with few taps:
  * same results as the im2col path up to summation order, no col buffer, no
  * input gradient. */
 void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
-                         int acc, int add_bias);
+                         int acc, int add_bias, Scratch *sc);
 void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
-                                 real *g, int acc, int with_bias);
+                                 real *g, int acc, int with_bias, Scratch *sc);
 
 /* ---- maxpool 2x2 stride 2 on [C][n][H][W]; arg [C][n][OH][OW] holds the
  * flat index into x of each window's max (first max on ties) ---- */

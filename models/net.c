@@ -21,6 +21,7 @@ struct ModelWork {
     int first_param;   /* index of the first layer with parameters */
     double prof[NET_PASSES][MODEL_MAX_LAYERS]; /* seconds per pass and layer */
     long prof_calls[NET_PASSES];
+    Scratch scratch;                         /* the kernels' per-thread buffers */
     void *arena;
     size_t arena_bytes;
     const real *act[MODEL_MAX_LAYERS + 1];   /* act[0] is the input */
@@ -53,6 +54,7 @@ void net_work_free(ModelWork *wk)
 {
     if (!wk)
         return;
+    scratch_release(&wk->scratch);
     mem_free(wk->arena);
     mem_free(wk);
 }
@@ -148,10 +150,10 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l)) {
-                conv_direct_forward(L, w, in, n, out, 0, 1);
+                conv_direct_forward(L, w, in, n, out, 0, 1, &wk->scratch);
                 break;
             }
-            conv_forward(L, w, in, n, out);
+            conv_forward(L, w, in, n, out, &wk->scratch);
             break;
         case LAYER_MAXPOOL:
             maxpool_forward(L, in, n, out, wk->arg[l]);
@@ -196,11 +198,11 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
             break;
         case LAYER_CONV2D:
             if (grad && is_direct(m, l))
-                conv_direct_backward_params(L, x, dy, n, grad, 0, 1);
+                conv_direct_backward_params(L, x, dy, n, grad, 0, 1, &wk->scratch);
             else if (grad)
-                conv_backward_params(L, x, dy, n, grad);
+                conv_backward_params(L, x, dy, n, grad, &wk->scratch);
             if (need_dx)
-                conv_backward_data(L, w, dy, n, dx);
+                conv_backward_data(L, w, dy, n, dx, &wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (need_dx)
@@ -248,10 +250,10 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                conv_direct_forward(L, V + j * P, x, n, ry + j * osz, 0, 1);
+                conv_direct_forward(L, V + j * P, x, n, ry + j * osz, 0, 1, &wk->scratch);
             /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
             if (!is_direct(m, l))
-                conv_rforward(L, w, V, P, kc, x, rx, n, ry);
+                conv_rforward(L, w, V, P, kc, x, rx, n, ry, &wk->scratch);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc; j++)
@@ -307,10 +309,12 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
+                conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1,
+                                            &wk->scratch);
             /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
             if (!is_direct(m, l))
-                conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
+                conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
+                               &wk->scratch);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc && need_dx; j++)
