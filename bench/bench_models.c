@@ -474,6 +474,35 @@ static void describe_layers(const Model *m, char *buf, size_t cap)
     }
 }
 
+/* Where the time goes: per layer and pass, ms per call, averaged over
+ * PROFILE_CALLS calls of loss_grad (forward, backward) and of hvp (its R
+ * passes; its forward and backward are the same work as loss_grad's). */
+#define PROFILE_CALLS 20
+static void print_profile(const Bench *b, const char *spec, const Options *o, FILE *f)
+{
+    double grad[PASS_COUNT][MODEL_MAX_LAYERS], hvp[PASS_COUNT][MODEL_MAX_LAYERS];
+    long gcalls[PASS_COUNT], hcalls[PASS_COUNT];
+    model_profile_reset(b->m);
+    for (int i = 0; i < PROFILE_CALLS; i++)
+        op_call(b, &OPS[0], i % o->repeats);
+    model_profile(b->m, grad, gcalls);
+    model_profile_reset(b->m);
+    for (int i = 0; i < PROFILE_CALLS; i++)
+        op_call(b, &OPS[1], i % o->repeats);
+    model_profile(b->m, hvp, hcalls);
+    fprintf(f, "# profile %s: columns layer type forward_ms backward_ms rforward_ms "
+               "rbackward_ms (per call of loss_grad: forward, backward; of hvp: the R "
+               "passes)\n", spec);
+    for (int l = 0; l < b->m->nlayers; l++)
+        fprintf(f, "# profile %s: %2d %-8s %9.4f %9.4f %9.4f %9.4f\n", spec, l,
+                layer_type_name(b->m->layers[l].type),
+                1e3 * grad[PASS_FORWARD][l] / PROFILE_CALLS,
+                1e3 * grad[PASS_BACKWARD][l] / PROFILE_CALLS,
+                1e3 * hvp[PASS_RFORWARD][l] / PROFILE_CALLS,
+                1e3 * hvp[PASS_RBACKWARD][l] / PROFILE_CALLS);
+    fflush(f);
+}
+
 /* Benchmarks one model spec; returns the number of failed ops (a model that
  * cannot be built counts as one). */
 static int bench_model(const char *spec, const Dataset *d, const Options *o, FILE *f)
@@ -535,6 +564,7 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
         fprintf(stderr, "hgbench-models: %s %-6s %-9s k=%-2s %10.4f ms/call  (%d x %d calls)\n",
                 HG_REAL_NAME, spec, op->name, ks, 1e3 * t.median, o->repeats, t.calls);
     }
+    print_profile(&b, spec, o, f);
     Load l1 = load_now();
     double wall = l1.wall - l0.wall;
     double other = wall > 0 ? (l1.busy - l0.busy - (l1.own - l0.own)) / wall : 0;

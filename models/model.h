@@ -156,4 +156,19 @@ double model_hvp_flops(const Model *m, int n, int k);
 
 const char *layer_type_name(LayerType t);
 
+/* --- profile -------------------------------------------------------------
+ * Every pass times each layer (one clock read per layer and pass: noise
+ * against any layer's work). */
+typedef enum ModelPass {
+    PASS_FORWARD,   /* loss, gradient and HVP all run it */
+    PASS_BACKWARD,  /* gradient (weight and input deltas), HVP (input deltas) */
+    PASS_RFORWARD,  /* HVP: tangents of the activations, per tangent chunk */
+    PASS_RBACKWARD, /* HVP: tangents of the deltas and of the gradient */
+    PASS_COUNT
+} ModelPass;
+/* Seconds per pass and layer summed since the last reset, and passes run. */
+void model_profile(const Model *m, double sec[PASS_COUNT][MODEL_MAX_LAYERS],
+                   long calls[PASS_COUNT]);
+void model_profile_reset(Model *m);
+
 #endif

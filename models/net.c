@@ -343,14 +343,14 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
     }
 }
 
-void net_profile(const Model *m, double prof[NET_PASSES][MODEL_MAX_LAYERS],
-                 long calls[NET_PASSES])
+void model_profile(const Model *m, double prof[PASS_COUNT][MODEL_MAX_LAYERS],
+                   long calls[PASS_COUNT])
 {
     memcpy(prof, m->work->prof, sizeof m->work->prof);
     memcpy(calls, m->work->prof_calls, sizeof m->work->prof_calls);
 }
 
-void net_profile_reset(Model *m)
+void model_profile_reset(Model *m)
 {
     memset(m->work->prof, 0, sizeof m->work->prof);
     memset(m->work->prof_calls, 0, sizeof m->work->prof_calls);

@@ -11,7 +11,13 @@
 
 #include "model.h"
 
-enum { NET_FORWARD, NET_BACKWARD, NET_RFORWARD, NET_RBACKWARD, NET_PASSES };
+enum {
+    NET_FORWARD = PASS_FORWARD,
+    NET_BACKWARD = PASS_BACKWARD,
+    NET_RFORWARD = PASS_RFORWARD,
+    NET_RBACKWARD = PASS_RBACKWARD,
+    NET_PASSES = PASS_COUNT
+};
 
 ModelWork *net_work_new(const Model *m);
 void net_work_free(ModelWork *wk);
@@ -32,10 +38,5 @@ const real *net_logits(const Model *m);
  * (see model_kink_clearance). */
 double net_kink_clearance(const Model *m, int n);
 
-/* Wall time per pass and layer since the last reset (a clock read per layer
- * per pass: negligible against any layer), and the number of passes. */
-void net_profile(const Model *m, double prof[NET_PASSES][MODEL_MAX_LAYERS],
-                 long calls[NET_PASSES]);
-void net_profile_reset(Model *m);
 
 #endif

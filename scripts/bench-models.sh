@@ -148,6 +148,20 @@ tmp=RESULTS.md.tmp.$$
   target "step (loss+grad)" loss_grad 1.5
   target "HVP (model_hvp)" hvp 3
   echo
+  if grep -q '^# profile lenet: *[0-9]' "$raw32"; then
+    echo "### Where a LeNet step goes (float32, ms per call, by layer and pass)"
+    echo
+    echo "Forward and backward from loss+grad calls; the R passes from HVP calls (an HVP"
+    echo "also runs the forward and the input-delta part of the backward)."
+    echo
+    echo "| # | layer | forward | backward | R-forward | R-backward |"
+    echo "|--:|---|--:|--:|--:|--:|"
+    awk '$1 == "#" && $2 == "profile" && $3 == "lenet:" && $4 ~ /^[0-9]+$/ {
+      printf "| %s | %s | %.3f | %.3f | %.3f | %.3f |\n", $4, $5, $6, $7, $8, $9
+      for (i = 6; i <= 9; i++) tot[i] += $i }
+      END { printf "| | **total** | %.3f | %.3f | %.3f | %.3f |\n", tot[6], tot[7], tot[8], tot[9] }' "$raw32"
+    echo
+  fi
   echo "## Models"
   echo
   # shellcheck disable=SC2016  # the backquotes are markdown
