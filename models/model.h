@@ -130,6 +130,11 @@ double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
 void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
                     int n, double *loss, double *accuracy);
 double model_accuracy(Model *m, const real *w, const real *x, const int32_t *y, int n);
+/* The gradient of the mean loss over a whole set (a validation set, say),
+ * in chunks that bound the scratch: grad [nparams]; mean loss and accuracy
+ * too where not NULL. Chunks are summed in order, weighted by their size. */
+void model_set_grad(Model *m, const real *w, const real *x, const int32_t *y, int n,
+                    real *grad, double *loss, double *accuracy);
 
 /* --- diagnostics --------------------------------------------------------- */
 /* The loss is piecewise smooth (relu, maxpool). Returns the smallest step

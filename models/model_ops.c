@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../common/mem.h"
 #include "layers.h"
 #include "net.h"
 
@@ -59,6 +60,31 @@ void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
         *loss = n > 0 ? total / n : NAN;
     if (accuracy)
         *accuracy = n > 0 ? (double)correct / n : NAN;
+}
+
+void model_set_grad(Model *m, const real *w, const real *x, const int32_t *y, int n,
+                    real *grad, double *loss, double *accuracy)
+{
+    const long P = m->nparams, dim = shape_size(m->input);
+    double *sum = mem_alloc(MEM_PARAMS, sizeof(double) * P); /* zeroed */
+    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    double total = 0;
+    long correct = 0;
+    for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
+        const int b = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
+        total += b * model_loss_grad(m, w, x + i0 * dim, y + i0, b, g);
+        correct += xent_correct(net_logits(m), y + i0, b, m->classes);
+        for (long p = 0; p < P; p++)
+            sum[p] += (double)b * g[p];
+    }
+    for (long p = 0; p < P; p++)
+        grad[p] = (real)(sum[p] / n);
+    if (loss)
+        *loss = total / n;
+    if (accuracy)
+        *accuracy = (double)correct / n;
+    mem_free(sum);
+    mem_free(g);
 }
 
 double model_accuracy(Model *m, const real *w, const real *x, const int32_t *y, int n)

@@ -187,6 +187,32 @@ static void test_evaluate(void)
     problem_free(&p);
 }
 
+/* The chunked set gradient equals one pass over the whole set. */
+static void test_set_grad(void)
+{
+    Problem p = problem_make(test_model("mlp-relu"), 1234, 10);
+    const long P = p.m->nparams;
+    real *g1 = mem_alloc(MEM_PARAMS, sizeof(real) * P), *g2 = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    double loss, acc, acc_direct;
+    model_set_grad(p.m, p.w, p.x, p.y, p.n, g1, &loss, &acc);
+    double direct = model_loss_grad(p.m, p.w, p.x, p.y, p.n, g2);
+    model_evaluate(p.m, p.w, p.x, p.y, p.n, NULL, &acc_direct);
+    EXPECT_REL(loss, direct, TOL_EXACT, 0, "set loss");
+    EXPECT(acc == acc_direct, "set accuracy %.6f vs %.6f", acc, acc_direct);
+    double *a = malloc(sizeof(double) * P), *b = malloc(sizeof(double) * P);
+    for (long i = 0; i < P; i++) {
+        a[i] = g1[i];
+        b[i] = g2[i];
+    }
+    double e = max_rel_err_d(a, b, P, 0);
+    EXPECT(e <= TOL_EXACT, "chunked vs one-pass set gradient: max rel err %.3g", e);
+    free(a);
+    free(b);
+    mem_free(g1);
+    mem_free(g2);
+    problem_free(&p);
+}
+
 static void test_bad_specs(void)
 {
     static const struct {
@@ -253,7 +279,7 @@ int main(int argc, char **argv)
         TEST(test_parameter_counts_and_layout), TEST(test_lenet_layout_names),
         TEST(test_flop_counts),
         TEST(test_init),       TEST(test_determinism),
-        TEST(test_evaluate),   TEST(test_bad_specs),
+        TEST(test_evaluate),   TEST(test_set_grad),   TEST(test_bad_specs),
         TEST(test_kink_clearance),
     };
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
