@@ -31,10 +31,11 @@ void linear_backward_params(const Layer *L, const real *x, const real *dy, int n
 /* y = conv(x; w) + b */
 void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
                   Scratch *sc);
-/* g[W] = dy * x (correlation over batch and pixels), g[b] = sum of dy */
-void conv_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g,
-                          Scratch *sc);
-/* dx = conv^T(dy; w) */
+/* g[W] = dy * x (correlation over batch and pixels), g[b] = sum of dy; and
+ * dx = conv^T(dy; w) if dx is not NULL, in the same pass over the chunks */
+void conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
+                   real *g, real *dx, Scratch *sc);
+/* dx = conv^T(dy; w) alone */
 void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
                         Scratch *sc);
 

@@ -200,8 +200,8 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
             if (grad && is_direct(m, l))
                 conv_direct_backward_params(L, x, dy, n, grad, 0, 1, &wk->scratch);
             else if (grad)
-                conv_backward_params(L, x, dy, n, grad, &wk->scratch);
-            if (need_dx)
+                conv_backward(L, w, x, dy, n, grad, need_dx ? dx : NULL, &wk->scratch);
+            else if (need_dx)
                 conv_backward_data(L, w, dy, n, dx, &wk->scratch);
             break;
         case LAYER_MAXPOOL:
