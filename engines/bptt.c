@@ -1,0 +1,125 @@
+/* bptt.c — reverse mode through the stored trajectory (DESIGN.md, engine 1).
+ *
+ * Forward: the inner run, storing w_t (t < T) and v_{t+1} (memory 2 T P
+ * reals, tagged "trajectory"; with a clamp also the masks M_t, one bit per
+ * parameter per step). Reverse, with wb = df/dw, vb = df/dv:
+ *   vb -= a_t wb;  df/da_t = -wb.v_{t+1};  df/dm_t = vb.v_t;  df/dl_t = vb.w_t
+ *   wb += H_t (M_t vb) + l_t vb;  vb = m_t vb
+ * One HVP per step, whatever the number of hyperparameters. With truncation
+ * only the last `truncate` steps are differentiated (earlier per-step
+ * hypergradients are 0): biased, as Shaban et al. 2019.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+static double dot(const real *a, const real *b, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+size_t bptt_trajectory_bytes(long P, int T, int clamp)
+{
+    return (size_t)2 * T * P * sizeof(real) + (clamp ? (size_t)T * ((P + 63) / 64) * 8 : 0);
+}
+
+static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
+{
+    const InnerProblem *p = cfg->prob;
+    const Schedule *s = cfg->sched;
+    const int T = s->T, clamp = s->clamp > 0;
+    const long P = p->model->nparams, dim = dataset_dim(p->train), words = (P + 63) / 64;
+    const size_t need = bptt_trajectory_bytes(P, T, clamp);
+    const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (phys > 0 && (double)need > 0.8 * phys)
+        return hg_fail(err, "bptt: the trajectory needs %.2f GiB (2 T P = 2 x %d x %ld reals) "
+                       "but the machine has %.2f GiB; use fewer steps, --engine reversible "
+                       "or forward", (double)need / (1 << 30), T, P, phys / (1 << 30));
+    BatchOrder bo;
+    if (inner_batches(p, &bo, err))
+        return -1;
+    real *W = mem_alloc(MEM_TRAJECTORY, sizeof(real) * T * P);   /* w_t */
+    real *V = mem_alloc(MEM_TRAJECTORY, sizeof(real) * T * P);   /* v_{t+1} */
+    uint64_t *M = clamp ? mem_alloc(MEM_TRAJECTORY, sizeof(uint64_t) * T * words) : NULL;
+    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *wb = mem_alloc(MEM_PARAMS, sizeof(real) * P), *vb = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *u = mem_alloc(MEM_PARAMS, sizeof(real) * P), *hu = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    double *per[HYPER_KINDS] = {0};
+    int rc = 0;
+    memcpy(w, p->w0, sizeof(real) * P);
+
+    for (int t = 0; t < T && rc == 0; t++) {
+        memcpy(W + (long)t * P, w, sizeof(real) * P);
+        inner_batch(p, &bo, t, x, y);
+        model_loss_grad(p->model, w, x, y, p->batch, g);
+        if (!all_finite(g, P)) {
+            rc = hg_fail(err, "bptt: inner run diverged: non-finite gradient at step %d", t);
+            break;
+        }
+        inner_clamp(g, P, s->clamp, mask);
+        for (long i = 0; clamp && i < P; i++) /* mask bits, for the reverse pass */
+            if (mask[i] != 0)
+                M[t * words + i / 64] |= (uint64_t)1 << (i % 64);
+        inner_update(w, v, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        memcpy(V + (long)t * P, v, sizeof(real) * P);
+    }
+    if (rc == 0 && !all_finite(w, P))
+        rc = hg_fail(err, "bptt: inner run diverged: non-finite weights at step %d", T);
+    if (rc == 0)
+        model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
+                       &out->val_acc);
+
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (cfg->layout->K[k])
+            per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
+    const int stop = cfg->truncate > 0 && cfg->truncate < T ? T - cfg->truncate : 0;
+    for (int t = T - 1; t >= stop && rc == 0; t--) {
+        const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
+        const real *wt = W + (long)t * P, *vt1 = V + (long)t * P;
+        for (long i = 0; i < P; i++)
+            vb[i] -= (real)a * wb[i];
+        if (per[HYPER_LR])
+            per[HYPER_LR][t] = -dot(wb, vt1, P);
+        if (per[HYPER_MOM])
+            per[HYPER_MOM][t] = t > 0 ? dot(vb, V + (long)(t - 1) * P, P) : 0; /* v_0 = 0 */
+        if (per[HYPER_WD])
+            per[HYPER_WD][t] = dot(vb, wt, P);
+        for (long i = 0; i < P; i++)
+            u[i] = clamp && !(M[t * words + i / 64] >> (i % 64) & 1) ? 0 : vb[i];
+        inner_batch(p, &bo, t, x, y);
+        model_hvp(p->model, wt, x, y, p->batch, u, hu);
+        for (long i = 0; i < P; i++) {
+            wb[i] += hu[i] + (real)l * vb[i];
+            vb[i] *= (real)m;
+        }
+        if (!all_finite(wb, P))
+            rc = hg_fail(err, "bptt: reverse pass diverged at step %d", t);
+    }
+    if (rc == 0)
+        hyper_sum_windows(cfg->layout, per, out->hypergrad);
+
+    mem_free(W);
+    mem_free(V);
+    mem_free(M);
+    mem_free(w);
+    mem_free(v);
+    mem_free(g);
+    mem_free(mask);
+    mem_free(wb);
+    mem_free(vb);
+    mem_free(u);
+    mem_free(hu);
+    mem_free(x);
+    mem_free(y);
+    batch_order_free(&bo);
+    return rc;
+}
+
+const EngineOps BPTT_OPS = {"bptt", bptt_run};

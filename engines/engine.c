@@ -1,0 +1,59 @@
+/* engine.c — the registry and the common frame of an engine run. */
+#include "engine.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../common/timer.h"
+
+static const EngineOps *const ENGINES[] = {&BPTT_OPS, &FORWARD_OPS, &GREEDY_OPS};
+#define NENGINES ((int)(sizeof ENGINES / sizeof ENGINES[0]))
+
+const EngineOps *engine_find(const char *name)
+{
+    for (int i = 0; i < NENGINES; i++)
+        if (!strcmp(ENGINES[i]->name, name))
+            return ENGINES[i];
+    return NULL;
+}
+
+const char *engine_names(void) { return "bptt, forward, greedy"; }
+
+void engine_result_free(EngineResult *r)
+{
+    mem_free(r->hypergrad);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        mem_free(r->per_step[k]);
+    memset(r, 0, sizeof *r);
+}
+
+static int finite_array(const double *a, int n)
+{
+    for (int i = 0; a && i < n; i++)
+        if (!isfinite(a[i]))
+            return 0;
+    return 1;
+}
+
+int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err)
+{
+    memset(out, 0, sizeof *out);
+    out->N = cfg->layout->N;
+    out->T = cfg->layout->T;
+    if (cfg->sched->T != out->T)
+        return hg_fail(err, "schedule has %d steps, layout %d", cfg->sched->T, out->T);
+    out->hypergrad = mem_alloc(MEM_OTHER, sizeof(double) * (out->N ? out->N : 1));
+    mem_reset_peaks();
+    const double t0 = now_s();
+    int rc = ops->run(cfg, out, err);
+    out->time_s = now_s() - t0;
+    for (int k = 0; k < MEM_NTAGS; k++)
+        out->mem_peak[k] = mem_peak(k);
+    out->peak_rss = mem_peak_rss();
+    if (rc == 0 && !(isfinite(out->val_loss) && finite_array(out->hypergrad, out->N)))
+        rc = hg_fail(err, "%s: the hypergradient or validation loss is not finite "
+                     "(the inner run diverged?)", ops->name);
+    if (rc)
+        engine_result_free(out);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* engine.h — one interface for the hypergradient engines, and a registry.
+ *
+ * An engine runs the inner problem of inner.h under a schedule (the per-step
+ * hyperparameters; learned kinds already hold the values of theta) and
+ * returns the hypergradient of f = L_val(w_T) with respect to theta: for each
+ * learned value, the exact derivative with respect to that shared value, the
+ * sum over its window's steps. Engines: "bptt", "forward", "greedy" (a
+ * biased one-step look-ahead, not the derivative of f unless T = 1).
+ * Every number an engine returns is checked finite: divergence is an error
+ * naming the step, never a number.
+ */
+#ifndef HG_ENGINE_H
+#define HG_ENGINE_H
+
+#include <stddef.h>
+
+#include "../common/mem.h"
+#include "../harness/hyper.h"
+#include "../harness/inner.h"
+
+typedef struct EngineConfig {
+    const InnerProblem *prob;
+    const HyperLayout *layout;
+    const Schedule *sched;
+    int truncate;       /* bptt: differentiate through the last `truncate` steps
+                         * only (0: all; Shaban et al. 2019, biased) */
+    int greedy_on_train;/* greedy: look ahead on the next training batch (HD)
+                         * instead of the validation set (FDS's baseline) */
+    double greedy_online_lr; /* greedy: > 0 updates the learned values after
+                              * every step by this outer learning rate (HD) */
+} EngineConfig;
+
+typedef struct EngineResult {
+    int N, T;
+    double val_loss, val_acc;          /* at w_T */
+    double *hypergrad;                 /* [N] */
+    double *per_step[HYPER_KINDS];     /* [T] for learned kinds where the engine
+                                        * has per-step values; else NULL */
+    double time_s;                     /* wall time of run */
+    size_t mem_peak[MEM_NTAGS];        /* engine-state bytes by kind (peaks) */
+    size_t peak_rss;
+} EngineResult;
+
+typedef struct EngineOps {
+    const char *name;
+    int (*run)(const EngineConfig *cfg, EngineResult *out, HgErr *err);
+} EngineOps;
+
+extern const EngineOps BPTT_OPS, FORWARD_OPS, GREEDY_OPS;
+
+/* Bytes of BPTT's stored trajectory (and clamp masks), for refusing runs
+ * that would not fit before any work. */
+size_t bptt_trajectory_bytes(long P, int T, int clamp);
+
+/* NULL for an unknown name; engine_names lists the valid ones. */
+const EngineOps *engine_find(const char *name);
+const char *engine_names(void);
+
+/* Runs an engine: zeroes out, allocates its arrays, times the run, records
+ * the memory peaks by kind, checks every returned number is finite. */
+int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err);
+void engine_result_free(EngineResult *r);
+
+#endif

@@ -1,0 +1,135 @@
+/* forward.c — forward mode with hyperparameter sharing (Franceschi et al.
+ * 2017; FDS; DESIGN.md engine 4).
+ *
+ * Carries Z = dw/dtheta and U = dv/dtheta, one tangent column per learned
+ * value (P x N each, tagged "tangents"; plus H Z of the active columns):
+ *   U_{t+1} = m_t U_t + M_t H_t Z_t + l_t Z_t + [v_t in column mom(t)] + [w_t in column wd(t)]
+ *   Z_{t+1} = Z_t - a_t U_{t+1} - [v_{t+1} in column lr(t)]
+ *   df/dtheta = Z_T^T grad L_val(w_T)
+ * Columns are stored in the order their windows start, so the columns that
+ * have started by step t are a prefix: H_t Z_t for all of them, and the
+ * step's gradient, come from one block R-op pass (model_hvp_block); columns
+ * not yet started are zero and skipped. K < T is FDS; K = T is Forward-HG.
+ * Memory 3 P N, constant in T; work ~ N HVPs per step.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+typedef struct Column {
+    int start;   /* first step of its window */
+    int theta;   /* its index in theta */
+} Column;
+
+static int by_start(const void *a, const void *b)
+{
+    const Column *x = a, *y = b;
+    return x->start != y->start ? (x->start > y->start) - (x->start < y->start)
+                                : (x->theta > y->theta) - (x->theta < y->theta);
+}
+
+static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
+{
+    const InnerProblem *p = cfg->prob;
+    const Schedule *s = cfg->sched;
+    const HyperLayout *h = cfg->layout;
+    const int T = s->T, N = h->N;
+    const long P = p->model->nparams, dim = dataset_dim(p->train);
+    if (N == 0)
+        return hg_fail(err, "forward: no hyperparameter is learned (--learn)");
+    BatchOrder bo;
+    if (inner_batches(p, &bo, err))
+        return -1;
+    /* slot[theta index] = its storage column; columns sorted by start */
+    Column *cols = mem_alloc(MEM_OTHER, sizeof(Column) * N);
+    int *slot = mem_alloc(MEM_OTHER, sizeof(int) * N);
+    for (int k = 0, c = 0; k < HYPER_KINDS; k++)
+        for (int j = 0; j < h->K[k]; j++, c++)
+            cols[c] = (Column){hyper_window_start(h, k, j), h->offset[k] + j};
+    qsort(cols, N, sizeof *cols, by_start);
+    for (int c = 0; c < N; c++)
+        slot[cols[c].theta] = c;
+
+    real *Z = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
+    real *U = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
+    real *HZ = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
+    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    memcpy(w, p->w0, sizeof(real) * P);
+    int rc = 0, active = 0;
+
+    for (int t = 0; t < T && rc == 0; t++) {
+        while (active < N && cols[active].start <= t)
+            active++;
+        const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
+        inner_batch(p, &bo, t, x, y);
+        model_hvp_block(p->model, w, x, y, p->batch, active, Z, HZ, g);
+        if (!all_finite(g, P)) {
+            rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
+            break;
+        }
+        inner_clamp(g, P, s->clamp, mask);
+        /* U = m U + M HZ + l Z (+ v_t, w_t in their columns), with the old w, v */
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < active; c++) {
+            real *Uc = U + (long)c * P;
+            const real *Zc = Z + (long)c * P, *Hc = HZ + (long)c * P;
+            for (long i = 0; i < P; i++)
+                Uc[i] = (real)m * Uc[i] + mask[i] * Hc[i] + (real)l * Zc[i];
+        }
+        const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
+        for (long i = 0; cm >= 0 && i < P; i++)
+            U[(long)slot[cm] * P + i] += v[i];
+        for (long i = 0; cw >= 0 && i < P; i++)
+            U[(long)slot[cw] * P + i] += w[i];
+        inner_update(w, v, g, P, a, m, l);
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < active; c++) {
+            real *Zc = Z + (long)c * P;
+            const real *Uc = U + (long)c * P;
+            for (long i = 0; i < P; i++)
+                Zc[i] -= (real)a * Uc[i];
+        }
+        const int ca = hyper_column(h, HYPER_LR, t);
+        for (long i = 0; ca >= 0 && i < P; i++)
+            Z[(long)slot[ca] * P + i] -= v[i];
+    }
+    if (rc == 0 && !all_finite(w, P))
+        rc = hg_fail(err, "forward: inner run diverged: non-finite weights at step %d", T);
+    if (rc == 0) {
+        model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, g, &out->val_loss,
+                       &out->val_acc);
+        for (int q = 0; q < N; q++) {
+            const real *Zc = Z + (long)slot[q] * P;
+            double d = 0;
+            for (long i = 0; i < P; i++)
+                d += (double)Zc[i] * g[i];
+            out->hypergrad[q] = d;
+        }
+    }
+    /* per-step values exist only without sharing (every column one step) */
+    for (int k = 0; rc == 0 && k < HYPER_KINDS; k++)
+        if (h->K[k] == T) {
+            out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
+            memcpy(out->per_step[k], out->hypergrad + h->offset[k], sizeof(double) * T);
+        }
+
+    mem_free(cols);
+    mem_free(slot);
+    mem_free(Z);
+    mem_free(U);
+    mem_free(HZ);
+    mem_free(w);
+    mem_free(v);
+    mem_free(g);
+    mem_free(mask);
+    mem_free(x);
+    mem_free(y);
+    batch_order_free(&bo);
+    return rc;
+}
+
+const EngineOps FORWARD_OPS = {"forward", forward_run};

@@ -1,0 +1,113 @@
+/* greedy.c — one-step look-ahead hypergradients (Baydin et al. 2018; FDS's
+ * greedy baseline; DESIGN.md engine 3).
+ *
+ * At each step, with w_t and v_t held fixed, differentiate the loss after the
+ * step, f_t = L(w_{t+1}) on the validation set (FDS) or on the next training
+ * batch (HD, cfg->greedy_on_train):
+ *   df_t/da_t = -grad f_t . v_{t+1}
+ *   df_t/dm_t = -a_t grad f_t . v_t
+ *   df_t/dl_t = -a_t grad f_t . w_t
+ * Cheap and biased (short-horizon bias, Wu et al. 2018): it equals the true
+ * hypergradient only when T = 1. With cfg->greedy_online_lr > 0 the learned
+ * values are updated after every step by that outer learning rate, as HD
+ * does; the run then uses and reports the updated schedule.
+ */
+#include <string.h>
+
+#include "engine.h"
+
+static double dot(const real *a, const real *b, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
+{
+    const InnerProblem *p = cfg->prob;
+    const HyperLayout *h = cfg->layout;
+    const int T = cfg->sched->T;
+    const long P = p->model->nparams, dim = dataset_dim(p->train);
+    BatchOrder bo;
+    if (inner_batches(p, &bo, err))
+        return -1;
+    /* a private copy: the online mode changes it as it goes */
+    Schedule s = *cfg->sched;
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        s.v[k] = mem_alloc(MEM_PARAMS, sizeof(double) * T);
+        memcpy(s.v[k], cfg->sched->v[k], sizeof(double) * T);
+    }
+    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *w_old = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v_old = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *gf = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    double *per[HYPER_KINDS] = {0};
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k])
+            per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
+    memcpy(w, p->w0, sizeof(real) * P);
+    int rc = 0;
+
+    for (int t = 0; t < T && rc == 0; t++) {
+        const double a = s.v[HYPER_LR][t], m = s.v[HYPER_MOM][t], l = s.v[HYPER_WD][t];
+        inner_batch(p, &bo, t, x, y);
+        model_loss_grad(p->model, w, x, y, p->batch, g);
+        if (!all_finite(g, P)) {
+            rc = hg_fail(err, "greedy: inner run diverged: non-finite gradient at step %d", t);
+            break;
+        }
+        inner_clamp(g, P, s.clamp, NULL);
+        memcpy(w_old, w, sizeof(real) * P);
+        memcpy(v_old, v, sizeof(real) * P);
+        inner_update(w, v, g, P, a, m, l);
+        if (cfg->greedy_on_train) {
+            inner_batch(p, &bo, t + 1, x, y);
+            model_loss_grad(p->model, w, x, y, p->batch, gf);
+        } else {
+            model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, gf, NULL, NULL);
+        }
+        if (!all_finite(gf, P)) {
+            rc = hg_fail(err, "greedy: inner run diverged: non-finite look-ahead gradient at step %d", t);
+            break;
+        }
+        double hg[HYPER_KINDS];
+        hg[HYPER_LR] = -dot(gf, v, P);
+        hg[HYPER_MOM] = -a * dot(gf, v_old, P);
+        hg[HYPER_WD] = -a * dot(gf, w_old, P);
+        for (int k = 0; k < HYPER_KINDS; k++) {
+            if (!per[k])
+                continue;
+            per[k][t] = hg[k];
+            /* online (HD): the shared value that the next step uses moves */
+            if (cfg->greedy_online_lr > 0 && t + 1 < T) {
+                const int col = hyper_column(h, k, t + 1);
+                for (int u = t + 1; u < T && hyper_column(h, k, u) == col; u++)
+                    s.v[k][u] -= cfg->greedy_online_lr * hg[k];
+            }
+        }
+    }
+    if (rc == 0 && !all_finite(w, P))
+        rc = hg_fail(err, "greedy: inner run diverged: non-finite weights at step %d", T);
+    if (rc == 0) {
+        model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, &out->val_loss,
+                       &out->val_acc);
+        hyper_sum_windows(h, per, out->hypergrad);
+    }
+    for (int k = 0; k < HYPER_KINDS; k++)
+        mem_free(s.v[k]);
+    mem_free(w);
+    mem_free(v);
+    mem_free(w_old);
+    mem_free(v_old);
+    mem_free(g);
+    mem_free(gf);
+    mem_free(x);
+    mem_free(y);
+    batch_order_free(&bo);
+    return rc;
+}
+
+const EngineOps GREEDY_OPS = {"greedy", greedy_run};

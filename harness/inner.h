@@ -1,0 +1,49 @@
+/* inner.h — the inner training problem every engine differentiates.
+ *
+ *   g_t     = clamp(grad L_{B_t}(w_t))          elementwise to [-c, c] (c > 0)
+ *   v_{t+1} = m_t v_t + g_t + l_t w_t           v_0 = 0
+ *   w_{t+1} = w_t - a_t v_{t+1}                 w_0 = the problem's w0
+ *   f       = L_val(w_T)                        mean loss over the validation set
+ *
+ * B_t is step t's batch of a seeded BatchOrder over the training set. The
+ * clamp's Jacobian is the 0/1 mask M_t of entries with |grad| < c (an entry
+ * exactly at c counts as clamped).
+ */
+#ifndef HG_INNER_H
+#define HG_INNER_H
+
+#include "../datasets/dataset.h"
+#include "../models/model.h"
+#include "hyper.h"
+
+typedef struct InnerProblem {
+    Model *model;
+    const Dataset *train; /* normalised, as fed to the model */
+    const Dataset *val;
+    int batch;
+    uint64_t batch_seed;  /* order of the training batches */
+    const real *w0;       /* [P] initial weights */
+} InnerProblem;
+
+/* Step t's batch, gathered into x [batch][C][H][W] and y [batch]. bo must
+ * have been made by inner_batches for this problem. */
+void inner_batch(const InnerProblem *p, BatchOrder *bo, long t, real *x, int32_t *y);
+int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err);
+
+/* g = clamp(g) in place; mask (if not NULL) gets 1 where unclamped, 0 where
+ * clamped. clamp = 0: no clamp (mask all 1). */
+void inner_clamp(real *g, long P, double clamp, real *mask);
+
+/* The update after the gradient: v = m v + g + l w; w = w - a v. */
+void inner_update(real *w, real *v, const real *g, long P, double a, double m, double l);
+
+/* Trains w (in place, from w0 copied by the caller) for the schedule's T
+ * steps and evaluates f: val loss and accuracy at w_T. Divergence (a
+ * non-finite gradient or weight) fails with the step where it appeared. */
+int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
+                double *val_acc, HgErr *err);
+
+/* True if every entry is finite. */
+int all_finite(const real *x, long n);
+
+#endif

@@ -1,0 +1,281 @@
+/* test_engines.c — the hypergradient engines against each other and against
+ * finite differences, on synthetic data (tests/test_datasets.c covers the
+ * real loaders).
+ *
+ * In float64: bptt and forward agree to 1e-9 (max-norm relative) on logreg,
+ * MLP and LeNet, lr, momentum and weight decay learned together, with and
+ * without a clamp, for K in {1, a divisor of T, T}; bptt agrees with a
+ * central finite difference of the validation loss (tanh/logreg models: the
+ * loss is smooth there); greedy equals bptt at T = 1; per-step hypergradients
+ * summed over windows equal the windowed ones. Refusals and divergence are
+ * exercised. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/mem.h"
+#include "../engines/engine.h"
+#include "support_models.h"
+#include "test.h"
+
+#ifdef HG_F64
+#define TOL_ENGINES 1e-9
+#else
+#define TOL_ENGINES 2e-3 /* float32: different summation orders over T steps */
+#endif
+
+typedef struct Setup {
+    Model *model;
+    Dataset train, val;
+    real *w0;
+    InnerProblem prob;
+    HyperLayout layout;
+    Schedule sched;
+} Setup;
+
+/* A model on seeded synthetic data shaped for it (s holds pointers into
+ * itself: it stays where it was made). */
+static void setup_make(Setup *sp, const char *model, int T, const int K[HYPER_KINDS],
+                       double clamp, int batch)
+{
+    Setup s;
+    memset(&s, 0, sizeof s);
+    HgErr err;
+    s.model = test_model(model);
+    const Shape in = s.model->input;
+    Dataset full;
+    if (synthetic_make(batch * 8 + 32, in.c, in.h, in.w, s.model->classes, 1.0, 11, &full,
+                       &err) ||
+        dataset_split(&full, 32, 3, &s.train, &s.val, &err) ||
+        hyper_layout_init(&s.layout, T, K, &err) ||
+        schedule_init(&s.sched, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, clamp, &err)) {
+        fprintf(stderr, "setup %s: %s\n", model, err.msg);
+        abort();
+    }
+    dataset_free(&full);
+    s.w0 = mem_alloc(MEM_PARAMS, sizeof(real) * s.model->nparams);
+    model_init(s.model, s.w0, INIT_XAVIER, 0, 5);
+    *sp = s;
+    sp->prob = (InnerProblem){sp->model, &sp->train, &sp->val, batch, 17, sp->w0};
+}
+
+static void setup_free(Setup *s)
+{
+    model_free(s->model);
+    dataset_free(&s->train);
+    dataset_free(&s->val);
+    mem_free(s->w0);
+    schedule_free(&s->sched);
+}
+
+static int run(Setup *s, const EngineOps *ops, EngineResult *r)
+{
+    EngineConfig cfg = {.prob = &s->prob, .layout = &s->layout, .sched = &s->sched};
+    HgErr err;
+    int rc = engine_run(ops, &cfg, r, &err);
+    if (rc)
+        test_fail_at(__FILE__, __LINE__, "%s: %s", ops->name, err.msg);
+    return rc;
+}
+
+static void test_bptt_forward_agree(void)
+{
+    static const struct { const char *model; int T, batch; } cases[] = {
+        {"logreg", 50, 16}, {"mlp-tanh", 50, 16}, {"mlp-relu", 30, 16}, {"lenet", 10, 4}};
+    for (int c = 0; c < ARRAY_LEN(cases); c++) {
+        const int T = cases[c].T, ks[] = {1, T % 5 == 0 ? 5 : 2, T};
+        for (int q = 0; q < 3; q++)
+            for (int clamped = 0; clamped < 2; clamped++) {
+                const int K[HYPER_KINDS] = {ks[q], ks[q], ks[q]};
+                Setup s;
+                setup_make(&s, cases[c].model, T, K, clamped ? 0.05 : 0, cases[c].batch);
+                EngineResult b, f;
+                if (run(&s, &BPTT_OPS, &b) == 0 && run(&s, &FORWARD_OPS, &f) == 0) {
+                    const double e = max_rel_err_d(b.hypergrad, f.hypergrad, b.N, 0);
+                    EXPECT(e <= TOL_ENGINES, "%s T=%d K=%d clamp=%d: bptt vs forward max rel "
+                           "err %.3g", cases[c].model, T, ks[q], clamped, e);
+                    EXPECT(b.val_loss == f.val_loss, "%s: val loss %.17g vs %.17g",
+                           cases[c].model, b.val_loss, f.val_loss);
+                    engine_result_free(&b);
+                    engine_result_free(&f);
+                }
+                setup_free(&s);
+            }
+    }
+}
+
+#ifdef HG_F64
+/* Central differences of f = L_val(w_T) with respect to single values of
+ * theta, against bptt. */
+static void test_bptt_finite_differences(void)
+{
+    static const char *const models[] = {"logreg", "mlp-tanh"};
+    for (int c = 0; c < ARRAY_LEN(models); c++) {
+        const int T = 12, K[HYPER_KINDS] = {3, 2, 4};
+        Setup s;
+        setup_make(&s, models[c], T, K, 0, 16);
+        /* differentiate at a schedule that theta describes exactly */
+        double *theta = mem_alloc(MEM_OTHER, sizeof(double) * s.layout.N);
+        hyper_pack(&s.layout, &s.sched, theta);
+        hyper_unpack(&s.layout, theta, &s.sched);
+        EngineResult b;
+        if (run(&s, &BPTT_OPS, &b)) {
+            mem_free(theta);
+            setup_free(&s);
+            continue;
+        }
+        real *w = mem_alloc(MEM_PARAMS, sizeof(real) * s.model->nparams);
+        for (int q = 0; q < s.layout.N; q++) {
+            const double h = 1e-6 * fmax(fabs(theta[q]), 1e-3);
+            double f[2];
+            for (int side = 0; side < 2; side++) {
+                theta[q] += side ? -2 * h : h;
+                hyper_unpack(&s.layout, theta, &s.sched);
+                memcpy(w, s.w0, sizeof(real) * s.model->nparams);
+                HgErr err;
+                if (inner_train(&s.prob, &s.sched, w, &f[side], NULL, &err))
+                    test_fail_at(__FILE__, __LINE__, "%s", err.msg);
+            }
+            theta[q] += h;
+            hyper_unpack(&s.layout, theta, &s.sched);
+            char what[64];
+            snprintf(what, sizeof what, "%s: df/dtheta[%d]", models[c], q);
+            EXPECT_REL(b.hypergrad[q], (f[0] - f[1]) / (2 * h), 1e-5, 1e-8, what);
+        }
+        mem_free(w);
+        mem_free(theta);
+        engine_result_free(&b);
+        setup_free(&s);
+    }
+}
+#endif
+
+static void test_greedy_equals_bptt_at_T1(void)
+{
+    const int K[HYPER_KINDS] = {1, 1, 1};
+    Setup s;
+    setup_make(&s, "mlp-tanh", 1, K, 0, 16);
+    EngineResult b, g;
+    if (run(&s, &BPTT_OPS, &b) == 0 && run(&s, &GREEDY_OPS, &g) == 0) {
+        const double e = max_rel_err_d(b.hypergrad, g.hypergrad, b.N, 0);
+        EXPECT(e <= TOL_ENGINES, "T=1: greedy vs bptt max rel err %.3g", e);
+        engine_result_free(&b);
+        engine_result_free(&g);
+    }
+    setup_free(&s);
+}
+
+/* Per-step hypergradients (K = T) summed over windows = the windowed ones,
+ * on a schedule whose window means equal its per-step values (constant). */
+static void test_window_sums(void)
+{
+    const int T = 12, KT[HYPER_KINDS] = {T, T, T}, Kw[HYPER_KINDS] = {4, 3, 1};
+    Setup a, w;
+    setup_make(&a, "mlp-tanh", T, KT, 0, 16);
+    setup_make(&w, "mlp-tanh", T, Kw, 0, 16);
+    HgErr err;
+    schedule_free(&a.sched);
+    schedule_free(&w.sched);
+    schedule_init(&a.sched, T, SCHEDULE_CONSTANT, 0.05, 0.9, 1e-3, 0, &err);
+    schedule_init(&w.sched, T, SCHEDULE_CONSTANT, 0.05, 0.9, 1e-3, 0, &err);
+    EngineResult pa, pw;
+    if (run(&a, &BPTT_OPS, &pa) == 0 && run(&w, &BPTT_OPS, &pw) == 0) {
+        double *summed = mem_alloc(MEM_OTHER, sizeof(double) * w.layout.N);
+        hyper_sum_windows(&w.layout, pa.per_step, summed);
+        const double e = max_rel_err_d(summed, pw.hypergrad, w.layout.N, 0);
+        EXPECT(e <= TOL_ENGINES, "windowed vs summed per-step: max rel err %.3g", e);
+        mem_free(summed);
+        engine_result_free(&pa);
+        engine_result_free(&pw);
+    }
+    setup_free(&a);
+    setup_free(&w);
+}
+
+static void test_same_seed_same_bytes(void)
+{
+    const int K[HYPER_KINDS] = {5, 5, 0};
+    for (int e = 0; e < 3; e++) {
+        const EngineOps *ops = e == 0 ? &BPTT_OPS : e == 1 ? &FORWARD_OPS : &GREEDY_OPS;
+        Setup s1, s2;
+        setup_make(&s1, "lenet", 5, K, 0.5, 4);
+        setup_make(&s2, "lenet", 5, K, 0.5, 4);
+        EngineResult r1, r2;
+        if (run(&s1, ops, &r1) == 0 && run(&s2, ops, &r2) == 0) {
+            EXPECT(!memcmp(r1.hypergrad, r2.hypergrad, sizeof(double) * r1.N) &&
+                       r1.val_loss == r2.val_loss,
+                   "%s: one seed twice, different bytes", ops->name);
+            engine_result_free(&r1);
+            engine_result_free(&r2);
+        }
+        setup_free(&s1);
+        setup_free(&s2);
+    }
+}
+
+static void test_refusals_and_divergence(void)
+{
+    HgErr err = {{0}};
+    HyperLayout h;
+    EXPECT(hyper_layout_init(&h, 10, (int[]){11, 0, 0}, &err) == -1 &&
+               strstr(err.msg, "lr: 11 shared values for T = 10"),
+           "K > T: '%s'", err.msg);
+    Schedule sc;
+    EXPECT(schedule_init(&sc, 10, SCHEDULE_CONSTANT, 0.1, 0.9, 0, -1, &err) == -1 &&
+               strstr(err.msg, "clamp"),
+           "negative clamp: '%s'", err.msg);
+    EXPECT(engine_find("adjoint") == NULL && engine_find("bptt") == &BPTT_OPS, "registry");
+
+    /* a trajectory that cannot fit is refused before any work */
+    const int K[HYPER_KINDS] = {1, 0, 0};
+    Setup s;
+    setup_make(&s, "logreg", 1, K, 0, 16);
+    HyperLayout big;
+    Schedule big_s;
+    hyper_layout_init(&big, 100000000, K, &err);
+    schedule_init(&big_s, 1, SCHEDULE_CONSTANT, 0.1, 0.9, 0, 0, &err);
+    big_s.T = 100000000; /* only its length is read before the refusal */
+    EngineConfig cfg = {.prob = &s.prob, .layout = &big, .sched = &big_s};
+    EngineResult r;
+    EXPECT(engine_run(&BPTT_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "trajectory needs"),
+           "huge bptt: '%s'", err.msg);
+    big_s.T = 1;
+    schedule_free(&big_s);
+
+    /* forward with nothing learned */
+    const int none[HYPER_KINDS] = {0, 0, 0};
+    hyper_layout_init(&s.layout, 1, none, &err);
+    cfg = (EngineConfig){.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
+    EXPECT(engine_run(&FORWARD_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "no hyperparameter"),
+           "forward, N = 0: '%s'", err.msg);
+    setup_free(&s);
+
+    /* a learning rate that blows up is reported, not returned as a number */
+    const int KT[HYPER_KINDS] = {1, 0, 0};
+    Setup d;
+    setup_make(&d, "mlp-relu", 30, KT, 0, 16);
+    schedule_free(&d.sched);
+    schedule_init(&d.sched, 30, SCHEDULE_CONSTANT, 1e200, 0.9, 0, 0, &err);
+    for (int e = 0; e < 3; e++) {
+        const EngineOps *ops = e == 0 ? &BPTT_OPS : e == 1 ? &FORWARD_OPS : &GREEDY_OPS;
+        cfg = (EngineConfig){.prob = &d.prob, .layout = &d.layout, .sched = &d.sched};
+        err.msg[0] = 0;
+        EXPECT(engine_run(ops, &cfg, &r, &err) == -1 &&
+                   (strstr(err.msg, "diverged") || strstr(err.msg, "not finite")),
+               "%s with lr 1e200: '%s'", ops->name, err.msg);
+    }
+    setup_free(&d);
+}
+
+int main(int argc, char **argv)
+{
+    static const TestCase tests[] = {
+        TEST(test_bptt_forward_agree),
+#ifdef HG_F64
+        TEST(test_bptt_finite_differences),
+#endif
+        TEST(test_greedy_equals_bptt_at_T1), TEST(test_window_sums),
+        TEST(test_same_seed_same_bytes),     TEST(test_refusals_and_divergence),
+    };
+    return test_main(tests, ARRAY_LEN(tests), argc, argv);
+}
