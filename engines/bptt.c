@@ -14,14 +14,6 @@
 
 #include "engine.h"
 
-static double dot(const real *a, const real *b, long n)
-{
-    double s = 0;
-    for (long i = 0; i < n; i++)
-        s += (double)a[i] * b[i];
-    return s;
-}
-
 size_t bptt_trajectory_bytes(long P, int T, int clamp)
 {
     return (size_t)2 * T * P * sizeof(real) + (clamp ? (size_t)T * ((P + 63) / 64) * 8 : 0);
@@ -86,11 +78,11 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         for (long i = 0; i < P; i++)
             vb[i] -= (real)a * wb[i];
         if (per[HYPER_LR])
-            per[HYPER_LR][t] = -dot(wb, vt1, P);
+            per[HYPER_LR][t] = -dot_real(wb, vt1, P);
         if (per[HYPER_MOM])
-            per[HYPER_MOM][t] = t > 0 ? dot(vb, V + (long)(t - 1) * P, P) : 0; /* v_0 = 0 */
+            per[HYPER_MOM][t] = t > 0 ? dot_real(vb, V + (long)(t - 1) * P, P) : 0; /* v_0 = 0 */
         if (per[HYPER_WD])
-            per[HYPER_WD][t] = dot(vb, wt, P);
+            per[HYPER_WD][t] = dot_real(vb, wt, P);
         for (long i = 0; i < P; i++)
             u[i] = clamp && !(M[t * words + i / 64] >> (i % 64) & 1) ? 0 : vb[i];
         inner_batch(p, &bo, t, x, y);

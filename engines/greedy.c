@@ -16,14 +16,6 @@
 
 #include "engine.h"
 
-static double dot(const real *a, const real *b, long n)
-{
-    double s = 0;
-    for (long i = 0; i < n; i++)
-        s += (double)a[i] * b[i];
-    return s;
-}
-
 static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     const InnerProblem *p = cfg->prob;
@@ -74,9 +66,9 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             break;
         }
         double hg[HYPER_KINDS];
-        hg[HYPER_LR] = -dot(gf, v, P);
-        hg[HYPER_MOM] = -a * dot(gf, v_old, P);
-        hg[HYPER_WD] = -a * dot(gf, w_old, P);
+        hg[HYPER_LR] = -dot_real(gf, v, P);
+        hg[HYPER_MOM] = -a * dot_real(gf, v_old, P);
+        hg[HYPER_WD] = -a * dot_real(gf, w_old, P);
         for (int k = 0; k < HYPER_KINDS; k++) {
             if (!per[k])
                 continue;

@@ -76,3 +76,11 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
     batch_order_free(&bo);
     return rc;
 }
+
+double dot_real(const real *a, const real *b, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}

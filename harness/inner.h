@@ -43,6 +43,9 @@ void inner_update(real *w, real *v, const real *g, long P, double a, double m, d
 int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
                 double *val_acc, HgErr *err);
 
+/* a . b, accumulated in double in index order. */
+double dot_real(const real *a, const real *b, long n);
+
 /* True if every entry is finite. */
 int all_finite(const real *x, long n);
 
