@@ -79,8 +79,8 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             vb[i] -= (real)a * wb[i];
         if (per[HYPER_LR])
             per[HYPER_LR][t] = -dot_real(wb, vt1, P);
-        if (per[HYPER_MOM])
-            per[HYPER_MOM][t] = t > 0 ? dot_real(vb, V + (long)(t - 1) * P, P) : 0; /* v_0 = 0 */
+        if (per[HYPER_MOM]) /* v_0 = 0 */
+            per[HYPER_MOM][t] = t > 0 ? dot_real(vb, V + (long)(t - 1) * P, P) : 0;
         if (per[HYPER_WD])
             per[HYPER_WD][t] = dot_real(vb, wt, P);
         for (long i = 0; i < P; i++)

@@ -2,6 +2,7 @@
 #include "engine.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/timer.h"
@@ -17,7 +18,15 @@ const EngineOps *engine_find(const char *name)
     return NULL;
 }
 
-const char *engine_names(void) { return "bptt, forward, greedy"; }
+const char *engine_names(void)
+{
+    static char names[128]; /* made from the registry, so it cannot drift */
+    if (!names[0])
+        for (int i = 0; i < NENGINES; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     i ? ", " : "", ENGINES[i]->name);
+    return names;
+}
 
 void engine_result_free(EngineResult *r)
 {

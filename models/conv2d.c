@@ -41,6 +41,27 @@ ConvChunking conv_chunking(const Layer *L, int n)
 typedef real vec __attribute__((vector_size(64)));
 #define VL ((int)(64 / sizeof(real)))
 
+void conv_add_bias(real *rows, long ldy, int R, const real *b, int cols)
+{
+    for (int r = 0; r < R; r++) {
+        real *row = rows + r * ldy;
+        for (int j = 0; j < cols; j++)
+            row[j] += b[r];
+    }
+}
+
+void conv_sum_rows(const real *rows, long ldy, int R, int cols, real *sums)
+{
+    for (int r = 0; r < R; r++) {
+        const real *row = rows + r * ldy;
+        real s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < cols; j++)
+            s += row[j];
+        sums[r] += s;
+    }
+}
+
 long conv_col_reals(const ConvChunking *ch) { return ch->ckk * ch->nb * ch->opl + VL; }
 
 long conv_col2im_buf(const Layer *L)
@@ -186,18 +207,14 @@ void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
         real *col = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
-            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            int nb;
+            const int i0 = conv_chunk(&ch, n, q, &nb);
             const int cols = (int)(nb * ch.opl);
             real *yq = y + i0 * ch.opl;
             conv_im2col(L, x, n, i0, nb, col);
             cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, CKK, 1,
                        w + L->w_off, CKK, col, cols, 0, yq, (int)ldy);
-            for (int o = 0; o < OC; o++) {
-                const real b = w[L->b_off + o];
-                real *row = yq + o * ldy;
-                for (int j = 0; j < cols; j++)
-                    row[j] += b;
-            }
+            conv_add_bias(yq, ldy, OC, w + L->b_off, cols);
         }
     }
 }
@@ -221,20 +238,14 @@ void conv_backward(const Layer *L, const real *w, const real *x, const real *dy,
         real *gwt = part + stride * omp_get_thread_num(), *gb = gwt + taps;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
-            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            int nb;
+            const int i0 = conv_chunk(&ch, n, q, &nb);
             const int cols = (int)(nb * ch.opl);
             const real *dyq = dy + i0 * ch.opl;
             conv_im2col(L, x, n, i0, nb, col);
             cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, CKK, OC, cols, 1, col, cols,
                        dyq, (int)ldy, 1, gwt, OC);
-            for (int o = 0; o < OC; o++) {
-                const real *row = dyq + o * ldy;
-                real s = 0;
-#pragma omp simd reduction(+ : s)
-                for (int j = 0; j < cols; j++)
-                    s += row[j];
-                gb[o] += s;
-            }
+            conv_sum_rows(dyq, ldy, OC, cols, gb);
             if (!dx)
                 continue;
             /* the chunk's col is spent: reuse it as dcol = W^T dy */
@@ -271,7 +282,8 @@ void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, re
         real *buf = scratch_thread(sc, 1, sizeof(real) * conv_col2im_buf(L));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
-            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            int nb;
+            const int i0 = conv_chunk(&ch, n, q, &nb);
             const int cols = (int)(nb * ch.opl);
             cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, cols, OC, 1,
                        w + L->w_off, CKK, dy + i0 * ch.opl, (int)ldy, 0, dcol, cols);

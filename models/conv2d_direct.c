@@ -29,13 +29,6 @@ static inline vec load_vec(const real *p)
     return v;
 }
 
-/* The first len lanes from p, the rest 0. */
-static inline vec load_vec_n(const real *p, int len)
-{
-    vec v = {0};
-    memcpy(&v, p, sizeof(real) * len);
-    return v;
-}
 
 /* Forward output rows are computed OCB channels at a time, each row in NCH
  * vector chunks: OCB * NCH independent accumulators hide the add latency
@@ -75,7 +68,7 @@ static void pad_image(const Layer *L, const Geometry *g, const real *x, int n, i
 }
 
 void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
-                         int acc, int add_bias, Scratch *sc)
+                         Scratch *sc)
 {
     const Geometry g = geometry(L);
     const int K = g.K, C = g.C;
@@ -95,7 +88,7 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
                         for (int o = 0; o < OCB; o++)
 #pragma GCC unroll 8
                             for (int q = 0; q < NCH; q++)
-                                a[o][q] = (vec){0} + (add_bias && oc0 + o < g.OC ? b[oc0 + o] : 0);
+                                a[o][q] = (vec){0} + (oc0 + o < g.OC ? b[oc0 + o] : 0);
                         for (int c = 0; c < C; c++)
                             for (int ki = 0; ki < K; ki++) {
                                 const real *src = pad + ((long)c * g.PH + oh + ki) * g.PWs + ow0;
@@ -118,10 +111,7 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
                             real *dst = y + (((long)(oc0 + o) * n + i) * g.OH + oh) * g.OW;
                             for (int q = 0; q < NCH && ow0 + q * VL < g.OW; q++) {
                                 const int len = g.OW - ow0 - q * VL < VL ? g.OW - ow0 - q * VL : VL;
-                                real *d = dst + ow0 + q * VL;
-                                if (acc)
-                                    a[o][q] += load_vec_n(d, len);
-                                memcpy(d, &a[o][q], sizeof(real) * len);
+                                memcpy(dst + ow0 + q * VL, &a[o][q], sizeof(real) * len);
                             }
                         }
                     }
@@ -130,7 +120,7 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
 }
 
 void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
-                                 real *g_out, int acc, int with_bias, Scratch *sc)
+                                 real *g_out, Scratch *sc)
 {
     const Geometry g = geometry(L);
     const int K = g.K, C = g.C, OC = g.OC;
@@ -197,9 +187,9 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
         }
     }
     /* Lanes, then threads, summed in a fixed order: deterministic. */
-    for (long t = 0; t < (with_bias ? taps + OC : taps); t++) {
+    for (long t = 0; t < taps + OC; t++) {
         real *out = t < taps ? g_out + L->w_off + t : g_out + L->b_off + (t - taps);
-        double s = acc ? *out : 0;
+        double s = 0;
         for (int q = 0; q < nt; q++)
             for (int v = 0; v < VL; v++)
                 s += part[q * stride + t * VL + v];

@@ -30,19 +30,15 @@ void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
         real *col = scratch_thread(sc, 0, sizeof(real) * conv_col_reals(&ch));
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
-            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            int nb;
+            const int i0 = conv_chunk(&ch, n, q, &nb);
             const int cols = (int)(nb * ch.opl);
             /* R{y}_j = conv(x; V_j) + Vb_j for every j: one GEMM */
             conv_im2col(L, x, n, i0, nb, col);
             cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kc * OC, cols, CKK, 1, Vw,
                        CKK, col, cols, 0, ry + i0 * ch.opl, (int)ldy);
             for (int j = 0; j < kc; j++)
-                for (int o = 0; o < OC; o++) {
-                    const real b = V[j * P + L->b_off + o];
-                    real *row = ry + j * osz + o * ldy + i0 * ch.opl;
-                    for (int t = 0; t < cols; t++)
-                        row[t] += b;
-                }
+                conv_add_bias(ry + j * osz + i0 * ch.opl, ldy, OC, V + j * P + L->b_off, cols);
             /* + conv(R{x}_j; W), tangent by tangent */
             for (int j = 0; rx && j < kc; j++) {
                 conv_im2col(L, rx + j * isz, n, i0, nb, col);
@@ -83,21 +79,15 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
         real *gw = part + part_sz * omp_get_thread_num(), *gb = gw + wsz;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
-            const int i0 = q * ch.nb, nb = n - i0 < ch.nb ? n - i0 : ch.nb;
+            int nb;
+            const int i0 = conv_chunk(&ch, n, q, &nb);
             const int cols = (int)(nb * ch.opl);
             const long cstride = (long)CKK * cols; /* one tangent's dcol */
             /* R{gW}_j = R{dy}_j x^T for every j: one GEMM */
             conv_im2col(L, x, n, i0, nb, col);
             cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, kc * OC, CKK, cols, 1,
                        rdy + i0 * ch.opl, (int)ldy, col, cols, 1, gw, CKK);
-            for (int r = 0; r < kc * OC; r++) {
-                const real *row = rdy + r * ldy + i0 * ch.opl;
-                real s = 0;
-#pragma omp simd reduction(+ : s)
-                for (int t = 0; t < cols; t++)
-                    s += row[t];
-                gb[r] += s;
-            }
+            conv_sum_rows(rdy + i0 * ch.opl, ldy, kc * OC, cols, gb);
             /* + dy R{x}_j^T, tangent by tangent */
             for (int j = 0; rx && j < kc; j++) {
                 conv_im2col(L, rx + j * isz, n, i0, nb, col);

@@ -46,6 +46,17 @@ typedef struct ConvChunking {
     int nb, chunks; /* images per chunk; chunks */
 } ConvChunking;
 ConvChunking conv_chunking(const Layer *L, int n);
+/* The first image of chunk q; *nb gets its number of images. */
+static inline int conv_chunk(const ConvChunking *ch, int n, int q, int *nb)
+{
+    const int i0 = q * ch->nb;
+    *nb = n - i0 < ch->nb ? n - i0 : ch->nb;
+    return i0;
+}
+/* Row r < R of rows (row stride ldy), columns [0, cols): += b[r] (a bias). */
+void conv_add_bias(real *rows, long ldy, int R, const real *b, int cols);
+/* sums[r] += the sum of row r < R over columns [0, cols) (a bias gradient). */
+void conv_sum_rows(const real *rows, long ldy, int R, int cols, real *sums);
 /* reals of one chunk's col buffer, with the slack im2col/col2im need */
 long conv_col_reals(const ConvChunking *ch);
 /* reals of the scratch conv_col2im needs */
@@ -71,10 +82,12 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
 /* Direct convolution (conv2d_direct.c) for a first layer with few taps:
  * same results as the im2col path up to summation order, no col buffer, no
  * input gradient. */
+/* y = conv(x; w) + b */
 void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
-                         int acc, int add_bias, Scratch *sc);
+                         Scratch *sc);
+/* g[W] = dy * x, g[b] = sum of dy (overwritten) */
 void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
-                                 real *g, int acc, int with_bias, Scratch *sc);
+                                 real *g, Scratch *sc);
 
 /* ---- maxpool 2x2 stride 2 on [C][n][H][W]; arg [C][n][OH][OW] holds the
  * flat index into x of each window's max (first max on ties) ---- */

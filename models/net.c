@@ -150,7 +150,7 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l)) {
-                conv_direct_forward(L, w, in, n, out, 0, 1, &wk->scratch);
+                conv_direct_forward(L, w, in, n, out, &wk->scratch);
                 break;
             }
             conv_forward(L, w, in, n, out, &wk->scratch);
@@ -198,7 +198,7 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
             break;
         case LAYER_CONV2D:
             if (grad && is_direct(m, l))
-                conv_direct_backward_params(L, x, dy, n, grad, 0, 1, &wk->scratch);
+                conv_direct_backward_params(L, x, dy, n, grad, &wk->scratch);
             else if (grad)
                 conv_backward(L, w, x, dy, n, grad, need_dx ? dx : NULL, &wk->scratch);
             else if (need_dx)
@@ -250,7 +250,7 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                conv_direct_forward(L, V + j * P, x, n, ry + j * osz, 0, 1, &wk->scratch);
+                conv_direct_forward(L, V + j * P, x, n, ry + j * osz, &wk->scratch);
             /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
             if (!is_direct(m, l))
                 conv_rforward(L, w, V, P, kc, x, rx, n, ry, &wk->scratch);
@@ -309,8 +309,7 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1,
-                                            &wk->scratch);
+                conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, &wk->scratch);
             /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
             if (!is_direct(m, l))
                 conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
