@@ -7,7 +7,7 @@
 
 #include "../common/timer.h"
 
-static const EngineOps *const ENGINES[] = {&BPTT_OPS, &FORWARD_OPS, &GREEDY_OPS};
+static const EngineOps *const ENGINES[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
 #define NENGINES ((int)(sizeof ENGINES / sizeof ENGINES[0]))
 
 const EngineOps *engine_find(const char *name)

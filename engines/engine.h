@@ -4,7 +4,7 @@
  * hyperparameters; learned kinds already hold the values of theta) and
  * returns the hypergradient of f = L_val(w_T) with respect to theta: for each
  * learned value, the exact derivative with respect to that shared value, the
- * sum over its window's steps. Engines: "bptt", "forward", "greedy" (a
+ * sum over its window's steps. Engines: "bptt", "reversible", "forward", "greedy" (a
  * biased one-step look-ahead, not the derivative of f unless T = 1).
  * Every number an engine returns is checked finite: divergence is an error
  * naming the step, never a number.
@@ -39,6 +39,10 @@ typedef struct EngineResult {
     double time_s;                     /* wall time of run */
     size_t mem_peak[MEM_NTAGS];        /* engine-state bytes by kind (peaks) */
     size_t peak_rss;
+    /* reversible: information-buffer bytes at their peak (packed words plus
+     * each stream's open word) and the floor sum_t P log2(1/m_t) / 8 */
+    size_t infobuf_bytes;
+    double infobuf_floor_bytes;
 } EngineResult;
 
 typedef struct EngineOps {
@@ -46,11 +50,16 @@ typedef struct EngineOps {
     int (*run)(const EngineConfig *cfg, EngineResult *out, HgErr *err);
 } EngineOps;
 
-extern const EngineOps BPTT_OPS, FORWARD_OPS, GREEDY_OPS;
+extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS;
 
 /* Bytes of BPTT's stored trajectory (and clamp masks), for refusing runs
  * that would not fit before any work. */
 size_t bptt_trajectory_bytes(long P, int T, int clamp);
+
+/* Test hook: >= 0 perturbs one recomputed gradient entry by 1e-3 at that
+ * reverse step of the reversible engine, so tests can see its bit-for-bit
+ * restore check fail. -1 (the default): off. */
+extern int reversible_test_flip;
 
 /* NULL for an unknown name; engine_names lists the valid ones. */
 const EngineOps *engine_find(const char *name);

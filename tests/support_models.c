@@ -110,6 +110,8 @@ Model *test_model(const char *name)
     Model *m = NULL;
     if (!strcmp(name, "logreg"))
         m = model_logreg((Shape){1, 6, 6}, 4, &err);
+    else if (!strcmp(name, "logreg-full"))
+        m = model_logreg((Shape){1, 28, 28}, 10, &err);
     else if (!strcmp(name, "mlp-tanh"))
         m = model_mlp((Shape){12, 1, 1}, (int[]){9, 7}, 2, LAYER_TANH, 5, &err);
     else if (!strcmp(name, "mlp-relu"))

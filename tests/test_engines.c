@@ -2,13 +2,14 @@
  * finite differences, on synthetic data (tests/test_datasets.c covers the
  * real loaders).
  *
- * In float64: bptt and forward agree to 1e-9 (max-norm relative) on logreg,
- * MLP and LeNet, lr, momentum and weight decay learned together, with and
+ * In float64: bptt and forward agree to 1e-9 (max-norm relative), and
+ * reversible to 1e-7, on logreg, MLP and LeNet, lr, momentum and weight decay learned together, with and
  * without a clamp, for K in {1, a divisor of T, T}; bptt agrees with a
  * central finite difference of the validation loss (tanh/logreg models: the
  * loss is smooth there); greedy equals bptt at T = 1; per-step hypergradients
- * summed over windows equal the windowed ones. Refusals and divergence are
- * exercised. */
+ * summed over windows equal the windowed ones; reversible's buffer is within
+ * 1.1x its floor at T = 100 and its bit-for-bit restore check catches a
+ * perturbed step. Refusals, overflow and divergence are exercised. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,10 @@
 
 #ifdef HG_F64
 #define TOL_ENGINES 1e-9
+#define TOL_REVERSIBLE 1e-7 /* its fixed-point rounding (radix 2^-44) */
 #else
 #define TOL_ENGINES 2e-3 /* float32: different summation orders over T steps */
+#define TOL_REVERSIBLE 2e-3
 #endif
 
 typedef struct Setup {
@@ -78,10 +81,15 @@ static int run(Setup *s, const EngineOps *ops, EngineResult *r)
     return rc;
 }
 
-static void test_bptt_forward_agree(void)
+/* bptt, forward and reversible on the same problems: lr, momentum and weight
+ * decay learned together, K in {1, a divisor of T, T}, with and without a
+ * clamp. Reversible restores w_0, v_0 bit for bit on every run (it fails
+ * otherwise), in float32 and float64 builds. */
+static void test_engines_agree(void)
 {
     static const struct { const char *model; int T, batch; } cases[] = {
         {"logreg", 50, 16}, {"mlp-tanh", 50, 16}, {"mlp-relu", 30, 16}, {"lenet", 10, 4}};
+    double worst_f = 0, worst_r = 0;
     for (int c = 0; c < ARRAY_LEN(cases); c++) {
         const int T = cases[c].T, ks[] = {1, T % 5 == 0 ? 5 : 2, T};
         for (int q = 0; q < 3; q++)
@@ -89,19 +97,108 @@ static void test_bptt_forward_agree(void)
                 const int K[HYPER_KINDS] = {ks[q], ks[q], ks[q]};
                 Setup s;
                 setup_make(&s, cases[c].model, T, K, clamped ? 0.05 : 0, cases[c].batch);
-                EngineResult b, f;
-                if (run(&s, &BPTT_OPS, &b) == 0 && run(&s, &FORWARD_OPS, &f) == 0) {
+                EngineResult b, f, r;
+                if (run(&s, &BPTT_OPS, &b) == 0 && run(&s, &FORWARD_OPS, &f) == 0 &&
+                    run(&s, &REVERSIBLE_OPS, &r) == 0) {
                     const double e = max_rel_err_d(b.hypergrad, f.hypergrad, b.N, 0);
                     EXPECT(e <= TOL_ENGINES, "%s T=%d K=%d clamp=%d: bptt vs forward max rel "
                            "err %.3g", cases[c].model, T, ks[q], clamped, e);
                     EXPECT(b.val_loss == f.val_loss, "%s: val loss %.17g vs %.17g",
                            cases[c].model, b.val_loss, f.val_loss);
+                    const double er = max_rel_err_d(b.hypergrad, r.hypergrad, b.N, 0);
+                    EXPECT(er <= TOL_REVERSIBLE, "%s T=%d K=%d clamp=%d: bptt vs reversible "
+                           "max rel err %.3g", cases[c].model, T, ks[q], clamped, er);
+                    worst_f = fmax(worst_f, e);
+                    worst_r = fmax(worst_r, er);
                     engine_result_free(&b);
                     engine_result_free(&f);
+                    engine_result_free(&r);
                 }
                 setup_free(&s);
             }
     }
+    printf("# largest max-norm relative gap to bptt: forward %.2g, reversible %.2g\n", worst_f,
+           worst_r);
+}
+
+/* The information buffer against its floor T P log2(1/m) / 8 for T >= 100,
+ * and its reversal checked by corrupting one reverse step. */
+static void test_reversible_buffer(void)
+{
+    /* m = 0.99 pays log2(S) = 6.6 bits of sentinel per 64-bit word */
+    static const struct { double m, ratio; } cases[] = {{0.9, 1.1}, {0.5, 1.1}, {0.99, 1.15}};
+    const int T = 100, K[HYPER_KINDS] = {4, 2, 1};
+    for (int c = 0; c < ARRAY_LEN(cases); c++) {
+        const double m = cases[c].m;
+        Setup s;
+        setup_make(&s, "logreg-full", T, K, 0, 16);
+        HgErr err;
+        schedule_free(&s.sched);
+        schedule_init(&s.sched, T, SCHEDULE_COSINE, 0.05, m, 1e-3, 0, &err);
+        EngineResult r;
+        if (run(&s, &REVERSIBLE_OPS, &r) == 0) {
+            const double floor = T * (double)s.model->nparams * log2(1 / m) / 8;
+            EXPECT(fabs(r.infobuf_floor_bytes - floor) <= 1e-9 * floor,
+                   "m=%g: floor %.1f, expected %.1f", m, r.infobuf_floor_bytes, floor);
+            printf("# m=%g: buffer %zu bytes (allocated %zu), floor %.0f\n", m, r.infobuf_bytes,
+                   r.mem_peak[MEM_INFOBUF], floor);
+            EXPECT(r.infobuf_bytes <= cases[c].ratio * floor && r.infobuf_bytes >= floor,
+                   "m=%g: buffer %zu bytes, floor %.0f (ratio %.3f)", m, r.infobuf_bytes,
+                   floor, r.infobuf_bytes / floor);
+            EXPECT(r.mem_peak[MEM_INFOBUF] <= (cases[c].ratio + 0.05) * floor,
+                   "m=%g: buffer allocation %zu bytes, floor %.0f", m, r.mem_peak[MEM_INFOBUF],
+                   floor);
+            engine_result_free(&r);
+        }
+        setup_free(&s);
+    }
+
+    Setup s;
+    setup_make(&s, "mlp-tanh", 20, K, 0, 16);
+    EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
+    EngineResult r;
+    for (int flip = 0; flip < 20; flip += 7) {
+        reversible_test_flip = flip; /* one bit of the gradient at this reverse step */
+                HgErr err = {{0}};
+        EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
+                   strstr(err.msg, "did not restore w_0"),
+               "a corrupted reverse step %d went unnoticed: '%s'", flip, err.msg);
+    }
+    reversible_test_flip = -1;
+    setup_free(&s);
+}
+
+/* Momentum 0 (or 1) cannot be reversed; a fixed-point overflow names its
+ * magnitude. */
+static void test_reversible_refusals(void)
+{
+    const int K[HYPER_KINDS] = {1, 0, 0};
+    static const double moms[] = {0, 1};
+    EngineResult r;
+    HgErr err;
+    for (int c = 0; c < ARRAY_LEN(moms); c++) {
+        Setup s;
+        setup_make(&s, "logreg", 5, K, 0, 16);
+        schedule_free(&s.sched);
+        schedule_init(&s.sched, 5, SCHEDULE_CONSTANT, 0.05, moms[c], 0, 0, &err);
+        EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
+        EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
+                   strstr(err.msg, "exact reversal needs 0 < momentum < 1"),
+               "momentum %g: '%s'", moms[c], err.msg);
+        setup_free(&s);
+    }
+    Setup s;
+    setup_make(&s, "logreg", 5, K, 0, 16);
+    schedule_free(&s.sched);
+    schedule_init(&s.sched, 5, SCHEDULE_CONSTANT, 1e8, 0.9, 0, 0, &err);
+    EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
+    EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
+               strstr(err.msg, "fixed-point overflow in the forward pass at step 0: |value| = "),
+           "lr 1e8: '%s'", err.msg);
+    cfg.truncate = 3;
+    EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "truncation"),
+           "truncation: '%s'", err.msg);
+    setup_free(&s);
 }
 
 #ifdef HG_F64
@@ -195,8 +292,9 @@ static void test_window_sums(void)
 static void test_same_seed_same_bytes(void)
 {
     const int K[HYPER_KINDS] = {5, 5, 0};
-    for (int e = 0; e < 3; e++) {
-        const EngineOps *ops = e == 0 ? &BPTT_OPS : e == 1 ? &FORWARD_OPS : &GREEDY_OPS;
+    static const EngineOps *const all[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
+    for (int e = 0; e < ARRAY_LEN(all); e++) {
+        const EngineOps *ops = all[e];
         Setup s1, s2;
         setup_make(&s1, "lenet", 5, K, 0.5, 4);
         setup_make(&s2, "lenet", 5, K, 0.5, 4);
@@ -225,7 +323,7 @@ static void test_refusals_and_divergence(void)
                strstr(err.msg, "clamp"),
            "negative clamp: '%s'", err.msg);
     EXPECT(engine_find("adjoint") == NULL && engine_find("bptt") == &BPTT_OPS, "registry");
-    EXPECT(!strcmp(engine_names(), "bptt, forward, greedy"), "engine names '%s'",
+    EXPECT(!strcmp(engine_names(), "bptt, reversible, forward, greedy"), "engine names '%s'",
            engine_names());
 
     /* a trajectory that cannot fit is refused before any work */
@@ -258,12 +356,14 @@ static void test_refusals_and_divergence(void)
     setup_make(&d, "mlp-relu", 30, KT, 0, 16);
     schedule_free(&d.sched);
     schedule_init(&d.sched, 30, SCHEDULE_CONSTANT, 1e200, 0.9, 0, 0, &err);
-    for (int e = 0; e < 3; e++) {
-        const EngineOps *ops = e == 0 ? &BPTT_OPS : e == 1 ? &FORWARD_OPS : &GREEDY_OPS;
+    static const EngineOps *const all[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
+    for (int e = 0; e < ARRAY_LEN(all); e++) {
+        const EngineOps *ops = all[e];
         cfg = (EngineConfig){.prob = &d.prob, .layout = &d.layout, .sched = &d.sched};
         err.msg[0] = 0;
         EXPECT(engine_run(ops, &cfg, &r, &err) == -1 &&
-                   (strstr(err.msg, "diverged") || strstr(err.msg, "not finite")),
+                   (strstr(err.msg, "diverged") || strstr(err.msg, "not finite") ||
+                    strstr(err.msg, "fixed-point overflow")),
                "%s with lr 1e200: '%s'", ops->name, err.msg);
     }
     setup_free(&d);
@@ -272,7 +372,8 @@ static void test_refusals_and_divergence(void)
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
-        TEST(test_bptt_forward_agree),
+        TEST(test_engines_agree),            TEST(test_reversible_buffer),
+        TEST(test_reversible_refusals),
 #ifdef HG_F64
         TEST(test_bptt_finite_differences),
 #endif
