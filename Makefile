@@ -38,7 +38,13 @@ LIB_SRCS := $(sort $(wildcard common/*.c models/*.c datasets/*.c harness/*.c \
 TEST_SUPPORT := tests/test.c $(sort $(wildcard tests/support_*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
-BENCH_SRCS := $(sort $(wildcard bench/*.c))
+# bench/: hgbench-models (model timings), and hgbench (the command line; its
+# command files also link into tests/test_cli). build/hgbench is the
+# precision launcher (bench/launcher.c, no libraries).
+MODELS_SRCS := bench/bench_models.c bench/machine.c bench/ceiling.c
+CLI_SRCS := bench/cli_hypergrad.c bench/export.c bench/json_writer.c bench/npy.c \
+            bench/atomic_file.c bench/machine.c
+HGBENCH_SRCS := bench/hgbench.c $(CLI_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 # float32 checked against the float64 build (build/f64/tests/ref_model)
 F32_ONLY_TESTS := test_precision
@@ -57,10 +63,19 @@ build/$(1)/tests/%: build/$(1)/obj/tests/%.o $(patsubst %.c,build/$(1)/obj/%.o,$
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
-build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(BENCH_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(MODELS_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
-$(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model
+build/$(1)/hgbench: $(patsubst %.c,build/$(1)/obj/%.o,$(HGBENCH_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
+# test_cli calls the command's parser and writers directly, and runs the binary
+build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
+$(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model \
+            build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench
 .PHONY: $(1)-tests
 endef
 
@@ -71,8 +86,15 @@ $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
 
 .PHONY: all test test-fast bench deps clean print-config
 .SECONDARY:
+.DEFAULT_GOAL := all
 
-all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models
+all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
+     build/f32/hgbench build/f64/hgbench build/hgbench
+
+# The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
+build/hgbench: bench/launcher.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) -MMD -MP -MF build/launcher.d $< -o $@
 
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"

@@ -10,7 +10,6 @@
  * hypergradients are 0): biased, as Shaban et al. 2019.
  */
 #include <string.h>
-#include <unistd.h>
 
 #include "engine.h"
 
@@ -26,8 +25,8 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train), words = (P + 63) / 64;
     const size_t need = bptt_trajectory_bytes(P, T, clamp);
-    const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    if (phys > 0 && (double)need > 0.8 * phys)
+    const double phys = physical_memory_bytes(), limit = engine_memory_limit();
+    if (limit > 0 && (double)need > limit)
         return hg_fail(err, "bptt: the trajectory needs %.2f GiB (2 T P = 2 x %d x %ld reals) "
                        "but the machine has %.2f GiB; use fewer steps, --engine reversible "
                        "or forward", (double)need / (1 << 30), T, P, phys / (1 << 30));

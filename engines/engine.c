@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/timer.h"
 
@@ -26,6 +27,17 @@ const char *engine_names(void)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                      i ? ", " : "", ENGINES[i]->name);
     return names;
+}
+
+double physical_memory_bytes(void)
+{
+    const double pages = (double)sysconf(_SC_PHYS_PAGES), size = (double)sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? pages * size : 0;
+}
+
+double engine_memory_limit(void)
+{
+    return 0.8 * physical_memory_bytes();
 }
 
 void engine_result_free(EngineResult *r)

@@ -56,6 +56,11 @@ extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS;
  * that would not fit before any work. */
 size_t bptt_trajectory_bytes(long P, int T, int clamp);
 
+/* Engine state above this many bytes is refused before any work: 80% of the
+ * physical memory (0 if unknown: nothing is refused). */
+double engine_memory_limit(void);
+double physical_memory_bytes(void);
+
 /* Test hook: >= 0 perturbs one recomputed gradient entry by 1e-3 at that
  * reverse step of the reversible engine, so tests can see its bit-for-bit
  * restore check fail. -1 (the default): off. */

@@ -1,0 +1,985 @@
+/* cli_hypergrad.c — `hgbench hypergrad` (cli_hypergrad.h): flags, the run,
+ * the summary and the JSON record.
+ *
+ * Order of work: every flag and combination is checked first (exit 2, no
+ * work done); then the outputs are checked writable (--json's folder,
+ * --export's folder made); then the engine's memory estimate is printed on
+ * stderr and a run that cannot fit is refused (exit 1); only then are data
+ * loaded, split and normalised, the weights initialised and the engine run.
+ *
+ * Seeds: --seed initialises the weights; the batch order's seed is derived
+ * from it (hypergrad_batch_seed) unless --batch-seed is given; the
+ * validation split, and synthetic data, use --val-seed (default 1 whatever
+ * --seed is, so runs over seeds share one validation set). Every seed used
+ * is recorded in the JSON.
+ * Leaves out: outer optimisation of the hyperparameters (beyond greedy's
+ * online mode), repeated timings.
+ */
+#include "cli_hypergrad.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/mem.h"
+#include "../common/real.h"
+#include "../common/rng.h"
+#include "../datasets/dataset.h"
+#include "../engines/engine.h"
+#include "atomic_file.h"
+#include "export.h"
+#include "json_writer.h"
+#include "machine.h"
+
+#define MAX_STEPS 10000000
+#define MAX_BATCH 1000000
+#define MAX_VAL 10000000
+#define MAX_THREADS 1024
+#define SYNTHETIC_CLASSES 10
+#define SYNTHETIC_TRAIN_MAX 60000 /* like Fashion-MNIST's train split */
+#define SYNTHETIC_NOISE 1.0
+#define DEFAULT_VAL_SEED 1
+#define DEFAULT_NORMAL_SIGMA 0.01
+
+/* ------------------------------------------------------------ flags */
+
+typedef enum FlagId {
+    F_ENGINE, F_MODEL, F_DATA, F_DATA_DIR, F_STEPS, F_BATCH, F_VAL, F_LEARN,
+    F_LR, F_MOM, F_WD, F_SCHEDULE, F_CLAMP, F_PRECISION, F_SEED, F_BATCH_SEED,
+    F_VAL_SEED, F_INIT, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
+    F_JSON, F_EXPORT, F_HELP, F_COUNT
+} FlagId;
+
+typedef struct FlagSpec {
+    FlagId id;
+    const char *name;
+    const char *metavar; /* NULL: takes no value */
+    const char *help;    /* with the default */
+} FlagSpec;
+
+static const FlagSpec FLAGS[] = {
+    {F_ENGINE, "--engine", "NAME", "hypergradient engine (default bptt); registered:"},
+    {F_MODEL, "--model", "SPEC",
+     "logreg, mlp (one hidden layer of 256, tanh), lenet, or an mlp spec such as "
+     "mlp:256,128:relu; built for the data's shape (default lenet)"},
+    {F_DATA, "--data", "NAME",
+     "fashion-mnist, mnist, svhn, cifar10, or synthetic[:CxHxW|:D] (seeded Gaussian "
+     "classes, 10 of them, 1x28x28 unless given; sized to the run) (default fashion-mnist)"},
+    {F_DATA_DIR, "--data-dir", "DIR",
+     "folder with the data set's files (default: the loader's; fashion-mnist: "
+     "/usr/share/datasets/fashion-mnist)"},
+    {F_STEPS, "--steps", "T", "inner SGD steps, 1..10000000 (default 100)"},
+    {F_BATCH, "--batch", "B", "examples per step (default 128)"},
+    {F_VAL, "--val", "N",
+     "validation examples, held out of the train split by --val-seed; must leave at least "
+     "--batch for training (default 10000)"},
+    {F_LEARN, "--learn", "LIST",
+     "what is learned: kind:K, comma-separated, kinds lr, mom, wd; K shared values per kind, "
+     "an integer in 1..T or the letter T (one per step); or none (default lr:1)"},
+    {F_LR, "--lr", "X", "initial learning rate, >= 0 (default 0.1)"},
+    {F_MOM, "--mom", "X", "initial momentum, in [0, 1] (default 0.9)"},
+    {F_WD, "--wd", "X", "initial weight decay, >= 0 (default 0.0005)"},
+    {F_SCHEDULE, "--schedule", "SHAPE",
+     "learning-rate shape over the steps: constant, cosine, step; a learned kind runs "
+     "each window's mean (default constant)"},
+    {F_CLAMP, "--clamp", "C", "clamp gradient entries to [-C, C]; 0 = off (default 0)"},
+    {F_PRECISION, "--precision", "32|64",
+     "float32 or float64; build/hgbench runs build/f32/hgbench or build/f64/hgbench, "
+     "which check it (default 32)"},
+    {F_SEED, "--seed", "S",
+     "seed of the initialisation; the batch order's seed is derived from it (default 0)"},
+    {F_BATCH_SEED, "--batch-seed", "S", "seed of the batch order (default: derived from --seed)"},
+    {F_VAL_SEED, "--val-seed", "S",
+     "seed of the validation split and of synthetic data (default 1, for every --seed)"},
+    {F_INIT, "--init", "KIND",
+     "weight initialisation: xavier, kaiming, normal[:SIGMA] (default xavier; normal's "
+     "sigma 0.01); biases 0"},
+    {F_THREADS, "--threads", "N", "OpenMP and OpenBLAS threads, 1..1024 (default 2)"},
+    {F_TRUNCATE, "--truncate", "K",
+     "bptt only: differentiate through the last K steps (biased); 0 = all (default 0)"},
+    {F_GREEDY_TARGET, "--greedy-target", "val|train",
+     "greedy only: look ahead on the validation set or on the next training batch "
+     "(default val)"},
+    {F_GREEDY_ONLINE_LR, "--greedy-online-lr", "X",
+     "greedy only: update the learned values after every step with this outer learning "
+     "rate; 0 = off (default 0)"},
+    {F_JSON, "--json", "FILE", "write the result as JSON to FILE, atomically (default: none)"},
+    {F_EXPORT, "--export", "DIR",
+     "write the whole problem (problem.json and .npy arrays) to DIR, made if needed, for "
+     "other frameworks to recompute the hypergradient (default: none)"},
+    {F_HELP, "--help", NULL, "this text"},
+};
+#define NFLAGS ((int)(sizeof FLAGS / sizeof FLAGS[0]))
+
+static void wrap(FILE *f, const char *text, int col, int width)
+{
+    int at = col;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const int len = (int)strcspn(p, " ");
+        if (!len)
+            break;
+        if (at > col && at + 1 + len > width) {
+            fprintf(f, "\n%*s", col, "");
+            at = col;
+        } else if (at > col) {
+            fputc(' ', f);
+            at++;
+        }
+        fprintf(f, "%.*s", len, p);
+        at += len;
+        p += len;
+    }
+    fputc('\n', f);
+}
+
+void hypergrad_usage(FILE *f)
+{
+    fputs("usage: hgbench hypergrad [flags]\n"
+          "The hypergradient of the mean validation loss after T steps of SGD with momentum\n"
+          "and weight decay, with respect to the learned hyperparameters, by one engine, at\n"
+          "the precision of this binary (" HG_REAL_NAME "). Flags take a value as --flag V or\n"
+          "--flag=V; the last of a repeated flag wins.\n\n",
+          f);
+    for (int i = 0; i < NFLAGS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "  %s%s%s", FLAGS[i].name, FLAGS[i].metavar ? " " : "",
+                 FLAGS[i].metavar ? FLAGS[i].metavar : "");
+        fprintf(f, "%-28s", left);
+        int col = 28;
+        if ((int)strlen(left) >= 27) {
+            fprintf(f, "\n%28s", "");
+        }
+        if (FLAGS[i].id == F_ENGINE) {
+            char text[256];
+            snprintf(text, sizeof text, "%s %s", FLAGS[i].help, engine_names());
+            wrap(f, text, col, 80);
+        } else {
+            wrap(f, FLAGS[i].help, col, 80);
+        }
+    }
+    fputs("\nOutputs: a summary on stdout; the memory estimate and notes on stderr.\n"
+          "Exit status: 0 done; 1 the engine failed or refused (divergence, memory);\n"
+          "2 a usage error, refused before any work; 3 data not loaded or output not written.\n",
+          f);
+}
+
+uint64_t hypergrad_batch_seed(uint64_t seed)
+{
+    /* a different stream from model_init's rng_seed(seed) for every seed */
+    Rng r = rng_seed(seed ^ 0x6261746368000000ULL); /* "batch" */
+    return rng_next(&r);
+}
+
+static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, HgErr *err)
+{
+    char *end;
+    errno = 0;
+    const long v = *s && !isspace((unsigned char)*s) ? strtol(s, &end, 10) : 0;
+    if (!*s || isspace((unsigned char)*s) || *end)
+        return hg_fail(err, "%s '%s': not an integer", flag, s);
+    if (errno == ERANGE || v < lo || v > hi)
+        return hg_fail(err, "%s %s: out of range, must be an integer in [%ld, %ld]", flag, s,
+                       lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t *out, HgErr *err)
+{
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return hg_fail(err, "%s '%s': not a seed (an integer in [0, %llu])", flag, s,
+                           (unsigned long long)UINT64_MAX);
+    if (!*s)
+        return hg_fail(err, "%s '': not a seed", flag);
+    errno = 0;
+    const unsigned long long v = strtoull(s, NULL, 10);
+    if (errno == ERANGE)
+        return hg_fail(err, "%s %s: out of range, a seed is in [0, %llu]", flag, s,
+                       (unsigned long long)UINT64_MAX);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* A finite number in [lo, hi]. */
+static int parse_real(const char *flag, const char *s, double lo, double hi, double *out,
+                      HgErr *err)
+{
+    char *end;
+    const double v = *s && !isspace((unsigned char)*s) ? strtod(s, &end) : 0;
+    if (!*s || isspace((unsigned char)*s) || *end)
+        return hg_fail(err, "%s '%s': not a number", flag, s);
+    if (!isfinite(v))
+        return hg_fail(err, "%s %s: must be finite", flag, s);
+    if (v < lo || v > hi) {
+        if (isinf(hi))
+            return hg_fail(err, "%s %s: out of range, must be >= %g", flag, s, lo);
+        return hg_fail(err, "%s %s: out of range, must be in [%g, %g]", flag, s, lo, hi);
+    }
+    *out = v;
+    return 0;
+}
+
+/* "fashion-mnist", ..., "synthetic", "synthetic:3x32x32", "synthetic:64". */
+static int parse_data(HypergradOptions *o, HgErr *err)
+{
+    static const struct { const char *name; int c, h, w; } sets[] = {
+        {"fashion-mnist", 1, 28, 28}, {"mnist", 1, 28, 28}, {"svhn", 3, 32, 32},
+        {"cifar10", 3, 32, 32}};
+    o->synthetic = 0;
+    o->classes = 10;
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        if (!strcmp(o->data, sets[i].name)) {
+            o->input = (Shape){sets[i].c, sets[i].h, sets[i].w};
+            return 0;
+        }
+    if (strncmp(o->data, "synthetic", 9) || (o->data[9] && o->data[9] != ':'))
+        return hg_fail(err, "--data '%s': unknown data set (valid: fashion-mnist, mnist, "
+                       "svhn, cifar10, synthetic[:CxHxW|:D])", o->data);
+    o->synthetic = 1;
+    o->classes = SYNTHETIC_CLASSES;
+    o->input = (Shape){1, 28, 28};
+    if (!o->data[9])
+        return 0;
+    long d[3];
+    int n = 0, bad = 0;
+    const char *p = o->data + 10;
+    for (;;) { /* a number, then 'x' and another, at most three */
+        char *end;
+        if (!isdigit((unsigned char)*p) || n == 3) {
+            bad = 1;
+            break;
+        }
+        d[n++] = strtol(p, &end, 10);
+        p = end;
+        if (*p != 'x')
+            break;
+        p++;
+    }
+    if (bad || *p || (n != 1 && n != 3))
+        return hg_fail(err, "--data '%s': a synthetic shape is CxHxW or D, e.g. "
+                       "synthetic:3x32x32 or synthetic:64", o->data);
+    long size = 1;
+    for (int i = 0; i < n; i++) {
+        if (d[i] < 1 || d[i] > 4096)
+            return hg_fail(err, "--data '%s': each dimension must be in [1, 4096]", o->data);
+        size *= d[i];
+    }
+    if (size > 1L << 22)
+        return hg_fail(err, "--data '%s': %ld values per example, at most %ld", o->data, size,
+                       1L << 22);
+    o->input = n == 1 ? (Shape){(int)d[0], 1, 1} : (Shape){(int)d[0], (int)d[1], (int)d[2]};
+    return 0;
+}
+
+/* "lr:1,mom:T,wd:4" or "none" into K, for T steps. */
+static int parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *err)
+{
+    for (int k = 0; k < HYPER_KINDS; k++)
+        K[k] = 0;
+    if (!strcmp(spec, "none"))
+        return 0;
+    if (!*spec)
+        return hg_fail(err, "--learn '': empty (write --learn none to learn nothing)");
+    const char *p = spec;
+    for (;;) {
+        const size_t len = strcspn(p, ","), klen = strcspn(p, ":,");
+        if (klen == len)
+            return hg_fail(err, "--learn '%s': '%.*s' needs a count, as lr:1 or lr:T", spec,
+                           (int)len, p);
+        int kind = -1;
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (strlen(hyper_kind_name(k)) == klen && !strncmp(p, hyper_kind_name(k), klen))
+                kind = k;
+        if (kind < 0)
+            return hg_fail(err, "--learn '%s': unknown kind '%.*s' (valid: lr, mom, wd)", spec,
+                           (int)klen, p);
+        if (K[kind])
+            return hg_fail(err, "--learn '%s': %s is given twice", spec, hyper_kind_name(kind));
+        char count[32];
+        const size_t clen = len - klen - 1;
+        if (clen == 0 || clen >= sizeof count)
+            return hg_fail(err, "--learn '%s': %s needs a count, as %s:1 or %s:T", spec,
+                           hyper_kind_name(kind), hyper_kind_name(kind), hyper_kind_name(kind));
+        memcpy(count, p + klen + 1, clen);
+        count[clen] = '\0';
+        if (!strcmp(count, "T")) {
+            K[kind] = T;
+        } else {
+            char *end;
+            errno = 0;
+            const long v = isdigit((unsigned char)count[0]) ? strtol(count, &end, 10) : -1;
+            if (v < 0 || *end)
+                return hg_fail(err, "--learn '%s': %s:%s: the count must be an integer in "
+                               "1..T or the letter T", spec, hyper_kind_name(kind), count);
+            if (errno == ERANGE || v > T)
+                return hg_fail(err, "--learn '%s': %s:%s: K > T (%s shared values for T = %d "
+                               "steps, --steps); K must be in 1..T", spec,
+                               hyper_kind_name(kind), count, count, T);
+            if (v < 1)
+                return hg_fail(err, "--learn '%s': %s:%s: K must be in 1..T (leave the kind "
+                               "out to not learn it)", spec, hyper_kind_name(kind), count);
+            K[kind] = (int)v;
+        }
+        p += len;
+        if (!*p)
+            return 0;
+        p++;
+    }
+}
+
+static int parse_init(HypergradOptions *o, const char *v, HgErr *err)
+{
+    o->init_sigma = DEFAULT_NORMAL_SIGMA;
+    if (!strncmp(v, "normal:", 7)) {
+        o->init = INIT_NORMAL;
+        o->init_name = "normal";
+        if (parse_real("--init normal:SIGMA", v + 7, 0, INFINITY, &o->init_sigma, err))
+            return -1;
+        if (!(o->init_sigma > 0))
+            return hg_fail(err, "--init %s: sigma must be > 0", v);
+        return 0;
+    }
+    if (init_kind_parse(v, &o->init))
+        return hg_fail(err, "--init '%s': unknown (valid: xavier, kaiming, normal[:SIGMA])", v);
+    o->init_name = v;
+    return 0;
+}
+
+static void defaults(HypergradOptions *o)
+{
+    *o = (HypergradOptions){
+        .engine = "bptt", .model = "lenet", .data = "fashion-mnist", .steps = 100,
+        .batch = 128, .val = 10000, .learn = "lr:1", .lr = 0.1, .mom = 0.9, .wd = 5e-4,
+        .schedule_name = "constant", .schedule = SCHEDULE_CONSTANT, .precision = HG_PRECISION,
+        .seed = 0, .val_seed = DEFAULT_VAL_SEED, .init_name = "xavier", .init = INIT_XAVIER,
+        .init_sigma = DEFAULT_NORMAL_SIGMA, .threads = 2};
+}
+
+static int set_flag(HypergradOptions *o, FlagId id, const char *name, const char *v,
+                    HgErr *err)
+{
+    switch (id) {
+    case F_ENGINE: o->engine = v; return 0;
+    case F_MODEL: o->model = v; return 0;
+    case F_DATA: o->data = v; return 0;
+    case F_DATA_DIR: o->data_dir = v; return 0;
+    case F_STEPS: return parse_int(name, v, 1, MAX_STEPS, &o->steps, err);
+    case F_BATCH: return parse_int(name, v, 1, MAX_BATCH, &o->batch, err);
+    case F_VAL: return parse_int(name, v, 1, MAX_VAL, &o->val, err);
+    case F_LEARN: o->learn = v; return 0;
+    case F_LR: return parse_real(name, v, 0, INFINITY, &o->lr, err);
+    case F_MOM: return parse_real(name, v, 0, 1, &o->mom, err);
+    case F_WD: return parse_real(name, v, 0, INFINITY, &o->wd, err);
+    case F_CLAMP: return parse_real(name, v, 0, INFINITY, &o->clamp, err);
+    case F_SCHEDULE:
+        if (schedule_shape_parse(v, &o->schedule))
+            return hg_fail(err, "--schedule '%s': unknown (valid: constant, cosine, step)", v);
+        o->schedule_name = v;
+        return 0;
+    case F_PRECISION:
+        if (strcmp(v, "32") && strcmp(v, "64"))
+            return hg_fail(err, "--precision '%s': must be 32 or 64", v);
+        o->precision = atoi(v);
+        return 0;
+    case F_SEED: return parse_u64(name, v, &o->seed, err);
+    case F_BATCH_SEED: return parse_u64(name, v, &o->batch_seed, err);
+    case F_VAL_SEED: return parse_u64(name, v, &o->val_seed, err);
+    case F_INIT: return parse_init(o, v, err);
+    case F_THREADS: return parse_int(name, v, 1, MAX_THREADS, &o->threads, err);
+    case F_TRUNCATE: return parse_int(name, v, 0, MAX_STEPS, &o->truncate, err);
+    case F_GREEDY_TARGET:
+        if (strcmp(v, "val") && strcmp(v, "train"))
+            return hg_fail(err, "--greedy-target '%s': must be val or train", v);
+        o->greedy_on_train = !strcmp(v, "train");
+        return 0;
+    case F_GREEDY_ONLINE_LR: return parse_real(name, v, 0, INFINITY, &o->greedy_online_lr, err);
+    case F_JSON: o->json = v; return 0;
+    case F_EXPORT: o->export_dir = v; return 0;
+    case F_HELP: o->help = 1; return 0;
+    case F_COUNT: break;
+    }
+    return hg_fail(err, "%s: not handled", name);
+}
+
+/* Combinations, and what needs the data's shape but not the data. */
+static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *err)
+{
+    if (o->precision != HG_PRECISION)
+        return hg_fail(err, "--precision %d: this binary is built for " HG_REAL_NAME "; run "
+                       "build/hgbench, which starts build/f%d/hgbench for --precision %d",
+                       o->precision, o->precision, o->precision);
+    if (!engine_find(o->engine))
+        return hg_fail(err, "--engine '%s': unknown engine (registered: %s)", o->engine,
+                       engine_names());
+    if (parse_data(o, err))
+        return -1;
+    if (o->synthetic && o->data_dir)
+        return hg_fail(err, "--data-dir %s: --data %s is generated, it has no folder",
+                       o->data_dir, o->data);
+    HgErr merr = {{0}};
+    Model *m = model_by_name(o->model, o->input, o->classes, &merr);
+    if (!m)
+        return hg_fail(err, "--model '%s' for %dx%dx%d inputs (--data %s): %s", o->model,
+                       o->input.c, o->input.h, o->input.w, o->data, merr.msg);
+    model_free(m);
+    if (parse_learn(o->learn, o->steps, o->K, err))
+        return -1;
+    const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
+    const int bptt = !strcmp(o->engine, "bptt"), greedy = !strcmp(o->engine, "greedy");
+    if (!strcmp(o->engine, "forward") && N == 0)
+        return hg_fail(err, "--engine forward with --learn %s: nothing is learned; forward "
+                       "mode carries one tangent per learned value and needs at least one "
+                       "(e.g. --learn lr:1)", o->learn);
+    if (given[F_TRUNCATE] && !bptt)
+        return hg_fail(err, "--truncate: only the bptt engine truncates (--engine %s)",
+                       o->engine);
+    if (o->truncate > o->steps)
+        return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->truncate,
+                       o->steps);
+    if (given[F_GREEDY_TARGET] && !greedy)
+        return hg_fail(err, "--greedy-target: only for --engine greedy (--engine %s)",
+                       o->engine);
+    if (given[F_GREEDY_ONLINE_LR] && !greedy)
+        return hg_fail(err, "--greedy-online-lr: only for --engine greedy (--engine %s)",
+                       o->engine);
+    if (o->export_dir && o->greedy_online_lr > 0)
+        return hg_fail(err, "--export with --greedy-online-lr: the online updates change the "
+                       "schedule while it runs, so the exported one would not be the one run");
+    if (!given[F_BATCH_SEED])
+        o->batch_seed = hypergrad_batch_seed(o->seed);
+    return 0;
+}
+
+int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err)
+{
+    int given[F_COUNT] = {0};
+    defaults(o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) || !a[2])
+            return hg_fail(err, "unexpected argument '%s' (flags start with --; "
+                           "hgbench hypergrad --help lists them)", a);
+        const size_t nlen = strcspn(a, "=");
+        const FlagSpec *f = NULL;
+        for (int k = 0; k < NFLAGS; k++)
+            if (strlen(FLAGS[k].name) == nlen && !strncmp(FLAGS[k].name, a, nlen))
+                f = &FLAGS[k];
+        if (!f)
+            return hg_fail(err, "unknown flag '%.*s' (hgbench hypergrad --help lists the "
+                           "flags)", (int)nlen, a);
+        const char *v = NULL;
+        if (!f->metavar) {
+            if (a[nlen])
+                return hg_fail(err, "flag %s takes no value", f->name);
+        } else if (a[nlen]) {
+            v = a + nlen + 1;
+        } else if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+            return hg_fail(err, "flag %s needs a value (%s %s)%s%s", f->name, f->name,
+                           f->metavar, i + 1 < argc ? "; got the flag " : "",
+                           i + 1 < argc ? argv[i + 1] : "");
+        } else {
+            v = argv[++i];
+        }
+        given[f->id] = 1;
+        if (set_flag(o, f->id, f->name, v, err))
+            return -1;
+    }
+    if (o->help)
+        return 0;
+    return check_options(o, given, err);
+}
+
+/* ------------------------------------------------------------ the run */
+
+static double gib(double b) { return b / (1024.0 * 1024.0 * 1024.0); }
+
+static void human_bytes(char *buf, size_t cap, double b)
+{
+    if (b >= 1024.0 * 1024 * 1024)
+        snprintf(buf, cap, "%.2f GiB", gib(b));
+    else if (b >= 1024.0 * 1024)
+        snprintf(buf, cap, "%.2f MiB", b / (1024.0 * 1024));
+    else if (b >= 1024.0)
+        snprintf(buf, cap, "%.2f KiB", b / 1024.0);
+    else
+        snprintf(buf, cap, "%.0f B", b);
+}
+
+/* The folder of --json FILE must exist and be writable. */
+static int check_json_path(const char *path, HgErr *err)
+{
+    char copy[4096];
+    struct stat st;
+    if (!*path || strlen(path) >= sizeof copy)
+        return hg_fail(err, "--json '%s': not a usable file name", path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return hg_fail(err, "--json %s: is a folder", path);
+    memcpy(copy, path, strlen(path) + 1);
+    const char *dir = dirname(copy);
+    if (access(dir, W_OK) != 0)
+        return hg_fail(err, "--json %s: cannot write in folder %s: %s", path, dir,
+                       strerror(errno));
+    return 0;
+}
+
+/* Prints the engine's memory estimate; returns -1 (message in err) if the
+ * run cannot fit. */
+static int memory_estimate(const HypergradOptions *o, long P, int N, double *estimate,
+                           HgErr *err)
+{
+    const double phys = physical_memory_bytes(), limit = engine_memory_limit();
+    *estimate = 0;
+    if (!strcmp(o->engine, "bptt")) {
+        const double need = (double)bptt_trajectory_bytes(P, o->steps, o->clamp > 0);
+        *estimate = need;
+        fprintf(stderr, "hgbench hypergrad: bptt memory estimate: %.4g GiB for the trajectory "
+                "(2 T P = 2 x %d x %ld reals of %zu bytes%s), of %.1f GiB physical memory\n",
+                gib(need), o->steps, P, sizeof(real), o->clamp > 0 ? ", plus clamp masks" : "",
+                gib(phys));
+        if (limit > 0 && need > limit)
+            return hg_fail(err, "bptt: the trajectory needs %.2f GiB (2 T P = 2 x %d x %ld "
+                           "reals) but the machine has %.2f GiB; use fewer --steps, or "
+                           "--engine reversible or forward", gib(need), o->steps, P,
+                           gib(phys));
+    } else if (!strcmp(o->engine, "forward")) {
+        const double need = 3.0 * (double)P * N * sizeof(real);
+        *estimate = need;
+        fprintf(stderr, "hgbench hypergrad: forward memory estimate: %.4g GiB for the tangents "
+                "(3 P N = 3 x %ld x %d reals of %zu bytes: Z, U, H Z), of %.1f GiB physical "
+                "memory\n", gib(need), P, N, sizeof(real), gib(phys));
+        if (limit > 0 && need > limit)
+            return hg_fail(err, "forward: the tangents need %.2f GiB (3 P N = 3 x %ld x %d "
+                           "reals) but the machine has %.2f GiB; learn fewer values (smaller "
+                           "K in --learn) or use --engine bptt or reversible", gib(need), P, N,
+                           gib(phys));
+    }
+    return 0;
+}
+
+/* Train and validation parts, normalised by the train part's per-channel
+ * statistics (mean, std: [C], the caller frees). *status: 2 or 3 on error. */
+static int load_data(const HypergradOptions *o, Dataset *train, Dataset *val, double **mean,
+                     double **std, int *status, HgErr *err)
+{
+    Dataset full;
+    *status = 3;
+    if (o->synthetic) {
+        long n_train = (long)o->steps * o->batch;
+        n_train = n_train > SYNTHETIC_TRAIN_MAX ? SYNTHETIC_TRAIN_MAX : n_train;
+        n_train = n_train < o->batch ? o->batch : n_train;
+        if (n_train + o->val > INT_MAX) {
+            *status = 2;
+            return hg_fail(err, "--data synthetic: %ld + %d examples are too many", n_train,
+                           o->val);
+        }
+        if (synthetic_make((int)n_train + o->val, o->input.c, o->input.h, o->input.w,
+                           o->classes, SYNTHETIC_NOISE, o->val_seed + 1, &full, err))
+            return -1;
+    } else {
+        HgErr e = {{0}};
+        if (dataset_load(o->data, o->data_dir, 0, &full, &e))
+            return hg_fail(err, "--data %s: %s", o->data, e.msg);
+        if (full.c != o->input.c || full.h != o->input.h || full.w != o->input.w ||
+            full.classes != o->classes) {
+            hg_fail(err, "--data %s: loaded %dx%dx%d examples of %d classes, expected "
+                    "%dx%dx%d of %d", o->data, full.c, full.h, full.w, full.classes,
+                    o->input.c, o->input.h, o->input.w, o->classes);
+            dataset_free(&full);
+            return -1;
+        }
+    }
+    if (o->val >= full.n || full.n - o->val < o->batch) {
+        const int most = full.n - o->batch;
+        if (most >= 1)
+            hg_fail(err, "--val %d: --data %s has %d training examples; holding out %d would "
+                    "leave fewer than --batch %d; use --val %d or less", o->val, o->data,
+                    full.n, o->val, o->batch, most);
+        else
+            hg_fail(err, "--batch %d: --data %s has only %d training examples, too few for "
+                    "a batch and a validation set", o->batch, o->data, full.n);
+        dataset_free(&full);
+        *status = 2;
+        return -1;
+    }
+    const int rc = dataset_split(&full, o->val, o->val_seed, train, val, err);
+    dataset_free(&full);
+    if (rc)
+        return -1;
+    *mean = mem_alloc(MEM_DATA, sizeof(double) * (size_t)train->c);
+    *std = mem_alloc(MEM_DATA, sizeof(double) * (size_t)train->c);
+    dataset_channel_stats(train, *mean, *std);
+    dataset_normalize(train, *mean, *std);
+    dataset_normalize(val, *mean, *std);
+    *status = 0;
+    return 0;
+}
+
+static int per_step_kinds(const HyperLayout *h, const EngineResult *r)
+{
+    int n = 0;
+    for (int k = 0; k < HYPER_KINDS; k++)
+        n += h->K[k] && r->per_step[k];
+    return n;
+}
+
+static void learn_string(const HyperLayout *h, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k] && len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s:%d", len ? "," : "",
+                                    hyper_kind_name(k), h->K[k]);
+    if (!len)
+        snprintf(buf, cap, "none");
+}
+
+static void print_summary(const HypergradOptions *o, const Model *m, const Dataset *train,
+                          const Dataset *val, const HyperLayout *h, const EngineResult *r)
+{
+    char learn[64], b[32];
+    learn_string(h, learn, sizeof learn);
+    printf("engine      %s", o->engine);
+    if (o->truncate > 0)
+        printf(" (truncated to the last %d steps)", o->truncate);
+    if (o->greedy_on_train || o->greedy_online_lr > 0)
+        printf(" (look-ahead on the %s%s)", o->greedy_on_train ? "next batch" : "validation set",
+               o->greedy_online_lr > 0 ? ", online updates" : "");
+    printf("\n");
+    printf("model       %s: %ld parameters, input %dx%dx%d, %d classes, init %s\n", o->model,
+           m->nparams, m->input.c, m->input.h, m->input.w, m->classes, o->init_name);
+    printf("data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
+           o->data, train->n, val->n, o->threads);
+    printf("steps       %d, batch %d, schedule %s (lr %g, mom %g, wd %g), clamp ", o->steps,
+           o->batch, o->schedule_name, o->lr, o->mom, o->wd);
+    if (o->clamp > 0)
+        printf("%g\n", o->clamp);
+    else
+        printf("off\n");
+    printf("learned     %s\n", learn);
+    printf("val loss    %.6g (accuracy %.4f)\n", r->val_loss, r->val_acc);
+    const char *lead = "hypergrad   ";
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!h->K[k])
+            continue;
+        printf("%s%s [%d]:", lead, hyper_kind_name(k), h->K[k]);
+        const int show = h->K[k] <= 8 ? h->K[k] : 6;
+        for (int i = 0; i < show; i++)
+            printf(" %.6g", r->hypergrad[h->offset[k] + i]);
+        if (show < h->K[k])
+            printf(" ... (all %d in --json)", h->K[k]);
+        printf("\n");
+        lead = "            ";
+    }
+    if (!h->N)
+        printf("hypergrad   (nothing learned)\n");
+    printf("time        %.3f s (%.3f ms per step)\n", r->time_s, 1e3 * r->time_s / o->steps);
+    printf("memory      ");
+    int first = 1;
+    for (int t = 0; t < MEM_NTAGS; t++) {
+        if (!r->mem_peak[t])
+            continue;
+        human_bytes(b, sizeof b, (double)r->mem_peak[t]);
+        printf("%s%s %s", first ? "" : ", ", mem_tag_name(t), b);
+        first = 0;
+    }
+    human_bytes(b, sizeof b, (double)r->peak_rss);
+    printf("%speak RSS %s (peaks during the run)\n", first ? "" : "; ", b);
+    if (!strcmp(o->engine, "reversible")) {
+        char f[32];
+        human_bytes(b, sizeof b, (double)r->infobuf_bytes);
+        human_bytes(f, sizeof f, r->infobuf_floor_bytes);
+        printf("infobuf     %s, floor %s (%.3fx)\n", b, f,
+               r->infobuf_floor_bytes > 0 ? (double)r->infobuf_bytes / r->infobuf_floor_bytes
+                                          : 0.0);
+    }
+    fflush(stdout);
+}
+
+static int write_json(const HypergradOptions *o, const Model *m, const Dataset *train,
+                      const Dataset *val, const HyperLayout *h, const EngineResult *r,
+                      double estimate, HgErr *err)
+{
+    AtomicFile af;
+    if (atomic_open(&af, o->json, err))
+        return -1;
+    JsonWriter jw, *j = &jw;
+    json_init(j, af.f);
+    json_object_begin(j, 0);
+    json_key(j, "command");
+    json_string(j, "hypergrad");
+    json_key(j, "engine");
+    json_string(j, o->engine);
+    json_key(j, "model");
+    json_string(j, o->model);
+    json_key(j, "model_params");
+    json_int(j, m->nparams);
+    json_key(j, "data");
+    json_string(j, o->data);
+    json_key(j, "data_dir");
+    json_string(j, o->synthetic ? NULL
+                                : o->data_dir ? o->data_dir : dataset_default_dir(o->data));
+    json_key(j, "input_shape"); /* [C, H, W], or [D] for flat inputs, as --export */
+    if (m->input.h == 1 && m->input.w == 1)
+        json_longs(j, (long[]){m->input.c}, 1);
+    else
+        json_longs(j, (long[]){m->input.c, m->input.h, m->input.w}, 3);
+    json_key(j, "classes");
+    json_int(j, m->classes);
+    json_key(j, "train_examples");
+    json_int(j, train->n);
+    json_key(j, "val_examples");
+    json_int(j, val->n);
+    json_key(j, "steps");
+    json_int(j, o->steps);
+    json_key(j, "batch");
+    json_int(j, o->batch);
+    json_key(j, "precision");
+    json_int(j, HG_PRECISION);
+    json_key(j, "seed");
+    json_uint(j, o->seed);
+    json_key(j, "batch_seed");
+    json_uint(j, o->batch_seed);
+    json_key(j, "val_seed");
+    json_uint(j, o->val_seed);
+    json_key(j, "init");
+    json_string(j, o->init_name);
+    if (o->init == INIT_NORMAL) {
+        json_key(j, "init_sigma");
+        json_double(j, o->init_sigma);
+    }
+    json_key(j, "threads");
+    json_int(j, o->threads);
+    json_key(j, "schedule");
+    json_string(j, o->schedule_name);
+    json_key(j, "lr");
+    json_double(j, o->lr);
+    json_key(j, "mom");
+    json_double(j, o->mom);
+    json_key(j, "wd");
+    json_double(j, o->wd);
+    json_key(j, "clamp");
+    if (o->clamp > 0)
+        json_double(j, o->clamp);
+    else
+        json_null(j);
+    json_key(j, "learn");
+    json_object_begin(j, 1);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k]) {
+            json_key(j, hyper_kind_name(k));
+            json_int(j, h->K[k]);
+        }
+    json_object_end(j);
+    if (!strcmp(o->engine, "bptt")) {
+        json_key(j, "truncate");
+        json_int(j, o->truncate);
+    }
+    if (!strcmp(o->engine, "greedy")) {
+        json_key(j, "greedy_target");
+        json_string(j, o->greedy_on_train ? "train" : "val");
+        json_key(j, "greedy_online_lr");
+        json_double(j, o->greedy_online_lr);
+    }
+    json_key(j, "val_loss");
+    json_double(j, r->val_loss);
+    json_key(j, "val_acc");
+    json_double(j, r->val_acc);
+    json_key(j, "hypergrad");
+    json_object_begin(j, 0);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k]) {
+            json_key(j, hyper_kind_name(k));
+            json_doubles(j, r->hypergrad + h->offset[k], h->K[k]);
+        }
+    json_object_end(j);
+    json_key(j, "per_step");
+    if (per_step_kinds(h, r)) {
+        json_object_begin(j, 0);
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k] && r->per_step[k]) {
+                json_key(j, hyper_kind_name(k));
+                json_doubles(j, r->per_step[k], o->steps);
+            }
+        json_object_end(j);
+    } else {
+        json_null(j);
+    }
+    json_key(j, "time_s");
+    json_double(j, r->time_s);
+    json_key(j, "time_per_step_s");
+    json_double(j, r->time_s / o->steps);
+    json_key(j, "mem");
+    json_object_begin(j, 0);
+    for (int t = 0; t < MEM_NTAGS; t++) {
+        json_key(j, mem_tag_name(t));
+        json_uint(j, r->mem_peak[t]);
+    }
+    json_key(j, "peak_rss");
+    json_uint(j, r->peak_rss);
+    if (estimate > 0) {
+        json_key(j, "estimate");
+        json_double(j, estimate);
+    }
+    if (!strcmp(o->engine, "reversible")) {
+        json_key(j, "infobuf_bytes");
+        json_uint(j, r->infobuf_bytes);
+        json_key(j, "infobuf_floor_bytes");
+        json_double(j, r->infobuf_floor_bytes);
+    }
+    json_object_end(j);
+    Machine mc;
+    machine_probe(&mc);
+    json_key(j, "machine");
+    json_object_begin(j, 0);
+    json_key(j, "host");
+    json_string(j, mc.host);
+    json_key(j, "cpu");
+    json_string(j, mc.cpu);
+    json_key(j, "cores");
+    json_int(j, mc.cores);
+    json_key(j, "pus");
+    json_int(j, mc.pus);
+    json_key(j, "memory_bytes");
+    json_double(j, mc.memory_bytes);
+    json_object_end(j);
+    json_object_end(j);
+    return atomic_commit(&af, err);
+}
+
+static int hypergrad_run(const HypergradOptions *o)
+{
+    HgErr err = {{0}};
+    int status = 0;
+    omp_set_num_threads(o->threads);
+    openblas_set_num_threads(o->threads); /* the OpenMP build also follows omp_set */
+
+    /* outputs first: a long run must not end unable to write its result */
+    if (o->json && check_json_path(o->json, &err)) {
+        fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
+        return 2;
+    }
+    if (o->export_dir && export_make_dir(o->export_dir, &err)) {
+        fprintf(stderr, "hgbench hypergrad: --export %s\n", err.msg);
+        return 2;
+    }
+
+    const EngineOps *ops = engine_find(o->engine);
+    Model *m = model_by_name(o->model, o->input, o->classes, &err);
+    HG_CHECK(ops && m, "checked by hypergrad_parse: %s", err.msg);
+    const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
+    double estimate;
+    Dataset train = {0}, val = {0};
+    double *mean = NULL, *std = NULL, *theta = NULL;
+    real *w0 = NULL;
+    Schedule sched = {0};
+    EngineResult res = {0};
+    int have_res = 0;
+    if (memory_estimate(o, m->nparams, N, &estimate, &err)) {
+        fprintf(stderr, "hgbench hypergrad: refused: %s\n", err.msg);
+        status = 1;
+        goto done;
+    }
+
+    if (load_data(o, &train, &val, &mean, &std, &status, &err)) {
+        fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
+        goto done;
+    }
+    w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)m->nparams);
+    model_init(m, w0, o->init, o->init_sigma, o->seed);
+
+    HyperLayout layout;
+    if (hyper_layout_init(&layout, o->steps, o->K, &err) ||
+        schedule_init(&sched, o->steps, o->schedule, o->lr, o->mom, o->wd, o->clamp, &err)) {
+        fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
+        status = 2;
+        goto done;
+    }
+    /* Run the schedule that theta describes: a learned kind's steps take their
+     * window's mean, so the hypergradient is the derivative at this run. */
+    theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
+    hyper_pack(&layout, &sched, theta);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!layout.K[k])
+            continue;
+        int changed = 0;
+        for (int t = 0; t < o->steps; t++)
+            changed |= fabs(theta[hyper_column(&layout, k, t)] - sched.v[k][t]) >
+                       1e-12 * fabs(sched.v[k][t]);
+        if (changed)
+            fprintf(stderr, "hgbench hypergrad: note: %s is learned with %d shared values: "
+                    "each window runs the mean of the %s schedule over it\n",
+                    hyper_kind_name(k), layout.K[k], o->schedule_name);
+    }
+    hyper_unpack(&layout, theta, &sched);
+
+    const InnerProblem prob = {m, &train, &val, o->batch, o->batch_seed, w0};
+    const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched,
+                              .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
+                              .greedy_online_lr = o->greedy_online_lr};
+    if (engine_run(ops, &cfg, &res, &err)) {
+        fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
+        status = 1;
+        goto done;
+    }
+    have_res = 1;
+    print_summary(o, m, &train, &val, &layout, &res);
+    if (o->json && write_json(o, m, &train, &val, &layout, &res, estimate, &err)) {
+        fprintf(stderr, "hgbench hypergrad: --json %s\n", err.msg);
+        status = 3;
+    }
+    if (o->export_dir) {
+        const ExportInfo info = {
+            .engine = o->engine, .model_spec = o->model, .data = o->data,
+            .init = o->init_name, .init_sigma = o->init_sigma, .init_seed = o->seed,
+            .batch_seed = o->batch_seed, .val_seed = o->val_seed, .truncate = o->truncate,
+            .greedy_on_train = o->greedy_on_train, .greedy_online_lr = o->greedy_online_lr,
+            .mean = mean, .std = std};
+        if (export_problem(o->export_dir, &info, &prob, &layout, &sched, &res, &err)) {
+            fprintf(stderr, "hgbench hypergrad: --export %s\n", err.msg);
+            status = 3;
+        }
+    }
+
+done:
+    if (have_res)
+        engine_result_free(&res);
+    schedule_free(&sched);
+    mem_free(theta);
+    mem_free(w0);
+    mem_free(mean);
+    mem_free(std);
+    dataset_free(&train);
+    dataset_free(&val);
+    model_free(m);
+    return status;
+}
+
+int hypergrad_main(int argc, char **argv)
+{
+    HypergradOptions o;
+    HgErr err = {{0}};
+    if (hypergrad_parse(argc, argv, &o, &err)) {
+        fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
+        return 2;
+    }
+    if (o.help) {
+        hypergrad_usage(stdout);
+        return 0;
+    }
+    return hypergrad_run(&o);
+}

@@ -1,0 +1,65 @@
+/* cli_hypergrad.h — `hgbench hypergrad`: one hypergradient of one inner run,
+ * by one engine, from the command line; a summary on stdout, optionally a
+ * JSON record (--json) and the whole problem for other frameworks
+ * (--export, export.h).
+ *
+ * Exit status: 0 done; 1 the engine failed or refused the run (divergence, a
+ * trajectory that does not fit in memory); 2 a usage error (bad flag, value,
+ * combination, or a --val the data set cannot give), refused before any work;
+ * 3 the data could not be loaded or an output could not be written.
+ */
+#ifndef HG_CLI_HYPERGRAD_H
+#define HG_CLI_HYPERGRAD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/check.h"
+#include "../harness/hyper.h"
+#include "../models/model.h"
+
+typedef struct HypergradOptions {
+    const char *engine;     /* registry name (engine_find) */
+    const char *model;      /* model_by_name spec */
+    const char *data;       /* fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D] */
+    const char *data_dir;   /* NULL: the loader's default */
+    int steps, batch, val;
+    const char *learn;      /* "lr:1,mom:T", or "none" */
+    int K[HYPER_KINDS];     /* resolved from learn and steps */
+    double lr, mom, wd, clamp;
+    const char *schedule_name;
+    ScheduleShape schedule;
+    int precision;          /* 32 or 64: the build's */
+    uint64_t seed;          /* initialisation */
+    uint64_t batch_seed;    /* batch order: derived from seed unless given */
+    uint64_t val_seed;      /* validation split (and synthetic data) */
+    const char *init_name;
+    InitKind init;
+    double init_sigma;      /* normal only */
+    int threads;
+    int truncate;           /* bptt: last `truncate` steps; 0 all */
+    int greedy_on_train;    /* greedy: look ahead on the next training batch */
+    double greedy_online_lr;/* greedy: > 0 updates the learned values online */
+    const char *json;       /* NULL: none */
+    const char *export_dir; /* NULL: none */
+    int help;               /* --help: print the usage and stop */
+    /* from --data: the shape of one example, classes, synthetic or not */
+    Shape input;
+    int classes, synthetic;
+} HypergradOptions;
+
+/* Parses argv[1..argc) (argv[0] is the command name) and checks every value
+ * and combination that can be checked without data: 0, or -1 with a message
+ * that names the flag. Nothing is loaded or allocated that outlives it. */
+int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err);
+
+/* Every flag with its default. */
+void hypergrad_usage(FILE *f);
+
+/* The batch-order seed that --seed S implies when --batch-seed is not given. */
+uint64_t hypergrad_batch_seed(uint64_t seed);
+
+/* Parses, runs, reports; returns the exit status. */
+int hypergrad_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,464 @@
+/* export.c — the files of `--export DIR` (export.h). */
+#include "export.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/mem.h"
+#include "atomic_file.h"
+#include "json_writer.h"
+#include "npy.h"
+
+#ifdef HG_F64
+#define NPY_REAL NPY_F8
+#else
+#define NPY_REAL NPY_F4
+#endif
+
+int export_make_dir(const char *dir, HgErr *err)
+{
+    char path[4096];
+    const size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path)
+        return hg_fail(err, "'%s': not a usable folder name", dir);
+    memcpy(path, dir, len + 1);
+    /* each prefix ending before a '/', then the whole path */
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        const char saved = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return hg_fail(err, "%s: cannot create %s: %s", dir, path, strerror(errno));
+        path[i] = saved;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return hg_fail(err, "%s: exists and is not a folder", dir);
+    return 0;
+}
+
+static int file_path(char *buf, size_t cap, const char *dir, const char *name, HgErr *err)
+{
+    const int n = snprintf(buf, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap)
+        return hg_fail(err, "%s/%s: path too long", dir, name);
+    return 0;
+}
+
+/* [C, H, W], or [D] for flat inputs; returns the number of dimensions. */
+static int example_shape(Shape s, long *dims)
+{
+    if (s.h == 1 && s.w == 1) {
+        dims[0] = s.c;
+        return 1;
+    }
+    dims[0] = s.c;
+    dims[1] = s.h;
+    dims[2] = s.w;
+    return 3;
+}
+
+static int write_int64(const char *path, const long *shape, int ndim, const int32_t *v,
+                       long n, HgErr *err)
+{
+    int64_t *buf = mem_alloc(MEM_OTHER, sizeof(int64_t) * (size_t)(n ? n : 1));
+    for (long i = 0; i < n; i++)
+        buf[i] = v[i];
+    const int rc = npy_write(path, NPY_I8, shape, ndim, buf, err);
+    mem_free(buf);
+    return rc;
+}
+
+/* train_x/train_y of the examples the batches use, in order of first use,
+ * and batches.npy as row indices into them. */
+static int write_training(const char *dir, const InnerProblem *p, int rows, int *n_used,
+                          HgErr *err)
+{
+    const Dataset *d = p->train;
+    const long dim = dataset_dim(d), B = p->batch;
+    BatchOrder bo;
+    if (inner_batches(p, &bo, err))
+        return -1;
+    int *slot = mem_alloc(MEM_OTHER, sizeof(int) * (size_t)d->n);   /* [n] -1: unused */
+    int *order = mem_alloc(MEM_OTHER, sizeof(int) * (size_t)d->n);  /* [used] dataset rows */
+    int64_t *batches = mem_alloc(MEM_OTHER, sizeof(int64_t) * (size_t)rows * (size_t)B);
+    int used = 0;
+    for (int i = 0; i < d->n; i++)
+        slot[i] = -1;
+    for (int t = 0; t < rows; t++) {
+        const int *idx = batch_order_step(&bo, t);
+        for (long b = 0; b < B; b++) {
+            if (slot[idx[b]] < 0) {
+                slot[idx[b]] = used;
+                order[used++] = idx[b];
+            }
+            batches[(long)t * B + b] = slot[idx[b]];
+        }
+    }
+    batch_order_free(&bo);
+    *n_used = used;
+
+    char path[4096];
+    long shape[4] = {used};
+    const int nd = 1 + example_shape((Shape){d->c, d->h, d->w}, shape + 1);
+    int rc = file_path(path, sizeof path, dir, "train_x.npy", err);
+    NpyFile f;
+    if (rc == 0)
+        rc = npy_begin(&f, path, NPY_REAL, shape, nd, err);
+    for (int i = 0; rc == 0 && i < used; i++)
+        rc = npy_append(&f, d->x + (long)order[i] * dim, (size_t)dim, err);
+    if (rc == 0)
+        rc = npy_end(&f, err);
+    if (rc == 0)
+        rc = file_path(path, sizeof path, dir, "train_y.npy", err);
+    if (rc == 0) {
+        int32_t *y = mem_alloc(MEM_OTHER, sizeof(int32_t) * (size_t)(used ? used : 1));
+        for (int i = 0; i < used; i++)
+            y[i] = d->y[order[i]];
+        rc = write_int64(path, (long[]){used}, 1, y, used, err);
+        mem_free(y);
+    }
+    if (rc == 0)
+        rc = file_path(path, sizeof path, dir, "batches.npy", err);
+    if (rc == 0)
+        rc = npy_write(path, NPY_I8, (long[]){rows, B}, 2, batches, err);
+    mem_free(slot);
+    mem_free(order);
+    mem_free(batches);
+    return rc;
+}
+
+static void layer_json(JsonWriter *j, const Model *m, const Layer *L)
+{
+    long dims[3];
+    json_object_begin(j, 1);
+    json_key(j, "type");
+    json_string(j, layer_type_name(L->type));
+    const char *wname = NULL, *bname = NULL;
+    for (int i = 0; i < m->nparam_tensors; i++) {
+        if (m->params[i].offset == L->w_off)
+            wname = m->params[i].name;
+        if (m->params[i].offset == L->b_off)
+            bname = m->params[i].name;
+    }
+    switch (L->type) {
+    case LAYER_CONV2D:
+        json_key(j, "in_channels");
+        json_int(j, L->in.c);
+        json_key(j, "out_channels");
+        json_int(j, L->out.c);
+        json_key(j, "kernel_size");
+        json_int(j, L->ksize);
+        json_key(j, "stride");
+        json_int(j, 1);
+        json_key(j, "padding");
+        json_int(j, L->pad);
+        break;
+    case LAYER_LINEAR:
+        json_key(j, "in_features");
+        json_int(j, shape_size(L->in));
+        json_key(j, "out_features");
+        json_int(j, shape_size(L->out));
+        break;
+    case LAYER_MAXPOOL:
+        json_key(j, "kernel_size");
+        json_int(j, 2);
+        json_key(j, "stride");
+        json_int(j, 2);
+        json_key(j, "padding");
+        json_int(j, 0);
+        json_key(j, "ceil_mode");
+        json_bool(j, 0);
+        break;
+    case LAYER_FLATTEN:
+        json_key(j, "start_dim");
+        json_int(j, 1);
+        break;
+    default:
+        break;
+    }
+    if (wname) {
+        json_key(j, "weight");
+        json_string(j, wname);
+        json_key(j, "bias");
+        json_string(j, bname);
+    }
+    json_key(j, "in_shape");
+    json_longs(j, dims, example_shape(L->in, dims));
+    json_key(j, "out_shape");
+    json_longs(j, dims, example_shape(L->out, dims));
+    json_object_end(j);
+}
+
+static const char *definition(const ExportInfo *info)
+{
+    if (!strcmp(info->engine, "greedy"))
+        return info->greedy_on_train
+                   ? "greedy one-step look-ahead (the derivative of the final validation loss "
+                     "only when steps = 1): per-step value t is the derivative, with w_t and "
+                     "v_t held fixed, of the mean loss on the next training batch (batches "
+                     "row t + 1) at w_{t+1} with respect to step t's value; each learned "
+                     "value's hypergradient is the sum of the per-step values over its "
+                     "window's steps"
+                   : "greedy one-step look-ahead (the derivative of the final validation loss "
+                     "only when steps = 1): per-step value t is the derivative, with w_t and "
+                     "v_t held fixed, of the mean validation loss at w_{t+1} with respect to "
+                     "step t's value; each learned value's hypergradient is the sum of the "
+                     "per-step values over its window's steps";
+    if (!strcmp(info->engine, "bptt") && info->truncate > 0)
+        return "truncated back-propagation: each value is the derivative of the mean "
+               "validation loss at w_T with respect to that shared value, through the last "
+               "`truncate` steps only (per-step derivatives of earlier steps are taken as 0; "
+               "biased), summed over its window's steps";
+    return "each value is the derivative of the mean validation loss at w_T (after all "
+           "steps) with respect to that shared value = the sum over its window's steps of "
+           "the derivatives with respect to the per-step values (step t of a kind learned "
+           "with K values uses value floor(t K / steps))";
+}
+
+static int write_problem_json(const char *path, const ExportInfo *info, const InnerProblem *p,
+                              const HyperLayout *h, const Schedule *s, const EngineResult *r,
+                              int rows, int n_used, HgErr *err)
+{
+    const Model *m = p->model;
+    AtomicFile af;
+    if (atomic_open(&af, path, err))
+        return -1;
+    JsonWriter jw, *j = &jw;
+    json_init(j, af.f);
+    long dims[3];
+    const int nd = example_shape(m->input, dims);
+    json_object_begin(j, 0);
+    json_key(j, "format");
+    json_string(j, "hgbench-export-1");
+    json_key(j, "engine");
+    json_string(j, info->engine);
+    json_key(j, "model");
+    json_string(j, info->model_spec);
+    json_key(j, "dtype");
+    json_string(j, HG_REAL_NAME);
+    json_key(j, "input_shape");
+    json_longs(j, dims, nd);
+    json_key(j, "classes");
+    json_int(j, m->classes);
+
+    json_key(j, "layers");
+    json_array_begin(j, 0);
+    if (m->nlayers > 0 && m->layers[0].type == LAYER_LINEAR && nd > 1) {
+        /* the model takes the example as a flat vector: torch.flatten(x, 1) */
+        json_object_begin(j, 1);
+        json_key(j, "type");
+        json_string(j, "flatten");
+        json_key(j, "start_dim");
+        json_int(j, 1);
+        json_key(j, "in_shape");
+        json_longs(j, dims, nd);
+        json_key(j, "out_shape");
+        json_longs(j, (long[]){shape_size(m->input)}, 1);
+        json_object_end(j);
+    }
+    for (int l = 0; l < m->nlayers; l++)
+        layer_json(j, m, &m->layers[l]);
+    json_array_end(j);
+
+    json_key(j, "params");
+    json_array_begin(j, 0);
+    for (int i = 0; i < m->nparam_tensors; i++) {
+        const ParamInfo *pi = &m->params[i];
+        long shape[4];
+        for (int d = 0; d < pi->ndim; d++)
+            shape[d] = pi->shape[d];
+        json_object_begin(j, 1);
+        json_key(j, "name");
+        json_string(j, pi->name);
+        json_key(j, "shape");
+        json_longs(j, shape, pi->ndim);
+        json_key(j, "offset");
+        json_int(j, pi->offset);
+        json_key(j, "count");
+        json_int(j, pi->count);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    json_key(j, "nparams");
+    json_int(j, m->nparams);
+    json_key(j, "param_conventions");
+    json_string(j, "w0 is one flat vector, tensors in this order, C order; conv2d weight "
+                   "[out, in, kh, kw] (cross-correlation, stride 1, zero padding), linear "
+                   "weight [out, in] with y = x W^T + b; flatten is C order of [C, H, W] "
+                   "(torch.flatten(x, 1))");
+
+    json_key(j, "steps");
+    json_int(j, s->T);
+    json_key(j, "batch");
+    json_int(j, p->batch);
+    json_key(j, "lr");
+    json_doubles(j, s->v[HYPER_LR], s->T);
+    json_key(j, "mom");
+    json_doubles(j, s->v[HYPER_MOM], s->T);
+    json_key(j, "wd");
+    json_doubles(j, s->v[HYPER_WD], s->T);
+    json_key(j, "clamp");
+    if (s->clamp > 0)
+        json_double(j, s->clamp);
+    else
+        json_null(j);
+    json_key(j, "learn");
+    json_object_begin(j, 1);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k]) {
+            json_key(j, hyper_kind_name(k));
+            json_int(j, h->K[k]);
+        }
+    json_object_end(j);
+    json_key(j, "windows");
+    json_object_begin(j, 0);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!h->K[k])
+            continue;
+        long *starts = mem_alloc(MEM_OTHER, sizeof(long) * (size_t)(h->K[k] + 1));
+        for (int w = 0; w <= h->K[k]; w++)
+            starts[w] = hyper_window_start(h, k, w);
+        json_key(j, hyper_kind_name(k));
+        json_longs(j, starts, h->K[k] + 1);
+        mem_free(starts);
+    }
+    json_object_end(j);
+    json_key(j, "windows_note");
+    json_string(j, "window w of a kind covers steps [windows[w], windows[w + 1]); its learned "
+                   "value is used by all of them");
+    json_key(j, "hypergrad_order");
+    json_string(j, "hypergrad.npy holds the lr windows, then mom, then wd (learned kinds only)");
+    json_key(j, "loss");
+    json_string(j, "mean softmax cross-entropy");
+    json_key(j, "update");
+    json_string(j, "v = m*v + clamp(g) + wd*w; w = w - lr*v");
+    json_key(j, "update_details");
+    json_string(j, "for t = 0 .. steps-1: g = gradient of the mean loss of batch t (batches "
+                   "row t) at w_t; clamp(g) = min(max(g, -c), c) elementwise, none when clamp "
+                   "is null; m, wd, lr are mom[t], wd[t], lr[t]; w_0 = w0, v_0 = 0; the "
+                   "validation loss is the mean loss of the whole validation set at w_T");
+    json_key(j, "hypergrad_definition");
+    json_string(j, definition(info));
+    if (info->truncate > 0) {
+        json_key(j, "truncate");
+        json_int(j, info->truncate);
+    }
+    json_key(j, "val_loss");
+    json_double(j, r->val_loss);
+    json_key(j, "val_acc");
+    json_double(j, r->val_acc);
+
+    json_key(j, "per_step_kinds");
+    json_array_begin(j, 1);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k] && r->per_step[k])
+            json_string(j, hyper_kind_name(k));
+    json_array_end(j);
+    json_key(j, "batches_rows");
+    json_int(j, rows);
+    json_key(j, "train_examples_used");
+    json_int(j, n_used);
+    json_key(j, "files");
+    json_object_begin(j, 0);
+    json_key(j, "w0.npy");
+    json_string(j, "[nparams] initial weights (dtype)");
+    json_key(j, "train_x.npy");
+    json_string(j, "[n, *input_shape] the training examples the run uses, in order of first "
+                   "use, normalised (dtype)");
+    json_key(j, "train_y.npy");
+    json_string(j, "[n] int64 labels of train_x");
+    json_key(j, "batches.npy");
+    json_string(j, "[batches_rows, batch] int64 row indices into train_x; row t is step t's "
+                   "batch");
+    json_key(j, "val_x.npy");
+    json_string(j, "[n_val, *input_shape] the validation set, normalised (dtype)");
+    json_key(j, "val_y.npy");
+    json_string(j, "[n_val] int64 labels of val_x");
+    json_key(j, "hypergrad.npy");
+    json_string(j, "[N] float64 hypergradient of the learned values (hypergrad_order)");
+    json_key(j, "per_step.npy");
+    json_string(j, "[len(per_step_kinds), steps] float64 per-step hypergradients (absent when "
+                   "per_step_kinds is empty)");
+    json_object_end(j);
+
+    json_key(j, "normalization");
+    json_object_begin(j, 0);
+    json_key(j, "mean");
+    json_doubles(j, info->mean, p->train->c);
+    json_key(j, "std");
+    json_doubles(j, info->std, p->train->c);
+    json_key(j, "note");
+    json_string(j, "train_x and val_x are already normalised, (x - mean[c]) / std[c] with the "
+                   "training part's statistics");
+    json_object_end(j);
+    json_key(j, "data");
+    json_string(j, info->data);
+    json_key(j, "init");
+    json_string(j, info->init);
+    if (!strcmp(info->init, "normal")) {
+        json_key(j, "init_sigma");
+        json_double(j, info->init_sigma);
+    }
+    json_key(j, "init_seed");
+    json_uint(j, info->init_seed);
+    json_key(j, "batch_seed");
+    json_uint(j, info->batch_seed);
+    json_key(j, "val_seed");
+    json_uint(j, info->val_seed);
+    json_object_end(j);
+    return atomic_commit(&af, err);
+}
+
+int export_problem(const char *dir, const ExportInfo *info, const InnerProblem *p,
+                   const HyperLayout *h, const Schedule *s, const EngineResult *r, HgErr *err)
+{
+    if (info->greedy_online_lr > 0)
+        return hg_fail(err, "--export: greedy's online updates change the schedule while it "
+                       "runs; the exported schedule would not be the one run");
+    if (export_make_dir(dir, err))
+        return -1;
+    const Model *m = p->model;
+    const int rows = s->T + (info->greedy_on_train ? 1 : 0);
+    char path[4096];
+    long dims[4];
+    int n_used = 0;
+    if (file_path(path, sizeof path, dir, "w0.npy", err) ||
+        npy_write(path, NPY_REAL, (long[]){m->nparams}, 1, p->w0, err) ||
+        write_training(dir, p, rows, &n_used, err))
+        return -1;
+
+    dims[0] = p->val->n;
+    const int nd = 1 + example_shape((Shape){p->val->c, p->val->h, p->val->w}, dims + 1);
+    if (file_path(path, sizeof path, dir, "val_x.npy", err) ||
+        npy_write(path, NPY_REAL, dims, nd, p->val->x, err) ||
+        file_path(path, sizeof path, dir, "val_y.npy", err) ||
+        write_int64(path, dims, 1, p->val->y, p->val->n, err))
+        return -1;
+
+    if (file_path(path, sizeof path, dir, "hypergrad.npy", err) ||
+        npy_write(path, NPY_F8, (long[]){h->N}, 1, r->hypergrad, err))
+        return -1;
+    int kinds = 0;
+    for (int k = 0; k < HYPER_KINDS; k++)
+        kinds += h->K[k] && r->per_step[k];
+    if (kinds) {
+        double *per = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)kinds * (size_t)s->T);
+        for (int k = 0, row = 0; k < HYPER_KINDS; k++)
+            if (h->K[k] && r->per_step[k])
+                memcpy(per + (long)row++ * s->T, r->per_step[k], sizeof(double) * (size_t)s->T);
+        const int rc = file_path(path, sizeof path, dir, "per_step.npy", err) ||
+                       npy_write(path, NPY_F8, (long[]){kinds, s->T}, 2, per, err);
+        mem_free(per);
+        if (rc)
+            return -1;
+    } else if (file_path(path, sizeof path, dir, "per_step.npy", err) == 0) {
+        remove(path); /* a stale one from an earlier export would mislead */
+    }
+    return file_path(path, sizeof path, dir, "problem.json", err) ||
+                   write_problem_json(path, info, p, h, s, r, rows, n_used, err)
+               ? -1
+               : 0;
+}

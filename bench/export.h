@@ -1,0 +1,55 @@
+/* export.h — `hgbench hypergrad --export DIR`: the whole inner problem of a
+ * run, written so that another framework (PyTorch, JAX, NumPy) can rebuild
+ * it and recompute the same hypergradient.
+ *
+ * DIR/problem.json  model (layers in order with their settings, parameter
+ *                   table in w0 order, PyTorch shapes), input shape,
+ *                   classes, steps, batch, the per-step lr/mom/wd actually
+ *                   run, clamp, what was learned and its windows, the loss,
+ *                   the update rule and the definition of the hypergradient
+ * DIR/w0.npy        [P] initial weights
+ * DIR/train_x.npy   [n, C, H, W] or [n, D]: the training examples the run
+ *                   uses, in order of first use, normalised as fed to the model
+ * DIR/train_y.npy   [n] int64 labels
+ * DIR/batches.npy   [rows, B] int64 row indices into train_x; row t is
+ *                   step t's batch (rows = T, or T + 1 for greedy looking
+ *                   ahead on the next training batch)
+ * DIR/val_x.npy, DIR/val_y.npy   the validation set (normalised; int64 labels)
+ * DIR/hypergrad.npy [N] float64: the learned values' hypergradients, lr
+ *                   windows then mom then wd (theta order)
+ * DIR/per_step.npy  [kinds, T] float64, kinds listed in problem.json's
+ *                   "per_step_kinds" (absent when the engine gave none)
+ * Real-valued arrays are '<f4' in float32 builds and '<f8' in float64;
+ * hypergradients are float64 in both (the engines return double). Every file
+ * is written atomically; problem.json is written last.
+ * Leaves out: the engine's internal state, the untouched training examples.
+ */
+#ifndef HG_EXPORT_H
+#define HG_EXPORT_H
+
+#include <stdint.h>
+
+#include "../engines/engine.h"
+
+typedef struct ExportInfo {
+    const char *engine;      /* registry name */
+    const char *model_spec;  /* as given to --model */
+    const char *data;        /* as given to --data */
+    const char *init;        /* "xavier", "kaiming", "normal" */
+    double init_sigma;       /* normal only */
+    uint64_t init_seed, batch_seed, val_seed;
+    int truncate;            /* bptt: last `truncate` steps only; 0 all */
+    int greedy_on_train;     /* batches get one more row (the look-ahead) */
+    double greedy_online_lr; /* > 0 is refused: the schedule would change */
+    const double *mean, *std; /* [C] normalisation of train and val */
+} ExportInfo;
+
+/* Creates dir and its parents as needed (mkdir -p); -1 with a message. */
+int export_make_dir(const char *dir, HgErr *err);
+
+/* Writes every file above for a finished run. */
+int export_problem(const char *dir, const ExportInfo *info, const InnerProblem *prob,
+                   const HyperLayout *layout, const Schedule *sched, const EngineResult *res,
+                   HgErr *err);
+
+#endif
