@@ -3,7 +3,8 @@
 #   make            all CPU builds (float32 and float64)
 #   make test       deps, then every test in float32 and float64, plain and
 #                   under AddressSanitizer + UBSan; closes with "N passed, M failed"
-#   make bench      deps, then the benchmarks; writes RESULTS.md
+#   make bench      deps, then every experiment (scripts/bench.sh); writes
+#                   RESULTS.md and plots/ (QUICK=1: a few minutes)
 #   make deps       install missing Debian packages (scripts/install-deps.sh)
 #   make print-config
 #
@@ -16,6 +17,7 @@ endif
 OPT     ?= -O2
 ARCH    ?= -march=native
 THREADS ?= 2
+QUICK   ?= 0
 
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -45,6 +47,8 @@ MODELS_SRCS := bench/bench_models.c bench/machine.c bench/ceiling.c
 CLI_SRCS := bench/cli_hypergrad.c bench/export.c bench/json_writer.c bench/npy.c \
             bench/atomic_file.c bench/machine.c
 HGBENCH_SRCS := bench/hgbench.c $(CLI_SRCS)
+ENGINES_BENCH_SRCS := bench/bench_engines.c bench/machine.c bench/atomic_file.c \
+                      bench/json_writer.c bench/progress.c
 CONFIGS := f32 f64 asan-f32 asan-f64
 # float32 checked against the float64 build (build/f64/tests/ref_model)
 F32_ONLY_TESTS := test_precision
@@ -69,6 +73,9 @@ build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(MODELS_SRCS)) bui
 build/$(1)/hgbench: $(patsubst %.c,build/$(1)/obj/%.o,$(HGBENCH_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # test_cli calls the command's parser and writers directly, and runs the binary
 build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) build/$(1)/libhg.a
 	@mkdir -p $$(@D)
@@ -89,7 +96,8 @@ $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
 .DEFAULT_GOAL := all
 
 all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
-     build/f32/hgbench build/f64/hgbench build/hgbench
+     build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
+     build/f64/hgbench-engines
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
 build/hgbench: bench/launcher.c
@@ -111,8 +119,13 @@ test: deps print-config $(addsuffix -tests,$(CONFIGS))
 test-fast: $(addsuffix -tests,f32 f64)
 	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh build/f32 build/f64
 
-bench: deps print-config build/f32/hgbench-models build/f64/hgbench-models
-	@OMP_NUM_THREADS=$(THREADS) bash scripts/bench-models.sh
+# QUICK=1: every experiment cut to minutes; SECTIONS, SEEDS, OUTER_STEPS,
+# DATA_DIR: see scripts/bench.sh. The PyTorch baseline needs python3-torch,
+# installed here when running as root.
+bench: deps print-config all
+	@HGBENCH_WITH_TORCH=1 bash scripts/install-deps.sh || \
+	  echo "make bench: python3-torch could not be installed: the PyTorch section will say so"
+	@THREADS=$(THREADS) QUICK=$(QUICK) bash scripts/bench.sh
 
 clean:
 	rm -rf build

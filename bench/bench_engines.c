@@ -1,0 +1,533 @@
+/* bench_engines.c — hgbench-engines: the engines on one inner problem (by
+ * default LeNet on Fashion-MNIST, batch 128, lr learned in K = 10 windows)
+ * over lists of horizons T and of learned-value counts K, each against a
+ * plain training step measured in the same process.
+ *
+ * Method: the plain step (gradient, update: one inner step of training) is
+ * timed as --plain-repeats loops of 20 steps before the engines and as many
+ * after; the median of all of them is the baseline (min and max printed).
+ * Each engine then runs once per (T, K): a run's own T steps are its
+ * repetitions. Time per inner step = run time / T, and its ratio to the
+ * baseline. Memory: engine-state bytes by kind (allocator peaks during the
+ * run) beside DESIGN.md's formulas, and the process peak RSS (it only grows:
+ * runs go in the order printed). A bptt run whose trajectory exceeds
+ * engine_memory_limit() is skipped with that reason; a failed run is an
+ * error row with its message, never a number.
+ *
+ * Output: whitespace columns with '#' context lines (--out, atomically) and
+ * the same rows as JSON (--json). Exit 1 if a run failed (skips are not
+ * failures).
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "../common/check.h"
+#include "../common/mem.h"
+#include "../common/real.h"
+#include "../common/timer.h"
+#include "../engines/engine.h"
+#include "atomic_file.h"
+#include "json_writer.h"
+#include "machine.h"
+#include "progress.h"
+
+#define MAX_LIST 16
+#define PLAIN_STEPS 20
+
+typedef struct Options {
+    const char *model, *data, *data_dir, *out, *json, *commit, *label;
+    const char *engines[MAX_LIST];
+    int nengines, steps[MAX_LIST], nsteps, windows[MAX_LIST], nwindows;
+    int batch, val, plain_repeats, threads, greedy_on_train;
+    double lr, mom, wd;
+} Options;
+
+static void usage(FILE *f)
+{
+    fputs("usage: hgbench-engines [flags]\n"
+          "Runs the engines once per (T, K) on one inner problem and reports time per inner\n"
+          "step, its ratio to a plain training step timed in the same run, and engine\n"
+          "memory by kind, at the precision of this build (" HG_REAL_NAME ").\n"
+          "\n"
+          "  --engines LIST    comma list (default bptt,reversible,forward,greedy)\n"
+          "  --steps LIST      horizons T, comma list (default 1000)\n"
+          "  --lr-windows LIST learned learning-rate values K, comma list; K > T is\n"
+          "                    skipped for that T (default 10)\n"
+          "  --model NAME      logreg, mlp, lenet or a model spec (default lenet)\n"
+          "  --data NAME       fashion-mnist, mnist, svhn, cifar10 (default fashion-mnist)\n"
+          "  --data-dir DIR    the data set's folder (default: the loader's)\n"
+          "  --batch B         examples per step (default 128)\n"
+          "  --val N           validation examples split off the training set (default 1000)\n"
+          "  --greedy-target val|train  greedy looks ahead on the validation set or the\n"
+          "                    next training batch (HD) (default train)\n"
+          "  --lr X --mom X --wd X   constant schedule (default 0.05, 0.9, 5e-4)\n"
+          "  --plain-repeats N loops of 20 plain steps, before and after (default 9)\n"
+          "  --threads N       OpenMP and OpenBLAS threads (default 2)\n"
+          "  --out FILE        results as columns (atomically; default stdout)\n"
+          "  --json FILE       the same rows as JSON (atomically)\n"
+          "  --label NAME      the experiment's name in the output (default engines)\n"
+          "  --commit ID       commit to record\n"
+          "  --help            this text\n"
+          "\n"
+          "Exit status: 0 every run ran or was skipped for memory, 1 a run failed (see\n"
+          "its error row), 2 bad flags, 3 the data could not be loaded.\n",
+          f);
+}
+
+static const char *flag_arg(int argc, char **argv, int *i, const char *name)
+{
+    const size_t len = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, len) != 0)
+        return NULL;
+    if (a[len] == '=')
+        return a + len + 1;
+    if (a[len] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        hg_die("flag %s needs a value (see --help)", name);
+    return argv[++*i];
+}
+
+static long parse_long(const char *flag, const char *s, long lo, long hi)
+{
+    char *end;
+    const long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        hg_die("flag %s: '%s' is not an integer in [%ld, %ld]", flag, s, lo, hi);
+    return v;
+}
+
+static double parse_double(const char *flag, const char *s, double lo, double hi)
+{
+    char *end;
+    const double v = strtod(s, &end);
+    if (!*s || *end || !(v >= lo && v <= hi))
+        hg_die("flag %s: '%s' is not a number in [%g, %g]", flag, s, lo, hi);
+    return v;
+}
+
+static int parse_ints(const char *flag, const char *list, int *out, long lo, long hi)
+{
+    char buf[256], *save = NULL;
+    int n = 0;
+    if (strlen(list) >= sizeof buf)
+        hg_die("flag %s: list too long", flag);
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == MAX_LIST)
+            hg_die("flag %s: more than %d values", flag, MAX_LIST);
+        out[n++] = (int)parse_long(flag, tok, lo, hi);
+    }
+    if (n == 0)
+        hg_die("flag %s: no value in '%s'", flag, list);
+    return n;
+}
+
+static void parse_engines(Options *o, const char *list)
+{
+    static char buf[256]; /* the names point into it */
+    char *save = NULL;
+    if (strlen(list) >= sizeof buf)
+        hg_die("flag --engines: list too long");
+    snprintf(buf, sizeof buf, "%s", list);
+    o->nengines = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!engine_find(tok))
+            hg_die("flag --engines: unknown engine '%s' (engines: %s)", tok, engine_names());
+        if (o->nengines == MAX_LIST)
+            hg_die("flag --engines: more than %d engines", MAX_LIST);
+        o->engines[o->nengines++] = tok;
+    }
+    if (o->nengines == 0)
+        hg_die("flag --engines: no engine named");
+}
+
+static Options parse_flags(int argc, char **argv)
+{
+    Options o = {.model = "lenet", .data = "fashion-mnist", .commit = "unknown",
+                 .label = "engines", .steps = {1000}, .nsteps = 1, .windows = {10},
+                 .nwindows = 1, .batch = 128, .val = 1000, .plain_repeats = 9, .threads = 2,
+                 .greedy_on_train = 1, .lr = 0.05, .mom = 0.9, .wd = 5e-4};
+    parse_engines(&o, "bptt,reversible,forward,greedy");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if ((v = flag_arg(argc, argv, &i, "--engines"))) {
+            parse_engines(&o, v);
+        } else if ((v = flag_arg(argc, argv, &i, "--steps"))) {
+            o.nsteps = parse_ints("--steps", v, o.steps, 1, 10000000);
+        } else if ((v = flag_arg(argc, argv, &i, "--lr-windows"))) {
+            o.nwindows = parse_ints("--lr-windows", v, o.windows, 1, 10000000);
+        } else if ((v = flag_arg(argc, argv, &i, "--model"))) {
+            o.model = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--data-dir"))) {
+            o.data_dir = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--data"))) {
+            o.data = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--batch"))) {
+            o.batch = (int)parse_long("--batch", v, 1, 100000);
+        } else if ((v = flag_arg(argc, argv, &i, "--val"))) {
+            o.val = (int)parse_long("--val", v, 1, 1000000);
+        } else if ((v = flag_arg(argc, argv, &i, "--greedy-target"))) {
+            if (strcmp(v, "val") && strcmp(v, "train"))
+                hg_die("flag --greedy-target: '%s' is not val or train", v);
+            o.greedy_on_train = !strcmp(v, "train");
+        } else if ((v = flag_arg(argc, argv, &i, "--lr"))) {
+            o.lr = parse_double("--lr", v, 0, 1e6);
+        } else if ((v = flag_arg(argc, argv, &i, "--mom"))) {
+            o.mom = parse_double("--mom", v, 0, 1);
+        } else if ((v = flag_arg(argc, argv, &i, "--wd"))) {
+            o.wd = parse_double("--wd", v, 0, 1e6);
+        } else if ((v = flag_arg(argc, argv, &i, "--plain-repeats"))) {
+            o.plain_repeats = (int)parse_long("--plain-repeats", v, 1, 1000);
+        } else if ((v = flag_arg(argc, argv, &i, "--threads"))) {
+            o.threads = (int)parse_long("--threads", v, 1, 4096);
+        } else if ((v = flag_arg(argc, argv, &i, "--out"))) {
+            o.out = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--json"))) {
+            o.json = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--label"))) {
+            o.label = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--commit"))) {
+            o.commit = v;
+        } else {
+            hg_die("unknown flag '%s' (hgbench-engines --help lists the flags)", a);
+        }
+    }
+    return o;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Seconds per plain step (gradient, update), one loop of PLAIN_STEPS. */
+static double plain_step_s(const InnerProblem *p, double lr, double mom, double wd,
+                           long first_step)
+{
+    const long P = p->model->nparams, dim = dataset_dim(p->train);
+    BatchOrder bo;
+    HgErr err;
+    if (inner_batches(p, &bo, &err))
+        hg_die("%s", err.msg);
+    real *w = mem_alloc(MEM_OTHER, sizeof(real) * P), *v = mem_alloc(MEM_OTHER, sizeof(real) * P);
+    real *g = mem_alloc(MEM_OTHER, sizeof(real) * P);
+    real *x = mem_alloc(MEM_OTHER, sizeof(real) * p->batch * dim);
+    int32_t *y = mem_alloc(MEM_OTHER, sizeof(int32_t) * p->batch);
+    memcpy(w, p->w0, sizeof(real) * P);
+    const double t0 = now_s();
+    for (long t = first_step; t < first_step + PLAIN_STEPS; t++) {
+        inner_batch(p, &bo, t, x, y);
+        model_loss_grad(p->model, w, x, y, p->batch, g);
+        inner_update(w, v, g, P, lr, mom, wd);
+    }
+    const double dt = (now_s() - t0) / PLAIN_STEPS;
+    if (!all_finite(w, P))
+        hg_die("plain steps diverged (lr %g): the baseline cannot be timed", lr);
+    mem_free(w);
+    mem_free(v);
+    mem_free(g);
+    mem_free(x);
+    mem_free(y);
+    batch_order_free(&bo);
+    return dt;
+}
+
+typedef enum RowStatus { ROW_OK, ROW_SKIPPED, ROW_FAILED } RowStatus;
+
+typedef struct Row {
+    const char *engine;
+    int T, K;
+    RowStatus status;
+    char msg[512];
+    double time_s, val_loss, hg_norm, formula, mem[MEM_NTAGS], rss;
+    double infobuf, infobuf_floor;
+} Row;
+
+static const char *status_name(RowStatus s)
+{
+    return s == ROW_OK ? "ok" : s == ROW_SKIPPED ? "skipped" : "failed";
+}
+
+/* DESIGN.md's engine-state formula in bytes: bptt 2TP reals (the
+ * trajectory); reversible the buffer's floor (its w and v, 2P int64, are
+ * counted with the other P-sized arrays under "params"); forward 2PN reals
+ * (the tangents); greedy none. */
+static double formula_bytes(const char *engine, long P, int T, int N, double floor)
+{
+    if (!strcmp(engine, "bptt"))
+        return 2.0 * T * P * sizeof(real);
+    if (!strcmp(engine, "reversible"))
+        return floor;
+    if (!strcmp(engine, "forward"))
+        return 2.0 * P * N * sizeof(real);
+    return 0;
+}
+
+static void run_one(const Options *o, const InnerProblem *prob, const char *engine, int T, int K,
+                    Row *row)
+{
+    HgErr err;
+    HyperLayout layout;
+    Schedule sched;
+    const long P = prob->model->nparams;
+    *row = (Row){.engine = engine, .T = T, .K = K};
+    if (!strcmp(engine, "bptt") &&
+        engine_memory_limit() > 0 && bptt_trajectory_bytes(P, T, 0) > engine_memory_limit()) {
+        row->status = ROW_SKIPPED;
+        snprintf(row->msg, sizeof row->msg, "trajectory needs %.2f GiB (2 T P reals), above "
+                 "the %.2f GiB limit (80%% of memory)",
+                 bptt_trajectory_bytes(P, T, 0) / 1073741824.0, engine_memory_limit() / 1073741824.0);
+        return;
+    }
+    if (hyper_layout_init(&layout, T, (int[]){K, 0, 0}, &err) ||
+        schedule_init(&sched, T, SCHEDULE_CONSTANT, o->lr, o->mom, o->wd, 0, &err))
+        hg_die("%s", err.msg);
+    const EngineConfig cfg = {.prob = prob, .layout = &layout, .sched = &sched,
+                              .greedy_on_train = o->greedy_on_train};
+    EngineResult r;
+    if (engine_run(engine_find(engine), &cfg, &r, &err)) {
+        row->status = ROW_FAILED;
+        snprintf(row->msg, sizeof row->msg, "%s", err.msg);
+    } else {
+        row->time_s = r.time_s;
+        row->val_loss = r.val_loss;
+        for (int q = 0; q < r.N; q++)
+            row->hg_norm += r.hypergrad[q] * r.hypergrad[q];
+        row->hg_norm = sqrt(row->hg_norm);
+        for (int k = 0; k < MEM_NTAGS; k++)
+            row->mem[k] = (double)r.mem_peak[k];
+        row->rss = (double)r.peak_rss;
+        row->infobuf = (double)r.infobuf_bytes;
+        row->infobuf_floor = r.infobuf_floor_bytes;
+        row->formula = formula_bytes(engine, P, T, layout.N, r.infobuf_floor_bytes);
+        engine_result_free(&r);
+    }
+    schedule_free(&sched);
+}
+
+static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, double base,
+                        const double *plain, int nplain, long P, const Dataset *train,
+                        const Dataset *val)
+{
+    Machine mach;
+    machine_probe(&mach);
+    char date[32];
+    const time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    fprintf(f, "# hgbench-engines (%s): %s, %s, commit %s, %d threads\n", o->label,
+            HG_REAL_NAME, date, o->commit, o->threads);
+    machine_print(&mach, f, "# ");
+    fprintf(f, "# problem: %s (%ld params) on %s, %d train / %d val, batch %d, lr %g mom %g "
+            "wd %g constant, lr learned in K windows; greedy looks ahead on %s\n", o->model, P,
+            o->data, train->n, val->n, o->batch, o->lr, o->mom, o->wd,
+            o->greedy_on_train ? "the next training batch (HD)" : "the validation set");
+    fprintf(f, "# plain step (gradient + update): median %.3f ms, min %.3f, max %.3f over %d "
+            "loops of %d steps (half before the runs, half after)\n", 1e3 * base,
+            1e3 * plain[0], 1e3 * plain[nplain - 1], nplain, PLAIN_STEPS);
+    fprintf(f, "# time_s: the whole run, including the final validation gradient over the %d "
+            "validation examples (it dominates small T)\n", val->n);
+    fprintf(f, "# memory in MiB: engine state by kind (allocator peaks during the run); "
+            "formula: bptt 2TP reals (trajectory), reversible the buffer floor T P log2(1/m)/8 "
+            "bytes (infobuf; its 2P int64 w, v are under params), forward 2PN reals "
+            "(tangents; it also keeps H Z: 3PN)\n");
+    fprintf(f, "# %-10s %6s %5s %8s %9s %9s %8s %10s %9s %9s %9s %9s %9s %9s %10s %11s\n",
+            "engine", "T", "K", "status", "time_s", "ms/step", "x_plain", "trajectory",
+            "infobuf", "tangents", "params", "activ", "formula", "peak_rss", "val_loss",
+            "|hypergrad|");
+    const double MiB = 1 << 20;
+    for (int i = 0; i < nrows; i++) {
+        const Row *r = &rows[i];
+        if (r->status != ROW_OK) {
+            fprintf(f, "  %-10s %6d %5d %8s  %s\n", r->engine, r->T, r->K,
+                    status_name(r->status), r->msg);
+            continue;
+        }
+        fprintf(f, "  %-10s %6d %5d %8s %9.3f %9.3f %8.2f %10.2f %9.4f %9.2f %9.2f %9.2f "
+                "%9.3f %9.1f %10.5f %11.5g\n", r->engine, r->T, r->K, "ok", r->time_s,
+                1e3 * r->time_s / r->T, r->time_s / r->T / base, r->mem[MEM_TRAJECTORY] / MiB,
+                r->mem[MEM_INFOBUF] / MiB, r->mem[MEM_TANGENTS] / MiB, r->mem[MEM_PARAMS] / MiB,
+                r->mem[MEM_ACTIVATIONS] / MiB, r->formula / MiB, r->rss / MiB, r->val_loss,
+                r->hg_norm);
+    }
+    for (int i = 0; i < nrows; i++)
+        if (rows[i].status == ROW_OK && !strcmp(rows[i].engine, "reversible"))
+            fprintf(f, "# reversible T=%d K=%d: information buffer %.0f bytes = %.3f x its "
+                    "floor %.0f bytes\n", rows[i].T, rows[i].K, rows[i].infobuf,
+                    rows[i].infobuf / rows[i].infobuf_floor, rows[i].infobuf_floor);
+}
+
+static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, double base,
+                       long P)
+{
+    JsonWriter j;
+    json_init(&j, f);
+    json_object_begin(&j, 0);
+    json_key(&j, "label");
+    json_string(&j, o->label);
+    json_key(&j, "precision");
+    json_string(&j, HG_REAL_NAME);
+    json_key(&j, "commit");
+    json_string(&j, o->commit);
+    json_key(&j, "model");
+    json_string(&j, o->model);
+    json_key(&j, "params");
+    json_int(&j, P);
+    json_key(&j, "batch");
+    json_int(&j, o->batch);
+    json_key(&j, "threads");
+    json_int(&j, o->threads);
+    json_key(&j, "plain_step_s");
+    json_double(&j, base);
+    json_key(&j, "runs");
+    json_array_begin(&j, 0);
+    for (int i = 0; i < nrows; i++) {
+        const Row *r = &rows[i];
+        json_object_begin(&j, 1);
+        json_key(&j, "engine");
+        json_string(&j, r->engine);
+        json_key(&j, "T");
+        json_int(&j, r->T);
+        json_key(&j, "K");
+        json_int(&j, r->K);
+        json_key(&j, "status");
+        json_string(&j, status_name(r->status));
+        if (r->status != ROW_OK) {
+            json_key(&j, "message");
+            json_string(&j, r->msg);
+        } else {
+            json_key(&j, "time_s");
+            json_double(&j, r->time_s);
+            json_key(&j, "step_ratio_to_plain");
+            json_double(&j, r->time_s / r->T / base);
+            for (int k = 0; k < MEM_NTAGS; k++) {
+                json_key(&j, mem_tag_name((MemTag)k));
+                json_double(&j, r->mem[k]);
+            }
+            json_key(&j, "formula_bytes");
+            json_double(&j, r->formula);
+            json_key(&j, "peak_rss");
+            json_double(&j, r->rss);
+            json_key(&j, "infobuf_bytes");
+            json_double(&j, r->infobuf);
+            json_key(&j, "infobuf_floor_bytes");
+            json_double(&j, r->infobuf_floor);
+            json_key(&j, "val_loss");
+            json_double(&j, r->val_loss);
+        }
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object_end(&j);
+    fputc('\n', f);
+}
+
+static void write_outputs(const Options *o, const Row *rows, int nrows, double base,
+                          const double *plain, int nplain, long P, const Dataset *train,
+                          const Dataset *val)
+{
+    HgErr err;
+    AtomicFile a;
+    if (!o->out) {
+        write_table(stdout, o, rows, nrows, base, plain, nplain, P, train, val);
+    } else if (atomic_open(&a, o->out, &err) == 0) {
+        write_table(a.f, o, rows, nrows, base, plain, nplain, P, train, val);
+        if (atomic_commit(&a, &err))
+            hg_die("--out: %s", err.msg);
+    } else {
+        hg_die("--out: %s", err.msg);
+    }
+    if (o->json) {
+        if (atomic_open(&a, o->json, &err))
+            hg_die("--json: %s", err.msg);
+        write_json(a.f, o, rows, nrows, base, P);
+        if (atomic_commit(&a, &err))
+            hg_die("--json: %s", err.msg);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const Options o = parse_flags(argc, argv);
+    omp_set_num_threads(o.threads);
+    openblas_set_num_threads(o.threads);
+
+    HgErr err;
+    Dataset full, train, val;
+    if (dataset_load(o.data, o.data_dir, 0, &full, &err)) {
+        fprintf(stderr, "hgbench-engines: %s\n", err.msg);
+        return 3;
+    }
+    if (o.val >= full.n)
+        hg_die("flag --val: %d validation examples, but %s has %d training examples", o.val,
+               o.data, full.n);
+    if (dataset_split(&full, o.val, 1, &train, &val, &err))
+        hg_die("%s", err.msg);
+    dataset_free(&full);
+    double *mean = mem_alloc(MEM_OTHER, sizeof(double) * train.c);
+    double *sd = mem_alloc(MEM_OTHER, sizeof(double) * train.c);
+    dataset_channel_stats(&train, mean, sd);
+    dataset_normalize(&train, mean, sd);
+    dataset_normalize(&val, mean, sd);
+    Model *m = model_by_name(o.model, (Shape){train.c, train.h, train.w}, 10, &err);
+    if (!m)
+        hg_die("flag --model: %s", err.msg);
+    const long P = m->nparams;
+    real *w0 = mem_alloc(MEM_OTHER, sizeof(real) * P);
+    model_init(m, w0, INIT_XAVIER, 0, 1);
+    const InnerProblem prob = {m, &train, &val, o.batch, 2, w0};
+
+    const int R = o.plain_repeats;
+    double *plain = mem_alloc(MEM_OTHER, sizeof(double) * 2 * R);
+    plain_step_s(&prob, o.lr, o.mom, o.wd, 0); /* warm-up */
+    for (int r = 0; r < R; r++)
+        plain[r] = plain_step_s(&prob, o.lr, o.mom, o.wd, (long)r * PLAIN_STEPS);
+
+    Row *rows = mem_alloc(MEM_OTHER, sizeof(Row) * MAX_LIST * MAX_LIST * MAX_LIST);
+    int nrows = 0, failed = 0;
+    long work = 0, done = 0; /* progress in inner steps */
+    for (int a = 0; a < o.nsteps; a++)
+        for (int b = 0; b < o.nwindows; b++)
+            work += o.windows[b] <= o.steps[a] ? (long)o.nengines * o.steps[a] : 0;
+    Progress bar;
+    progress_start(&bar, o.label, work);
+    for (int a = 0; a < o.nsteps; a++)
+        for (int b = 0; b < o.nwindows; b++) {
+            if (o.windows[b] > o.steps[a])
+                continue;
+            for (int e = 0; e < o.nengines; e++) {
+                Row *row = &rows[nrows++];
+                run_one(&o, &prob, o.engines[e], o.steps[a], o.windows[b], row);
+                failed |= row->status == ROW_FAILED;
+                done += o.steps[a];
+                progress_update(&bar, done);
+            }
+        }
+    progress_end(&bar);
+    for (int r = 0; r < R; r++)
+        plain[R + r] = plain_step_s(&prob, o.lr, o.mom, o.wd, (long)(R + r) * PLAIN_STEPS);
+    qsort(plain, 2 * R, sizeof *plain, cmp_double);
+    const double base = 0.5 * (plain[R - 1] + plain[R]); /* median of 2R */
+    write_outputs(&o, rows, nrows, base, plain, 2 * R, P, &train, &val);
+
+    mem_free(rows);
+    mem_free(plain);
+    mem_free(w0);
+    mem_free(mean);
+    mem_free(sd);
+    model_free(m);
+    dataset_free(&train);
+    dataset_free(&val);
+    return failed;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# bench-pytorch.sh — experiment 6 of `make bench`: one exported problem
+# (LeNet, Fashion-MNIST, batch 128, lr learned in 10 windows) recomputed by
+# PyTorch (scripts/pytorch_baseline.py: autograd through the unrolled loop,
+# and a forward-mode loop over columns as in the official FDS code) beside
+# hgbench's engines on the same problem, in float64 (agreement) and float32
+# (speed). Raw results: bench/results/pytorch-*.json; Markdown:
+# bench/results/pytorch.md. Skipped, with the reason, when Debian's
+# python3-torch is not installed. Exit 1 if a run failed.
+#
+# Environment: QUICK=1 (T = 10), THREADS (2), STEPS (T, default 100), DATA_DIR.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+threads=${THREADS:-2}
+steps=${STEPS:-100}
+[ "${QUICK:-0}" = 1 ] && steps=${STEPS:-10}
+py=/usr/bin/python3  # Debian's python3-torch lives in the system interpreter
+md=bench/results/pytorch.md
+mkdir -p bench/results
+status=0
+
+if ! torch=$("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
+  {
+    echo "## PyTorch baseline (experiment 6)"
+    echo
+    echo "**skipped**: Debian's \`python3-torch\` is not installed (\`$py -c 'import torch'\` failed)."
+    echo "\`make bench\` installs it through \`HGBENCH_WITH_TORCH=1 scripts/install-deps.sh\`"
+    echo "when it runs as root."
+    echo
+  } > "$md"
+  echo "bench-pytorch: skipped: python3-torch not installed" >&2
+  exit 0
+fi
+
+data=()
+[ -n "${DATA_DIR:-}" ] && [ -f "$DATA_DIR/train-images-idx3-ubyte" -o -f "$DATA_DIR/train-images-idx3-ubyte.gz" ] &&
+  data=(--data-dir "$DATA_DIR")
+problem=(--model lenet --steps "$steps" --batch 128 --val 1000 --learn lr:10 --lr 0.05
+         --mom 0.9 --wd 5e-4 --seed 1 --threads "$threads" "${data[@]}")
+rows=()
+for prec in 64 32; do
+  dir=bench/results/pytorch-export-f$prec
+  rm -rf "$dir"
+  for e in bptt reversible forward; do
+    extra=(); [ "$e" = bptt ] && extra=(--export "$dir")
+    if ! build/hgbench hypergrad --engine "$e" --precision "$prec" "${problem[@]}" "${extra[@]}" \
+         --json "bench/results/pytorch-hgbench-$e-f$prec.json" > /dev/null; then
+      status=1; echo "bench-pytorch: hgbench $e float$prec failed" >&2
+    fi
+  done
+  "$py" scripts/pytorch_baseline.py "$dir" --threads "$threads" \
+    --json "bench/results/pytorch-f$prec.json" || status=1
+done
+
+# One Markdown row per method; agreement against hgbench's bptt (the export).
+row() {  # label json-file prec
+  "$py" - "$@" <<'EOF'
+import json, sys
+import numpy as np
+label, path, prec = sys.argv[1:4]
+try:
+    d = json.load(open(path))
+except (OSError, ValueError) as e:
+    print(f"| {label} | float{prec} | **failed**: {e} | | |"); sys.exit(0)
+ref = np.load(f"bench/results/pytorch-export-f{prec}/hypergrad.npy")
+def err(hg):
+    hg = np.asarray(hg, dtype=float)
+    return np.max(np.abs(hg - ref)) / max(np.max(np.abs(ref)), 1e-300)
+if "methods" in d:  # PyTorch
+    for name, m in d["methods"].items():
+        what = {"autograd": "PyTorch autograd (unrolled loop)",
+                "forward": "PyTorch forward mode, columns looped (FDS code)"}[name]
+        if m["status"] != "ok":
+            print(f"| {what} | float{prec} | **{m['status']}**: {m.get('error', '')} | | |")
+        else:
+            print(f"| {what} | float{prec} | {m['time_s']:.2f} | {m['ms_per_step']:.1f} | {m['max_rel_err']:.2g} |")
+else:  # hgbench --json
+    hg = np.concatenate([np.asarray(d["hypergrad"][k]) for k in ("lr", "mom", "wd") if k in d["hypergrad"]])
+    print(f"| hgbench {label} | float{prec} | {d['time_s']:.2f} | {1e3 * d['time_s'] / d['steps']:.1f} | {err(hg):.2g} |")
+EOF
+}
+{
+  echo "## PyTorch baseline (experiment 6)"
+  echo
+  echo "The same exported problem (\`hgbench hypergrad --export\`: LeNet on Fashion-MNIST, T = $steps,"
+  echo "batch 128, lr 0.05 / momentum 0.9 / wd 5e-4, lr learned in 10 windows, seed 1) recomputed by"
+  echo "PyTorch $torch ($threads threads) from the exported files alone, beside hgbench's engines. Error:"
+  echo "max-norm relative difference of the hypergradient from hgbench's bptt at the same precision."
+  echo "One run each (time per hypergradient, and per inner step)."
+  echo
+  echo "| method | precision | s per hypergradient | ms per step | rel. error vs hgbench bptt |"
+  echo "|---|---|--:|--:|--:|"
+  for prec in 64 32; do
+    for e in bptt reversible forward; do row "$e" "bench/results/pytorch-hgbench-$e-f$prec.json" "$prec"; done
+    row pytorch "bench/results/pytorch-f$prec.json" "$prec"
+  done
+  echo
+  echo "Reproduce: \`build/hgbench hypergrad --engine bptt --precision 64 ${problem[*]} --export DIR\`"
+  echo "then \`$py scripts/pytorch_baseline.py DIR --threads $threads\`."
+  echo
+} > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+# the exports hold the training examples (tens of MiB): not results to keep
+rm -rf bench/results/pytorch-export-f32 bench/results/pytorch-export-f64
+exit $status

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""pytorch_baseline.py — recompute an exported hgbench problem's hypergradient
+in PyTorch, two ways, and compare with hgbench's:
+
+  autograd  reverse mode: autograd through the unrolled inner loop
+            (create_graph=True at every step), one backward pass at the end;
+  forward   forward mode as in the official FDS code: tangents Z, U per
+            learned value, the Hessian-tangent products by double backward,
+            one column at a time, columns of windows not yet started skipped.
+
+Usage: pytorch_baseline.py EXPORT_DIR [--threads N] [--json FILE]
+EXPORT_DIR is what `hgbench hypergrad --export DIR` wrote (problem.json and
+.npy files). Prints one line per method: time, and the max-norm relative
+error against hgbench's hypergrad.npy. Exit 2 on a bad export, 1 if a method
+fails (e.g. runs out of memory), 0 otherwise.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+KINDS = ("lr", "mom", "wd")
+
+
+def die(msg, code=2):
+    print(f"pytorch_baseline: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def load(d):
+    path = os.path.join(d, "problem.json")
+    try:
+        with open(path) as f:
+            prob = json.load(f)
+    except (OSError, ValueError) as e:
+        die(f"{path}: {e}")
+    arrays = {}
+    for name in ("w0", "train_x", "train_y", "batches", "val_x", "val_y", "hypergrad"):
+        p = os.path.join(d, name + ".npy")
+        try:
+            arrays[name] = np.load(p)
+        except (OSError, ValueError) as e:
+            die(f"{p}: {e}")
+    for key in ("layers", "params", "steps", "batch", "lr", "mom", "wd", "learn", "dtype"):
+        if key not in prob:
+            die(f"{path}: field '{key}' missing")
+    return prob, arrays
+
+
+def unflatten(w, params):
+    return {p["name"]: w[p["offset"]:p["offset"] + p["count"]].view(*p["shape"]) for p in params}
+
+
+def logits(layers, ps, x):
+    for L in layers:
+        t = L["type"]
+        if t == "conv2d":
+            x = F.conv2d(x, ps[L["weight"]], ps[L["bias"]], stride=L.get("stride", 1),
+                         padding=L.get("padding", 0))
+        elif t == "linear":
+            x = F.linear(x, ps[L["weight"]], ps[L["bias"]])
+        elif t == "relu":
+            x = torch.relu(x)
+        elif t == "tanh":
+            x = torch.tanh(x)
+        elif t == "maxpool":
+            x = F.max_pool2d(x, L["kernel_size"], L.get("stride", L["kernel_size"]))
+        elif t == "flatten":
+            x = torch.flatten(x, 1)
+        else:
+            die(f"problem.json: layer type '{t}' unknown")
+    return x
+
+
+class Problem:
+    def __init__(self, prob, arrays, dtype):
+        self.prob, self.T, self.dtype = prob, prob["steps"], dtype
+        self.layers, self.params = prob["layers"], prob["params"]
+        self.w0 = torch.tensor(arrays["w0"], dtype=dtype)
+        self.train_x = torch.tensor(arrays["train_x"], dtype=dtype)
+        self.train_y = torch.tensor(arrays["train_y"], dtype=torch.int64)
+        self.batches = torch.tensor(arrays["batches"], dtype=torch.int64)
+        self.val_x = torch.tensor(arrays["val_x"], dtype=dtype)
+        self.val_y = torch.tensor(arrays["val_y"], dtype=torch.int64)
+        self.sched = {k: [float(v) for v in prob[k]] for k in KINDS}
+        self.clamp = prob.get("clamp")
+        self.learn = {k: int(prob["learn"][k]) for k in KINDS if k in prob["learn"]}
+        # theta in hgbench's order: lr windows, then mom, then wd; a window's
+        # value is the schedule's value at its steps (the export ran that)
+        self.cols = []  # (kind, window, first step)
+        for k in KINDS:
+            K = self.learn.get(k, 0)
+            for j in range(K):
+                self.cols.append((k, j, (j * self.T + K - 1) // K))
+
+    def window(self, kind, t):
+        return t * self.learn[kind] // self.T
+
+    def column(self, kind, t):
+        if kind not in self.learn:
+            return -1
+        base = sum(self.learn.get(k, 0) for k in KINDS[:KINDS.index(kind)])
+        return base + self.window(kind, t)
+
+    def loss(self, w, x, y):
+        return F.cross_entropy(logits(self.layers, unflatten(w, self.params), x), y)
+
+    def batch(self, t):
+        idx = self.batches[t]
+        return self.train_x[idx], self.train_y[idx]
+
+    def val_loss(self, w):
+        total, n = 0.0, self.val_x.shape[0]
+        for i in range(0, n, 1000):
+            xb, yb = self.val_x[i:i + 1000], self.val_y[i:i + 1000]
+            total = total + self.loss(w, xb, yb) * xb.shape[0]
+        return total / n
+
+    def clampg(self, g):
+        return g if self.clamp is None else torch.clamp(g, -self.clamp, self.clamp)
+
+
+def by_autograd(P):
+    """Reverse mode through the unrolled loop (the whole graph is kept)."""
+    theta = {k: torch.tensor([P.sched[k][s] for (kk, j, s) in P.cols if kk == k],
+                             dtype=P.dtype, requires_grad=True) for k in P.learn}
+    w = P.w0.clone().requires_grad_(True)
+    v = torch.zeros_like(w)
+    for t in range(P.T):
+        h = {k: theta[k][P.window(k, t)] if k in P.learn else P.sched[k][t] for k in KINDS}
+        x, y = P.batch(t)
+        g = torch.autograd.grad(P.loss(w, x, y), w, create_graph=True)[0]
+        v = h["mom"] * v + P.clampg(g) + h["wd"] * w
+        w = w - h["lr"] * v
+    f = P.val_loss(w)
+    grads = torch.autograd.grad(f, [theta[k] for k in KINDS if k in P.learn])
+    return np.concatenate([g.detach().numpy() for g in grads]), float(f)
+
+
+def by_forward_loop(P):
+    """Forward mode, one column at a time (FDS's official code does this)."""
+    N = len(P.cols)
+    Z = [torch.zeros_like(P.w0) for _ in range(N)]
+    U = [torch.zeros_like(P.w0) for _ in range(N)]
+    w, v = P.w0.clone(), torch.zeros_like(P.w0)
+    for t in range(P.T):
+        a, m, l = P.sched["lr"][t], P.sched["mom"][t], P.sched["wd"][t]
+        x, y = P.batch(t)
+        wl = w.clone().requires_grad_(True)
+        g = torch.autograd.grad(P.loss(wl, x, y), wl, create_graph=True)[0]
+        mask = None if P.clamp is None else (g.detach().abs() < P.clamp).to(P.dtype)
+        cm, cw, ca = P.column("mom", t), P.column("wd", t), P.column("lr", t)
+        for c, (_, _, start) in enumerate(P.cols):
+            if start > t:
+                continue  # its window has not started: Z, U are still 0
+            hz = torch.autograd.grad(g, wl, Z[c], retain_graph=True)[0]
+            if mask is not None:
+                hz = hz * mask
+            U[c] = m * U[c] + hz + l * Z[c]
+            if c == cm:
+                U[c] = U[c] + v
+            if c == cw:
+                U[c] = U[c] + w
+        gd = P.clampg(g.detach())
+        v = m * v + gd + l * w
+        w = w - a * v
+        for c, (_, _, start) in enumerate(P.cols):
+            if start > t:
+                continue
+            Z[c] = Z[c] - a * U[c]
+            if c == ca:
+                Z[c] = Z[c] - v
+    wl = w.clone().requires_grad_(True)
+    f = P.val_loss(wl)
+    gv = torch.autograd.grad(f, wl)[0]
+    return np.array([float(torch.dot(Z[c], gv)) for c in range(N)]), float(f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("export_dir")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json")
+    ap.add_argument("--methods", default="autograd,forward")
+    o = ap.parse_args()
+    torch.set_num_threads(o.threads)
+    prob, arrays = load(o.export_dir)
+    dtype = torch.float64 if prob["dtype"] == "float64" else torch.float32
+    P = Problem(prob, arrays, dtype)
+    ref = arrays["hypergrad"].astype(np.float64)
+    out = {"export": o.export_dir, "torch": torch.__version__, "threads": o.threads,
+           "dtype": prob["dtype"], "steps": P.T, "batch": prob["batch"], "N": len(P.cols),
+           "model": prob.get("model"), "methods": {}}
+    status = 0
+    for name in o.methods.split(","):
+        fn = {"autograd": by_autograd, "forward": by_forward_loop}.get(name)
+        if fn is None:
+            die(f"--methods: '{name}' is not autograd or forward")
+        t0 = time.perf_counter()
+        try:
+            hg, f = fn(P)
+        except (RuntimeError, MemoryError) as e:  # out of memory, mostly
+            out["methods"][name] = {"status": "failed", "error": str(e).splitlines()[0]}
+            print(f"{name:9s} failed: {e}", file=sys.stderr)
+            status = 1
+            continue
+        dt = time.perf_counter() - t0
+        err = float(np.max(np.abs(hg - ref)) / max(np.max(np.abs(ref)), 1e-300))
+        ok = all(math.isfinite(x) for x in hg)
+        out["methods"][name] = {"status": "ok" if ok else "diverged", "time_s": dt,
+                                "ms_per_step": 1e3 * dt / P.T, "max_rel_err": err,
+                                "val_loss": f, "hypergrad": hg.tolist()}
+        print(f"{name:9s} {dt:9.3f} s  {1e3 * dt / P.T:9.3f} ms/step  max rel err vs hgbench "
+              f"{err:.3g}  val loss {f:.6f}")
+    if o.json:
+        tmp = f"{o.json}.tmp.{os.getpid()}"
+        with open(tmp, "w") as fh:
+            json.dump(out, fh, indent=1)
+        os.replace(tmp, o.json)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
