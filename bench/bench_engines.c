@@ -341,7 +341,7 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
     fprintf(f, "# memory in MiB: engine state by kind (allocator peaks during the run); "
             "formula: bptt 2TP reals (trajectory), reversible the buffer floor T P log2(1/m)/8 "
             "bytes (infobuf; its 2P int64 w, v are under params), forward 2PN reals "
-            "(tangents; it also keeps H Z: 3PN)\n");
+            "(tangents; plus H Z for one block of 4 columns)\n");
     fprintf(f, "# %-10s %6s %5s %8s %9s %9s %8s %10s %9s %9s %9s %9s %9s %9s %10s %11s\n",
             "engine", "T", "K", "status", "time_s", "ms/step", "x_plain", "trajectory",
             "infobuf", "tangents", "params", "activ", "formula", "peak_rss", "val_loss",

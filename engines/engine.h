@@ -56,6 +56,10 @@ extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS;
  * that would not fit before any work. */
 size_t bptt_trajectory_bytes(long P, int T, int clamp);
 
+/* Bytes of the forward engine's tangents: Z and U (2 P N reals) and the H Z
+ * of one block of columns. */
+size_t forward_tangent_bytes(long P, int N);
+
 /* Engine state above this many bytes is refused before any work: 80% of the
  * physical memory (0 if unknown: nothing is refused). */
 double engine_memory_limit(void);

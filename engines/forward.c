@@ -2,20 +2,24 @@
  * 2017; FDS; DESIGN.md engine 4).
  *
  * Carries Z = dw/dtheta and U = dv/dtheta, one tangent column per learned
- * value (P x N each, tagged "tangents"; plus H Z of the active columns):
+ * value (P x N each, tagged "tangents"):
  *   U_{t+1} = m_t U_t + M_t H_t Z_t + l_t Z_t + [v_t in column mom(t)] + [w_t in column wd(t)]
  *   Z_{t+1} = Z_t - a_t U_{t+1} - [v_{t+1} in column lr(t)]
  *   df/dtheta = Z_T^T grad L_val(w_T)
  * Columns are stored in the order their windows start, so the columns that
  * have started by step t are a prefix: H_t Z_t for all of them, and the
- * step's gradient, come from one block R-op pass (model_hvp_block); columns
- * not yet started are zero and skipped. K < T is FDS; K = T is Forward-HG.
- * Memory 3 P N, constant in T; work ~ N HVPs per step.
+ * step's gradient, come from one block R-op pass (model_hvp_block_each: the
+ * forward and backward passes once, the R passes in blocks of FORWARD_CHUNK
+ * columns whose products are folded into U and Z at once); columns not yet
+ * started are zero and skipped. K < T is FDS; K = T is Forward-HG.
+ * Memory 2 P N + FORWARD_CHUNK P, constant in T; work ~ N HVPs per step.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+
+enum { FORWARD_CHUNK = 4 }; /* tangents per R-op block: H Z scratch is 4 P */
 
 typedef struct Column {
     int start;   /* first step of its window */
@@ -27,6 +31,53 @@ static int by_start(const void *a, const void *b)
     const Column *x = a, *y = b;
     return x->start != y->start ? (x->start > y->start) - (x->start < y->start)
                                 : (x->theta > y->theta) - (x->theta < y->theta);
+}
+
+size_t forward_tangent_bytes(long P, int N)
+{
+    const int chunk = N < FORWARD_CHUNK ? N : FORWARD_CHUNK;
+    return sizeof(real) * (size_t)P * (2 * (size_t)N + chunk);
+}
+
+/* One step's update of the tangents, folded in chunk by chunk as the block
+ * R-op pass produces H Z (model_hvp_block_each). */
+typedef struct Step {
+    real *Z, *U, *g, *mask;
+    const real *w, *v;        /* w_t, v_t */
+    long P;
+    double a, m, l, clamp;
+    int cm, cw;               /* storage columns that get v_t, w_t; -1: none */
+    int clamped, finite;
+} Step;
+
+static void fold(void *ctx, int j0, int kc, const real *HZ)
+{
+    Step *s = ctx;
+    const long P = s->P;
+    if (!s->clamped) { /* the gradient is complete before the first chunk */
+        s->clamped = 1;
+        s->finite = all_finite(s->g, P);
+        if (s->finite)
+            inner_clamp(s->g, P, s->clamp, s->mask);
+    }
+    if (!s->finite)
+        return;
+    /* U = m U + M HZ + l Z (+ v_t, w_t in their columns); Z -= a U */
+#pragma omp parallel for schedule(static)
+    for (int c = j0; c < j0 + kc; c++) {
+        real *Uc = s->U + (long)c * P, *Zc = s->Z + (long)c * P;
+        const real *Hc = HZ + (long)(c - j0) * P;
+        for (long i = 0; i < P; i++)
+            Uc[i] = (real)s->m * Uc[i] + s->mask[i] * Hc[i] + (real)s->l * Zc[i];
+        if (c == s->cm)
+            for (long i = 0; i < P; i++)
+                Uc[i] += s->v[i];
+        if (c == s->cw)
+            for (long i = 0; i < P; i++)
+                Uc[i] += s->w[i];
+        for (long i = 0; i < P; i++)
+            Zc[i] -= (real)s->a * Uc[i];
+    }
 }
 
 static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
@@ -53,7 +104,8 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
     real *Z = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
     real *U = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
-    real *HZ = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
+    const int chunk = N < FORWARD_CHUNK ? N : FORWARD_CHUNK;
+    real *HZ = mem_alloc(MEM_TANGENTS, sizeof(real) * chunk * P);
     real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
     real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
     real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
@@ -65,34 +117,16 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         while (active < N && cols[active].start <= t)
             active++;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
+        const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
+        Step st = {Z, U, g, mask, w, v, P, a, m, l, s->clamp,
+                   cm >= 0 ? slot[cm] : -1, cw >= 0 ? slot[cw] : -1, 0, 1};
         inner_batch(p, &bo, t, x, y);
-        model_hvp_block(p->model, w, x, y, p->batch, active, Z, HZ, g);
-        if (!all_finite(g, P)) {
+        model_hvp_block_each(p->model, w, x, y, p->batch, active, chunk, Z, HZ, g, fold, &st);
+        if (!st.finite) {
             rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        inner_clamp(g, P, s->clamp, mask);
-        /* U = m U + M HZ + l Z (+ v_t, w_t in their columns), with the old w, v */
-#pragma omp parallel for schedule(static)
-        for (int c = 0; c < active; c++) {
-            real *Uc = U + (long)c * P;
-            const real *Zc = Z + (long)c * P, *Hc = HZ + (long)c * P;
-            for (long i = 0; i < P; i++)
-                Uc[i] = (real)m * Uc[i] + mask[i] * Hc[i] + (real)l * Zc[i];
-        }
-        const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
-        for (long i = 0; cm >= 0 && i < P; i++)
-            U[(long)slot[cm] * P + i] += v[i];
-        for (long i = 0; cw >= 0 && i < P; i++)
-            U[(long)slot[cw] * P + i] += w[i];
         inner_update(w, v, g, P, a, m, l);
-#pragma omp parallel for schedule(static)
-        for (int c = 0; c < active; c++) {
-            real *Zc = Z + (long)c * P;
-            const real *Uc = U + (long)c * P;
-            for (long i = 0; i < P; i++)
-                Zc[i] -= (real)a * Uc[i];
-        }
         const int ca = hyper_column(h, HYPER_LR, t);
         for (long i = 0; ca >= 0 && i < P; i++)
             Z[(long)slot[ca] * P + i] -= v[i];

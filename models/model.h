@@ -125,6 +125,16 @@ void model_hvp(Model *m, const real *w, const real *x, const int32_t *y, int n,
  * the same passes). Returns the mean loss. */
 double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
                        int n, int k, const real *V, real *HV, real *grad);
+/* The same products without a [k][nparams] output: the R passes run over
+ * chunks of at most `chunk` tangents (clipped to the model's own block size,
+ * 16), each chunk's products are written to HV ([chunk][nparams], the
+ * caller's) and handed to each(ctx, j0, kc, HV) before the next chunk
+ * overwrites them. grad (if not NULL) is complete before the first call; the
+ * forward and backward passes run once. Lets a caller fold H V into its own
+ * state with one chunk of scratch (and tangent activations for one chunk). */
+double model_hvp_block_each(Model *m, const real *w, const real *x, const int32_t *y, int n,
+                            int k, int chunk, const real *V, real *HV, real *grad,
+                            void (*each)(void *ctx, int j0, int kc, const real *HV), void *ctx);
 /* Over a whole set, in chunks: mean loss and fraction correct (argmax, ties to
  * the lowest class). Either output may be NULL. */
 void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,

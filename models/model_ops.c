@@ -24,19 +24,40 @@ double model_loss_grad(Model *m, const real *w, const real *x, const int32_t *y,
     return loss;
 }
 
-double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
-                       int n, int k, const real *V, real *HV, real *grad)
+/* The R passes over V in chunks of at most `chunk` tangents; chunk j0's
+ * products go to HV + j0 P (advance) or to HV itself, handed to each(). */
+static double hvp_chunks(Model *m, const real *w, const real *x, const int32_t *y, int n, int k,
+                         int chunk, const real *V, real *HV, int advance, real *grad,
+                         void (*each)(void *ctx, int j0, int kc, const real *HV), void *ctx)
 {
-    const int chunk = net_tangent_chunk(m);
+    const long P = m->nparams;
     net_reserve(m, n, k < chunk ? k : chunk);
     const double loss = net_forward(m, w, x, y, n);
     net_backward(m, w, y, n, grad);
     for (int j0 = 0; j0 < k; j0 += chunk) {
         const int kc = k - j0 < chunk ? k - j0 : chunk;
-        net_rforward(m, w, n, kc, V + (long)j0 * m->nparams);
-        net_rbackward(m, w, n, kc, V + (long)j0 * m->nparams, HV + (long)j0 * m->nparams);
+        real *out = advance ? HV + (long)j0 * P : HV;
+        net_rforward(m, w, n, kc, V + (long)j0 * P);
+        net_rbackward(m, w, n, kc, V + (long)j0 * P, out);
+        if (each)
+            each(ctx, j0, kc, out);
     }
     return loss;
+}
+
+double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
+                       int n, int k, const real *V, real *HV, real *grad)
+{
+    return hvp_chunks(m, w, x, y, n, k, net_tangent_chunk(m), V, HV, 1, grad, NULL, NULL);
+}
+
+double model_hvp_block_each(Model *m, const real *w, const real *x, const int32_t *y, int n,
+                            int k, int chunk, const real *V, real *HV, real *grad,
+                            void (*each)(void *ctx, int j0, int kc, const real *HV), void *ctx)
+{
+    const int most = net_tangent_chunk(m);
+    return hvp_chunks(m, w, x, y, n, k, chunk < 1 || chunk > most ? most : chunk, V, HV, 0,
+                      grad, each, ctx);
 }
 
 void model_hvp(Model *m, const real *w, const real *x, const int32_t *y, int n,

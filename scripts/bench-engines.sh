@@ -93,7 +93,7 @@ crossover() {  # from the count file: time and memory crossovers, as measured
       else if (tc != "") printf "- **Time**: forward is faster than the fastest reverse engine below N = %d and slower from N = %d on (the smallest measured N where it is slower).\n", tc, tc
       else printf "- **Time**: forward stayed faster than reverse for every N measured (up to %d).\n", list[n]
       if (mc != "") printf "- **Memory**: forward tangents exceed the bptt trajectory from N = %d on (measured).\n", mc
-      else printf "- **Memory**: forward tangents stay below the bptt trajectory for every N measured (up to %d); by the formulas they cross at N = T (2PN vs 2TP; 3PN as stored: N = 2T/3).\n", list[n]
+      else printf "- **Memory**: forward tangents stay below the bptt trajectory for every N measured (up to %d); by the formulas they cross at N = T (2PN vs 2TP reals).\n", list[n]
     }' "$1"
 }
 h=bench/results/engines-horizon.txt c=bench/results/engines-count.txt
