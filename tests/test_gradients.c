@@ -369,12 +369,70 @@ static void test_block_equals_single(void)
     }
 }
 
+/* Chunked delivery (model_hvp_block_each) hands over every tangent's product
+ * once, in order, equal to the single HVP; the gradient is complete before
+ * the first chunk. */
+typedef struct EachCheck {
+    const real *single, *g_ref, *g;
+    long P;
+    int next, bad_order, grad_ready;
+    double worst;
+} EachCheck;
+
+static void each_check(void *ctx, int j0, int kc, const real *HV)
+{
+    EachCheck *c = ctx;
+    c->bad_order |= j0 != c->next;
+    c->grad_ready &= !memcmp(c->g, c->g_ref, sizeof(real) * c->P);
+    for (int j = 0; j < kc; j++) {
+        double num = 0, den = 0;
+        for (long t = 0; t < c->P; t++) {
+            num = fmax(num, fabs((double)HV[j * c->P + t] - c->single[(j0 + j) * c->P + t]));
+            den = fmax(den, fabs((double)c->single[(j0 + j) * c->P + t]));
+        }
+        c->worst = fmax(c->worst, num / den);
+    }
+    c->next = j0 + kc;
+}
+
+static void test_block_each_chunks(void)
+{
+    enum { K = 11 };
+    for (int i = 0; i < ARRAY_LEN(MODELS); i++) {
+        Problem p = problem_make(test_model(MODELS[i]), 3, 190 + i);
+        const long P = p.m->nparams;
+        real *V = mem_alloc(MEM_TANGENTS, sizeof(real) * K * P);
+        real *single = mem_alloc(MEM_TANGENTS, sizeof(real) * K * P);
+        real *HV = mem_alloc(MEM_TANGENTS, sizeof(real) * 4 * P);
+        real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *gref = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+        for (int j = 0; j < K; j++) {
+            random_unit(V + j * P, P, 500 + j);
+            model_hvp(p.m, p.w, p.x, p.y, p.n, V + j * P, single + j * P);
+        }
+        model_loss_grad(p.m, p.w, p.x, p.y, p.n, gref);
+        EachCheck c = {single, gref, g, P, 0, 0, 1, 0};
+        model_hvp_block_each(p.m, p.w, p.x, p.y, p.n, K, 4, V, HV, g, each_check, &c);
+        EXPECT(c.next == K && !c.bad_order, "%s: chunks covered %d of %d tangents%s",
+               MODELS[i], c.next, K, c.bad_order ? ", out of order" : "");
+        EXPECT(c.grad_ready, "%s: gradient not complete at the first chunk", MODELS[i]);
+        EXPECT(c.worst <= TOL_EXACT, "%s: chunked vs single HVP max rel err %.3g", MODELS[i],
+               c.worst);
+        mem_free(V);
+        mem_free(single);
+        mem_free(HV);
+        mem_free(g);
+        mem_free(gref);
+        problem_free(&p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
         TEST(test_layer_gradients),     TEST(test_layer_hvps),
         TEST(test_model_gradients),     TEST(test_model_hvps),
         TEST(test_logreg_explicit_hessian), TEST(test_block_equals_single),
+        TEST(test_block_each_chunks),
     };
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }
