@@ -46,9 +46,11 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 MODELS_SRCS := bench/bench_models.c bench/machine.c bench/ceiling.c
 CLI_SRCS := bench/cli_hypergrad.c bench/export.c bench/json_writer.c bench/npy.c \
             bench/atomic_file.c bench/machine.c
-HGBENCH_SRCS := bench/hgbench.c $(CLI_SRCS)
+HGBENCH_SRCS := bench/hgbench.c bench/cli_hpo.c bench/progress.c $(CLI_SRCS)
 ENGINES_BENCH_SRCS := bench/bench_engines.c bench/machine.c bench/atomic_file.c \
                       bench/json_writer.c bench/progress.c
+FIG2_SRCS := bench/fig2.c bench/machine.c bench/atomic_file.c bench/json_writer.c \
+             bench/progress.c
 CONFIGS := f32 f64 asan-f32 asan-f64
 # float32 checked against the float64 build (build/f64/tests/ref_model)
 F32_ONLY_TESTS := test_precision
@@ -76,6 +78,9 @@ build/$(1)/hgbench: $(patsubst %.c,build/$(1)/obj/%.o,$(HGBENCH_SRCS)) build/$(1
 build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # test_cli calls the command's parser and writers directly, and runs the binary
 build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) build/$(1)/libhg.a
 	@mkdir -p $$(@D)
@@ -97,7 +102,7 @@ $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
 
 all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
-     build/f64/hgbench-engines
+     build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
 build/hgbench: bench/launcher.c

@@ -13,7 +13,8 @@
  * --seed is, so runs over seeds share one validation set). Every seed used
  * is recorded in the JSON.
  * Leaves out: outer optimisation of the hyperparameters (beyond greedy's
- * online mode), repeated timings.
+ * online mode: that is `hgbench hpo`, cli_hpo.c, which reuses this file's
+ * flags, data loading and JSON members), repeated timings.
  */
 #include "cli_hypergrad.h"
 
@@ -29,7 +30,6 @@
 
 #include "../common/mem.h"
 #include "../common/real.h"
-#include "../common/rng.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
 #include "atomic_file.h"
@@ -149,7 +149,26 @@ void hypergrad_usage(FILE *f)
           "the precision of this binary (" HG_REAL_NAME "). Flags take a value as --flag V or\n"
           "--flag=V; the last of a repeated flag wins.\n\n",
           f);
+    hypergrad_print_flags(f, NULL);
+    fputs("\nOutputs: a summary on stdout; the memory estimate and notes on stderr.\n"
+          "Exit status: 0 done; 1 the engine failed or refused (divergence, memory);\n"
+          "2 a usage error, refused before any work; 3 data not loaded or output not written.\n",
+          f);
+}
+
+static int omitted(const char *name, const char *const *omit)
+{
+    for (int i = 0; omit && omit[i]; i++)
+        if (!strcmp(omit[i], name))
+            return 1;
+    return 0;
+}
+
+void hypergrad_print_flags(FILE *f, const char *const *omit)
+{
     for (int i = 0; i < NFLAGS; i++) {
+        if (omitted(FLAGS[i].name, omit))
+            continue;
         char left[64];
         snprintf(left, sizeof left, "  %s%s%s", FLAGS[i].name, FLAGS[i].metavar ? " " : "",
                  FLAGS[i].metavar ? FLAGS[i].metavar : "");
@@ -166,17 +185,19 @@ void hypergrad_usage(FILE *f)
             wrap(f, FLAGS[i].help, col, 80);
         }
     }
-    fputs("\nOutputs: a summary on stdout; the memory estimate and notes on stderr.\n"
-          "Exit status: 0 done; 1 the engine failed or refused (divergence, memory);\n"
-          "2 a usage error, refused before any work; 3 data not loaded or output not written.\n",
-          f);
+}
+
+int hypergrad_flag_arity(const char *flag, size_t len)
+{
+    for (int k = 0; k < NFLAGS; k++)
+        if (strlen(FLAGS[k].name) == len && !strncmp(FLAGS[k].name, flag, len))
+            return FLAGS[k].metavar ? 1 : 0;
+    return -1;
 }
 
 uint64_t hypergrad_batch_seed(uint64_t seed)
 {
-    /* a different stream from model_init's rng_seed(seed) for every seed */
-    Rng r = rng_seed(seed ^ 0x6261746368000000ULL); /* "batch" */
-    return rng_next(&r);
+    return inner_batch_seed(seed);
 }
 
 static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, HgErr *err)
@@ -227,6 +248,18 @@ static int parse_real(const char *flag, const char *s, double lo, double hi, dou
     }
     *out = v;
     return 0;
+}
+
+int hypergrad_parse_int(const char *flag, const char *s, long lo, long hi, int *out,
+                        HgErr *err)
+{
+    return parse_int(flag, s, lo, hi, out, err);
+}
+
+int hypergrad_parse_real(const char *flag, const char *s, double lo, double hi, double *out,
+                         HgErr *err)
+{
+    return parse_real(flag, s, lo, hi, out, err);
 }
 
 /* "fashion-mnist", ..., "synthetic", "synthetic:3x32x32", "synthetic:64". */
@@ -519,8 +552,7 @@ static void human_bytes(char *buf, size_t cap, double b)
         snprintf(buf, cap, "%.0f B", b);
 }
 
-/* The folder of --json FILE must exist and be writable. */
-static int check_json_path(const char *path, HgErr *err)
+int hypergrad_check_json_path(const char *path, HgErr *err)
 {
     char copy[4096];
     struct stat st;
@@ -536,33 +568,32 @@ static int check_json_path(const char *path, HgErr *err)
     return 0;
 }
 
-/* Prints the engine's memory estimate; returns -1 (message in err) if the
- * run cannot fit. */
-static int memory_estimate(const HypergradOptions *o, long P, int N, double *estimate,
-                           HgErr *err)
+int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P, int N,
+                              double *estimate, HgErr *err)
 {
     const double phys = physical_memory_bytes(), limit = engine_memory_limit();
     *estimate = 0;
     if (!strcmp(o->engine, "bptt")) {
         const double need = (double)bptt_trajectory_bytes(P, o->steps, o->clamp > 0);
         *estimate = need;
-        fprintf(stderr, "hgbench hypergrad: bptt memory estimate: %.4g GiB for the trajectory "
+        fprintf(stderr, "hgbench %s: bptt memory estimate: %.4g GiB for the trajectory "
                 "(2 T P = 2 x %d x %ld reals of %zu bytes%s), of %.1f GiB physical memory\n",
-                gib(need), o->steps, P, sizeof(real), o->clamp > 0 ? ", plus clamp masks" : "",
-                gib(phys));
+                cmd, gib(need), o->steps, P, sizeof(real),
+                o->clamp > 0 ? ", plus clamp masks" : "", gib(phys));
         if (limit > 0 && need > limit)
             return hg_fail(err, "bptt: the trajectory needs %.2f GiB (2 T P = 2 x %d x %ld "
                            "reals) but the machine has %.2f GiB; use fewer --steps, or "
                            "--engine reversible or forward", gib(need), o->steps, P,
                            gib(phys));
     } else if (!strcmp(o->engine, "forward")) {
-        const double need = 3.0 * (double)P * N * sizeof(real);
+        const double need = (double)forward_tangent_bytes(P, N);
         *estimate = need;
-        fprintf(stderr, "hgbench hypergrad: forward memory estimate: %.4g GiB for the tangents "
-                "(3 P N = 3 x %ld x %d reals of %zu bytes: Z, U, H Z), of %.1f GiB physical "
-                "memory\n", gib(need), P, N, sizeof(real), gib(phys));
+        fprintf(stderr, "hgbench %s: forward memory estimate: %.4g GiB for the tangents "
+                "(2 P N + one block of H Z = 2 x %ld x %d reals of %zu bytes, plus %ld x "
+                "min(N, 4)), of %.1f GiB physical memory\n", cmd, gib(need), P, N,
+                sizeof(real), P, gib(phys));
         if (limit > 0 && need > limit)
-            return hg_fail(err, "forward: the tangents need %.2f GiB (3 P N = 3 x %ld x %d "
+            return hg_fail(err, "forward: the tangents need %.2f GiB (2 P N = 2 x %ld x %d "
                            "reals) but the machine has %.2f GiB; learn fewer values (smaller "
                            "K in --learn) or use --engine bptt or reversible", gib(need), P, N,
                            gib(phys));
@@ -570,10 +601,8 @@ static int memory_estimate(const HypergradOptions *o, long P, int N, double *est
     return 0;
 }
 
-/* Train and validation parts, normalised by the train part's per-channel
- * statistics (mean, std: [C], the caller frees). *status: 2 or 3 on error. */
-static int load_data(const HypergradOptions *o, Dataset *train, Dataset *val, double **mean,
-                     double **std, int *status, HgErr *err)
+int hypergrad_load_data(const HypergradOptions *o, Dataset *train, Dataset *val,
+                        double **mean, double **std, int *status, HgErr *err)
 {
     Dataset full;
     *status = 3;
@@ -710,20 +739,9 @@ static void print_summary(const HypergradOptions *o, const Model *m, const Datas
     fflush(stdout);
 }
 
-static int write_json(const HypergradOptions *o, const Model *m, const Dataset *train,
-                      const Dataset *val, const HyperLayout *h, const EngineResult *r,
-                      double estimate, HgErr *err)
+void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Model *m,
+                            const Dataset *train, const Dataset *val, const HyperLayout *h)
 {
-    AtomicFile af;
-    if (atomic_open(&af, o->json, err))
-        return -1;
-    JsonWriter jw, *j = &jw;
-    json_init(j, af.f);
-    json_object_begin(j, 0);
-    json_key(j, "command");
-    json_string(j, "hypergrad");
-    json_key(j, "engine");
-    json_string(j, o->engine);
     json_key(j, "model");
     json_string(j, o->model);
     json_key(j, "model_params");
@@ -795,6 +813,42 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
         json_key(j, "greedy_online_lr");
         json_double(j, o->greedy_online_lr);
     }
+}
+
+void hypergrad_json_machine(JsonWriter *j)
+{
+    Machine mc;
+    machine_probe(&mc);
+    json_key(j, "machine");
+    json_object_begin(j, 0);
+    json_key(j, "host");
+    json_string(j, mc.host);
+    json_key(j, "cpu");
+    json_string(j, mc.cpu);
+    json_key(j, "cores");
+    json_int(j, mc.cores);
+    json_key(j, "pus");
+    json_int(j, mc.pus);
+    json_key(j, "memory_bytes");
+    json_double(j, mc.memory_bytes);
+    json_object_end(j);
+}
+
+static int write_json(const HypergradOptions *o, const Model *m, const Dataset *train,
+                      const Dataset *val, const HyperLayout *h, const EngineResult *r,
+                      double estimate, HgErr *err)
+{
+    AtomicFile af;
+    if (atomic_open(&af, o->json, err))
+        return -1;
+    JsonWriter jw, *j = &jw;
+    json_init(j, af.f);
+    json_object_begin(j, 0);
+    json_key(j, "command");
+    json_string(j, "hypergrad");
+    json_key(j, "engine");
+    json_string(j, o->engine);
+    hypergrad_json_problem(j, o, m, train, val, h);
     json_key(j, "val_loss");
     json_double(j, r->val_loss);
     json_key(j, "val_acc");
@@ -842,21 +896,7 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
         json_double(j, r->infobuf_floor_bytes);
     }
     json_object_end(j);
-    Machine mc;
-    machine_probe(&mc);
-    json_key(j, "machine");
-    json_object_begin(j, 0);
-    json_key(j, "host");
-    json_string(j, mc.host);
-    json_key(j, "cpu");
-    json_string(j, mc.cpu);
-    json_key(j, "cores");
-    json_int(j, mc.cores);
-    json_key(j, "pus");
-    json_int(j, mc.pus);
-    json_key(j, "memory_bytes");
-    json_double(j, mc.memory_bytes);
-    json_object_end(j);
+    hypergrad_json_machine(j);
     json_object_end(j);
     return atomic_commit(&af, err);
 }
@@ -869,7 +909,7 @@ static int hypergrad_run(const HypergradOptions *o)
     openblas_set_num_threads(o->threads); /* the OpenMP build also follows omp_set */
 
     /* outputs first: a long run must not end unable to write its result */
-    if (o->json && check_json_path(o->json, &err)) {
+    if (o->json && hypergrad_check_json_path(o->json, &err)) {
         fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
         return 2;
     }
@@ -889,13 +929,13 @@ static int hypergrad_run(const HypergradOptions *o)
     Schedule sched = {0};
     EngineResult res = {0};
     int have_res = 0;
-    if (memory_estimate(o, m->nparams, N, &estimate, &err)) {
+    if (hypergrad_memory_estimate("hypergrad", o, m->nparams, N, &estimate, &err)) {
         fprintf(stderr, "hgbench hypergrad: refused: %s\n", err.msg);
         status = 1;
         goto done;
     }
 
-    if (load_data(o, &train, &val, &mean, &std, &status, &err)) {
+    if (hypergrad_load_data(o, &train, &val, &mean, &std, &status, &err)) {
         fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
         goto done;
     }

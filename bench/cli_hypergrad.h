@@ -15,8 +15,11 @@
 #include <stdio.h>
 
 #include "../common/check.h"
+#include "../datasets/dataset.h"
 #include "../harness/hyper.h"
 #include "../models/model.h"
+
+struct JsonWriter;
 
 typedef struct HypergradOptions {
     const char *engine;     /* registry name (engine_find) */
@@ -61,5 +64,39 @@ uint64_t hypergrad_batch_seed(uint64_t seed);
 
 /* Parses, runs, reports; returns the exit status. */
 int hypergrad_main(int argc, char **argv);
+
+/* --- shared with commands built on the same inner problem (hpo) --------- */
+
+/* "FLAG 'S': not an integer", "... out of range, must be ... in [lo, hi]" and
+ * the like: the parsers of hypergrad's own flags, for the same messages. */
+int hypergrad_parse_int(const char *flag, const char *s, long lo, long hi, int *out,
+                        HgErr *err);
+/* A finite number in [lo, hi] (hi may be INFINITY). */
+int hypergrad_parse_real(const char *flag, const char *s, double lo, double hi, double *out,
+                         HgErr *err);
+/* Of the flag spelled by the first len bytes of flag ("--steps"): 1 if it
+ * takes a value, 0 if not, -1 if it is not one of hypergrad's flags. */
+int hypergrad_flag_arity(const char *flag, size_t len);
+/* The flag lines of the usage, except the names in omit (NULL-terminated;
+ * omit may be NULL). */
+void hypergrad_print_flags(FILE *f, const char *const *omit);
+/* The folder of --json FILE must exist and be writable. */
+int hypergrad_check_json_path(const char *path, HgErr *err);
+/* Prints the engine's memory estimate on stderr as "hgbench CMD: ..."
+ * (estimate: its bytes, 0 for engines without one); -1 (message in err) if
+ * the run cannot fit. */
+int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P, int N,
+                              double *estimate, HgErr *err);
+/* Train and validation parts of --data, normalised by the train part's
+ * per-channel statistics (mean, std: [C], the caller frees with mem_free).
+ * On error *status is 2 (a --val or --batch the data cannot give) or 3. */
+int hypergrad_load_data(const HypergradOptions *o, Dataset *train, Dataset *val,
+                        double **mean, double **std, int *status, HgErr *err);
+/* The problem's JSON members, "model" .. "learn" (and truncate, greedy's
+ * settings for those engines), into the open object. */
+void hypergrad_json_problem(struct JsonWriter *j, const HypergradOptions *o, const Model *m,
+                            const Dataset *train, const Dataset *val, const HyperLayout *h);
+/* "machine": host, cpu, cores, pus, memory_bytes. */
+void hypergrad_json_machine(struct JsonWriter *j);
 
 #endif

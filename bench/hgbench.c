@@ -2,13 +2,14 @@
  * binary per precision (build/f32/hgbench, build/f64/hgbench; build/hgbench
  * is the launcher that picks one by --precision, launcher.c).
  *
- * Commands: hypergrad (cli_hypergrad.h). Each command parses its own flags
+ * Commands: hypergrad (cli_hypergrad.h), hpo (cli_hpo.h). Each command parses its own flags
  * and prints its own --help.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/real.h"
+#include "cli_hpo.h"
 #include "cli_hypergrad.h"
 
 typedef struct Command {
@@ -19,6 +20,8 @@ typedef struct Command {
 static const Command COMMANDS[] = {
     {"hypergrad", "the hypergradient of one inner run by one engine; --json, --export",
      hypergrad_main},
+    {"hpo", "hyperparameter optimisation: outer steps of one engine's hypergradients; --json",
+     hpo_main},
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 

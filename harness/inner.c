@@ -4,6 +4,13 @@
 #include <math.h>
 
 #include "../common/mem.h"
+#include "../common/rng.h"
+
+uint64_t inner_batch_seed(uint64_t seed)
+{
+    Rng r = rng_seed(seed ^ 0x6261746368000000ULL); /* "batch" */
+    return rng_next(&r);
+}
 
 int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err)
 {

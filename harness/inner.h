@@ -25,6 +25,10 @@ typedef struct InnerProblem {
     const real *w0;       /* [P] initial weights */
 } InnerProblem;
 
+/* The batch-order seed that goes with initialisation seed `seed`: a stream
+ * apart from model_init's for every seed (hgbench's --seed sets both). */
+uint64_t inner_batch_seed(uint64_t seed);
+
 /* Step t's batch, gathered into x [batch][C][H][W] and y [batch]. bo must
  * have been made by inner_batches for this problem. */
 void inner_batch(const InnerProblem *p, BatchOrder *bo, long t, real *x, int32_t *y);

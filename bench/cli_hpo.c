@@ -1,0 +1,1029 @@
+/* cli_hpo.c — `hgbench hpo` (cli_hpo.h): flags, the outer loop, the table
+ * and the JSON log.
+ *
+ * Flags: hpo's own (below) are taken out of argv; every other flag must be
+ * one of hypergrad's problem flags and goes, in order, to hypergrad_parse,
+ * so the problem's defaults, checks and messages are hypergrad's. --export
+ * (one problem, not a loop of them) is refused.
+ *
+ * Order of work: flags checked (exit 2, no work); --json's folder checked;
+ * the engine's memory estimate printed (a run that cannot fit: exit 1); data
+ * loaded (train/val as hypergrad; with --test, the test split normalised by
+ * the train statistics); then outer step s = 0 .. S-1: run the engine on
+ * theta_s, retrain theta_s for the test accuracy when --test (the engines do
+ * not return w_T), update theta_{s+1} = outer(theta_s, g_s); then a plain
+ * training run evaluates theta_S. Entry s of the log is theta_s with its
+ * accuracies, its hypergradient g_s and the update's flips and clamps.
+ * Leaves out: repeated seeds per outer step, resuming an interrupted run.
+ */
+#include "cli_hpo.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "../common/mem.h"
+#include "../common/real.h"
+#include "../common/timer.h"
+#include "../engines/engine.h"
+#include "atomic_file.h"
+#include "json_writer.h"
+#include "progress.h"
+
+#define MAX_OUTER_STEPS 1000000
+
+/* ------------------------------------------------------------ flags */
+
+typedef enum HpoFlag {
+    H_OUTER, H_OUTER_STEPS, H_OUTER_LR, H_SIGN_STEP, H_SIGN_DECAY, H_CLIP, H_BOUNDS,
+    H_PATIENCE, H_TEST, H_JSON, H_HELP, H_COUNT
+} HpoFlag;
+
+typedef struct HpoFlagSpec {
+    HpoFlag id;
+    const char *name, *metavar, *help; /* metavar NULL: no value */
+} HpoFlagSpec;
+
+static const HpoFlagSpec HFLAGS[] = {
+    {H_OUTER, "--outer", "sign|sgd|adam",
+     "outer optimiser: sign (a fixed step per kind, decayed on each sign flip; FDS appendix "
+     "G), sgd (with per-entry clipping, as HD), adam (default sign)"},
+    {H_OUTER_STEPS, "--outer-steps", "S",
+     "updates of the hyperparameters; the final ones are then evaluated by a plain training "
+     "run; 0 evaluates the initial schedule only (default 50)"},
+    {H_OUTER_LR, "--outer-lr", "X", "sgd and adam: outer learning rate, > 0 (default 0.01)"},
+    {H_SIGN_STEP, "--sign-step", "LIST",
+     "sign: initial step per kind, kind:X comma-separated, kinds lr, mom, wd; each > 0 "
+     "(default lr:0.02,mom:0.05,wd:0.0001)"},
+    {H_SIGN_DECAY, "--sign-decay", "X",
+     "sign: the step of a value is multiplied by X when its hypergradient's sign flips "
+     "between two outer steps, in (0, 1] (default 0.5)"},
+    {H_CLIP, "--clip", "C", "sgd: clip each hypergradient entry to [-C, C]; 0 = off (default 0)"},
+    {H_BOUNDS, "--bounds", "on|off",
+     "after each update clamp lr and wd to >= 0 and momentum to [0, 0.999] (default on)"},
+    {H_PATIENCE, "--patience", "P",
+     "stop after P outer steps without a better validation accuracy (the best schedule is "
+     "kept either way); 0 = off (default 0)"},
+    {H_TEST, "--test", NULL,
+     "also evaluate the test accuracy on the data set's test split at every outer step, by "
+     "retraining the schedule (not for synthetic data) (default off)"},
+    {H_JSON, "--json", "FILE",
+     "write the whole log (every outer step's schedule, accuracies, hypergradient) and the "
+     "best and final schedules as JSON to FILE, atomically (default: none)"},
+    {H_HELP, "--help", NULL, "this text"},
+};
+#define NHFLAGS ((int)(sizeof HFLAGS / sizeof HFLAGS[0]))
+
+/* hypergrad flags hpo does not pass on: its own --json and --help, and
+ * --export */
+static const char *const OMITTED[] = {"--json", "--help", "--export", NULL};
+
+static void print_wrapped(FILE *f, const char *text, int col, int width)
+{
+    int at = col;
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        const int len = (int)strcspn(p, " ");
+        if (!len)
+            break;
+        if (at > col && at + 1 + len > width) {
+            fprintf(f, "\n%*s", col, "");
+            at = col;
+        } else if (at > col) {
+            fputc(' ', f);
+            at++;
+        }
+        fprintf(f, "%.*s", len, p);
+        at += len;
+        p += len;
+    }
+    fputc('\n', f);
+}
+
+void hpo_usage(FILE *f)
+{
+    fputs("usage: hgbench hpo [flags]\n"
+          "Gradient-based hyperparameter optimisation: each outer step runs one engine on the\n"
+          "current schedule (the learned values, theta) and moves theta by an outer optimiser;\n"
+          "logs validation (and test) accuracy per outer step and keeps the best schedule.\n"
+          "At the precision of this binary (" HG_REAL_NAME "). Flags take a value as --flag V\n"
+          "or --flag=V; the last of a repeated flag wins.\n\n"
+          "Outer optimisation:\n",
+          f);
+    for (int i = 0; i < NHFLAGS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "  %s%s%s", HFLAGS[i].name, HFLAGS[i].metavar ? " " : "",
+                 HFLAGS[i].metavar ? HFLAGS[i].metavar : "");
+        fprintf(f, "%-28s", left);
+        if ((int)strlen(left) >= 27)
+            fprintf(f, "\n%28s", "");
+        print_wrapped(f, HFLAGS[i].help, 28, 80);
+    }
+    fputs("\nThe inner problem (hgbench hypergrad's flags and defaults; --learn says what is\n"
+          "learned, --lr/--mom/--wd/--schedule give the initial schedule; --greedy-online-lr\n"
+          "makes each greedy run an online HD run from theta, whose moved schedule is not\n"
+          "returned: the log holds theta, the run's start):\n",
+          f);
+    hypergrad_print_flags(f, OMITTED);
+    fputs("\nOutputs: the per-outer-step table and the best and final schedules on stdout;\n"
+          "the memory estimate, notes and a progress bar on stderr.\n"
+          "Exit status: 0 done (also when stopped early by --patience or by a failed inner\n"
+          "run, which the log reports); 1 the first inner run failed or the engine refused;\n"
+          "2 a usage error, refused before any work; 3 data not loaded or output not written.\n",
+          f);
+}
+
+/* "lr:0.02,wd:1e-4" into steps (kinds not given keep their value). */
+static int parse_sign_step(const char *spec, double steps[HYPER_KINDS], HgErr *err)
+{
+    int seen[HYPER_KINDS] = {0};
+    if (!*spec)
+        return hg_fail(err, "--sign-step '': empty (e.g. --sign-step lr:0.02)");
+    for (const char *p = spec;;) {
+        const size_t len = strcspn(p, ","), klen = strcspn(p, ":,");
+        int kind = -1;
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (strlen(hyper_kind_name(k)) == klen && !strncmp(p, hyper_kind_name(k), klen))
+                kind = k;
+        if (klen == len)
+            return hg_fail(err, "--sign-step '%s': '%.*s' needs a value, as lr:0.02", spec,
+                           (int)len, p);
+        if (kind < 0)
+            return hg_fail(err, "--sign-step '%s': unknown kind '%.*s' (valid: lr, mom, wd)",
+                           spec, (int)klen, p);
+        if (seen[kind]++)
+            return hg_fail(err, "--sign-step '%s': %s is given twice", spec,
+                           hyper_kind_name(kind));
+        char value[64], flag[32];
+        const size_t vlen = len - klen - 1;
+        if (vlen >= sizeof value)
+            return hg_fail(err, "--sign-step '%s': value too long", spec);
+        memcpy(value, p + klen + 1, vlen);
+        value[vlen] = '\0';
+        snprintf(flag, sizeof flag, "--sign-step %s:", hyper_kind_name(kind));
+        if (hypergrad_parse_real(flag, value, 0, INFINITY, &steps[kind], err))
+            return -1;
+        if (!(steps[kind] > 0))
+            return hg_fail(err, "--sign-step '%s': the %s step must be > 0", spec,
+                           hyper_kind_name(kind));
+        p += len;
+        if (!*p)
+            return 0;
+        p++;
+    }
+}
+
+static int set_hflag(HpoOptions *o, HpoFlag id, const char *name, const char *v, HgErr *err)
+{
+    switch (id) {
+    case H_OUTER:
+        if (outer_kind_parse(v, &o->outer.kind))
+            return hg_fail(err, "--outer '%s': unknown (valid: sign, sgd, adam)", v);
+        return 0;
+    case H_OUTER_STEPS:
+        return hypergrad_parse_int(name, v, 0, MAX_OUTER_STEPS, &o->outer_steps, err);
+    case H_OUTER_LR:
+        if (hypergrad_parse_real(name, v, 0, INFINITY, &o->outer.lr, err))
+            return -1;
+        return o->outer.lr > 0 ? 0 : hg_fail(err, "--outer-lr %s: must be > 0", v);
+    case H_SIGN_STEP: return parse_sign_step(v, o->outer.sign_step, err);
+    case H_SIGN_DECAY:
+        if (hypergrad_parse_real(name, v, 0, 1, &o->outer.sign_decay, err))
+            return -1;
+        return o->outer.sign_decay > 0 ? 0
+                                       : hg_fail(err, "--sign-decay %s: must be in (0, 1]", v);
+    case H_CLIP: return hypergrad_parse_real(name, v, 0, INFINITY, &o->outer.clip, err);
+    case H_BOUNDS:
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return hg_fail(err, "--bounds '%s': must be on or off", v);
+        o->outer.bounded = !strcmp(v, "on");
+        return 0;
+    case H_PATIENCE: return hypergrad_parse_int(name, v, 0, MAX_OUTER_STEPS, &o->patience, err);
+    case H_TEST: o->test = 1; return 0;
+    case H_JSON: o->json = v; return 0;
+    case H_HELP: o->help = 1; return 0;
+    case H_COUNT: break;
+    }
+    return hg_fail(err, "%s: not handled", name);
+}
+
+static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
+{
+    const HypergradOptions *p = &o->prob;
+    const OuterKind kind = o->outer.kind;
+    const int N = p->K[HYPER_LR] + p->K[HYPER_MOM] + p->K[HYPER_WD];
+    if ((given[H_SIGN_STEP] || given[H_SIGN_DECAY]) && kind != OUTER_SIGN)
+        return hg_fail(err, "--%s: only for --outer sign (--outer %s)",
+                       given[H_SIGN_STEP] ? "sign-step" : "sign-decay", outer_kind_name(kind));
+    if (given[H_OUTER_LR] && kind == OUTER_SIGN)
+        return hg_fail(err, "--outer-lr: --outer sign takes no learning rate; its steps are "
+                       "--sign-step (or use --outer sgd or adam)");
+    if (given[H_CLIP] && kind != OUTER_SGD)
+        return hg_fail(err, "--clip: only --outer sgd clips hypergradients (--outer %s)",
+                       outer_kind_name(kind));
+    if (o->outer_steps > 0 && N == 0)
+        return hg_fail(err, "--learn %s: nothing is learned, so there is nothing to optimise; "
+                       "learn a kind (e.g. --learn lr:T) or give --outer-steps 0 to evaluate "
+                       "the initial schedule only", p->learn);
+    if (o->test && p->synthetic)
+        return hg_fail(err, "--test with --data %s: synthetic data has no test split",
+                       p->data);
+    if (o->test && p->greedy_online_lr > 0)
+        return hg_fail(err, "--test with --greedy-online-lr: the online run moves the "
+                       "schedule and does not return it, so retraining theta for the test "
+                       "accuracy would not be the run that was logged");
+    HyperLayout h;
+    OuterOpt opt;
+    if (hyper_layout_init(&h, p->steps, p->K, err))
+        return -1;
+    if (outer_init(&opt, &o->outer, &h, err)) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return hg_fail(err, "--outer %s: %s", outer_kind_name(kind), msg);
+    }
+    outer_free(&opt);
+    return 0;
+}
+
+int hpo_parse(int argc, char **argv, HpoOptions *o, HgErr *err)
+{
+    int given[H_COUNT] = {0};
+    memset(o, 0, sizeof *o);
+    o->outer = outer_defaults();
+    o->outer_steps = 50;
+    /* the problem's flags, in order, for hypergrad_parse */
+    char **sub = malloc(sizeof(char *) * (size_t)(argc + 1));
+    HG_CHECK(sub, "out of memory");
+    int nsub = 0, rc = 0;
+    sub[nsub++] = "hpo";
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) || !a[2]) {
+            rc = hg_fail(err, "unexpected argument '%s' (flags start with --; hgbench hpo "
+                         "--help lists them)", a);
+            break;
+        }
+        const size_t nlen = strcspn(a, "=");
+        const HpoFlagSpec *f = NULL;
+        for (int k = 0; k < NHFLAGS; k++)
+            if (strlen(HFLAGS[k].name) == nlen && !strncmp(HFLAGS[k].name, a, nlen))
+                f = &HFLAGS[k];
+        if (!f) {
+            const int arity = hypergrad_flag_arity(a, nlen);
+            if (nlen == 8 && !strncmp(a, "--export", 8)) {
+                rc = hg_fail(err, "--export: hpo runs a sequence of inner problems; export "
+                             "one of them with hgbench hypergrad");
+            } else if (arity < 0) {
+                rc = hg_fail(err, "unknown flag '%.*s' (hgbench hpo --help lists the flags)",
+                             (int)nlen, a);
+            } else {
+                sub[nsub++] = argv[i];
+                if (arity && !a[nlen] && i + 1 < argc && strncmp(argv[i + 1], "--", 2))
+                    sub[nsub++] = argv[++i];
+            }
+            continue;
+        }
+        const char *v = NULL;
+        if (!f->metavar) {
+            if (a[nlen]) {
+                rc = hg_fail(err, "flag %s takes no value", f->name);
+                break;
+            }
+        } else if (a[nlen]) {
+            v = a + nlen + 1;
+        } else if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+            rc = hg_fail(err, "flag %s needs a value (%s %s)%s%s", f->name, f->name,
+                         f->metavar, i + 1 < argc ? "; got the flag " : "",
+                         i + 1 < argc ? argv[i + 1] : "");
+            break;
+        } else {
+            v = argv[++i];
+        }
+        given[f->id] = 1;
+        rc = set_hflag(o, f->id, f->name, v, err);
+    }
+    sub[nsub] = NULL;
+    if (rc == 0)
+        rc = hypergrad_parse(nsub, sub, &o->prob, err);
+    free(sub);
+    if (rc || o->help)
+        return rc;
+    return check_hpo(o, given, err);
+}
+
+/* ------------------------------------------------------------ the run */
+
+typedef struct Entry {
+    int outer;
+    int has_grad;   /* the engine ran: grad, hg_norm, flips, clamped are set */
+    int has_test;
+    double val_loss, val_acc, test_loss, test_acc, hg_norm;
+    double time_s, engine_time_s;
+    int flips, clamped;
+    double *theta;  /* [N] the schedule's learned values */
+    double *grad;   /* [N] NULL for the final evaluation */
+} Entry;
+
+typedef enum StopReason { STOP_COMPLETED, STOP_PATIENCE, STOP_FAILED } StopReason;
+
+typedef struct Hpo {
+    const HpoOptions *ho;
+    const HypergradOptions *o;
+    Model *m;
+    Dataset train, val, test;
+    double *mean, *std;
+    real *w0, *w;        /* [P] initial weights; scratch for retraining */
+    HyperLayout layout;
+    Schedule sched;      /* the run's schedule: learned kinds from theta */
+    double range[HYPER_KINDS][2]; /* sign: search range per learned kind */
+    Entry *log;
+    int nlog, best;      /* best: index into log, -1 none */
+    StopReason stop;
+    int fail_outer;      /* STOP_FAILED: the outer step whose run failed */
+    char fail_msg[512], fail_status[16];
+    double estimate, total_s;
+    int val_mismatch_noted;
+} Hpo;
+
+static double norm2(const double *a, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * a[i];
+    return sqrt(s);
+}
+
+/* Trains the schedule from w0 into H->w; val (and test) numbers into e. */
+static int retrain(Hpo *H, Entry *e, int want_val, HgErr *err)
+{
+    const InnerProblem prob = {H->m, &H->train, &H->val, H->o->batch, H->o->batch_seed, H->w0};
+    double vl, va;
+    memcpy(H->w, H->w0, sizeof(real) * (size_t)H->m->nparams);
+    if (inner_train(&prob, &H->sched, H->w, &vl, &va, err))
+        return -1;
+    if (want_val) {
+        e->val_loss = vl;
+        e->val_acc = va;
+    } else if (va != e->val_acc && !H->val_mismatch_noted) {
+        fprintf(stderr, "\nhgbench hpo: note: retraining for the test accuracy gave validation "
+                "accuracy %.6f against the engine's %.6f (a different summation order); the "
+                "log keeps the engine's\n", va, e->val_acc);
+        H->val_mismatch_noted = 1;
+    }
+    if (H->ho->test) {
+        model_evaluate(H->m, H->w, H->test.x, H->test.y, H->test.n, &e->test_loss,
+                       &e->test_acc);
+        e->has_test = 1;
+    }
+    return 0;
+}
+
+static void print_header(const Hpo *H)
+{
+    const HpoOptions *ho = H->ho;
+    const HypergradOptions *o = H->o;
+    const HyperLayout *h = &H->layout;
+    const OuterConfig *c = &ho->outer;
+    printf("# hgbench hpo: engine %s, model %s (%ld parameters), data %s (%dx%dx%d): %d train, "
+           "%d val", o->engine, o->model, H->m->nparams, o->data, H->m->input.c,
+           H->m->input.h, H->m->input.w, H->train.n, H->val.n);
+    if (ho->test)
+        printf(", %d test", H->test.n);
+    printf(" examples, " HG_REAL_NAME ", %d threads\n", o->threads);
+    printf("# inner: T = %d steps, batch %d, initial schedule %s (lr %g, mom %g, wd %g), clamp ",
+           o->steps, o->batch, o->schedule_name, o->lr, o->mom, o->wd);
+    if (o->clamp > 0)
+        printf("%g", o->clamp);
+    else
+        printf("off");
+    printf("; seeds init %llu, batch order %llu, val split %llu\n", (unsigned long long)o->seed,
+           (unsigned long long)o->batch_seed, (unsigned long long)o->val_seed);
+    printf("# learned:");
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k])
+            printf(" %s:%d", hyper_kind_name(k), h->K[k]);
+    printf("%s (N = %d)", h->N ? "" : " none", h->N);
+    if (!strcmp(o->engine, "greedy"))
+        printf("; greedy look-ahead on the %s%s",
+               o->greedy_on_train ? "next batch" : "validation set",
+               o->greedy_online_lr > 0 ? ", online HD updates in each run" : "");
+    if (o->truncate > 0)
+        printf("; bptt truncated to the last %d steps", o->truncate);
+    printf("\n# outer: %s, %d outer steps", outer_kind_name(c->kind), ho->outer_steps);
+    if (c->kind == OUTER_SIGN) {
+        printf("; initial steps");
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k])
+                printf(" %s %g", hyper_kind_name(k), c->sign_step[k]);
+        printf(", x %g on each sign flip; search range", c->sign_decay);
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k])
+                printf(" %s [%g, %g]", hyper_kind_name(k), H->range[k][0], H->range[k][1]);
+        printf(" (initial +- step x outer steps at most)");
+    } else {
+        printf("; outer learning rate %g", c->lr);
+        if (c->kind == OUTER_SGD && c->clip > 0)
+            printf(", hypergradient entries clipped to [-%g, %g]", c->clip, c->clip);
+        if (c->kind == OUTER_ADAM)
+            printf(", beta1 %g, beta2 %g, eps %g", c->beta1, c->beta2, c->eps);
+    }
+    printf("\n# bounds: %s\n", c->bounded ? "on: after each update lr >= 0, 0 <= mom <= 0.999, "
+                                            "wd >= 0; values outside are clamped (column "
+                                            "clamped counts them)"
+                                          : "off");
+    if (ho->patience)
+        printf("# patience: stop after %d outer steps without a better validation accuracy\n",
+               ho->patience);
+    if (ho->test)
+        printf("# test accuracy: each schedule retrained from w0 (the engines do not return "
+               "w_T) and evaluated on the test split\n");
+    printf("# entry s: the schedule theta_s, its run's accuracies, its hypergradient g_s; flips "
+           "and clamped are of the update to theta_{s+1}; the last entry (status final) is the "
+           "final theta, evaluated by a plain training run\n");
+    printf("# time_s: wall time of the outer step (engine%s, update)\n",
+           ho->test ? ", retraining and test evaluation" : "");
+    printf("# columns: outer val_loss val_acc test_acc hg_norm time_s flips clamped");
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k])
+            printf(" %s_mean %s_min %s_max", hyper_kind_name(k), hyper_kind_name(k),
+                   hyper_kind_name(k));
+    printf(" status\n");
+    fflush(stdout);
+}
+
+static void print_row(const Hpo *H, const Entry *e)
+{
+    const HyperLayout *h = &H->layout;
+    char test[32] = "-", hg[32] = "-", flips[16] = "-", clamped[16] = "-";
+    if (e->has_test)
+        snprintf(test, sizeof test, "%.4f", e->test_acc);
+    if (e->has_grad) {
+        snprintf(hg, sizeof hg, "%.4e", e->hg_norm);
+        snprintf(flips, sizeof flips, "%d", e->flips);
+        snprintf(clamped, sizeof clamped, "%d", e->clamped);
+    }
+    printf("%5d %10.6f %8.4f %8s %11s %8.3f %5s %7s", e->outer, e->val_loss, e->val_acc, test,
+           hg, e->time_s, flips, clamped);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!h->K[k])
+            continue;
+        const double *x = e->theta + h->offset[k];
+        double sum = 0, lo = INFINITY, hi = -INFINITY;
+        for (int j = 0; j < h->K[k]; j++) {
+            sum += x[j];
+            lo = fmin(lo, x[j]);
+            hi = fmax(hi, x[j]);
+        }
+        printf(" %11.5g %11.5g %11.5g", sum / h->K[k], lo, hi);
+    }
+    printf(" %s\n", e->has_grad ? "ok" : "final");
+    fflush(stdout);
+}
+
+static const char *stop_text(const Hpo *H, char *buf, size_t cap)
+{
+    switch (H->stop) {
+    case STOP_COMPLETED:
+        snprintf(buf, cap, "completed %d outer steps and evaluated the final schedule",
+                 H->ho->outer_steps);
+        break;
+    case STOP_PATIENCE:
+        snprintf(buf, cap, "patience: no better validation accuracy in %d outer steps after "
+                 "outer step %d", H->ho->patience, H->log[H->best].outer);
+        break;
+    case STOP_FAILED:
+        snprintf(buf, cap, "outer step %d: inner run %s: %s", H->fail_outer, H->fail_status,
+                 H->fail_msg);
+        break;
+    }
+    return buf;
+}
+
+/* The per-step schedule of an entry's theta (into H->sched). */
+static void load_theta(Hpo *H, const double *theta)
+{
+    hyper_unpack(&H->layout, theta, &H->sched);
+}
+
+static void print_footer(Hpo *H)
+{
+    char buf[700];
+    printf("# stopped: %s\n", stop_text(H, buf, sizeof buf));
+    if (H->best < 0) {
+        printf("# best: none (no schedule was evaluated)\n");
+        return;
+    }
+    const Entry *b = &H->log[H->best], *f = &H->log[H->nlog - 1];
+    const Entry *pair[2] = {b, f};
+    const char *names[2] = {"best", "final"};
+    for (int i = 0; i < 2; i++) {
+        printf("# %s: outer step %d: val_loss %.6f, val_acc %.4f", names[i], pair[i]->outer,
+               pair[i]->val_loss, pair[i]->val_acc);
+        if (pair[i]->has_test)
+            printf(", test_acc %.4f", pair[i]->test_acc);
+        printf("\n");
+    }
+    double eng = 0;
+    int runs = 0;
+    for (int i = 0; i < H->nlog; i++)
+        if (H->log[i].has_grad) {
+            eng += H->log[i].time_s;
+            runs++;
+        }
+    if (runs)
+        printf("# time: %.2f s in all; %.3f s per outer step (mean over %d with an engine "
+               "run)\n", H->total_s, eng / runs, runs);
+    else
+        printf("# time: %.2f s in all; no outer step ran an engine\n", H->total_s);
+    /* index 1: the schedules per inner step */
+    printf("\n\n# schedules per inner step: best (outer step %d) and final (outer step %d)\n",
+           b->outer, f->outer);
+    printf("# columns: t lr_best mom_best wd_best lr_final mom_final wd_final\n");
+    const int T = H->layout.T;
+    double *best[HYPER_KINDS];
+    load_theta(H, b->theta);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        best[k] = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)T);
+        memcpy(best[k], H->sched.v[k], sizeof(double) * (size_t)T);
+    }
+    load_theta(H, f->theta);
+    for (int t = 0; t < T; t++)
+        printf("%d %.9g %.9g %.9g %.9g %.9g %.9g\n", t, best[0][t], best[1][t], best[2][t],
+               H->sched.v[0][t], H->sched.v[1][t], H->sched.v[2][t]);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        mem_free(best[k]);
+    fflush(stdout);
+}
+
+static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
+{
+    json_object_begin(j, 0);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (h->K[k]) {
+            json_key(j, hyper_kind_name(k));
+            json_doubles(j, theta + h->offset[k], h->K[k]);
+        }
+    json_object_end(j);
+}
+
+static void json_entry_summary(JsonWriter *j, Hpo *H, const Entry *e, int with_schedule)
+{
+    json_object_begin(j, 0);
+    json_key(j, "outer");
+    json_int(j, e->outer);
+    json_key(j, "val_loss");
+    json_double(j, e->val_loss);
+    json_key(j, "val_acc");
+    json_double(j, e->val_acc);
+    json_key(j, "test_loss");
+    if (e->has_test)
+        json_double(j, e->test_loss);
+    else
+        json_null(j);
+    json_key(j, "test_acc");
+    if (e->has_test)
+        json_double(j, e->test_acc);
+    else
+        json_null(j);
+    if (with_schedule) {
+        json_key(j, "theta");
+        json_theta(j, &H->layout, e->theta);
+        json_key(j, "schedule"); /* per inner step, every kind */
+        load_theta(H, e->theta);
+        json_object_begin(j, 0);
+        for (int k = 0; k < HYPER_KINDS; k++) {
+            json_key(j, hyper_kind_name(k));
+            json_doubles(j, H->sched.v[k], H->layout.T);
+        }
+        json_object_end(j);
+    }
+    json_object_end(j);
+}
+
+static int write_json(Hpo *H, HgErr *err)
+{
+    const HpoOptions *ho = H->ho;
+    const HypergradOptions *o = H->o;
+    const HyperLayout *h = &H->layout;
+    const OuterConfig *c = &ho->outer;
+    AtomicFile af;
+    if (atomic_open(&af, ho->json, err))
+        return -1;
+    JsonWriter jw, *j = &jw;
+    json_init(j, af.f);
+    json_object_begin(j, 0);
+    json_key(j, "command");
+    json_string(j, "hpo");
+    json_key(j, "engine");
+    json_string(j, o->engine);
+    hypergrad_json_problem(j, o, H->m, &H->train, &H->val, h);
+    json_key(j, "test_examples");
+    if (ho->test)
+        json_int(j, H->test.n);
+    else
+        json_null(j);
+    json_key(j, "outer");
+    json_object_begin(j, 0);
+    json_key(j, "optimizer");
+    json_string(j, outer_kind_name(c->kind));
+    json_key(j, "steps");
+    json_int(j, ho->outer_steps);
+    if (c->kind == OUTER_SIGN) {
+        json_key(j, "sign_step");
+        json_object_begin(j, 1);
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k]) {
+                json_key(j, hyper_kind_name(k));
+                json_double(j, c->sign_step[k]);
+            }
+        json_object_end(j);
+        json_key(j, "sign_decay");
+        json_double(j, c->sign_decay);
+        json_key(j, "search_range");
+        json_object_begin(j, 1);
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k]) {
+                json_key(j, hyper_kind_name(k));
+                json_doubles(j, H->range[k], 2);
+            }
+        json_object_end(j);
+    } else {
+        json_key(j, "lr");
+        json_double(j, c->lr);
+    }
+    if (c->kind == OUTER_SGD) {
+        json_key(j, "clip");
+        if (c->clip > 0)
+            json_double(j, c->clip);
+        else
+            json_null(j);
+    }
+    if (c->kind == OUTER_ADAM) {
+        json_key(j, "beta1");
+        json_double(j, c->beta1);
+        json_key(j, "beta2");
+        json_double(j, c->beta2);
+        json_key(j, "eps");
+        json_double(j, c->eps);
+    }
+    json_key(j, "bounds"); /* [lo, hi] per kind, null for no upper bound */
+    if (c->bounded) {
+        json_object_begin(j, 1);
+        for (int k = 0; k < HYPER_KINDS; k++) {
+            double lo, hi;
+            outer_bounds((HyperKind)k, &lo, &hi);
+            json_key(j, hyper_kind_name(k));
+            json_doubles(j, (double[]){lo, isinf(hi) ? NAN : hi}, 2);
+        }
+        json_object_end(j);
+    } else {
+        json_null(j);
+    }
+    json_key(j, "patience");
+    json_int(j, ho->patience);
+    json_object_end(j);
+
+    json_key(j, "log");
+    json_array_begin(j, 0);
+    for (int i = 0; i < H->nlog; i++) {
+        const Entry *e = &H->log[i];
+        json_object_begin(j, 0);
+        json_key(j, "outer");
+        json_int(j, e->outer);
+        json_key(j, "status");
+        json_string(j, e->has_grad ? "ok" : "final");
+        json_key(j, "val_loss");
+        json_double(j, e->val_loss);
+        json_key(j, "val_acc");
+        json_double(j, e->val_acc);
+        json_key(j, "test_loss");
+        if (e->has_test)
+            json_double(j, e->test_loss);
+        else
+            json_null(j);
+        json_key(j, "test_acc");
+        if (e->has_test)
+            json_double(j, e->test_acc);
+        else
+            json_null(j);
+        json_key(j, "hypergrad_norm");
+        if (e->has_grad)
+            json_double(j, e->hg_norm);
+        else
+            json_null(j);
+        json_key(j, "time_s");
+        json_double(j, e->time_s);
+        json_key(j, "engine_time_s");
+        if (e->has_grad)
+            json_double(j, e->engine_time_s);
+        else
+            json_null(j);
+        json_key(j, "flips");
+        if (e->has_grad && c->kind == OUTER_SIGN)
+            json_int(j, e->flips);
+        else
+            json_null(j);
+        json_key(j, "clamped");
+        if (e->has_grad)
+            json_int(j, e->clamped);
+        else
+            json_null(j);
+        json_key(j, "theta");
+        json_theta(j, h, e->theta);
+        json_key(j, "hypergrad");
+        if (e->has_grad)
+            json_theta(j, h, e->grad);
+        else
+            json_null(j);
+        json_object_end(j);
+    }
+    json_array_end(j);
+
+    char buf[700];
+    json_key(j, "stop");
+    json_object_begin(j, 0);
+    json_key(j, "reason");
+    json_string(j, H->stop == STOP_COMPLETED ? "completed"
+                   : H->stop == STOP_PATIENCE ? "patience" : H->fail_status);
+    json_key(j, "outer");
+    json_int(j, H->stop == STOP_FAILED ? H->fail_outer
+                : H->nlog ? H->log[H->nlog - 1].outer : 0);
+    json_key(j, "message");
+    json_string(j, stop_text(H, buf, sizeof buf));
+    json_object_end(j);
+    json_key(j, "best");
+    if (H->best >= 0)
+        json_entry_summary(j, H, &H->log[H->best], 1);
+    else
+        json_null(j);
+    json_key(j, "final");
+    if (H->nlog)
+        json_entry_summary(j, H, &H->log[H->nlog - 1], 1);
+    else
+        json_null(j);
+    json_key(j, "time_s");
+    json_double(j, H->total_s);
+    if (H->estimate > 0) {
+        json_key(j, "mem_estimate");
+        json_double(j, H->estimate);
+    }
+    json_key(j, "peak_rss");
+    json_uint(j, mem_peak_rss());
+    hypergrad_json_machine(j);
+    json_object_end(j);
+    return atomic_commit(&af, err);
+}
+
+static int load_test(Hpo *H, HgErr *err)
+{
+    const HypergradOptions *o = H->o;
+    HgErr e = {{0}};
+    if (dataset_load(o->data, o->data_dir, 1, &H->test, &e))
+        return hg_fail(err, "--test: --data %s: %s", o->data, e.msg);
+    if (H->test.c != H->train.c || H->test.h != H->train.h || H->test.w != H->train.w ||
+        H->test.classes != H->train.classes) {
+        hg_fail(err, "--test: --data %s: the test split has %dx%dx%d examples of %d classes, "
+                "the train split %dx%dx%d of %d", o->data, H->test.c, H->test.h, H->test.w,
+                H->test.classes, H->train.c, H->train.h, H->train.w, H->train.classes);
+        dataset_free(&H->test);
+        return -1;
+    }
+    dataset_normalize(&H->test, H->mean, H->std);
+    return 0;
+}
+
+static Entry *new_entry(Hpo *H, int outer, const double *theta)
+{
+    Entry *e = &H->log[H->nlog++];
+    const size_t n = sizeof(double) * (size_t)(H->layout.N ? H->layout.N : 1);
+    memset(e, 0, sizeof *e);
+    e->outer = outer;
+    e->theta = mem_alloc(MEM_OTHER, n);
+    memcpy(e->theta, theta, sizeof(double) * (size_t)H->layout.N);
+    return e;
+}
+
+static void record_failure(Hpo *H, int outer, const char *msg)
+{
+    H->stop = STOP_FAILED;
+    H->fail_outer = outer;
+    snprintf(H->fail_msg, sizeof H->fail_msg, "%s", msg);
+    snprintf(H->fail_status, sizeof H->fail_status, "%s",
+             strstr(msg, "diverged") || strstr(msg, "not finite") ? "diverged" : "failed");
+    /* a comment line in the table: never a number */
+    printf("# outer step %d: inner run %s: %s\n", outer, H->fail_status, msg);
+    fflush(stdout);
+}
+
+static void update_best(Hpo *H)
+{
+    const Entry *e = &H->log[H->nlog - 1];
+    if (H->best < 0 || e->val_acc > H->log[H->best].val_acc)
+        H->best = H->nlog - 1;
+}
+
+static void outer_loop(Hpo *H, const EngineOps *ops, double *theta, OuterOpt *opt)
+{
+    const HpoOptions *ho = H->ho;
+    const HypergradOptions *o = H->o;
+    const int N = H->layout.N, S = ho->outer_steps;
+    const InnerProblem prob = {H->m, &H->train, &H->val, o->batch, o->batch_seed, H->w0};
+    const EngineConfig cfg = {.prob = &prob, .layout = &H->layout, .sched = &H->sched,
+                              .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
+                              .greedy_online_lr = o->greedy_online_lr};
+    Progress pg;
+    char label[64];
+    snprintf(label, sizeof label, "hpo %s", o->engine);
+    const double t_start = now_s();
+    progress_start(&pg, label, S + 1);
+    H->stop = STOP_COMPLETED;
+    for (int s = 0; s < S; s++) {
+        HgErr err = {{0}};
+        const double t0 = now_s();
+        load_theta(H, theta);
+        EngineResult res;
+        if (engine_run(ops, &cfg, &res, &err)) {
+            record_failure(H, s, err.msg);
+            break;
+        }
+        Entry *e = new_entry(H, s, theta);
+        e->has_grad = 1;
+        e->val_loss = res.val_loss;
+        e->val_acc = res.val_acc;
+        e->engine_time_s = res.time_s;
+        e->grad = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
+        memcpy(e->grad, res.hypergrad, sizeof(double) * (size_t)N);
+        e->hg_norm = norm2(res.hypergrad, N);
+        engine_result_free(&res);
+        if (ho->test && retrain(H, e, 0, &err)) {
+            H->nlog--; /* not evaluated completely: drop it */
+            mem_free(e->theta);
+            mem_free(e->grad);
+            record_failure(H, s, err.msg);
+            break;
+        }
+        OuterStepInfo info;
+        HG_CHECK(outer_step(opt, theta, e->grad, &info, &err) == 0,
+                 "engine_run checked the hypergradient finite: %s", err.msg);
+        e->flips = info.flips;
+        e->clamped = info.clamped;
+        e->time_s = now_s() - t0;
+        print_row(H, e);
+        update_best(H);
+        progress_update(&pg, s + 1);
+        if (ho->patience > 0 && H->nlog - 1 - H->best >= ho->patience) {
+            H->stop = STOP_PATIENCE;
+            break;
+        }
+    }
+    if (H->stop == STOP_COMPLETED) { /* the final theta: a plain training run */
+        HgErr err = {{0}};
+        const double t0 = now_s();
+        Entry *e = new_entry(H, S, theta);
+        load_theta(H, theta);
+        if (retrain(H, e, 1, &err)) {
+            H->nlog--;
+            mem_free(e->theta);
+            record_failure(H, S, err.msg);
+        } else {
+            e->time_s = now_s() - t0;
+            print_row(H, e);
+            update_best(H);
+        }
+    }
+    progress_end(&pg);
+    H->total_s = now_s() - t_start;
+}
+
+static void hpo_free(Hpo *H)
+{
+    for (int i = 0; i < H->nlog; i++) {
+        mem_free(H->log[i].theta);
+        mem_free(H->log[i].grad);
+    }
+    free(H->log);
+    schedule_free(&H->sched);
+    mem_free(H->w0);
+    mem_free(H->w);
+    mem_free(H->mean);
+    mem_free(H->std);
+    dataset_free(&H->train);
+    dataset_free(&H->val);
+    dataset_free(&H->test);
+    model_free(H->m);
+}
+
+static int hpo_run(const HpoOptions *ho)
+{
+    const HypergradOptions *o = &ho->prob;
+    HgErr err = {{0}};
+    int status = 0;
+    omp_set_num_threads(o->threads);
+    openblas_set_num_threads(o->threads);
+    if (ho->json && hypergrad_check_json_path(ho->json, &err)) {
+        fprintf(stderr, "hgbench hpo: %s\n", err.msg);
+        return 2;
+    }
+    Hpo H = {.ho = ho, .o = o, .best = -1};
+    const EngineOps *ops = engine_find(o->engine);
+    H.m = model_by_name(o->model, o->input, o->classes, &err);
+    HG_CHECK(ops && H.m, "checked by hpo_parse: %s", err.msg);
+    const long P = H.m->nparams;
+    const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
+    OuterOpt opt = {0};
+    double *theta = NULL;
+    if (ho->outer_steps > 0 && hypergrad_memory_estimate("hpo", o, P, N, &H.estimate, &err)) {
+        fprintf(stderr, "hgbench hpo: refused: %s\n", err.msg);
+        status = 1;
+        goto done;
+    }
+    if (hypergrad_load_data(o, &H.train, &H.val, &H.mean, &H.std, &status, &err)) {
+        fprintf(stderr, "hgbench hpo: %s\n", err.msg);
+        goto done;
+    }
+    if (ho->test && load_test(&H, &err)) {
+        fprintf(stderr, "hgbench hpo: %s\n", err.msg);
+        status = 3;
+        goto done;
+    }
+    H.w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)P);
+    H.w = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)P);
+    model_init(H.m, H.w0, o->init, o->init_sigma, o->seed);
+    if (hyper_layout_init(&H.layout, o->steps, o->K, &err) ||
+        schedule_init(&H.sched, o->steps, o->schedule, o->lr, o->mom, o->wd, o->clamp, &err) ||
+        outer_init(&opt, &ho->outer, &H.layout, &err)) {
+        fprintf(stderr, "hgbench hpo: %s\n", err.msg);
+        status = 2;
+        goto done;
+    }
+    const size_t nbytes = sizeof(double) * (size_t)(N ? N : 1);
+    theta = mem_alloc(MEM_OTHER, nbytes);
+    hyper_pack(&H.layout, &H.sched, theta);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!H.layout.K[k])
+            continue;
+        double lo = INFINITY, hi = -INFINITY;
+        int changed = 0;
+        for (int j = 0; j < H.layout.K[k]; j++) {
+            const double x = theta[H.layout.offset[k] + j];
+            double a, b;
+            outer_sign_range(&ho->outer, (HyperKind)k, x, ho->outer_steps, &a, &b);
+            lo = fmin(lo, a);
+            hi = fmax(hi, b);
+        }
+        H.range[k][0] = lo;
+        H.range[k][1] = hi;
+        for (int t = 0; t < o->steps; t++)
+            changed |= fabs(theta[hyper_column(&H.layout, k, t)] - H.sched.v[k][t]) >
+                       1e-12 * fabs(H.sched.v[k][t]);
+        if (changed)
+            fprintf(stderr, "hgbench hpo: note: %s is learned with %d shared values: each "
+                    "window starts at the mean of the %s schedule over it\n",
+                    hyper_kind_name(k), H.layout.K[k], o->schedule_name);
+        if (ho->outer.kind == OUTER_SIGN && ho->outer_steps > 0)
+            fprintf(stderr, "hgbench hpo: sign search range of %s: [%g, %g] (initial +- %g x "
+                    "%d outer steps%s)\n", hyper_kind_name(k), lo, hi,
+                    ho->outer.sign_step[k], ho->outer_steps,
+                    ho->outer.bounded ? ", within the bounds" : "");
+    }
+    H.log = calloc((size_t)ho->outer_steps + 1, sizeof(Entry));
+    HG_CHECK(H.log, "out of memory");
+    print_header(&H);
+    outer_loop(&H, ops, theta, &opt);
+    print_footer(&H);
+    if (H.best < 0)
+        status = 1;
+    if (ho->json && write_json(&H, &err)) {
+        fprintf(stderr, "hgbench hpo: --json %s\n", err.msg);
+        status = 3;
+    }
+    if (H.stop == STOP_FAILED)
+        fprintf(stderr, "hgbench hpo: stopped at outer step %d: inner run %s: %s\n",
+                H.fail_outer, H.fail_status, H.fail_msg);
+
+done:
+    outer_free(&opt);
+    mem_free(theta);
+    hpo_free(&H);
+    return status;
+}
+
+int hpo_main(int argc, char **argv)
+{
+    HpoOptions o;
+    HgErr err = {{0}};
+    if (hpo_parse(argc, argv, &o, &err)) {
+        fprintf(stderr, "hgbench hpo: %s\n", err.msg);
+        return 2;
+    }
+    if (o.help) {
+        hpo_usage(stdout);
+        return 0;
+    }
+    return hpo_run(&o);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# fig2-plot.sh — turns hgbench-fig2's results into PNG and SVG with
+# plots/fig2.gp: PREFIX.png/.svg (MSE vs sharing window) and, when the
+# per-step file exists, PREFIX-steps.png/.svg.
+#
+#   scripts/fig2-plot.sh RESULTS [STEPS] [PREFIX]
+#
+# RESULTS: hgbench-fig2 --out; STEPS: hgbench-fig2 --steps-out (default
+# RESULTS with "-steps" before its extension, used only if it exists);
+# PREFIX: output path without extension (default RESULTS without its
+# extension). Exits 2 on bad usage, 1 if gnuplot fails or a PNG is missing.
+set -uo pipefail
+if [ $# -lt 1 ] || [ $# -gt 3 ] || [ "${1:-}" = --help ]; then
+  echo "usage: $0 RESULTS [STEPS] [PREFIX]" >&2
+  exit 2
+fi
+abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+in=$(abs "$1")
+base=${in%.*}
+steps=$(abs "${2:-$base-steps.${in##*.}}")
+prefix=$(abs "${3:-$base}")
+[ -r "$in" ] || { echo "$0: cannot read $in" >&2; exit 2; }
+command -v gnuplot >/dev/null || { echo "$0: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 1; }
+for p in "$in" "$steps" "$prefix"; do
+  case $p in *"'"*) echo "$0: a path with a quote is not supported: $p" >&2; exit 2 ;; esac
+done
+cd "$(dirname "$0")/.." || exit 1   # plots/*.gp load each other by repository paths
+
+vars="IN='$in'; OUT='$prefix'"
+[ -r "$steps" ] && vars+="; STEPS='$steps'"
+gnuplot -e "$vars" plots/fig2.gp || exit 1
+status=0
+for f in "$prefix.png" "$prefix.svg"; do
+  [ -s "$f" ] || { echo "$0: $f was not written" >&2; status=1; }
+done
+if [ -r "$steps" ]; then
+  for f in "$prefix-steps.png" "$prefix-steps.svg"; do
+    [ -s "$f" ] || { echo "$0: $f was not written" >&2; status=1; }
+  done
+fi
+[ $status = 0 ] && echo "wrote $prefix.png/.svg${steps:+$([ -r "$steps" ] && echo " and $prefix-steps.png/.svg")}"
+exit $status

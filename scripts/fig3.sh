@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# fig3.sh — Figure 3 of the FDS paper (section 5.2): learning-rate schedules
+# learned by greedy, non-greedy (no sharing) and FDS hypergradients over the
+# same outer optimiser, for LeNet trained on one epoch, against a cosine
+# annealing baseline. One `hgbench hpo` run per method and data set:
+#
+#   greedy     --engine greedy --learn lr:T   one-step look-ahead on the validation
+#                                             set at every inner step (K = T),
+#                                             fed to the outer optimiser as is
+#                                             (no online updates, no HD tricks)
+#   nongreedy  --engine bptt --learn lr:T     the exact hypergradient, one value
+#                                             per inner step (K = T)
+#   fds        --engine bptt --learn lr:10    the exact hypergradient of K = 10
+#                                             shared values: forward mode gives
+#                                             the same numbers (tests/test_engines.c
+#                                             holds bptt = forward to 1e-9 in
+#                                             float64) and bptt is faster here;
+#                                             FDS_ENGINE=forward runs forward mode
+#   cosine     --learn none --schedule cosine --outer-steps 0: trained once
+#
+# Fixed for all: batch 128, T = floor(n_train / 128) (one epoch), every
+# learning rate initialised at 0, momentum 0.9 and weight decay 5e-4 fixed
+# (not learned), validation set of VAL = 1000 images held out of the train
+# split (seed 1), init seed 0; outer optimiser sign (FDS appendix G): each
+# value moves by its step against the hypergradient's sign, the step starting
+# at SIGN_LR = 0.02 and halved whenever that value's hypergradient flips sign;
+# the same number of outer steps for every method; the test split evaluated
+# at every outer step (by retraining the schedule). Each method's best outer
+# step (by validation accuracy) is its result: the paper's early stopping on
+# validation accuracy.
+#
+# Data: Fashion-MNIST from $DATA_DIR/fashion-mnist if it holds the IDX files,
+# else from Debian's /usr/share/datasets/fashion-mnist; MNIST from
+# $DATA_DIR/mnist and SVHN from $DATA_DIR/svhn (train_32x32.mat,
+# test_32x32.mat) when present, skipped with the reason otherwise.
+#
+# Environment:
+#   QUICK=1        T = 50 inner steps, 4 outer steps (about a minute on 2 cores);
+#                  results and plots named fig3-<data>-quick-*
+#   OUTER_STEPS    outer steps per method (default 14; the paper took 50). Sized
+#                  to 12 minutes of a 60-minute budget on the 2-core machine
+#                  it was written on: one outer step at T = 460 (Fashion-MNIST),
+#                  2 threads, float32, with the test evaluation, measured 28.0 s
+#                  greedy (its look-ahead is a pass over the 1000 validation
+#                  images at each of the T steps), 11.3 s non-greedy, 11.1 s FDS
+#                  (bptt): 50.4 s a round, 14 rounds + about 20 s of loading and
+#                  the cosine run = 12 minutes. The machine was shared while
+#                  measured; at THREADS=2, a busy machine slows OpenMP a lot
+#   DATA_DIR       folder with mnist/, svhn/ (and optionally fashion-mnist/)
+#   BUILD          the build whose hgbench runs (default build/f32)
+#   VAL, SIGN_LR, COSINE_LR (default 0.1), PATIENCE (default 0: off; the best
+#   outer step is kept either way), FDS_ENGINE (bptt or forward), THREADS
+#   (default OMP_NUM_THREADS or 2)
+#
+# Writes bench/results/fig3-<data>-<method>.txt (hpo's table: index 0 per
+# outer step, index 1 the best and final schedules per inner step) and .json
+# (the full log), bench/results/fig3-<data>-summary.txt (the headline), and
+# plots/fig3-<data>-schedules.{png,svg}, plots/fig3-<data>-accuracy.{png,svg}.
+# Prints the headline: each method's best validation accuracy and the test
+# accuracy at that outer step, and the cosine baseline's.
+# Exits 1 if a run or a plot failed, 2 on bad settings.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+QUICK=${QUICK:-0}
+BUILD=${BUILD:-build/f32}
+DATA_DIR=${DATA_DIR:-}
+THREADS=${THREADS:-${OMP_NUM_THREADS:-2}}
+VAL=${VAL:-1000}
+SIGN_LR=${SIGN_LR:-0.02}
+SIGN_DECAY=0.5
+COSINE_LR=${COSINE_LR:-0.1}
+PATIENCE=${PATIENCE:-0}
+FDS_ENGINE=${FDS_ENGINE:-bptt}
+FDS_K=10
+BATCH=128 MOM=0.9 WD=5e-4
+if [ "$QUICK" = 1 ]; then
+  OUTER_STEPS=${OUTER_STEPS:-4}; QUICK_STEPS=50; tag=-quick
+else
+  OUTER_STEPS=${OUTER_STEPS:-14}; QUICK_STEPS=; tag=
+fi
+case $FDS_ENGINE in bptt|forward) ;; *) echo "$0: FDS_ENGINE=$FDS_ENGINE: bptt or forward" >&2; exit 2 ;; esac
+hg=$BUILD/hgbench
+[ -x "$hg" ] || { echo "$0: $hg not found: run make first (or set BUILD)" >&2; exit 2; }
+command -v gnuplot >/dev/null || { echo "$0: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 1; }
+mkdir -p bench/results plots
+status=0
+
+# "DIR" if DIR holds the data set's train and test files, else "".
+has_files() { # dir file...
+  local d=$1 f; shift
+  for f in "$@"; do [ -s "$d/$f" ] || [ -s "$d/$f.gz" ] || return 1; done
+  printf '%s\n' "$d"
+}
+idx_files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+
+# one hpo run: name, then flags; writes bench/results/$name.txt and .json atomically
+run_hpo() {
+  local name=$1; shift
+  local txt=bench/results/$name.txt json=bench/results/$name.json
+  local tmp=$txt.tmp.$$
+  echo "# $name: $hg hpo $*" >&2
+  "$hg" hpo "$@" --json "$json" > "$tmp"
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "$0: $name: hgbench hpo exited $rc (its table so far: $tmp)" >&2
+    status=1
+    return 1
+  fi
+  mv "$tmp" "$txt"
+}
+
+best_line() { sed -n 's/^# best: //p' "$1" | head -n 1; }
+field() { sed -n "s/.*$1 \\([0-9.]*\\).*/\\1/p" <<<"$2"; }
+
+datasets=()
+declare -A datadir   # "" for the loader's default folder
+for d in fashion-mnist mnist svhn; do
+  case $d in
+    fashion-mnist)
+      if [ -n "$DATA_DIR" ] && dir=$(has_files "$DATA_DIR/fashion-mnist" "${idx_files[@]}"); then
+        datadir[$d]=$dir
+      elif has_files /usr/share/datasets/fashion-mnist "${idx_files[@]}" >/dev/null; then
+        datadir[$d]=""
+      else
+        echo "# fashion-mnist: skipped: no IDX files in /usr/share/datasets/fashion-mnist" \
+             "(apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist" >&2
+        continue
+      fi ;;
+    mnist)
+      if [ -z "$DATA_DIR" ]; then
+        echo "# mnist: skipped: DATA_DIR is not set (MNIST cannot be downloaded here; put" \
+             "its IDX files, train and t10k, in \$DATA_DIR/mnist)" >&2; continue
+      fi
+      if ! dir=$(has_files "$DATA_DIR/mnist" "${idx_files[@]}"); then
+        echo "# mnist: skipped: $DATA_DIR/mnist lacks the IDX files (train-* and t10k-*," \
+             "plain or .gz)" >&2; continue
+      fi
+      datadir[$d]=$dir ;;
+    svhn)
+      if [ -z "$DATA_DIR" ]; then
+        echo "# svhn: skipped: DATA_DIR is not set (SVHN cannot be downloaded here; put" \
+             "train_32x32.mat and test_32x32.mat in \$DATA_DIR/svhn)" >&2; continue
+      fi
+      if [ ! -s "$DATA_DIR/svhn/train_32x32.mat" ] || [ ! -s "$DATA_DIR/svhn/test_32x32.mat" ]; then
+        echo "# svhn: skipped: $DATA_DIR/svhn lacks train_32x32.mat or test_32x32.mat" >&2
+        continue
+      fi
+      datadir[$d]=$DATA_DIR/svhn ;;
+  esac
+  datasets+=("$d")
+done
+[ ${#datasets[@]} -gt 0 ] || { echo "$0: no data set available" >&2; exit 1; }
+
+echo "# fig3: FDS Figure 3 with $hg ($("$hg" --help | sed -n '1s/.*(this binary: \(.*\))/\1/p'))," \
+     "$THREADS threads, $OUTER_STEPS outer steps per method (the paper: 50)${tag:+, QUICK}" >&2
+echo "# fds: engine $FDS_ENGINE with --learn lr:$FDS_K; forward mode gives the same" \
+     "windowed hypergradient (tests/test_engines.c: bptt = forward to 1e-9 in float64)," \
+     "bptt is used for speed; FDS_ENGINE=forward runs forward mode" >&2
+summaries=()
+for d in "${datasets[@]}"; do
+  case $d in svhn) n=73257 ;; *) n=60000 ;; esac   # official train split sizes
+  T=${QUICK_STEPS:-$(( (n - VAL) / BATCH ))}
+  base=fig3-$d$tag
+  common=(--model lenet --data "$d" --steps "$T" --batch "$BATCH" --val "$VAL"
+          --mom "$MOM" --wd "$WD" --threads "$THREADS" --test)
+  [ -n "${datadir[$d]}" ] && common+=(--data-dir "${datadir[$d]}")
+  outer=(--lr 0 --outer sign --outer-steps "$OUTER_STEPS" --sign-step "lr:$SIGN_LR"
+         --sign-decay "$SIGN_DECAY" --patience "$PATIENCE")
+  echo "# $d: T = $T inner steps, batch $BATCH, val $VAL, mom $MOM, wd $WD fixed, lr init 0;" \
+       "sign steps lr $SIGN_LR, decay $SIGN_DECAY" >&2
+  ok=1
+  run_hpo "$base-cosine" "${common[@]}" --learn none --schedule cosine --lr "$COSINE_LR" \
+    --outer-steps 0 || ok=0
+  run_hpo "$base-greedy" "${common[@]}" "${outer[@]}" --engine greedy --learn lr:T || ok=0
+  run_hpo "$base-nongreedy" "${common[@]}" "${outer[@]}" --engine bptt --learn lr:T || ok=0
+  run_hpo "$base-fds" "${common[@]}" "${outer[@]}" --engine "$FDS_ENGINE" --learn "lr:$FDS_K" || ok=0
+
+  # headline
+  sum=bench/results/$base-summary.txt
+  {
+    echo "# fig3 $d: LeNet, T = $T, batch $BATCH, val $VAL, mom $MOM and wd $WD fixed, lr init 0,"
+    echo "# outer: sign, $OUTER_STEPS outer steps (paper: 50), initial step lr $SIGN_LR, decay $SIGN_DECAY,"
+    echo "# patience $PATIENCE; fds = $FDS_ENGINE, K = $FDS_K; cosine max lr $COSINE_LR; $hg, $THREADS threads"
+    echo "# columns: method best_outer best_val_acc test_acc_at_best final_val_acc s_per_outer_step status"
+    for m in greedy nongreedy fds cosine; do
+      f=bench/results/$base-$m.txt
+      if [ ! -s "$f" ]; then echo "$m - - - - - failed"; continue; fi
+      b=$(best_line "$f")
+      fin=$(sed -n 's/^# final: //p' "$f" | head -n 1)
+      per=$(sed -n 's/^# time: .*; \([0-9.]*\) s per outer step.*/\1/p' "$f" | head -n 1)
+      stop=$(sed -n 's/^# stopped: \([a-z]*\).*/\1/p' "$f" | head -n 1)
+      [ "$m" = cosine ] && per=-
+      case $stop in completed|patience) ;; *) stop="stopped:$(sed -n 's/^# stopped: //p' "$f" | tr ' ' '_')" ;; esac
+      echo "$m $(sed -n 's/^outer step \([0-9]*\):.*/\1/p' <<<"$b") $(field val_acc "$b")" \
+           "$(field test_acc "$b") $(field val_acc "$fin") ${per:--} $stop"
+    done
+  } > "$sum.tmp.$$" && mv "$sum.tmp.$$" "$sum"
+  summaries+=("$sum")
+
+  if [ $ok = 1 ]; then
+    note="val $VAL, mom $MOM and wd $WD fixed, lr from 0; sign steps lr $SIGN_LR (x$SIGN_DECAY on flips), $OUTER_STEPS outer steps; FDS by $FDS_ENGINE"
+    if [ -n "$QUICK_STEPS" ]; then span="QUICK: $(( T * BATCH )) of $((n - VAL)) examples"; else span="one epoch"; fi
+    gnuplot -e "IN='bench/results/$base'; OUT='plots/$base'; DATA='$d'; NOTE='$note'; SPAN='$span'" \
+      plots/fig3.gp || status=1
+    for f in plots/$base-schedules.png plots/$base-schedules.svg plots/$base-accuracy.png \
+             plots/$base-accuracy.svg; do
+      [ -s "$f" ] || { echo "$0: $f was not written" >&2; status=1; }
+    done
+  else
+    echo "# $d: plots skipped: a run failed" >&2
+  fi
+done
+
+echo
+echo "# fig3 headline: best validation accuracy per method and the test accuracy at that outer step"
+for s in "${summaries[@]}"; do
+  echo "## $s"
+  sed -n 's/^# columns: //p' "$s"
+  grep -v '^#' "$s"
+done
+exit $status
