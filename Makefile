@@ -95,6 +95,7 @@ $(eval $(call config_rules,f32,))
 $(eval $(call config_rules,f64,-DHG_F64,$(F32_ONLY_TESTS)))
 $(eval $(call config_rules,asan-f32,$(SAN)))
 $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
+include bench/micro.mk
 
 .PHONY: all test test-fast bench deps clean print-config
 .SECONDARY:
@@ -102,7 +103,8 @@ $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
 
 all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
-     build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2
+     build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
+     build/f32/hgbench-micro build/f64/hgbench-micro
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
 build/hgbench: bench/launcher.c

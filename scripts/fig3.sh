@@ -113,8 +113,9 @@ run_hpo() {
 best_line() { sed -n 's/^# best: //p' "$1" | head -n 1; }
 field() { sed -n "s/.*$1 \\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 
-datasets=()
+datasets=() skipped=()
 declare -A datadir   # "" for the loader's default folder
+skip() { echo "# $1: skipped: $2" >&2; skipped+=("**$1**: skipped: $2"); }
 for d in fashion-mnist mnist svhn; do
   case $d in
     fashion-mnist)
@@ -123,27 +124,23 @@ for d in fashion-mnist mnist svhn; do
       elif has_files /usr/share/datasets/fashion-mnist "${idx_files[@]}" >/dev/null; then
         datadir[$d]=""
       else
-        echo "# fashion-mnist: skipped: no IDX files in /usr/share/datasets/fashion-mnist" \
-             "(apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist" >&2
+        skip fashion-mnist "no IDX files in /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist"
         continue
       fi ;;
     mnist)
       if [ -z "$DATA_DIR" ]; then
-        echo "# mnist: skipped: DATA_DIR is not set (MNIST cannot be downloaded here; put" \
-             "its IDX files, train and t10k, in \$DATA_DIR/mnist)" >&2; continue
+        skip mnist "DATA_DIR is not set (MNIST cannot be downloaded here; put its IDX files, train and t10k, in \$DATA_DIR/mnist)"; continue
       fi
       if ! dir=$(has_files "$DATA_DIR/mnist" "${idx_files[@]}"); then
-        echo "# mnist: skipped: $DATA_DIR/mnist lacks the IDX files (train-* and t10k-*," \
-             "plain or .gz)" >&2; continue
+        skip mnist "$DATA_DIR/mnist lacks the IDX files (train-* and t10k-*, plain or .gz)"; continue
       fi
       datadir[$d]=$dir ;;
     svhn)
       if [ -z "$DATA_DIR" ]; then
-        echo "# svhn: skipped: DATA_DIR is not set (SVHN cannot be downloaded here; put" \
-             "train_32x32.mat and test_32x32.mat in \$DATA_DIR/svhn)" >&2; continue
+        skip svhn "DATA_DIR is not set (SVHN cannot be downloaded here; put train_32x32.mat and test_32x32.mat in \$DATA_DIR/svhn)"; continue
       fi
       if [ ! -s "$DATA_DIR/svhn/train_32x32.mat" ] || [ ! -s "$DATA_DIR/svhn/test_32x32.mat" ]; then
-        echo "# svhn: skipped: $DATA_DIR/svhn lacks train_32x32.mat or test_32x32.mat" >&2
+        skip svhn "$DATA_DIR/svhn lacks train_32x32.mat or test_32x32.mat"
         continue
       fi
       datadir[$d]=$DATA_DIR/svhn ;;
@@ -219,4 +216,38 @@ for s in "${summaries[@]}"; do
   sed -n 's/^# columns: //p' "$s"
   grep -v '^#' "$s"
 done
+
+# Markdown section for RESULTS.md (scripts/bench.sh)
+{
+  echo "## Figure 3: learning a learning-rate schedule (experiment 4)"
+  echo
+  echo "LeNet, one epoch (batch 128), every learning rate initialised at 0, momentum 0.9 and weight"
+  echo "decay 5e-4 fixed, validation $VAL images held out of the training split; greedy (K = T,"
+  echo "one-step look-ahead on the validation set, no online updates), non-greedy (K = T, bptt) and"
+  echo "FDS (K = $FDS_K, by $FDS_ENGINE: the same hypergradient as forward mode) under one outer"
+  echo "optimiser: sign-based (FDS appendix G), initial step lr $SIGN_LR halved on every sign flip,"
+  echo "$OUTER_STEPS outer steps (paper: 50; \`OUTER_STEPS=50\` restores it), best outer step by"
+  echo "validation accuracy (early stopping). Baseline: cosine annealing from $COSINE_LR."
+  [ -n "$tag" ] && echo "**QUICK**: T = $QUICK_STEPS inner steps (not an epoch), $OUTER_STEPS outer steps."
+  echo
+  for x in "${skipped[@]}"; do echo "- $x"; done
+  [ ${#skipped[@]} -gt 0 ] && echo
+  for s in "${summaries[@]}"; do
+    d=${s#bench/results/fig3-}; d=${d%-summary.txt}; d=${d%-quick}
+    echo "### $d"
+    echo
+    grep '^# fig3' "$s" | sed 's/^# fig3 [^:]*: /- /'
+    echo
+    echo "| method | best outer step | best val acc | test acc there | final val acc | s per outer step | status |"
+    echo "|---|--:|--:|--:|--:|--:|---|"
+    grep -v '^#' "$s" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'
+    echo
+    b=${s%-summary.txt}; b=${b#bench/results/}
+    echo "![schedules](plots/$b-schedules.png)"
+    echo "![accuracy](plots/$b-accuracy.png)"
+    echo
+  done
+  echo "Reproduce: \`$( [ -n "$tag" ] && echo 'QUICK=1 ')OUTER_STEPS=$OUTER_STEPS scripts/fig3.sh\` (each run's \`hgbench hpo\` command is in its log)."
+  echo
+} > bench/results/fig3.md.tmp.$$ && mv bench/results/fig3.md.tmp.$$ bench/results/fig3.md
 exit $status

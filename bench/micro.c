@@ -1,0 +1,598 @@
+/* micro.c — hgbench-micro: microbenchmarks through Google Benchmark (via the
+ * C shim gbench_shim.h), at the precision of the build (`real`), on real
+ * Fashion-MNIST batches of 128:
+ *
+ *   loss_grad/MODEL          model_loss_grad
+ *   hvp/MODEL                model_hvp (one tangent)
+ *   hvp_block/MODEL/k:K      model_hvp_block, grad NULL, K = 1, 4, 16, 64;
+ *                            counter per_tangent = time / K
+ *   infobuf/info_mul/...     info_mul over P = 61706 int64 values (LeNet's P)
+ *   infobuf/info_div/...     at m = 0.9 in one stream, and info_div back in
+ *                            reverse order; each benchmark times one of the
+ *                            two passes (the other runs with the timer
+ *                            paused); counter per_value; the values must come
+ *                            back bit for bit, or the program aborts (one
+ *                            stream on one thread; the reversible engine
+ *                            runs up to 16 streams in parallel)
+ *   engine_run/E/lenet/T:8/incl_val_grad
+ *                            one engine_run of E = bptt, reversible, forward,
+ *                            greedy: T = 8 steps of batch 128, lr learned in
+ *                            K = 2 windows, a validation set of 128 examples;
+ *                            counter per_step = time / T, which includes the
+ *                            validation gradient at w_T (and greedy's
+ *                            per-step look-ahead) spread over the steps
+ *
+ * for MODEL = logreg, mlp (784-256-10 tanh), lenet. Model ops cycle through
+ * 8 consecutive batches of the training part, one per iteration. Each op's
+ * first call (scratch growth, page faults) is made once, untimed, before its
+ * first timed loop. Times are wall clock (UseRealTime): the work runs on
+ * OpenMP threads, which the main thread's CPU time would not see.
+ * Counters named per_* are seconds per unit (the table script prints them as
+ * times); gemm_gflops is the GEMM-shaped work (model_grad_flops,
+ * model_hvp_flops) per second of wall time; busy_others is the cores other
+ * processes kept busy on average during the run (from /proc/stat, 10 ms
+ * ticks, so only runs of 0.1 s or more tell): above 0.25 the timings are
+ * noisy, and a warning on stderr says so at the end.
+ *
+ * Data as the hgbench command: the Fashion-MNIST train set, 128 examples
+ * held out by validation seed 1 (dataset_split), both parts normalised per
+ * channel by the training part's mean and std (bench_models.c normalises
+ * by the whole set's: the same up to those 128 examples).
+ * Repetitions: --benchmark_min_time defaults to 0.2 s here (see usage).
+ * Leaves out: float64/float32 comparison within one run (one binary per
+ * precision), memory, GPU timings.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/check.h"
+#include "../common/mem.h"
+#include "../common/real.h"
+#include "../common/rng.h"
+#include "../common/timer.h"
+#include "../datasets/dataset.h"
+#include "../engines/engine.h"
+#include "../engines/infobuf.h"
+#include "../harness/hyper.h"
+#include "../harness/inner.h"
+#include "../models/model.h"
+#include "gbench_shim.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HG_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HG_SANITIZED 1
+#endif
+#endif
+
+enum {
+    BATCH = 128,
+    NBATCHES = 8,      /* model ops cycle through this many batches */
+    VAL = 128,         /* validation examples (engines) */
+    VAL_SEED = 1,      /* the hgbench command's default --val-seed */
+    ENGINE_T = 8,      /* inner steps per engine run */
+    ENGINE_K_LR = 2,   /* learned lr windows */
+    KMAX = 64,
+};
+static const int KS[] = {1, 4, 16, 64}; /* block HVP tangents */
+#define NKS ((int)(sizeof KS / sizeof KS[0]))
+static const char *const MODELS[] = {"logreg", "mlp", "lenet"};
+#define NMODELS ((int)(sizeof MODELS / sizeof MODELS[0]))
+static const char *const ENGINES[] = {"bptt", "reversible", "forward", "greedy"};
+#define NENGINES ((int)(sizeof ENGINES / sizeof ENGINES[0]))
+#define ENGINE_LR 0.1
+#define ENGINE_MOM 0.9
+#define ENGINE_WD 5e-4
+#define INFO_M 0.9
+#define INFO_P 61706L /* LeNet's parameter count on 1x28x28 */
+/* Our default for --benchmark_min_time (Google Benchmark's is 0.5 s): 24
+ * benchmarks x 5 repetitions at 0.2 s keep a run of one precision near 40 s
+ * on a quiet 2-core machine. */
+#define DEFAULT_MIN_TIME "--benchmark_min_time=0.2"
+
+/* ---------------------------------------------------------------- options */
+
+static void usage(FILE *f)
+{
+    fputs("usage: hgbench-micro [--data-dir DIR] [--threads N] [--benchmark_* flags]\n"
+          "Microbenchmarks through Google Benchmark, at the precision of this build\n"
+          "(" HG_REAL_NAME "), on Fashion-MNIST batches of 128: loss+gradient, HVP and\n"
+          "block HVP (k = 1, 4, 16, 64) of logreg, mlp and lenet; the information\n"
+          "buffer (info_mul, info_div over 61706 values at m = 0.9); one engine_run of\n"
+          "bptt, reversible, forward and greedy on LeNet, T = 8, lr in 2 windows\n"
+          "(per_step includes the final validation gradient). Times are wall clock.\n"
+          "\n"
+          "  --data-dir DIR    Fashion-MNIST folder (default: the loader's,\n"
+          "                    /usr/share/datasets/fashion-mnist)\n"
+          "  --threads N       OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS,\n"
+          "                    else 2)\n"
+          "  --help            this text, then Google Benchmark's flags\n"
+          "\n"
+          "Every other flag goes to Google Benchmark (1.7.1). The bench runs it as\n"
+          "  hgbench-micro --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \\\n"
+          "      --benchmark_out=FILE --benchmark_out_format=json\n"
+          "and scripts/gbench-table.sh FILE makes a Markdown table of FILE. Also useful:\n"
+          "--benchmark_filter=REGEX (e.g. 'engine_run|lenet'), --benchmark_min_time=S\n"
+          "(seconds each repetition lasts at least, a plain number in 1.7.1; default\n"
+          "here 0.2, Google Benchmark's own 0.5), --benchmark_list_tests=true.\n"
+          "\n"
+          "Exit status: 0 all ran, 1 a benchmark failed (its row says why) or none\n"
+          "matched the filter, 2 bad flags, 3 the data could not be loaded. A round\n"
+          "trip of the information buffer that does not restore its values aborts.\n"
+          "\n",
+          f);
+}
+
+typedef struct Options {
+    const char *data_dir; /* NULL: the loader's default */
+    int threads;
+    int gb_argc;          /* argv for Google Benchmark: argv[0] and the rest */
+    char **gb_argv;
+} Options;
+
+static int parse_threads(const char *s)
+{
+    char *end;
+    long t = strtol(s, &end, 10);
+    if (!*s || *end || t < 1 || t > 4096)
+        hg_die("flag --threads: '%s' is not a thread count in [1, 4096]", s);
+    return (int)t;
+}
+
+/* Takes our flags out of argv; the rest, in order, is Google Benchmark's. */
+static Options parse_flags(int argc, char **argv)
+{
+    Options o = {.threads = 2};
+    const char *env = getenv("OMP_NUM_THREADS"); /* "4" or a list "4,2" */
+    if (env && *env) {
+        char *end;
+        long t = strtol(env, &end, 10);
+        if (t < 1 || t > 4096 || (*end && *end != ','))
+            hg_die("OMP_NUM_THREADS='%s' is not a thread count", env);
+        o.threads = (int)t;
+    }
+    o.gb_argv = calloc((size_t)argc + 2, sizeof *o.gb_argv);
+    HG_CHECK(o.gb_argv, "out of memory");
+    o.gb_argv[o.gb_argc++] = argv[0];
+    static char min_time[] = DEFAULT_MIN_TIME; /* a later --benchmark_min_time wins */
+    o.gb_argv[o.gb_argc++] = min_time;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            gb_print_flags_help();
+            exit(0);
+        } else if (!strcmp(a, "--data-dir") || !strcmp(a, "--threads")) {
+            if (i + 1 >= argc) hg_die("flag %s needs a value (see --help)", a);
+            if (a[2] == 'd')
+                o.data_dir = argv[++i];
+            else
+                o.threads = parse_threads(argv[++i]);
+        } else if (!strncmp(a, "--data-dir=", 11)) {
+            o.data_dir = a + 11;
+        } else if (!strncmp(a, "--threads=", 10)) {
+            o.threads = parse_threads(a + 10);
+        } else {
+            o.gb_argv[o.gb_argc++] = argv[i];
+        }
+    }
+    return o;
+}
+
+/* ---------------------------------------------------------------- load */
+
+/* CPU time of the whole machine and of this process, to tell whether other
+ * work shared the cores during a run (a noisy machine). */
+typedef struct Load {
+    double wall, own, busy; /* seconds */
+} Load;
+
+static Load load_now(void)
+{
+    Load l = {now_s(), 0, 0};
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
+        l.own = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    FILE *f = fopen("/proc/stat", "r");
+    if (f) {
+        unsigned long long v[8] = {0}; /* user nice system idle iowait irq softirq steal */
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+            l.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+                     (double)sysconf(_SC_CLK_TCK);
+        fclose(f);
+    }
+    return l;
+}
+
+static double g_busy_max; /* the largest busy_others of a run of >= 0.1 s */
+
+/* Counter busy_others: cores that other processes used on average since l0.
+ * /proc/stat counts in ticks (10 ms): over runs much shorter than 0.1 s it
+ * is noise, and such runs do not raise the end-of-run warning. */
+static void report_load(GbState *st, Load l0)
+{
+    const Load l1 = load_now();
+    const double wall = l1.wall - l0.wall;
+    double others = wall > 0 ? (l1.busy - l0.busy - (l1.own - l0.own)) / wall : 0;
+    if (others < 0) others = 0;
+    if (wall >= 0.1 && others > g_busy_max) g_busy_max = others;
+    gb_state_counter(st, "busy_others", others, GB_COUNTER_DEFAULT);
+}
+
+/* ---------------------------------------------------------------- model ops */
+
+typedef enum OpKind { OP_LOSS_GRAD, OP_HVP, OP_HVP_BLOCK } OpKind;
+
+typedef struct ModelCtx {
+    Model *m;
+    const Dataset *d;   /* normalised training part; batch b is examples
+                         * [b BATCH, (b + 1) BATCH) */
+    real *w, *grad;     /* [P] */
+    real *V, *HV;       /* [KMAX][P] tangents and their products */
+} ModelCtx;
+
+typedef struct OpCtx {
+    ModelCtx *mc;
+    OpKind kind;
+    unsigned warmed;    /* bit j: k = KS[j] (bit 0 for the other ops) has had
+                         * its untimed first call */
+} OpCtx;
+
+/* One call on batch i mod NBATCHES; returns the loss (0 for hvp). */
+static double op_call(const OpCtx *c, int k, long i)
+{
+    const ModelCtx *mc = c->mc;
+    const long b = i % NBATCHES;
+    const real *x = mc->d->x + (size_t)b * BATCH * dataset_dim(mc->d);
+    const int32_t *y = mc->d->y + (size_t)b * BATCH;
+    switch (c->kind) {
+    case OP_LOSS_GRAD:
+        return model_loss_grad(mc->m, mc->w, x, y, BATCH, mc->grad);
+    case OP_HVP:
+        model_hvp(mc->m, mc->w, x, y, BATCH, mc->V, mc->HV);
+        return 0.0;
+    case OP_HVP_BLOCK:
+        return model_hvp_block(mc->m, mc->w, x, y, BATCH, k, mc->V, mc->HV, NULL);
+    }
+    return NAN;
+}
+
+/* NULL if the loss and the op's output are finite, else what is not. */
+static const char *op_check(const OpCtx *c, int k, double loss)
+{
+    if (!isfinite(loss)) return "the loss is not finite";
+    const long n = c->kind == OP_LOSS_GRAD ? c->mc->m->nparams : (long)k * c->mc->m->nparams;
+    if (!all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
+        return c->kind == OP_LOSS_GRAD ? "the gradient has non-finite entries"
+                                       : "H v has non-finite entries";
+    return NULL;
+}
+
+static void bm_model_op(GbState *st, void *ctx)
+{
+    OpCtx *c = ctx;
+    const int k = c->kind == OP_HVP_BLOCK ? (int)gb_state_range(st, 0) : 1;
+    unsigned bit = 1;
+    for (int j = 0; j < NKS; j++)
+        if (c->kind == OP_HVP_BLOCK && KS[j] == k) bit = 1u << j;
+    if (!(c->warmed & bit)) {
+        op_call(c, k, 0);
+        c->warmed |= bit;
+    }
+    double loss = 0;
+    long i = 0;
+    const Load l0 = load_now();
+    while (gb_state_keep_running(st))
+        loss = op_call(c, k, i++);
+    report_load(st, l0);
+    const char *bad = op_check(c, k, loss);
+    if (bad) {
+        gb_state_skip_with_error(st, bad);
+        return;
+    }
+    const Model *m = c->mc->m;
+    const double flops = c->kind == OP_LOSS_GRAD ? model_grad_flops(m, BATCH)
+                                                 : model_hvp_flops(m, BATCH, k);
+    gb_state_counter(st, "gemm_gflops", flops / 1e9,
+                     GB_COUNTER_RATE | GB_COUNTER_ITERATION_INVARIANT);
+    if (c->kind == OP_HVP_BLOCK)
+        gb_state_counter(st, "per_tangent", k, GB_COUNTER_TIME_PER_UNIT);
+}
+
+static void model_ctx_init(ModelCtx *mc, const char *spec, const Dataset *d)
+{
+    HgErr err = {{0}};
+    const Shape in = {d->c, d->h, d->w};
+    mc->m = model_by_name(spec, in, d->classes, &err);
+    if (!mc->m) hg_die("model %s: %s", spec, err.msg);
+    mc->d = d;
+    const size_t P = (size_t)mc->m->nparams;
+    mc->w = mem_alloc(MEM_PARAMS, P * sizeof(real));
+    mc->grad = mem_alloc(MEM_PARAMS, P * sizeof(real));
+    mc->V = mem_alloc(MEM_TANGENTS, KMAX * P * sizeof(real));
+    mc->HV = mem_alloc(MEM_TANGENTS, KMAX * P * sizeof(real));
+    model_init(mc->m, mc->w, INIT_XAVIER, 0.0, 1);
+    Rng r = rng_seed(2);
+    for (size_t i = 0; i < KMAX * P; i++) mc->V[i] = (real)rng_normal(&r);
+}
+
+static void model_ctx_free(ModelCtx *mc)
+{
+    mem_free(mc->w);
+    mem_free(mc->grad);
+    mem_free(mc->V);
+    mem_free(mc->HV);
+    model_free(mc->m);
+}
+
+/* ---------------------------------------------------------------- infobuf */
+
+typedef struct InfoCtx {
+    int time_div;    /* 0: time the info_mul pass, 1: the info_div pass */
+    long P;
+    InfoRational q;
+    InfoStream s;
+    int64_t *x, *x0; /* [P] values, and their starting copy */
+} InfoCtx;
+
+static void info_ctx_init(InfoCtx *c, int time_div)
+{
+    c->time_div = time_div;
+    c->P = INFO_P;
+    HG_CHECK(info_rational(INFO_M, &c->q) == 0, "no rational for m = %g", INFO_M);
+    /* the floor's words (P log2(d/n) bits, ~59.8 bits a word at S = 9), + slack */
+    const double bits = (double)c->P * log2((double)c->q.d / (double)c->q.n);
+    info_stream_init(&c->s, c->q.need, (long)(bits / 56) + 2);
+    c->x = mem_alloc(MEM_PARAMS, sizeof(int64_t) * c->P);
+    c->x0 = mem_alloc(MEM_PARAMS, sizeof(int64_t) * c->P);
+    Rng r = rng_seed(3);
+    for (long i = 0; i < c->P; i++) /* weights ~ N(0, 0.05^2), fixed point 2^-44 */
+        c->x[i] = c->x0[i] = (int64_t)ldexp(0.05 * rng_normal(&r), 44);
+}
+
+static void info_ctx_free(InfoCtx *c)
+{
+    info_stream_free(&c->s);
+    mem_free(c->x);
+    mem_free(c->x0);
+}
+
+static void info_mul_pass(InfoCtx *c)
+{
+    for (long i = 0; i < c->P; i++)
+        c->x[i] = info_mul(&c->s, c->x[i], &c->q);
+}
+
+static void info_div_pass(InfoCtx *c) /* a stack: last pushed, first popped */
+{
+    for (long i = c->P - 1; i >= 0; i--)
+        c->x[i] = info_div(&c->s, c->x[i], &c->q);
+}
+
+static void bm_infobuf(GbState *st, void *ctx)
+{
+    InfoCtx *c = ctx;
+    const Load l0 = load_now();
+    while (gb_state_keep_running(st)) {
+        if (c->time_div) {
+            gb_state_pause(st);
+            info_mul_pass(c);
+            gb_state_resume(st);
+            info_div_pass(c);
+        } else {
+            info_mul_pass(c);
+            gb_state_pause(st);
+            info_div_pass(c);
+            gb_state_resume(st);
+        }
+    }
+    HG_CHECK(!memcmp(c->x, c->x0, sizeof(int64_t) * c->P) && info_stream_empty(&c->s),
+             "information buffer: info_mul then info_div over %ld values at m = %ld/%ld "
+             "did not restore them bit for bit (stream %s): a bug in engines/infobuf.h",
+             c->P, (long)c->q.n, (long)c->q.d, info_stream_empty(&c->s) ? "empty" : "not empty");
+    report_load(st, l0);
+    gb_state_counter(st, "per_value", (double)c->P, GB_COUNTER_TIME_PER_UNIT);
+}
+
+/* ---------------------------------------------------------------- engines */
+
+typedef struct EngineCtx {
+    const EngineOps *ops;
+    EngineConfig cfg;
+    int warmed;
+} EngineCtx;
+
+/* Shared by the engine benchmarks. */
+typedef struct EngineProblem {
+    Model *m;
+    real *w0;         /* [P] */
+    InnerProblem prob;
+    HyperLayout layout;
+    Schedule sched;
+} EngineProblem;
+
+static void engine_problem_init(EngineProblem *e, const Dataset *train, const Dataset *val)
+{
+    HgErr err = {{0}};
+    const Shape in = {train->c, train->h, train->w};
+    e->m = model_by_name("lenet", in, train->classes, &err);
+    if (!e->m) hg_die("model lenet: %s", err.msg);
+    e->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)e->m->nparams);
+    model_init(e->m, e->w0, INIT_XAVIER, 0.0, 0);
+    e->prob = (InnerProblem){e->m, train, val, BATCH, 1, e->w0};
+    const int K[HYPER_KINDS] = {[HYPER_LR] = ENGINE_K_LR};
+    if (hyper_layout_init(&e->layout, ENGINE_T, K, &err) ||
+        schedule_init(&e->sched, ENGINE_T, SCHEDULE_CONSTANT, ENGINE_LR, ENGINE_MOM, ENGINE_WD,
+                      0.0, &err))
+        hg_die("engine problem: %s", err.msg);
+    double theta[ENGINE_K_LR]; /* run the schedule theta describes */
+    hyper_pack(&e->layout, &e->sched, theta);
+    hyper_unpack(&e->layout, theta, &e->sched);
+}
+
+static void engine_problem_free(EngineProblem *e)
+{
+    schedule_free(&e->sched);
+    mem_free(e->w0);
+    model_free(e->m);
+}
+
+static void bm_engine(GbState *st, void *ctx)
+{
+    EngineCtx *c = ctx;
+    EngineResult r;
+    HgErr err = {{0}};
+    if (!c->warmed) {
+        if (engine_run(c->ops, &c->cfg, &r, &err)) {
+            gb_state_skip_with_error(st, err.msg);
+            return;
+        }
+        engine_result_free(&r);
+        c->warmed = 1;
+    }
+    const Load l0 = load_now();
+    while (gb_state_keep_running(st)) {
+        if (engine_run(c->ops, &c->cfg, &r, &err)) {
+            gb_state_skip_with_error(st, err.msg);
+            return;
+        }
+        engine_result_free(&r);
+    }
+    report_load(st, l0);
+    gb_state_counter(st, "per_step", c->cfg.layout->T, GB_COUNTER_TIME_PER_UNIT);
+}
+
+/* ---------------------------------------------------------------- main */
+
+/* Fashion-MNIST train, VAL examples held out, both normalised by the
+ * training part's per-channel statistics. Exits 3 if it cannot be loaded. */
+static void load_data(const Options *o, Dataset *train, Dataset *val, char *desc, size_t cap)
+{
+    Dataset full = {0};
+    HgErr err = {{0}};
+    if (dataset_load("fashion-mnist", o->data_dir, 0, &full, &err)) {
+        fprintf(stderr, "hgbench-micro: %s\n", err.msg);
+        exit(3);
+    }
+    if (dataset_split(&full, VAL, VAL_SEED, train, val, &err)) {
+        fprintf(stderr, "hgbench-micro: %s\n", err.msg);
+        exit(3);
+    }
+    dataset_free(&full);
+    HG_CHECK(train->n >= NBATCHES * BATCH, "%d training examples", train->n);
+    double *mean = calloc((size_t)train->c, sizeof *mean);
+    double *std = calloc((size_t)train->c, sizeof *std);
+    HG_CHECK(mean && std, "out of memory");
+    dataset_channel_stats(train, mean, std);
+    dataset_normalize(train, mean, std);
+    dataset_normalize(val, mean, std);
+    const char *dir = o->data_dir ? o->data_dir : dataset_default_dir("fashion-mnist");
+    snprintf(desc, cap, "fashion-mnist train from %s: %d training examples, %d held out "
+             "(val seed %d), normalised by the training part's mean %.4f and std %.4f",
+             dir ? dir : "?", train->n, val->n, VAL_SEED, mean[0], std[0]);
+    free(mean);
+    free(std);
+}
+
+static void add_context(const char *key, const char *value)
+{
+    if (gb_add_context(key, value)) exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    Options o = parse_flags(argc, argv);
+    omp_set_num_threads(o.threads);
+    openblas_set_num_threads(o.threads); /* the OpenMP build also follows omp_set */
+
+    Dataset train = {0}, val = {0};
+    char buf[512];
+    load_data(&o, &train, &val, buf, sizeof buf);
+    add_context("hg_data", buf);
+    add_context("hg_precision", HG_REAL_NAME);
+    snprintf(buf, sizeof buf, "%d (OpenMP max %d; %s, core %s)", o.threads,
+             omp_get_max_threads(), openblas_get_config(), openblas_get_corename());
+    add_context("hg_threads", buf);
+    add_context("hg_time", "wall clock (UseRealTime); per_* counters are seconds per unit");
+    snprintf(buf, sizeof buf, "model ops: batch %d, cycling through %d batches; engines: "
+             "lenet, T = %d, batch %d, val %d, lr %g (learned, K = %d), mom %g, wd %g, "
+             "constant schedule", BATCH, NBATCHES, ENGINE_T, BATCH, VAL, ENGINE_LR,
+             ENGINE_K_LR, ENGINE_MOM, ENGINE_WD);
+    add_context("hg_settings", buf);
+#ifndef __OPTIMIZE__
+    add_context("hg_WARNING_build", "built without optimisation: timings do not measure the code");
+    fprintf(stderr, "hgbench-micro: WARNING: built without optimisation\n");
+#endif
+#ifdef HG_SANITIZED
+    add_context("hg_WARNING_sanitizer", "built with a sanitizer: timings are several times slower");
+    fprintf(stderr, "hgbench-micro: WARNING: built with a sanitizer\n");
+#endif
+
+    static const char *const op_names[] = {"loss_grad", "hvp", "hvp_block"};
+    ModelCtx mcs[NMODELS];
+    OpCtx ops[NMODELS][3];
+    for (int i = 0; i < NMODELS; i++) {
+        model_ctx_init(&mcs[i], MODELS[i], &train);
+        for (int k = 0; k < 3; k++) {
+            ops[i][k] = (OpCtx){.mc = &mcs[i], .kind = (OpKind)k};
+            snprintf(buf, sizeof buf, "%s/%s", op_names[k], MODELS[i]);
+            GbBench *b = gb_register(buf, bm_model_op, &ops[i][k]);
+            if (!b) return 1;
+            gb_bench_unit(b, GB_US);
+            gb_bench_real_time(b);
+            if (k == OP_HVP_BLOCK) {
+                gb_bench_arg_name(b, "k");
+                for (int j = 0; j < NKS; j++) gb_bench_arg(b, KS[j]);
+            }
+        }
+    }
+
+    InfoCtx info[2];
+    for (int t = 0; t < 2; t++) {
+        info_ctx_init(&info[t], t);
+        snprintf(buf, sizeof buf, "infobuf/%s/m:%g/P:%ld", t ? "info_div" : "info_mul", INFO_M,
+                 INFO_P);
+        GbBench *b = gb_register(buf, bm_infobuf, &info[t]);
+        if (!b) return 1;
+        gb_bench_unit(b, GB_US);
+        gb_bench_real_time(b);
+    }
+
+    EngineProblem ep;
+    engine_problem_init(&ep, &train, &val);
+    EngineCtx ecs[NENGINES];
+    for (int i = 0; i < NENGINES; i++) {
+        const EngineOps *eo = engine_find(ENGINES[i]);
+        HG_CHECK(eo, "engine %s is not in the registry (%s)", ENGINES[i], engine_names());
+        ecs[i] = (EngineCtx){.ops = eo,
+                             .cfg = {.prob = &ep.prob, .layout = &ep.layout, .sched = &ep.sched}};
+        snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/incl_val_grad", ENGINES[i],
+                 ENGINE_T);
+        GbBench *b = gb_register(buf, bm_engine, &ecs[i]);
+        if (!b) return 1;
+        gb_bench_unit(b, GB_MS);
+        gb_bench_real_time(b);
+    }
+
+    const int rc = gb_run(o.gb_argc, o.gb_argv);
+    if (g_busy_max > 0.25)
+        fprintf(stderr, "hgbench-micro: WARNING: other processes kept up to %.2f cores busy "
+                "during a benchmark (counter busy_others): its timings are noisy\n",
+                g_busy_max);
+
+    engine_problem_free(&ep);
+    for (int t = 0; t < 2; t++) info_ctx_free(&info[t]);
+    for (int i = 0; i < NMODELS; i++) model_ctx_free(&mcs[i]);
+    dataset_free(&train);
+    dataset_free(&val);
+    free(o.gb_argv);
+    return rc;
+}
