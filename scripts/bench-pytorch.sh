@@ -88,6 +88,7 @@ EOF
   echo "PyTorch $torch ($threads threads) from the exported files alone, beside hgbench's engines. Error:"
   echo "max-norm relative difference of the hypergradient from hgbench's bptt at the same precision."
   echo "One run each (time per hypergradient, and per inner step)."
+  echo "$(scripts/machine-line.sh "${COMMIT:-}")"
   echo
   echo "| method | precision | s per hypergradient | ms per step | rel. error vs hgbench bptt |"
   echo "|---|---|--:|--:|--:|"

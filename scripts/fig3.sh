@@ -228,6 +228,7 @@ done
   echo "optimiser: sign-based (FDS appendix G), initial step lr $SIGN_LR halved on every sign flip,"
   echo "$OUTER_STEPS outer steps (paper: 50; \`OUTER_STEPS=50\` restores it), best outer step by"
   echo "validation accuracy (early stopping). Baseline: cosine annealing from $COSINE_LR."
+  echo "Threads $THREADS. $(scripts/machine-line.sh "${COMMIT:-}")"
   [ -n "$tag" ] && echo "**QUICK**: T = $QUICK_STEPS inner steps (not an epoch), $OUTER_STEPS outer steps."
   echo
   for x in "${skipped[@]}"; do echo "- $x"; done
