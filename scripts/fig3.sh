@@ -32,7 +32,8 @@
 # Data: Fashion-MNIST from $DATA_DIR/fashion-mnist if it holds the IDX files,
 # else from Debian's /usr/share/datasets/fashion-mnist; MNIST from
 # $DATA_DIR/mnist and SVHN from $DATA_DIR/svhn (train_32x32.mat,
-# test_32x32.mat) when present, skipped with the reason otherwise.
+# test_32x32.mat) and CIFAR-10 from $DATA_DIR/cifar10 (data_batch_*.bin,
+# test_batch.bin) when present, skipped with the reason otherwise.
 #
 # Environment:
 #   QUICK=1        T = 50 inner steps, 4 outer steps (about a minute on 2 cores);
@@ -116,7 +117,7 @@ field() { sed -n "s/.*$1 \\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 datasets=() skipped=()
 declare -A datadir   # "" for the loader's default folder
 skip() { echo "# $1: skipped: $2" >&2; skipped+=("**$1**: skipped: $2"); }
-for d in fashion-mnist mnist svhn; do
+for d in fashion-mnist mnist svhn cifar10; do
   case $d in
     fashion-mnist)
       if [ -n "$DATA_DIR" ] && dir=$(has_files "$DATA_DIR/fashion-mnist" "${idx_files[@]}"); then
@@ -144,6 +145,14 @@ for d in fashion-mnist mnist svhn; do
         continue
       fi
       datadir[$d]=$DATA_DIR/svhn ;;
+    cifar10)
+      if [ -z "$DATA_DIR" ]; then
+        skip cifar10 "DATA_DIR is not set (CIFAR-10 cannot be downloaded here; put data_batch_1..5.bin and test_batch.bin in \$DATA_DIR/cifar10)"; continue
+      fi
+      if ! dir=$(has_files "$DATA_DIR/cifar10" data_batch_1.bin data_batch_5.bin test_batch.bin); then
+        skip cifar10 "$DATA_DIR/cifar10 lacks data_batch_1..5.bin or test_batch.bin"; continue
+      fi
+      datadir[$d]=$dir ;;
   esac
   datasets+=("$d")
 done
@@ -156,7 +165,7 @@ echo "# fds: engine $FDS_ENGINE with --learn lr:$FDS_K; forward mode gives the s
      "bptt is used for speed; FDS_ENGINE=forward runs forward mode" >&2
 summaries=()
 for d in "${datasets[@]}"; do
-  case $d in svhn) n=73257 ;; *) n=60000 ;; esac   # official train split sizes
+  case $d in svhn) n=73257 ;; cifar10) n=50000 ;; *) n=60000 ;; esac   # official train sizes
   T=${QUICK_STEPS:-$(( (n - VAL) / BATCH ))}
   base=fig3-$d$tag
   common=(--model lenet --data "$d" --steps "$T" --batch "$BATCH" --val "$VAL"
