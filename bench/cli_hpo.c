@@ -78,29 +78,6 @@ static const HpoFlagSpec HFLAGS[] = {
  * --export */
 static const char *const OMITTED[] = {"--json", "--help", "--export", NULL};
 
-static void print_wrapped(FILE *f, const char *text, int col, int width)
-{
-    int at = col;
-    for (const char *p = text; *p;) {
-        while (*p == ' ')
-            p++;
-        const int len = (int)strcspn(p, " ");
-        if (!len)
-            break;
-        if (at > col && at + 1 + len > width) {
-            fprintf(f, "\n%*s", col, "");
-            at = col;
-        } else if (at > col) {
-            fputc(' ', f);
-            at++;
-        }
-        fprintf(f, "%.*s", len, p);
-        at += len;
-        p += len;
-    }
-    fputc('\n', f);
-}
-
 void hpo_usage(FILE *f)
 {
     fputs("usage: hgbench hpo [flags]\n"
@@ -118,7 +95,7 @@ void hpo_usage(FILE *f)
         fprintf(f, "%-28s", left);
         if ((int)strlen(left) >= 27)
             fprintf(f, "\n%28s", "");
-        print_wrapped(f, HFLAGS[i].help, 28, 80);
+        cli_wrap(f, HFLAGS[i].help, 28, 80);
     }
     fputs("\nThe inner problem (hgbench hypergrad's flags and defaults; --learn says what is\n"
           "learned, --lr/--mom/--wd/--schedule give the initial schedule; --greedy-online-lr\n"

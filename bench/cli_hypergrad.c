@@ -117,7 +117,7 @@ static const FlagSpec FLAGS[] = {
 };
 #define NFLAGS ((int)(sizeof FLAGS / sizeof FLAGS[0]))
 
-static void wrap(FILE *f, const char *text, int col, int width)
+void cli_wrap(FILE *f, const char *text, int col, int width)
 {
     int at = col;
     const char *p = text;
@@ -180,9 +180,9 @@ void hypergrad_print_flags(FILE *f, const char *const *omit)
         if (FLAGS[i].id == F_ENGINE) {
             char text[256];
             snprintf(text, sizeof text, "%s %s", FLAGS[i].help, engine_names());
-            wrap(f, text, col, 80);
+            cli_wrap(f, text, col, 80);
         } else {
-            wrap(f, FLAGS[i].help, col, 80);
+            cli_wrap(f, FLAGS[i].help, col, 80);
         }
     }
 }

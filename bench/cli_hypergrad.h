@@ -59,6 +59,11 @@ int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err);
 /* Every flag with its default. */
 void hypergrad_usage(FILE *f);
 
+/* Writes text word-wrapped to width columns, continuation lines indented to
+ * column col (the cursor is at col when called); ends with a newline. Shared
+ * by the commands' usage texts. */
+void cli_wrap(FILE *f, const char *text, int col, int width);
+
 /* The batch-order seed that --seed S implies when --batch-seed is not given. */
 uint64_t hypergrad_batch_seed(uint64_t seed);
 
