@@ -49,8 +49,8 @@ CLI_SRCS := bench/cli_hypergrad.c bench/export.c bench/json_writer.c bench/npy.c
 HGBENCH_SRCS := bench/hgbench.c bench/cli_hpo.c bench/progress.c $(CLI_SRCS)
 ENGINES_BENCH_SRCS := bench/bench_engines.c bench/machine.c bench/atomic_file.c \
                       bench/json_writer.c bench/progress.c
-FIG2_SRCS := bench/fig2.c bench/machine.c bench/atomic_file.c bench/json_writer.c \
-             bench/progress.c
+FIG2_LIB_SRCS := bench/fig2_stats.c bench/npy.c bench/trajectory_file.c bench/atomic_file.c
+FIG2_SRCS := bench/fig2.c bench/machine.c bench/json_writer.c bench/progress.c $(FIG2_LIB_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 # float32 checked against the float64 build (build/f64/tests/ref_model)
 F32_ONLY_TESTS := test_precision
@@ -86,8 +86,14 @@ build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+# test_fig2: Figure 2's statistics, the trajectory files, and hgbench-fig2 end to end
+build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model \
-            build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench
+            build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench \
+            build/$(1)/hgbench-fig2 build/f32/hgbench-fig2 build/f64/hgbench-fig2
 .PHONY: $(1)-tests
 endef
 

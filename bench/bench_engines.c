@@ -230,7 +230,7 @@ static double plain_step_s(const InnerProblem *p, double lr, double mom, double 
     for (long t = first_step; t < first_step + PLAIN_STEPS; t++) {
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        inner_update(w, v, g, P, lr, mom, wd);
+        inner_update(w, v, NULL, g, P, lr, mom, wd);
     }
     const double dt = (now_s() - t0) / PLAIN_STEPS;
     if (!all_finite(w, P))
@@ -486,7 +486,7 @@ int main(int argc, char **argv)
     const long P = m->nparams;
     real *w0 = mem_alloc(MEM_OTHER, sizeof(real) * P);
     model_init(m, w0, INIT_XAVIER, 0, 1);
-    const InnerProblem prob = {m, &train, &val, o.batch, 2, w0};
+    const InnerProblem prob = {m, &train, &val, o.batch, 2, w0, 0};
 
     const int R = o.plain_repeats;
     double *plain = mem_alloc(MEM_OTHER, sizeof(double) * 2 * R);

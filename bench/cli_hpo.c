@@ -338,7 +338,8 @@ static double norm2(const double *a, int n)
 /* Trains the schedule from w0 into H->w; val (and test) numbers into e. */
 static int retrain(Hpo *H, Entry *e, int want_val, HgErr *err)
 {
-    const InnerProblem prob = {H->m, &H->train, &H->val, H->o->batch, H->o->batch_seed, H->w0};
+    const InnerProblem prob = {H->m, &H->train, &H->val, H->o->batch, H->o->batch_seed, H->w0,
+                               H->o->kahan};
     double vl, va;
     memcpy(H->w, H->w0, sizeof(real) * (size_t)H->m->nparams);
     if (inner_train(&prob, &H->sched, H->w, &vl, &va, err))
@@ -809,7 +810,7 @@ static void outer_loop(Hpo *H, const EngineOps *ops, double *theta, OuterOpt *op
     const HpoOptions *ho = H->ho;
     const HypergradOptions *o = H->o;
     const int N = H->layout.N, S = ho->outer_steps;
-    const InnerProblem prob = {H->m, &H->train, &H->val, o->batch, o->batch_seed, H->w0};
+    const InnerProblem prob = {H->m, &H->train, &H->val, o->batch, o->batch_seed, H->w0, o->kahan};
     const EngineConfig cfg = {.prob = &prob, .layout = &H->layout, .sched = &H->sched,
                               .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
                               .greedy_online_lr = o->greedy_online_lr};

@@ -52,7 +52,7 @@
 typedef enum FlagId {
     F_ENGINE, F_MODEL, F_DATA, F_DATA_DIR, F_STEPS, F_BATCH, F_VAL, F_LEARN,
     F_LR, F_MOM, F_WD, F_SCHEDULE, F_CLAMP, F_PRECISION, F_SEED, F_BATCH_SEED,
-    F_VAL_SEED, F_INIT, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
+    F_VAL_SEED, F_INIT, F_KAHAN, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
     F_JSON, F_EXPORT, F_HELP, F_COUNT
 } FlagId;
 
@@ -100,6 +100,10 @@ static const FlagSpec FLAGS[] = {
     {F_INIT, "--init", "KIND",
      "weight initialisation: xavier, kaiming, normal[:SIGMA] (default xavier; normal's "
      "sigma 0.01); biases 0"},
+    {F_KAHAN, "--kahan", NULL,
+     "compensated (Kahan) summation of the weight update w -= a v, so that small late "
+     "updates are not rounded away in float32; not for reversible (exact fixed point) "
+     "(default off)"},
     {F_THREADS, "--threads", "N", "OpenMP and OpenBLAS threads, 1..1024 (default 2)"},
     {F_TRUNCATE, "--truncate", "K",
      "bptt only: differentiate through the last K steps (biased); 0 = all (default 0)"},
@@ -428,6 +432,7 @@ static int set_flag(HypergradOptions *o, FlagId id, const char *name, const char
     case F_BATCH_SEED: return parse_u64(name, v, &o->batch_seed, err);
     case F_VAL_SEED: return parse_u64(name, v, &o->val_seed, err);
     case F_INIT: return parse_init(o, v, err);
+    case F_KAHAN: o->kahan = 1; return 0;
     case F_THREADS: return parse_int(name, v, 1, MAX_THREADS, &o->threads, err);
     case F_TRUNCATE: return parse_int(name, v, 0, MAX_STEPS, &o->truncate, err);
     case F_GREEDY_TARGET:
@@ -488,6 +493,12 @@ static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *e
     if (o->export_dir && o->greedy_online_lr > 0)
         return hg_fail(err, "--export with --greedy-online-lr: the online updates change the "
                        "schedule while it runs, so the exported one would not be the one run");
+    if (o->kahan && !strcmp(o->engine, "reversible"))
+        return hg_fail(err, "--kahan: the reversible engine's weight update is exact fixed-point "
+                       "arithmetic; nothing is rounded away to compensate");
+    if (o->kahan && o->export_dir)
+        return hg_fail(err, "--export with --kahan: the exported update rule is the plain one, "
+                       "so another framework would recompute a different run");
     if (!given[F_BATCH_SEED])
         o->batch_seed = hypergrad_batch_seed(o->seed);
     return 0;
@@ -795,6 +806,8 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
         json_double(j, o->clamp);
     else
         json_null(j);
+    json_key(j, "kahan");
+    json_bool(j, o->kahan);
     json_key(j, "learn");
     json_object_begin(j, 1);
     for (int k = 0; k < HYPER_KINDS; k++)
@@ -967,7 +980,7 @@ static int hypergrad_run(const HypergradOptions *o)
     }
     hyper_unpack(&layout, theta, &sched);
 
-    const InnerProblem prob = {m, &train, &val, o->batch, o->batch_seed, w0};
+    const InnerProblem prob = {m, &train, &val, o->batch, o->batch_seed, w0, o->kahan};
     const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched,
                               .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
                               .greedy_online_lr = o->greedy_online_lr};

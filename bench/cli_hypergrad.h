@@ -40,6 +40,7 @@ typedef struct HypergradOptions {
     InitKind init;
     double init_sigma;      /* normal only */
     int threads;
+    int kahan;              /* compensated weight update (inner.h) */
     int truncate;           /* bptt: last `truncate` steps; 0 all */
     int greedy_on_train;    /* greedy: look ahead on the next training batch */
     double greedy_online_lr;/* greedy: > 0 updates the learned values online */

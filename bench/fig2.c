@@ -5,21 +5,19 @@
  * LeNet / Fashion-MNIST, run from S seeds (seed s: model_init seed s and the
  * batch order hgbench hypergrad derives from --seed s; the validation split
  * is the same for every seed). Per seed, the per-step learning-rate
- * hypergradients h_s[t] of f = L_val(w_T) from a non-greedy engine (bptt or
- * reversible, lr learned per step, K = T) and the greedy ones g_s[t] (one-step
- * look-ahead on the validation set, no online updates). Then
- *   truth[t]  = mean_s h_s[t]                      (includes each seed itself,
- *                                                   as the paper does)
- *   MSE(W)    = mean_{s,t} (hbar_s^W[t] - truth[t])^2,  hbar_s^W[t] the mean of
- *               h_s over t's window [jW, (j+1)W) (the last may be shorter)
- *   MSE_greedy = mean_{s,t} (g_s[t] - truth[t])^2
- * and Theorem 4.1's shape MSE(W) ~ sigma^2 / W + eps^2 (W^2 - 1) / 12, with
- * sigma^2, eps^2 >= 0 fitted to the measured curve (non-negative least
- * squares, relative residuals by default), also with the theorem's
- * correlation term, sigma^2 ((1 - c) / W + c) + eps^2 (W^2 - 1) / 12, and,
- * separately, estimated directly: sigma^2 = mean_t var_s h_s[t] (divided by
- * S, the convention of the MSE, so the estimate's W = 1 value is MSE(1)
- * exactly), eps = mean_t |truth[t+1] - truth[t]|.
+ * hypergradients of f = L_val(w_T) from a non-greedy engine (bptt or
+ * reversible, lr learned per step, K = T) and the greedy ones (one-step
+ * look-ahead on the validation set, no online updates); the statistics
+ * (MSE per window, the bound's fits, greedy's bias and variance) are
+ * fig2_stats.h's.
+ *
+ * Precision: the binary's (build/f32 or build/f64). --seeds-out keeps the
+ * per-step values (and, with --record N, bptt's trajectories of the first N
+ * seeds) so that a run in the other precision can --compare against them:
+ * the difference of the per-step values, and the same with the reverse pass
+ * redone in this binary's precision on the recorded trajectory (bptt's
+ * replay), which separates the rounding of the training run from that of
+ * the reverse pass. --kahan compensates the weight update.
  *
  * Outputs: a whitespace-column table with '#' context lines (stdout, and
  * --out FILE atomically), a JSON record (--json) with the per-step curves and
@@ -35,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,16 +43,20 @@
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
 #include "atomic_file.h"
+#include "fig2_stats.h"
 #include "json_writer.h"
 #include "machine.h"
+#include "npy.h"
 #include "progress.h"
+#include "trajectory_file.h"
 
 #define PROG "hgbench-fig2"
-#define MAX_WINDOWS 64
 #define MAX_SEEDS 100000
 #define MAX_STEPS 100000
 #define MAX_THREADS 1024
 #define MAX_FAILS_SHOWN 20
+#define MAX_COMPARE 4
+#define MAX_LABEL 32
 #define LENET_PARAMS 61706 /* 1x28x28 LeNet, for the memory check before loading */
 
 /* The settings of the paper's Figure 2 (FDS, Section 5.1, Appendix C). */
@@ -66,8 +69,6 @@
 static const int PAPER_WINDOWS[] = {1, 2, 5, 10, 25, 50, 125, 250};
 static const int QUICK_WINDOWS[] = {1, 2, 5, 10, 25, 50};
 
-typedef enum FitKind { FIT_REL, FIT_ABS } FitKind;
-
 typedef struct Fig2Options {
     int seeds, steps, batch, val, threads;
     uint64_t val_seed;
@@ -78,6 +79,12 @@ typedef struct Fig2Options {
     int windows_note;   /* 1: windows made for a T other than the paper's */
     FitKind fit;
     int quick, help;
+    int kahan;          /* compensated weight update (inner.h) */
+    int greedy;         /* 0: --greedy off, no greedy runs */
+    const char *seeds_out; /* folder: per_step.npy, val_loss.npy, trajectory-<s>/ */
+    int record;         /* bptt trajectories kept for seeds < record */
+    int ncompare;
+    const char *compare_label[MAX_COMPARE], *compare_dir[MAX_COMPARE];
 } Fig2Options;
 
 static Fig2Options fig2_defaults(void)
@@ -86,7 +93,7 @@ static Fig2Options fig2_defaults(void)
         .seeds = 20, .steps = PAPER_STEPS, .batch = PAPER_BATCH, .val = PAPER_VAL,
         .threads = 2, .val_seed = 1, .lr = PAPER_LR, .mom = 0.9, .clamp = 1,
         .data = "fashion-mnist", .data_dir = NULL, .reverse = "bptt", .commit = "unknown",
-        .fit = FIT_REL,
+        .fit = FIT_REL, .greedy = 1,
     };
     return o;
 }
@@ -117,6 +124,17 @@ static const FlagSpec FLAGS[] = {
     {"--json", "FILE", "none", "JSON record: numbers, per-step curves, every seed"},
     {"--steps-out", "FILE", "none", "per-step truth, std and greedy mean as columns"},
     {"--commit", "STR", "unknown", "commit recorded in the outputs"},
+    {"--kahan", "", "off", "compensated (Kahan) weight update in the inner runs"},
+    {"--greedy", "on|off", "on", "run the greedy engine too"},
+    {"--seeds-out", "DIR", "none", "keep every seed's per-step values (DIR/per_step.npy, "
+                                   "val_loss.npy) for another precision's --compare"},
+    {"--record", "N", "0", "with --seeds-out: keep bptt's trajectories of the first N seeds "
+                           "(DIR/trajectory-<s>/, for --compare's replay; needs "
+                           "--reverse-engine bptt)"},
+    {"--compare", "LABEL=DIR", "none", "compare another run's --seeds-out (same settings, "
+                                       "any precision) against this one's per-step values, "
+                                       "and replay its trajectories with a reverse pass in "
+                                       "this precision; up to 4"},
     {"--quick", "", "off", "preset: T 50, S 4, validation 500, windows 1,2,5,10,25,50 "
                            "(other flags override it, wherever they stand)"},
     {"--help", "", "", "this text"},
@@ -283,6 +301,10 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
         const char *a = argv[i];
         if (!strcmp(a, "--quick"))
             continue;
+        if (!strcmp(a, "--kahan")) {
+            o->kahan = 1;
+            continue;
+        }
         char name[64];
         const char *eq = strchr(a, '='), *v = NULL;
         const size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
@@ -353,6 +375,27 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
             o->steps_out = v;
         else if (!strcmp(name, "--commit"))
             o->commit = v;
+        else if (!strcmp(name, "--greedy")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                rc = hg_fail(err, "--greedy '%s': expected on or off", v);
+            o->greedy = !strcmp(v, "on");
+        } else if (!strcmp(name, "--seeds-out"))
+            o->seeds_out = v;
+        else if (!strcmp(name, "--record"))
+            rc = parse_int(name, v, 0, MAX_SEEDS, &o->record, err);
+        else if (!strcmp(name, "--compare")) {
+            const char *eqv = strchr(v, '=');
+            if (o->ncompare == MAX_COMPARE)
+                rc = hg_fail(err, "--compare: at most %d", MAX_COMPARE);
+            else if (!eqv || eqv == v || !eqv[1] || eqv - v >= MAX_LABEL ||
+                     strcspn(v, " \t#") < (size_t)(eqv - v))
+                rc = hg_fail(err, "--compare '%s': expected LABEL=DIR, a label of 1..%d "
+                             "characters without spaces or '#'", v, MAX_LABEL - 1);
+            else {
+                o->compare_label[o->ncompare] = v;
+                o->compare_dir[o->ncompare++] = eqv + 1;
+            }
+        }
         else /* --help, --quick: no value */
             rc = hg_fail(err, "%s takes no value", name);
         if (rc)
@@ -360,6 +403,15 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
         if (!*v && strcmp(name, "--commit"))
             return hg_fail(err, "%s: empty value", name);
     }
+    if (o->record && !o->seeds_out)
+        return hg_fail(err, "--record %d: needs --seeds-out DIR to keep the trajectories in",
+                       o->record);
+    if (o->record && strcmp(o->reverse, "bptt"))
+        return hg_fail(err, "--record: trajectories are bptt's; --reverse-engine is %s",
+                       o->reverse);
+    if (o->kahan && strcmp(o->reverse, "bptt"))
+        return hg_fail(err, "--kahan: %s's weight update is exact fixed point; use "
+                       "--reverse-engine bptt", o->reverse);
     if (!o->windows_given)
         default_windows(o);
     for (int i = 0; i < o->nwin; i++)
@@ -383,264 +435,24 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
     return 0;
 }
 
-/* ------------------------------------------------------------ statistics */
-
-
-typedef struct Fig2Stats {
-    int T, nwin, n_ng, n_gr;          /* successful seeds of each engine */
-    double *truth, *std;              /* [T] mean and std (divided by n_ng) over seeds */
-    double *gr_mean, *gr_std;         /* [T] greedy mean and std over its seeds */
-    double mse[MAX_WINDOWS];          /* measured MSE(W) */
-    double bound_fit[MAX_WINDOWS], bound_est[MAX_WINDOWS], bound_fitc[MAX_WINDOWS];
-    double sigma2_fit, eps2_fit, sigma2_est, eps_est;
-    double sigma2_fitc, c_fitc, eps2_fitc; /* the fit with the correlation term */
-    double fit_wstar, est_wstar, fitc_wstar; /* continuous minimisers of the bounds (inf: none) */
-    int best;                         /* index of the smallest measured MSE */
-    int one;                          /* index of W = 1, -1 if not measured */
-    double greedy_mse, greedy_bias2, greedy_var;
-    double last_step_rel;             /* max over seeds |g[T-1] - h[T-1]| / |h[T-1]| */
-    char fit_note[160];
-} Fig2Stats;
-
-static double bound(double s2, double e2, int W)
-{
-    return s2 / W + e2 * ((double)W * W - 1) / 12;
-}
-
-/* with correlation c between steps: the noise term sigma^2 (1 + c (W-1)) / W */
-static double bound_c(double s2, double c, double e2, int W)
-{
-    return s2 * ((1 - c) / W + c) + e2 * ((double)W * W - 1) / 12;
-}
-
-#define FIT_MAXK 3
-
-/* Weighted least squares y ~ sum_j coef_j X[j] over the columns in `mask`
- * (others 0), by the normal equations and Gaussian elimination with partial
- * pivoting. Returns the weighted squared residual, or INFINITY if singular. */
-static double ls_subset(int k, unsigned mask, const double (*X)[MAX_WINDOWS], const double *y,
-                        const double *wt, int n, double *coef)
-{
-    int idx[FIT_MAXK], m = 0;
-    for (int j = 0; j < k; j++) {
-        coef[j] = 0;
-        if (mask >> j & 1)
-            idx[m++] = j;
-    }
-    double A[FIT_MAXK][FIT_MAXK + 1] = {{0}};
-    for (int r = 0; r < m; r++) {
-        for (int c = 0; c < m; c++)
-            for (int i = 0; i < n; i++)
-                A[r][c] += wt[i] * X[idx[r]][i] * X[idx[c]][i];
-        for (int i = 0; i < n; i++)
-            A[r][m] += wt[i] * X[idx[r]][i] * y[i];
-    }
-    for (int c = 0; c < m; c++) {
-        int piv = c;
-        for (int r = c + 1; r < m; r++)
-            if (fabs(A[r][c]) > fabs(A[piv][c]))
-                piv = r;
-        if (!(fabs(A[piv][c]) > 1e-13 * fabs(A[c][c]) && A[piv][c] != 0))
-            return INFINITY;
-        for (int q = 0; q <= m; q++) {
-            const double t = A[c][q];
-            A[c][q] = A[piv][q];
-            A[piv][q] = t;
-        }
-        for (int r = 0; r < m; r++) {
-            if (r == c)
-                continue;
-            const double f = A[r][c] / A[c][c];
-            for (int q = c; q <= m; q++)
-                A[r][q] -= f * A[c][q];
-        }
-    }
-    for (int r = 0; r < m; r++)
-        coef[idx[r]] = A[r][m] / A[r][r];
-    double res = 0;
-    for (int i = 0; i < n; i++) {
-        double d = y[i];
-        for (int j = 0; j < k; j++)
-            d -= coef[j] * X[j][i];
-        res += wt[i] * d * d;
-    }
-    return res;
-}
-
-/* Non-negative weighted least squares in k <= 3 unknowns, exactly: the
- * optimum is the unconstrained fit on its own support, so the best of the
- * feasible fits over all supports is it. Returns the mask of the support;
- * a column left out is one the unconstrained fit would make negative ("clipped
- * to 0 and the others refitted"). */
-static unsigned nnls_small(int k, const double (*X)[MAX_WINDOWS], const double *y,
-                           const double *wt, int n, double *coef)
-{
-    double best = INFINITY, c[FIT_MAXK];
-    unsigned best_mask = 0;
-    for (int j = 0; j < k; j++)
-        coef[j] = 0;
-    for (unsigned mask = 1; mask < 1u << k; mask++) {
-        const double r = ls_subset(k, mask, X, y, wt, n, c);
-        int ok = isfinite(r);
-        for (int j = 0; j < k && ok; j++)
-            ok = c[j] >= 0;
-        if (ok && r < best) {
-            best = r;
-            best_mask = mask;
-            memcpy(coef, c, sizeof(double) * k);
-        }
-    }
-    return best_mask;
-}
-
-/* h, g: [S][T] per-step values; ok_h, ok_g: which seeds gave them. */
-static void fig2_stats(const Fig2Options *o, const double *h, const int *ok_h, const double *g,
-                       const int *ok_g, Fig2Stats *st)
-{
-    const int S = o->seeds, T = o->steps;
-    memset(st, 0, sizeof *st);
-    st->T = T;
-    st->nwin = o->nwin;
-    st->truth = mem_alloc(MEM_OTHER, sizeof(double) * T);
-    st->std = mem_alloc(MEM_OTHER, sizeof(double) * T);
-    st->gr_mean = mem_alloc(MEM_OTHER, sizeof(double) * T);
-    st->gr_std = mem_alloc(MEM_OTHER, sizeof(double) * T);
-    for (int s = 0; s < S; s++) {
-        st->n_ng += ok_h[s];
-        st->n_gr += ok_g[s];
-    }
-    /* per-step ensemble mean and (population) variance */
-    double var_sum = 0;
-    for (int t = 0; t < T; t++) {
-        double m = 0, v = 0, gm = 0, gv = 0;
-        for (int s = 0; s < S; s++) {
-            if (ok_h[s])
-                m += h[(long)s * T + t];
-            if (ok_g[s])
-                gm += g[(long)s * T + t];
-        }
-        m = st->n_ng ? m / st->n_ng : NAN;
-        gm = st->n_gr ? gm / st->n_gr : NAN;
-        for (int s = 0; s < S; s++) {
-            if (ok_h[s])
-                v += (h[(long)s * T + t] - m) * (h[(long)s * T + t] - m);
-            if (ok_g[s])
-                gv += (g[(long)s * T + t] - gm) * (g[(long)s * T + t] - gm);
-        }
-        v = st->n_ng ? v / st->n_ng : NAN;
-        gv = st->n_gr ? gv / st->n_gr : NAN;
-        st->truth[t] = m;
-        st->std[t] = sqrt(v);
-        st->gr_mean[t] = gm;
-        st->gr_std[t] = sqrt(gv);
-        var_sum += v;
-    }
-    st->sigma2_est = var_sum / T;
-    double dsum = 0;
-    for (int t = 0; t + 1 < T; t++)
-        dsum += fabs(st->truth[t + 1] - st->truth[t]);
-    st->eps_est = T > 1 ? dsum / (T - 1) : 0;
-
-    /* MSE(W) of window-averaged hypergradients */
-    st->one = -1;
-    for (int i = 0; i < o->nwin; i++) {
-        const int W = o->windows[i];
-        if (W == 1)
-            st->one = i;
-        double sum = 0;
-        for (int s = 0; s < S; s++) {
-            if (!ok_h[s])
-                continue;
-            const double *hs = h + (long)s * T;
-            for (int t0 = 0; t0 < T; t0 += W) {
-                const int t1 = t0 + W < T ? t0 + W : T;
-                double avg = 0;
-                for (int t = t0; t < t1; t++)
-                    avg += hs[t];
-                avg /= t1 - t0;
-                for (int t = t0; t < t1; t++)
-                    sum += (avg - st->truth[t]) * (avg - st->truth[t]);
-            }
-        }
-        st->mse[i] = st->n_ng ? sum / ((double)st->n_ng * T) : NAN;
-        if (i == 0 || st->mse[i] < st->mse[st->best])
-            st->best = i;
-    }
-
-    /* greedy: MSE, split into the squared bias of its mean and its spread */
-    double gsum = 0, b2 = 0, gvar = 0;
-    for (int s = 0; s < S; s++)
-        for (int t = 0; ok_g[s] && t < T; t++) {
-            const double d = g[(long)s * T + t] - st->truth[t];
-            gsum += d * d;
-        }
-    for (int t = 0; t < T; t++) {
-        b2 += (st->gr_mean[t] - st->truth[t]) * (st->gr_mean[t] - st->truth[t]);
-        gvar += st->gr_std[t] * st->gr_std[t];
-    }
-    st->greedy_mse = st->n_gr && st->n_ng ? gsum / ((double)st->n_gr * T) : NAN;
-    st->greedy_bias2 = b2 / T;
-    st->greedy_var = gvar / T;
-
-    /* at the last step both engines differentiate L_val(w_T) through w_T only:
-     * the same number (up to the reverse engine's arithmetic) */
-    st->last_step_rel = 0;
-    for (int s = 0; s < S; s++) {
-        if (!ok_h[s] || !ok_g[s])
-            continue;
-        const double a = h[(long)s * T + T - 1], b = g[(long)s * T + T - 1];
-        const double r = fabs(a - b) / (fabs(a) > 1e-300 ? fabs(a) : 1e-300);
-        if (r > st->last_step_rel)
-            st->last_step_rel = r;
-    }
-
-    /* Theorem 4.1's shape fitted: MSE(W) ~ sigma^2 / W + eps^2 (W^2 - 1) / 12
-     * (independent steps), and with its correlation term:
-     * MSE(W) ~ sigma^2 ((1 - c) / W + c) + eps^2 (W^2 - 1) / 12 */
-    double X[FIT_MAXK][MAX_WINDOWS], wt[MAX_WINDOWS], coef[FIT_MAXK];
-    for (int i = 0; i < o->nwin; i++) {
-        const double W = o->windows[i];
-        X[0][i] = 1 / W;
-        X[1][i] = (W * W - 1) / 12;
-        X[2][i] = 1;
-        wt[i] = o->fit == FIT_REL ? 1 / (st->mse[i] * st->mse[i] + 1e-300) : 1;
-    }
-    unsigned sup = nnls_small(2, (const double (*)[MAX_WINDOWS])X, st->mse, wt, o->nwin, coef);
-    st->sigma2_fit = coef[0];
-    st->eps2_fit = coef[1];
-    if (sup != 3)
-        snprintf(st->fit_note, sizeof st->fit_note, "%s clipped to 0 and the other refitted",
-                 sup == 1 ? "eps^2" : sup == 2 ? "sigma^2" : "both");
-    /* columns 1/W, (W^2-1)/12, 1: coefficients sigma^2 (1-c), eps^2, sigma^2 c */
-    nnls_small(3, (const double (*)[MAX_WINDOWS])X, st->mse, wt, o->nwin, coef);
-    st->sigma2_fitc = coef[0] + coef[2];
-    st->c_fitc = st->sigma2_fitc > 0 ? coef[2] / st->sigma2_fitc : 0;
-    st->eps2_fitc = coef[1];
-    for (int i = 0; i < o->nwin; i++) {
-        st->bound_fit[i] = bound(st->sigma2_fit, st->eps2_fit, o->windows[i]);
-        st->bound_fitc[i] = bound_c(st->sigma2_fitc, st->c_fitc, st->eps2_fitc, o->windows[i]);
-        st->bound_est[i] = bound(st->sigma2_est, st->eps_est * st->eps_est, o->windows[i]);
-    }
-    /* d/dW (s2/W + e2 (W^2-1)/12) = 0 at W = (6 s2 / e2)^(1/3) */
-    st->fit_wstar = st->eps2_fit > 0 ? cbrt(6 * st->sigma2_fit / st->eps2_fit) : INFINITY;
-    st->fitc_wstar = st->eps2_fitc > 0 ? cbrt(6 * st->sigma2_fitc * (1 - st->c_fitc) / st->eps2_fitc)
-                                       : INFINITY;
-    st->est_wstar = st->eps_est > 0 ? cbrt(6 * st->sigma2_est / (st->eps_est * st->eps_est))
-                                    : INFINITY;
-}
-
-static void fig2_stats_free(Fig2Stats *st)
-{
-    mem_free(st->truth);
-    mem_free(st->std);
-    mem_free(st->gr_mean);
-    mem_free(st->gr_std);
-    memset(st, 0, sizeof *st);
-}
-
 /* ------------------------------------------------------------ the run */
 
 typedef char ErrMsg[sizeof ((HgErr *)0)->msg];
+
+/* Another run's --seeds-out, compared against this run (--compare). */
+typedef struct Compare {
+    const char *dir;
+    char label[MAX_LABEL];
+    int S;                   /* seeds in its per_step.npy */
+    double *x, *x_val;       /* [S][T], [S]: its per-step values, validation losses */
+    int *ok;                 /* [S]: finite rows */
+    double *xr, *xr_val;     /* [S][T], [S]: its trajectories, reverse pass here */
+    int *ok_r;               /* [S]: replayed */
+    int replay_failed;
+    /* against this run: over all common seeds; over the replayed seeds only;
+     * the replays (reverse pass here) over those seeds */
+    Fig2Rounding direct, direct_replayed, replayed;
+} Compare;
 
 typedef struct Fig2Run {
     const Fig2Options *o;
@@ -654,7 +466,9 @@ typedef struct Fig2Run {
     int *ok_h, *ok_g;          /* [S] */
     ErrMsg *fail_h, *fail_g;   /* [S] why a run failed */
     double *time_h, *time_g;   /* [S] seconds per run */
+    double *val_h;             /* [S] validation loss of the non-greedy run */
     double total_s;
+    Compare cmp[MAX_COMPARE];
 } Fig2Run;
 
 static void fmt_ints(char *buf, size_t cap, const int *a, int n)
@@ -677,6 +491,58 @@ static double mean_ok(const double *x, const int *ok, int n)
     return k ? s / k : NAN;
 }
 
+/* --compare: how far other runs' per-step values are from this run's, next
+ * to the across-seed spread MSE(1) that the figure measures. */
+static void write_rounding_context(const Fig2Run *r, double mse1, FILE *f)
+{
+    const Fig2Options *o = r->o;
+    for (int i = 0; i < o->ncompare; i++) {
+        const Compare *c = &r->cmp[i];
+        const Fig2Rounding *d = &c->direct, *q = &c->replayed;
+        fprintf(f, "# rounding %s (%s, --compare): against this %s run over %d seeds: mean "
+                   "square difference %.4g = %.3g x MSE(1), relative rms %.3g (worst seed "
+                   "%.3g), correlation %.4f, validation loss differs by %.3g on average\n",
+                c->label, c->dir, HG_REAL_NAME, d->seeds, d->mse_diff, d->mse_diff / mse1,
+                d->rel_rms, d->max_rel, d->corr, d->val_diff);
+        if (q->seeds)
+            fprintf(f, "# rounding %s:reverse%d (its trajectories, reverse pass in %s here): "
+                       "over %d seeds: mean square difference %.4g = %.3g x MSE(1), relative "
+                       "rms %.3g (worst seed %.3g), correlation %.4f, validation loss differs "
+                       "by %.3g; %s itself on the same seeds: %.4g\n",
+                    c->label, HG_PRECISION, HG_REAL_NAME, q->seeds, q->mse_diff,
+                    q->mse_diff / mse1, q->rel_rms, q->max_rel, q->corr, q->val_diff, c->label,
+                    c->direct_replayed.mse_diff);
+        else
+            fprintf(f, "# rounding %s:reverse%d: no trajectory replayed (record them with "
+                       "--record N)%s\n", c->label, HG_PRECISION,
+                    c->replay_failed ? "; FAILED replays, see stderr" : "");
+    }
+}
+
+static void write_rounding_block(const Fig2Run *r, double mse1, FILE *f)
+{
+    const Fig2Options *o = r->o;
+    fprintf(f, "\n\n# block 2 (gnuplot index 2): --compare, per-step values of other runs "
+               "against this one: LABEL over the seeds both have, LABEL:replayed-seeds over "
+               "those with a recorded trajectory, LABEL:reverseNN those trajectories with the "
+               "reverse pass in this precision\n");
+    fprintf(f, "# %-30s %5s %24s %12s %12s %12s %10s %12s\n", "label", "seeds", "mse_diff",
+            "per_mse1", "rel_rms", "max_rel", "corr", "val_diff");
+    for (int i = 0; i < o->ncompare; i++)
+        for (int k = 0; k < 3; k++) {
+            const Compare *c = &r->cmp[i];
+            const Fig2Rounding *d = k == 2 ? &c->replayed : k ? &c->direct_replayed : &c->direct;
+            char label[MAX_LABEL + 24];
+            snprintf(label, sizeof label, "%s%s", c->label,
+                     k == 2 ? (HG_PRECISION == 64 ? ":reverse64" : ":reverse32")
+                            : k ? ":replayed-seeds" : "");
+            if (d->seeds)
+                fprintf(f, "%-32s %5d %24.17g %12.5g %12.5g %12.5g %10.6f %12.5g\n", label,
+                        d->seeds, d->mse_diff, d->mse_diff / mse1, d->rel_rms, d->max_rel,
+                        d->corr, d->val_diff);
+        }
+}
+
 static void write_context(const Fig2Run *r, const Fig2Stats *st, FILE *f)
 {
     const Fig2Options *o = r->o;
@@ -697,6 +563,8 @@ static void write_context(const Fig2Run *r, const Fig2Stats *st, FILE *f)
                "%s%g\n",
             o->steps, PAPER_STEPS, o->batch, PAPER_BATCH, o->lr, PAPER_LR, o->mom,
             o->clamp > 0 ? "+-" : "off ", o->clamp);
+    fprintf(f, "# weight update: %s\n", o->kahan ? "compensated (Kahan, --kahan): w -= a v "
+            "summed with a carried rounding error" : "plain, w -= a v in the working precision");
     fprintf(f, "# seeds: S = %d (paper: %d); seed s = 0..S-1 sets model_init's seed and the batch "
                "order (as hgbench hypergrad --seed s); the validation set is the same for all\n",
             o->seeds, PAPER_SEEDS);
@@ -704,13 +572,17 @@ static void write_context(const Fig2Run *r, const Fig2Stats *st, FILE *f)
                "greedy (one-step look-ahead on the validation set, no online updates); both "
                "per-step values are d(validation loss)/d(a_t), same sign and scale\n",
             o->reverse);
-    fprintf(f, "# succeeded: %s %d/%d seeds, greedy %d/%d seeds\n", o->reverse, st->n_ng,
-            o->seeds, st->n_gr, o->seeds);
+    if (o->greedy)
+        fprintf(f, "# succeeded: %s %d/%d seeds, greedy %d/%d seeds\n", o->reverse, st->n_ng,
+                o->seeds, st->n_gr, o->seeds);
+    else
+        fprintf(f, "# succeeded: %s %d/%d seeds, greedy not run (--greedy off: its numbers "
+                "are nan)\n", o->reverse, st->n_ng, o->seeds);
     int shown = 0;
     for (int s = 0; s < o->seeds; s++) {
         if (!r->ok_h[s] && shown++ < MAX_FAILS_SHOWN)
             fprintf(f, "# FAILED: seed %d %s: %s\n", s, o->reverse, r->fail_h[s]);
-        if (!r->ok_g[s] && shown++ < MAX_FAILS_SHOWN)
+        if (o->greedy && !r->ok_g[s] && shown++ < MAX_FAILS_SHOWN)
             fprintf(f, "# FAILED: seed %d greedy: %s\n", s, r->fail_g[s]);
     }
     if (shown > MAX_FAILS_SHOWN)
@@ -746,7 +618,7 @@ static void write_context(const Fig2Run *r, const Fig2Stats *st, FILE *f)
                "(eps^2 = %.6g; truth's own noise inflates it when S is small), minimum at W = "
                "%.4g\n",
             st->sigma2_est, st->eps_est, st->eps_est * st->eps_est, st->est_wstar);
-    const double mse1 = st->one >= 0 ? st->mse[st->one] : NAN;
+    const double mse1 = st->one >= 0 ? st->mse[st->one] : st->sigma2_est;
     fprintf(f, "# measured minimum: MSE = %.6g at W = %d (MSE(1) = %.6g, MSE(1) / minimum = "
                "%.3g)\n",
             st->mse[st->best], o->windows[st->best], mse1, mse1 / st->mse[st->best]);
@@ -756,6 +628,7 @@ static void write_context(const Fig2Run *r, const Fig2Stats *st, FILE *f)
             st->greedy_mse / st->mse[st->best]);
     fprintf(f, "# check: at the last step greedy and non-greedy are the same derivative; max "
                "relative difference over seeds %.3g\n", st->last_step_rel);
+    write_rounding_context(r, mse1, f);
 }
 
 static void write_table(const Fig2Run *r, const Fig2Stats *st, FILE *f)
@@ -775,6 +648,7 @@ static void write_table(const Fig2Run *r, const Fig2Stats *st, FILE *f)
             st->greedy_mse, st->greedy_bias2, st->greedy_var, o->steps, st->n_ng, st->sigma2_fit,
             st->eps2_fit, st->sigma2_est, st->eps_est * st->eps_est, o->windows[st->best],
             st->mse[st->best], st->n_gr, st->sigma2_fitc, st->c_fitc, st->eps2_fitc);
+    write_rounding_block(r, st->one >= 0 ? st->mse[st->one] : st->sigma2_est, f);
 }
 
 static void write_steps(const Fig2Run *r, const Fig2Stats *st, FILE *f)
@@ -845,6 +719,10 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_double(&j, o->clamp);
     json_key(&j, "reverse_engine");
     json_string(&j, o->reverse);
+    json_key(&j, "kahan");
+    json_bool(&j, o->kahan);
+    json_key(&j, "greedy");
+    json_bool(&j, o->greedy);
     json_key(&j, "fit");
     json_string(&j, o->fit == FIT_REL ? "rel" : "abs");
     json_object_end(&j);
@@ -915,6 +793,36 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_double(&j, st->mse[st->best]);
     json_key(&j, "last_step_max_rel_diff");
     json_double(&j, st->last_step_rel);
+    json_key(&j, "rounding");
+    json_array_begin(&j, 0);
+    for (int i = 0; i < o->ncompare; i++)
+        for (int k = 0; k < 3; k++) {
+            const Compare *c = &r->cmp[i];
+            const Fig2Rounding *d = k == 2 ? &c->replayed : k ? &c->direct_replayed : &c->direct;
+            json_object_begin(&j, 1);
+            json_key(&j, "label");
+            json_string(&j, c->label);
+            json_key(&j, "dir");
+            json_string(&j, c->dir);
+            json_key(&j, "seeds_used");
+            json_string(&j, k ? "replayed" : "all");
+            json_key(&j, "reverse_here");
+            json_bool(&j, k == 2);
+            json_key(&j, "seeds");
+            json_int(&j, d->seeds);
+            json_key(&j, "mse_diff");
+            json_double(&j, d->mse_diff);
+            json_key(&j, "rel_rms");
+            json_double(&j, d->rel_rms);
+            json_key(&j, "max_rel");
+            json_double(&j, d->max_rel);
+            json_key(&j, "corr");
+            json_double(&j, d->corr);
+            json_key(&j, "val_diff");
+            json_double(&j, d->val_diff);
+            json_object_end(&j);
+        }
+    json_array_end(&j);
     json_key(&j, "lr_schedule");
     json_doubles(&j, r->lr, T);
     json_key(&j, "truth");
@@ -1041,6 +949,115 @@ static int load_data(const Fig2Options *o, Dataset *train, Dataset *val, HgErr *
     return 0;
 }
 
+
+/* DIR/name into buf. */
+static int dir_path(char *buf, size_t cap, const char *dir, const char *name)
+{
+    return (size_t)snprintf(buf, cap, "%s/%s", dir, name) >= cap ? -1 : 0;
+}
+
+/* Reads --compare's per_step.npy [S'][T] and val_loss.npy [S'] (checked
+ * before any run, so that a bad folder costs nothing). */
+static int compare_load(const Fig2Options *o, int i, Compare *c, HgErr *err)
+{
+    const int T = o->steps;
+    char path[4200];
+    NpyArray a = {0}, v = {0};
+    memset(c, 0, sizeof *c);
+    c->dir = o->compare_dir[i];
+    snprintf(c->label, sizeof c->label, "%.*s", (int)(strchr(o->compare_label[i], '=') -
+             o->compare_label[i]), o->compare_label[i]);
+    if (dir_path(path, sizeof path, c->dir, "per_step.npy"))
+        return hg_fail(err, "--compare %s: path too long", c->dir);
+    if (npy_read(path, &a, err))
+        return -1;
+    if (a.ndim != 2 || a.shape[1] != T || a.shape[0] < 1) {
+        npy_array_free(&a);
+        return hg_fail(err, "--compare %s: shape %s, expected [seeds][%d] (the same --steps)",
+                       path, a.ndim == 2 ? "of another --steps" : "not 2-d", T);
+    }
+    const long sv[1] = {a.shape[0]};
+    if (npy_expect(&a, path, NPY_F8, a.shape, 2, err) ||
+        dir_path(path, sizeof path, c->dir, "val_loss.npy") || npy_read(path, &v, err) ||
+        npy_expect(&v, path, NPY_F8, sv, 1, err)) {
+        npy_array_free(&a);
+        npy_array_free(&v);
+        return -1;
+    }
+    c->S = (int)a.shape[0];
+    c->x = a.data;
+    c->x_val = v.data;
+    c->ok = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
+    for (int s = 0; s < c->S; s++) {
+        c->ok[s] = isfinite(c->x_val[s]);
+        for (int t = 0; t < T; t++)
+            c->ok[s] &= isfinite(c->x[(long)s * T + t]);
+    }
+    c->xr = mem_alloc(MEM_OTHER, sizeof(double) * c->S * T);
+    c->xr_val = mem_alloc(MEM_OTHER, sizeof(double) * c->S);
+    c->ok_r = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
+    return 0;
+}
+
+static void compare_free(Compare *c)
+{
+    mem_free(c->x);
+    mem_free(c->x_val);
+    mem_free(c->ok);
+    mem_free(c->xr);
+    mem_free(c->xr_val);
+    mem_free(c->ok_r);
+}
+
+/* Seed s's trajectory in c (if c has one) differentiated by bptt here. */
+static void compare_replay(const Fig2Options *o, Compare *c, int s, const EngineConfig *base,
+                           const Progress *pg)
+{
+    char dir[4200], w[4300];
+    snprintf(dir, sizeof dir, "%s/trajectory-%d", c->dir, s);
+    snprintf(w, sizeof w, "%s/w.npy", dir);
+    if (s >= c->S || access(w, F_OK))
+        return;
+    TrajectoryFolder tf;
+    EngineConfig cfg = *base;
+    cfg.trajectory = trajectory_folder(&tf, dir, 0);
+    EngineResult res;
+    HgErr err = {{0}};
+    if (engine_run(&BPTT_OPS, &cfg, &res, &err)) {
+        fprintf(stderr, "%s" PROG ": --compare %s: seed %d, replay failed: %s\n",
+                pg->tty ? "\n" : "", c->label, s, err.msg);
+        c->replay_failed++;
+        return;
+    }
+    memcpy(c->xr + (long)s * o->steps, res.per_step[HYPER_LR], sizeof(double) * o->steps);
+    c->xr_val[s] = res.val_loss;
+    c->ok_r[s] = 1;
+    engine_result_free(&res);
+}
+
+/* --seeds-out: per_step.npy [S][T] and val_loss.npy [S], NaN for failed seeds. */
+static int write_seeds_out(const Fig2Run *r, HgErr *err)
+{
+    const Fig2Options *o = r->o;
+    const int S = o->seeds, T = o->steps;
+    char path[4200];
+    double *x = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
+    double *v = mem_alloc(MEM_OTHER, sizeof(double) * S);
+    for (int s = 0; s < S; s++) {
+        for (int t = 0; t < T; t++)
+            x[(long)s * T + t] = r->ok_h[s] ? r->h[(long)s * T + t] : NAN;
+        v[s] = r->ok_h[s] ? r->val_h[s] : NAN;
+    }
+    const long xs[2] = {S, T}, vs[1] = {S};
+    int rc = dir_path(path, sizeof path, o->seeds_out, "per_step.npy") ||
+             npy_write(path, NPY_F8, xs, 2, x, err) ||
+             dir_path(path, sizeof path, o->seeds_out, "val_loss.npy") ||
+             npy_write(path, NPY_F8, vs, 1, v, err);
+    mem_free(x);
+    mem_free(v);
+    return rc ? -1 : 0;
+}
+
 static int fig2_run(const Fig2Options *o)
 {
     const int S = o->seeds, T = o->steps;
@@ -1050,6 +1067,11 @@ static int fig2_run(const Fig2Options *o)
     if (check_writable("--out", o->out) || check_writable("--json", o->json) ||
         check_writable("--steps-out", o->steps_out))
         return 3;
+    if (o->seeds_out && mkdir(o->seeds_out, 0777) && errno != EEXIST) {
+        fprintf(stderr, PROG ": --seeds-out %s: cannot make the folder: %s\n", o->seeds_out,
+                strerror(errno));
+        return 3;
+    }
 
     HgErr err = {{0}};
     Fig2Run r = {.o = o};
@@ -1059,6 +1081,13 @@ static int fig2_run(const Fig2Options *o)
     gmtime_r(&now, &tm);
     strftime(r.date, sizeof r.date, "%Y-%m-%dT%H:%M:%SZ", &tm);
     r.data_dir = o->data_dir ? o->data_dir : dataset_default_dir(o->data);
+    for (int i = 0; i < o->ncompare; i++)
+        if (compare_load(o, i, &r.cmp[i], &err)) {
+            fprintf(stderr, PROG ": %s\n", err.msg);
+            for (int j = 0; j < i; j++)
+                compare_free(&r.cmp[j]);
+            return 3;
+        }
 
     Dataset train = {0}, val = {0};
     const int lrc = load_data(o, &train, &val, &err);
@@ -1097,26 +1126,42 @@ static int fig2_run(const Fig2Options *o)
     r.fail_g = mem_alloc(MEM_OTHER, sizeof *r.fail_g * S);
     r.time_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
     r.time_g = mem_alloc(MEM_OTHER, sizeof(double) * S);
+    r.val_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
     real *w0 = mem_alloc(MEM_PARAMS, sizeof(real) * r.P);
     const EngineOps *ops[2] = {engine_find(o->reverse), engine_find("greedy")};
     HG_CHECK(ops[0] && ops[1], "engines %s and greedy are registered", o->reverse);
 
     Progress pg;
-    progress_start(&pg, "fig2", 2L * S);
+    /* progress units: the engine runs, and the replays of --compare */
+    long units = (1L + o->greedy) * S, done = 0;
+    for (int i = 0; i < o->ncompare; i++)
+        units += r.cmp[i].S < S ? r.cmp[i].S : S;
+    progress_start(&pg, "fig2", units);
     for (int s = 0; s < S; s++) {
         model_init(m, w0, INIT_XAVIER, 0, (uint64_t)s);
-        const InnerProblem prob = {m, &train, &val, o->batch, inner_batch_seed((uint64_t)s) /* as hgbench hypergrad --seed s */, w0};
+        const InnerProblem prob = {m, &train, &val, o->batch,
+                                   inner_batch_seed((uint64_t)s) /* as hypergrad --seed s */,
+                                   w0, o->kahan};
         const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched};
-        for (int e = 0; e < 2; e++) {
+        for (int e = 0; e < 1 + o->greedy; e++) {
             EngineResult res;
             HgErr e_err = {{0}};
             double *dst = (e ? r.g : r.h) + (long)s * T;
             int *ok = e ? r.ok_g : r.ok_h;
-            if (engine_run(ops[e], &cfg, &res, &e_err) == 0) {
+            EngineConfig ecfg = cfg;
+            TrajectoryFolder tf;
+            if (e == 0 && s < o->record) {
+                char dir[4200];
+                snprintf(dir, sizeof dir, "%s/trajectory-%d", o->seeds_out, s);
+                ecfg.trajectory = trajectory_folder(&tf, dir, 1);
+            }
+            if (engine_run(ops[e], &ecfg, &res, &e_err) == 0) {
                 HG_CHECK(res.per_step[HYPER_LR], "%s returns per-step lr values", ops[e]->name);
                 memcpy(dst, res.per_step[HYPER_LR], sizeof(double) * T);
                 ok[s] = 1;
                 (e ? r.time_g : r.time_h)[s] = res.time_s;
+                if (e == 0)
+                    r.val_h[s] = res.val_loss;
                 engine_result_free(&res);
             } else {
                 memcpy((e ? r.fail_g : r.fail_h)[s], e_err.msg, sizeof e_err.msg);
@@ -1124,15 +1169,32 @@ static int fig2_run(const Fig2Options *o)
                 fprintf(stderr, "%s" PROG ": seed %d, %s failed: %s\n", pg.tty ? "\n" : "", s,
                         ops[e]->name, e_err.msg);
             }
-            progress_update(&pg, 2L * s + e + 1);
+            progress_update(&pg, ++done);
         }
+        for (int i = 0; i < o->ncompare; i++)
+            if (s < r.cmp[i].S) {
+                compare_replay(o, &r.cmp[i], s, &cfg, &pg);
+                progress_update(&pg, ++done);
+            }
     }
     progress_end(&pg);
     r.total_s = now_s() - t_start;
+    for (int i = 0; i < o->ncompare; i++) {
+        Compare *c = &r.cmp[i];
+        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, c->ok, c->x_val, &c->direct);
+        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->xr, c->ok_r, c->xr_val, &c->replayed);
+        int *both = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
+        for (int s = 0; s < c->S; s++)
+            both[s] = c->ok[s] && c->ok_r[s];
+        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, both, c->x_val,
+                      &c->direct_replayed);
+        mem_free(both);
+    }
 
     int status = 0;
     Fig2Stats st;
-    fig2_stats(o, r.h, r.ok_h, r.g, r.ok_g, &st);
+    const Fig2Setup setup = {S, T, o->nwin, o->windows, o->fit};
+    fig2_stats(&setup, r.h, r.ok_h, r.g, r.ok_g, &st);
     if (st.n_ng < 2) {
         fprintf(stderr, PROG ": only %d of %d seeds gave non-greedy hypergradients; no MSE\n",
                 st.n_ng, S);
@@ -1147,6 +1209,15 @@ static int fig2_run(const Fig2Options *o)
     }
     if (o->json && write_atomic("--json", o->json, write_json, &r, &st))
         status = 3;
+    if (o->seeds_out && write_seeds_out(&r, &err)) {
+        fprintf(stderr, PROG ": --seeds-out %s\n", err.msg);
+        status = 3;
+    }
+    for (int i = 0; i < o->ncompare; i++) {
+        if (r.cmp[i].replay_failed && status == 0)
+            status = 1;
+        compare_free(&r.cmp[i]);
+    }
 
     fig2_stats_free(&st);
     mem_free(w0);
@@ -1158,6 +1229,7 @@ static int fig2_run(const Fig2Options *o)
     mem_free(r.fail_g);
     mem_free(r.time_h);
     mem_free(r.time_g);
+    mem_free(r.val_h);
     schedule_free(&sched);
     dataset_free(&train);
     dataset_free(&val);

@@ -427,7 +427,7 @@ static void engine_problem_init(EngineProblem *e, const Dataset *train, const Da
     if (!e->m) hg_die("model lenet: %s", err.msg);
     e->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)e->m->nparams);
     model_init(e->m, e->w0, INIT_XAVIER, 0.0, 0);
-    e->prob = (InnerProblem){e->m, train, val, BATCH, 1, e->w0};
+    e->prob = (InnerProblem){e->m, train, val, BATCH, 1, e->w0, 0};
     const int K[HYPER_KINDS] = {[HYPER_LR] = ENGINE_K_LR};
     if (hyper_layout_init(&e->layout, ENGINE_T, K, &err) ||
         schedule_init(&e->sched, ENGINE_T, SCHEDULE_CONSTANT, ENGINE_LR, ENGINE_MOM, ENGINE_WD,

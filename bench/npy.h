@@ -6,9 +6,12 @@
  *
  * A file is written atomically (atomic_file.h), either in one call
  * (npy_write) or streamed (npy_begin, npy_append..., npy_end); npy_end
- * refuses a file whose data is not exactly prod(shape) elements.
- * Leaves out: reading, format versions 2.0/3.0 (headers over 64 KiB),
- * big-endian hosts (refused at compile time).
+ * refuses a file whose data is not exactly prod(shape) elements. npy_read
+ * reads back what these write (and what numpy.save writes for the same
+ * dtypes): the header is parsed strictly and the data size checked against
+ * the shape before anything is allocated.
+ * Leaves out: format versions 2.0/3.0 (headers over 64 KiB), Fortran order,
+ * other dtypes, big-endian hosts (refused at compile time).
  */
 #ifndef HG_NPY_H
 #define HG_NPY_H
@@ -28,6 +31,7 @@
 #define NPY_F4 "<f4"
 #define NPY_F8 "<f8"
 #define NPY_I8 "<i8"
+#define NPY_U8 "<u8"
 
 typedef struct NpyFile {
     AtomicFile out;
@@ -49,5 +53,26 @@ void npy_abort(NpyFile *n);
 /* The whole array in one call. */
 int npy_write(const char *path, const char *descr, const long *shape, int ndim,
               const void *data, HgErr *err);
+
+typedef struct NpyArray {
+    char descr[4];          /* one of the NPY_* above */
+    int ndim;
+    long shape[NPY_MAX_DIMS];
+    size_t count;           /* prod(shape) */
+    void *data;             /* count elements of the descr's size (mem_alloc) */
+} NpyArray;
+
+/* Reads a whole file; errors name the file and the field that is wrong.
+ * On failure nothing stays allocated. */
+int npy_read(const char *path, NpyArray *a, HgErr *err);
+void npy_array_free(NpyArray *a);
+
+/* Element i of an <f4 or <f8 array as a double. */
+double npy_get_double(const NpyArray *a, size_t i);
+
+/* 0 if a has dtype <f4 or <f8 (any_float) or descr, and exactly the shape
+ * given; else -1 naming path and what differs. */
+int npy_expect(const NpyArray *a, const char *path, const char *descr, const long *shape,
+               int ndim, HgErr *err);
 
 #endif

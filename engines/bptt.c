@@ -7,7 +7,10 @@
  *   wb += H_t (M_t vb) + l_t vb;  vb = m_t vb
  * One HVP per step, whatever the number of hyperparameters. With truncation
  * only the last `truncate` steps are differentiated (earlier per-step
- * hypergradients are 0): biased, as Shaban et al. 2019.
+ * hypergradients are 0): biased, as Shaban et al. 2019. cfg->trajectory
+ * hands the forward pass out (record) or replaces it (replay): a float32
+ * run's trajectory differentiated in float64 separates the rounding of the
+ * run from that of the reverse pass.
  */
 #include <string.h>
 
@@ -42,11 +45,18 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *u = mem_alloc(MEM_PARAMS, sizeof(real) * P), *hu = mem_alloc(MEM_PARAMS, sizeof(real) * P);
     real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *comp = inner_comp_alloc(p);
     double *per[HYPER_KINDS] = {0};
+    const TrajectoryHook *hook = cfg->trajectory;
     int rc = 0;
     memcpy(w, p->w0, sizeof(real) * P);
 
-    for (int t = 0; t < T && rc == 0; t++) {
+    if (hook && hook->replay) {
+        rc = hook->replay(hook->ctx, T, P, W, V, M, w, err);
+        if (rc == 0 && !(all_finite(W, (long)T * P) && all_finite(V, (long)T * P)))
+            rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");
+    }
+    for (int t = 0; t < T && rc == 0 && !(hook && hook->replay); t++) {
         memcpy(W + (long)t * P, w, sizeof(real) * P);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
@@ -58,11 +68,14 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         for (long i = 0; clamp && i < P; i++) /* mask bits, for the reverse pass */
             if (mask[i] != 0)
                 M[t * words + i / 64] |= (uint64_t)1 << (i % 64);
-        inner_update(w, v, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        inner_update(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
+                     s->v[HYPER_WD][t]);
         memcpy(V + (long)t * P, v, sizeof(real) * P);
     }
     if (rc == 0 && !all_finite(w, P))
         rc = hg_fail(err, "bptt: inner run diverged: non-finite weights at step %d", T);
+    if (rc == 0 && hook && hook->record)
+        rc = hook->record(hook->ctx, T, P, W, V, M, w, err);
     if (rc == 0)
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
@@ -107,6 +120,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     mem_free(vb);
     mem_free(u);
     mem_free(hu);
+    mem_free(comp);
     mem_free(x);
     mem_free(y);
     batch_order_free(&bo);

@@ -18,6 +18,20 @@
 #include "../harness/hyper.h"
 #include "../harness/inner.h"
 
+/* bptt's forward pass as arrays, handed out after it ran (record) or taken
+ * in instead of running it (replay), so that a trajectory computed in one
+ * precision can be differentiated in another (the float32 run's reverse pass
+ * in float64). W [T][P] holds w_t, V [T][P] v_{t+1}, M [T][(P+63)/64] the
+ * clamp masks' bits (bit i%64 of word i/64 set where entry i is unclamped;
+ * NULL without a clamp), wT [P] w_T. A hook returns 0, or -1 with err set. */
+typedef struct TrajectoryHook {
+    void *ctx;
+    int (*record)(void *ctx, int T, long P, const real *W, const real *V, const uint64_t *M,
+                  const real *wT, HgErr *err);
+    int (*replay)(void *ctx, int T, long P, real *W, real *V, uint64_t *M, real *wT,
+                  HgErr *err);
+} TrajectoryHook;
+
 typedef struct EngineConfig {
     const InnerProblem *prob;
     const HyperLayout *layout;
@@ -28,6 +42,8 @@ typedef struct EngineConfig {
                          * instead of the validation set (FDS's baseline) */
     double greedy_online_lr; /* greedy: > 0 updates the learned values after
                               * every step by this outer learning rate (HD) */
+    const TrajectoryHook *trajectory; /* bptt: record its trajectory (hook's
+                                       * record set) or replay one (replay set) */
 } EngineConfig;
 
 typedef struct EngineResult {

@@ -82,6 +82,8 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
 
 static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
+    if (cfg->trajectory)
+        return hg_fail(err, "forward: recording or replaying a trajectory is a bptt option");
     const InnerProblem *p = cfg->prob;
     const Schedule *s = cfg->sched;
     const HyperLayout *h = cfg->layout;
@@ -110,6 +112,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
     real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *comp = inner_comp_alloc(p);
     memcpy(w, p->w0, sizeof(real) * P);
     int rc = 0, active = 0;
 
@@ -126,7 +129,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        inner_update(w, v, g, P, a, m, l);
+        inner_update(w, v, comp, g, P, a, m, l);
         const int ca = hyper_column(h, HYPER_LR, t);
         for (long i = 0; ca >= 0 && i < P; i++)
             Z[(long)slot[ca] * P + i] -= v[i];
@@ -158,6 +161,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     mem_free(HZ);
     mem_free(w);
     mem_free(v);
+    mem_free(comp);
     mem_free(g);
     mem_free(mask);
     mem_free(x);

@@ -18,6 +18,8 @@
 
 static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
+    if (cfg->trajectory)
+        return hg_fail(err, "greedy: recording or replaying a trajectory is a bptt option");
     const InnerProblem *p = cfg->prob;
     const HyperLayout *h = cfg->layout;
     const int T = cfg->sched->T;
@@ -40,6 +42,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
+    real *comp = inner_comp_alloc(p);
     memcpy(w, p->w0, sizeof(real) * P);
     int rc = 0;
 
@@ -54,7 +57,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         inner_clamp(g, P, s.clamp, NULL);
         memcpy(w_old, w, sizeof(real) * P);
         memcpy(v_old, v, sizeof(real) * P);
-        inner_update(w, v, g, P, a, m, l);
+        inner_update(w, v, comp, g, P, a, m, l);
         if (cfg->greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);
             model_loss_grad(p->model, w, x, y, p->batch, gf);
@@ -92,6 +95,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         mem_free(s.v[k]);
     mem_free(w);
     mem_free(v);
+    mem_free(comp);
     mem_free(w_old);
     mem_free(v_old);
     mem_free(g);

@@ -88,12 +88,17 @@ static int rationals(const Schedule *s, InfoRational *q, uint64_t *sentinel, dou
 
 static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
+    if (cfg->trajectory)
+        return hg_fail(err, "reversible: recording or replaying a trajectory is a bptt option");
     const InnerProblem *p = cfg->prob;
     const Schedule *s = cfg->sched;
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train);
     if (cfg->truncate > 0)
         return hg_fail(err, "reversible: truncation is a bptt option (--truncate)");
+    if (p->kahan)
+        return hg_fail(err, "reversible: --kahan does not apply: its weight update is exact "
+                       "fixed-point arithmetic, nothing is rounded away");
     InfoRational *q = mem_alloc(MEM_OTHER, sizeof(InfoRational) * T);
     uint64_t S = 1;
     double floor_bits = 0;

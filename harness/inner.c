@@ -34,14 +34,36 @@ void inner_clamp(real *g, long P, double clamp, real *mask)
     }
 }
 
-void inner_update(real *w, real *v, const real *g, long P, double a, double m, double l)
+void inner_update(real *w, real *v, real *comp, const real *g, long P, double a, double m,
+                  double l)
 {
     const real ra = (real)a, rm = (real)m, rl = (real)l;
+    if (!comp) {
+#pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < P; i++) {
+            v[i] = rm * v[i] + g[i] + rl * w[i];
+            w[i] -= ra * v[i];
+        }
+        return;
+    }
+    /* Kahan: (s - w) - y is what the rounding of s = w + y kept of y, so
+     * comp = that minus y is minus what it dropped. No -ffast-math anywhere,
+     * so the compiler keeps these operations as written. */
 #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < P; i++) {
         v[i] = rm * v[i] + g[i] + rl * w[i];
-        w[i] -= ra * v[i];
+        const real y = -ra * v[i] - comp[i];
+        const real s = w[i] + y;
+        comp[i] = (s - w[i]) - y;
+        w[i] = s;
     }
+}
+
+real *inner_comp_alloc(const InnerProblem *p)
+{
+    if (!p->kahan)
+        return NULL;
+    return mem_alloc(MEM_PARAMS, sizeof(real) * p->model->nparams); /* zeroed */
 }
 
 int all_finite(const real *x, long n)
@@ -63,6 +85,7 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
     real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P);
     real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *comp = inner_comp_alloc(p);
     int rc = 0;
     for (int t = 0; t < s->T && rc == 0; t++) {
         inner_batch(p, &bo, t, x, y);
@@ -70,13 +93,15 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
         if (!all_finite(g, P))
             rc = hg_fail(err, "inner run diverged: non-finite gradient at step %d", t);
         inner_clamp(g, P, s->clamp, NULL);
-        inner_update(w, v, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        inner_update(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
+                     s->v[HYPER_WD][t]);
     }
     if (rc == 0 && !all_finite(w, P))
         rc = hg_fail(err, "inner run diverged: non-finite weights after step %d", s->T - 1);
     if (rc == 0)
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, val_loss, val_acc);
     mem_free(v);
+    mem_free(comp);
     mem_free(g);
     mem_free(x);
     mem_free(y);

@@ -23,6 +23,10 @@ typedef struct InnerProblem {
     int batch;
     uint64_t batch_seed;  /* order of the training batches */
     const real *w0;       /* [P] initial weights */
+    int kahan;            /* 1: the weight update w -= a v is compensated
+                           * (Kahan), so small late updates are not rounded
+                           * away in float32; engines without a rounded
+                           * update (reversible) refuse it */
 } InnerProblem;
 
 /* The batch-order seed that goes with initialisation seed `seed`: a stream
@@ -38,8 +42,15 @@ int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err);
  * clamped. clamp = 0: no clamp (mask all 1). */
 void inner_clamp(real *g, long P, double clamp, real *mask);
 
-/* The update after the gradient: v = m v + g + l w; w = w - a v. */
-void inner_update(real *w, real *v, const real *g, long P, double a, double m, double l);
+/* The update after the gradient: v = m v + g + l w; w = w - a v. With comp
+ * (the problem's kahan; [P], zero at the start of a run) w - a v is a Kahan
+ * sum: comp carries what rounding dropped from w and is fed into the next
+ * step. comp NULL is the plain update, bit for bit. */
+void inner_update(real *w, real *v, real *comp, const real *g, long P, double a, double m,
+                  double l);
+
+/* [P] zeroed compensation for p's update, or NULL when p->kahan is off. */
+real *inner_comp_alloc(const InnerProblem *p);
 
 /* Trains w (in place, from w0 copied by the caller) for the schedule's T
  * steps and evaluates f: val loss and accuracy at w_T. Divergence (a

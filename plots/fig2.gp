@@ -10,7 +10,9 @@
 # also writes OUT-steps.png/.svg: the per-step truth +- its across-seed std
 # and the greedy mean, against the step (learning rate on the right axis).
 # ENGINE='bptt'|'reversible' sets the reverse engine's style; by default it
-# is read from the results file.
+# is read from the results file. IN32='...' (a float32 run's results, when
+# IN is float64) draws its MSE curve and greedy line beside IN's, thinner
+# and in the same colours; STEPS32='...' adds its per-step truth.
 # Leaves out: per-seed curves (they are in hgbench-fig2 --json).
 if (!exists("IN") || !exists("OUT")) {
     print "usage: gnuplot -e \"IN='results.txt'; OUT='prefix'\" plots/fig2.gp"
@@ -42,6 +44,20 @@ stats IN index 1 using 15 nooutput; E2C = STATS_min
 stats IN index 0 using 2 nooutput; YMIN = STATS_min; YMAX = STATS_max
 YMIN = YMIN < GREEDY ? YMIN : GREEDY
 YMAX = YMAX > GREEDY ? YMAX : GREEDY
+PREC = system("sed -n 's/^# date: .*precision: \\(float[0-9]*\\).*/\\1/p' '".IN."' | head -n 1")
+# the float32 overlay as loops over zero or one word (none without IN32)
+F32 = ''; G32 = ''; S32 = ''
+if (exists("STEPS32")) { S32 = STEPS32 }
+if (exists("IN32")) {
+    F32 = IN32
+    stats IN32 index 1 using 1 nooutput; GREEDY32 = STATS_min
+    G32 = sprintf('%.17g', GREEDY32)
+    stats IN32 index 0 using 2 nooutput
+    YMIN = YMIN < STATS_min ? YMIN : STATS_min
+    YMAX = YMAX > STATS_max ? YMAX : STATS_max
+    YMIN = YMIN < GREEDY32 ? YMIN : GREEDY32
+    YMAX = YMAX > GREEDY32 ? YMAX : GREEDY32
+}
 
 bound(w, s2, e2) = s2 / w + e2 * (w * w - 1) / 12.0
 bound_c(w, s2, c, e2) = s2 * ((1 - c) / w + c) + e2 * (w * w - 1) / 12.0
@@ -61,8 +77,11 @@ set key top left box opaque
 
 call 'plots/terminal.gp' 'png'
 plot IN index 0 using 1:2 with linespoints ls LS \
-         title sprintf('%s, window-averaged (min at W = %d)', ENGINE, WBEST) noenhanced, \
-     GREEDY with lines ls 4 title 'greedy (one-step look-ahead)', \
+         title sprintf('%s %s, window-averaged (min at W = %d)', ENGINE, PREC, WBEST) noenhanced, \
+     GREEDY with lines ls 4 title sprintf('greedy %s (one-step look-ahead)', PREC), \
+     for [f in F32] f index 0 using 1:2 with linespoints ls LS lw 1 dt 2 pt 6 \
+         title sprintf('%s float32 (as the paper ran it)', ENGINE) noenhanced, \
+     for [g in G32] (g + 0) with lines ls 4 lw 1 dt 3 title 'greedy float32', \
      bound(x, S2F, E2F) with lines ls 6 dt 2 \
          title sprintf('fit: σ^2/W + ε^2 (W^2-1)/12, σ^2 = %.3g, ε^2 = %.3g', S2F, E2F), \
      bound_c(x, S2C, CC, E2C) with lines ls 6 dt 3 \
@@ -91,7 +110,9 @@ if (exists("STEPS")) {
     # columns: t lr truth std greedy_mean greedy_std
     call 'plots/terminal.gp' 'png'
     plot STEPS using 1:($3 - $4):($3 + $4) with filledcurves ls LS notitle, \
-         STEPS using 1:3 with lines ls LS title sprintf('%s: seed mean (truth) ± std', ENGINE), \
+         STEPS using 1:3 with lines ls LS title sprintf('%s %s: seed mean (truth) ± std', ENGINE, PREC), \
+         for [f in S32] f using 1:3 with lines ls LS lw 1 dt 2 \
+             title sprintf('%s float32: seed mean', ENGINE), \
          STEPS using 1:5 with lines ls 4 title 'greedy: seed mean', \
          STEPS using 1:2 axes x1y2 with lines ls 5 lw 1 title 'learning rate (right axis)'
     call 'plots/terminal.gp' 'svg'

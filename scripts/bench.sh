@@ -12,6 +12,9 @@
 # e.g. "engines fig2"), DATA_DIR (a folder with MNIST, SVHN or CIFAR-10 files
 # for the experiments that use them), SEEDS and OUTER_STEPS (figures 2 and 3;
 # SEEDS=100 OUTER_STEPS=50 are the paper's values).
+# With SECTIONS a subset, RESULTS.md keeps the other sections as their last
+# run wrote them (bench/results/<section>.md, each with its own commit and
+# date), marked as not rerun.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -22,7 +25,8 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit
-sections=${SECTIONS:-models engines fig2 fig3 micro pytorch}
+all_sections="models engines fig2 fig3 micro pytorch"
+sections=${SECTIONS:-$all_sections}
 mkdir -p bench/results plots
 status=0
 start=$(date +%s)
@@ -45,6 +49,7 @@ for s in $sections; do
   bash "${script[$s]}" 2>&1 > "$log.out" | tee "$log" >&2
   rc=${PIPESTATUS[0]}
   took[$s]=$(( $(date +%s) - t0 ))
+  echo "${took[$s]}" > "bench/results/$s.time"
   if [ $rc -ne 0 ]; then
     status=1
     echo "bench: $s FAILED (exit $rc), see $log" >&2
@@ -78,14 +83,24 @@ tmp=RESULTS.md.tmp.$$
   fi
   echo "| section | time (s) | status |"
   echo "|---|--:|---|"
-  for s in $sections; do
+  for s in $all_sections; do
+    rerun=0; for x in $sections; do [ "$x" = "$s" ] && rerun=1; done
+    [ $rerun = 1 ] || [ -f "bench/results/$s.md" ] || continue
     st=ok; grep -q "^\*\*Section \`$s\` failed" "bench/results/$s.md" 2>/dev/null && st="**failed**"
     [ -f "bench/results/$s.md" ] || st="**no output**"
-    echo "| $s | ${took[$s]:-} | $st |"
+    [ $rerun = 1 ] || st="$st, not rerun by this run: from an earlier one"
+    echo "| $s | ${took[$s]:-$(cat "bench/results/$s.time" 2>/dev/null)} | $st |"
   done
   echo
-  for s in $sections; do
-    if [ -f "bench/results/$s.md" ]; then cat "bench/results/$s.md"; else
+  for s in $all_sections; do
+    rerun=0; for x in $sections; do [ "$x" = "$s" ] && rerun=1; done
+    if [ -f "bench/results/$s.md" ]; then
+      cat "bench/results/$s.md"
+      if [ $rerun = 0 ]; then
+        echo "*(Not rerun by this \`make bench\` (SECTIONS=\"$sections\"): the section as an earlier run wrote it, with its own commit and date.)*"
+        echo
+      fi
+    elif [ $rerun = 1 ]; then
       echo "## $s"; echo; echo "**failed**: no section written (see bench/results/$s.log)."; echo
     fi
   done

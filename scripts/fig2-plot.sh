@@ -3,15 +3,16 @@
 # plots/fig2.gp: PREFIX.png/.svg (MSE vs sharing window) and, when the
 # per-step file exists, PREFIX-steps.png/.svg.
 #
-#   scripts/fig2-plot.sh RESULTS [STEPS] [PREFIX]
+#   scripts/fig2-plot.sh RESULTS [STEPS] [PREFIX] [RESULTS32 [STEPS32]]
 #
 # RESULTS: hgbench-fig2 --out; STEPS: hgbench-fig2 --steps-out (default
 # RESULTS with "-steps" before its extension, used only if it exists);
 # PREFIX: output path without extension (default RESULTS without its
-# extension). Exits 2 on bad usage, 1 if gnuplot fails or a PNG is missing.
+# extension); RESULTS32, STEPS32: a float32 run's, drawn beside a float64
+# RESULTS. Exits 2 on bad usage, 1 if gnuplot fails or a PNG is missing.
 set -uo pipefail
-if [ $# -lt 1 ] || [ $# -gt 3 ] || [ "${1:-}" = --help ]; then
-  echo "usage: $0 RESULTS [STEPS] [PREFIX]" >&2
+if [ $# -lt 1 ] || [ $# -gt 5 ] || [ "${1:-}" = --help ]; then
+  echo "usage: $0 RESULTS [STEPS] [PREFIX] [RESULTS32 [STEPS32]]" >&2
   exit 2
 fi
 abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
@@ -19,15 +20,22 @@ in=$(abs "$1")
 base=${in%.*}
 steps=$(abs "${2:-$base-steps.${in##*.}}")
 prefix=$(abs "${3:-$base}")
+in32=${4:+$(abs "$4")}
+steps32=${5:+$(abs "$5")}
 [ -r "$in" ] || { echo "$0: cannot read $in" >&2; exit 2; }
+for p in "$in32" "$steps32"; do
+  [ -z "$p" ] || [ -r "$p" ] || { echo "$0: cannot read $p" >&2; exit 2; }
+done
 command -v gnuplot >/dev/null || { echo "$0: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 1; }
-for p in "$in" "$steps" "$prefix"; do
-  case $p in *"'"*) echo "$0: a path with a quote is not supported: $p" >&2; exit 2 ;; esac
+for p in "$in" "$steps" "$prefix" "$in32" "$steps32"; do
+  case $p in *"'"*|*" "*) echo "$0: a path with a quote or a space is not supported: $p" >&2; exit 2 ;; esac
 done
 cd "$(dirname "$0")/.." || exit 1   # plots/*.gp load each other by repository paths
 
 vars="IN='$in'; OUT='$prefix'"
 [ -r "$steps" ] && vars+="; STEPS='$steps'"
+[ -n "$in32" ] && vars+="; IN32='$in32'"
+[ -n "$steps32" ] && vars+="; STEPS32='$steps32'"
 gnuplot -e "$vars" plots/fig2.gp || exit 1
 status=0
 for f in "$prefix.png" "$prefix.svg"; do

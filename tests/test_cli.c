@@ -28,6 +28,7 @@
 #include "../bench/npy.h"
 #include "../common/mem.h"
 #include "../engines/engine.h"
+#include "support_files.h"
 #include "test.h"
 
 #ifdef HG_F64
@@ -42,126 +43,9 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static char tmp_dir[256];
-static char bin_dir[4096]; /* build/<config> */
-
-static void setup_paths(void)
-{
-    if (bin_dir[0])
-        return;
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    HG_CHECK(n > 0, "cannot read /proc/self/exe");
-    self[n] = '\0';
-    char *tests = dirname(self); /* build/<config>/tests */
-    snprintf(bin_dir, sizeof bin_dir, "%s", dirname(tests));
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/hgbench-test-cli-XXXXXX");
-    HG_CHECK(mkdtemp(tmp_dir), "mkdtemp");
-}
-
-/* Removes a folder two levels deep (what the tests make). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[4600];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static char *tmp_path(const char *name)
-{
-    static char bufs[8][512];
-    static int next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, 512, "%s/%s", tmp_dir, name);
-    return b;
-}
-
-/* The whole file, NUL-terminated; NULL if unreadable. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0)
-            buf = realloc(buf, cap *= 2);
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-typedef struct Run {
-    int status;   /* exit status, or 128 + signal */
-    char *out, *err;
-} Run;
-
-static void run_free(Run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* Runs prog with the words of `args` (split on spaces) after argv[0]. */
-static Run run_prog(const char *prog, const char *args)
-{
-    char copy[4096], *argv[128];
-    int argc = 0;
-    argv[argc++] = (char *)prog;
-    char *save = NULL;
-    snprintf(copy, sizeof copy, "%s", args);
-    for (char *tok = strtok_r(copy, " ", &save); tok && argc < 127;
-         tok = strtok_r(NULL, " ", &save))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    const char *out = tmp_path("stdout.txt"), *err = tmp_path("stderr.txt");
-    fflush(stdout);
-    const pid_t pid = fork();
-    HG_CHECK(pid >= 0, "fork");
-    if (pid == 0) {
-        const int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(126);
-        execv(prog, argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    Run r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0),
-             slurp(out, NULL), slurp(err, NULL)};
-    if (!r.out)
-        r.out = calloc(1, 1);
-    if (!r.err)
-        r.err = calloc(1, 1);
-    return r;
-}
-
 static Run run_hgbench(const char *args)
 {
-    char prog[4200];
-    snprintf(prog, sizeof prog, "%s/hgbench", bin_dir);
-    return run_prog(prog, args);
+    return run_bin("hgbench", args);
 }
 
 /* A run expected to succeed: reports the stderr when it does not. */
@@ -355,11 +239,11 @@ typedef struct Npy {
 /* Reads and checks an .npy file: magic, version 1.0, header length and
  * padding, descr, fortran_order False, shape, and file size = header +
  * count * itemsize. why gets the first problem. */
-static int npy_read(const char *path, Npy *a, char *why, size_t cap)
+static int tnpy_read(const char *path, Npy *a, char *why, size_t cap)
 {
     memset(a, 0, sizeof *a);
     size_t len;
-    unsigned char *f = (unsigned char *)slurp(path, &len);
+    unsigned char *f = (unsigned char *)files_slurp(path, &len);
     if (!f) {
         snprintf(why, cap, "%s: cannot read", path);
         return -1;
@@ -413,10 +297,10 @@ static int npy_read(const char *path, Npy *a, char *why, size_t cap)
 }
 
 /* Reads path and checks descr and shape (a -1 in want matches any size). */
-static int npy_expect(const char *path, const char *descr, int ndim, const long *want, Npy *a)
+static int tnpy_expect(const char *path, const char *descr, int ndim, const long *want, Npy *a)
 {
     char why[512];
-    if (npy_read(path, a, why, sizeof why)) {
+    if (tnpy_read(path, a, why, sizeof why)) {
         test_fail_at(__FILE__, __LINE__, "%s", why);
         return 0;
     }
@@ -646,7 +530,7 @@ static void test_json_writer(void)
 
 static void test_npy_writer(void)
 {
-    setup_paths();
+    files_setup("cli");
     char buf[1024];
     const long shapes[][4] = {{5}, {3, 4}, {2, 1, 28, 28}, {0}};
     const int ndims[] = {1, 2, 4, 0};
@@ -667,16 +551,16 @@ static void test_npy_writer(void)
     const double v[6] = {1, 2, 3, 4, 5, 6};
     HgErr err;
     Npy a = {0};
-    if (npy_write(tmp_path("a.npy"), NPY_F8, (long[]){2, 3}, 2, v, &err) == 0 &&
-        npy_expect(tmp_path("a.npy"), "<f8", 2, (long[]){2, 3}, &a))
+    if (npy_write(files_tmp("a.npy"), NPY_F8, (long[]){2, 3}, 2, v, &err) == 0 &&
+        tnpy_expect(files_tmp("a.npy"), "<f8", 2, (long[]){2, 3}, &a))
         EXPECT(!memcmp(a.data, v, sizeof v), "data");
     else
         EXPECT(0, "npy_write: %s", err.msg);
     free(a.file);
     NpyFile nf;
-    EXPECT(npy_begin(&nf, tmp_path("short.npy"), NPY_F8, (long[]){4}, 1, &err) == 0 &&
+    EXPECT(npy_begin(&nf, files_tmp("short.npy"), NPY_F8, (long[]){4}, 1, &err) == 0 &&
                npy_append(&nf, v, 3, &err) == 0 && npy_end(&nf, &err) == -1 &&
-               strstr(err.msg, "3 of 4 elements") && access(tmp_path("short.npy"), F_OK) != 0 &&
+               strstr(err.msg, "3 of 4 elements") && access(files_tmp("short.npy"), F_OK) != 0 &&
                access(nf.out.tmp, F_OK) != 0,
            "a short array must fail and leave no file: '%s'", err.msg);
 }
@@ -685,7 +569,7 @@ static void test_npy_writer(void)
 
 static void test_binary_usage_and_refusals(void)
 {
-    setup_paths();
+    files_setup("cli");
     Run r = run_hgbench("--help");
     EXPECT(r.status == 0 && strstr(r.out, "hypergrad"), "hgbench --help: %d", r.status);
     run_free(&r);
@@ -731,7 +615,7 @@ static void test_binary_usage_and_refusals(void)
 /* The memory estimate is printed, then the run refused, before any work. */
 static void test_bptt_memory_refusal(void)
 {
-    setup_paths();
+    files_setup("cli");
     Run r = run_hgbench("hypergrad --engine bptt --model mlp --data synthetic --steps 10000000 "
                         "--batch 1 --val 1");
     const char *est = strstr(r.err, "bptt memory estimate: ");
@@ -750,7 +634,7 @@ static void test_bptt_memory_refusal(void)
 
 static void test_engine_error_exit1(void)
 {
-    setup_paths();
+    files_setup("cli");
     Run r = run_hgbench("hypergrad --model mlp:16:relu --data synthetic:16 --lr 1e200 --steps 30 "
                         "--batch 8 --val 8 --threads 1");
     EXPECT(r.status == 1 && (strstr(r.err, "diverged") || strstr(r.err, "not finite")) &&
@@ -782,7 +666,7 @@ static int json_hypergrad(const char *json, double *out, int cap)
 /* Every registered engine through the command line, with its JSON. */
 static void test_engines_json(void)
 {
-    setup_paths();
+    files_setup("cli");
     char names[256], *save = NULL;
     snprintf(names, sizeof names, "%s", engine_names());
     double hg_bptt[8] = {0}, hg_fwd[8] = {0};
@@ -790,13 +674,13 @@ static void test_engines_json(void)
     for (char *e = strtok_r(names, ", ", &save); e; e = strtok_r(NULL, ", ", &save)) {
         char args[512];
         snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:3,mom:2,wd:1 --engine %s "
-                 "--json %s", e, tmp_path("r.json"));
+                 "--json %s", e, files_tmp("r.json"));
         Run r;
         if (!run_ok(args, &r)) {
             run_free(&r);
             continue;
         }
-        char *js = slurp(tmp_path("r.json"), NULL);
+        char *js = files_slurp(files_tmp("r.json"), NULL);
         if (!js || !json_valid(js)) {
             EXPECT(0, "%s: --json is not valid JSON:\n%s", e, js ? js : "(none)");
             free(js);
@@ -862,15 +746,15 @@ static char *hypergrad_text(const char *json)
 
 static void test_same_seed_same_bytes(void)
 {
-    setup_paths();
+    files_setup("cli");
     char *text[3] = {0};
     for (int i = 0; i < 3; i++) {
         char args[512];
         snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:T,mom:2 --clamp 0.5 "
-                 "--schedule cosine --seed %d --json %s", i == 2 ? 4 : 3, tmp_path("s.json"));
+                 "--schedule cosine --seed %d --json %s", i == 2 ? 4 : 3, files_tmp("s.json"));
         Run r;
         if (run_ok(args, &r)) {
-            char *js = slurp(tmp_path("s.json"), NULL);
+            char *js = files_slurp(files_tmp("s.json"), NULL);
             text[i] = js ? hypergrad_text(js) : NULL;
             free(js);
         }
@@ -883,33 +767,12 @@ static void test_same_seed_same_bytes(void)
         free(text[i]);
 }
 
-/* A tiny MNIST-format IDX set in dir: n examples of 28x28. */
-static void write_idx(const char *dir, int n)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
-    FILE *f = fopen(path, "wb");
-    const unsigned char hi[] = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8), (unsigned char)n,
-                                0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(hi, 1, sizeof hi, f);
-    for (long i = 0; i < (long)n * 784; i++)
-        fputc((int)((i * 7919) % 251), f);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
-    f = fopen(path, "wb");
-    const unsigned char hl[] = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8), (unsigned char)n};
-    fwrite(hl, 1, sizeof hl, f);
-    for (int i = 0; i < n; i++)
-        fputc(i % 10, f);
-    fclose(f);
-}
-
 static void test_real_loader_and_val_clip(void)
 {
-    setup_paths();
-    const char *dir = tmp_path("idx");
+    files_setup("cli");
+    const char *dir = files_tmp("idx");
     mkdir(dir, 0755);
-    write_idx(dir, 40);
+    files_write_idx(dir, "train", 40, 0);
     char args[1024];
     snprintf(args, sizeof args, "hypergrad --data mnist --data-dir %s --model logreg --steps 3 "
              "--batch 16 --val 30 --threads 1", dir);
@@ -919,9 +782,9 @@ static void test_real_loader_and_val_clip(void)
            "--val too big: exit %d, '%s'", r.status, r.err);
     run_free(&r);
     snprintf(args, sizeof args, "hypergrad --data mnist --data-dir %s --model logreg --steps 3 "
-             "--batch 16 --val 8 --threads 1 --json %s", dir, tmp_path("m.json"));
+             "--batch 16 --val 8 --threads 1 --json %s", dir, files_tmp("m.json"));
     if (run_ok(args, &r)) {
-        char *js = slurp(tmp_path("m.json"), NULL);
+        char *js = files_slurp(files_tmp("m.json"), NULL);
         EXPECT(js && json_valid(js) && json_number(js, "train_examples") == 32 &&
                    json_number(js, "val_examples") == 8 && json_is_string(js, "data_dir", dir),
                "mnist run JSON");
@@ -960,7 +823,7 @@ static double replay(const Exported *e)
         }
         model_loss_grad(e->m, w, x, y, e->B, g);
         inner_clamp(g, P, e->clamp, NULL);
-        inner_update(w, v, g, P, e->lr[t], e->mom[t], e->wd[t]);
+        inner_update(w, v, NULL, g, P, e->lr[t], e->mom[t], e->wd[t]);
     }
     double loss;
     model_evaluate(e->m, w, e->val_x, e->val_y, e->n_val, &loss, NULL);
@@ -985,23 +848,23 @@ static int32_t *labels(const Npy *a)
 
 static void test_export(void)
 {
-    setup_paths();
+    files_setup("cli");
     const int T = 10, B = 8, NV = 24, D = 16, P = D * 10 + 10;
-    const char *dir = tmp_path("export/sub"); /* parents made too */
+    const char *dir = files_tmp("export/sub"); /* parents made too */
     char args[1024];
     snprintf(args, sizeof args, "hypergrad --data synthetic:%d --model logreg --steps %d "
              "--batch %d --val %d --threads 1 --learn lr:2,mom:1,wd:T --clamp 0.3 "
-             "--json %s --export %s", D, T, B, NV, tmp_path("e.json"), dir);
+             "--json %s --export %s", D, T, B, NV, files_tmp("e.json"), dir);
     Run r;
     if (!run_ok(args, &r)) {
         run_free(&r);
         return;
     }
     run_free(&r);
-    char *js = slurp(tmp_path("e.json"), NULL);
+    char *js = files_slurp(files_tmp("e.json"), NULL);
     char path[800];
     snprintf(path, sizeof path, "%s/problem.json", dir);
-    char *pj = slurp(path, NULL);
+    char *pj = files_slurp(path, NULL);
     EXPECT(js && pj && json_valid(js) && json_valid(pj), "problem.json or --json not valid");
     if (!js || !pj || !json_valid(js) || !json_valid(pj)) {
         free(js);
@@ -1041,22 +904,22 @@ static void test_export(void)
     Npy w0, tx, ty, bt, vx, vy, hg, ps;
     int ok = 1;
     snprintf(path, sizeof path, "%s/w0.npy", dir);
-    ok &= npy_expect(path, REAL_DESCR, 1, (long[]){P}, &w0);
+    ok &= tnpy_expect(path, REAL_DESCR, 1, (long[]){P}, &w0);
     snprintf(path, sizeof path, "%s/train_x.npy", dir);
-    ok &= npy_expect(path, REAL_DESCR, 2, (long[]){-1, D}, &tx);
+    ok &= tnpy_expect(path, REAL_DESCR, 2, (long[]){-1, D}, &tx);
     const long n = tx.shape[0];
     snprintf(path, sizeof path, "%s/train_y.npy", dir);
-    ok &= npy_expect(path, "<i8", 1, (long[]){n}, &ty);
+    ok &= tnpy_expect(path, "<i8", 1, (long[]){n}, &ty);
     snprintf(path, sizeof path, "%s/batches.npy", dir);
-    ok &= npy_expect(path, "<i8", 2, (long[]){T, B}, &bt);
+    ok &= tnpy_expect(path, "<i8", 2, (long[]){T, B}, &bt);
     snprintf(path, sizeof path, "%s/val_x.npy", dir);
-    ok &= npy_expect(path, REAL_DESCR, 2, (long[]){NV, D}, &vx);
+    ok &= tnpy_expect(path, REAL_DESCR, 2, (long[]){NV, D}, &vx);
     snprintf(path, sizeof path, "%s/val_y.npy", dir);
-    ok &= npy_expect(path, "<i8", 1, (long[]){NV}, &vy);
+    ok &= tnpy_expect(path, "<i8", 1, (long[]){NV}, &vy);
     snprintf(path, sizeof path, "%s/hypergrad.npy", dir);
-    ok &= npy_expect(path, "<f8", 1, (long[]){2 + 1 + T}, &hg);
+    ok &= tnpy_expect(path, "<f8", 1, (long[]){2 + 1 + T}, &hg);
     snprintf(path, sizeof path, "%s/per_step.npy", dir);
-    ok &= npy_expect(path, "<f8", 2, (long[]){3, T}, &ps);
+    ok &= tnpy_expect(path, "<f8", 2, (long[]){3, T}, &ps);
     EXPECT(n >= B && n <= (long)T * B, "train_x rows %ld", n);
 
     if (ok) {
@@ -1148,8 +1011,8 @@ static void test_export(void)
 /* LeNet's layers and shapes in problem.json, on 1x28x28 inputs. */
 static void test_export_lenet(void)
 {
-    setup_paths();
-    const char *dir = tmp_path("export-lenet");
+    files_setup("cli");
+    const char *dir = files_tmp("export-lenet");
     char args[1024];
     snprintf(args, sizeof args, "hypergrad --data synthetic --model lenet --steps 2 --batch 4 "
              "--val 8 --threads 1 --engine forward --learn lr:1,wd:2 --export %s", dir);
@@ -1161,7 +1024,7 @@ static void test_export_lenet(void)
     run_free(&r);
     char path[800];
     snprintf(path, sizeof path, "%s/problem.json", dir);
-    char *pj = slurp(path, NULL);
+    char *pj = files_slurp(path, NULL);
     EXPECT(pj && json_valid(pj), "lenet problem.json not valid");
     if (pj && json_valid(pj)) {
         static const char *const types[] = {"conv2d", "relu", "maxpool", "conv2d", "relu",
@@ -1186,7 +1049,7 @@ static void test_export_lenet(void)
     }
     Npy a;
     snprintf(path, sizeof path, "%s/train_x.npy", dir);
-    if (npy_expect(path, REAL_DESCR, 4, (long[]){-1, 1, 28, 28}, &a))
+    if (tnpy_expect(path, REAL_DESCR, 4, (long[]){-1, 1, 28, 28}, &a))
         EXPECT(a.shape[0] >= 4 && a.shape[0] <= 8, "train_x rows %ld", a.shape[0]);
     free(a.file);
     /* per_step.npy exactly when problem.json lists per-step kinds */
@@ -1195,16 +1058,16 @@ static void test_export_lenet(void)
     EXPECT(kinds && (access(path, F_OK) == 0) == (strncmp(kinds, "[]", 2) != 0),
            "per_step.npy vs per_step_kinds");
     snprintf(path, sizeof path, "%s/hypergrad.npy", dir);
-    npy_expect(path, "<f8", 1, (long[]){3}, &a);
+    tnpy_expect(path, "<f8", 1, (long[]){3}, &a);
     free(a.file);
     free(pj);
 }
 
 static void test_launcher(void)
 {
-    setup_paths();
+    files_setup("cli");
     char launcher[4200], f32[4200], f64[4200], copy[4096];
-    snprintf(copy, sizeof copy, "%s", bin_dir);
+    snprintf(copy, sizeof copy, "%s", files_bin_dir);
     const char *build = dirname(copy);
     snprintf(launcher, sizeof launcher, "%s/hgbench", build);
     snprintf(f32, sizeof f32, "%s/f32/hgbench", build);
@@ -1219,14 +1082,14 @@ static void test_launcher(void)
         snprintf(args, sizeof args, "hypergrad %s--data synthetic:8 --model logreg --steps 2 "
                  "--batch 4 --val 4 --threads 1 --json %s",
                  p == 0 ? "" : p == 1 ? "--precision 32 " : "--precision=64 ",
-                 tmp_path("l.json"));
+                 files_tmp("l.json"));
         Run r = run_prog(launcher, args);
-        char *js = slurp(tmp_path("l.json"), NULL);
+        char *js = files_slurp(files_tmp("l.json"), NULL);
         EXPECT(r.status == 0 && js && json_number(js, "precision") == (p == 2 ? 64 : 32),
                "launcher %s: exit %d, '%s'", args, r.status, r.err);
         free(js);
         run_free(&r);
-        remove(tmp_path("l.json"));
+        remove(files_tmp("l.json"));
     }
     Run r = run_prog(launcher, "hypergrad --precision 16");
     EXPECT(r.status == 2 && strstr(r.err, "--precision '16'"), "launcher, bad precision: %d",
@@ -1254,7 +1117,6 @@ int main(int argc, char **argv)
         TEST(test_launcher),
     };
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
-    if (tmp_dir[0])
-        remove_tree(tmp_dir);
+    files_cleanup();
     return rc;
 }

@@ -10,6 +10,7 @@
  * summed over windows equal the windowed ones; reversible's buffer is within
  * 1.1x its floor at T = 100 and its bit-for-bit restore check catches a
  * perturbed step. Refusals, overflow and divergence are exercised. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static void setup_make(Setup *sp, const char *model, int T, const int K[HYPER_KI
     s.w0 = mem_alloc(MEM_PARAMS, sizeof(real) * s.model->nparams);
     model_init(s.model, s.w0, INIT_XAVIER, 0, 5);
     *sp = s;
-    sp->prob = (InnerProblem){sp->model, &sp->train, &sp->val, batch, 17, sp->w0};
+    sp->prob = (InnerProblem){sp->model, &sp->train, &sp->val, batch, 17, sp->w0, 0};
 }
 
 static void setup_free(Setup *s)
@@ -369,6 +370,168 @@ static void test_refusals_and_divergence(void)
     setup_free(&d);
 }
 
+/* ------------------------------------------------------------ trajectories, Kahan */
+
+/* An in-memory trajectory: what bptt's record hook hands out, handed back
+ * to its replay hook. */
+typedef struct MemTrajectory {
+    int T, recorded;
+    long P, words;
+    real *W, *V, *wT;
+    uint64_t *M;
+} MemTrajectory;
+
+static int mem_record(void *ctx, int T, long P, const real *W, const real *V, const uint64_t *M,
+                      const real *wT, HgErr *err)
+{
+    MemTrajectory *m = ctx;
+    m->T = T;
+    m->P = P;
+    m->words = (P + 63) / 64;
+    m->W = malloc(sizeof(real) * T * P);
+    m->V = malloc(sizeof(real) * T * P);
+    m->wT = malloc(sizeof(real) * P);
+    memcpy(m->W, W, sizeof(real) * T * P);
+    memcpy(m->V, V, sizeof(real) * T * P);
+    memcpy(m->wT, wT, sizeof(real) * P);
+    if (M) {
+        m->M = malloc(sizeof(uint64_t) * T * m->words);
+        memcpy(m->M, M, sizeof(uint64_t) * T * m->words);
+    }
+    m->recorded = 1;
+    return 0;
+}
+
+static int mem_replay(void *ctx, int T, long P, real *W, real *V, uint64_t *M, real *wT,
+                      HgErr *err)
+{
+    const MemTrajectory *m = ctx;
+    if (!m->recorded || m->T != T || m->P != P || !M != !m->M)
+        return hg_fail(err, "replay: nothing recorded for T %d, P %ld", T, P);
+    memcpy(W, m->W, sizeof(real) * T * P);
+    memcpy(V, m->V, sizeof(real) * T * P);
+    memcpy(wT, m->wT, sizeof(real) * P);
+    if (M)
+        memcpy(M, m->M, sizeof(uint64_t) * T * m->words);
+    return 0;
+}
+
+static void mem_trajectory_free(MemTrajectory *m)
+{
+    free(m->W);
+    free(m->V);
+    free(m->wT);
+    free(m->M);
+}
+
+/* bptt's record hook sees the trajectory it differentiates (row 0 is w_0,
+ * the last weights give the run's validation loss), and replaying it gives
+ * the same bytes as running it; a changed trajectory changes the result, so
+ * the replay is what is differentiated. Other engines refuse the hook. */
+static void test_bptt_trajectory_record_replay(void)
+{
+    static const struct { const char *model; double clamp; } cases[] = {
+        {"mlp-tanh", 0}, {"lenet", 0.05}};
+    for (int c = 0; c < ARRAY_LEN(cases); c++) {
+        const int T = 8, K[HYPER_KINDS] = {T, 2, 1};
+        Setup s;
+        setup_make(&s, cases[c].model, T, K, cases[c].clamp, 4);
+        MemTrajectory mt = {0};
+        const TrajectoryHook rec = {&mt, mem_record, NULL}, rep = {&mt, NULL, mem_replay};
+        EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched,
+                            .trajectory = &rec};
+        EngineResult a, b, d;
+        HgErr err;
+        const long P = s.model->nparams;
+        if (engine_run(&BPTT_OPS, &cfg, &a, &err)) {
+            test_fail_at(__FILE__, __LINE__, "%s: record: %s", cases[c].model, err.msg);
+            setup_free(&s);
+            continue;
+        }
+        EXPECT(mt.recorded && !memcmp(mt.W, s.w0, sizeof(real) * P) &&
+                   (cases[c].clamp > 0) == (mt.M != NULL),
+               "%s: recorded trajectory: row 0 is w0, masks only with a clamp", cases[c].model);
+        cfg.trajectory = &rep;
+        if (engine_run(&BPTT_OPS, &cfg, &b, &err) == 0) {
+            EXPECT(!memcmp(a.hypergrad, b.hypergrad, sizeof(double) * a.N) &&
+                       !memcmp(a.per_step[HYPER_LR], b.per_step[HYPER_LR], sizeof(double) * T) &&
+                       a.val_loss == b.val_loss,
+                   "%s: replay differs from the run it recorded", cases[c].model);
+            engine_result_free(&b);
+        } else {
+            test_fail_at(__FILE__, __LINE__, "%s: replay: %s", cases[c].model, err.msg);
+        }
+        for (long i = 0; i < P; i++) /* v_{T/2} scaled: a different trajectory */
+            mt.V[(long)(T / 2) * P + i] *= 2;
+        if (engine_run(&BPTT_OPS, &cfg, &d, &err) == 0) {
+            EXPECT(memcmp(a.per_step[HYPER_LR], d.per_step[HYPER_LR], sizeof(double) * T),
+                   "%s: a changed trajectory replays to the same values", cases[c].model);
+            engine_result_free(&d);
+        }
+        const EngineOps *others[] = {&FORWARD_OPS, &REVERSIBLE_OPS, &GREEDY_OPS};
+        for (int e = 0; e < ARRAY_LEN(others); e++) {
+            err.msg[0] = 0;
+            EXPECT(engine_run(others[e], &cfg, &d, &err) == -1 && strstr(err.msg, "bptt"),
+                   "%s with a trajectory hook: '%s'", others[e]->name, err.msg);
+        }
+        engine_result_free(&a);
+        mem_trajectory_free(&mt);
+        setup_free(&s);
+    }
+}
+
+/* Kahan's update keeps what plain rounding drops: 1000 updates of a fifth
+ * of an ulp each leave a plain w at 1 and move a compensated one by their
+ * sum. Engines agree with each other on the compensated run; reversible
+ * refuses it. */
+static void test_kahan_update(void)
+{
+    const real eps = sizeof(real) == 4 ? FLT_EPSILON : DBL_EPSILON;
+    enum { P = 3, STEPS = 1000 };
+    real w[P], v[P], w_k[P], v_k[P], comp[P] = {0}, g[P];
+    for (int i = 0; i < P; i++) {
+        w[i] = w_k[i] = 1;
+        v[i] = v_k[i] = 0;
+        g[i] = (real)(0.2 * eps);
+    }
+    for (int t = 0; t < STEPS; t++) {
+        inner_update(w, v, NULL, g, P, 1, 0, 0);
+        inner_update(w_k, v_k, comp, g, P, 1, 0, 0);
+    }
+    const double want = 1 - STEPS * (double)g[0];
+    EXPECT(w[0] == 1, "plain update: %.17g, expected the tiny steps rounded away", (double)w[0]);
+    EXPECT(fabs(w_k[0] - want) <= 2 * eps * want, "Kahan update: %.17g, expected %.17g",
+           (double)w_k[0], want);
+
+    const int T = 20, K[HYPER_KINDS] = {4, 2, 1};
+    Setup s;
+    setup_make(&s, "mlp-tanh", T, K, 0.05, 16);
+    EngineResult plain, b, f;
+    if (run(&s, &BPTT_OPS, &plain) == 0) {
+        s.prob.kahan = 1;
+        if (run(&s, &BPTT_OPS, &b) == 0 && run(&s, &FORWARD_OPS, &f) == 0) {
+            const double e = max_rel_err_d(b.hypergrad, f.hypergrad, b.N, 0);
+            EXPECT(e <= TOL_ENGINES, "Kahan: bptt vs forward max rel err %.3g", e);
+            EXPECT(b.val_loss == f.val_loss, "Kahan: val loss %.17g vs %.17g", b.val_loss,
+                   f.val_loss);
+            EXPECT(rel_err(b.val_loss, plain.val_loss, 0) <= 1e3 * eps,
+                   "Kahan changes the run by more than rounding: %.17g vs %.17g", b.val_loss,
+                   plain.val_loss);
+            printf("# Kahan vs plain validation loss, mlp-tanh T = %d: %.3g relative\n", T,
+                   rel_err(b.val_loss, plain.val_loss, 0));
+            engine_result_free(&b);
+            engine_result_free(&f);
+        }
+        EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
+        HgErr err = {{0}};
+        EngineResult r;
+        EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "kahan"),
+               "reversible with Kahan: '%s'", err.msg);
+        engine_result_free(&plain);
+    }
+    setup_free(&s);
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
@@ -379,6 +542,7 @@ int main(int argc, char **argv)
 #endif
         TEST(test_greedy_equals_bptt_at_T1), TEST(test_window_sums),
         TEST(test_same_seed_same_bytes),     TEST(test_refusals_and_divergence),
+        TEST(test_bptt_trajectory_record_replay), TEST(test_kahan_update),
     };
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

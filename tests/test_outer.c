@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../harness/outer.h"
+#include "support_files.h"
 #include "test.h"
 
 /* ------------------------------------------------------------ optimisers */
@@ -274,115 +275,10 @@ static void test_refusals(void)
 
 /* ------------------------------------------------------------ the command */
 
-static char tmp_dir[256];
-static char bin_dir[4096]; /* build/<config> */
-
-static void setup_paths(void)
-{
-    if (bin_dir[0])
-        return;
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    HG_CHECK(n > 0, "cannot read /proc/self/exe");
-    self[n] = '\0';
-    char *tests = dirname(self);
-    snprintf(bin_dir, sizeof bin_dir, "%s", dirname(tests));
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/hgbench-test-outer-XXXXXX");
-    HG_CHECK(mkdtemp(tmp_dir), "mkdtemp");
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[4600];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static char *tmp_path(const char *name)
-{
-    static char bufs[8][512];
-    static int next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, 512, "%s/%s", tmp_dir, name);
-    return b;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0)
-            buf = realloc(buf, cap *= 2);
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-typedef struct Run {
-    int status;
-    char *out, *err;
-} Run;
-
-static void run_free(Run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
 /* build/<config>/hgbench with the words of args (split on spaces). */
 static Run hgbench(const char *args)
 {
-    char prog[4200], copy[4096], *argv[128];
-    snprintf(prog, sizeof prog, "%s/hgbench", bin_dir);
-    int argc = 0;
-    argv[argc++] = prog;
-    char *save = NULL;
-    snprintf(copy, sizeof copy, "%s", args);
-    for (char *tok = strtok_r(copy, " ", &save); tok && argc < 127;
-         tok = strtok_r(NULL, " ", &save))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    const char *out = tmp_path("stdout.txt"), *err = tmp_path("stderr.txt");
-    fflush(stdout);
-    const pid_t pid = fork();
-    HG_CHECK(pid >= 0, "fork");
-    if (pid == 0) {
-        const int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(126);
-        execv(prog, argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    Run r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0),
-             slurp(out), slurp(err)};
-    if (!r.out)
-        r.out = calloc(1, 1);
-    if (!r.err)
-        r.err = calloc(1, 1);
-    return r;
+    return run_bin("hgbench", args);
 }
 
 static int run_ok(const char *args, Run *r)
@@ -442,7 +338,7 @@ static int rows_contain(const char *out, const char *word)
 
 static void test_cli_usage_and_refusals(void)
 {
-    setup_paths();
+    files_setup("outer");
     Run r = hgbench("hpo --help");
     EXPECT(r.status == 0 && strstr(r.out, "--outer sign|sgd|adam") &&
                strstr(r.out, "--sign-step") && strstr(r.out, "--patience") &&
@@ -495,10 +391,10 @@ static void test_cli_usage_and_refusals(void)
 
 static void test_cli_run_and_json(void)
 {
-    setup_paths();
+    files_setup("outer");
     char args[1024];
     char js[300];
-    snprintf(js, sizeof js, "%s", tmp_path("run.json"));
+    snprintf(js, sizeof js, "%s", files_tmp("run.json"));
     snprintf(args, sizeof args, TINY "--learn lr:T,mom:2 --lr 0 --outer-steps 4 --json %s", js);
     Run r;
     if (run_ok(args, &r)) {
@@ -512,7 +408,7 @@ static void test_cli_run_and_json(void)
                "table:\n%s", r.out);
         EXPECT(strstr(r.err, "sign search range of lr: [0, 0.08]") && strstr(r.err, "[hpo bptt]"),
                "stderr: %s", r.err);
-        char *j = slurp(js);
+        char *j = files_slurp(js, NULL);
         EXPECT(j && strstr(j, "\"command\": \"hpo\"") && strstr(j, "\"optimizer\": \"sign\"") &&
                    strstr(j, "\"reason\": \"completed\"") && strstr(j, "\"best\": {") &&
                    strstr(j, "\"final\": {") && strstr(j, "\"schedule\": {") &&
@@ -540,7 +436,7 @@ static void test_cli_run_and_json(void)
     if (run_ok(args, &r)) {
         EXPECT(table_rows(r.out) == 1 && !strstr(r.err, "memory estimate"),
                "outer steps 0: %d rows, stderr %s", table_rows(r.out), r.err);
-        char *j = slurp(js);
+        char *j = files_slurp(js, NULL);
         const char *b = j ? strstr(j, "\"best\": {") : NULL;
         EXPECT(b && strstr(b, "\"lr\": [0.10000000000000001, 0.098"), "cosine schedule in best");
         free(j);
@@ -552,10 +448,10 @@ static void test_cli_run_and_json(void)
  * run that diverges exits 1. Never a number in the table. */
 static void test_cli_divergence(void)
 {
-    setup_paths();
+    files_setup("outer");
     char args[1024];
     char js[300];
-    snprintf(js, sizeof js, "%s", tmp_path("div.json"));
+    snprintf(js, sizeof js, "%s", files_tmp("div.json"));
     snprintf(args, sizeof args, TINY "--learn lr:1 --lr 0 --sign-step lr:1e30 --outer-steps 5 "
              "--json %s", js);
     Run r;
@@ -564,7 +460,7 @@ static void test_cli_divergence(void)
                    strstr(r.out, "# stopped: outer step 1: inner run diverged") &&
                    !rows_contain(r.out, "nan") && !rows_contain(r.out, "inf"),
                "divergence in the table:\n%s", r.out);
-        char *j = slurp(js);
+        char *j = files_slurp(js, NULL);
         EXPECT(j && strstr(j, "\"reason\": \"diverged\"") &&
                    json_num(j ? strstr(j, "\"stop\"") : NULL, "outer", NULL) == 1 &&
                    json_num(j ? strstr(j, "\"best\"") : NULL, "outer", NULL) == 0,
@@ -574,7 +470,7 @@ static void test_cli_divergence(void)
     run_free(&r);
     snprintf(args, sizeof args, TINY "--learn lr:1 --lr 1e30 --outer-steps 3 --json %s", js);
     r = hgbench(args);
-    char *j = slurp(js);
+    char *j = files_slurp(js, NULL);
     EXPECT(r.status == 1 && strstr(r.err, "stopped at outer step 0: inner run diverged") && j &&
                strstr(j, "\"best\": null"),
            "first run diverges: exit %d, %s", r.status, r.err);
@@ -586,7 +482,7 @@ static void test_cli_divergence(void)
  * accuracy, so --patience 2 stops after outer step 2 and keeps step 0. */
 static void test_cli_patience(void)
 {
-    setup_paths();
+    files_setup("outer");
     Run r;
     if (run_ok(TINY "--learn lr:1 --lr 0.05 --sign-step lr:1e-12 --outer-steps 10 --patience 2",
                &r))
@@ -598,38 +494,17 @@ static void test_cli_patience(void)
     run_free(&r);
 }
 
-/* A tiny MNIST-format IDX set: train and t10k files. */
-static void write_idx(const char *dir, const char *prefix, int n, int salt)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *f = fopen(path, "wb");
-    const unsigned char hi[] = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8), (unsigned char)n,
-                                0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(hi, 1, sizeof hi, f);
-    for (long i = 0; i < (long)n * 784; i++) /* class-dependent pixels: learnable */
-        fputc((int)(((i / 784) % 10) * 20 + (i * 7919 + salt) % 41), f);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    f = fopen(path, "wb");
-    const unsigned char hl[] = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8), (unsigned char)n};
-    fwrite(hl, 1, sizeof hl, f);
-    for (int i = 0; i < n; i++)
-        fputc(i % 10, f);
-    fclose(f);
-}
-
 static void test_cli_test_split_and_greedy(void)
 {
-    setup_paths();
+    files_setup("outer");
     char dir[300];
-    snprintf(dir, sizeof dir, "%s", tmp_path("idx"));
+    snprintf(dir, sizeof dir, "%s", files_tmp("idx"));
     mkdir(dir, 0755);
-    write_idx(dir, "train", 120, 0);
-    write_idx(dir, "t10k", 50, 3);
+    files_write_idx(dir, "train", 120, 0);
+    files_write_idx(dir, "t10k", 50, 3);
     char args[1200];
     char js[300];
-    snprintf(js, sizeof js, "%s", tmp_path("test.json"));
+    snprintf(js, sizeof js, "%s", files_tmp("test.json"));
     snprintf(args, sizeof args, "hpo --data mnist --data-dir %s --model logreg --steps 6 "
              "--batch 16 --val 20 --threads 1 --engine greedy --learn lr:T --lr 0 "
              "--outer-steps 3 --test --json %s", dir, js);
@@ -639,7 +514,7 @@ static void test_cli_test_split_and_greedy(void)
                    strstr(r.out, "greedy look-ahead on the validation set") &&
                    strstr(r.out, ", test_acc ") && table_rows(r.out) == 4,
                "greedy with --test:\n%s", r.out);
-        char *j = slurp(js);
+        char *j = files_slurp(js, NULL);
         EXPECT(j && json_num(j, "test_examples", NULL) == 50 &&
                    json_num(strstr(j, "\"log\""), "test_acc", NULL) >= 0 &&
                    json_num(strstr(j, "\"best\""), "test_acc", NULL) >= 0,
@@ -648,7 +523,7 @@ static void test_cli_test_split_and_greedy(void)
     }
     run_free(&r);
     snprintf(args, sizeof args, "hpo --data mnist --data-dir %s --model logreg --steps 6 "
-             "--batch 16 --val 20 --test --outer-steps 1", tmp_dir);
+             "--batch 16 --val 20 --test --outer-steps 1", files_tmp_dir());
     r = hgbench(args);
     EXPECT(r.status == 3 && strstr(r.err, "train-images-idx3-ubyte"),
            "missing data: exit %d, %s", r.status, r.err);
@@ -660,7 +535,7 @@ static void test_cli_test_split_and_greedy(void)
  * optimiser takes the same steps: the same log. */
 static void test_cli_fds_bptt_equals_forward(void)
 {
-    setup_paths();
+    files_setup("outer");
     char *txt[2] = {NULL, NULL};
     const char *engines[2] = {"bptt", "forward"};
     for (int e = 0; e < 2; e++) {
@@ -730,7 +605,6 @@ int main(int argc, char **argv)
 #endif
     };
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
-    if (tmp_dir[0])
-        remove_tree(tmp_dir);
+    files_cleanup();
     return rc;
 }
