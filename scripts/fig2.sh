@@ -18,7 +18,9 @@
 #
 # Environment: QUICK=1 (the --quick preset), SEEDS (default 30; the paper's
 # 100), ROUNDING_SEEDS (default 5; QUICK 2), THREADS (2), COMMIT, DATA_DIR
-# (Fashion-MNIST folder).
+# (Fashion-MNIST folder), FIG2_REPORT_ONLY=1 (no runs: rewrite the plots and
+# the Markdown from the results already in bench/results, with the same
+# settings as the run that made them).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -43,12 +45,14 @@ cmdk=(build/f32/hgbench-fig2 "${args[@]}" --seeds "$rs" --kahan --greedy off
 cmd64=(build/f64/hgbench-fig2 "${args[@]}" --out "$r/fig2.txt" --json "$r/fig2.json"
        --steps-out "$r/fig2-steps.txt" --compare "float32=$tmp/f32"
        --compare "float32-kahan=$tmp/f32-kahan")
-echo "fig2: 1/3 float32, as the paper ran it" >&2
-"${cmd32[@]}" > /dev/null || status=1
-echo "fig2: 2/3 float32 with --kahan, $rs seeds" >&2
-"${cmdk[@]}" > /dev/null || status=1
-echo "fig2: 3/3 float64, comparing both" >&2
-"${cmd64[@]}" > /dev/null || status=1
+if [ "${FIG2_REPORT_ONLY:-0}" != 1 ]; then
+  echo "fig2: 1/3 float32, as the paper ran it" >&2
+  "${cmd32[@]}" > /dev/null || status=1
+  echo "fig2: 2/3 float32 with --kahan, $rs seeds" >&2
+  "${cmdk[@]}" > /dev/null || status=1
+  echo "fig2: 3/3 float64, comparing both" >&2
+  "${cmd64[@]}" > /dev/null || status=1
+fi
 if [ -f "$r/fig2.txt" ]; then
   scripts/fig2-plot.sh "$r/fig2.txt" "$r/fig2-steps.txt" plots/fig2 "$r/fig2-f32.txt" \
     "$r/fig2-f32-steps.txt" || status=1
@@ -110,9 +114,9 @@ show() { printf '   '; printf ' %q' "$@" | sed 's|'"$tmp"'|$TMP|g'; echo; }
         else
           printf "- **Decision**: float32 differs from float64 by %.3g × MSE(1) (mean square %.3g), under the 0.1 × rule: float32 would suffice at these settings; the figure stays in float64, with the float32 curve beside it.\n", d, m
         if (rev != "" && same + 0 > 0)
-          printf "- Where the difference comes from, on the seeds with a kept trajectory: float32 differs by %.3g; with the reverse pass redone in float64 on the float32 trajectory, %.3g (%.0f%%): %s.\n", same, rev, 100 * rev / same, rev / same > 0.8 ? "the float32 *training run* (a different run) makes almost all of it, not the float32 reverse pass" : rev / same < 0.2 ? "the float32 *reverse pass* makes most of it" : "the training run and the reverse pass both contribute"
+          printf "- Where the difference comes from, on the seeds with a kept trajectory: float32 differs by %.3g; with the reverse pass redone in float64 on the float32 trajectory, %.3g (%.0f%%): %s.\n", same, rev, 100 * rev / same, (rev / same > 0.8 ? "the float32 *training run* (a different run) makes almost all of it, not the float32 reverse pass" : (rev / same < 0.2 ? "the float32 *reverse pass* makes most of it" : "the training run and the reverse pass both contribute"))
         if (k != "")
-          printf "- `--kahan` (compensated weight update, same seeds as its run): float32 differs by %.3g (plain float32 on those seeds: %.3g)%s.\n", k, same, krev != "" ? sprintf("; its training run alone, %.3g", krev) : ""
+          printf "- `--kahan` (compensated weight update, same seeds as its run): float32 differs by %.3g (plain float32 on those seeds: %.3g)%s.\n", k, same, (krev != "" ? sprintf("; its training run alone, %.3g", krev) : "")
       }'
     fi
     echo
