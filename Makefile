@@ -6,6 +6,8 @@
 #   make bench      deps, then every experiment (scripts/bench.sh); writes
 #                   RESULTS.md and plots/ (QUICK=1: a few minutes)
 #   make deps       install missing Debian packages (scripts/install-deps.sh)
+#   make pin        rewrite tests/pinned/<config>.txt: the hypergradient bytes
+#                   every engine gives on this machine (tests/test_pinned.c)
 #   make print-config
 #
 # Precision is a compile-time type (common/real.h): every object is built
@@ -52,8 +54,6 @@ ENGINES_BENCH_SRCS := bench/bench_engines.c bench/machine.c bench/atomic_file.c 
 FIG2_LIB_SRCS := bench/fig2_stats.c bench/npy.c bench/trajectory_file.c bench/atomic_file.c
 FIG2_SRCS := bench/fig2.c bench/machine.c bench/json_writer.c bench/progress.c $(FIG2_LIB_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
-# float32 checked against the float64 build (build/f64/tests/ref_model)
-F32_ONLY_TESTS := test_precision
 
 # $(1) = config name, $(2) = its extra flags, $(3) = tests it leaves out
 define config_rules
@@ -98,12 +98,12 @@ $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) buil
 endef
 
 $(eval $(call config_rules,f32,))
-$(eval $(call config_rules,f64,-DHG_F64,$(F32_ONLY_TESTS)))
+$(eval $(call config_rules,f64,-DHG_F64,))
 $(eval $(call config_rules,asan-f32,$(SAN)))
-$(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),$(F32_ONLY_TESTS)))
+$(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),))
 include bench/micro.mk
 
-.PHONY: all test test-fast bench deps clean print-config
+.PHONY: all test test-fast bench deps clean print-config pin
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -127,6 +127,11 @@ deps:
 # Plain builds first (fast feedback), then the sanitizer builds.
 test: deps print-config $(addsuffix -tests,$(CONFIGS))
 	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
+
+# Pinned outputs change only on purpose: re-pin in a commit of its own.
+pin: $(addprefix build/,$(addsuffix /tests/test_pinned,$(CONFIGS)))
+	@mkdir -p tests/pinned
+	@for c in $(CONFIGS); do HG_PIN_WRITE=1 OMP_NUM_THREADS=$(THREADS) build/$$c/tests/test_pinned | grep '^#'; done
 
 # Without sanitizers, for quick iteration.
 test-fast: $(addsuffix -tests,f32 f64)

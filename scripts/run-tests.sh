@@ -3,7 +3,7 @@
 # results. A binary that crashes (a sanitizer report, a signal) counts as one
 # failed test on top of what it printed. Closes with "N passed, M failed".
 set -u
-passed=0; failed=0; skipped=0; crashed=()
+passed=0; failed=0; skipped=0; checks=0; parts=0; crashed=()
 start=$(date +%s)
 for dir in "$@"; do
   for t in "$dir"/tests/test_*; do
@@ -15,6 +15,8 @@ for dir in "$@"; do
     f=$(printf '%s\n' "$out" | grep -c '^not ok - ')
     s=$(printf '%s\n' "$out" | grep -c '^skip - ')
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    c=$(printf '%s\n' "$out" | sed -n 's/^# checks: \([0-9]*\), parts skipped: \([0-9]*\)$/\1 \2/p' | tail -n 1)
+    [ -n "$c" ] && { checks=$((checks + ${c%% *})); parts=$((parts + ${c##* })); }
     if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
       failed=$((failed + 1)); crashed+=("$t (exit $rc)")
     fi
@@ -22,5 +24,6 @@ for dir in "$@"; do
 done
 for c in "${crashed[@]+"${crashed[@]}"}"; do echo "# CRASHED: $c"; done
 echo "# test time: $(( $(date +%s) - start )) s"
+echo "# checks: $checks in all; skipped tests: $skipped, skipped parts: $parts (each named by a SKIP line above)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -31,12 +31,15 @@
 #include "support_files.h"
 #include "test.h"
 
+/* TOL_ENGINES: bptt = forward through the command line, per kind; about 10x
+ * the gap measured (lr, mom, wd: 4.1e-16, 4.8e-16, 2.1e-16 in float64;
+ * 1.5e-8, 1.8e-9, 7.6e-8 in float32) */
 #ifdef HG_F64
-#define TOL_ENGINES 1e-9
+#define TOL_ENGINES 5e-15
 #define TOL_REPLAY 1e-12
 #define REAL_DESCR "<f8"
 #else
-#define TOL_ENGINES 2e-3
+#define TOL_ENGINES 8e-7
 #define TOL_REPLAY 1e-5
 #define REAL_DESCR "<f4"
 #endif
@@ -727,8 +730,14 @@ static void test_engines_json(void)
     }
     EXPECT(have_bptt && have_fwd, "bptt and forward results");
     if (have_bptt && have_fwd) {
-        const double e = max_rel_err_d(hg_bptt, hg_fwd, 6, 0);
-        EXPECT(e <= TOL_ENGINES, "bptt vs forward through the CLI: max rel err %.3g", e);
+        /* --learn lr:3,mom:2,wd:1: each kind against its own scale */
+        static const int off[] = {0, 3, 5, 6};
+        for (int k = 0; k < HYPER_KINDS; k++) {
+            const double e = max_rel_err_d(hg_bptt + off[k], hg_fwd + off[k], off[k + 1] - off[k], 0);
+            EXPECT(e <= TOL_ENGINES, "bptt vs forward through the CLI, %s: max rel err %.3g",
+                   hyper_kind_name(k), e);
+            printf("#   bptt vs forward through the CLI, %s: %.2g\n", hyper_kind_name(k), e);
+        }
     }
 }
 
@@ -988,6 +997,9 @@ static void test_export(void)
             }
         printf("#   export replay: hypergrad vs central differences, max rel err %.2g\n",
                worst);
+#else
+        test_skip_part("float32: the exported hypergradient is checked against central "
+                       "differences of the replayed loss only in float64 (rounding swamps them)");
 #endif
         model_free(e.m);
         free(e.train_y);
