@@ -26,13 +26,18 @@ void test_fail_at(const char *file, int line, const char *fmt, ...)
     failures_in_test++;
 }
 
+static void skip_line(const char *prefix, const char *fmt, va_list ap)
+{
+    fprintf(stdout, "#   %s: ", prefix);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+}
+
 void test_skip(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stdout, "#   SKIP: ");
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
+    skip_line("SKIP", fmt, ap);
     va_end(ap);
     skipped_test = 1;
 }
@@ -41,9 +46,7 @@ void test_skip_part(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stdout, "#   SKIP (part): ");
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
+    skip_line("SKIP (part)", fmt, ap);
     va_end(ap);
     skipped_parts++;
 }
