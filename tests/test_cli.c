@@ -458,6 +458,9 @@ static void test_parse_refusals(void)
         {"--seed 99999999999999999999999", "--seed 99999999999999999999999: out of range"},
         {"stray", "unexpected argument 'stray'"},
         {"--help=yes", "flag --help takes no value"},
+        {"--kahan=1", "flag --kahan takes no value"},
+        {"--engine reversible --kahan", "--kahan"},
+        {"--kahan --export d", "--export with --kahan"},
     };
     for (int i = 0; i < ARRAY_LEN(cases); i++) {
         HypergradOptions o;
@@ -774,6 +777,35 @@ static void test_same_seed_same_bytes(void)
     EXPECT(text[0] && text[2] && strcmp(text[0], text[2]), "seeds 3 and 4: the same bytes");
     for (int i = 0; i < 3; i++)
         free(text[i]);
+}
+
+/* --kahan runs and is recorded in the JSON (false without it); it changes
+ * the run by no more than rounding. */
+static void test_kahan_flag(void)
+{
+    files_setup("cli");
+    char *js[2] = {0};
+    for (int k = 0; k < 2; k++) {
+        char args[512];
+        snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:2 --json %s%s",
+                 files_tmp("k.json"), k ? " --kahan" : "");
+        Run r;
+        if (run_ok(args, &r))
+            js[k] = files_slurp(files_tmp("k.json"), NULL);
+        run_free(&r);
+    }
+    const char *off = js[0] ? json_get(js[0], "kahan") : NULL,
+               *on = js[1] ? json_get(js[1], "kahan") : NULL;
+    EXPECT(off && !strncmp(off, "false", 5) && on && !strncmp(on, "true", 4),
+           "JSON kahan: '%.5s' and '%.5s'", off ? off : "-", on ? on : "-");
+    if (js[0] && js[1])
+        EXPECT(isfinite(json_number(js[1], "val_loss")) &&
+                   rel_err(json_number(js[0], "val_loss"), json_number(js[1], "val_loss"), 0) <
+                       1e-3,
+               "--kahan changed the run by more than rounding: %g vs %g",
+               json_number(js[0], "val_loss"), json_number(js[1], "val_loss"));
+    free(js[0]);
+    free(js[1]);
 }
 
 static void test_real_loader_and_val_clip(void)
@@ -1123,6 +1155,7 @@ int main(int argc, char **argv)
         TEST(test_engine_error_exit1),
         TEST(test_engines_json),
         TEST(test_same_seed_same_bytes),
+        TEST(test_kahan_flag),
         TEST(test_real_loader_and_val_clip),
         TEST(test_export),
         TEST(test_export_lenet),
