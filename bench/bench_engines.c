@@ -283,12 +283,10 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     Schedule sched;
     const long P = prob->model->nparams;
     *row = (Row){.engine = engine, .T = T, .K = K};
-    if (!strcmp(engine, "bptt") &&
-        engine_memory_limit() > 0 && bptt_trajectory_bytes(P, T, 0) > engine_memory_limit()) {
+    EngineState st;
+    if (engine_check_state(engine_find(engine), P, T, K, 0, &st, &err)) {
         row->status = ROW_SKIPPED;
-        snprintf(row->msg, sizeof row->msg, "trajectory needs %.2f GiB (2 T P reals), above "
-                 "the %.2f GiB limit (80%% of memory)",
-                 bptt_trajectory_bytes(P, T, 0) / 1073741824.0, engine_memory_limit() / 1073741824.0);
+        snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 80%% of memory)", err.msg);
         return;
     }
     if (hyper_layout_init(&layout, T, (int[]){K, 0, 0}, &err) ||

@@ -582,34 +582,14 @@ int hypergrad_check_json_path(const char *path, HgErr *err)
 int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P, int N,
                               double *estimate, HgErr *err)
 {
-    const double phys = physical_memory_bytes(), limit = engine_memory_limit();
-    *estimate = 0;
-    if (!strcmp(o->engine, "bptt")) {
-        const double need = (double)bptt_trajectory_bytes(P, o->steps, o->clamp > 0);
-        *estimate = need;
-        fprintf(stderr, "hgbench %s: bptt memory estimate: %.4g GiB for the trajectory "
-                "(2 T P = 2 x %d x %ld reals of %zu bytes%s), of %.1f GiB physical memory\n",
-                cmd, gib(need), o->steps, P, sizeof(real),
-                o->clamp > 0 ? ", plus clamp masks" : "", gib(phys));
-        if (limit > 0 && need > limit)
-            return hg_fail(err, "bptt: the trajectory needs %.2f GiB (2 T P = 2 x %d x %ld "
-                           "reals) but the machine has %.2f GiB; use fewer --steps, or "
-                           "--engine reversible or forward", gib(need), o->steps, P,
-                           gib(phys));
-    } else if (!strcmp(o->engine, "forward")) {
-        const double need = (double)forward_tangent_bytes(P, N);
-        *estimate = need;
-        fprintf(stderr, "hgbench %s: forward memory estimate: %.4g GiB for the tangents "
-                "(2 P N + one block of H Z = 2 x %ld x %d reals of %zu bytes, plus %ld x "
-                "min(N, 4)), of %.1f GiB physical memory\n", cmd, gib(need), P, N,
-                sizeof(real), P, gib(phys));
-        if (limit > 0 && need > limit)
-            return hg_fail(err, "forward: the tangents need %.2f GiB (2 P N = 2 x %ld x %d "
-                           "reals) but the machine has %.2f GiB; learn fewer values (smaller "
-                           "K in --learn) or use --engine bptt or reversible", gib(need), P, N,
-                           gib(phys));
-    }
-    return 0;
+    const EngineOps *ops = engine_find(o->engine);
+    EngineState st;
+    const int rc = engine_check_state(ops, P, o->steps, N, o->clamp > 0, &st, err);
+    *estimate = st.bytes;
+    if (st.bytes > 0)
+        fprintf(stderr, "hgbench %s: %s memory estimate: %.4g GiB for %s, of %.1f GiB physical "
+                "memory\n", cmd, ops->name, gib(st.bytes), st.what, gib(physical_memory_bytes()));
+    return rc;
 }
 
 int hypergrad_load_data(const HypergradOptions *o, Dataset *train, Dataset *val,

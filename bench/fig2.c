@@ -426,12 +426,10 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
     if (phys > 0 && per_seed > 0.25 * phys)
         return hg_fail(err, "--seeds %d x --steps %d: the per-step values need %.2f GiB; use "
                        "fewer", o->seeds, o->steps, per_seed / (1 << 30));
-    const double traj = (double)bptt_trajectory_bytes(LENET_PARAMS, o->steps, o->clamp > 0);
-    if (!strcmp(o->reverse, "bptt") && engine_memory_limit() > 0 && traj > engine_memory_limit())
-        return hg_fail(err, "--steps %d: bptt's trajectory needs %.2f GiB, over the engines' "
-                       "limit of %.2f GiB on this machine; use fewer steps or --reverse-engine "
-                       "reversible", o->steps, traj / (1 << 30),
-                       engine_memory_limit() / (1 << 30));
+    EngineState est;
+    if (engine_check_state(engine_find(o->reverse), LENET_PARAMS, o->steps, o->steps,
+                           o->clamp > 0, &est, err))
+        return -1;
     return 0;
 }
 
@@ -1114,9 +1112,6 @@ static int fig2_run(const Fig2Options *o)
         return 2;
     }
     r.lr = sched.v[HYPER_LR];
-    if (!strcmp(o->reverse, "bptt"))
-        fprintf(stderr, PROG ": bptt stores its trajectory: %.3f GiB per run\n",
-                (double)bptt_trajectory_bytes(r.P, T, o->clamp > 0) / (1 << 30));
 
     r.h = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
     r.g = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
@@ -1130,6 +1125,11 @@ static int fig2_run(const Fig2Options *o)
     real *w0 = mem_alloc(MEM_PARAMS, sizeof(real) * r.P);
     const EngineOps *ops[2] = {engine_find(o->reverse), engine_find("greedy")};
     HG_CHECK(ops[0] && ops[1], "engines %s and greedy are registered", o->reverse);
+    EngineState est;
+    engine_check_state(ops[0], r.P, T, T, o->clamp > 0, &est, &err);
+    if (est.bytes > 0)
+        fprintf(stderr, PROG ": %s keeps %s: %.3f GiB per run\n", ops[0]->name, est.what,
+                est.bytes / (1 << 30));
 
     Progress pg;
     /* progress units: the engine runs, and the replays of --compare */

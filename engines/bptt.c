@@ -12,6 +12,7 @@
  * run's trajectory differentiated in float64 separates the rounding of the
  * run from that of the reverse pass.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -21,18 +22,24 @@ size_t bptt_trajectory_bytes(long P, int T, int clamp)
     return (size_t)2 * T * P * sizeof(real) + (clamp ? (size_t)T * ((P + 63) / 64) * 8 : 0);
 }
 
+static void bptt_state(long P, int T, int N, int clamp, EngineState *st)
+{
+    st->bytes = (double)bptt_trajectory_bytes(P, T, clamp);
+    snprintf(st->what, sizeof st->what, "the trajectory (2 T P = 2 x %d x %ld reals of %zu "
+             "bytes%s)", T, P, sizeof(real), clamp ? ", plus clamp masks" : "");
+    snprintf(st->remedy, sizeof st->remedy, "use fewer steps, or the reversible or forward "
+             "engine");
+}
+
 static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     const InnerProblem *p = cfg->prob;
     const Schedule *s = cfg->sched;
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train), words = (P + 63) / 64;
-    const size_t need = bptt_trajectory_bytes(P, T, clamp);
-    const double phys = physical_memory_bytes(), limit = engine_memory_limit();
-    if (limit > 0 && (double)need > limit)
-        return hg_fail(err, "bptt: the trajectory needs %.2f GiB (2 T P = 2 x %d x %ld reals) "
-                       "but the machine has %.2f GiB; use fewer steps, --engine reversible "
-                       "or forward", (double)need / (1 << 30), T, P, phys / (1 << 30));
+    EngineState st;
+    if (engine_check_state(&BPTT_OPS, P, T, cfg->layout->N, clamp, &st, err))
+        return -1;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
@@ -127,4 +134,4 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps BPTT_OPS = {"bptt", bptt_run};
+const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_state};

@@ -40,6 +40,20 @@ double engine_memory_limit(void)
     return 0.8 * physical_memory_bytes();
 }
 
+int engine_check_state(const EngineOps *ops, long P, int T, int N, int clamp, EngineState *st,
+                       HgErr *err)
+{
+    memset(st, 0, sizeof *st);
+    if (ops->state)
+        ops->state(P, T, N, clamp, st);
+    const double limit = engine_memory_limit();
+    if (limit > 0 && st->bytes > limit)
+        return hg_fail(err, "%s: %s needs %.2f GiB but the machine has %.2f GiB; %s", ops->name,
+                       st->what, st->bytes / (1 << 30), physical_memory_bytes() / (1 << 30),
+                       st->remedy);
+    return 0;
+}
+
 void engine_result_free(EngineResult *r)
 {
     mem_free(r->hypergrad);

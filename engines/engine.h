@@ -61,9 +61,20 @@ typedef struct EngineResult {
     double infobuf_floor_bytes;
 } EngineResult;
 
+/* What an engine keeps that grows with the problem (bptt's trajectory,
+ * forward's tangents), for the estimate printed and the refusal made before
+ * any work. */
+typedef struct EngineState {
+    double bytes;       /* 0: nothing that grows with T or N */
+    char what[200];     /* "the trajectory (2 T P = 2 x 100 x 61706 reals of 4 bytes)" */
+    char remedy[160];   /* what to change when it does not fit */
+} EngineState;
+
 typedef struct EngineOps {
     const char *name;
     int (*run)(const EngineConfig *cfg, EngineResult *out, HgErr *err);
+    /* The state for P parameters, T steps, N learned values; NULL: none. */
+    void (*state)(long P, int T, int N, int clamp, EngineState *st);
 } EngineOps;
 
 extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS;
@@ -80,6 +91,12 @@ size_t forward_tangent_bytes(long P, int N);
  * physical memory (0 if unknown: nothing is refused). */
 double engine_memory_limit(void);
 double physical_memory_bytes(void);
+
+/* ops's state for the problem into st (zero if it keeps none); -1 with
+ * "<engine>: <what> needs X GiB but the machine has Y GiB; <remedy>" when it
+ * is over engine_memory_limit. Every caller refuses through this one. */
+int engine_check_state(const EngineOps *ops, long P, int T, int N, int clamp, EngineState *st,
+                       HgErr *err);
 
 /* Test hook: >= 0 perturbs one recomputed gradient entry by 1e-3 at that
  * reverse step of the reversible engine, so tests can see its bit-for-bit

@@ -14,6 +14,7 @@
  * started are zero and skipped. K < T is FDS; K = T is Forward-HG.
  * Memory 2 P N + FORWARD_CHUNK P, constant in T; work ~ N HVPs per step.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,15 @@ size_t forward_tangent_bytes(long P, int N)
 {
     const int chunk = N < FORWARD_CHUNK ? N : FORWARD_CHUNK;
     return sizeof(real) * (size_t)P * (2 * (size_t)N + chunk);
+}
+
+static void forward_state(long P, int T, int N, int clamp, EngineState *st)
+{
+    st->bytes = (double)forward_tangent_bytes(P, N);
+    snprintf(st->what, sizeof st->what, "the tangents (2 P N + one block of H Z = 2 x %ld x %d "
+             "reals of %zu bytes, plus %ld x min(N, %d))", P, N, sizeof(real), P, FORWARD_CHUNK);
+    snprintf(st->remedy, sizeof st->remedy, "learn fewer values (smaller K in --learn), or the "
+             "bptt or reversible engine");
 }
 
 /* One step's update of the tangents, folded in chunk by chunk as the block
@@ -170,4 +180,4 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps FORWARD_OPS = {"forward", forward_run};
+const EngineOps FORWARD_OPS = {"forward", forward_run, forward_state};

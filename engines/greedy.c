@@ -106,4 +106,4 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps GREEDY_OPS = {"greedy", greedy_run};
+const EngineOps GREEDY_OPS = {"greedy", greedy_run, NULL};

@@ -256,4 +256,4 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     return rc;
 }
 
-const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run};
+const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, NULL};

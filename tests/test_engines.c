@@ -371,8 +371,21 @@ static void test_refusals_and_divergence(void)
     big_s.T = 100000000; /* only its length is read before the refusal */
     EngineConfig cfg = {.prob = &s.prob, .layout = &big, .sched = &big_s};
     EngineResult r;
-    EXPECT(engine_run(&BPTT_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "trajectory needs"),
+    EXPECT(engine_run(&BPTT_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "bptt: the trajectory") &&
+               strstr(err.msg, "GiB but the machine has"),
            "huge bptt: '%s'", err.msg);
+    /* the same estimate and refusal for every caller, owned by the engine */
+    EngineState st;
+    err.msg[0] = 0;
+    EXPECT(engine_check_state(&FORWARD_OPS, 1000000, 10, 100000, 0, &st, &err) == -1 &&
+               strstr(err.msg, "forward: the tangents") && st.bytes > 7e11,
+           "huge forward: %g bytes, '%s'", st.bytes, err.msg);
+    EXPECT(engine_check_state(&BPTT_OPS, 100, 10, 1, 1, &st, &err) == 0 &&
+               st.bytes == (double)bptt_trajectory_bytes(100, 10, 1) && strstr(st.what, "clamp"),
+           "small bptt: %g bytes, '%s'", st.bytes, st.what);
+    EXPECT(engine_check_state(&GREEDY_OPS, 1000000, 100000000, 1, 0, &st, &err) == 0 &&
+               st.bytes == 0 && engine_check_state(&REVERSIBLE_OPS, 1, 1, 1, 0, &st, &err) == 0,
+           "greedy and reversible keep no growing state");
     big_s.T = 1;
     schedule_free(&big_s);
 

@@ -393,6 +393,7 @@ static void test_fig2_refusals(void)
         {"--kahan=1", 2, "--kahan"},
         {"--kahan --reverse-engine reversible", 2, "--kahan"},
         {"--compare x=/nonexistent/folder", 3, "per_step.npy"},
+        {"--steps 100000 --windows 1", 2, "bptt: the trajectory"},
     };
     for (int i = 0; i < ARRAY_LEN(cases); i++) {
         snprintf(args, sizeof args, FIG2_FLAGS " --data-dir %s --seeds 2 %s", dir,
