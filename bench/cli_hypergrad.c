@@ -473,29 +473,17 @@ static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *e
     if (parse_learn(o->learn, o->steps, o->K, err))
         return -1;
     const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
-    const int bptt = !strcmp(o->engine, "bptt"), greedy = !strcmp(o->engine, "greedy");
-    if (!strcmp(o->engine, "forward") && N == 0)
-        return hg_fail(err, "--engine forward with --learn %s: nothing is learned; forward "
-                       "mode carries one tangent per learned value and needs at least one "
-                       "(e.g. --learn lr:1)", o->learn);
-    if (given[F_TRUNCATE] && !bptt)
-        return hg_fail(err, "--truncate: only the bptt engine truncates (--engine %s)",
-                       o->engine);
-    if (o->truncate > o->steps)
-        return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->truncate,
-                       o->steps);
-    if (given[F_GREEDY_TARGET] && !greedy)
-        return hg_fail(err, "--greedy-target: only for --engine greedy (--engine %s)",
-                       o->engine);
-    if (given[F_GREEDY_ONLINE_LR] && !greedy)
-        return hg_fail(err, "--greedy-online-lr: only for --engine greedy (--engine %s)",
-                       o->engine);
+    /* what the engine cannot do, in its own words (engine.h) */
+    const EngineOptions eo = {.T = o->steps, .N = N,
+                              .truncate = given[F_TRUNCATE] ? o->truncate : -1,
+                              .greedy_target = given[F_GREEDY_TARGET],
+                              .greedy_online = given[F_GREEDY_ONLINE_LR], .kahan = o->kahan};
+    const EngineOps *ops = engine_find(o->engine);
+    if (ops->check && ops->check(&eo, err))
+        return -1;
     if (o->export_dir && o->greedy_online_lr > 0)
         return hg_fail(err, "--export with --greedy-online-lr: the online updates change the "
                        "schedule while it runs, so the exported one would not be the one run");
-    if (o->kahan && !strcmp(o->engine, "reversible"))
-        return hg_fail(err, "--kahan: the reversible engine's weight update is exact fixed-point "
-                       "arithmetic; nothing is rounded away to compensate");
     if (o->kahan && o->export_dir)
         return hg_fail(err, "--export with --kahan: the exported update rule is the plain one, "
                        "so another framework would recompute a different run");

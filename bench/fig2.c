@@ -406,12 +406,11 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
     if (o->record && !o->seeds_out)
         return hg_fail(err, "--record %d: needs --seeds-out DIR to keep the trajectories in",
                        o->record);
-    if (o->record && strcmp(o->reverse, "bptt"))
-        return hg_fail(err, "--record: trajectories are bptt's; --reverse-engine is %s",
-                       o->reverse);
-    if (o->kahan && strcmp(o->reverse, "bptt"))
-        return hg_fail(err, "--kahan: %s's weight update is exact fixed point; use "
-                       "--reverse-engine bptt", o->reverse);
+    const EngineOptions eo = {.T = o->steps, .N = o->steps, .truncate = -1,
+                              .kahan = o->kahan, .trajectory = o->record > 0};
+    const EngineOps *rev = engine_find(o->reverse);
+    if (rev->check && rev->check(&eo, err))
+        return -1;
     if (!o->windows_given)
         default_windows(o);
     for (int i = 0; i < o->nwin; i++)

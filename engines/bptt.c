@@ -31,6 +31,13 @@ static void bptt_state(long P, int T, int N, int clamp, EngineState *st)
              "engine");
 }
 
+static int bptt_check(const EngineOptions *o, HgErr *err)
+{
+    if (o->truncate > o->T)
+        return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->truncate, o->T);
+    return engine_refuse_foreign("bptt", o, "truncate trajectory", err);
+}
+
 static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     const InnerProblem *p = cfg->prob;
@@ -134,4 +141,4 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_state};
+const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state};

@@ -70,9 +70,35 @@ static int finite_array(const double *a, int n)
     return 1;
 }
 
+EngineOptions engine_options(const EngineConfig *cfg)
+{
+    return (EngineOptions){
+        .T = cfg->layout->T, .N = cfg->layout->N,
+        .truncate = cfg->truncate > 0 ? cfg->truncate : -1,
+        .greedy_target = cfg->greedy_on_train != 0, .greedy_online = cfg->greedy_online_lr > 0,
+        .kahan = cfg->prob->kahan, .trajectory = cfg->trajectory != NULL};
+}
+
+int engine_refuse_foreign(const char *engine, const EngineOptions *o, const char *own,
+                          HgErr *err)
+{
+    if (o->truncate >= 0 && !strstr(own, "truncate"))
+        return hg_fail(err, "--truncate: only the bptt engine truncates (--engine %s)", engine);
+    if (o->greedy_target && !strstr(own, "greedy"))
+        return hg_fail(err, "--greedy-target: only for --engine greedy (--engine %s)", engine);
+    if (o->greedy_online && !strstr(own, "greedy"))
+        return hg_fail(err, "--greedy-online-lr: only for --engine greedy (--engine %s)", engine);
+    if (o->trajectory && !strstr(own, "trajectory"))
+        return hg_fail(err, "%s: recording or replaying a trajectory is a bptt option", engine);
+    return 0;
+}
+
 int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     memset(out, 0, sizeof *out);
+    const EngineOptions opts = engine_options(cfg);
+    if (ops->check && ops->check(&opts, err))
+        return -1;
     out->N = cfg->layout->N;
     out->T = cfg->layout->T;
     if (cfg->sched->T != out->T)

@@ -70,9 +70,22 @@ typedef struct EngineState {
     char remedy[160];   /* what to change when it does not fit */
 } EngineState;
 
+/* The options a run asks of an engine, known before any data is loaded, so
+ * that a program refuses what an engine cannot do before any work. */
+typedef struct EngineOptions {
+    int T, N;             /* steps, learned values */
+    int truncate;         /* -1: not asked for; else the last `truncate` steps */
+    int greedy_target;    /* 1: a look-ahead target was chosen (val or train) */
+    int greedy_online;    /* 1: online updates were asked for */
+    int kahan;            /* the problem's compensated update */
+    int trajectory;       /* a trajectory record or replay hook */
+} EngineOptions;
+
 typedef struct EngineOps {
     const char *name;
     int (*run)(const EngineConfig *cfg, EngineResult *out, HgErr *err);
+    /* 0, or -1 naming the option (and flag) this engine cannot do. */
+    int (*check)(const EngineOptions *o, HgErr *err);
     /* The state for P parameters, T steps, N learned values; NULL: none. */
     void (*state)(long P, int T, int N, int clamp, EngineState *st);
 } EngineOps;
@@ -107,7 +120,17 @@ extern int reversible_test_flip;
 const EngineOps *engine_find(const char *name);
 const char *engine_names(void);
 
-/* Runs an engine: zeroes out, allocates its arrays, times the run, records
+/* What cfg asks of the engine (truncate > 0, greedy_on_train,
+ * greedy_online_lr > 0 count as asked for). */
+EngineOptions engine_options(const EngineConfig *cfg);
+
+/* Refusals that every engine but the one owning an option shares: truncate
+ * (bptt's), the greedy flags (greedy's), a trajectory hook (bptt's). `own`
+ * lists which of "truncate", "greedy", "trajectory" this engine takes. */
+int engine_refuse_foreign(const char *engine, const EngineOptions *o, const char *own,
+                          HgErr *err);
+
+/* Runs an engine: checks its options (ops->check), zeroes out, allocates its arrays, times the run, records
  * the memory peaks by kind, checks every returned number is finite. */
 int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err);
 void engine_result_free(EngineResult *r);

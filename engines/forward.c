@@ -92,15 +92,11 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
 
 static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
-    if (cfg->trajectory)
-        return hg_fail(err, "forward: recording or replaying a trajectory is a bptt option");
     const InnerProblem *p = cfg->prob;
     const Schedule *s = cfg->sched;
     const HyperLayout *h = cfg->layout;
     const int T = s->T, N = h->N;
     const long P = p->model->nparams, dim = dataset_dim(p->train);
-    if (N == 0)
-        return hg_fail(err, "forward: no hyperparameter is learned (--learn)");
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
@@ -180,4 +176,13 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps FORWARD_OPS = {"forward", forward_run, forward_state};
+static int forward_check(const EngineOptions *o, HgErr *err)
+{
+    if (o->N == 0)
+        return hg_fail(err, "forward: nothing is learned (--learn none); forward mode carries "
+                       "one tangent per learned value and needs at least one (e.g. --learn "
+                       "lr:1)");
+    return engine_refuse_foreign("forward", o, "", err);
+}
+
+const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state};

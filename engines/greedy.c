@@ -18,8 +18,6 @@
 
 static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
-    if (cfg->trajectory)
-        return hg_fail(err, "greedy: recording or replaying a trajectory is a bptt option");
     const InnerProblem *p = cfg->prob;
     const HyperLayout *h = cfg->layout;
     const int T = cfg->sched->T;
@@ -106,4 +104,9 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps GREEDY_OPS = {"greedy", greedy_run, NULL};
+static int greedy_check(const EngineOptions *o, HgErr *err)
+{
+    return engine_refuse_foreign("greedy", o, "greedy", err);
+}
+
+const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL};

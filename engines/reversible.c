@@ -88,17 +88,10 @@ static int rationals(const Schedule *s, InfoRational *q, uint64_t *sentinel, dou
 
 static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
-    if (cfg->trajectory)
-        return hg_fail(err, "reversible: recording or replaying a trajectory is a bptt option");
     const InnerProblem *p = cfg->prob;
     const Schedule *s = cfg->sched;
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train);
-    if (cfg->truncate > 0)
-        return hg_fail(err, "reversible: truncation is a bptt option (--truncate)");
-    if (p->kahan)
-        return hg_fail(err, "reversible: --kahan does not apply: its weight update is exact "
-                       "fixed-point arithmetic, nothing is rounded away");
     InfoRational *q = mem_alloc(MEM_OTHER, sizeof(InfoRational) * T);
     uint64_t S = 1;
     double floor_bits = 0;
@@ -256,4 +249,12 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     return rc;
 }
 
-const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, NULL};
+static int reversible_check(const EngineOptions *o, HgErr *err)
+{
+    if (o->kahan)
+        return hg_fail(err, "--kahan: the reversible engine's weight update is exact fixed-point "
+                       "arithmetic; nothing is rounded away to compensate");
+    return engine_refuse_foreign("reversible", o, "", err);
+}
+
+const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, reversible_check, NULL};

@@ -227,7 +227,8 @@ static void test_reversible_refusals(void)
                strstr(err.msg, "fixed-point overflow in the forward pass at step 0: |value| = "),
            "lr 1e8: '%s'", err.msg);
     cfg.truncate = 3;
-    EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "truncation"),
+    EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "--truncate") &&
+               strstr(err.msg, "bptt"),
            "truncation: '%s'", err.msg);
     setup_free(&s);
 }
@@ -393,7 +394,7 @@ static void test_refusals_and_divergence(void)
     const int none[HYPER_KINDS] = {0, 0, 0};
     hyper_layout_init(&s.layout, 1, none, &err);
     cfg = (EngineConfig){.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
-    EXPECT(engine_run(&FORWARD_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "no hyperparameter"),
+    EXPECT(engine_run(&FORWARD_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "nothing is learned"),
            "forward, N = 0: '%s'", err.msg);
     setup_free(&s);
 
@@ -773,6 +774,33 @@ static void test_greedy_online_two_steps(void)
     setup_free(&s);
 }
 
+/* Each engine refuses, before any work, exactly the options it does not own
+ * (engine.h's check): truncation and trajectories are bptt's, the greedy
+ * flags greedy's; Kahan is refused by reversible alone; forward needs
+ * something learned. */
+static void test_engine_option_checks(void)
+{
+    static const struct { const char *what; EngineOptions o; const char *takers; } cases[] = {
+        {"truncate", {.T = 10, .N = 1, .truncate = 3}, "bptt"},
+        {"greedy target", {.T = 10, .N = 1, .truncate = -1, .greedy_target = 1}, "greedy"},
+        {"greedy online", {.T = 10, .N = 1, .truncate = -1, .greedy_online = 1}, "greedy"},
+        {"trajectory", {.T = 10, .N = 1, .truncate = -1, .trajectory = 1}, "bptt"},
+        {"kahan", {.T = 10, .N = 1, .truncate = -1, .kahan = 1}, "bptt forward greedy"},
+        {"nothing learned", {.T = 10, .N = 0, .truncate = -1}, "bptt reversible greedy"},
+        {"truncate > T", {.T = 10, .N = 1, .truncate = 11}, ""},
+        {"plain", {.T = 10, .N = 1, .truncate = -1}, "bptt reversible forward greedy"},
+    };
+    const EngineOps *all[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
+    for (int c = 0; c < ARRAY_LEN(cases); c++)
+        for (int e = 0; e < ARRAY_LEN(all); e++) {
+            HgErr err = {{0}};
+            const int takes = strstr(cases[c].takers, all[e]->name) != NULL;
+            const int rc = all[e]->check ? all[e]->check(&cases[c].o, &err) : 0;
+            EXPECT((rc == 0) == takes && (takes || err.msg[0]), "%s with %s: rc %d, '%s'",
+                   all[e]->name, cases[c].what, rc, err.msg);
+        }
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
@@ -787,7 +815,7 @@ int main(int argc, char **argv)
         TEST_F64_ONLY(test_greedy_is_its_definition,
                       "float32: central differences of the look-ahead loss are swamped by "
                       "rounding"),
-        TEST(test_greedy_online_two_steps),
+        TEST(test_greedy_online_two_steps),  TEST(test_engine_option_checks),
     };
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }
