@@ -436,6 +436,12 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
 
 typedef char ErrMsg[sizeof ((HgErr *)0)->msg];
 
+/* The rows of one --compare: its values over all common seeds; the same over
+ * the seeds with a replayed trajectory; those replays (reverse pass here). */
+enum CompareRow { ROW_DIRECT, ROW_SAME_SEEDS, ROW_REPLAYED, COMPARE_ROWS };
+static const char *const ROW_SUFFIX[COMPARE_ROWS] = {
+    "", ":replayed-seeds", HG_PRECISION == 64 ? ":reverse64" : ":reverse32"};
+
 /* Another run's --seeds-out, compared against this run (--compare). */
 typedef struct Compare {
     const char *dir;
@@ -446,9 +452,7 @@ typedef struct Compare {
     double *xr, *xr_val;     /* [S][T], [S]: its trajectories, reverse pass here */
     int *ok_r;               /* [S]: replayed */
     int replay_failed;
-    /* against this run: over all common seeds; over the replayed seeds only;
-     * the replays (reverse pass here) over those seeds */
-    Fig2Rounding direct, direct_replayed, replayed;
+    Fig2Rounding row[COMPARE_ROWS]; /* against this run, by CompareRow */
 } Compare;
 
 typedef struct Fig2Run {
@@ -495,7 +499,7 @@ static void write_rounding_context(const Fig2Run *r, double mse1, FILE *f)
     const Fig2Options *o = r->o;
     for (int i = 0; i < o->ncompare; i++) {
         const Compare *c = &r->cmp[i];
-        const Fig2Rounding *d = &c->direct, *q = &c->replayed;
+        const Fig2Rounding *d = &c->row[ROW_DIRECT], *q = &c->row[ROW_REPLAYED];
         fprintf(f, "# rounding %s (%s, --compare): against this %s run over %d seeds: mean "
                    "square difference %.4g = %.3g x MSE(1), relative rms %.3g (worst seed "
                    "%.3g), correlation %.4f, validation loss differs by %.3g on average\n",
@@ -508,7 +512,7 @@ static void write_rounding_context(const Fig2Run *r, double mse1, FILE *f)
                        "by %.3g; %s itself on the same seeds: %.4g\n",
                     c->label, HG_PRECISION, HG_REAL_NAME, q->seeds, q->mse_diff,
                     q->mse_diff / mse1, q->rel_rms, q->max_rel, q->corr, q->val_diff, c->label,
-                    c->direct_replayed.mse_diff);
+                    c->row[ROW_SAME_SEEDS].mse_diff);
         else
             fprintf(f, "# rounding %s:reverse%d: no trajectory replayed (record them with "
                        "--record N)%s\n", c->label, HG_PRECISION,
@@ -526,13 +530,11 @@ static void write_rounding_block(const Fig2Run *r, double mse1, FILE *f)
     fprintf(f, "# %-30s %5s %24s %12s %12s %12s %10s %12s\n", "label", "seeds", "mse_diff",
             "per_mse1", "rel_rms", "max_rel", "corr", "val_diff");
     for (int i = 0; i < o->ncompare; i++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < COMPARE_ROWS; k++) {
             const Compare *c = &r->cmp[i];
-            const Fig2Rounding *d = k == 2 ? &c->replayed : k ? &c->direct_replayed : &c->direct;
+            const Fig2Rounding *d = &c->row[k];
             char label[MAX_LABEL + 24];
-            snprintf(label, sizeof label, "%s%s", c->label,
-                     k == 2 ? (HG_PRECISION == 64 ? ":reverse64" : ":reverse32")
-                            : k ? ":replayed-seeds" : "");
+            snprintf(label, sizeof label, "%s%s", c->label, ROW_SUFFIX[k]);
             if (d->seeds)
                 fprintf(f, "%-32s %5d %24.17g %12.5g %12.5g %12.5g %10.6f %12.5g\n", label,
                         d->seeds, d->mse_diff, d->mse_diff / mse1, d->rel_rms, d->max_rel,
@@ -793,18 +795,18 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_key(&j, "rounding");
     json_array_begin(&j, 0);
     for (int i = 0; i < o->ncompare; i++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < COMPARE_ROWS; k++) {
             const Compare *c = &r->cmp[i];
-            const Fig2Rounding *d = k == 2 ? &c->replayed : k ? &c->direct_replayed : &c->direct;
+            const Fig2Rounding *d = &c->row[k];
             json_object_begin(&j, 1);
             json_key(&j, "label");
             json_string(&j, c->label);
             json_key(&j, "dir");
             json_string(&j, c->dir);
             json_key(&j, "seeds_used");
-            json_string(&j, k ? "replayed" : "all");
+            json_string(&j, k == ROW_DIRECT ? "all" : "replayed");
             json_key(&j, "reverse_here");
-            json_bool(&j, k == 2);
+            json_bool(&j, k == ROW_REPLAYED);
             json_key(&j, "seeds");
             json_int(&j, d->seeds);
             json_key(&j, "mse_diff");
@@ -1180,13 +1182,15 @@ static int fig2_run(const Fig2Options *o)
     r.total_s = now_s() - t_start;
     for (int i = 0; i < o->ncompare; i++) {
         Compare *c = &r.cmp[i];
-        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, c->ok, c->x_val, &c->direct);
-        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->xr, c->ok_r, c->xr_val, &c->replayed);
+        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, c->ok, c->x_val,
+                      &c->row[ROW_DIRECT]);
+        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->xr, c->ok_r, c->xr_val,
+                      &c->row[ROW_REPLAYED]);
         int *both = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
         for (int s = 0; s < c->S; s++)
             both[s] = c->ok[s] && c->ok_r[s];
         fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, both, c->x_val,
-                      &c->direct_replayed);
+                      &c->row[ROW_SAME_SEEDS]);
         mem_free(both);
     }
 

@@ -44,9 +44,10 @@ static int record(void *ctx, int T, long P, const real *W, const real *V, const 
     return 0;
 }
 
-/* name's array, of shape rows x P, into dst (rows * P reals). */
-static int load_reals(const char *dir, const char *name, long rows, long P, real *dst,
-                      HgErr *err)
+/* name's array, of shape rows x P: its first `head` rows into dst, the
+ * others (if any) into tail. */
+static int load_reals(const char *dir, const char *name, long rows, long P, long head,
+                      real *dst, real *tail, HgErr *err)
 {
     char path[4200];
     NpyArray a;
@@ -57,8 +58,9 @@ static int load_reals(const char *dir, const char *name, long rows, long P, real
         npy_array_free(&a);
         return -1;
     }
+    const size_t split = (size_t)head * P;
     for (size_t i = 0; i < a.count; i++)
-        dst[i] = (real)npy_get_double(&a, i);
+        *(i < split ? &dst[i] : &tail[i - split]) = (real)npy_get_double(&a, i);
     npy_array_free(&a);
     return 0;
 }
@@ -68,14 +70,9 @@ static int replay(void *ctx, int T, long P, real *W, real *V, uint64_t *M, real 
 {
     const TrajectoryFolder *tf = ctx;
     char path[4200];
-    real *all = mem_alloc(MEM_OTHER, sizeof(real) * (size_t)(T + 1) * P);
-    int rc = load_reals(tf->dir, "w.npy", T + 1, P, all, err);
-    if (rc == 0) {
-        memcpy(W, all, sizeof(real) * (size_t)T * P);
-        memcpy(wT, all + (size_t)T * P, sizeof(real) * P);
-    }
-    mem_free(all);
-    if (rc || load_reals(tf->dir, "v.npy", T, P, V, err) ||
+    /* w.npy's last row is w_T */
+    if (load_reals(tf->dir, "w.npy", T + 1, P, T, W, wT, err) ||
+        load_reals(tf->dir, "v.npy", T, P, T, V, NULL, err) ||
         path_in(path, sizeof path, tf->dir, "mask.npy", err))
         return -1;
     struct stat sb;
@@ -89,7 +86,7 @@ static int replay(void *ctx, int T, long P, real *W, real *V, uint64_t *M, real 
     const long shape[2] = {T, (P + 63) / 64};
     if (npy_read(path, &a, err))
         return -1;
-    rc = npy_expect(&a, path, NPY_U8, shape, 2, err);
+    const int rc = npy_expect(&a, path, NPY_U8, shape, 2, err);
     if (rc == 0)
         memcpy(M, a.data, a.count * sizeof(uint64_t));
     npy_array_free(&a);
