@@ -38,7 +38,7 @@ NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/de
 NVCC_VERSION := $(if $(NVCC),$(shell $(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))
 
 LIB_SRCS := $(sort $(wildcard common/*.c models/*.c datasets/*.c harness/*.c \
-                              engines/*.c backend/cpu/*.c))
+                              engines/*.c backend/*.c backend/cpu/*.c))
 TEST_SUPPORT := tests/test.c $(sort $(wildcard tests/support_*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))

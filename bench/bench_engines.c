@@ -25,8 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cblas.h>
-
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -230,10 +228,10 @@ static double plain_step_s(const InnerProblem *p, double lr, double mom, double 
     for (long t = first_step; t < first_step + PLAIN_STEPS; t++) {
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        inner_update(w, v, NULL, g, P, lr, mom, wd);
+        p->model->be->sgd_step(w, v, NULL, g, P, lr, mom, wd);
     }
     const double dt = (now_s() - t0) / PLAIN_STEPS;
-    if (!all_finite(w, P))
+    if (!p->model->be->all_finite(w, P))
         hg_die("plain steps diverged (lr %g): the baseline cannot be timed", lr);
     mem_free(w);
     mem_free(v);
@@ -458,8 +456,7 @@ static void write_outputs(const Options *o, const Row *rows, int nrows, double b
 int main(int argc, char **argv)
 {
     const Options o = parse_flags(argc, argv);
-    omp_set_num_threads(o.threads);
-    openblas_set_num_threads(o.threads);
+    BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     HgErr err;
     Dataset full, train, val;

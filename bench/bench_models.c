@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backend/cpu/blas.h"
+#include "../backend/backend.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -599,8 +601,7 @@ static void finish_out(FILE *f, const Options *o, const char *tmp_path)
 int main(int argc, char **argv)
 {
     Options o = parse_flags(argc, argv);
-    omp_set_num_threads(o.threads);
-    openblas_set_num_threads(o.threads); /* the OpenMP build also follows omp_set */
+    BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     FILE *f = stdout;
     char tmp_path[4096] = "";

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "../common/mem.h"
-#include "../common/real.h"
+#include "../backend/cpu/blas.h"
 #include "../common/timer.h"
 
 static int cmp_double(const void *a, const void *b)

@@ -901,8 +901,7 @@ static int hpo_run(const HpoOptions *ho)
     const HypergradOptions *o = &ho->prob;
     HgErr err = {{0}};
     int status = 0;
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads);
+    BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
     if (ho->json && hypergrad_check_json_path(ho->json, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         return 2;

@@ -886,8 +886,7 @@ static int hypergrad_run(const HypergradOptions *o)
 {
     HgErr err = {{0}};
     int status = 0;
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads); /* the OpenMP build also follows omp_set */
+    BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
 
     /* outputs first: a long run must not end unable to write its result */
     if (o->json && hypergrad_check_json_path(o->json, &err)) {

@@ -1061,8 +1061,7 @@ static int fig2_run(const Fig2Options *o)
 {
     const int S = o->seeds, T = o->steps;
     const double t_start = now_s();
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads);
+    BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
     if (check_writable("--out", o->out) || check_writable("--json", o->json) ||
         check_writable("--steps-out", o->steps_out))
         return 3;

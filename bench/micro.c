@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backend/cpu/blas.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -58,7 +59,7 @@
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
-#include "../engines/infobuf.h"
+#include "../backend/infobuf.h"
 #include "../harness/hyper.h"
 #include "../harness/inner.h"
 #include "../models/model.h"
@@ -270,7 +271,7 @@ static const char *op_check(const OpCtx *c, int k, double loss)
 {
     if (!isfinite(loss)) return "the loss is not finite";
     const long n = c->kind == OP_LOSS_GRAD ? c->mc->m->nparams : (long)k * c->mc->m->nparams;
-    if (!all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
+    if (!BACKEND_CPU.all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
         return c->kind == OP_LOSS_GRAD ? "the gradient has non-finite entries"
                                        : "H v has non-finite entries";
     return NULL;
@@ -396,7 +397,7 @@ static void bm_infobuf(GbState *st, void *ctx)
     }
     HG_CHECK(!memcmp(c->x, c->x0, sizeof(int64_t) * c->P) && info_stream_empty(&c->s),
              "information buffer: info_mul then info_div over %ld values at m = %ld/%ld "
-             "did not restore them bit for bit (stream %s): a bug in engines/infobuf.h",
+             "did not restore them bit for bit (stream %s): a bug in backend/infobuf.h",
              c->P, (long)c->q.n, (long)c->q.d, info_stream_empty(&c->s) ? "empty" : "not empty");
     report_load(st, l0);
     gb_state_counter(st, "per_value", (double)c->P, GB_COUNTER_TIME_PER_UNIT);
@@ -510,8 +511,7 @@ static void add_context(const char *key, const char *value)
 int main(int argc, char **argv)
 {
     Options o = parse_flags(argc, argv);
-    omp_set_num_threads(o.threads);
-    openblas_set_num_threads(o.threads); /* the OpenMP build also follows omp_set */
+    BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     Dataset train = {0}, val = {0};
     char buf[512];

@@ -13,7 +13,6 @@
  * run from that of the reverse pass.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "engine.h"
 
@@ -41,52 +40,52 @@ static int bptt_check(const EngineOptions *o, HgErr *err)
 static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     const InnerProblem *p = cfg->prob;
+    const Backend *be = inner_backend(p);
     const Schedule *s = cfg->sched;
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train), words = (P + 63) / 64;
+    const size_t bytes = sizeof(real) * P;
     EngineState st;
     if (engine_check_state(&BPTT_OPS, P, T, cfg->layout->N, clamp, &st, err))
         return -1;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
-    real *W = mem_alloc(MEM_TRAJECTORY, sizeof(real) * T * P);   /* w_t */
-    real *V = mem_alloc(MEM_TRAJECTORY, sizeof(real) * T * P);   /* v_{t+1} */
-    uint64_t *M = clamp ? mem_alloc(MEM_TRAJECTORY, sizeof(uint64_t) * T * words) : NULL;
-    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *wb = mem_alloc(MEM_PARAMS, sizeof(real) * P), *vb = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *u = mem_alloc(MEM_PARAMS, sizeof(real) * P), *hu = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *W = be->alloc(MEM_TRAJECTORY, bytes * T);   /* w_t */
+    real *V = be->alloc(MEM_TRAJECTORY, bytes * T);   /* v_{t+1} */
+    uint64_t *M = clamp ? be->alloc(MEM_TRAJECTORY, sizeof(uint64_t) * T * words) : NULL;
+    real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
+    real *g = be->alloc(MEM_PARAMS, bytes), *mask = be->alloc(MEM_PARAMS, bytes);
+    real *wb = be->alloc(MEM_PARAMS, bytes), *vb = be->alloc(MEM_PARAMS, bytes);
+    real *u = be->alloc(MEM_PARAMS, bytes), *hu = be->alloc(MEM_PARAMS, bytes);
+    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
     double *per[HYPER_KINDS] = {0};
     const TrajectoryHook *hook = cfg->trajectory;
     int rc = 0;
-    memcpy(w, p->w0, sizeof(real) * P);
+    be->copy(w, p->w0, bytes);
 
     if (hook && hook->replay) {
         rc = hook->replay(hook->ctx, T, P, W, V, M, w, err);
-        if (rc == 0 && !(all_finite(W, (long)T * P) && all_finite(V, (long)T * P)))
+        if (rc == 0 && !(be->all_finite(W, (long)T * P) && be->all_finite(V, (long)T * P)))
             rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");
     }
     for (int t = 0; t < T && rc == 0 && !(hook && hook->replay); t++) {
-        memcpy(W + (long)t * P, w, sizeof(real) * P);
+        be->copy(W + (long)t * P, w, bytes);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!all_finite(g, P)) {
+        if (!be->all_finite(g, P)) {
             rc = hg_fail(err, "bptt: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        inner_clamp(g, P, s->clamp, mask);
-        for (long i = 0; clamp && i < P; i++) /* mask bits, for the reverse pass */
-            if (mask[i] != 0)
-                M[t * words + i / 64] |= (uint64_t)1 << (i % 64);
-        inner_update(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
-                     s->v[HYPER_WD][t]);
-        memcpy(V + (long)t * P, v, sizeof(real) * P);
+        be->clamp(g, P, s->clamp, mask);
+        if (clamp) /* mask bits, for the reverse pass */
+            be->mask_pack(mask, P, M + t * words);
+        be->sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        be->copy(V + (long)t * P, v, bytes);
     }
-    if (rc == 0 && !all_finite(w, P))
+    if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "bptt: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0 && hook && hook->record)
         rc = hook->record(hook->ctx, T, P, W, V, M, w, err);
@@ -101,42 +100,31 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     for (int t = T - 1; t >= stop && rc == 0; t--) {
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const real *wt = W + (long)t * P, *vt1 = V + (long)t * P;
-        for (long i = 0; i < P; i++)
-            vb[i] -= (real)a * wb[i];
+        be->axpy(vb, -a, wb, P);
         if (per[HYPER_LR])
-            per[HYPER_LR][t] = -dot_real(wb, vt1, P);
+            per[HYPER_LR][t] = -be->dot(wb, vt1, P);
         if (per[HYPER_MOM]) /* v_0 = 0 */
-            per[HYPER_MOM][t] = t > 0 ? dot_real(vb, V + (long)(t - 1) * P, P) : 0;
+            per[HYPER_MOM][t] = t > 0 ? be->dot(vb, V + (long)(t - 1) * P, P) : 0;
         if (per[HYPER_WD])
-            per[HYPER_WD][t] = dot_real(vb, wt, P);
-        for (long i = 0; i < P; i++)
-            u[i] = clamp && !(M[t * words + i / 64] >> (i % 64) & 1) ? 0 : vb[i];
+            per[HYPER_WD][t] = be->dot(vb, wt, P);
+        if (clamp) /* u = M_t vb */
+            be->mask_select(M + t * words, vb, P, u);
+        else
+            be->copy(u, vb, bytes);
         inner_batch(p, &bo, t, x, y);
         model_hvp(p->model, wt, x, y, p->batch, u, hu);
-        for (long i = 0; i < P; i++) {
-            wb[i] += hu[i] + (real)l * vb[i];
-            vb[i] *= (real)m;
-        }
-        if (!all_finite(wb, P))
+        be->sgd_adjoint(wb, vb, hu, P, l, m);
+        if (!be->all_finite(wb, P))
             rc = hg_fail(err, "bptt: reverse pass diverged at step %d", t);
     }
     if (rc == 0)
         hyper_sum_windows(cfg->layout, per, out->hypergrad);
 
-    mem_free(W);
-    mem_free(V);
-    mem_free(M);
-    mem_free(w);
-    mem_free(v);
-    mem_free(g);
-    mem_free(mask);
-    mem_free(wb);
-    mem_free(vb);
-    mem_free(u);
-    mem_free(hu);
-    mem_free(comp);
-    mem_free(x);
-    mem_free(y);
+    real *const bufs[] = {W, V, w, v, g, mask, wb, vb, u, hu, comp, x};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        be->free(bufs[i]);
+    be->free(M);
+    be->free(y);
     batch_order_free(&bo);
     return rc;
 }

@@ -52,6 +52,7 @@ static void forward_state(long P, int T, int N, int clamp, EngineState *st)
 /* One step's update of the tangents, folded in chunk by chunk as the block
  * R-op pass produces H Z (model_hvp_block_each). */
 typedef struct Step {
+    const Backend *be;
     real *Z, *U, *g, *mask;
     const real *w, *v;        /* w_t, v_t */
     long P;
@@ -63,31 +64,17 @@ typedef struct Step {
 static void fold(void *ctx, int j0, int kc, const real *HZ)
 {
     Step *s = ctx;
-    const long P = s->P;
     if (!s->clamped) { /* the gradient is complete before the first chunk */
         s->clamped = 1;
-        s->finite = all_finite(s->g, P);
+        s->finite = s->be->all_finite(s->g, s->P);
         if (s->finite)
-            inner_clamp(s->g, P, s->clamp, s->mask);
+            s->be->clamp(s->g, s->P, s->clamp, s->mask);
     }
     if (!s->finite)
         return;
     /* U = m U + M HZ + l Z (+ v_t, w_t in their columns); Z -= a U */
-#pragma omp parallel for schedule(static)
-    for (int c = j0; c < j0 + kc; c++) {
-        real *Uc = s->U + (long)c * P, *Zc = s->Z + (long)c * P;
-        const real *Hc = HZ + (long)(c - j0) * P;
-        for (long i = 0; i < P; i++)
-            Uc[i] = (real)s->m * Uc[i] + s->mask[i] * Hc[i] + (real)s->l * Zc[i];
-        if (c == s->cm)
-            for (long i = 0; i < P; i++)
-                Uc[i] += s->v[i];
-        if (c == s->cw)
-            for (long i = 0; i < P; i++)
-                Uc[i] += s->w[i];
-        for (long i = 0; i < P; i++)
-            Zc[i] -= (real)s->a * Uc[i];
-    }
+    s->be->tangent_fold(s->Z, s->U, HZ, s->mask, s->v, s->w, s->P, j0, kc, s->cm, s->cw, s->a,
+                        s->m, s->l);
 }
 
 static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
@@ -96,7 +83,9 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     const Schedule *s = cfg->sched;
     const HyperLayout *h = cfg->layout;
     const int T = s->T, N = h->N;
+    const Backend *be = inner_backend(p);
     const long P = p->model->nparams, dim = dataset_dim(p->train);
+    const size_t bytes = sizeof(real) * P;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
@@ -110,16 +99,16 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     for (int c = 0; c < N; c++)
         slot[cols[c].theta] = c;
 
-    real *Z = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
-    real *U = mem_alloc(MEM_TANGENTS, sizeof(real) * N * P);
+    real *Z = be->alloc(MEM_TANGENTS, bytes * N);
+    real *U = be->alloc(MEM_TANGENTS, bytes * N);
     const int chunk = N < FORWARD_CHUNK ? N : FORWARD_CHUNK;
-    real *HZ = mem_alloc(MEM_TANGENTS, sizeof(real) * chunk * P);
-    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *HZ = be->alloc(MEM_TANGENTS, bytes * chunk);
+    real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
+    real *g = be->alloc(MEM_PARAMS, bytes), *mask = be->alloc(MEM_PARAMS, bytes);
+    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
-    memcpy(w, p->w0, sizeof(real) * P);
+    be->copy(w, p->w0, bytes);
     int rc = 0, active = 0;
 
     for (int t = 0; t < T && rc == 0; t++) {
@@ -127,7 +116,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             active++;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
-        Step st = {Z, U, g, mask, w, v, P, a, m, l, s->clamp,
+        Step st = {be, Z, U, g, mask, w, v, P, a, m, l, s->clamp,
                    cm >= 0 ? slot[cm] : -1, cw >= 0 ? slot[cw] : -1, 0, 1};
         inner_batch(p, &bo, t, x, y);
         model_hvp_block_each(p->model, w, x, y, p->batch, active, chunk, Z, HZ, g, fold, &st);
@@ -135,23 +124,18 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        inner_update(w, v, comp, g, P, a, m, l);
+        be->sgd_step(w, v, comp, g, P, a, m, l);
         const int ca = hyper_column(h, HYPER_LR, t);
-        for (long i = 0; ca >= 0 && i < P; i++)
-            Z[(long)slot[ca] * P + i] -= v[i];
+        if (ca >= 0)
+            be->axpy(Z + (long)slot[ca] * P, -1, v, P);
     }
-    if (rc == 0 && !all_finite(w, P))
+    if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "forward: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, g, &out->val_loss,
                        &out->val_acc);
-        for (int q = 0; q < N; q++) {
-            const real *Zc = Z + (long)slot[q] * P;
-            double d = 0;
-            for (long i = 0; i < P; i++)
-                d += (double)Zc[i] * g[i];
-            out->hypergrad[q] = d;
-        }
+        for (int q = 0; q < N; q++)
+            out->hypergrad[q] = be->dot(Z + (long)slot[q] * P, g, P);
     }
     /* per-step values exist only without sharing (every column one step) */
     for (int k = 0; rc == 0 && k < HYPER_KINDS; k++)
@@ -162,16 +146,10 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
     mem_free(cols);
     mem_free(slot);
-    mem_free(Z);
-    mem_free(U);
-    mem_free(HZ);
-    mem_free(w);
-    mem_free(v);
-    mem_free(comp);
-    mem_free(g);
-    mem_free(mask);
-    mem_free(x);
-    mem_free(y);
+    real *const bufs[] = {Z, U, HZ, w, v, comp, g, mask, x};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        be->free(bufs[i]);
+    be->free(y);
     batch_order_free(&bo);
     return rc;
 }

@@ -21,7 +21,9 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     const InnerProblem *p = cfg->prob;
     const HyperLayout *h = cfg->layout;
     const int T = cfg->sched->T;
+    const Backend *be = inner_backend(p);
     const long P = p->model->nparams, dim = dataset_dim(p->train);
+    const size_t bytes = sizeof(real) * P;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
@@ -31,45 +33,45 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         s.v[k] = mem_alloc(MEM_PARAMS, sizeof(double) * T);
         memcpy(s.v[k], cfg->sched->v[k], sizeof(double) * T);
     }
-    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *w_old = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v_old = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P), *gf = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
+    real *w_old = be->alloc(MEM_PARAMS, bytes), *v_old = be->alloc(MEM_PARAMS, bytes);
+    real *g = be->alloc(MEM_PARAMS, bytes), *gf = be->alloc(MEM_PARAMS, bytes);
+    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     real *comp = inner_comp_alloc(p);
-    memcpy(w, p->w0, sizeof(real) * P);
+    be->copy(w, p->w0, bytes);
     int rc = 0;
 
     for (int t = 0; t < T && rc == 0; t++) {
         const double a = s.v[HYPER_LR][t], m = s.v[HYPER_MOM][t], l = s.v[HYPER_WD][t];
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!all_finite(g, P)) {
+        if (!be->all_finite(g, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        inner_clamp(g, P, s.clamp, NULL);
-        memcpy(w_old, w, sizeof(real) * P);
-        memcpy(v_old, v, sizeof(real) * P);
-        inner_update(w, v, comp, g, P, a, m, l);
+        be->clamp(g, P, s.clamp, NULL);
+        be->copy(w_old, w, bytes);
+        be->copy(v_old, v, bytes);
+        be->sgd_step(w, v, comp, g, P, a, m, l);
         if (cfg->greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);
             model_loss_grad(p->model, w, x, y, p->batch, gf);
         } else {
             model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, gf, NULL, NULL);
         }
-        if (!all_finite(gf, P)) {
+        if (!be->all_finite(gf, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite look-ahead gradient at step %d", t);
             break;
         }
         double hg[HYPER_KINDS];
-        hg[HYPER_LR] = -dot_real(gf, v, P);
-        hg[HYPER_MOM] = -a * dot_real(gf, v_old, P);
-        hg[HYPER_WD] = -a * dot_real(gf, w_old, P);
+        hg[HYPER_LR] = -be->dot(gf, v, P);
+        hg[HYPER_MOM] = -a * be->dot(gf, v_old, P);
+        hg[HYPER_WD] = -a * be->dot(gf, w_old, P);
         for (int k = 0; k < HYPER_KINDS; k++) {
             if (!per[k])
                 continue;
@@ -82,7 +84,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             }
         }
     }
-    if (rc == 0 && !all_finite(w, P))
+    if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "greedy: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, &out->val_loss,
@@ -91,15 +93,10 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     }
     for (int k = 0; k < HYPER_KINDS; k++)
         mem_free(s.v[k]);
-    mem_free(w);
-    mem_free(v);
-    mem_free(comp);
-    mem_free(w_old);
-    mem_free(v_old);
-    mem_free(g);
-    mem_free(gf);
-    mem_free(x);
-    mem_free(y);
+    real *const bufs[] = {w, v, comp, w_old, v_old, g, gf, x};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        be->free(bufs[i]);
+    be->free(y);
     batch_order_free(&bo);
     return rc;
 }

@@ -11,49 +11,17 @@
  * must equal fix(w_0) and 0 exactly and the buffer must be empty: checked on
  * every run, a mismatch is an error.
  *
- * The information buffer (infobuf.h) holds the bits the momentum multiply
- * destroys, in up to NSTREAMS independent streams (slices of w), so the
- * update runs in parallel.
+ * The information buffer (backend/infobuf.h) holds the bits the momentum
+ * multiply destroys, in the backend's independent streams (one per slice of
+ * w), so the update runs in parallel. The fixed-point steps are the
+ * backend's fix_* ops; this file is the recursion.
  */
 #include <math.h>
-#include <string.h>
 
+#include "../backend/fixed_point.h"
 #include "engine.h"
-#include "infobuf.h"
-
-enum {
-    FIX_BITS = 44,         /* radix 2^-44: resolution 5.7e-14 */
-    FIX_LIMIT_BITS = 62,   /* |fixed| < 2^62 (+-2^18 = 262144 in value) */
-    NSTREAMS = 16,         /* independent buffers, one slice of w each, */
-    STREAM_MIN = 2048,     /* of at least this many parameters */
-};
 
 int reversible_test_flip = -1;
-
-static inline double flt(int64_t X)
-{
-    return ldexp((double)X, -FIX_BITS);
-}
-
-/* fix(x), or sets *bad to |x| when x is out of the fixed-point range. */
-static inline int64_t fix(double x, double *bad)
-{
-    const double y = ldexp(x, FIX_BITS);
-    if (!(fabs(y) < ldexp(1, FIX_LIMIT_BITS))) {
-        if (!(fabs(x) <= *bad))
-            *bad = fabs(x);
-        return 0;
-    }
-    return (int64_t)llrint(y);
-}
-
-static inline int64_t checked(int64_t X, double *bad)
-{
-    if (X >= (INT64_C(1) << FIX_LIMIT_BITS) || X <= -(INT64_C(1) << FIX_LIMIT_BITS))
-        if (!(fabs(flt(X)) <= *bad))
-            *bad = fabs(flt(X));
-    return X;
-}
 
 static int overflow(HgErr *err, const char *where, int t, double bad)
 {
@@ -89,9 +57,11 @@ static int rationals(const Schedule *s, InfoRational *q, uint64_t *sentinel, dou
 static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     const InnerProblem *p = cfg->prob;
+    const Backend *be = inner_backend(p);
     const Schedule *s = cfg->sched;
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train);
+    const size_t bytes = sizeof(real) * P;
     InfoRational *q = mem_alloc(MEM_OTHER, sizeof(InfoRational) * T);
     uint64_t S = 1;
     double floor_bits = 0;
@@ -104,66 +74,44 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         mem_free(q);
         return -1;
     }
-    const long slices = P / STREAM_MIN;
-    const int ns = slices < 1 ? 1 : slices > NSTREAMS ? NSTREAMS : (int)slices;
-    InfoStream st[NSTREAMS];
-    long lo[NSTREAMS + 1]; /* stream k holds parameters [lo[k], lo[k + 1]) */
-    for (int k = 0; k <= ns; k++)
-        lo[k] = P * k / ns;
-    for (int k = 0; k < ns; k++) {
-        /* words the floor asks for, at the bits a word holds, plus slack */
-        const double bits = floor_bits * (double)(lo[k + 1] - lo[k]);
-        info_stream_init(&st[k], S, (long)(bits / (63.0 - log2((double)S)) * 1.01) + 2);
-    }
-    int64_t *W = mem_alloc(MEM_PARAMS, sizeof(int64_t) * P);
-    int64_t *V = mem_alloc(MEM_PARAMS, sizeof(int64_t) * P);
-    real *w = mem_alloc(MEM_PARAMS, sizeof(real) * P), *g = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *mask = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *wb = mem_alloc(MEM_PARAMS, sizeof(real) * P), *vb = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *u = mem_alloc(MEM_PARAMS, sizeof(real) * P), *hu = mem_alloc(MEM_PARAMS, sizeof(real) * P);
-    real *x = mem_alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = mem_alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    FixStreams *st = be->fix_streams_new(P, S, floor_bits);
+    int64_t *W = be->alloc(MEM_PARAMS, sizeof(int64_t) * P);
+    int64_t *V = be->alloc(MEM_PARAMS, sizeof(int64_t) * P);
+    real *w = be->alloc(MEM_PARAMS, bytes), *g = be->alloc(MEM_PARAMS, bytes);
+    real *mask = be->alloc(MEM_PARAMS, bytes);
+    real *wb = be->alloc(MEM_PARAMS, bytes), *vb = be->alloc(MEM_PARAMS, bytes);
+    real *u = be->alloc(MEM_PARAMS, bytes), *hu = be->alloc(MEM_PARAMS, bytes);
+    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
     int rc = 0;
-    double bad = 0;
-
-    for (long i = 0; i < P; i++)
-        W[i] = checked(fix((double)p->w0[i], &bad), &bad);
+    double bad = be->fix_load(W, p->w0, P);
     if (bad != 0)
         rc = overflow(err, "w_0", 0, bad);
 
     for (int t = 0; t < T && rc == 0; t++) {
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
-        for (long i = 0; i < P; i++)
-            w[i] = (real)flt(W[i]);
+        be->fix_to_real(w, W, P);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!all_finite(g, P)) {
+        if (!be->all_finite(g, P)) {
             rc = hg_fail(err, "reversible: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        inner_clamp(g, P, s->clamp, NULL);
-#pragma omp parallel for schedule(static) reduction(max : bad)
-        for (int k = 0; k < ns; k++)
-            for (long i = lo[k]; i < lo[k + 1]; i++) {
-                const int64_t v = info_mul(&st[k], V[i], &q[t]);
-                V[i] = checked(v + fix((double)g[i] + l * flt(W[i]), &bad), &bad);
-                W[i] = checked(W[i] - fix(a * flt(V[i]), &bad), &bad);
-            }
+        be->clamp(g, P, s->clamp, NULL);
+        bad = be->fix_step(st, W, V, g, &q[t], a, l);
         if (bad != 0)
             rc = overflow(err, "the forward pass", t, bad);
     }
     if (rc == 0) {
-        for (long i = 0; i < P; i++)
-            w[i] = (real)flt(W[i]);
-        if (!all_finite(w, P))
+        be->fix_to_real(w, W, P);
+        if (!be->all_finite(w, P))
             rc = hg_fail(err, "reversible: inner run diverged: non-finite weights at step %d", T);
     }
     if (rc == 0)
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
-    for (int k = 0; k < ns; k++)
-        out->infobuf_bytes += (size_t)info_stream_peak_bytes(&st[k]);
+    out->infobuf_bytes = be->fix_streams_peak_bytes(st);
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;
 
     for (int k = 0; k < HYPER_KINDS; k++)
@@ -172,79 +120,55 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     for (int t = T - 1; t >= 0 && rc == 0; t--) {
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
         const double m = (double)q[t].n / (double)q[t].d; /* the momentum actually run */
-        double d_lr = 0, d_wd = 0, d_mom = 0;
-        for (long i = 0; i < P; i++) {
-            vb[i] -= (real)a * wb[i];
-            d_lr -= (double)wb[i] * flt(V[i]);              /* v_{t+1} */
-            W[i] += fix(a * flt(V[i]), &bad);               /* -> w_t */
-            w[i] = (real)flt(W[i]);
-            d_wd += (double)vb[i] * flt(W[i]);
-        }
+        double d_lr, d_wd;
+        /* vb -= a wb; W -> w_t (rebuilding w); the lr and wd derivatives */
+        be->fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
         inner_batch(p, &bo, t, x, y);
         if (clamp) { /* the tangent M_t vb needs the gradient first */
             model_loss_grad(p->model, w, x, y, p->batch, g);
-            inner_clamp(g, P, s->clamp, mask);
-            for (long i = 0; i < P; i++)
-                u[i] = mask[i] * vb[i];
+            be->clamp(g, P, s->clamp, mask);
+            be->mul(u, mask, vb, P);
             model_hvp(p->model, w, x, y, p->batch, u, hu);
         } else { /* gradient and H vb from one pass */
             model_hvp_block(p->model, w, x, y, p->batch, 1, vb, hu, g);
         }
         if (t == reversible_test_flip)
             g[P / 2] += (real)1e-3;
-#pragma omp parallel for schedule(static) reduction(max : bad)
-        for (int k = 0; k < ns; k++)
-            for (long i = lo[k + 1] - 1; i >= lo[k]; i--) { /* the buffer is a stack */
-                const int64_t v = V[i] - fix((double)g[i] + l * flt(W[i]), &bad);
-                V[i] = info_div(&st[k], v, &q[t]);          /* -> v_t */
-            }
-        for (long i = 0; i < P; i++) {
-            d_mom += (double)vb[i] * flt(V[i]);
-            wb[i] += hu[i] + (real)l * vb[i];
-            vb[i] *= (real)m;
-        }
+        be->fix_unstep_v(st, W, V, g, &q[t], l); /* V -> v_t */
+        const double d_mom = be->fix_adjoint(wb, vb, hu, V, P, l, m);
         if (per[HYPER_LR])
             per[HYPER_LR][t] = d_lr;
         if (per[HYPER_MOM])
             per[HYPER_MOM][t] = d_mom;
         if (per[HYPER_WD])
             per[HYPER_WD][t] = d_wd;
-        if (!all_finite(wb, P))
+        if (!be->all_finite(wb, P))
             rc = hg_fail(err, "reversible: reverse pass diverged at step %d", t);
     }
 
     /* The reversal must be exact: w_0, v_0 = 0 and an empty buffer. */
     if (rc == 0) {
-        double none = 0;
-        long wrong = 0, first = -1, open = 0;
-        for (long i = 0; i < P; i++)
-            if (W[i] != fix((double)p->w0[i], &none) || V[i] != 0)
-                wrong++, first = first < 0 ? i : first;
-        for (int k = 0; k < ns; k++)
-            open += !info_stream_empty(&st[k]);
+        long first;
+        const long wrong = be->fix_mismatch(W, V, p->w0, P, &first);
+        const int open = be->fix_streams_open(st);
         if (wrong || open)
             rc = hg_fail(err, "reversible: the reverse pass did not restore w_0 and v_0 bit for "
-                         "bit (%ld parameters differ, first at index %ld; %ld of %d buffer "
+                         "bit (%ld parameters differ, first at index %ld; %d of %d buffer "
                          "streams not empty): the recomputed gradients are not bitwise "
-                         "reproducible or the buffer is corrupt", wrong, first, open, ns);
+                         "reproducible or the buffer is corrupt", wrong, first, open,
+                         be->fix_streams_count(st));
     }
     if (rc == 0)
         hyper_sum_windows(cfg->layout, per, out->hypergrad);
 
-    for (int k = 0; k < ns; k++)
-        info_stream_free(&st[k]);
+    be->fix_streams_free(st);
     mem_free(q);
-    mem_free(W);
-    mem_free(V);
-    mem_free(w);
-    mem_free(g);
-    mem_free(mask);
-    mem_free(wb);
-    mem_free(vb);
-    mem_free(u);
-    mem_free(hu);
-    mem_free(x);
-    mem_free(y);
+    real *const bufs[] = {w, g, mask, wb, vb, u, hu, x};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        be->free(bufs[i]);
+    be->free(W);
+    be->free(V);
+    be->free(y);
     batch_order_free(&bo);
     return rc;
 }

@@ -12,6 +12,7 @@
 #ifndef HG_INNER_H
 #define HG_INNER_H
 
+#include "../backend/backend.h"
 #include "../datasets/dataset.h"
 #include "../models/model.h"
 #include "hyper.h"
@@ -38,18 +39,13 @@ uint64_t inner_batch_seed(uint64_t seed);
 void inner_batch(const InnerProblem *p, BatchOrder *bo, long t, real *x, int32_t *y);
 int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err);
 
-/* g = clamp(g) in place; mask (if not NULL) gets 1 where unclamped, 0 where
- * clamped. clamp = 0: no clamp (mask all 1). */
-void inner_clamp(real *g, long P, double clamp, real *mask);
+/* The backend every op of the problem runs on (its model's). The clamp,
+ * the update (with or without Kahan compensation), dots and finiteness
+ * checks are its ops: clamp, sgd_step, dot, all_finite (backend.h). */
+static inline const Backend *inner_backend(const InnerProblem *p) { return p->model->be; }
 
-/* The update after the gradient: v = m v + g + l w; w = w - a v. With comp
- * (the problem's kahan; [P], zero at the start of a run) w - a v is a Kahan
- * sum: comp carries what rounding dropped from w and is fed into the next
- * step. comp NULL is the plain update, bit for bit. */
-void inner_update(real *w, real *v, real *comp, const real *g, long P, double a, double m,
-                  double l);
-
-/* [P] zeroed compensation for p's update, or NULL when p->kahan is off. */
+/* [P] zeroed compensation for p's update (sgd_step's comp), or NULL when
+ * p->kahan is off. */
 real *inner_comp_alloc(const InnerProblem *p);
 
 /* Trains w (in place, from w0 copied by the caller) for the schedule's T
@@ -57,11 +53,5 @@ real *inner_comp_alloc(const InnerProblem *p);
  * non-finite gradient or weight) fails with the step where it appeared. */
 int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
                 double *val_acc, HgErr *err);
-
-/* a . b, accumulated in double in index order. */
-double dot_real(const real *a, const real *b, long n);
-
-/* True if every entry is finite. */
-int all_finite(const real *x, long n);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../backend/backend.h"
 #include "../common/mem.h"
 #include "model.h"
 #include "net.h"
@@ -90,6 +91,7 @@ Model *model_new(const char *name, Shape input, int classes)
     m->input = input;
     m->classes = classes;
     m->conv_direct_taps = CONV_DIRECT_TAPS;
+    m->be = &BACKEND_CPU;
     /* The builder lives in the work slot until model_finish. */
     m->work = mem_alloc(MEM_OTHER, sizeof(Builder));
     if (input.c <= 0 || input.h <= 0 || input.w <= 0)
@@ -203,8 +205,17 @@ void model_free(Model *m)
     if (!m)
         return;
     if (m->work)
-        net_work_free(m->work);
+        net_work_free(m, m->work);
     mem_free(m);
+}
+
+void model_set_backend(Model *m, const Backend *be)
+{
+    if (m->be == be)
+        return;
+    net_work_free(m, m->work);
+    m->be = be;
+    m->work = net_work_new(m);
 }
 
 const char *layer_type_name(LayerType t)

@@ -61,6 +61,7 @@ typedef struct ParamInfo {
 typedef enum InitKind { INIT_XAVIER, INIT_KAIMING, INIT_NORMAL } InitKind;
 
 typedef struct ModelWork ModelWork; /* scratch: activations, tangents */
+typedef struct Backend Backend;     /* backend/backend.h: the device it runs on */
 
 typedef struct Model {
     char name[32];
@@ -75,6 +76,7 @@ typedef struct Model {
      * (in_channels * k * k), runs the direct kernel instead of im2col + GEMM
      * (conv2d_direct.c). 0 disables; set before the first evaluation. */
     int conv_direct_taps;
+    const Backend *be;   /* every pass runs on it (model_new: the CPU) */
     ModelWork *work;
 } Model;
 
@@ -90,6 +92,10 @@ void model_add_relu(Model *m);
 void model_add_tanh(Model *m);
 int model_finish(Model *m, HgErr *err); /* checks; last output = classes */
 void model_free(Model *m);
+/* Moves a finished model's passes to another backend (its scratch is
+ * rebuilt there); weights and data handed to it must then be that
+ * backend's memory. */
+void model_set_backend(Model *m, const Backend *be);
 
 /* The named models. */
 Model *model_logreg(Shape input, int classes, HgErr *err);

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backend/backend.h"
 #include "../common/mem.h"
-#include "layers.h"
 #include "net.h"
 
 /* Batches larger than this are evaluated in pieces (bounds scratch). */
@@ -75,7 +75,7 @@ void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         const int b = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         total += b * net_forward(m, w, x + i0 * dim, y + i0, b);
-        correct += xent_correct(net_logits(m), y + i0, b, m->classes);
+        correct += m->be->xent_correct(net_logits(m), y + i0, b, m->classes);
     }
     if (loss)
         *loss = n > 0 ? total / n : NAN;
@@ -87,25 +87,24 @@ void model_set_grad(Model *m, const real *w, const real *x, const int32_t *y, in
                     real *grad, double *loss, double *accuracy)
 {
     const long P = m->nparams, dim = shape_size(m->input);
-    double *sum = mem_alloc(MEM_PARAMS, sizeof(double) * P); /* zeroed */
-    real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P);
+    const Backend *be = m->be;
+    double *sum = be->alloc(MEM_PARAMS, sizeof(double) * P); /* zeroed */
+    real *g = be->alloc(MEM_PARAMS, sizeof(real) * P);
     double total = 0;
     long correct = 0;
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         const int b = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         total += b * model_loss_grad(m, w, x + i0 * dim, y + i0, b, g);
-        correct += xent_correct(net_logits(m), y + i0, b, m->classes);
-        for (long p = 0; p < P; p++)
-            sum[p] += (double)b * g[p];
+        correct += m->be->xent_correct(net_logits(m), y + i0, b, m->classes);
+        be->grad_accumulate(sum, g, b, P);
     }
-    for (long p = 0; p < P; p++)
-        grad[p] = (real)(sum[p] / n);
+    be->grad_average(grad, sum, n, P);
     if (loss)
         *loss = total / n;
     if (accuracy)
         *accuracy = (double)correct / n;
-    mem_free(sum);
-    mem_free(g);
+    be->free(sum);
+    be->free(g);
 }
 
 double model_accuracy(Model *m, const real *w, const real *x, const int32_t *y, int n)

@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backend/backend.h"
 #include "../common/mem.h"
 #include "../common/timer.h"
-#include "layers.h"
 #include "net.h"
 
 #define TANGENT_CHUNK 16
@@ -21,7 +21,7 @@ struct ModelWork {
     int first_param;   /* index of the first layer with parameters */
     double prof[NET_PASSES][MODEL_MAX_LAYERS]; /* seconds per pass and layer */
     long prof_calls[NET_PASSES];
-    Scratch scratch;                         /* the kernels' per-thread buffers */
+    Scratch *scratch;                        /* the kernels' workspace */
     void *arena;
     size_t arena_bytes;
     const real *act[MODEL_MAX_LAYERS + 1];   /* act[0] is the input */
@@ -41,6 +41,7 @@ static int has_params(const Layer *L)
 ModelWork *net_work_new(const Model *m)
 {
     ModelWork *wk = mem_alloc(MEM_ACTIVATIONS, sizeof *wk);
+    wk->scratch = m->be->scratch_new();
     wk->input_spatial = m->layers[0].type == LAYER_CONV2D ||
                         m->layers[0].type == LAYER_MAXPOOL;
     wk->first_param = m->nlayers;
@@ -50,12 +51,12 @@ ModelWork *net_work_new(const Model *m)
     return wk;
 }
 
-void net_work_free(ModelWork *wk)
+void net_work_free(const Model *m, ModelWork *wk)
 {
     if (!wk)
         return;
-    scratch_release(&wk->scratch);
-    mem_free(wk->arena);
+    m->be->scratch_free(wk->scratch);
+    m->be->free(wk->arena);
     mem_free(wk);
 }
 
@@ -66,7 +67,7 @@ int net_tangent_chunk(const Model *m) { return TANGENT_CHUNK; }
 static int is_direct(const Model *m, int l)
 {
     const Layer *L = &m->layers[l];
-    return L->type == LAYER_CONV2D && l == m->work->first_param &&
+    return L->type == LAYER_CONV2D && l == m->work->first_param && m->be->conv_direct_forward &&
            (long)L->in.c * L->ksize * L->ksize <= m->conv_direct_taps;
 }
 
@@ -115,8 +116,8 @@ void net_reserve(Model *m, int n, int kc)
         CARVE(wk->prob, real, (long)n * m->classes);
 #undef CARVE
         if (!pass) {
-            mem_free(wk->arena);
-            wk->arena = mem_alloc(MEM_ACTIVATIONS, off);
+            m->be->free(wk->arena);
+            wk->arena = m->be->alloc(MEM_ACTIVATIONS, off);
             wk->arena_bytes = off;
         }
     }
@@ -130,9 +131,10 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
 {
     net_reserve(m, n, 1);
     ModelWork *wk = m->work;
+    const Backend *be = m->be;
     if (wk->input_spatial && m->input.c > 1) {
         /* [n][C][HW] -> [C][n][HW]: the inverse of flatten */
-        flatten_backward(m->input, x, n, wk->act_buf[0]);
+        be->flatten_backward(m->input, x, n, wk->act_buf[0]);
         wk->act[0] = wk->act_buf[0];
     } else {
         wk->act[0] = x; /* one channel: the two layouts coincide */
@@ -146,33 +148,33 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
         const long osz = (long)n * layer_out(m, l);
         switch (L->type) {
         case LAYER_LINEAR:
-            linear_forward(L, w, in, n, out, 0, 1);
+            be->linear_forward(L, w, in, n, out, 0, 1);
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l)) {
-                conv_direct_forward(L, w, in, n, out, &wk->scratch);
+                be->conv_direct_forward(L, w, in, n, out, wk->scratch);
                 break;
             }
-            conv_forward(L, w, in, n, out, &wk->scratch);
+            be->conv_forward(L, w, in, n, out, wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            maxpool_forward(L, in, n, out, wk->arg[l]);
+            be->maxpool_forward(L, in, n, out, wk->arg[l]);
             break;
         case LAYER_RELU:
-            relu_forward(in, osz, out);
+            be->relu_forward(in, osz, out);
             break;
         case LAYER_TANH:
-            tanh_forward(in, osz, out);
+            be->tanh_forward(in, osz, out);
             break;
         case LAYER_FLATTEN:
-            flatten_forward(L->in, in, n, out);
+            be->flatten_forward(L->in, in, n, out);
             break;
         }
         wk->prof[NET_FORWARD][l] += now_s() - t0;
     }
     if (!y)
         return 0;
-    return xent_forward(wk->act[m->nlayers], y, n, m->classes, wk->prob);
+    return be->xent_forward(wk->act[m->nlayers], y, n, m->classes, wk->prob);
 }
 
 const real *net_logits(const Model *m) { return m->work->act[m->nlayers]; }
@@ -180,7 +182,8 @@ const real *net_logits(const Model *m) { return m->work->act[m->nlayers]; }
 void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
 {
     ModelWork *wk = m->work;
-    xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
+    const Backend *be = m->be;
+    be->xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
     wk->prof_calls[NET_BACKWARD]++;
     for (int l = m->nlayers - 1; l >= 0; l--) {
         const double t0 = now_s();
@@ -192,33 +195,33 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
         switch (L->type) {
         case LAYER_LINEAR:
             if (grad)
-                linear_backward_params(L, x, dy, n, grad, 0, 1);
+                be->linear_backward_params(L, x, dy, n, grad, 0, 1);
             if (need_dx)
-                linear_backward_data(L, w, dy, n, dx, 0);
+                be->linear_backward_data(L, w, dy, n, dx, 0);
             break;
         case LAYER_CONV2D:
             if (grad && is_direct(m, l))
-                conv_direct_backward_params(L, x, dy, n, grad, &wk->scratch);
+                be->conv_direct_backward_params(L, x, dy, n, grad, wk->scratch);
             else if (grad)
-                conv_backward(L, w, x, dy, n, grad, need_dx ? dx : NULL, &wk->scratch);
+                be->conv_backward(L, w, x, dy, n, grad, need_dx ? dx : NULL, wk->scratch);
             else if (need_dx)
-                conv_backward_data(L, w, dy, n, dx, &wk->scratch);
+                be->conv_backward_data(L, w, dy, n, dx, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (need_dx)
-                maxpool_backward(L, wk->arg[l], dy, n, dx);
+                be->maxpool_backward(L, wk->arg[l], dy, n, dx);
             break;
         case LAYER_RELU:
             if (need_dx)
-                relu_mask(x, dy, osz, dx);
+                be->relu_mask(x, dy, osz, dx);
             break;
         case LAYER_TANH:
             if (need_dx)
-                tanh_scale(yv, dy, osz, dx);
+                be->tanh_scale(yv, dy, osz, dx);
             break;
         case LAYER_FLATTEN:
             if (need_dx)
-                flatten_backward(L->in, dy, n, dx);
+                be->flatten_backward(L->in, dy, n, dx);
             break;
         }
         wk->prof[NET_BACKWARD][l] += now_s() - t0;
@@ -230,6 +233,7 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
 void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
 {
     ModelWork *wk = m->work;
+    const Backend *be = m->be;
     HG_CHECK(n <= wk->n_cap && kc <= wk->k_cap, "net_reserve(%d, %d) first", n, kc);
     const long P = m->nparams;
     wk->prof_calls[NET_RFORWARD]++;
@@ -244,32 +248,32 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
         case LAYER_LINEAR:
             /* R{y} = R{x} W^T + x V^T + Vb: all tangents' first term in one GEMM */
             if (rx)
-                linear_forward(L, w, rx, kc * n, ry, 0, 0);
+                be->linear_forward(L, w, rx, kc * n, ry, 0, 0);
             for (int j = 0; j < kc; j++)
-                linear_forward(L, V + j * P, x, n, ry + j * osz, rx != NULL, 1);
+                be->linear_forward(L, V + j * P, x, n, ry + j * osz, rx != NULL, 1);
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                conv_direct_forward(L, V + j * P, x, n, ry + j * osz, &wk->scratch);
+                be->conv_direct_forward(L, V + j * P, x, n, ry + j * osz, wk->scratch);
             /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
             if (!is_direct(m, l))
-                conv_rforward(L, w, V, P, kc, x, rx, n, ry, &wk->scratch);
+                be->conv_rforward(L, w, V, P, kc, x, rx, n, ry, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc; j++)
-                maxpool_gather(L, wk->arg[l], rx + j * isz, n, ry + j * osz);
+                be->maxpool_gather(L, wk->arg[l], rx + j * isz, n, ry + j * osz);
             break;
         case LAYER_RELU:
             for (int j = 0; j < kc; j++)
-                relu_mask(x, rx + j * isz, osz, ry + j * osz);
+                be->relu_mask(x, rx + j * isz, osz, ry + j * osz);
             break;
         case LAYER_TANH:
             for (int j = 0; j < kc; j++)
-                tanh_scale(wk->act[l + 1], rx + j * isz, osz, ry + j * osz);
+                be->tanh_scale(wk->act[l + 1], rx + j * isz, osz, ry + j * osz);
             break;
         case LAYER_FLATTEN:
             for (int j = 0; j < kc; j++)
-                flatten_forward(L->in, rx + j * isz, n, ry + j * osz);
+                be->flatten_forward(L->in, rx + j * isz, n, ry + j * osz);
             break;
         }
         wk->prof[NET_RFORWARD][l] += now_s() - t0;
@@ -279,10 +283,11 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
 void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *HV)
 {
     ModelWork *wk = m->work;
+    const Backend *be = m->be;
     const long P = m->nparams, K = m->classes;
     real *rdy = wk->rd[0], *rdx = wk->rd[1];
     for (int j = 0; j < kc; j++)
-        xent_rop(wk->prob, wk->ract[m->nlayers] + j * n * K, n, (int)K,
+        be->xent_rop(wk->prob, wk->ract[m->nlayers] + j * n * K, n, (int)K,
                  rdy + j * n * K);
     wk->prof_calls[NET_RBACKWARD]++;
     for (int l = m->nlayers - 1; l >= wk->first_param; l--) {
@@ -297,42 +302,42 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
         case LAYER_LINEAR:
             /* R{gW} = R{dy}^T x + dy^T R{x};  R{dx} = R{dy} W + dy V */
             for (int j = 0; j < kc; j++) {
-                linear_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
+                be->linear_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
                 if (rx)
-                    linear_backward_params(L, rx + j * isz, dy, n, HV + j * P, 1, 0);
+                    be->linear_backward_params(L, rx + j * isz, dy, n, HV + j * P, 1, 0);
             }
             if (need_dx) {
-                linear_backward_data(L, w, rdy, kc * n, rdx, 0);
+                be->linear_backward_data(L, w, rdy, kc * n, rdx, 0);
                 for (int j = 0; j < kc; j++)
-                    linear_backward_data(L, V + j * P, dy, n, rdx + j * isz, 1);
+                    be->linear_backward_data(L, V + j * P, dy, n, rdx + j * isz, 1);
             }
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, &wk->scratch);
+                be->conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, wk->scratch);
             /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
             if (!is_direct(m, l))
-                conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
-                               &wk->scratch);
+                be->conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
+                               wk->scratch);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc && need_dx; j++)
-                maxpool_backward(L, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
+                be->maxpool_backward(L, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
             break;
         case LAYER_RELU:
             for (int j = 0; j < kc && need_dx; j++)
-                relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
+                be->relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
             break;
         case LAYER_TANH:
             /* R{dx} = R{dy} (1 - y^2) - 2 dy y R{y} */
             for (int j = 0; j < kc && need_dx; j++) {
-                tanh_scale(yv, rdy + j * osz, osz, rdx + j * isz);
-                tanh_rop_correction(yv, dy, ry + j * osz, osz, rdx + j * isz);
+                be->tanh_scale(yv, rdy + j * osz, osz, rdx + j * isz);
+                be->tanh_rop_correction(yv, dy, ry + j * osz, osz, rdx + j * isz);
             }
             break;
         case LAYER_FLATTEN:
             for (int j = 0; j < kc && need_dx; j++)
-                flatten_backward(L->in, rdy + j * osz, n, rdx + j * isz);
+                be->flatten_backward(L->in, rdy + j * osz, n, rdx + j * isz);
             break;
         }
         wk->prof[NET_RBACKWARD][l] += now_s() - t0;
@@ -361,32 +366,10 @@ double net_kink_clearance(const Model *m, int n)
     double best = INFINITY;
     for (int l = wk->first_param + 1; l < m->nlayers; l++) {
         const Layer *L = &m->layers[l];
-        const real *x = wk->act[l], *rx = wk->ract[l];
-        if (L->type == LAYER_RELU) {
-            const long count = (long)n * layer_in(m, l);
-            for (long i = 0; i < count; i++)
-                if (rx[i] != 0) /* a zero that does not move is no crossing */
-                    best = fmin(best, fabs((double)x[i]) / fabs((double)rx[i]));
-        } else if (L->type == LAYER_MAXPOOL) {
-            const long count = (long)n * layer_out(m, l);
-            const int W = L->in.w;
-            for (long o = 0; o < count; o++) {
-                const long a = wk->arg[l][o];
-                /* the window's top-left corner, from the argmax position */
-                const long plane = (long)L->in.h * W, in_plane = a % plane;
-                const long corner = a - in_plane + (in_plane / W) / 2 * 2 * W +
-                                    (in_plane % W) / 2 * 2;
-                const long cells[4] = {corner, corner + 1, corner + W, corner + W + 1};
-                for (int q = 0; q < 4; q++) {
-                    if (cells[q] == a)
-                        continue;
-                    const double gap = (double)x[a] - x[cells[q]];
-                    const double rate = fabs((double)rx[a] - rx[cells[q]]);
-                    if (rate != 0)
-                        best = fmin(best, gap / rate);
-                }
-            }
-        }
+        if (L->type == LAYER_RELU)
+            best = fmin(best, m->be->relu_kink(wk->act[l], wk->ract[l], (long)n * layer_in(m, l)));
+        else if (L->type == LAYER_MAXPOOL)
+            best = fmin(best, m->be->maxpool_kink(L, wk->arg[l], wk->act[l], wk->ract[l], n));
     }
     return best;
 }

@@ -20,7 +20,7 @@ enum {
 };
 
 ModelWork *net_work_new(const Model *m);
-void net_work_free(ModelWork *wk);
+void net_work_free(const Model *m, ModelWork *wk);
 /* Tangents per R pass: bounds the memory of the tangent activations. */
 int net_tangent_chunk(const Model *m);
 

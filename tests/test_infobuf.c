@@ -8,7 +8,7 @@
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/rng.h"
-#include "../engines/infobuf.h"
+#include "../backend/infobuf.h"
 #include "test.h"
 
 static void test_rationals(void)

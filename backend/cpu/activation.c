@@ -2,7 +2,7 @@
  * relu's derivative is taken as 0 at 0 (PyTorch's convention). */
 #include <math.h>
 
-#include "layers.h"
+#include "kernels.h"
 
 void relu_forward(const real *x, long count, real *y)
 {

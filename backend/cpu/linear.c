@@ -1,6 +1,6 @@
 /* linear.c — fully connected layer y = x W^T + b on [n][D] activations,
  * every product one OpenBLAS GEMM. W is [out][in] as in PyTorch. */
-#include "layers.h"
+#include "kernels.h"
 
 void linear_forward(const Layer *L, const real *w, const real *x, int n, real *y,
                     int acc, int add_bias)

@@ -3,7 +3,7 @@
  * torch.flatten. A permutation: its backward is the inverse permutation. */
 #include <string.h>
 
-#include "layers.h"
+#include "kernels.h"
 
 void flatten_forward(Shape in, const real *x, int n, real *y)
 {

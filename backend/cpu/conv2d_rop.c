@@ -12,8 +12,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "../common/scratch.h"
-#include "layers.h"
+#include "scratch.h"
+#include "kernels.h"
 
 void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
                    const real *x, const real *rx, int n, real *ry, Scratch *sc)

@@ -1,4 +1,5 @@
-/* layers.h — the layer kernels behind model.h (internal).
+/* kernels.h — the CPU backend's layer kernels (internal to backend/cpu/;
+ * backend.h's table hands them out). OpenBLAS GEMMs and OpenMP loops.
  *
  * Activation layouts, chosen so that convolutions need no transposes:
  *   spatial tensors are [C][n][H][W] ("CNHW": a conv is one GEMM
@@ -8,13 +9,14 @@
  * Every kernel that produces a parameter-shaped result writes only its own
  * layer's slice (w_off/b_off) of a full-length parameter vector. `acc` = 0
  * overwrites the output, 1 adds to it. The R-ops are sums of these kernels
- * with tangent arguments, assembled in net.c.
+ * with tangent arguments, assembled in models/net.c.
  */
-#ifndef HG_LAYERS_H
-#define HG_LAYERS_H
+#ifndef HG_CPU_KERNELS_H
+#define HG_CPU_KERNELS_H
 
-#include "../common/scratch.h"
-#include "model.h"
+#include "../../models/model.h"
+#include "blas.h"
+#include "scratch.h"
 
 /* ---- linear: x [n][in] -> y [n][out], y = x W^T (+ b) ---- */
 void linear_forward(const Layer *L, const real *w, const real *x, int n, real *y,

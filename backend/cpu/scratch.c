@@ -3,8 +3,8 @@
 
 #include <omp.h>
 
-#include "check.h"
-#include "mem.h"
+#include "../../common/check.h"
+#include "../../common/mem.h"
 
 void *scratch_thread(Scratch *s, int slot, size_t bytes)
 {

@@ -2,7 +2,7 @@
  * rows/columns are dropped, as PyTorch's floor mode). The forward pass records
  * each window's argmax; gather and scatter through it give the R-op and the
  * backward pass, since max pooling is linear on each smooth piece. */
-#include "layers.h"
+#include "kernels.h"
 
 void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
 {

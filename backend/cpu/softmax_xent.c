@@ -3,7 +3,7 @@
  * log-sum-exp, so large logits do not overflow. */
 #include <math.h>
 
-#include "layers.h"
+#include "kernels.h"
 
 double xent_forward(const real *z, const int32_t *y, int n, int K, real *p)
 {

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../common/scratch.h"
-#include "layers.h"
+#include "scratch.h"
+#include "kernels.h"
 
 #define COL_BYTES (256 * 1024) /* a chunk's col buffer: a quarter of L2 (measured best of 128K-512K) */
 

@@ -13,8 +13,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "../common/scratch.h"
-#include "layers.h"
+#include "scratch.h"
+#include "kernels.h"
 
 /* One accumulator: a 64-byte vector (GCC/Clang vector extension; the
  * compiler maps it to one AVX-512 register, or two AVX2 ones), so it stays

@@ -1,0 +1,178 @@
+/* backend.h — the device seam: one table of operations per device, and a
+ * registry by name (ggml's backend idea, kept minimal).
+ *
+ * models/, harness/ and engines/ compute only through a Backend: they hold
+ * the recursions, a backend holds the loops, the BLAS calls and the threads.
+ * Pointers handed to an op are the device's memory (from its alloc): on the
+ * CPU backend that is host memory, so data, weights and tangents live in
+ * backend memory for the whole run by construction.
+ *
+ * Layouts (the kernels'): spatial activations are [C][n][H][W], flat ones
+ * [n][D]; a block of k tangents of an activation is k such tensors back to
+ * back. A kernel that produces a parameter-shaped result writes only its
+ * own layer's slice (w_off, b_off) of a full-length parameter vector; `acc`
+ * = 0 overwrites the output, 1 adds to it. Reductions run in a fixed order
+ * (index order, or per-thread partial sums added in thread order), so one
+ * build with one thread count always gives the same bytes.
+ */
+#ifndef HG_BACKEND_H
+#define HG_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/check.h"
+#include "../common/mem.h"
+#include "../common/real.h"
+#include "../datasets/dataset.h"
+#include "../models/model.h"
+#include "infobuf.h"
+
+typedef struct Scratch Scratch;       /* a kernel's workspace, per model */
+typedef struct FixStreams FixStreams; /* the reversible engine's buffer */
+
+typedef struct Backend {
+    const char *name;
+
+    /* ---- memory and threads ---- */
+    void *(*alloc)(MemTag tag, size_t bytes);     /* zeroed, 64-byte aligned */
+    void (*free)(void *p);
+    size_t (*peak)(MemTag tag);                   /* this device's peak bytes */
+    void (*upload)(void *dst, const void *host, size_t bytes);
+    void (*download)(void *host, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes); /* on the device */
+    void (*set_threads)(int n);
+    Scratch *(*scratch_new)(void);
+    void (*scratch_free)(Scratch *s);
+
+    /* ---- batches: examples idx[0..b) of d into x [b][C][H][W], y [b] ---- */
+    void (*gather)(const Dataset *d, const int *idx, int b, real *x, int32_t *y);
+
+    /* ---- layer kernels ---- */
+    /* linear, x [n][in] -> y [n][out]: y (+)= x W^T (+ b) */
+    void (*linear_forward)(const Layer *L, const real *w, const real *x, int n, real *y,
+                           int acc, int add_bias);
+    /* dx (+)= dy W */
+    void (*linear_backward_data)(const Layer *L, const real *w, const real *dy, int n,
+                                 real *dx, int acc);
+    /* g[W] (+)= dy^T x;  g[b] (+)= sum_i dy[i] (bias only if with_bias) */
+    void (*linear_backward_params)(const Layer *L, const real *x, const real *dy, int n,
+                                   real *g, int acc, int with_bias);
+    /* conv2d, x [C][n][H][W] -> y [OC][n][OH][OW], outputs overwritten:
+     * y = conv(x; w) + b */
+    void (*conv_forward)(const Layer *L, const real *w, const real *x, int n, real *y,
+                         Scratch *sc);
+    /* g[W] = dy * x, g[b] = sum of dy; and dx = conv^T(dy; w) if dx */
+    void (*conv_backward)(const Layer *L, const real *w, const real *x, const real *dy, int n,
+                          real *g, real *dx, Scratch *sc);
+    void (*conv_backward_data)(const Layer *L, const real *w, const real *dy, int n, real *dx,
+                               Scratch *sc);
+    /* R-ops for kc tangents V [kc][P]; rx [kc][C][n][H][W] or NULL (zero):
+     * ry_j = conv(x; V_j) + Vb_j + conv(rx_j; w) */
+    void (*conv_rforward)(const Layer *L, const real *w, const real *V, long P, int kc,
+                          const real *x, const real *rx, int n, real *ry, Scratch *sc);
+    /* HV_j[W, b] = rdy_j * x + dy * rx_j, sum of rdy_j (overwritten); and if
+     * rdx: rdx_j = conv^T(rdy_j; w) + conv^T(dy; V_j) */
+    void (*conv_rbackward)(const Layer *L, const real *w, const real *V, long P, int kc,
+                           const real *x, const real *rx, const real *dy, const real *rdy,
+                           int n, real *HV, real *rdx, Scratch *sc);
+    /* The first layer's conv when it has few taps (no input gradient): the
+     * same results up to summation order. NULL: the backend has none. */
+    void (*conv_direct_forward)(const Layer *L, const real *w, const real *x, int n, real *y,
+                                Scratch *sc);
+    void (*conv_direct_backward_params)(const Layer *L, const real *x, const real *dy, int n,
+                                        real *g, Scratch *sc);
+    /* maxpool 2x2 stride 2; arg holds each window's argmax (flat index into
+     * x, first max on ties), so backward and R-ops need no search */
+    void (*maxpool_forward)(const Layer *L, const real *x, int n, real *y, int32_t *arg);
+    void (*maxpool_gather)(const Layer *L, const int32_t *arg, const real *x, int n, real *y);
+    void (*maxpool_backward)(const Layer *L, const int32_t *arg, const real *dy, int n,
+                             real *dx);
+    /* elementwise over count entries */
+    void (*relu_forward)(const real *x, long count, real *y);
+    void (*relu_mask)(const real *x, const real *d, long count, real *out); /* d [x > 0] */
+    void (*tanh_forward)(const real *x, long count, real *y);
+    void (*tanh_scale)(const real *y, const real *d, long count, real *out); /* d (1 - y^2) */
+    void (*tanh_rop_correction)(const real *y, const real *dy, const real *ry, long count,
+                                real *out); /* out -= 2 dy y ry */
+    /* [C][n][HW] <-> [n][C*HW] */
+    void (*flatten_forward)(Shape in, const real *x, int n, real *y);
+    void (*flatten_backward)(Shape in, const real *dy, int n, real *dx);
+    /* softmax cross-entropy over z [n][K]: p = softmax(z), mean loss */
+    double (*xent_forward)(const real *z, const int32_t *y, int n, int K, real *p);
+    void (*xent_backward)(const real *p, const int32_t *y, int n, int K, real *dz);
+    void (*xent_rop)(const real *p, const real *rz, int n, int K, real *rdz);
+    int (*xent_correct)(const real *z, const int32_t *y, int n, int K);
+    /* Kink clearance (model_kink_clearance) of one relu input x with its
+     * tangent rx, and of one maxpool layer's windows: the smallest
+     * |x| / |rx|, or gap / closing rate; +inf if none moves. */
+    double (*relu_kink)(const real *x, const real *rx, long count);
+    double (*maxpool_kink)(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+                           int n);
+
+    /* ---- vector ops over parameter-length vectors ---- */
+    double (*dot)(const real *a, const real *b, long n); /* in double, index order */
+    int (*all_finite)(const real *x, long n);
+    void (*axpy)(real *y, double a, const real *x, long n);         /* y += a x */
+    void (*mul)(real *out, const real *a, const real *b, long n);   /* out = a b */
+    /* g = clamp(g, -c, c); mask (if not NULL) = 1 where |g| < c, else 0.
+     * c = 0: no clamp (mask all 1). */
+    void (*clamp)(real *g, long n, double c, real *mask);
+    /* bits |= mask != 0 (bit i % 64 of word i / 64); out = bit ? x : 0 */
+    void (*mask_pack)(const real *mask, long n, uint64_t *bits);
+    void (*mask_select)(const uint64_t *bits, const real *x, long n, real *out);
+    /* v = m v + g + l w;  w -= a v (comp: the Kahan-compensated w -= a v,
+     * comp carrying what rounding dropped; NULL: plain) */
+    void (*sgd_step)(real *w, real *v, real *comp, const real *g, long n, double a, double m,
+                     double l);
+    /* The step's adjoint after vb -= a wb: wb += hu + l vb;  vb = m vb */
+    void (*sgd_adjoint)(real *wb, real *vb, const real *hu, long n, double l, double m);
+    /* Forward mode's fold of H Z for tangent columns [j0, j0 + kc) (HZ holds
+     * them from column j0): U_c = m U_c + mask HZ_c + l Z_c (+ v in column cv,
+     * + w in column cw; -1: none); Z_c -= a U_c. Z, U are [columns][n]. */
+    void (*tangent_fold)(real *Z, real *U, const real *HZ, const real *mask, const real *v,
+                         const real *w, long n, int j0, int kc, int cv, int cw, double a,
+                         double m, double l);
+    /* sum (double [n]) += b g;  grad = sum / total (a set's mean gradient) */
+    void (*grad_accumulate)(double *sum, const real *g, double b, long n);
+    void (*grad_average)(real *grad, const double *sum, double total, long n);
+
+    /* ---- the reversible engine: int64 fixed point (fixed_point.h) with
+     * its information buffer, one stream per slice of the parameters.
+     * Ops that can overflow the range return the largest |value| seen (0:
+     * none). ---- */
+    FixStreams *(*fix_streams_new)(long n, uint64_t sentinel, double floor_bits);
+    void (*fix_streams_free)(FixStreams *s);
+    size_t (*fix_streams_peak_bytes)(const FixStreams *s);
+    int (*fix_streams_open)(const FixStreams *s);   /* streams not empty */
+    int (*fix_streams_count)(const FixStreams *s);
+    double (*fix_load)(int64_t *W, const real *w, long n);          /* W = fix(w) */
+    void (*fix_to_real)(real *w, const int64_t *W, long n);         /* w = flt(W) */
+    /* V = V q (bits to the buffer); V += fix(g + l flt(W)); W -= fix(a flt(V)) */
+    double (*fix_step)(FixStreams *s, int64_t *W, int64_t *V, const real *g,
+                       const InfoRational *q, double a, double l);
+    /* The reverse of W's half, with the adjoint's first part: vb -= a wb;
+     * d_lr = -wb . flt(V); W += fix(a flt(V)); w = flt(W); d_wd = vb . flt(W) */
+    double (*fix_unstep_w)(int64_t *W, const int64_t *V, real *w, const real *wb, real *vb,
+                           long n, double a, double *d_lr, double *d_wd);
+    /* V -= fix(g + l flt(W)); V = V / q (bits back from the buffer) */
+    double (*fix_unstep_v)(FixStreams *s, const int64_t *W, int64_t *V, const real *g,
+                           const InfoRational *q, double l);
+    /* d_mom = vb . flt(V) (V = v_t), then the adjoint: wb += hu + l vb;
+     * vb = m vb (one loop, so the dot rounds as it always has) */
+    double (*fix_adjoint)(real *wb, real *vb, const real *hu, const int64_t *V, long n,
+                          double l, double m);
+    /* entries where W != fix(w0) or V != 0; *first the first of them */
+    long (*fix_mismatch)(const int64_t *W, const int64_t *V, const real *w0, long n,
+                         long *first);
+} Backend;
+
+extern const Backend BACKEND_CPU;
+
+/* The backend of a --device name: "cpu", "cuda" or "auto" (the best one
+ * built and usable here: today the CPU). NULL with err naming the flag and
+ * why ("cuda": not built yet) otherwise. */
+const Backend *backend_find(const char *name, HgErr *err);
+const char *backend_names(void); /* "cpu|cuda|auto" */
+
+#endif
