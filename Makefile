@@ -107,7 +107,18 @@ include bench/micro.mk
 .SECONDARY:
 .DEFAULT_GOAL := all
 
-all: print-config $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
+# Wherever nvcc is: the per-entry bodies every backend shares compile for the
+# device too (compile only; tests/hd_bodies.cu).
+CUDA_CHECKS := $(if $(NVCC),build/f32/hd_bodies.o build/f64/hd_bodies.o)
+HD_HEADERS := backend/elementwise.h backend/fixed_point.h common/real.h
+build/f32/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
+	@mkdir -p $(@D)
+	$(NVCC) -Werror all-warnings -c $< -o $@
+build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
+	@mkdir -p $(@D)
+	$(NVCC) -DHG_F64 -Werror all-warnings -c $< -o $@
+
+all: print-config $(CUDA_CHECKS) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
      build/f32/hgbench-micro build/f64/hgbench-micro
@@ -119,13 +130,13 @@ build/hgbench: bench/launcher.c
 
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
-	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)); nothing CUDA is built yet,not found: CPU build only)"
+	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)); the bodies backends share are compiled for the device (tests/hd_bodies.cu); no CUDA backend yet,not found: CPU build only)"
 
 deps:
 	@bash scripts/install-deps.sh
 
 # Plain builds first (fast feedback), then the sanitizer builds.
-test: deps print-config $(addsuffix -tests,$(CONFIGS))
+test: deps print-config $(CUDA_CHECKS) $(addsuffix -tests,$(CONFIGS))
 	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
 
 # Pinned outputs change only on purpose: re-pin in a commit of its own.

@@ -24,7 +24,7 @@ static inline HG_HD double flt(int64_t X)
 static inline HG_HD int64_t fix(double x, double *bad)
 {
     const double y = ldexp(x, FIX_BITS);
-    if (!(fabs(y) < ldexp(1, FIX_LIMIT_BITS))) {
+    if (!(fabs(y) < ldexp(1.0, FIX_LIMIT_BITS))) {
         if (!(fabs(x) <= *bad))
             *bad = fabs(x);
         return 0;
