@@ -42,6 +42,7 @@
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
+#include "../harness/problem.h"
 #include "atomic_file.h"
 #include "fig2_stats.h"
 #include "json_writer.h"
@@ -944,36 +945,25 @@ static int check_writable(const char *flag, const char *path)
     return 0;
 }
 
-/* 0 done; -1 data not loaded (exit 3); -2 --val or --batch do not fit it (exit 2). */
-static int load_data(const Fig2Options *o, Dataset *train, Dataset *val, HgErr *err)
+/* LeNet on --data through the problem layer (harness/problem.h), seed 0;
+ * seed s is problem_reseed(s): w_0 and batch order as hypergrad --seed s.
+ * 0 done; -1 data not loaded (exit 3); -2 --val or --batch do not fit it or
+ * the data is not 1x28x28 (exit 2). */
+static int load_problem(const Fig2Options *o, Problem *pb, HgErr *err)
 {
-    Dataset full;
-    if (dataset_load(o->data, o->data_dir, 0, &full, err))
-        return -1;
-    if (full.c != 1 || full.h != 28 || full.w != 28 || full.classes != 10) {
-        hg_fail(err, "--data %s: %dx%dx%d examples of %d classes, expected 1x28x28 of 10",
-                o->data, full.c, full.h, full.w, full.classes);
-        dataset_free(&full);
-        return -1;
-    }
-    if (o->val >= full.n || full.n - o->val < o->batch) {
-        hg_fail(err, "--val %d: %s has %d training examples, which must leave at least --batch "
-                "%d; use --val %d or less", o->val, o->data, full.n, o->batch,
-                full.n - o->batch);
-        dataset_free(&full);
-        return -2; /* a usage error */
-    }
-    const int rc = dataset_split(&full, o->val, o->val_seed, train, val, err);
-    dataset_free(&full);
-    if (rc)
-        return -1;
-    double mean[1], std[1];
-    dataset_channel_stats(train, mean, std);
-    dataset_normalize(train, mean, std);
-    dataset_normalize(val, mean, std);
-    return 0;
+    ProblemSpec spec = problem_spec_defaults();
+    spec.model = "lenet";
+    spec.data = o->data;
+    spec.data_dir = o->data_dir;
+    spec.steps = o->steps;
+    spec.batch = o->batch;
+    spec.val = o->val;
+    spec.val_seed = o->val_seed;
+    spec.seed = 0;
+    spec.kahan = o->kahan;
+    const int rc = problem_load(&spec, pb, err);
+    return rc == PROBLEM_BAD_SPEC ? -2 : rc;
 }
-
 
 /* DIR/name into buf. */
 static int dir_path(char *buf, size_t cap, const char *dir, const char *name)
@@ -1114,17 +1104,16 @@ static int fig2_run(const Fig2Options *o)
             return 3;
         }
 
-    Dataset train = {0}, val = {0};
-    const int lrc = load_data(o, &train, &val, &err);
+    Problem pb;
+    const int lrc = load_problem(o, &pb, &err);
     if (lrc) {
         fprintf(stderr, PROG ": %s\n", err.msg);
+        problem_free(&pb);
         return lrc == -2 ? 2 : 3;
     }
-    r.n_train = train.n;
-    r.n_val = val.n;
-    Model *m = model_lenet((Shape){1, 28, 28}, 10, &err);
-    HG_CHECK(m, "LeNet 1x28x28: %s", err.msg);
-    r.P = m->nparams;
+    r.n_train = pb.train.n;
+    r.n_val = pb.val.n;
+    r.P = pb.model->nparams;
     HG_CHECK(r.P == LENET_PARAMS, "LeNet 1x28x28 has %ld parameters", r.P);
 
     HyperLayout layout;
@@ -1133,9 +1122,7 @@ static int fig2_run(const Fig2Options *o)
     if (hyper_layout_init(&layout, T, K, &err) ||
         schedule_init(&sched, T, SCHEDULE_COSINE, o->lr, o->mom, 0, o->clamp, &err)) {
         fprintf(stderr, PROG ": %s\n", err.msg);
-        dataset_free(&train);
-        dataset_free(&val);
-        model_free(m);
+        problem_free(&pb);
         return 2;
     }
     r.lr = sched.v[HYPER_LR];
@@ -1149,7 +1136,6 @@ static int fig2_run(const Fig2Options *o)
     r.time_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
     r.time_g = mem_alloc(MEM_OTHER, sizeof(double) * S);
     r.val_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
-    real *w0 = mem_alloc(MEM_PARAMS, sizeof(real) * r.P);
     const EngineOps *ops[2] = {engine_find(o->reverse), look_ahead_engine()};
     HG_CHECK(ops[0] && ops[1], "engines %s and a look-ahead (greedy) are registered",
              o->reverse);
@@ -1166,11 +1152,8 @@ static int fig2_run(const Fig2Options *o)
         units += r.cmp[i].S < S ? r.cmp[i].S : S;
     progress_start(&pg, "fig2", units);
     for (int s = 0; s < S; s++) {
-        model_init(m, w0, INIT_XAVIER, 0, (uint64_t)s);
-        const InnerProblem prob = {m, &train, &val, o->batch,
-                                   inner_batch_seed((uint64_t)s) /* as hypergrad --seed s */,
-                                   w0, o->kahan};
-        const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched};
+        problem_reseed(&pb, (uint64_t)s); /* w_0 and batch order as hypergrad --seed s */
+        const EngineConfig cfg = {.prob = &pb.inner, .layout = &layout, .sched = &sched};
         for (int e = 0; e < 1 + o->greedy; e++) {
             EngineResult res;
             HgErr e_err = {{0}};
@@ -1250,7 +1233,6 @@ static int fig2_run(const Fig2Options *o)
     }
 
     fig2_stats_free(&st);
-    mem_free(w0);
     mem_free(r.h);
     mem_free(r.g);
     mem_free(r.ok_h);
@@ -1261,9 +1243,7 @@ static int fig2_run(const Fig2Options *o)
     mem_free(r.time_g);
     mem_free(r.val_h);
     schedule_free(&sched);
-    dataset_free(&train);
-    dataset_free(&val);
-    model_free(m);
+    problem_free(&pb);
     return status;
 }
 

@@ -15,8 +15,8 @@
  *                            stream on one thread; the reversible engine
  *                            runs up to 16 streams in parallel)
  *   engine_run/E/lenet/T:8/incl_val_grad
- *                            one engine_run of E = bptt, reversible, forward,
- *                            greedy: T = 8 steps of batch 128, lr learned in
+ *                            one engine_run of each registered engine E
+ *                            (bptt, reversible, forward, greedy): T = 8 steps of batch 128, lr learned in
  *                            K = 2 windows, a validation set of 128 examples;
  *                            counter per_step = time / T, which includes the
  *                            validation gradient at w_T (and greedy's
@@ -34,10 +34,11 @@
  * ticks, so only runs of 0.1 s or more tell): above 0.25 the timings are
  * noisy, and a warning on stderr says so at the end.
  *
- * Data as the hgbench command: the Fashion-MNIST train set, 128 examples
- * held out by validation seed 1 (dataset_split), both parts normalised per
- * channel by the training part's mean and std (bench_models.c normalises
- * by the whole set's: the same up to those 128 examples).
+ * Data as the hgbench command, through its problem layer (harness/problem.h):
+ * the Fashion-MNIST train set, 128 examples held out by validation seed 1,
+ * both parts normalised per channel by the training part's mean and std
+ * (as bench_models.c); the engines' problem is lenet with w0 and batch
+ * order of seed 0, as hgbench hypergrad --seed 0.
  * Repetitions: --benchmark_min_time defaults to 0.2 s here (see usage).
  * Leaves out: float64/float32 comparison within one run (one binary per
  * precision), memory, GPU timings.

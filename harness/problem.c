@@ -108,6 +108,8 @@ int problem_check(const ProblemSpec *s, ProblemData *d, HgErr *err)
     if (d->synthetic && s->data_dir)
         return hg_fail(err, "--data-dir %s: --data %s is generated, it has no folder",
                        s->data_dir, s->data);
+    if (!s->model)
+        return 0; /* the data only */
     Model *m = build_model(s, d, err);
     if (!m)
         return -1;
@@ -186,6 +188,8 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     dataset_channel_stats(&p->train, p->mean, p->std);
     dataset_normalize(&p->train, p->mean, p->std);
     dataset_normalize(&p->val, p->mean, p->std);
+    if (!s->model)
+        return 0;
     p->model = build_model(s, &p->data, err);
     HG_CHECK(p->model, "checked by problem_check: %s", err->msg);
     p->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)p->model->nparams);
@@ -200,7 +204,8 @@ void problem_reseed(Problem *p, uint64_t seed)
     p->spec.seed = seed;
     p->spec.batch_seed_given = 0;
     p->batch_seed = problem_batch_seed(&p->spec);
-    model_init(p->model, p->w0, p->spec.init, p->spec.init_sigma, seed);
+    if (p->model)
+        model_init(p->model, p->w0, p->spec.init, p->spec.init_sigma, seed);
     p->inner.batch_seed = p->batch_seed;
 }
 

@@ -40,7 +40,8 @@
 #define PROBLEM_BAD_SPEC (-2)
 
 typedef struct ProblemSpec {
-    const char *model;    /* model_by_name spec: logreg, mlp, lenet, mlp:256,128:relu */
+    const char *model;    /* model_by_name spec: logreg, mlp, lenet, mlp:256,128:relu;
+                           * NULL: the data only (no model, w0 or inner problem) */
     const char *data;     /* fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D] */
     const char *data_dir; /* NULL: the loader's default; must be NULL for synthetic */
     const char *device;   /* "cpu", "cuda" (refused: not built yet), "auto" (= cpu);
