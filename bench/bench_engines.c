@@ -302,7 +302,7 @@ static void reproduce_command(const Options *o, const char *engine, int T, int K
         snprintf(dir, sizeof dir, " --data-dir %s", o->data_dir);
     if (strcmp(o->device, "cpu"))
         snprintf(dev, sizeof dev, " --device %s", o->device);
-    if (engine_takes(engine_find(engine), "greedy"))
+    if (engine_takes(engine_find(engine), "look-ahead"))
         snprintf(greedy, sizeof greedy, " --greedy-target %s",
                  o->greedy_on_train ? "train" : "val");
     snprintf(buf, cap, "build/hgbench hypergrad --precision %d --engine %s --model %s --data %s"
@@ -337,7 +337,7 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     const EngineOps *ops = engine_find(engine);
     /* the look-ahead target is an option of the engines that take it only */
     const EngineConfig cfg = {.prob = prob, .layout = &layout, .sched = &sched,
-                              .greedy_on_train = engine_takes(ops, "greedy") &&
+                              .greedy_on_train = engine_takes(ops, "look-ahead") &&
                                                  o->greedy_on_train};
     EngineResult r;
     if (engine_run(ops, &cfg, &r, &err)) {

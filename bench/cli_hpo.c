@@ -343,7 +343,7 @@ static void print_header(const HpoRun *H)
         if (h->K[k])
             printf(" %s:%d", hyper_kind_name(k), h->K[k]);
     printf("%s (N = %d)", h->N ? "" : " none", h->N);
-    if (engine_takes(engine_find(o->engine), "greedy"))
+    if (engine_takes(engine_find(o->engine), "look-ahead"))
         printf("; greedy look-ahead on the %s%s",
                o->greedy_on_train ? "next batch" : "validation set",
                o->greedy_online_lr > 0 ? ", online HD updates in each run" : "");
@@ -432,8 +432,8 @@ static const char *stop_text(const HpoRun *H, char *buf, size_t cap)
                  "outer step %d", H->ho->patience, H->loop.log[H->loop.best].outer);
         break;
     case HPO_FAILED:
-        snprintf(buf, cap, "outer step %d: inner run %s: %s", H->loop.fail_outer, H->loop.fail_status,
-                 H->loop.fail_msg);
+        snprintf(buf, cap, "outer step %d: inner run %s: %s", H->loop.fail_outer,
+                 H->loop.fail_status, H->loop.fail_msg);
         break;
     }
     return buf;

@@ -709,7 +709,7 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
         json_key(j, "truncate");
         json_int(j, o->truncate);
     }
-    if (engine_takes(ops, "greedy")) {
+    if (engine_takes(ops, "look-ahead")) {
         json_key(j, "greedy_target");
         json_string(j, o->greedy_on_train ? "train" : "val");
         json_key(j, "greedy_online_lr");

@@ -16,7 +16,8 @@
  *                            runs up to 16 streams in parallel)
  *   engine_run/E/lenet/T:8/incl_val_grad
  *                            one engine_run of each registered engine E
- *                            (bptt, reversible, forward, greedy): T = 8 steps of batch 128, lr learned in
+ *                            (bptt, reversible, forward, greedy):
+ *                            T = 8 steps of batch 128, lr learned in
  *                            K = 2 windows, a validation set of 128 examples;
  *                            counter per_step = time / T, which includes the
  *                            validation gradient at w_T (and greedy's

@@ -93,8 +93,8 @@ typedef struct EngineOps {
     /* The state for P parameters, T steps, N learned values; NULL: none. */
     void (*state)(long P, int T, int N, int clamp, EngineState *st);
     /* The options only some engines take, that this one does, space-separated
-     * from "truncate" (bptt's), "greedy" (the look-ahead target and online
-     * updates), "trajectory" (record/replay hooks); "" for none. */
+     * from "truncate" (--truncate), "look-ahead" (--greedy-target and
+     * --greedy-online-lr), "trajectory" (record/replay hooks); "" for none. */
     const char *takes;
     /* 1: the exact derivative of f = L_val(w_T) (to rounding); 0: an
      * estimate (greedy: a biased one-step look-ahead, exact only for T = 1). */
@@ -147,7 +147,7 @@ const char *engine_names(void);
 /* The i-th registered engine, in the registry's order; NULL for i past the
  * last (for (int i = 0; engine_at(i); i++) visits them all). */
 const EngineOps *engine_at(int i);
-/* 1 if ops takes option opt ("truncate", "greedy", "trajectory"). */
+/* 1 if ops takes option opt ("truncate", "look-ahead", "trajectory"). */
 int engine_takes(const EngineOps *ops, const char *opt);
 /* ops->formula_bytes, or 0 without one. */
 double engine_formula_bytes(const EngineOps *ops, long P, int T, int N, const EngineResult *r);

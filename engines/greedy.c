@@ -126,5 +126,5 @@ static const char *greedy_definition(const EngineConfig *cfg)
 }
 
 /* exact 0: a biased estimate of the hypergradient; no state grows with T or N. */
-const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL, .takes = "greedy",
+const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL, .takes = "look-ahead",
                               .exact = 0, .definition = greedy_definition};
