@@ -59,7 +59,8 @@ static void usage(FILE *f)
           "step, its ratio to a plain training step timed in the same run, and engine\n"
           "memory by kind, at the precision of this build (" HG_REAL_NAME ").\n"
           "\n"
-          "  --engines LIST    comma list (default bptt,reversible,forward,greedy)\n"
+          "  --engines LIST    comma list (default: every registered engine, in the\n"
+          "                    registry's order: bptt,reversible,forward,greedy)\n"
           "  --steps LIST      horizons T, comma list (default 1000)\n"
           "  --lr-windows LIST learned learning-rate values K, comma list; K > T is\n"
           "                    skipped for that T (default 10)\n"
@@ -164,7 +165,8 @@ static Options parse_flags(int argc, char **argv)
                  .label = "engines", .steps = {1000}, .nsteps = 1, .windows = {10},
                  .nwindows = 1, .batch = 128, .val = 1000, .plain_repeats = 9, .threads = 2,
                  .greedy_on_train = 1, .lr = 0.05, .mom = 0.9, .wd = 5e-4};
-    parse_engines(&o, "bptt,reversible,forward,greedy");
+    for (int e = 0; engine_at(e) && e < MAX_LIST; e++) /* default: every registered engine */
+        o.engines[o.nengines++] = engine_at(e)->name;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
