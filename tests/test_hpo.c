@@ -25,6 +25,7 @@
 #define N_MAX 4
 
 typedef struct Seen {
+    int N;      /* the layout's: entries of theta and grad to copy */
     int n;
     HpoStep steps[S_MAX];
     double theta[S_MAX][N_MAX], grad[S_MAX][N_MAX];
@@ -37,8 +38,8 @@ static void record(void *ctx, const HpoStep *e)
     HG_CHECK(s->n < S_MAX, "too many steps");
     s->steps[s->n] = *e;
     for (int i = 0; i < N_MAX; i++) {
-        s->theta[s->n][i] = e->theta ? e->theta[i] : NAN;
-        s->grad[s->n][i] = e->grad ? e->grad[i] : NAN;
+        s->theta[s->n][i] = e->theta && i < s->N ? e->theta[i] : NAN;
+        s->grad[s->n][i] = e->grad && i < s->N ? e->grad[i] : NAN;
     }
     if (e->msg)
         snprintf(s->msg, sizeof s->msg, "%s", e->msg);
@@ -100,6 +101,7 @@ static void tiny_free(Tiny *t)
 
 static HpoConfig tiny_config(Tiny *t, EngineCtx *ec, Seen *seen, OuterKind kind)
 {
+    seen->N = t->layout.N;
     *ec = (EngineCtx){.ops = engine_find("bptt"),
                       .cfg = {.prob = &t->pb.inner, .layout = &t->layout, .sched = &t->sched}};
     HpoConfig c = {.prob = &t->pb.inner, .layout = &t->layout, .outer = outer_defaults(),
@@ -249,7 +251,7 @@ static void test_patience_and_failure(void)
            "patience: stop %d, %d seen, %d logged, best %d", h.stop, seen.n, h.nlog, h.best);
     hpo_free(&h);
 
-    seen = (Seen){0};
+    seen = (Seen){.N = t.layout.N};
     f = (Fake){.fail_at = 1, .why = "bptt: reverse pass diverged at step 3"};
     c.patience = 0;
     HG_CHECK(hpo_init(&h, &c, t.theta0, &t.sched, &err) == 0, "%s", err.msg);
@@ -261,7 +263,7 @@ static void test_patience_and_failure(void)
            h.fail_status, h.nlog, seen.n, seen.msg);
     hpo_free(&h);
 
-    seen = (Seen){0};
+    seen = (Seen){.N = t.layout.N};
     f = (Fake){.fail_at = 0, .why = "out of luck"};
     HG_CHECK(hpo_init(&h, &c, t.theta0, &t.sched, &err) == 0, "%s", err.msg);
     hpo_run(&h);
