@@ -18,6 +18,7 @@
  * the same rows as JSON (--json). Exit 1 if a run failed (skips are not
  * failures).
  */
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../engines/engine.h"
+#include "../harness/problem.h"
 #include "atomic_file.h"
 #include "json_writer.h"
 #include "machine.h"
@@ -42,7 +44,9 @@ typedef struct Options {
     const char *model, *data, *data_dir, *out, *json, *commit, *label;
     const char *engines[MAX_LIST];
     int nengines, steps[MAX_LIST], nsteps, windows[MAX_LIST], nwindows;
+    const char *device;
     int batch, val, plain_repeats, threads, greedy_on_train;
+    uint64_t seed;
     double lr, mom, wd;
 } Options;
 
@@ -53,13 +57,19 @@ static void usage(FILE *f)
           "step, its ratio to a plain training step timed in the same run, and engine\n"
           "memory by kind, at the precision of this build (" HG_REAL_NAME ").\n"
           "\n"
-          "  --engines LIST    comma list (default bptt,reversible,forward,greedy)\n"
+          "  --engines LIST    comma list (default: every registered engine, in the\n"
+          "                    registry's order: bptt,reversible,forward,greedy)\n"
           "  --steps LIST      horizons T, comma list (default 1000)\n"
           "  --lr-windows LIST learned learning-rate values K, comma list; K > T is\n"
           "                    skipped for that T (default 10)\n"
           "  --model NAME      logreg, mlp, lenet or a model spec (default lenet)\n"
-          "  --data NAME       fashion-mnist, mnist, svhn, cifar10 (default fashion-mnist)\n"
+          "  --data NAME       fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D]\n"
+          "                    (default fashion-mnist)\n"
           "  --data-dir DIR    the data set's folder (default: the loader's)\n"
+          "  --device NAME     cpu, cuda (not built yet: refused), auto (default cpu)\n"
+          "  --seed S          initialisation seed; the batch order's is derived from it as\n"
+          "                    by hgbench hypergrad --seed S, whose command line each run's\n"
+          "                    row is printed with (default 0)\n"
           "  --batch B         examples per step (default 128)\n"
           "  --val N           validation examples split off the training set (default 1000)\n"
           "  --greedy-target val|train  greedy looks ahead on the validation set or the\n"
@@ -149,11 +159,12 @@ static void parse_engines(Options *o, const char *list)
 
 static Options parse_flags(int argc, char **argv)
 {
-    Options o = {.model = "lenet", .data = "fashion-mnist", .commit = "unknown",
+    Options o = {.model = "lenet", .data = "fashion-mnist", .device = "cpu", .commit = "unknown",
                  .label = "engines", .steps = {1000}, .nsteps = 1, .windows = {10},
                  .nwindows = 1, .batch = 128, .val = 1000, .plain_repeats = 9, .threads = 2,
                  .greedy_on_train = 1, .lr = 0.05, .mom = 0.9, .wd = 5e-4};
-    parse_engines(&o, "bptt,reversible,forward,greedy");
+    for (int e = 0; engine_at(e) && e < MAX_LIST; e++) /* default: every registered engine */
+        o.engines[o.nengines++] = engine_at(e)->name;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -171,6 +182,14 @@ static Options parse_flags(int argc, char **argv)
             o.data_dir = v;
         } else if ((v = flag_arg(argc, argv, &i, "--data"))) {
             o.data = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--device"))) {
+            o.device = v;
+        } else if ((v = flag_arg(argc, argv, &i, "--seed"))) {
+            char *end;
+            errno = 0;
+            o.seed = (uint64_t)strtoull(v, &end, 10);
+            if (!*v || *end || *v == '-' || errno == ERANGE)
+                hg_die("flag --seed: '%s' is not a seed (an integer in [0, 2^64))", v);
         } else if ((v = flag_arg(argc, argv, &i, "--batch"))) {
             o.batch = (int)parse_long("--batch", v, 1, 100000);
         } else if ((v = flag_arg(argc, argv, &i, "--val"))) {
@@ -251,6 +270,7 @@ typedef struct Row {
     char msg[512];
     double time_s, val_loss, hg_norm, formula, mem[MEM_NTAGS], rss;
     double infobuf, infobuf_floor;
+    char reproduce[1024]; /* the hgbench hypergrad command of the same run */
 } Row;
 
 static const char *status_name(RowStatus s)
@@ -258,19 +278,37 @@ static const char *status_name(RowStatus s)
     return s == ROW_OK ? "ok" : s == ROW_SKIPPED ? "skipped" : "failed";
 }
 
-/* DESIGN.md's engine-state formula in bytes: bptt 2TP reals (the
- * trajectory); reversible the buffer's floor (its w and v, 2P int64, are
- * counted with the other P-sized arrays under "params"); forward 2PN reals
- * (the tangents); greedy none. */
-static double formula_bytes(const char *engine, long P, int T, int N, double floor)
+/* The shortest %g that reads back as x. */
+static void fmt_num(char *buf, size_t cap, double x)
 {
-    if (!strcmp(engine, "bptt"))
-        return 2.0 * T * P * sizeof(real);
-    if (!strcmp(engine, "reversible"))
-        return floor;
-    if (!strcmp(engine, "forward"))
-        return 2.0 * P * N * sizeof(real);
-    return 0;
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+/* The `hgbench hypergrad` command that runs what row (engine, T, K) ran: the
+ * same problem spec and seeds (harness/problem.h), so the same val loss and
+ * hypergradient, bit for bit, on the same machine and threads. */
+static void reproduce_command(const Options *o, const char *engine, int T, int K, char *buf,
+                              size_t cap)
+{
+    char lr[32], mom[32], wd[32], dir[512] = "", dev[64] = "", greedy[32] = "";
+    fmt_num(lr, sizeof lr, o->lr);
+    fmt_num(mom, sizeof mom, o->mom);
+    fmt_num(wd, sizeof wd, o->wd);
+    if (o->data_dir)
+        snprintf(dir, sizeof dir, " --data-dir %s", o->data_dir);
+    if (strcmp(o->device, "cpu"))
+        snprintf(dev, sizeof dev, " --device %s", o->device);
+    if (engine_takes(engine_find(engine), "look-ahead"))
+        snprintf(greedy, sizeof greedy, " --greedy-target %s",
+                 o->greedy_on_train ? "train" : "val");
+    snprintf(buf, cap, "build/hgbench hypergrad --precision %d --engine %s --model %s --data %s"
+             "%s%s --steps %d --batch %d --val %d --learn lr:%d --lr %s --mom %s --wd %s "
+             "--seed %llu%s --threads %d", HG_PRECISION, engine, o->model, o->data, dir, dev, T,
+             o->batch, o->val, K, lr, mom, wd, (unsigned long long)o->seed, greedy, o->threads);
 }
 
 static void run_one(const Options *o, const InnerProblem *prob, const char *engine, int T, int K,
@@ -281,6 +319,7 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     Schedule sched;
     const long P = prob->model->nparams;
     *row = (Row){.engine = engine, .T = T, .K = K};
+    reproduce_command(o, engine, T, K, row->reproduce, sizeof row->reproduce);
     EngineState st;
     if (engine_check_state(engine_find(engine), P, T, K, 0, &st, &err)) {
         row->status = ROW_SKIPPED;
@@ -290,10 +329,18 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     if (hyper_layout_init(&layout, T, (int[]){K, 0, 0}, &err) ||
         schedule_init(&sched, T, SCHEDULE_CONSTANT, o->lr, o->mom, o->wd, 0, &err))
         hg_die("%s", err.msg);
+    /* the schedule theta describes (each window's mean), as hgbench hypergrad runs */
+    double *theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)layout.N);
+    hyper_pack(&layout, &sched, theta);
+    hyper_unpack(&layout, theta, &sched);
+    mem_free(theta);
+    const EngineOps *ops = engine_find(engine);
+    /* the look-ahead target is an option of the engines that take it only */
     const EngineConfig cfg = {.prob = prob, .layout = &layout, .sched = &sched,
-                              .greedy_on_train = o->greedy_on_train};
+                              .greedy_on_train = engine_takes(ops, "look-ahead") &&
+                                                 o->greedy_on_train};
     EngineResult r;
-    if (engine_run(engine_find(engine), &cfg, &r, &err)) {
+    if (engine_run(ops, &cfg, &r, &err)) {
         row->status = ROW_FAILED;
         snprintf(row->msg, sizeof row->msg, "%s", err.msg);
     } else {
@@ -307,16 +354,16 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
         row->rss = (double)r.peak_rss;
         row->infobuf = (double)r.infobuf_bytes;
         row->infobuf_floor = r.infobuf_floor_bytes;
-        row->formula = formula_bytes(engine, P, T, layout.N, r.infobuf_floor_bytes);
+        row->formula = engine_formula_bytes(engine_find(engine), P, T, layout.N, &r);
         engine_result_free(&r);
     }
     schedule_free(&sched);
 }
 
 static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, double base,
-                        const double *plain, int nplain, long P, const Dataset *train,
-                        const Dataset *val)
+                        const double *plain, int nplain, long P, const Problem *pb)
 {
+    const Dataset *train = &pb->train, *val = &pb->val;
     Machine mach;
     machine_probe(&mach);
     char date[32];
@@ -329,6 +376,13 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
             "wd %g constant, lr learned in K windows; greedy looks ahead on %s\n", o->model, P,
             o->data, train->n, val->n, o->batch, o->lr, o->mom, o->wd,
             o->greedy_on_train ? "the next training batch (HD)" : "the validation set");
+    fprintf(f, "# seeds: init %llu, batch order %llu (derived from it, as hgbench hypergrad "
+            "--seed %llu), validation split %llu%s; each run's hgbench hypergrad command, "
+            "which gives the same val_loss and |hypergrad| bit for bit, is listed after the "
+            "table\n", (unsigned long long)o->seed, (unsigned long long)pb->batch_seed,
+            (unsigned long long)o->seed, (unsigned long long)pb->val_seed,
+            pb->data.synthetic ? " (synthetic data: sized by T, as hgbench hypergrad's; the "
+                                 "counts above are the last T's)" : "");
     fprintf(f, "# plain step (gradient + update): median %.3f ms, min %.3f, max %.3f over %d "
             "loops of %d steps (half before the runs, half after)\n", 1e3 * base,
             1e3 * plain[0], 1e3 * plain[nplain - 1], nplain, PLAIN_STEPS);
@@ -358,10 +412,13 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
                 r->hg_norm);
     }
     for (int i = 0; i < nrows; i++)
-        if (rows[i].status == ROW_OK && !strcmp(rows[i].engine, "reversible"))
+        if (rows[i].status == ROW_OK && engine_find(rows[i].engine)->infobuf)
             fprintf(f, "# reversible T=%d K=%d: information buffer %.0f bytes = %.3f x its "
                     "floor %.0f bytes\n", rows[i].T, rows[i].K, rows[i].infobuf,
                     rows[i].infobuf / rows[i].infobuf_floor, rows[i].infobuf_floor);
+    for (int i = 0; i < nrows; i++)
+        fprintf(f, "# reproduce %s T=%d K=%d: %s\n", rows[i].engine, rows[i].T, rows[i].K,
+                rows[i].reproduce);
 }
 
 static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, double base,
@@ -384,6 +441,8 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
     json_int(&j, o->batch);
     json_key(&j, "threads");
     json_int(&j, o->threads);
+    json_key(&j, "seed");
+    json_uint(&j, o->seed);
     json_key(&j, "plain_step_s");
     json_double(&j, base);
     json_key(&j, "runs");
@@ -399,6 +458,8 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
         json_int(&j, r->K);
         json_key(&j, "status");
         json_string(&j, status_name(r->status));
+        json_key(&j, "reproduce");
+        json_string(&j, r->reproduce);
         if (r->status != ROW_OK) {
             json_key(&j, "message");
             json_string(&j, r->msg);
@@ -421,6 +482,8 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
             json_double(&j, r->infobuf_floor);
             json_key(&j, "val_loss");
             json_double(&j, r->val_loss);
+            json_key(&j, "hypergrad_norm");
+            json_double(&j, r->hg_norm);
         }
         json_object_end(&j);
     }
@@ -430,15 +493,14 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
 }
 
 static void write_outputs(const Options *o, const Row *rows, int nrows, double base,
-                          const double *plain, int nplain, long P, const Dataset *train,
-                          const Dataset *val)
+                          const double *plain, int nplain, long P, const Problem *pb)
 {
     HgErr err;
     AtomicFile a;
     if (!o->out) {
-        write_table(stdout, o, rows, nrows, base, plain, nplain, P, train, val);
+        write_table(stdout, o, rows, nrows, base, plain, nplain, P, pb);
     } else if (atomic_open(&a, o->out, &err) == 0) {
-        write_table(a.f, o, rows, nrows, base, plain, nplain, P, train, val);
+        write_table(a.f, o, rows, nrows, base, plain, nplain, P, pb);
         if (atomic_commit(&a, &err))
             hg_die("--out: %s", err.msg);
     } else {
@@ -453,43 +515,46 @@ static void write_outputs(const Options *o, const Row *rows, int nrows, double b
     }
 }
 
+/* Exits 3 if the data cannot be loaded, 2 for a spec it cannot give. */
+static void load_problem(const ProblemSpec *spec, Problem *pb)
+{
+    HgErr err;
+    const int rc = problem_load(spec, pb, &err);
+    if (rc) {
+        fprintf(stderr, "hgbench-engines: %s\n", err.msg);
+        exit(rc == PROBLEM_BAD_SPEC ? 2 : 3);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const Options o = parse_flags(argc, argv);
     BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
-    HgErr err;
-    Dataset full, train, val;
-    if (dataset_load(o.data, o.data_dir, 0, &full, &err)) {
-        fprintf(stderr, "hgbench-engines: %s\n", err.msg);
-        return 3;
-    }
-    if (o.val >= full.n)
-        hg_die("flag --val: %d validation examples, but %s has %d training examples", o.val,
-               o.data, full.n);
-    if (dataset_split(&full, o.val, 1, &train, &val, &err))
-        hg_die("%s", err.msg);
-    dataset_free(&full);
-    double *mean = mem_alloc(MEM_OTHER, sizeof(double) * train.c);
-    double *sd = mem_alloc(MEM_OTHER, sizeof(double) * train.c);
-    dataset_channel_stats(&train, mean, sd);
-    dataset_normalize(&train, mean, sd);
-    dataset_normalize(&val, mean, sd);
-    Model *m = model_by_name(o.model, (Shape){train.c, train.h, train.w}, 10, &err);
-    if (!m)
-        hg_die("flag --model: %s", err.msg);
-    const long P = m->nparams;
-    real *w0 = mem_alloc(MEM_OTHER, sizeof(real) * P);
-    model_init(m, w0, INIT_XAVIER, 0, 1);
-    const InnerProblem prob = {m, &train, &val, o.batch, 2, w0, 0};
+    /* the problem as hgbench hypergrad builds it (harness/problem.h) */
+    ProblemSpec spec = problem_spec_defaults();
+    spec.model = o.model;
+    spec.data = o.data;
+    spec.data_dir = o.data_dir;
+    spec.device = o.device;
+    spec.steps = o.steps[0];
+    spec.batch = o.batch;
+    spec.val = o.val;
+    spec.seed = o.seed;
+    Problem pb;
+    load_problem(&spec, &pb);
+    const long P = pb.model->nparams;
+    const InnerProblem *prob = &pb.inner;
 
     const int R = o.plain_repeats;
     double *plain = mem_alloc(MEM_OTHER, sizeof(double) * 2 * R);
-    plain_step_s(&prob, o.lr, o.mom, o.wd, 0); /* warm-up */
+    plain_step_s(prob, o.lr, o.mom, o.wd, 0); /* warm-up */
     for (int r = 0; r < R; r++)
-        plain[r] = plain_step_s(&prob, o.lr, o.mom, o.wd, (long)r * PLAIN_STEPS);
+        plain[r] = plain_step_s(prob, o.lr, o.mom, o.wd, (long)r * PLAIN_STEPS);
 
-    Row *rows = mem_alloc(MEM_OTHER, sizeof(Row) * MAX_LIST * MAX_LIST * MAX_LIST);
+    /* untracked (calloc): the bench's own rows are no engine's memory ("other") */
+    Row *rows = calloc((size_t)MAX_LIST * MAX_LIST * MAX_LIST, sizeof(Row));
+    HG_CHECK(rows, "out of memory");
     int nrows = 0, failed = 0;
     long work = 0, done = 0; /* progress in inner steps */
     for (int a = 0; a < o.nsteps; a++)
@@ -501,9 +566,15 @@ int main(int argc, char **argv)
         for (int b = 0; b < o.nwindows; b++) {
             if (o.windows[b] > o.steps[a])
                 continue;
+            if (pb.data.synthetic && pb.spec.steps != o.steps[a]) {
+                /* synthetic data is sized by T (problem.h): hypergrad's for this T */
+                spec.steps = o.steps[a];
+                problem_free(&pb);
+                load_problem(&spec, &pb);
+            }
             for (int e = 0; e < o.nengines; e++) {
                 Row *row = &rows[nrows++];
-                run_one(&o, &prob, o.engines[e], o.steps[a], o.windows[b], row);
+                run_one(&o, prob, o.engines[e], o.steps[a], o.windows[b], row);
                 failed |= row->status == ROW_FAILED;
                 done += o.steps[a];
                 progress_update(&bar, done);
@@ -511,18 +582,13 @@ int main(int argc, char **argv)
         }
     progress_end(&bar);
     for (int r = 0; r < R; r++)
-        plain[R + r] = plain_step_s(&prob, o.lr, o.mom, o.wd, (long)(R + r) * PLAIN_STEPS);
+        plain[R + r] = plain_step_s(prob, o.lr, o.mom, o.wd, (long)(R + r) * PLAIN_STEPS);
     qsort(plain, 2 * R, sizeof *plain, cmp_double);
     const double base = 0.5 * (plain[R - 1] + plain[R]); /* median of 2R */
-    write_outputs(&o, rows, nrows, base, plain, 2 * R, P, &train, &val);
+    write_outputs(&o, rows, nrows, base, plain, 2 * R, P, &pb);
 
-    mem_free(rows);
+    free(rows);
     mem_free(plain);
-    mem_free(w0);
-    mem_free(mean);
-    mem_free(sd);
-    model_free(m);
-    dataset_free(&train);
-    dataset_free(&val);
+    problem_free(&pb);
     return failed;
 }

@@ -35,6 +35,7 @@
 #include "../common/rng.h"
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
+#include "../harness/problem.h"
 #include "../models/model.h"
 #include "ceiling.h"
 #include "machine.h"
@@ -52,6 +53,7 @@
 #endif
 
 #define MAX_MODELS 16
+#define MODELS_VAL 128 /* validation examples held out, as hgbench-micro */
 #define MAX_K 16
 
 /* ---------------------------------------------------------------- options */
@@ -619,33 +621,37 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    Dataset d = {0};
+    /* the data through the problem layer (harness/problem.h), as the hgbench
+     * command and hgbench-micro load it: each model spec is built below */
     HgErr err = {{0}};
     const char *dir = o.data_dir ? o.data_dir : dataset_default_dir("fashion-mnist");
-    if (dataset_load("fashion-mnist", o.data_dir, 0, &d, &err) != 0) {
+    ProblemSpec spec = problem_spec_defaults();
+    spec.model = NULL; /* the data only */
+    spec.data = "fashion-mnist";
+    spec.data_dir = o.data_dir;
+    spec.batch = o.batch;
+    spec.val = MODELS_VAL;
+    Problem pb;
+    if (problem_load(&spec, &pb, &err) != 0) {
         fprintf(stderr, "hgbench-models: %s\n", err.msg); /* names the set and file */
         if (o.out) remove(tmp_path);
         return 3;
     }
+    const Dataset *d = &pb.train;
     long need = (long)o.batch * o.repeats;
-    if (need > d.n)
+    if (need > d->n)
         hg_die("--batch %d x --repeats %d needs %ld examples; fashion-mnist train has %d",
-               o.batch, o.repeats, need, d.n);
-    double *mean = calloc((size_t)d.c, sizeof *mean), *std = calloc((size_t)d.c, sizeof *std);
-    HG_CHECK(mean && std, "out of memory");
-    dataset_channel_stats(&d, mean, std);
-    dataset_normalize(&d, mean, std);
-    fprintf(f, "# data: fashion-mnist train from %s: %d examples of %dx%dx%d, %d classes; "
-               "normalised per channel by the train set's mean %.4f and std %.4f (channel 0); "
-               "repetition r uses examples [%d r, %d r + %d)\n",
-            dir ? dir : "?", d.n, d.c, d.h, d.w, d.classes, mean[0], std[0], o.batch, o.batch,
-            o.batch);
-    free(mean);
-    free(std);
+               o.batch, o.repeats, need, d->n);
+    fprintf(f, "# data: fashion-mnist train from %s: %d examples of %dx%dx%d, %d classes "
+               "(%d held out by validation seed %llu, as the hgbench command); normalised per "
+               "channel by their mean %.4f and std %.4f (channel 0); repetition r uses "
+               "examples [%d r, %d r + %d)\n",
+            dir ? dir : "?", d->n, d->c, d->h, d->w, d->classes, pb.val.n,
+            (unsigned long long)pb.val_seed, pb.mean[0], pb.std[0], o.batch, o.batch, o.batch);
 
     int failed = 0;
-    for (int i = 0; i < o.nmodels; i++) failed += bench_model(o.models[i], &d, &o, f) > 0;
-    dataset_free(&d);
+    for (int i = 0; i < o.nmodels; i++) failed += bench_model(o.models[i], d, &o, f) > 0;
+    problem_free(&pb);
     if (failed) {
         fprintf(f, "# %d of %d models had errors\n", failed, o.nmodels);
         fprintf(stderr, "hgbench-models: %d of %d models had errors\n", failed, o.nmodels);

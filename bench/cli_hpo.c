@@ -26,6 +26,8 @@
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../engines/engine.h"
+#include "../harness/hpo.h"
+#include "../harness/problem.h"
 #include "atomic_file.h"
 #include "json_writer.h"
 #include "progress.h"
@@ -295,81 +297,36 @@ int hpo_parse(int argc, char **argv, HpoOptions *o, HgErr *err)
 
 /* ------------------------------------------------------------ the run */
 
-typedef struct Entry {
-    int outer;
-    int has_grad;   /* the engine ran: grad, hg_norm, flips, clamped are set */
-    int has_test;
-    double val_loss, val_acc, test_loss, test_acc, hg_norm;
-    double time_s, engine_time_s;
-    int flips, clamped;
-    double *theta;  /* [N] the schedule's learned values */
-    double *grad;   /* [N] NULL for the final evaluation */
-} Entry;
-
-typedef enum StopReason { STOP_COMPLETED, STOP_PATIENCE, STOP_FAILED } StopReason;
-
-typedef struct Hpo {
+typedef struct HpoRun {
     const HpoOptions *ho;
     const HypergradOptions *o;
-    Model *m;
-    Dataset train, val, test;
-    double *mean, *std;
-    real *w0, *w;        /* [P] initial weights; scratch for retraining */
+    Problem pb;          /* train, val, model, w0 (problem.h) */
+    Dataset test;
     HyperLayout layout;
     Schedule sched;      /* the run's schedule: learned kinds from theta */
     double range[HYPER_KINDS][2]; /* sign: search range per learned kind */
-    Entry *log;
-    int nlog, best;      /* best: index into log, -1 none */
-    StopReason stop;
-    int fail_outer;      /* STOP_FAILED: the outer step whose run failed */
-    char fail_msg[512], fail_status[16];
-    double estimate, total_s;
+    Hpo loop;            /* the outer loop and its log (harness/hpo.h) */
+    const EngineOps *ops;
+    EngineConfig cfg;
+    Progress pg;
+    double estimate;
     int val_mismatch_noted;
-} Hpo;
+} HpoRun;
 
-static double norm2(const double *a, int n)
+static int has_grad(const HpoStep *e)
 {
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += a[i] * a[i];
-    return sqrt(s);
+    return e->status == HPO_STEP_OK;
 }
 
-/* Trains the schedule from w0 into H->w; val (and test) numbers into e. */
-static int retrain(Hpo *H, Entry *e, int want_val, HgErr *err)
-{
-    const InnerProblem prob = {H->m, &H->train, &H->val, H->o->batch, H->o->batch_seed, H->w0,
-                               H->o->kahan};
-    double vl, va;
-    memcpy(H->w, H->w0, sizeof(real) * (size_t)H->m->nparams);
-    if (inner_train(&prob, &H->sched, H->w, &vl, &va, err))
-        return -1;
-    if (want_val) {
-        e->val_loss = vl;
-        e->val_acc = va;
-    } else if (va != e->val_acc && !H->val_mismatch_noted) {
-        fprintf(stderr, "\nhgbench hpo: note: retraining for the test accuracy gave validation "
-                "accuracy %.6f against the engine's %.6f (a different summation order); the "
-                "log keeps the engine's\n", va, e->val_acc);
-        H->val_mismatch_noted = 1;
-    }
-    if (H->ho->test) {
-        model_evaluate(H->m, H->w, H->test.x, H->test.y, H->test.n, &e->test_loss,
-                       &e->test_acc);
-        e->has_test = 1;
-    }
-    return 0;
-}
-
-static void print_header(const Hpo *H)
+static void print_header(const HpoRun *H)
 {
     const HpoOptions *ho = H->ho;
     const HypergradOptions *o = H->o;
     const HyperLayout *h = &H->layout;
     const OuterConfig *c = &ho->outer;
     printf("# hgbench hpo: engine %s, model %s (%ld parameters), data %s (%dx%dx%d): %d train, "
-           "%d val", o->engine, o->model, H->m->nparams, o->data, H->m->input.c,
-           H->m->input.h, H->m->input.w, H->train.n, H->val.n);
+           "%d val", o->engine, o->model, H->pb.model->nparams, o->data, H->pb.model->input.c,
+           H->pb.model->input.h, H->pb.model->input.w, H->pb.train.n, H->pb.val.n);
     if (ho->test)
         printf(", %d test", H->test.n);
     printf(" examples, " HG_REAL_NAME ", %d threads\n", o->threads);
@@ -386,7 +343,7 @@ static void print_header(const Hpo *H)
         if (h->K[k])
             printf(" %s:%d", hyper_kind_name(k), h->K[k]);
     printf("%s (N = %d)", h->N ? "" : " none", h->N);
-    if (!strcmp(o->engine, "greedy"))
+    if (engine_takes(engine_find(o->engine), "look-ahead"))
         printf("; greedy look-ahead on the %s%s",
                o->greedy_on_train ? "next batch" : "validation set",
                o->greedy_online_lr > 0 ? ", online HD updates in each run" : "");
@@ -434,13 +391,13 @@ static void print_header(const Hpo *H)
     fflush(stdout);
 }
 
-static void print_row(const Hpo *H, const Entry *e)
+static void print_row(const HpoRun *H, const HpoStep *e)
 {
     const HyperLayout *h = &H->layout;
     char test[32] = "-", hg[32] = "-", flips[16] = "-", clamped[16] = "-";
     if (e->has_test)
         snprintf(test, sizeof test, "%.4f", e->test_acc);
-    if (e->has_grad) {
+    if (has_grad(e)) {
         snprintf(hg, sizeof hg, "%.4e", e->hg_norm);
         snprintf(flips, sizeof flips, "%d", e->flips);
         snprintf(clamped, sizeof clamped, "%d", e->clamped);
@@ -459,45 +416,45 @@ static void print_row(const Hpo *H, const Entry *e)
         }
         printf(" %11.5g %11.5g %11.5g", sum / h->K[k], lo, hi);
     }
-    printf(" %s\n", e->has_grad ? "ok" : "final");
+    printf(" %s\n", has_grad(e) ? "ok" : "final");
     fflush(stdout);
 }
 
-static const char *stop_text(const Hpo *H, char *buf, size_t cap)
+static const char *stop_text(const HpoRun *H, char *buf, size_t cap)
 {
-    switch (H->stop) {
-    case STOP_COMPLETED:
+    switch (H->loop.stop) {
+    case HPO_COMPLETED:
         snprintf(buf, cap, "completed %d outer steps and evaluated the final schedule",
                  H->ho->outer_steps);
         break;
-    case STOP_PATIENCE:
+    case HPO_PATIENCE:
         snprintf(buf, cap, "patience: no better validation accuracy in %d outer steps after "
-                 "outer step %d", H->ho->patience, H->log[H->best].outer);
+                 "outer step %d", H->ho->patience, H->loop.log[H->loop.best].outer);
         break;
-    case STOP_FAILED:
-        snprintf(buf, cap, "outer step %d: inner run %s: %s", H->fail_outer, H->fail_status,
-                 H->fail_msg);
+    case HPO_FAILED:
+        snprintf(buf, cap, "outer step %d: inner run %s: %s", H->loop.fail_outer,
+                 H->loop.fail_status, H->loop.fail_msg);
         break;
     }
     return buf;
 }
 
 /* The per-step schedule of an entry's theta (into H->sched). */
-static void load_theta(Hpo *H, const double *theta)
+static void load_theta(HpoRun *H, const double *theta)
 {
     hyper_unpack(&H->layout, theta, &H->sched);
 }
 
-static void print_footer(Hpo *H)
+static void print_footer(HpoRun *H)
 {
     char buf[700];
     printf("# stopped: %s\n", stop_text(H, buf, sizeof buf));
-    if (H->best < 0) {
+    if (H->loop.best < 0) {
         printf("# best: none (no schedule was evaluated)\n");
         return;
     }
-    const Entry *b = &H->log[H->best], *f = &H->log[H->nlog - 1];
-    const Entry *pair[2] = {b, f};
+    const HpoStep *b = &H->loop.log[H->loop.best], *f = &H->loop.log[H->loop.nlog - 1];
+    const HpoStep *pair[2] = {b, f};
     const char *names[2] = {"best", "final"};
     for (int i = 0; i < 2; i++) {
         printf("# %s: outer step %d: val_loss %.6f, val_acc %.4f", names[i], pair[i]->outer,
@@ -508,16 +465,16 @@ static void print_footer(Hpo *H)
     }
     double eng = 0;
     int runs = 0;
-    for (int i = 0; i < H->nlog; i++)
-        if (H->log[i].has_grad) {
-            eng += H->log[i].time_s;
+    for (int i = 0; i < H->loop.nlog; i++)
+        if (has_grad(&H->loop.log[i])) {
+            eng += H->loop.log[i].time_s;
             runs++;
         }
     if (runs)
         printf("# time: %.2f s in all; %.3f s per outer step (mean over %d with an engine "
-               "run)\n", H->total_s, eng / runs, runs);
+               "run)\n", H->loop.total_s, eng / runs, runs);
     else
-        printf("# time: %.2f s in all; no outer step ran an engine\n", H->total_s);
+        printf("# time: %.2f s in all; no outer step ran an engine\n", H->loop.total_s);
     /* index 1: the schedules per inner step */
     printf("\n\n# schedules per inner step: best (outer step %d) and final (outer step %d)\n",
            b->outer, f->outer);
@@ -549,7 +506,7 @@ static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
     json_object_end(j);
 }
 
-static void json_entry_summary(JsonWriter *j, Hpo *H, const Entry *e, int with_schedule)
+static void json_entry_summary(JsonWriter *j, HpoRun *H, const HpoStep *e, int with_schedule)
 {
     json_object_begin(j, 0);
     json_key(j, "outer");
@@ -583,7 +540,7 @@ static void json_entry_summary(JsonWriter *j, Hpo *H, const Entry *e, int with_s
     json_object_end(j);
 }
 
-static int write_json(Hpo *H, HgErr *err)
+static int write_json(HpoRun *H, HgErr *err)
 {
     const HpoOptions *ho = H->ho;
     const HypergradOptions *o = H->o;
@@ -599,7 +556,7 @@ static int write_json(Hpo *H, HgErr *err)
     json_string(j, "hpo");
     json_key(j, "engine");
     json_string(j, o->engine);
-    hypergrad_json_problem(j, o, H->m, &H->train, &H->val, h);
+    hypergrad_json_problem(j, o, H->pb.model, &H->pb.train, &H->pb.val, h);
     json_key(j, "test_examples");
     if (ho->test)
         json_int(j, H->test.n);
@@ -668,13 +625,13 @@ static int write_json(Hpo *H, HgErr *err)
 
     json_key(j, "log");
     json_array_begin(j, 0);
-    for (int i = 0; i < H->nlog; i++) {
-        const Entry *e = &H->log[i];
+    for (int i = 0; i < H->loop.nlog; i++) {
+        const HpoStep *e = &H->loop.log[i];
         json_object_begin(j, 0);
         json_key(j, "outer");
         json_int(j, e->outer);
         json_key(j, "status");
-        json_string(j, e->has_grad ? "ok" : "final");
+        json_string(j, has_grad(e) ? "ok" : "final");
         json_key(j, "val_loss");
         json_double(j, e->val_loss);
         json_key(j, "val_acc");
@@ -690,31 +647,31 @@ static int write_json(Hpo *H, HgErr *err)
         else
             json_null(j);
         json_key(j, "hypergrad_norm");
-        if (e->has_grad)
+        if (has_grad(e))
             json_double(j, e->hg_norm);
         else
             json_null(j);
         json_key(j, "time_s");
         json_double(j, e->time_s);
         json_key(j, "engine_time_s");
-        if (e->has_grad)
+        if (has_grad(e))
             json_double(j, e->engine_time_s);
         else
             json_null(j);
         json_key(j, "flips");
-        if (e->has_grad && c->kind == OUTER_SIGN)
+        if (has_grad(e) && c->kind == OUTER_SIGN)
             json_int(j, e->flips);
         else
             json_null(j);
         json_key(j, "clamped");
-        if (e->has_grad)
+        if (has_grad(e))
             json_int(j, e->clamped);
         else
             json_null(j);
         json_key(j, "theta");
         json_theta(j, h, e->theta);
         json_key(j, "hypergrad");
-        if (e->has_grad)
+        if (has_grad(e))
             json_theta(j, h, e->grad);
         else
             json_null(j);
@@ -726,26 +683,26 @@ static int write_json(Hpo *H, HgErr *err)
     json_key(j, "stop");
     json_object_begin(j, 0);
     json_key(j, "reason");
-    json_string(j, H->stop == STOP_COMPLETED ? "completed"
-                   : H->stop == STOP_PATIENCE ? "patience" : H->fail_status);
+    json_string(j, H->loop.stop == HPO_COMPLETED ? "completed"
+                   : H->loop.stop == HPO_PATIENCE ? "patience" : H->loop.fail_status);
     json_key(j, "outer");
-    json_int(j, H->stop == STOP_FAILED ? H->fail_outer
-                : H->nlog ? H->log[H->nlog - 1].outer : 0);
+    json_int(j, H->loop.stop == HPO_FAILED ? H->loop.fail_outer
+                : H->loop.nlog ? H->loop.log[H->loop.nlog - 1].outer : 0);
     json_key(j, "message");
     json_string(j, stop_text(H, buf, sizeof buf));
     json_object_end(j);
     json_key(j, "best");
-    if (H->best >= 0)
-        json_entry_summary(j, H, &H->log[H->best], 1);
+    if (H->loop.best >= 0)
+        json_entry_summary(j, H, &H->loop.log[H->loop.best], 1);
     else
         json_null(j);
     json_key(j, "final");
-    if (H->nlog)
-        json_entry_summary(j, H, &H->log[H->nlog - 1], 1);
+    if (H->loop.nlog)
+        json_entry_summary(j, H, &H->loop.log[H->loop.nlog - 1], 1);
     else
         json_null(j);
     json_key(j, "time_s");
-    json_double(j, H->total_s);
+    json_double(j, H->loop.total_s);
     if (H->estimate > 0) {
         json_key(j, "mem_estimate");
         json_double(j, H->estimate);
@@ -757,146 +714,73 @@ static int write_json(Hpo *H, HgErr *err)
     return atomic_commit(&af, err);
 }
 
-static int load_test(Hpo *H, HgErr *err)
+static int load_test(HpoRun *H, HgErr *err)
 {
     const HypergradOptions *o = H->o;
     HgErr e = {{0}};
     if (dataset_load(o->data, o->data_dir, 1, &H->test, &e))
         return hg_fail(err, "--test: --data %s: %s", o->data, e.msg);
-    if (H->test.c != H->train.c || H->test.h != H->train.h || H->test.w != H->train.w ||
-        H->test.classes != H->train.classes) {
+    if (H->test.c != H->pb.train.c || H->test.h != H->pb.train.h || H->test.w != H->pb.train.w ||
+        H->test.classes != H->pb.train.classes) {
         hg_fail(err, "--test: --data %s: the test split has %dx%dx%d examples of %d classes, "
                 "the train split %dx%dx%d of %d", o->data, H->test.c, H->test.h, H->test.w,
-                H->test.classes, H->train.c, H->train.h, H->train.w, H->train.classes);
+                H->test.classes, H->pb.train.c, H->pb.train.h, H->pb.train.w, H->pb.train.classes);
         dataset_free(&H->test);
         return -1;
     }
-    dataset_normalize(&H->test, H->mean, H->std);
+    dataset_normalize(&H->test, H->pb.mean, H->pb.std);
     return 0;
 }
 
-static Entry *new_entry(Hpo *H, int outer, const double *theta)
+/* The loop's hypergradient: one engine run on the problem under sched. */
+static int engine_hypergrad(void *ctx, const Schedule *sched, double *grad, double *val_loss,
+                            double *val_acc, double *time_s, HgErr *err)
 {
-    Entry *e = &H->log[H->nlog++];
-    const size_t n = sizeof(double) * (size_t)(H->layout.N ? H->layout.N : 1);
-    memset(e, 0, sizeof *e);
-    e->outer = outer;
-    e->theta = mem_alloc(MEM_OTHER, n);
-    memcpy(e->theta, theta, sizeof(double) * (size_t)H->layout.N);
-    return e;
+    HpoRun *H = ctx;
+    EngineConfig cfg = H->cfg;
+    cfg.sched = sched;
+    EngineResult res;
+    if (engine_run(H->ops, &cfg, &res, err))
+        return -1;
+    memcpy(grad, res.hypergrad, sizeof(double) * (size_t)H->layout.N);
+    *val_loss = res.val_loss;
+    *val_acc = res.val_acc;
+    *time_s = res.time_s;
+    engine_result_free(&res);
+    return 0;
 }
 
-static void record_failure(Hpo *H, int outer, const char *msg)
+/* Each step as the loop reports it: a row of the table, or a comment line
+ * for a failure (never a number). */
+static void on_step(void *ctx, const HpoStep *e)
 {
-    H->stop = STOP_FAILED;
-    H->fail_outer = outer;
-    snprintf(H->fail_msg, sizeof H->fail_msg, "%s", msg);
-    snprintf(H->fail_status, sizeof H->fail_status, "%s",
-             strstr(msg, "diverged") || strstr(msg, "not finite") ? "diverged" : "failed");
-    /* a comment line in the table: never a number */
-    printf("# outer step %d: inner run %s: %s\n", outer, H->fail_status, msg);
-    fflush(stdout);
-}
-
-static void update_best(Hpo *H)
-{
-    const Entry *e = &H->log[H->nlog - 1];
-    if (H->best < 0 || e->val_acc > H->log[H->best].val_acc)
-        H->best = H->nlog - 1;
-}
-
-static void outer_loop(Hpo *H, const EngineOps *ops, double *theta, OuterOpt *opt)
-{
-    const HpoOptions *ho = H->ho;
-    const HypergradOptions *o = H->o;
-    const int N = H->layout.N, S = ho->outer_steps;
-    const InnerProblem prob = {H->m, &H->train, &H->val, o->batch, o->batch_seed, H->w0, o->kahan};
-    const EngineConfig cfg = {.prob = &prob, .layout = &H->layout, .sched = &H->sched,
-                              .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
-                              .greedy_online_lr = o->greedy_online_lr};
-    Progress pg;
-    char label[64];
-    snprintf(label, sizeof label, "hpo %s", o->engine);
-    const double t_start = now_s();
-    progress_start(&pg, label, S + 1);
-    H->stop = STOP_COMPLETED;
-    for (int s = 0; s < S; s++) {
-        HgErr err = {{0}};
-        const double t0 = now_s();
-        load_theta(H, theta);
-        EngineResult res;
-        if (engine_run(ops, &cfg, &res, &err)) {
-            record_failure(H, s, err.msg);
-            break;
-        }
-        Entry *e = new_entry(H, s, theta);
-        e->has_grad = 1;
-        e->val_loss = res.val_loss;
-        e->val_acc = res.val_acc;
-        e->engine_time_s = res.time_s;
-        e->grad = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
-        memcpy(e->grad, res.hypergrad, sizeof(double) * (size_t)N);
-        e->hg_norm = norm2(res.hypergrad, N);
-        engine_result_free(&res);
-        if (ho->test && retrain(H, e, 0, &err)) {
-            H->nlog--; /* not evaluated completely: drop it */
-            mem_free(e->theta);
-            mem_free(e->grad);
-            record_failure(H, s, err.msg);
-            break;
-        }
-        OuterStepInfo info;
-        HG_CHECK(outer_step(opt, theta, e->grad, &info, &err) == 0,
-                 "engine_run checked the hypergradient finite: %s", err.msg);
-        e->flips = info.flips;
-        e->clamped = info.clamped;
-        e->time_s = now_s() - t0;
-        print_row(H, e);
-        update_best(H);
-        progress_update(&pg, s + 1);
-        if (ho->patience > 0 && H->nlog - 1 - H->best >= ho->patience) {
-            H->stop = STOP_PATIENCE;
-            break;
-        }
+    HpoRun *H = ctx;
+    if (e->status == HPO_STEP_FAILED) {
+        printf("# outer step %d: inner run %s: %s\n", e->outer, H->loop.fail_status, e->msg);
+        fflush(stdout);
+        return;
     }
-    if (H->stop == STOP_COMPLETED) { /* the final theta: a plain training run */
-        HgErr err = {{0}};
-        const double t0 = now_s();
-        Entry *e = new_entry(H, S, theta);
-        load_theta(H, theta);
-        if (retrain(H, e, 1, &err)) {
-            H->nlog--;
-            mem_free(e->theta);
-            record_failure(H, S, err.msg);
-        } else {
-            e->time_s = now_s() - t0;
-            print_row(H, e);
-            update_best(H);
-        }
+    if (e->status == HPO_STEP_OK && e->has_test && e->retrain_val_acc != e->val_acc &&
+        !H->val_mismatch_noted) {
+        fprintf(stderr, "\nhgbench hpo: note: retraining for the test accuracy gave validation "
+                "accuracy %.6f against the engine's %.6f (a different summation order); the "
+                "log keeps the engine's\n", e->retrain_val_acc, e->val_acc);
+        H->val_mismatch_noted = 1;
     }
-    progress_end(&pg);
-    H->total_s = now_s() - t_start;
+    print_row(H, e);
+    if (e->status == HPO_STEP_OK)
+        progress_update(&H->pg, e->outer + 1);
 }
 
-static void hpo_free(Hpo *H)
+static void hpo_run_free(HpoRun *H)
 {
-    for (int i = 0; i < H->nlog; i++) {
-        mem_free(H->log[i].theta);
-        mem_free(H->log[i].grad);
-    }
-    free(H->log);
+    hpo_free(&H->loop);
     schedule_free(&H->sched);
-    mem_free(H->w0);
-    mem_free(H->w);
-    mem_free(H->mean);
-    mem_free(H->std);
-    dataset_free(&H->train);
-    dataset_free(&H->val);
+    problem_free(&H->pb);
     dataset_free(&H->test);
-    model_free(H->m);
 }
 
-static int hpo_run(const HpoOptions *ho)
+static int hpo_command(const HpoOptions *ho)
 {
     const HypergradOptions *o = &ho->prob;
     HgErr err = {{0}};
@@ -906,20 +790,21 @@ static int hpo_run(const HpoOptions *ho)
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         return 2;
     }
-    Hpo H = {.ho = ho, .o = o, .best = -1};
-    const EngineOps *ops = engine_find(o->engine);
-    H.m = model_by_name(o->model, o->input, o->classes, &err);
-    HG_CHECK(ops && H.m, "checked by hpo_parse: %s", err.msg);
-    const long P = H.m->nparams;
+    HpoRun H = {.ho = ho, .o = o, .loop = {.best = -1}};
+    H.ops = engine_find(o->engine);
+    const ProblemSpec spec = hypergrad_problem_spec(o);
+    Model *sized = problem_model(&spec, &err); /* to size the run before loading */
+    HG_CHECK(H.ops && sized, "checked by hpo_parse: %s", err.msg);
+    const long P = sized->nparams;
+    model_free(sized);
     const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
-    OuterOpt opt = {0};
     double *theta = NULL;
     if (ho->outer_steps > 0 && hypergrad_memory_estimate("hpo", o, P, N, &H.estimate, &err)) {
         fprintf(stderr, "hgbench hpo: refused: %s\n", err.msg);
         status = 1;
         goto done;
     }
-    if (hypergrad_load_data(o, &H.train, &H.val, &H.mean, &H.std, &status, &err)) {
+    if (hypergrad_load_problem(o, &H.pb, &status, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         goto done;
     }
@@ -928,12 +813,8 @@ static int hpo_run(const HpoOptions *ho)
         status = 3;
         goto done;
     }
-    H.w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)P);
-    H.w = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)P);
-    model_init(H.m, H.w0, o->init, o->init_sigma, o->seed);
     if (hyper_layout_init(&H.layout, o->steps, o->K, &err) ||
-        schedule_init(&H.sched, o->steps, o->schedule, o->lr, o->mom, o->wd, o->clamp, &err) ||
-        outer_init(&opt, &ho->outer, &H.layout, &err)) {
+        schedule_init(&H.sched, o->steps, o->schedule, o->lr, o->mom, o->wd, o->clamp, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         status = 2;
         goto done;
@@ -941,6 +822,18 @@ static int hpo_run(const HpoOptions *ho)
     const size_t nbytes = sizeof(double) * (size_t)(N ? N : 1);
     theta = mem_alloc(MEM_OTHER, nbytes);
     hyper_pack(&H.layout, &H.sched, theta);
+    H.cfg = (EngineConfig){.prob = &H.pb.inner, .layout = &H.layout, .sched = &H.sched,
+                           .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
+                           .greedy_online_lr = o->greedy_online_lr};
+    const HpoConfig hc = {.prob = &H.pb.inner, .layout = &H.layout, .outer = ho->outer,
+                          .outer_steps = ho->outer_steps, .patience = ho->patience,
+                          .test = ho->test ? &H.test : NULL, .hypergrad = engine_hypergrad,
+                          .hypergrad_ctx = &H, .on_step = on_step, .ctx = &H};
+    if (hpo_init(&H.loop, &hc, theta, &H.sched, &err)) {
+        fprintf(stderr, "hgbench hpo: %s\n", err.msg);
+        status = 2;
+        goto done;
+    }
     for (int k = 0; k < HYPER_KINDS; k++) {
         if (!H.layout.K[k])
             continue;
@@ -968,25 +861,26 @@ static int hpo_run(const HpoOptions *ho)
                     ho->outer.sign_step[k], ho->outer_steps,
                     ho->outer.bounded ? ", within the bounds" : "");
     }
-    H.log = calloc((size_t)ho->outer_steps + 1, sizeof(Entry));
-    HG_CHECK(H.log, "out of memory");
     print_header(&H);
-    outer_loop(&H, ops, theta, &opt);
+    char label[64];
+    snprintf(label, sizeof label, "hpo %s", o->engine);
+    progress_start(&H.pg, label, ho->outer_steps + 1);
+    hpo_run(&H.loop);
+    progress_end(&H.pg);
     print_footer(&H);
-    if (H.best < 0)
+    if (H.loop.best < 0)
         status = 1;
     if (ho->json && write_json(&H, &err)) {
         fprintf(stderr, "hgbench hpo: --json %s\n", err.msg);
         status = 3;
     }
-    if (H.stop == STOP_FAILED)
+    if (H.loop.stop == HPO_FAILED)
         fprintf(stderr, "hgbench hpo: stopped at outer step %d: inner run %s: %s\n",
-                H.fail_outer, H.fail_status, H.fail_msg);
+                H.loop.fail_outer, H.loop.fail_status, H.loop.fail_msg);
 
 done:
-    outer_free(&opt);
     mem_free(theta);
-    hpo_free(&H);
+    hpo_run_free(&H);
     return status;
 }
 
@@ -1002,5 +896,5 @@ int hpo_main(int argc, char **argv)
         hpo_usage(stdout);
         return 0;
     }
-    return hpo_run(&o);
+    return hpo_command(&o);
 }

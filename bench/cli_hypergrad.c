@@ -32,6 +32,7 @@
 #include "../common/real.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
+#include "../harness/problem.h"
 #include "atomic_file.h"
 #include "export.h"
 #include "json_writer.h"
@@ -41,16 +42,13 @@
 #define MAX_BATCH 1000000
 #define MAX_VAL 10000000
 #define MAX_THREADS 1024
-#define SYNTHETIC_CLASSES 10
-#define SYNTHETIC_TRAIN_MAX 60000 /* like Fashion-MNIST's train split */
-#define SYNTHETIC_NOISE 1.0
-#define DEFAULT_VAL_SEED 1
-#define DEFAULT_NORMAL_SIGMA 0.01
+#define DEFAULT_VAL_SEED PROBLEM_DEFAULT_VAL_SEED
+#define DEFAULT_NORMAL_SIGMA PROBLEM_DEFAULT_NORMAL_SIGMA
 
 /* ------------------------------------------------------------ flags */
 
 typedef enum FlagId {
-    F_ENGINE, F_MODEL, F_DATA, F_DATA_DIR, F_STEPS, F_BATCH, F_VAL, F_LEARN,
+    F_ENGINE, F_MODEL, F_DATA, F_DATA_DIR, F_DEVICE, F_STEPS, F_BATCH, F_VAL, F_LEARN,
     F_LR, F_MOM, F_WD, F_SCHEDULE, F_CLAMP, F_PRECISION, F_SEED, F_BATCH_SEED,
     F_VAL_SEED, F_INIT, F_KAHAN, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
     F_JSON, F_EXPORT, F_HELP, F_COUNT
@@ -74,6 +72,8 @@ static const FlagSpec FLAGS[] = {
     {F_DATA_DIR, "--data-dir", "DIR",
      "folder with the data set's files (default: the loader's; fashion-mnist: "
      "/usr/share/datasets/fashion-mnist)"},
+    {F_DEVICE, "--device", "NAME",
+     "cpu, cuda (not built yet: refused) or auto (the CPU for now) (default cpu)"},
     {F_STEPS, "--steps", "T", "inner SGD steps, 1..10000000 (default 100)"},
     {F_BATCH, "--batch", "B", "examples per step (default 128)"},
     {F_VAL, "--val", "N",
@@ -201,7 +201,28 @@ int hypergrad_flag_arity(const char *flag, size_t len)
 
 uint64_t hypergrad_batch_seed(uint64_t seed)
 {
-    return inner_batch_seed(seed);
+    const ProblemSpec s = {.seed = seed};
+    return problem_batch_seed(&s);
+}
+
+ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
+{
+    ProblemSpec s = problem_spec_defaults();
+    s.model = o->model;
+    s.data = o->data;
+    s.data_dir = o->data_dir;
+    s.device = o->device;
+    s.steps = o->steps;
+    s.batch = o->batch;
+    s.val = o->val;
+    s.seed = o->seed;
+    s.batch_seed_given = 1; /* check_options derived it (problem_batch_seed) */
+    s.batch_seed = o->batch_seed;
+    s.val_seed = o->val_seed;
+    s.init = o->init;
+    s.init_sigma = o->init_sigma;
+    s.kahan = o->kahan;
+    return s;
 }
 
 static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, HgErr *err)
@@ -264,58 +285,6 @@ int hypergrad_parse_real(const char *flag, const char *s, double lo, double hi, 
                          HgErr *err)
 {
     return parse_real(flag, s, lo, hi, out, err);
-}
-
-/* "fashion-mnist", ..., "synthetic", "synthetic:3x32x32", "synthetic:64". */
-static int parse_data(HypergradOptions *o, HgErr *err)
-{
-    static const struct { const char *name; int c, h, w; } sets[] = {
-        {"fashion-mnist", 1, 28, 28}, {"mnist", 1, 28, 28}, {"svhn", 3, 32, 32},
-        {"cifar10", 3, 32, 32}};
-    o->synthetic = 0;
-    o->classes = 10;
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
-        if (!strcmp(o->data, sets[i].name)) {
-            o->input = (Shape){sets[i].c, sets[i].h, sets[i].w};
-            return 0;
-        }
-    if (strncmp(o->data, "synthetic", 9) || (o->data[9] && o->data[9] != ':'))
-        return hg_fail(err, "--data '%s': unknown data set (valid: fashion-mnist, mnist, "
-                       "svhn, cifar10, synthetic[:CxHxW|:D])", o->data);
-    o->synthetic = 1;
-    o->classes = SYNTHETIC_CLASSES;
-    o->input = (Shape){1, 28, 28};
-    if (!o->data[9])
-        return 0;
-    long d[3];
-    int n = 0, bad = 0;
-    const char *p = o->data + 10;
-    for (;;) { /* a number, then 'x' and another, at most three */
-        char *end;
-        if (!isdigit((unsigned char)*p) || n == 3) {
-            bad = 1;
-            break;
-        }
-        d[n++] = strtol(p, &end, 10);
-        p = end;
-        if (*p != 'x')
-            break;
-        p++;
-    }
-    if (bad || *p || (n != 1 && n != 3))
-        return hg_fail(err, "--data '%s': a synthetic shape is CxHxW or D, e.g. "
-                       "synthetic:3x32x32 or synthetic:64", o->data);
-    long size = 1;
-    for (int i = 0; i < n; i++) {
-        if (d[i] < 1 || d[i] > 4096)
-            return hg_fail(err, "--data '%s': each dimension must be in [1, 4096]", o->data);
-        size *= d[i];
-    }
-    if (size > 1L << 22)
-        return hg_fail(err, "--data '%s': %ld values per example, at most %ld", o->data, size,
-                       1L << 22);
-    o->input = n == 1 ? (Shape){(int)d[0], 1, 1} : (Shape){(int)d[0], (int)d[1], (int)d[2]};
-    return 0;
 }
 
 /* "lr:1,mom:T,wd:4" or "none" into K, for T steps. */
@@ -395,7 +364,8 @@ static int parse_init(HypergradOptions *o, const char *v, HgErr *err)
 static void defaults(HypergradOptions *o)
 {
     *o = (HypergradOptions){
-        .engine = "bptt", .model = "lenet", .data = "fashion-mnist", .steps = 100,
+        .engine = "bptt", .model = "lenet", .data = "fashion-mnist", .device = "cpu",
+        .steps = 100,
         .batch = 128, .val = 10000, .learn = "lr:1", .lr = 0.1, .mom = 0.9, .wd = 5e-4,
         .schedule_name = "constant", .schedule = SCHEDULE_CONSTANT, .precision = HG_PRECISION,
         .seed = 0, .val_seed = DEFAULT_VAL_SEED, .init_name = "xavier", .init = INIT_XAVIER,
@@ -410,6 +380,7 @@ static int set_flag(HypergradOptions *o, FlagId id, const char *name, const char
     case F_MODEL: o->model = v; return 0;
     case F_DATA: o->data = v; return 0;
     case F_DATA_DIR: o->data_dir = v; return 0;
+    case F_DEVICE: o->device = v; return 0;
     case F_STEPS: return parse_int(name, v, 1, MAX_STEPS, &o->steps, err);
     case F_BATCH: return parse_int(name, v, 1, MAX_BATCH, &o->batch, err);
     case F_VAL: return parse_int(name, v, 1, MAX_VAL, &o->val, err);
@@ -459,17 +430,13 @@ static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *e
     if (!engine_find(o->engine))
         return hg_fail(err, "--engine '%s': unknown engine (registered: %s)", o->engine,
                        engine_names());
-    if (parse_data(o, err))
+    ProblemSpec spec = hypergrad_problem_spec(o);
+    ProblemData pd;
+    if (problem_check(&spec, &pd, err))
         return -1;
-    if (o->synthetic && o->data_dir)
-        return hg_fail(err, "--data-dir %s: --data %s is generated, it has no folder",
-                       o->data_dir, o->data);
-    HgErr merr = {{0}};
-    Model *m = model_by_name(o->model, o->input, o->classes, &merr);
-    if (!m)
-        return hg_fail(err, "--model '%s' for %dx%dx%d inputs (--data %s): %s", o->model,
-                       o->input.c, o->input.h, o->input.w, o->data, merr.msg);
-    model_free(m);
+    o->input = pd.input;
+    o->classes = pd.classes;
+    o->synthetic = pd.synthetic;
     if (parse_learn(o->learn, o->steps, o->K, err))
         return -1;
     const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
@@ -487,8 +454,9 @@ static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *e
     if (o->kahan && o->export_dir)
         return hg_fail(err, "--export with --kahan: the exported update rule is the plain one, "
                        "so another framework would recompute a different run");
-    if (!given[F_BATCH_SEED])
-        o->batch_seed = hypergrad_batch_seed(o->seed);
+    spec.batch_seed_given = given[F_BATCH_SEED];
+    spec.batch_seed = o->batch_seed;
+    o->batch_seed = problem_batch_seed(&spec);
     return 0;
 }
 
@@ -580,60 +548,12 @@ int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P
     return rc;
 }
 
-int hypergrad_load_data(const HypergradOptions *o, Dataset *train, Dataset *val,
-                        double **mean, double **std, int *status, HgErr *err)
+int hypergrad_load_problem(const HypergradOptions *o, Problem *p, int *status, HgErr *err)
 {
-    Dataset full;
-    *status = 3;
-    if (o->synthetic) {
-        long n_train = (long)o->steps * o->batch;
-        n_train = n_train > SYNTHETIC_TRAIN_MAX ? SYNTHETIC_TRAIN_MAX : n_train;
-        n_train = n_train < o->batch ? o->batch : n_train;
-        if (n_train + o->val > INT_MAX) {
-            *status = 2;
-            return hg_fail(err, "--data synthetic: %ld + %d examples are too many", n_train,
-                           o->val);
-        }
-        if (synthetic_make((int)n_train + o->val, o->input.c, o->input.h, o->input.w,
-                           o->classes, SYNTHETIC_NOISE, o->val_seed + 1, &full, err))
-            return -1;
-    } else {
-        HgErr e = {{0}};
-        if (dataset_load(o->data, o->data_dir, 0, &full, &e))
-            return hg_fail(err, "--data %s: %s", o->data, e.msg);
-        if (full.c != o->input.c || full.h != o->input.h || full.w != o->input.w ||
-            full.classes != o->classes) {
-            hg_fail(err, "--data %s: loaded %dx%dx%d examples of %d classes, expected "
-                    "%dx%dx%d of %d", o->data, full.c, full.h, full.w, full.classes,
-                    o->input.c, o->input.h, o->input.w, o->classes);
-            dataset_free(&full);
-            return -1;
-        }
-    }
-    if (o->val >= full.n || full.n - o->val < o->batch) {
-        const int most = full.n - o->batch;
-        if (most >= 1)
-            hg_fail(err, "--val %d: --data %s has %d training examples; holding out %d would "
-                    "leave fewer than --batch %d; use --val %d or less", o->val, o->data,
-                    full.n, o->val, o->batch, most);
-        else
-            hg_fail(err, "--batch %d: --data %s has only %d training examples, too few for "
-                    "a batch and a validation set", o->batch, o->data, full.n);
-        dataset_free(&full);
-        *status = 2;
-        return -1;
-    }
-    const int rc = dataset_split(&full, o->val, o->val_seed, train, val, err);
-    dataset_free(&full);
-    if (rc)
-        return -1;
-    *mean = mem_alloc(MEM_DATA, sizeof(double) * (size_t)train->c);
-    *std = mem_alloc(MEM_DATA, sizeof(double) * (size_t)train->c);
-    dataset_channel_stats(train, *mean, *std);
-    dataset_normalize(train, *mean, *std);
-    dataset_normalize(val, *mean, *std);
-    *status = 0;
-    return 0;
+    const ProblemSpec spec = hypergrad_problem_spec(o);
+    const int rc = problem_load(&spec, p, err);
+    *status = rc == 0 ? 0 : rc == PROBLEM_BAD_SPEC ? 2 : 3;
+    return rc ? -1 : 0;
 }
 
 static int per_step_kinds(const HyperLayout *h, const EngineResult *r)
@@ -707,7 +627,7 @@ static void print_summary(const HypergradOptions *o, const Model *m, const Datas
     }
     human_bytes(b, sizeof b, (double)r->peak_rss);
     printf("%speak RSS %s (peaks during the run)\n", first ? "" : "; ", b);
-    if (!strcmp(o->engine, "reversible")) {
+    if (engine_find(o->engine)->infobuf) {
         char f[32];
         human_bytes(b, sizeof b, (double)r->infobuf_bytes);
         human_bytes(f, sizeof f, r->infobuf_floor_bytes);
@@ -746,7 +666,7 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
     json_key(j, "batch");
     json_int(j, o->batch);
     json_key(j, "precision");
-    json_int(j, HG_PRECISION);
+    json_string(j, HG_REAL_NAME);
     json_key(j, "seed");
     json_uint(j, o->seed);
     json_key(j, "batch_seed");
@@ -784,11 +704,12 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
             json_int(j, h->K[k]);
         }
     json_object_end(j);
-    if (!strcmp(o->engine, "bptt")) {
+    const EngineOps *ops = engine_find(o->engine);
+    if (engine_takes(ops, "truncate")) {
         json_key(j, "truncate");
         json_int(j, o->truncate);
     }
-    if (!strcmp(o->engine, "greedy")) {
+    if (engine_takes(ops, "look-ahead")) {
         json_key(j, "greedy_target");
         json_string(j, o->greedy_on_train ? "train" : "val");
         json_key(j, "greedy_online_lr");
@@ -870,7 +791,7 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
         json_key(j, "estimate");
         json_double(j, estimate);
     }
-    if (!strcmp(o->engine, "reversible")) {
+    if (engine_find(o->engine)->infobuf) {
         json_key(j, "infobuf_bytes");
         json_uint(j, r->infobuf_bytes);
         json_key(j, "infobuf_floor_bytes");
@@ -899,28 +820,30 @@ static int hypergrad_run(const HypergradOptions *o)
     }
 
     const EngineOps *ops = engine_find(o->engine);
-    Model *m = model_by_name(o->model, o->input, o->classes, &err);
-    HG_CHECK(ops && m, "checked by hypergrad_parse: %s", err.msg);
+    const ProblemSpec spec = hypergrad_problem_spec(o);
+    Model *sized = problem_model(&spec, &err); /* to size the run before loading */
+    HG_CHECK(ops && sized, "checked by hypergrad_parse: %s", err.msg);
+    Problem pb = {0};
     const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
     double estimate;
-    Dataset train = {0}, val = {0};
-    double *mean = NULL, *std = NULL, *theta = NULL;
-    real *w0 = NULL;
+    double *theta = NULL;
     Schedule sched = {0};
     EngineResult res = {0};
     int have_res = 0;
-    if (hypergrad_memory_estimate("hypergrad", o, m->nparams, N, &estimate, &err)) {
+    const int est_rc = hypergrad_memory_estimate("hypergrad", o, sized->nparams, N, &estimate,
+                                                 &err);
+    model_free(sized);
+    if (est_rc) {
         fprintf(stderr, "hgbench hypergrad: refused: %s\n", err.msg);
         status = 1;
         goto done;
     }
 
-    if (hypergrad_load_data(o, &train, &val, &mean, &std, &status, &err)) {
+    if (hypergrad_load_problem(o, &pb, &status, &err)) {
         fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
         goto done;
     }
-    w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)m->nparams);
-    model_init(m, w0, o->init, o->init_sigma, o->seed);
+    Model *const m = pb.model;
 
     HyperLayout layout;
     if (hyper_layout_init(&layout, o->steps, o->K, &err) ||
@@ -947,7 +870,7 @@ static int hypergrad_run(const HypergradOptions *o)
     }
     hyper_unpack(&layout, theta, &sched);
 
-    const InnerProblem prob = {m, &train, &val, o->batch, o->batch_seed, w0, o->kahan};
+    const InnerProblem prob = pb.inner;
     const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched,
                               .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
                               .greedy_online_lr = o->greedy_online_lr};
@@ -957,8 +880,8 @@ static int hypergrad_run(const HypergradOptions *o)
         goto done;
     }
     have_res = 1;
-    print_summary(o, m, &train, &val, &layout, &res);
-    if (o->json && write_json(o, m, &train, &val, &layout, &res, estimate, &err)) {
+    print_summary(o, m, &pb.train, &pb.val, &layout, &res);
+    if (o->json && write_json(o, m, &pb.train, &pb.val, &layout, &res, estimate, &err)) {
         fprintf(stderr, "hgbench hypergrad: --json %s\n", err.msg);
         status = 3;
     }
@@ -968,7 +891,7 @@ static int hypergrad_run(const HypergradOptions *o)
             .init = o->init_name, .init_sigma = o->init_sigma, .init_seed = o->seed,
             .batch_seed = o->batch_seed, .val_seed = o->val_seed, .truncate = o->truncate,
             .greedy_on_train = o->greedy_on_train, .greedy_online_lr = o->greedy_online_lr,
-            .mean = mean, .std = std};
+            .mean = pb.mean, .std = pb.std};
         if (export_problem(o->export_dir, &info, &prob, &layout, &sched, &res, &err)) {
             fprintf(stderr, "hgbench hypergrad: --export %s\n", err.msg);
             status = 3;
@@ -980,12 +903,7 @@ done:
         engine_result_free(&res);
     schedule_free(&sched);
     mem_free(theta);
-    mem_free(w0);
-    mem_free(mean);
-    mem_free(std);
-    dataset_free(&train);
-    dataset_free(&val);
-    model_free(m);
+    problem_free(&pb);
     return status;
 }
 

@@ -17,6 +17,7 @@
 #include "../common/check.h"
 #include "../datasets/dataset.h"
 #include "../harness/hyper.h"
+#include "../harness/problem.h"
 #include "../models/model.h"
 
 struct JsonWriter;
@@ -26,6 +27,7 @@ typedef struct HypergradOptions {
     const char *model;      /* model_by_name spec */
     const char *data;       /* fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D] */
     const char *data_dir;   /* NULL: the loader's default */
+    const char *device;     /* cpu, cuda (refused: not built yet), auto (= cpu) */
     int steps, batch, val;
     const char *learn;      /* "lr:1,mom:T", or "none" */
     int K[HYPER_KINDS];     /* resolved from learn and steps */
@@ -93,11 +95,13 @@ int hypergrad_check_json_path(const char *path, HgErr *err);
  * the run cannot fit. */
 int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P, int N,
                               double *estimate, HgErr *err);
-/* Train and validation parts of --data, normalised by the train part's
- * per-channel statistics (mean, std: [C], the caller frees with mem_free).
- * On error *status is 2 (a --val or --batch the data cannot give) or 3. */
-int hypergrad_load_data(const HypergradOptions *o, Dataset *train, Dataset *val,
-                        double **mean, double **std, int *status, HgErr *err);
+/* The problem spec (problem.h) of the options: the one place a command's
+ * flags become data, model, w0 and seeds. */
+ProblemSpec hypergrad_problem_spec(const HypergradOptions *o);
+/* problem_load of the options' spec: train and validation parts of --data,
+ * normalised, the model, w0 (problem_free it). On error *status is 2 (a bad
+ * name, a --val or --batch the data cannot give) or 3. */
+int hypergrad_load_problem(const HypergradOptions *o, Problem *p, int *status, HgErr *err);
 /* The problem's JSON members, "model" .. "learn" (and truncate, greedy's
  * settings for those engines), into the open object. */
 void hypergrad_json_problem(struct JsonWriter *j, const HypergradOptions *o, const Model *m,

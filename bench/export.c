@@ -194,28 +194,12 @@ static void layer_json(JsonWriter *j, const Model *m, const Layer *L)
 
 static const char *definition(const ExportInfo *info)
 {
-    if (!strcmp(info->engine, "greedy"))
-        return info->greedy_on_train
-                   ? "greedy one-step look-ahead (the derivative of the final validation loss "
-                     "only when steps = 1): per-step value t is the derivative, with w_t and "
-                     "v_t held fixed, of the mean loss on the next training batch (batches "
-                     "row t + 1) at w_{t+1} with respect to step t's value; each learned "
-                     "value's hypergradient is the sum of the per-step values over its "
-                     "window's steps"
-                   : "greedy one-step look-ahead (the derivative of the final validation loss "
-                     "only when steps = 1): per-step value t is the derivative, with w_t and "
-                     "v_t held fixed, of the mean validation loss at w_{t+1} with respect to "
-                     "step t's value; each learned value's hypergradient is the sum of the "
-                     "per-step values over its window's steps";
-    if (!strcmp(info->engine, "bptt") && info->truncate > 0)
-        return "truncated back-propagation: each value is the derivative of the mean "
-               "validation loss at w_T with respect to that shared value, through the last "
-               "`truncate` steps only (per-step derivatives of earlier steps are taken as 0; "
-               "biased), summed over its window's steps";
-    return "each value is the derivative of the mean validation loss at w_T (after all "
-           "steps) with respect to that shared value = the sum over its window's steps of "
-           "the derivatives with respect to the per-step values (step t of a kind learned "
-           "with K values uses value floor(t K / steps))";
+    const EngineOps *ops = engine_find(info->engine);
+    HG_CHECK(ops, "--engine %s: checked by the command", info->engine);
+    const EngineConfig cfg = {.truncate = info->truncate,
+                              .greedy_on_train = info->greedy_on_train,
+                              .greedy_online_lr = info->greedy_online_lr};
+    return engine_definition(ops, &cfg);
 }
 
 static int write_problem_json(const char *path, const ExportInfo *info, const InnerProblem *p,

@@ -42,6 +42,7 @@
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
+#include "../harness/problem.h"
 #include "atomic_file.h"
 #include "fig2_stats.h"
 #include "json_writer.h"
@@ -281,6 +282,34 @@ static void default_windows(Fig2Options *o)
     qsort(o->windows, (size_t)o->nwin, sizeof *o->windows, cmp_int);
 }
 
+/* The engines --reverse-engine takes, from the registry: exact and reverse
+ * mode ("bptt or reversible"). */
+static const char *reverse_names(void)
+{
+    static char names[128];
+    int n = 0;
+    for (int i = 0; engine_at(i); i++)
+        n += engine_at(i)->reverse && engine_at(i)->exact;
+    names[0] = '\0';
+    for (int i = 0, k = 0; engine_at(i); i++)
+        if (engine_at(i)->reverse && engine_at(i)->exact) {
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     k == 0 ? "" : k == n - 1 ? " or " : ", ", engine_at(i)->name);
+            k++;
+        }
+    return names;
+}
+
+/* The biased one-step look-ahead Figure 2 measures (greedy): the registry's
+ * engine that is not exact. */
+static const EngineOps *look_ahead_engine(void)
+{
+    for (int i = 0; engine_at(i); i++)
+        if (!engine_at(i)->exact)
+            return engine_at(i);
+    return NULL;
+}
+
 static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
 {
     *o = fig2_defaults();
@@ -359,11 +388,9 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
         } else if (!strcmp(name, "--data-dir"))
             o->data_dir = v;
         else if (!strcmp(name, "--reverse-engine")) {
-            if (strcmp(v, "bptt") && strcmp(v, "reversible"))
-                rc = hg_fail(err, "--reverse-engine '%s': expected bptt or reversible", v);
-            else if (!engine_find(v))
-                rc = hg_fail(err, "--reverse-engine '%s': not in this build (engines: %s)", v,
-                             engine_names());
+            const EngineOps *e = engine_find(v);
+            if (!e || !e->reverse || !e->exact)
+                rc = hg_fail(err, "--reverse-engine '%s': expected %s", v, reverse_names());
             o->reverse = v;
         } else if (!strcmp(name, "--threads"))
             rc = parse_int(name, v, 1, MAX_THREADS, &o->threads, err);
@@ -679,7 +706,7 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_key(&j, "commit");
     json_string(&j, o->commit);
     json_key(&j, "precision");
-    json_int(&j, HG_PRECISION);
+    json_string(&j, HG_REAL_NAME);
     json_key(&j, "threads");
     json_int(&j, o->threads);
     json_key(&j, "quick");
@@ -918,36 +945,25 @@ static int check_writable(const char *flag, const char *path)
     return 0;
 }
 
-/* 0 done; -1 data not loaded (exit 3); -2 --val or --batch do not fit it (exit 2). */
-static int load_data(const Fig2Options *o, Dataset *train, Dataset *val, HgErr *err)
+/* LeNet on --data through the problem layer (harness/problem.h), seed 0;
+ * seed s is problem_reseed(s): w_0 and batch order as hypergrad --seed s.
+ * 0 done; -1 data not loaded (exit 3); -2 --val or --batch do not fit it or
+ * the data is not 1x28x28 (exit 2). */
+static int load_problem(const Fig2Options *o, Problem *pb, HgErr *err)
 {
-    Dataset full;
-    if (dataset_load(o->data, o->data_dir, 0, &full, err))
-        return -1;
-    if (full.c != 1 || full.h != 28 || full.w != 28 || full.classes != 10) {
-        hg_fail(err, "--data %s: %dx%dx%d examples of %d classes, expected 1x28x28 of 10",
-                o->data, full.c, full.h, full.w, full.classes);
-        dataset_free(&full);
-        return -1;
-    }
-    if (o->val >= full.n || full.n - o->val < o->batch) {
-        hg_fail(err, "--val %d: %s has %d training examples, which must leave at least --batch "
-                "%d; use --val %d or less", o->val, o->data, full.n, o->batch,
-                full.n - o->batch);
-        dataset_free(&full);
-        return -2; /* a usage error */
-    }
-    const int rc = dataset_split(&full, o->val, o->val_seed, train, val, err);
-    dataset_free(&full);
-    if (rc)
-        return -1;
-    double mean[1], std[1];
-    dataset_channel_stats(train, mean, std);
-    dataset_normalize(train, mean, std);
-    dataset_normalize(val, mean, std);
-    return 0;
+    ProblemSpec spec = problem_spec_defaults();
+    spec.model = "lenet";
+    spec.data = o->data;
+    spec.data_dir = o->data_dir;
+    spec.steps = o->steps;
+    spec.batch = o->batch;
+    spec.val = o->val;
+    spec.val_seed = o->val_seed;
+    spec.seed = 0;
+    spec.kahan = o->kahan;
+    const int rc = problem_load(&spec, pb, err);
+    return rc == PROBLEM_BAD_SPEC ? -2 : rc;
 }
-
 
 /* DIR/name into buf. */
 static int dir_path(char *buf, size_t cap, const char *dir, const char *name)
@@ -1087,17 +1103,16 @@ static int fig2_run(const Fig2Options *o)
             return 3;
         }
 
-    Dataset train = {0}, val = {0};
-    const int lrc = load_data(o, &train, &val, &err);
+    Problem pb;
+    const int lrc = load_problem(o, &pb, &err);
     if (lrc) {
         fprintf(stderr, PROG ": %s\n", err.msg);
+        problem_free(&pb);
         return lrc == -2 ? 2 : 3;
     }
-    r.n_train = train.n;
-    r.n_val = val.n;
-    Model *m = model_lenet((Shape){1, 28, 28}, 10, &err);
-    HG_CHECK(m, "LeNet 1x28x28: %s", err.msg);
-    r.P = m->nparams;
+    r.n_train = pb.train.n;
+    r.n_val = pb.val.n;
+    r.P = pb.model->nparams;
     HG_CHECK(r.P == LENET_PARAMS, "LeNet 1x28x28 has %ld parameters", r.P);
 
     HyperLayout layout;
@@ -1106,9 +1121,7 @@ static int fig2_run(const Fig2Options *o)
     if (hyper_layout_init(&layout, T, K, &err) ||
         schedule_init(&sched, T, SCHEDULE_COSINE, o->lr, o->mom, 0, o->clamp, &err)) {
         fprintf(stderr, PROG ": %s\n", err.msg);
-        dataset_free(&train);
-        dataset_free(&val);
-        model_free(m);
+        problem_free(&pb);
         return 2;
     }
     r.lr = sched.v[HYPER_LR];
@@ -1122,9 +1135,9 @@ static int fig2_run(const Fig2Options *o)
     r.time_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
     r.time_g = mem_alloc(MEM_OTHER, sizeof(double) * S);
     r.val_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
-    real *w0 = mem_alloc(MEM_PARAMS, sizeof(real) * r.P);
-    const EngineOps *ops[2] = {engine_find(o->reverse), engine_find("greedy")};
-    HG_CHECK(ops[0] && ops[1], "engines %s and greedy are registered", o->reverse);
+    const EngineOps *ops[2] = {engine_find(o->reverse), look_ahead_engine()};
+    HG_CHECK(ops[0] && ops[1], "engines %s and a look-ahead (greedy) are registered",
+             o->reverse);
     EngineState est;
     engine_check_state(ops[0], r.P, T, T, o->clamp > 0, &est, &err);
     if (est.bytes > 0)
@@ -1138,11 +1151,8 @@ static int fig2_run(const Fig2Options *o)
         units += r.cmp[i].S < S ? r.cmp[i].S : S;
     progress_start(&pg, "fig2", units);
     for (int s = 0; s < S; s++) {
-        model_init(m, w0, INIT_XAVIER, 0, (uint64_t)s);
-        const InnerProblem prob = {m, &train, &val, o->batch,
-                                   inner_batch_seed((uint64_t)s) /* as hypergrad --seed s */,
-                                   w0, o->kahan};
-        const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched};
+        problem_reseed(&pb, (uint64_t)s); /* w_0 and batch order as hypergrad --seed s */
+        const EngineConfig cfg = {.prob = &pb.inner, .layout = &layout, .sched = &sched};
         for (int e = 0; e < 1 + o->greedy; e++) {
             EngineResult res;
             HgErr e_err = {{0}};
@@ -1222,7 +1232,6 @@ static int fig2_run(const Fig2Options *o)
     }
 
     fig2_stats_free(&st);
-    mem_free(w0);
     mem_free(r.h);
     mem_free(r.g);
     mem_free(r.ok_h);
@@ -1233,9 +1242,7 @@ static int fig2_run(const Fig2Options *o)
     mem_free(r.time_g);
     mem_free(r.val_h);
     schedule_free(&sched);
-    dataset_free(&train);
-    dataset_free(&val);
-    model_free(m);
+    problem_free(&pb);
     return status;
 }
 

@@ -15,8 +15,9 @@
  *                            stream on one thread; the reversible engine
  *                            runs up to 16 streams in parallel)
  *   engine_run/E/lenet/T:8/incl_val_grad
- *                            one engine_run of E = bptt, reversible, forward,
- *                            greedy: T = 8 steps of batch 128, lr learned in
+ *                            one engine_run of each registered engine E
+ *                            (bptt, reversible, forward, greedy):
+ *                            T = 8 steps of batch 128, lr learned in
  *                            K = 2 windows, a validation set of 128 examples;
  *                            counter per_step = time / T, which includes the
  *                            validation gradient at w_T (and greedy's
@@ -34,10 +35,11 @@
  * ticks, so only runs of 0.1 s or more tell): above 0.25 the timings are
  * noisy, and a warning on stderr says so at the end.
  *
- * Data as the hgbench command: the Fashion-MNIST train set, 128 examples
- * held out by validation seed 1 (dataset_split), both parts normalised per
- * channel by the training part's mean and std (bench_models.c normalises
- * by the whole set's: the same up to those 128 examples).
+ * Data as the hgbench command, through its problem layer (harness/problem.h):
+ * the Fashion-MNIST train set, 128 examples held out by validation seed 1,
+ * both parts normalised per channel by the training part's mean and std
+ * (as bench_models.c); the engines' problem is lenet with w0 and batch
+ * order of seed 0, as hgbench hypergrad --seed 0.
  * Repetitions: --benchmark_min_time defaults to 0.2 s here (see usage).
  * Leaves out: float64/float32 comparison within one run (one binary per
  * precision), memory, GPU timings.
@@ -62,6 +64,7 @@
 #include "../backend/infobuf.h"
 #include "../harness/hyper.h"
 #include "../harness/inner.h"
+#include "../harness/problem.h"
 #include "../models/model.h"
 #include "gbench_shim.h"
 
@@ -86,8 +89,7 @@ static const int KS[] = {1, 4, 16, 64}; /* block HVP tangents */
 #define NKS ((int)(sizeof KS / sizeof KS[0]))
 static const char *const MODELS[] = {"logreg", "mlp", "lenet"};
 #define NMODELS ((int)(sizeof MODELS / sizeof MODELS[0]))
-static const char *const ENGINES[] = {"bptt", "reversible", "forward", "greedy"};
-#define NENGINES ((int)(sizeof ENGINES / sizeof ENGINES[0]))
+#define MAX_ENGINES 16 /* engine_run benchmarks: every registered engine */
 #define ENGINE_LR 0.1
 #define ENGINE_MOM 0.9
 #define ENGINE_WD 5e-4
@@ -413,22 +415,15 @@ typedef struct EngineCtx {
 
 /* Shared by the engine benchmarks. */
 typedef struct EngineProblem {
-    Model *m;
-    real *w0;         /* [P] */
-    InnerProblem prob;
+    const Problem *pb; /* lenet on the loaded data, w0 and batch order of seed 0 */
     HyperLayout layout;
     Schedule sched;
 } EngineProblem;
 
-static void engine_problem_init(EngineProblem *e, const Dataset *train, const Dataset *val)
+static void engine_problem_init(EngineProblem *e, const Problem *pb)
 {
     HgErr err = {{0}};
-    const Shape in = {train->c, train->h, train->w};
-    e->m = model_by_name("lenet", in, train->classes, &err);
-    if (!e->m) hg_die("model lenet: %s", err.msg);
-    e->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)e->m->nparams);
-    model_init(e->m, e->w0, INIT_XAVIER, 0.0, 0);
-    e->prob = (InnerProblem){e->m, train, val, BATCH, 1, e->w0, 0};
+    e->pb = pb;
     const int K[HYPER_KINDS] = {[HYPER_LR] = ENGINE_K_LR};
     if (hyper_layout_init(&e->layout, ENGINE_T, K, &err) ||
         schedule_init(&e->sched, ENGINE_T, SCHEDULE_CONSTANT, ENGINE_LR, ENGINE_MOM, ENGINE_WD,
@@ -442,8 +437,6 @@ static void engine_problem_init(EngineProblem *e, const Dataset *train, const Da
 static void engine_problem_free(EngineProblem *e)
 {
     schedule_free(&e->sched);
-    mem_free(e->w0);
-    model_free(e->m);
 }
 
 static void bm_engine(GbState *st, void *ctx)
@@ -473,34 +466,30 @@ static void bm_engine(GbState *st, void *ctx)
 
 /* ---------------------------------------------------------------- main */
 
-/* Fashion-MNIST train, VAL examples held out, both normalised by the
- * training part's per-channel statistics. Exits 3 if it cannot be loaded. */
-static void load_data(const Options *o, Dataset *train, Dataset *val, char *desc, size_t cap)
+/* The problem (harness/problem.h): Fashion-MNIST train, VAL examples held
+ * out by validation seed VAL_SEED, both normalised by the training part's
+ * per-channel statistics; lenet, w0 and batch order of seed 0. Exits 3 if it
+ * cannot be loaded. */
+static void load_problem(const Options *o, Problem *pb, char *desc, size_t cap)
 {
-    Dataset full = {0};
     HgErr err = {{0}};
-    if (dataset_load("fashion-mnist", o->data_dir, 0, &full, &err)) {
+    ProblemSpec spec = problem_spec_defaults();
+    spec.model = "lenet";
+    spec.data = "fashion-mnist";
+    spec.data_dir = o->data_dir;
+    spec.batch = BATCH;
+    spec.val = VAL;
+    spec.val_seed = VAL_SEED;
+    spec.seed = 0;
+    if (problem_load(&spec, pb, &err)) {
         fprintf(stderr, "hgbench-micro: %s\n", err.msg);
         exit(3);
     }
-    if (dataset_split(&full, VAL, VAL_SEED, train, val, &err)) {
-        fprintf(stderr, "hgbench-micro: %s\n", err.msg);
-        exit(3);
-    }
-    dataset_free(&full);
-    HG_CHECK(train->n >= NBATCHES * BATCH, "%d training examples", train->n);
-    double *mean = calloc((size_t)train->c, sizeof *mean);
-    double *std = calloc((size_t)train->c, sizeof *std);
-    HG_CHECK(mean && std, "out of memory");
-    dataset_channel_stats(train, mean, std);
-    dataset_normalize(train, mean, std);
-    dataset_normalize(val, mean, std);
+    HG_CHECK(pb->train.n >= NBATCHES * BATCH, "%d training examples", pb->train.n);
     const char *dir = o->data_dir ? o->data_dir : dataset_default_dir("fashion-mnist");
     snprintf(desc, cap, "fashion-mnist train from %s: %d training examples, %d held out "
              "(val seed %d), normalised by the training part's mean %.4f and std %.4f",
-             dir ? dir : "?", train->n, val->n, VAL_SEED, mean[0], std[0]);
-    free(mean);
-    free(std);
+             dir ? dir : "?", pb->train.n, pb->val.n, VAL_SEED, pb->mean[0], pb->std[0]);
 }
 
 static void add_context(const char *key, const char *value)
@@ -513,9 +502,9 @@ int main(int argc, char **argv)
     Options o = parse_flags(argc, argv);
     BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
-    Dataset train = {0}, val = {0};
+    Problem pb;
     char buf[512];
-    load_data(&o, &train, &val, buf, sizeof buf);
+    load_problem(&o, &pb, buf, sizeof buf);
     add_context("hg_data", buf);
     add_context("hg_precision", HG_REAL_NAME);
     snprintf(buf, sizeof buf, "%d (OpenMP max %d; %s, core %s)", o.threads,
@@ -540,7 +529,7 @@ int main(int argc, char **argv)
     ModelCtx mcs[NMODELS];
     OpCtx ops[NMODELS][3];
     for (int i = 0; i < NMODELS; i++) {
-        model_ctx_init(&mcs[i], MODELS[i], &train);
+        model_ctx_init(&mcs[i], MODELS[i], &pb.train);
         for (int k = 0; k < 3; k++) {
             ops[i][k] = (OpCtx){.mc = &mcs[i], .kind = (OpKind)k};
             snprintf(buf, sizeof buf, "%s/%s", op_names[k], MODELS[i]);
@@ -567,14 +556,15 @@ int main(int argc, char **argv)
     }
 
     EngineProblem ep;
-    engine_problem_init(&ep, &train, &val);
-    EngineCtx ecs[NENGINES];
-    for (int i = 0; i < NENGINES; i++) {
-        const EngineOps *eo = engine_find(ENGINES[i]);
-        HG_CHECK(eo, "engine %s is not in the registry (%s)", ENGINES[i], engine_names());
+    engine_problem_init(&ep, &pb);
+    EngineCtx ecs[MAX_ENGINES];
+    for (int i = 0; engine_at(i); i++) {
+        const EngineOps *eo = engine_at(i);
+        HG_CHECK(i < MAX_ENGINES, "more than %d engines registered", MAX_ENGINES);
         ecs[i] = (EngineCtx){.ops = eo,
-                             .cfg = {.prob = &ep.prob, .layout = &ep.layout, .sched = &ep.sched}};
-        snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/incl_val_grad", ENGINES[i],
+                             .cfg = {.prob = &ep.pb->inner, .layout = &ep.layout,
+                                     .sched = &ep.sched}};
+        snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/incl_val_grad", eo->name,
                  ENGINE_T);
         GbBench *b = gb_register(buf, bm_engine, &ecs[i]);
         if (!b) return 1;
@@ -591,8 +581,7 @@ int main(int argc, char **argv)
     engine_problem_free(&ep);
     for (int t = 0; t < 2; t++) info_ctx_free(&info[t]);
     for (int i = 0; i < NMODELS; i++) model_ctx_free(&mcs[i]);
-    dataset_free(&train);
-    dataset_free(&val);
+    problem_free(&pb);
     free(o.gb_argv);
     return rc;
 }

@@ -129,4 +129,23 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     return rc;
 }
 
-const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state};
+/* DESIGN.md: the trajectory, 2 T P reals. */
+static double bptt_formula_bytes(long P, int T, int N, const EngineResult *r)
+{
+    return 2.0 * T * P * sizeof(real);
+}
+
+static const char *bptt_definition(const EngineConfig *cfg)
+{
+    if (cfg->truncate <= 0)
+        return NULL; /* the exact derivative */
+    return "truncated back-propagation: each value is the derivative of the mean "
+           "validation loss at w_T with respect to that shared value, through the last "
+           "`truncate` steps only (per-step derivatives of earlier steps are taken as 0; "
+           "biased), summed over its window's steps";
+}
+
+const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state,
+                            .takes = "truncate trajectory", .exact = 1, .reverse = 1,
+                            .formula_bytes = bptt_formula_bytes,
+                            .definition = bptt_definition};

@@ -8,8 +8,43 @@
 
 #include "../common/timer.h"
 
+/* The registry: a new engine adds its table here (and declares it extern
+ * above the array if engine.h does not). */
 static const EngineOps *const ENGINES[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
 #define NENGINES ((int)(sizeof ENGINES / sizeof ENGINES[0]))
+
+const EngineOps *engine_at(int i)
+{
+    return i >= 0 && i < NENGINES ? ENGINES[i] : NULL;
+}
+
+int engine_takes(const EngineOps *ops, const char *opt)
+{
+    const size_t n = strlen(opt);
+    for (const char *p = ops->takes ? ops->takes : ""; *p;) {
+        const size_t len = strcspn(p, " ");
+        if (len == n && !strncmp(p, opt, n))
+            return 1;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+double engine_formula_bytes(const EngineOps *ops, long P, int T, int N, const EngineResult *r)
+{
+    return ops->formula_bytes ? ops->formula_bytes(P, T, N, r) : 0;
+}
+
+const char *engine_definition(const EngineOps *ops, const EngineConfig *cfg)
+{
+    const char *d = ops->definition ? ops->definition(cfg) : NULL;
+    return d ? d
+             : "each value is the derivative of the mean validation loss at w_T (after all "
+               "steps) with respect to that shared value = the sum over its window's steps of "
+               "the derivatives with respect to the per-step values (step t of a kind learned "
+               "with K values uses value floor(t K / steps))";
+}
 
 const EngineOps *engine_find(const char *name)
 {

@@ -81,6 +81,10 @@ typedef struct EngineOptions {
     int trajectory;       /* a trajectory record or replay hook */
 } EngineOptions;
 
+/* What an engine knows about itself, so that no code outside engines/ has to
+ * compare its name: a program asks the table (an option's JSON members are
+ * written when the engine takes the option, the information buffer's when
+ * it keeps one, and so on). */
 typedef struct EngineOps {
     const char *name;
     int (*run)(const EngineConfig *cfg, EngineResult *out, HgErr *err);
@@ -88,8 +92,29 @@ typedef struct EngineOps {
     int (*check)(const EngineOptions *o, HgErr *err);
     /* The state for P parameters, T steps, N learned values; NULL: none. */
     void (*state)(long P, int T, int N, int clamp, EngineState *st);
+    /* The options only some engines take, that this one does, space-separated
+     * from "truncate" (--truncate), "look-ahead" (--greedy-target and
+     * --greedy-online-lr), "trajectory" (record/replay hooks); "" for none. */
+    const char *takes;
+    /* 1: the exact derivative of f = L_val(w_T) (to rounding); 0: an
+     * estimate (greedy: a biased one-step look-ahead, exact only for T = 1). */
+    int exact;
+    /* 1: reverse mode, per-step hypergradients at a cost independent of N. */
+    int reverse;
+    /* 1: fills EngineResult's infobuf_bytes and infobuf_floor_bytes. */
+    int infobuf;
+    /* DESIGN.md's formula for the engine's state in bytes, for P parameters,
+     * T steps, N learned values and the run's result r (reversible's floor
+     * is measured); NULL: none (0). */
+    double (*formula_bytes)(long P, int T, int N, const EngineResult *r);
+    /* What the hypergradient of a run with cfg is, in a sentence (for a
+     * record such as --export's problem.json); NULL, or a NULL return: the
+     * exact derivative of f, engine_definition's default. */
+    const char *(*definition)(const EngineConfig *cfg);
 } EngineOps;
 
+/* The engines (tests name them; programs go through the registry). A new
+ * engine is its own file plus one line in engine.c's registry. */
 extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS;
 
 /* Bytes of BPTT's stored trajectory (and clamp masks), for refusing runs
@@ -119,6 +144,15 @@ extern int reversible_test_flip;
 /* NULL for an unknown name; engine_names lists the valid ones. */
 const EngineOps *engine_find(const char *name);
 const char *engine_names(void);
+/* The i-th registered engine, in the registry's order; NULL for i past the
+ * last (for (int i = 0; engine_at(i); i++) visits them all). */
+const EngineOps *engine_at(int i);
+/* 1 if ops takes option opt ("truncate", "look-ahead", "trajectory"). */
+int engine_takes(const EngineOps *ops, const char *opt);
+/* ops->formula_bytes, or 0 without one. */
+double engine_formula_bytes(const EngineOps *ops, long P, int T, int N, const EngineResult *r);
+/* ops->definition for cfg, or the exact derivative's sentence. */
+const char *engine_definition(const EngineOps *ops, const EngineConfig *cfg);
 
 /* What cfg asks of the engine (truncate > 0, greedy_on_train,
  * greedy_online_lr > 0 count as asked for). */

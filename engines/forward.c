@@ -163,4 +163,12 @@ static int forward_check(const EngineOptions *o, HgErr *err)
     return engine_refuse_foreign("forward", o, "", err);
 }
 
-const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state};
+/* DESIGN.md: the tangents Z and U, 2 P N reals. */
+static double forward_formula_bytes(long P, int T, int N, const EngineResult *r)
+{
+    return 2.0 * P * N * sizeof(real);
+}
+
+const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state,
+                               .takes = "", .exact = 1,
+                               .formula_bytes = forward_formula_bytes};

@@ -106,4 +106,22 @@ static int greedy_check(const EngineOptions *o, HgErr *err)
     return engine_refuse_foreign("greedy", o, "greedy", err);
 }
 
-const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL};
+static const char *greedy_definition(const EngineConfig *cfg)
+{
+    return cfg->greedy_on_train
+               ? "greedy one-step look-ahead (the derivative of the final validation loss "
+                 "only when steps = 1): per-step value t is the derivative, with w_t and "
+                 "v_t held fixed, of the mean loss on the next training batch (batches "
+                 "row t + 1) at w_{t+1} with respect to step t's value; each learned "
+                 "value's hypergradient is the sum of the per-step values over its "
+                 "window's steps"
+               : "greedy one-step look-ahead (the derivative of the final validation loss "
+                 "only when steps = 1): per-step value t is the derivative, with w_t and "
+                 "v_t held fixed, of the mean validation loss at w_{t+1} with respect to "
+                 "step t's value; each learned value's hypergradient is the sum of the "
+                 "per-step values over its window's steps";
+}
+
+/* exact 0: a biased estimate of the hypergradient; no state grows with T or N. */
+const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL, .takes = "look-ahead",
+                              .exact = 0, .definition = greedy_definition};

@@ -181,4 +181,13 @@ static int reversible_check(const EngineOptions *o, HgErr *err)
     return engine_refuse_foreign("reversible", o, "", err);
 }
 
-const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, reversible_check, NULL};
+/* DESIGN.md: the information buffer's floor, sum_t P log2(1/m_t) / 8 bytes
+ * (measured by the run); its w and v (2 P int64) are counted under params. */
+static double reversible_formula_bytes(long P, int T, int N, const EngineResult *r)
+{
+    return r ? r->infobuf_floor_bytes : 0;
+}
+
+const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, reversible_check, NULL,
+                                  .takes = "", .exact = 1, .reverse = 1, .infobuf = 1,
+                                  .formula_bytes = reversible_formula_bytes};

@@ -115,6 +115,10 @@ tmp=bench/results/engines.md.tmp.$$
     echo
     grep '^# reversible' "$h" | sed 's/^# /- /'
     echo
+    echo "Seeds: $(ctx seeds "$h" | sed 's/; each run.*//'). Each row's val loss and |hypergradient|"
+    echo "are those of \`hgbench hypergrad\` on the same problem, bit for bit; the first row's command:"
+    echo "\`$(sed -n 's/^# reproduce [^:]*: //p' "$h" | head -n 1)\` (every row's is in the raw file)."
+    echo
     echo "![time per step vs T](plots/engines-horizon-time.png)"
     echo "![engine state vs T](plots/engines-horizon-memory.png)"
   else

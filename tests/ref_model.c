@@ -27,7 +27,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const int n = atoi(argv[2]), k = atoi(argv[4]);
-    Problem p = problem_make(test_model(argv[1]), n, strtoull(argv[3], NULL, 10));
+    ModelCase p = model_case_make(test_model(argv[1]), n, strtoull(argv[3], NULL, 10));
     const long P = p.m->nparams;
     round_to_float(p.w, P);
     round_to_float(p.x, (long)n * shape_size(p.m->input));
@@ -47,6 +47,6 @@ int main(int argc, char **argv)
     mem_free(g);
     mem_free(V);
     mem_free(HV);
-    problem_free(&p);
+    model_case_free(&p);
     return 0;
 }

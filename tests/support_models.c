@@ -9,9 +9,9 @@
 #include "../common/rng.h"
 #include "test.h"
 
-Problem problem_make(Model *m, int n, uint64_t seed)
+ModelCase model_case_make(Model *m, int n, uint64_t seed)
 {
-    Problem p = {.m = m, .n = n};
+    ModelCase p = {.m = m, .n = n};
     const long dim = shape_size(m->input);
     p.w = mem_alloc(MEM_PARAMS, sizeof(real) * m->nparams);
     p.x = mem_alloc(MEM_DATA, sizeof(real) * n * dim);
@@ -31,7 +31,7 @@ Problem problem_make(Model *m, int n, uint64_t seed)
     return p;
 }
 
-void problem_free(Problem *p)
+void model_case_free(ModelCase *p)
 {
     model_free(p->m);
     mem_free(p->w);
@@ -62,7 +62,7 @@ double dot_r(const real *a, const real *b, long count)
     return s;
 }
 
-double fd_step(Problem *p, const real *u)
+double fd_step(ModelCase *p, const real *u)
 {
     double clearance = model_kink_clearance(p->m, p->w, p->x, p->n, u);
     double h = fmin(FD_H0, clearance / 8);
@@ -70,7 +70,7 @@ double fd_step(Problem *p, const real *u)
 }
 
 /* w + s u into a scratch copy */
-static real *shifted(const Problem *p, const real *u, double s)
+static real *shifted(const ModelCase *p, const real *u, double s)
 {
     real *w = mem_alloc(MEM_PARAMS, sizeof(real) * p->m->nparams);
     for (long i = 0; i < p->m->nparams; i++)
@@ -78,7 +78,7 @@ static real *shifted(const Problem *p, const real *u, double s)
     return w;
 }
 
-double fd_loss(Problem *p, const real *u, double h)
+double fd_loss(ModelCase *p, const real *u, double h)
 {
     real *wp = shifted(p, u, h), *wm = shifted(p, u, -h);
     double lp = model_loss(p->m, wp, p->x, p->y, p->n);
@@ -88,7 +88,7 @@ double fd_loss(Problem *p, const real *u, double h)
     return (lp - lm) / (2 * h);
 }
 
-void fd_grad(Problem *p, const real *u, double h, double *out)
+void fd_grad(ModelCase *p, const real *u, double h, double *out)
 {
     const long P = p->m->nparams;
     real *wp = shifted(p, u, h), *wm = shifted(p, u, -h);

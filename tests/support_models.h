@@ -6,13 +6,13 @@
 
 #include "../models/model.h"
 
-typedef struct Problem {
+typedef struct ModelCase {
     Model *m;
     real *w;      /* [P] */
     real *x;      /* [n][input] */
     int32_t *y;   /* [n] */
     int n;
-} Problem;
+} ModelCase;
 
 #ifdef HG_F64
 #define FD_H0 1e-6      /* central-difference step */
@@ -28,18 +28,18 @@ typedef struct Problem {
 
 /* Inputs N(0,1), labels uniform, w xavier (seed) with biases N(0, 0.1^2) so
  * the bias paths carry weight. Takes ownership of m. */
-Problem problem_make(Model *m, int n, uint64_t seed);
-void problem_free(Problem *p);
+ModelCase model_case_make(Model *m, int n, uint64_t seed);
+void model_case_free(ModelCase *p);
 /* Gaussian vector scaled to unit 2-norm. */
 void random_unit(real *v, long count, uint64_t seed);
 double dot_r(const real *a, const real *b, long count);
 /* A finite-difference step along u that stays on one smooth piece of the
  * loss (model_kink_clearance / 8, at most FD_H0); 0 if none >= FD_HMIN. */
-double fd_step(Problem *p, const real *u);
+double fd_step(ModelCase *p, const real *u);
 /* (L(w + h u) - L(w - h u)) / 2h */
-double fd_loss(Problem *p, const real *u, double h);
+double fd_loss(ModelCase *p, const real *u, double h);
 /* out = (g(w + h u) - g(w - h u)) / 2h, in double */
-void fd_grad(Problem *p, const real *u, double h, double *out);
+void fd_grad(ModelCase *p, const real *u, double h, double *out);
 
 /* The named models at test sizes (logreg-full: 784 -> 10, 7,850 params). */
 Model *test_model(const char *name);

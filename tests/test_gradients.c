@@ -111,7 +111,7 @@ static const char *const MODELS[] = {"logreg", "mlp-tanh", "mlp-relu", "lenet",
 /* In float32 a step small enough to stay between relu/maxpool kinks is too
  * small for float32's rounding: those models are checked against the float64
  * build instead (test_precision). */
-static int fd_out_of_reach(const Problem *p, const char *what)
+static int fd_out_of_reach(const ModelCase *p, const char *what)
 {
 #ifdef HG_F64
     (void)p, (void)what;
@@ -130,7 +130,7 @@ static int fd_out_of_reach(const Problem *p, const char *what)
 /* Checks grad . u against the finite difference along u, for `ndir` random
  * directions that admit a smooth step, and unit coordinate directions: all
  * of them when P <= all_coords, else `ncoords` spread over every tensor. */
-static void check_gradient(Problem *p, const char *what, int ndir, long all_coords,
+static void check_gradient(ModelCase *p, const char *what, int ndir, long all_coords,
                            int ncoords)
 {
     if (fd_out_of_reach(p, what))
@@ -180,7 +180,7 @@ static void check_gradient(Problem *p, const char *what, int ndir, long all_coor
 }
 
 /* H v against the central difference of the gradient along v. */
-static void check_hvp(Problem *p, const char *what, int ndir)
+static void check_hvp(ModelCase *p, const char *what, int ndir)
 {
     if (fd_out_of_reach(p, what))
         return;
@@ -211,7 +211,7 @@ static void check_hvp(Problem *p, const char *what, int ndir)
     free(ex);
 }
 
-static void check_symmetry(Problem *p, const char *what)
+static void check_symmetry(ModelCase *p, const char *what)
 {
     const long P = p->m->nparams;
     real *u = mem_alloc(MEM_PARAMS, sizeof(real) * P), *v = mem_alloc(MEM_PARAMS, sizeof(real) * P);
@@ -233,19 +233,19 @@ static void check_symmetry(Problem *p, const char *what)
 static void test_layer_gradients(void)
 {
     for (int s = 0; s < ARRAY_LEN(STACKS); s++) {
-        Problem p = problem_make(STACKS[s].build(), 5, 1 + s);
+        ModelCase p = model_case_make(STACKS[s].build(), 5, 1 + s);
         check_gradient(&p, STACKS[s].name, 3, 5000, 0);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 
 static void test_layer_hvps(void)
 {
     for (int s = 0; s < ARRAY_LEN(STACKS); s++) {
-        Problem p = problem_make(STACKS[s].build(), 5, 1 + s);
+        ModelCase p = model_case_make(STACKS[s].build(), 5, 1 + s);
         check_hvp(&p, STACKS[s].name, 3);
         check_symmetry(&p, STACKS[s].name);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 
@@ -253,9 +253,9 @@ static void test_model_gradients(void)
 {
     for (int i = 0; i < ARRAY_LEN(MODELS); i++) {
         const int n = strncmp(MODELS[i], "lenet", 5) ? 16 : 3;
-        Problem p = problem_make(test_model(MODELS[i]), n, 40 + i);
+        ModelCase p = model_case_make(test_model(MODELS[i]), n, 40 + i);
         check_gradient(&p, MODELS[i], 3, 3000, 60);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 
@@ -263,10 +263,10 @@ static void test_model_hvps(void)
 {
     for (int i = 0; i < ARRAY_LEN(MODELS); i++) {
         const int n = strncmp(MODELS[i], "lenet", 5) ? 16 : 3;
-        Problem p = problem_make(test_model(MODELS[i]), n, 40 + i);
+        ModelCase p = model_case_make(test_model(MODELS[i]), n, 40 + i);
         check_hvp(&p, MODELS[i], 2);
         check_symmetry(&p, MODELS[i]);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 
@@ -275,7 +275,7 @@ static void test_model_hvps(void)
 static void test_logreg_explicit_hessian(void)
 {
     const int D = 3, K = 3, n = 4;
-    Problem p = problem_make(model_logreg((Shape){D, 1, 1}, K, NULL), n, 5);
+    ModelCase p = model_case_make(model_logreg((Shape){D, 1, 1}, K, NULL), n, 5);
     const long P = p.m->nparams; /* K*D weights then K biases */
     double *H = calloc((size_t)P * P, sizeof(double));
     for (int i = 0; i < n; i++) {
@@ -320,7 +320,7 @@ static void test_logreg_explicit_hessian(void)
     free(ref);
     mem_free(e);
     mem_free(he);
-    problem_free(&p);
+    model_case_free(&p);
 }
 
 /* k tangents in one block = k single HVPs; the block's gradient = the
@@ -330,7 +330,7 @@ static void test_block_equals_single(void)
     enum { KMAX = 17 };
     const int ks[] = {1, 4, KMAX};
     for (int i = 0; i < ARRAY_LEN(MODELS); i++) {
-        Problem p = problem_make(test_model(MODELS[i]), 3, 90 + i);
+        ModelCase p = model_case_make(test_model(MODELS[i]), 3, 90 + i);
         const long P = p.m->nparams;
         real *V = mem_alloc(MEM_TANGENTS, sizeof(real) * KMAX * P);
         real *HV = mem_alloc(MEM_TANGENTS, sizeof(real) * KMAX * P);
@@ -365,7 +365,7 @@ static void test_block_equals_single(void)
         mem_free(single);
         mem_free(g);
         mem_free(gb);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 
@@ -399,7 +399,7 @@ static void test_block_each_chunks(void)
 {
     enum { K = 11 };
     for (int i = 0; i < ARRAY_LEN(MODELS); i++) {
-        Problem p = problem_make(test_model(MODELS[i]), 3, 190 + i);
+        ModelCase p = model_case_make(test_model(MODELS[i]), 3, 190 + i);
         const long P = p.m->nparams;
         real *V = mem_alloc(MEM_TANGENTS, sizeof(real) * K * P);
         real *single = mem_alloc(MEM_TANGENTS, sizeof(real) * K * P);
@@ -422,7 +422,7 @@ static void test_block_each_chunks(void)
         mem_free(HV);
         mem_free(g);
         mem_free(gref);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 

@@ -132,7 +132,7 @@ static void test_determinism(void)
 {
     static const char *const models[] = {"mlp-relu", "lenet", "lenet-rgb"};
     for (int i = 0; i < ARRAY_LEN(models); i++) {
-        Problem p = problem_make(test_model(models[i]), 32, 3);
+        ModelCase p = model_case_make(test_model(models[i]), 32, 3);
         Model *fresh = test_model(models[i]);
         const long P = p.m->nparams;
         const int k = 5;
@@ -152,26 +152,26 @@ static void test_determinism(void)
                    !memcmp(H1, H2, sizeof(real) * k * P),
                "%s: a second model instance differs", models[i]);
         /* a larger batch in between must not change later results */
-        Problem big = problem_make(test_model(models[i]), 64, 4);
+        ModelCase big = model_case_make(test_model(models[i]), 64, 4);
         model_loss_grad(p.m, big.w, big.x, big.y, big.n, g2);
         model_loss_grad(p.m, p.w, p.x, p.y, p.n, g2);
         EXPECT(!memcmp(g1, g2, sizeof(real) * P), "%s: gradient changed after a larger batch",
                models[i]);
-        problem_free(&big);
+        model_case_free(&big);
         mem_free(g1);
         mem_free(g2);
         mem_free(V);
         mem_free(H1);
         mem_free(H2);
         model_free(fresh);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 
 /* model_evaluate in chunks agrees with one direct pass and a hand count. */
 static void test_evaluate(void)
 {
-    Problem p = problem_make(test_model("mlp-tanh"), 1234, 9);
+    ModelCase p = model_case_make(test_model("mlp-tanh"), 1234, 9);
     double loss, acc;
     model_evaluate(p.m, p.w, p.x, p.y, p.n, &loss, &acc);
     double direct = model_loss(p.m, p.w, p.x, p.y, p.n);
@@ -184,13 +184,13 @@ static void test_evaluate(void)
     EXPECT(fabs(acc - (double)correct / p.n) < 1e-12, "accuracy %.6f vs %.6f", acc,
            (double)correct / p.n);
     EXPECT(acc > 0.05 && acc < 0.5, "accuracy %.3f of an untrained 5-class model", acc);
-    problem_free(&p);
+    model_case_free(&p);
 }
 
 /* The chunked set gradient equals one pass over the whole set. */
 static void test_set_grad(void)
 {
-    Problem p = problem_make(test_model("mlp-relu"), 1234, 10);
+    ModelCase p = model_case_make(test_model("mlp-relu"), 1234, 10);
     const long P = p.m->nparams;
     real *g1 = mem_alloc(MEM_PARAMS, sizeof(real) * P), *g2 = mem_alloc(MEM_PARAMS, sizeof(real) * P);
     double loss, acc, acc_direct;
@@ -210,7 +210,7 @@ static void test_set_grad(void)
     free(b);
     mem_free(g1);
     mem_free(g2);
-    problem_free(&p);
+    model_case_free(&p);
 }
 
 static void test_bad_specs(void)
@@ -260,8 +260,8 @@ static void test_bad_specs(void)
  * relu ones (test_gradients relies on it to place its steps). */
 static void test_kink_clearance(void)
 {
-    Problem smooth = problem_make(test_model("mlp-tanh"), 8, 1);
-    Problem kinked = problem_make(test_model("mlp-relu"), 8, 1);
+    ModelCase smooth = model_case_make(test_model("mlp-tanh"), 8, 1);
+    ModelCase kinked = model_case_make(test_model("mlp-relu"), 8, 1);
     real *u = mem_alloc(MEM_PARAMS, sizeof(real) * kinked.m->nparams);
     random_unit(u, smooth.m->nparams, 5);
     EXPECT(isinf(model_kink_clearance(smooth.m, smooth.w, smooth.x, smooth.n, u)),
@@ -269,8 +269,8 @@ static void test_kink_clearance(void)
     double c = model_kink_clearance(kinked.m, kinked.w, kinked.x, kinked.n, u);
     EXPECT(c > 0 && isfinite(c), "relu clearance %g", c);
     mem_free(u);
-    problem_free(&smooth);
-    problem_free(&kinked);
+    model_case_free(&smooth);
+    model_case_free(&kinked);
 }
 
 int main(int argc, char **argv)

@@ -57,7 +57,7 @@ static void test_float32_matches_float64(void)
     const int n = 8, k = 3;
     for (int i = 0; i < ARRAY_LEN(models); i++) {
         const int seed = 7 + i;
-        Problem p = problem_make(test_model(models[i]), n, seed);
+        ModelCase p = model_case_make(test_model(models[i]), n, seed);
         const long P = p.m->nparams, count = 1 + P + k * P;
         double *ref = malloc(sizeof(double) * count), *got = malloc(sizeof(double) * count);
         real *g = mem_alloc(MEM_PARAMS, sizeof(real) * P);
@@ -90,7 +90,7 @@ static void test_float32_matches_float64(void)
         mem_free(g);
         mem_free(V);
         mem_free(HV);
-        problem_free(&p);
+        model_case_free(&p);
     }
 }
 

@@ -1,0 +1,95 @@
+/* hpo.h — the HPO outer loop (paper Figure 3): theta_{s+1} = outer(theta_s,
+ * g_s) for outer steps s = 0 .. S-1, g_s the hypergradient of the inner run
+ * under theta_s; then a plain training run evaluates theta_S.
+ *
+ * The hypergradient comes from the caller (HpoConfig.hypergrad: an engine
+ * run, or anything else), so the harness knows no engine. Each outer step,
+ * the final evaluation and a failure are handed to HpoConfig.on_step as an
+ * HpoStep, in order, and kept in the loop's log.
+ *
+ * Outer step s: the schedule of theta_s (hyper_unpack), its hypergradient
+ * g_s and validation loss/accuracy at w_T; with a test set, the schedule is
+ * retrained from w_0 (the engines do not return w_T) and evaluated on it;
+ * then the outer optimiser's update (outer.h) to theta_{s+1}, its flips and
+ * clamps recorded in entry s. best: the entry of highest validation
+ * accuracy (the first of equals). patience > 0 stops after that many outer
+ * steps without a better one; a failed hypergradient or retraining stops the
+ * loop (stop HPO_FAILED, the failing step's message kept), never a number.
+ * Leaves out: repeated seeds per outer step, resuming an interrupted run.
+ */
+#ifndef HG_HPO_H
+#define HG_HPO_H
+
+#include "../common/check.h"
+#include "hyper.h"
+#include "inner.h"
+#include "outer.h"
+
+typedef enum HpoStatus {
+    HPO_STEP_OK,     /* an outer step: the hypergradient, then the update */
+    HPO_STEP_FINAL,  /* theta_S evaluated by a plain training run */
+    HPO_STEP_FAILED  /* its run failed: msg says why; nothing else is set */
+} HpoStatus;
+
+typedef struct HpoStep {
+    int outer;              /* s */
+    HpoStatus status;
+    double *theta;          /* [N] theta_s, the schedule this step ran */
+    double *grad;           /* [N] g_s; NULL unless HPO_STEP_OK */
+    double hg_norm;         /* |g_s| */
+    double val_loss, val_acc;
+    int has_test;
+    double test_loss, test_acc;
+    double retrain_val_acc; /* with a test set: the retraining's validation accuracy
+                             * (it may differ from the engine's in summation order) */
+    int flips, clamped;     /* of the update theta_s -> theta_{s+1} */
+    double time_s;          /* the whole outer step */
+    double engine_time_s;   /* the hypergradient's run */
+    const char *msg;        /* HPO_STEP_FAILED: the error */
+} HpoStep;
+
+/* The hypergradient g [N] of the run under sched (learned kinds hold theta),
+ * with the validation loss and accuracy at w_T and the run's time: 0, or -1
+ * with err set. */
+typedef int (*HpoHypergradFn)(void *ctx, const Schedule *sched, double *grad, double *val_loss,
+                              double *val_acc, double *time_s, HgErr *err);
+
+typedef struct HpoConfig {
+    const InnerProblem *prob;     /* for retraining (test set, final evaluation) */
+    const HyperLayout *layout;
+    OuterConfig outer;
+    int outer_steps;              /* S >= 0 */
+    int patience;                 /* 0: off */
+    const Dataset *test;          /* NULL: no test evaluation; normalised as prob's */
+    HpoHypergradFn hypergrad;
+    void *hypergrad_ctx;
+    void (*on_step)(void *ctx, const HpoStep *step); /* may be NULL */
+    void *ctx;
+} HpoConfig;
+
+typedef enum HpoStop { HPO_COMPLETED, HPO_PATIENCE, HPO_FAILED } HpoStop;
+
+typedef struct Hpo {
+    HpoConfig cfg;
+    OuterOpt opt;
+    double *theta;          /* [N] current */
+    Schedule *sched;        /* the caller's: the learned kinds are rewritten */
+    real *w;                /* [P] retraining scratch */
+    HpoStep *log;           /* entries 0 .. nlog-1 (outer steps, then the final one) */
+    int nlog, best;         /* best: index into log, -1 none */
+    HpoStop stop;
+    int fail_outer;
+    char fail_msg[512];
+    char fail_status[16];   /* "diverged" (a non-finite run) or "failed" */
+    double total_s;
+} Hpo;
+
+/* Checks the outer settings (outer_init's messages), copies theta0 [N] and
+ * allocates the log. sched is the schedule whose learned kinds the loop
+ * rewrites from theta. *h is zeroed first: hpo_free is safe after a failure. */
+int hpo_init(Hpo *h, const HpoConfig *c, const double *theta0, Schedule *sched, HgErr *err);
+/* The loop; its outcome is in h (stop, log, best). */
+void hpo_run(Hpo *h);
+void hpo_free(Hpo *h);
+
+#endif

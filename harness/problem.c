@@ -1,0 +1,222 @@
+/* problem.c — spec -> data, model, w_0, seeds (problem.h). */
+#include "problem.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/mem.h"
+
+ProblemSpec problem_spec_defaults(void)
+{
+    return (ProblemSpec){.model = "lenet", .data = "fashion-mnist", .device = "cpu",
+                         .steps = 100, .batch = 128, .val = 10000, .seed = 0,
+                         .val_seed = PROBLEM_DEFAULT_VAL_SEED, .init = INIT_XAVIER,
+                         .init_sigma = PROBLEM_DEFAULT_NORMAL_SIGMA};
+}
+
+uint64_t problem_batch_seed(const ProblemSpec *s)
+{
+    return s->batch_seed_given ? s->batch_seed : inner_batch_seed(s->seed);
+}
+
+uint64_t problem_data_seed(const ProblemSpec *s)
+{
+    return s->val_seed + 1;
+}
+
+/* "fashion-mnist", ..., "synthetic", "synthetic:3x32x32", "synthetic:64". */
+int problem_parse_data(const char *data, ProblemData *out, HgErr *err)
+{
+    static const struct { const char *name; int c, h, w; } sets[] = {
+        {"fashion-mnist", 1, 28, 28}, {"mnist", 1, 28, 28}, {"svhn", 3, 32, 32},
+        {"cifar10", 3, 32, 32}};
+    out->synthetic = 0;
+    out->classes = 10;
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        if (!strcmp(data, sets[i].name)) {
+            out->input = (Shape){sets[i].c, sets[i].h, sets[i].w};
+            return 0;
+        }
+    if (strncmp(data, "synthetic", 9) || (data[9] && data[9] != ':'))
+        return hg_fail(err, "--data '%s': unknown data set (valid: fashion-mnist, mnist, "
+                       "svhn, cifar10, synthetic[:CxHxW|:D])", data);
+    out->synthetic = 1;
+    out->classes = PROBLEM_SYNTHETIC_CLASSES;
+    out->input = (Shape){1, 28, 28};
+    if (!data[9])
+        return 0;
+    long d[3];
+    int n = 0, bad = 0;
+    const char *p = data + 10;
+    for (;;) { /* a number, then 'x' and another, at most three */
+        char *end;
+        if (!isdigit((unsigned char)*p) || n == 3) {
+            bad = 1;
+            break;
+        }
+        d[n++] = strtol(p, &end, 10);
+        p = end;
+        if (*p != 'x')
+            break;
+        p++;
+    }
+    if (bad || *p || (n != 1 && n != 3))
+        return hg_fail(err, "--data '%s': a synthetic shape is CxHxW or D, e.g. "
+                       "synthetic:3x32x32 or synthetic:64", data);
+    long size = 1;
+    for (int i = 0; i < n; i++) {
+        if (d[i] < 1 || d[i] > 4096)
+            return hg_fail(err, "--data '%s': each dimension must be in [1, 4096]", data);
+        size *= d[i];
+    }
+    if (size > 1L << 22)
+        return hg_fail(err, "--data '%s': %ld values per example, at most %ld", data, size,
+                       1L << 22);
+    out->input = n == 1 ? (Shape){(int)d[0], 1, 1} : (Shape){(int)d[0], (int)d[1], (int)d[2]};
+    return 0;
+}
+
+/* The backend --device names (backend.h's registry: cuda is refused until it
+ * is built, auto is the best one here). */
+static int check_device(const char *device, const Backend **be, HgErr *err)
+{
+    const Backend *found = backend_find(device ? device : "cpu", err);
+    if (be)
+        *be = found;
+    return found ? 0 : -1;
+}
+
+static Model *build_model(const ProblemSpec *s, const ProblemData *d, HgErr *err)
+{
+    HgErr merr = {{0}};
+    Model *m = model_by_name(s->model, d->input, d->classes, &merr);
+    if (!m)
+        hg_fail(err, "--model '%s' for %dx%dx%d inputs (--data %s): %s", s->model, d->input.c,
+                d->input.h, d->input.w, s->data, merr.msg);
+    return m;
+}
+
+int problem_check(const ProblemSpec *s, ProblemData *d, HgErr *err)
+{
+    ProblemData own;
+    if (!d)
+        d = &own;
+    if (check_device(s->device, NULL, err) || problem_parse_data(s->data, d, err))
+        return -1;
+    if (d->synthetic && s->data_dir)
+        return hg_fail(err, "--data-dir %s: --data %s is generated, it has no folder",
+                       s->data_dir, s->data);
+    if (!s->model)
+        return 0; /* the data only */
+    Model *m = build_model(s, d, err);
+    if (!m)
+        return -1;
+    model_free(m);
+    return 0;
+}
+
+Model *problem_model(const ProblemSpec *s, HgErr *err)
+{
+    ProblemData d;
+    if (check_device(s->device, NULL, err) || problem_parse_data(s->data, &d, err))
+        return NULL;
+    return build_model(s, &d, err);
+}
+
+/* The full set (train split of the files, or generated), before the split. */
+static int load_full(const ProblemSpec *s, const ProblemData *d, uint64_t data_seed,
+                     Dataset *full, HgErr *err)
+{
+    if (d->synthetic) {
+        long n_train = (long)s->steps * s->batch;
+        n_train = n_train > PROBLEM_SYNTHETIC_TRAIN_MAX ? PROBLEM_SYNTHETIC_TRAIN_MAX : n_train;
+        n_train = n_train < s->batch ? s->batch : n_train;
+        if (n_train + s->val > INT_MAX) {
+            hg_fail(err, "--data synthetic: %ld + %d examples are too many", n_train, s->val);
+            return PROBLEM_BAD_SPEC;
+        }
+        return synthetic_make((int)n_train + s->val, d->input.c, d->input.h, d->input.w,
+                              d->classes, PROBLEM_SYNTHETIC_NOISE, data_seed, full, err);
+    }
+    HgErr e = {{0}};
+    if (dataset_load(s->data, s->data_dir, 0, full, &e))
+        return hg_fail(err, "--data %s: %s", s->data, e.msg);
+    if (full->c != d->input.c || full->h != d->input.h || full->w != d->input.w ||
+        full->classes != d->classes) {
+        hg_fail(err, "--data %s: loaded %dx%dx%d examples of %d classes, expected "
+                "%dx%dx%d of %d", s->data, full->c, full->h, full->w, full->classes,
+                d->input.c, d->input.h, d->input.w, d->classes);
+        dataset_free(full);
+        return -1;
+    }
+    return 0;
+}
+
+int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
+{
+    memset(p, 0, sizeof *p);
+    p->spec = *s;
+    if (problem_check(s, &p->data, err) || check_device(s->device, &p->be, err))
+        return PROBLEM_BAD_SPEC;
+    p->batch_seed = problem_batch_seed(s);
+    p->val_seed = s->val_seed;
+    p->data_seed = problem_data_seed(s);
+    Dataset full;
+    int rc = load_full(s, &p->data, p->data_seed, &full, err);
+    if (rc)
+        return rc;
+    if (s->val >= full.n || full.n - s->val < s->batch) {
+        const int most = full.n - s->batch;
+        if (most >= 1)
+            hg_fail(err, "--val %d: --data %s has %d training examples; holding out %d would "
+                    "leave fewer than --batch %d; use --val %d or less", s->val, s->data,
+                    full.n, s->val, s->batch, most);
+        else
+            hg_fail(err, "--batch %d: --data %s has only %d training examples, too few for "
+                    "a batch and a validation set", s->batch, s->data, full.n);
+        dataset_free(&full);
+        return PROBLEM_BAD_SPEC;
+    }
+    rc = dataset_split(&full, s->val, p->val_seed, &p->train, &p->val, err);
+    dataset_free(&full);
+    if (rc)
+        return -1;
+    p->mean = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
+    p->std = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
+    dataset_channel_stats(&p->train, p->mean, p->std);
+    dataset_normalize(&p->train, p->mean, p->std);
+    dataset_normalize(&p->val, p->mean, p->std);
+    if (!s->model)
+        return 0;
+    p->model = build_model(s, &p->data, err);
+    HG_CHECK(p->model, "checked by problem_check: %s", err->msg);
+    model_set_backend(p->model, p->be);
+    p->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)p->model->nparams);
+    model_init(p->model, p->w0, s->init, s->init_sigma, s->seed);
+    p->inner = (InnerProblem){p->model, &p->train, &p->val, s->batch, p->batch_seed, p->w0,
+                              s->kahan};
+    return 0;
+}
+
+void problem_reseed(Problem *p, uint64_t seed)
+{
+    p->spec.seed = seed;
+    p->spec.batch_seed_given = 0;
+    p->batch_seed = problem_batch_seed(&p->spec);
+    if (p->model)
+        model_init(p->model, p->w0, p->spec.init, p->spec.init_sigma, seed);
+    p->inner.batch_seed = p->batch_seed;
+}
+
+void problem_free(Problem *p)
+{
+    mem_free(p->w0);
+    mem_free(p->mean);
+    mem_free(p->std);
+    dataset_free(&p->train);
+    dataset_free(&p->val);
+    model_free(p->model);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,115 @@
+/* problem.h — the one problem layer: a spec (names and seeds, as the
+ * command-line flags give them) -> the data (loaded, a validation part held
+ * out, both normalised), the model, w_0 and the InnerProblem the engines run.
+ *
+ * Seeds, derived here and nowhere else:
+ *   init         spec.seed                       model_init of w_0
+ *   batch order  problem_batch_seed(spec)        spec.batch_seed if given, else
+ *                                                inner_batch_seed(spec.seed)
+ *   val split    spec.val_seed                   dataset_split (default 1 for
+ *                                                every seed: one validation set)
+ *   synthetic    problem_data_seed(spec)         spec.val_seed + 1
+ * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
+ * min(60000, max(batch, steps x batch)) training examples plus val: so it,
+ * unlike a data set from files, depends on spec.steps.
+ * Normalisation: per channel, by the training part's mean and std, applied
+ * to both parts.
+ * Errors name the flag of the field at fault (--data, --model, --device,
+ * --val, --batch), so a command can print them as they are.
+ * Leaves out: test splits (a command that wants one loads it and normalises
+ * it by the problem's mean and std), devices other than the CPU.
+ */
+#ifndef HG_PROBLEM_H
+#define HG_PROBLEM_H
+
+#include <stdint.h>
+
+#include "../common/check.h"
+#include "../datasets/dataset.h"
+#include "../models/model.h"
+#include "inner.h"
+
+#define PROBLEM_DEFAULT_VAL_SEED 1
+#define PROBLEM_DEFAULT_NORMAL_SIGMA 0.01
+#define PROBLEM_SYNTHETIC_CLASSES 10
+#define PROBLEM_SYNTHETIC_TRAIN_MAX 60000 /* like Fashion-MNIST's train split */
+#define PROBLEM_SYNTHETIC_NOISE 1.0
+
+/* problem_load's return for a spec the data cannot satisfy or a bad name
+ * (a usage error: commands exit 2); -1 is a load failure (exit 3). */
+#define PROBLEM_BAD_SPEC (-2)
+
+typedef struct ProblemSpec {
+    const char *model;    /* model_by_name spec: logreg, mlp, lenet, mlp:256,128:relu;
+                           * NULL: the data only (no model, w0 or inner problem) */
+    const char *data;     /* fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D] */
+    const char *data_dir; /* NULL: the loader's default; must be NULL for synthetic */
+    const char *device;   /* "cpu", "cuda" (refused: not built yet), "auto" (= cpu);
+                           * NULL = cpu */
+    int steps;            /* T: sizes synthetic data only */
+    int batch, val;       /* examples per step; validation examples held out */
+    uint64_t seed;        /* initialisation */
+    int batch_seed_given; /* 1: batch_seed below, else derived from seed */
+    uint64_t batch_seed;
+    uint64_t val_seed;    /* validation split (and synthetic data) */
+    InitKind init;
+    double init_sigma;    /* INIT_NORMAL only */
+    int kahan;            /* compensated weight update (inner.h) */
+} ProblemSpec;
+
+/* lenet on fashion-mnist, cpu, T 100, batch 128, val 10000, seed 0 (batch
+ * seed derived), val seed 1, xavier (sigma 0.01 for normal), no kahan:
+ * `hgbench hypergrad`'s defaults. */
+ProblemSpec problem_spec_defaults(void);
+
+/* What --data names, known without loading it. */
+typedef struct ProblemData {
+    Shape input;   /* one example: C x H x W (D x 1 x 1 for flat synthetic data) */
+    int classes;
+    int synthetic;
+} ProblemData;
+
+/* The seeds of the table above. */
+uint64_t problem_batch_seed(const ProblemSpec *s);
+uint64_t problem_data_seed(const ProblemSpec *s);
+
+/* --data's shape and classes: 0, or -1 naming --data and the valid names. */
+int problem_parse_data(const char *data, ProblemData *out, HgErr *err);
+
+/* Every name in the spec (device, data, model for the data's shape) and
+ * data_dir against synthetic data, without loading anything: 0 or -1 with
+ * a message naming the flag. d (may be NULL) gets the data's shape. */
+int problem_check(const ProblemSpec *s, ProblemData *d, HgErr *err);
+
+/* The spec's model, built for its data's shape but with no data (to size a
+ * run before loading): NULL with err set on a bad name. */
+Model *problem_model(const ProblemSpec *s, HgErr *err);
+
+typedef struct Problem {
+    ProblemSpec spec;       /* a copy (its strings are the caller's) */
+    ProblemData data;
+    const Backend *be;      /* --device's backend: the model's passes and the
+                             * engines' ops run on it */
+    uint64_t batch_seed, val_seed, data_seed; /* as derived */
+    Dataset train, val;     /* normalised */
+    double *mean, *std;     /* [C] the training part's per-channel statistics */
+    Model *model;
+    real *w0;               /* [P] */
+    InnerProblem inner;     /* points into this struct: do not copy or move it */
+} Problem;
+
+/* Checks the spec, loads and splits the data, normalises it, builds the
+ * model, initialises w_0 and fills p->inner. 0; -1 (data not loaded, err
+ * says why); PROBLEM_BAD_SPEC (a bad name, or a --val or --batch the data
+ * cannot give). *p is zeroed first, so problem_free is safe after any
+ * return. */
+int problem_load(const ProblemSpec *s, Problem *p, HgErr *err);
+
+/* Another seed on the same data: w_0 re-initialised by seed, the batch seed
+ * derived from it (batch_seed_given is cleared): what problem_load gives for
+ * the spec with that seed, without reloading. */
+void problem_reseed(Problem *p, uint64_t seed);
+
+void problem_free(Problem *p);
+
+#endif
