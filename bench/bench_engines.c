@@ -321,7 +321,8 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     *row = (Row){.engine = engine, .T = T, .K = K};
     reproduce_command(o, engine, T, K, row->reproduce, sizeof row->reproduce);
     EngineState st;
-    if (engine_check_state(engine_find(engine), P, T, K, 0, &st, &err)) {
+    const EngineOptions eo = engine_options_plain(T, K);
+    if (engine_check_state(engine_find(engine), P, &eo, 0, &st, &err)) {
         row->status = ROW_SKIPPED;
         snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 80%% of memory)", err.msg);
         return;

@@ -540,7 +540,8 @@ int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P
 {
     const EngineOps *ops = engine_find(o->engine);
     EngineState st;
-    const int rc = engine_check_state(ops, P, o->steps, N, o->clamp > 0, &st, err);
+    const EngineOptions eo = engine_options_plain(o->steps, N);
+    const int rc = engine_check_state(ops, P, &eo, o->clamp > 0, &st, err);
     *estimate = st.bytes;
     if (st.bytes > 0)
         fprintf(stderr, "hgbench %s: %s memory estimate: %.4g GiB for %s, of %.1f GiB physical "

@@ -453,8 +453,7 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
         return hg_fail(err, "--seeds %d x --steps %d: the per-step values need %.2f GiB; use "
                        "fewer", o->seeds, o->steps, per_seed / (1 << 30));
     EngineState est;
-    if (engine_check_state(engine_find(o->reverse), LENET_PARAMS, o->steps, o->steps,
-                           o->clamp > 0, &est, err))
+    if (engine_check_state(engine_find(o->reverse), LENET_PARAMS, &eo, o->clamp > 0, &est, err))
         return -1;
     return 0;
 }
@@ -1139,7 +1138,8 @@ static int fig2_run(const Fig2Options *o)
     HG_CHECK(ops[0] && ops[1], "engines %s and a look-ahead (greedy) are registered",
              o->reverse);
     EngineState est;
-    engine_check_state(ops[0], r.P, T, T, o->clamp > 0, &est, &err);
+    const EngineOptions eo = engine_options_plain(T, T);
+    engine_check_state(ops[0], r.P, &eo, o->clamp > 0, &est, &err);
     if (est.bytes > 0)
         fprintf(stderr, PROG ": %s keeps %s: %.3f GiB per run\n", ops[0]->name, est.what,
                 est.bytes / (1 << 30));

@@ -21,7 +21,7 @@ static atomic_size_t total_current, total_peak;
 static atomic_long fail_countdown;
 
 static const char *const tag_names[MEM_NTAGS] = {
-    "params", "trajectory", "infobuf", "tangents", "activations", "data", "other",
+    "params", "trajectory", "checkpoints", "infobuf", "tangents", "activations", "data", "other",
 };
 
 const char *mem_tag_name(MemTag tag)

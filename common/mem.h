@@ -15,6 +15,7 @@
 typedef enum MemTag {
     MEM_PARAMS,      /* weights, velocities, gradients, hyperparameters */
     MEM_TRAJECTORY,  /* BPTT's stored w_t, v_t */
+    MEM_CHECKPOINTS, /* the checkpoint engine's stored states */
     MEM_INFOBUF,     /* reversible engine's information buffer */
     MEM_TANGENTS,    /* forward engine's Z, U */
     MEM_ACTIVATIONS, /* model activations, their tangents, scratch */

@@ -21,8 +21,9 @@ size_t bptt_trajectory_bytes(long P, int T, int clamp)
     return (size_t)2 * T * P * sizeof(real) + (clamp ? (size_t)T * ((P + 63) / 64) * 8 : 0);
 }
 
-static void bptt_state(long P, int T, int N, int clamp, EngineState *st)
+static void bptt_state(long P, const EngineOptions *o, int clamp, EngineState *st)
 {
+    const int T = o->T;
     st->bytes = (double)bptt_trajectory_bytes(P, T, clamp);
     snprintf(st->what, sizeof st->what, "the trajectory (2 T P = 2 x %d x %ld reals of %zu "
              "bytes%s)", T, P, sizeof(real), clamp ? ", plus clamp masks" : "");
@@ -34,7 +35,7 @@ static int bptt_check(const EngineOptions *o, HgErr *err)
 {
     if (o->truncate > o->T)
         return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->truncate, o->T);
-    return engine_refuse_foreign("bptt", o, "truncate trajectory", err);
+    return engine_refuse_foreign(&BPTT_OPS, o, err);
 }
 
 static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
@@ -46,7 +47,8 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     const long P = p->model->nparams, dim = dataset_dim(p->train), words = (P + 63) / 64;
     const size_t bytes = sizeof(real) * P;
     EngineState st;
-    if (engine_check_state(&BPTT_OPS, P, T, cfg->layout->N, clamp, &st, err))
+    const EngineOptions opts = engine_options(cfg);
+    if (engine_check_state(&BPTT_OPS, P, &opts, clamp, &st, err))
         return -1;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))

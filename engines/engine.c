@@ -10,7 +10,8 @@
 
 /* The registry: a new engine adds its table here (and declares it extern
  * above the array if engine.h does not). */
-static const EngineOps *const ENGINES[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
+static const EngineOps *const ENGINES[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS,
+                                           &CHECKPOINT_OPS};
 #define NENGINES ((int)(sizeof ENGINES / sizeof ENGINES[0]))
 
 const EngineOps *engine_at(int i)
@@ -75,12 +76,17 @@ double engine_memory_limit(void)
     return 0.8 * physical_memory_bytes();
 }
 
-int engine_check_state(const EngineOps *ops, long P, int T, int N, int clamp, EngineState *st,
-                       HgErr *err)
+EngineOptions engine_options_plain(int T, int N)
+{
+    return (EngineOptions){.T = T, .N = N, .truncate = -1};
+}
+
+int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int clamp,
+                       EngineState *st, HgErr *err)
 {
     memset(st, 0, sizeof *st);
     if (ops->state)
-        ops->state(P, T, N, clamp, st);
+        ops->state(P, o, clamp, st);
     const double limit = engine_memory_limit();
     if (limit > 0 && st->bytes > limit)
         return hg_fail(err, "%s: %s needs %.2f GiB but the machine has %.2f GiB; %s", ops->name,
@@ -111,20 +117,23 @@ EngineOptions engine_options(const EngineConfig *cfg)
         .T = cfg->layout->T, .N = cfg->layout->N,
         .truncate = cfg->truncate > 0 ? cfg->truncate : -1,
         .greedy_target = cfg->greedy_on_train != 0, .greedy_online = cfg->greedy_online_lr > 0,
-        .kahan = cfg->prob->kahan, .trajectory = cfg->trajectory != NULL};
+        .kahan = cfg->prob->kahan, .trajectory = cfg->trajectory != NULL,
+        .checkpoints = cfg->checkpoints, .checkpoint_uniform = cfg->checkpoint_uniform};
 }
 
-int engine_refuse_foreign(const char *engine, const EngineOptions *o, const char *own,
-                          HgErr *err)
+int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *err)
 {
-    if (o->truncate >= 0 && !strstr(own, "truncate"))
-        return hg_fail(err, "--truncate: only the bptt engine truncates (--engine %s)", engine);
-    if (o->greedy_target && !strstr(own, "greedy"))
-        return hg_fail(err, "--greedy-target: only for --engine greedy (--engine %s)", engine);
-    if (o->greedy_online && !strstr(own, "greedy"))
-        return hg_fail(err, "--greedy-online-lr: only for --engine greedy (--engine %s)", engine);
-    if (o->trajectory && !strstr(own, "trajectory"))
-        return hg_fail(err, "%s: recording or replaying a trajectory is a bptt option", engine);
+    const char *e = ops->name;
+    if (o->truncate >= 0 && !engine_takes(ops, "truncate"))
+        return hg_fail(err, "--truncate: only the bptt engine truncates (--engine %s)", e);
+    if (o->greedy_target && !engine_takes(ops, "look-ahead"))
+        return hg_fail(err, "--greedy-target: only for --engine greedy (--engine %s)", e);
+    if (o->greedy_online && !engine_takes(ops, "look-ahead"))
+        return hg_fail(err, "--greedy-online-lr: only for --engine greedy (--engine %s)", e);
+    if (o->trajectory && !engine_takes(ops, "trajectory"))
+        return hg_fail(err, "%s: recording or replaying a trajectory is a bptt option", e);
+    if ((o->checkpoints || o->checkpoint_uniform) && !engine_takes(ops, "checkpoint"))
+        return hg_fail(err, "--checkpoints: only for --engine checkpoint (--engine %s)", e);
     return 0;
 }
 

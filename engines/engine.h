@@ -44,6 +44,9 @@ typedef struct EngineConfig {
                               * every step by this outer learning rate (HD) */
     const TrajectoryHook *trajectory; /* bptt: record its trajectory (hook's
                                        * record set) or replay one (replay set) */
+    int checkpoints;        /* checkpoint: C stored states (1 <= C < T) */
+    int checkpoint_uniform; /* checkpoint: every ceil(T / (C + 1)) steps instead of
+                             * the binomial (revolve) schedule */
 } EngineConfig;
 
 typedef struct EngineResult {
@@ -59,6 +62,10 @@ typedef struct EngineResult {
      * each stream's open word) and the floor sum_t P log2(1/m_t) / 8 */
     size_t infobuf_bytes;
     double infobuf_floor_bytes;
+    /* checkpoint: steps recomputed to reach states (beyond each reversed
+     * step's own recomputation), and the binomial minimum for C slots */
+    long recomputed_steps, recomputed_min;
+    int stored_states; /* checkpoint: states stored at the peak (C, or C + L) */
 } EngineResult;
 
 /* What an engine keeps that grows with the problem (bptt's trajectory,
@@ -79,6 +86,8 @@ typedef struct EngineOptions {
     int greedy_online;    /* 1: online updates were asked for */
     int kahan;            /* the problem's compensated update */
     int trajectory;       /* a trajectory record or replay hook */
+    int checkpoints;      /* 0: not asked for; else C */
+    int checkpoint_uniform;
 } EngineOptions;
 
 /* What an engine knows about itself, so that no code outside engines/ has to
@@ -90,8 +99,9 @@ typedef struct EngineOps {
     int (*run)(const EngineConfig *cfg, EngineResult *out, HgErr *err);
     /* 0, or -1 naming the option (and flag) this engine cannot do. */
     int (*check)(const EngineOptions *o, HgErr *err);
-    /* The state for P parameters, T steps, N learned values; NULL: none. */
-    void (*state)(long P, int T, int N, int clamp, EngineState *st);
+    /* The state for P parameters and the options' T steps, N learned values
+    * (and the checkpoint count); NULL: none. */
+    void (*state)(long P, const EngineOptions *o, int clamp, EngineState *st);
     /* The options only some engines take, that this one does, space-separated
      * from "truncate" (--truncate), "look-ahead" (--greedy-target and
      * --greedy-online-lr), "trajectory" (record/replay hooks); "" for none. */
@@ -115,7 +125,7 @@ typedef struct EngineOps {
 
 /* The engines (tests name them; programs go through the registry). A new
  * engine is its own file plus one line in engine.c's registry. */
-extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS;
+extern const EngineOps BPTT_OPS, REVERSIBLE_OPS, FORWARD_OPS, GREEDY_OPS, CHECKPOINT_OPS;
 
 /* Bytes of BPTT's stored trajectory (and clamp masks), for refusing runs
  * that would not fit before any work. */
@@ -125,6 +135,15 @@ size_t bptt_trajectory_bytes(long P, int T, int clamp);
  * of one block of columns. */
 size_t forward_tangent_bytes(long P, int N);
 
+/* Bytes of the checkpoint engine's stored states: C (+ one segment's L with
+ * the uniform schedule) states of 2 P reals (3 P with the Kahan update). */
+size_t checkpoint_bytes(long P, int T, int C, int uniform, int kahan);
+/* The binomial schedule: the fewest steps recomputed to reverse t steps from
+ * a stored state with s free slots, and where its first checkpoint goes
+ * (1 <= split < t; t >= 2, s >= 1). */
+long checkpoint_binomial_advances(long t, int s);
+long checkpoint_binomial_split(long t, int s);
+
 /* Engine state above this many bytes is refused before any work: 80% of the
  * physical memory (0 if unknown: nothing is refused). */
 double engine_memory_limit(void);
@@ -133,8 +152,10 @@ double physical_memory_bytes(void);
 /* ops's state for the problem into st (zero if it keeps none); -1 with
  * "<engine>: <what> needs X GiB but the machine has Y GiB; <remedy>" when it
  * is over engine_memory_limit. Every caller refuses through this one. */
-int engine_check_state(const EngineOps *ops, long P, int T, int N, int clamp, EngineState *st,
-                       HgErr *err);
+int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int clamp,
+                       EngineState *st, HgErr *err);
+/* The options of a run of T steps learning N values, nothing else asked. */
+EngineOptions engine_options_plain(int T, int N);
 
 /* Test hook: >= 0 perturbs one recomputed gradient entry by 1e-3 at that
  * reverse step of the reversible engine, so tests can see its bit-for-bit
@@ -158,11 +179,10 @@ const char *engine_definition(const EngineOps *ops, const EngineConfig *cfg);
  * greedy_online_lr > 0 count as asked for). */
 EngineOptions engine_options(const EngineConfig *cfg);
 
-/* Refusals that every engine but the one owning an option shares: truncate
- * (bptt's), the greedy flags (greedy's), a trajectory hook (bptt's). `own`
- * lists which of "truncate", "greedy", "trajectory" this engine takes. */
-int engine_refuse_foreign(const char *engine, const EngineOptions *o, const char *own,
-                          HgErr *err);
+/* Refusals of the options only some engines take, for an engine whose
+ * `takes` lacks them: truncate, the look-ahead flags, a trajectory hook,
+ * checkpoints. */
+int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *err);
 
 /* Runs an engine: checks its options (ops->check), zeroes out, allocates its arrays, times the run, records
  * the memory peaks by kind, checks every returned number is finite. */

@@ -40,8 +40,9 @@ size_t forward_tangent_bytes(long P, int N)
     return sizeof(real) * (size_t)P * (2 * (size_t)N + chunk);
 }
 
-static void forward_state(long P, int T, int N, int clamp, EngineState *st)
+static void forward_state(long P, const EngineOptions *o, int clamp, EngineState *st)
 {
+    const int N = o->N;
     st->bytes = (double)forward_tangent_bytes(P, N);
     snprintf(st->what, sizeof st->what, "the tangents (2 P N + one block of H Z = 2 x %ld x %d "
              "reals of %zu bytes, plus %ld x min(N, %d))", P, N, sizeof(real), P, FORWARD_CHUNK);
@@ -160,7 +161,7 @@ static int forward_check(const EngineOptions *o, HgErr *err)
         return hg_fail(err, "forward: nothing is learned (--learn none); forward mode carries "
                        "one tangent per learned value and needs at least one (e.g. --learn "
                        "lr:1)");
-    return engine_refuse_foreign("forward", o, "", err);
+    return engine_refuse_foreign(&FORWARD_OPS, o, err);
 }
 
 /* DESIGN.md: the tangents Z and U, 2 P N reals. */

@@ -103,7 +103,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
 static int greedy_check(const EngineOptions *o, HgErr *err)
 {
-    return engine_refuse_foreign("greedy", o, "greedy", err);
+    return engine_refuse_foreign(&GREEDY_OPS, o, err);
 }
 
 static const char *greedy_definition(const EngineConfig *cfg)

@@ -178,7 +178,7 @@ static int reversible_check(const EngineOptions *o, HgErr *err)
     if (o->kahan)
         return hg_fail(err, "--kahan: the reversible engine's weight update is exact fixed-point "
                        "arithmetic; nothing is rounded away to compensate");
-    return engine_refuse_foreign("reversible", o, "", err);
+    return engine_refuse_foreign(&REVERSIBLE_OPS, o, err);
 }
 
 /* DESIGN.md: the information buffer's floor, sum_t P log2(1/m_t) / 8 bytes

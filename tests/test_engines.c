@@ -378,14 +378,14 @@ static void test_refusals_and_divergence(void)
     /* the same estimate and refusal for every caller, owned by the engine */
     EngineState st;
     err.msg[0] = 0;
-    EXPECT(engine_check_state(&FORWARD_OPS, 1000000, 10, 100000, 0, &st, &err) == -1 &&
+    EXPECT(engine_check_state(&FORWARD_OPS, 1000000, &(EngineOptions){.T = 10, .N = 100000, .truncate = -1}, 0, &st, &err) == -1 &&
                strstr(err.msg, "forward: the tangents") && st.bytes > 7e11,
            "huge forward: %g bytes, '%s'", st.bytes, err.msg);
-    EXPECT(engine_check_state(&BPTT_OPS, 100, 10, 1, 1, &st, &err) == 0 &&
+    EXPECT(engine_check_state(&BPTT_OPS, 100, &(EngineOptions){.T = 10, .N = 1, .truncate = -1}, 1, &st, &err) == 0 &&
                st.bytes == (double)bptt_trajectory_bytes(100, 10, 1) && strstr(st.what, "clamp"),
            "small bptt: %g bytes, '%s'", st.bytes, st.what);
-    EXPECT(engine_check_state(&GREEDY_OPS, 1000000, 100000000, 1, 0, &st, &err) == 0 &&
-               st.bytes == 0 && engine_check_state(&REVERSIBLE_OPS, 1, 1, 1, 0, &st, &err) == 0,
+    EXPECT(engine_check_state(&GREEDY_OPS, 1000000, &(EngineOptions){.T = 100000000, .N = 1, .truncate = -1}, 0, &st, &err) == 0 &&
+               st.bytes == 0 && engine_check_state(&REVERSIBLE_OPS, 1, &(EngineOptions){.T = 1, .N = 1, .truncate = -1}, 0, &st, &err) == 0,
            "greedy and reversible keep no growing state");
     big_s.T = 1;
     schedule_free(&big_s);
