@@ -32,10 +32,10 @@
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../engines/engine.h"
-#include "atomic_file.h"
-#include "json_writer.h"
-#include "machine.h"
-#include "progress.h"
+#include "../io/atomic_file.h"
+#include "../io/json_writer.h"
+#include "../io/machine.h"
+#include "../io/progress.h"
 
 #define MAX_LIST 16
 #define PLAIN_STEPS 20

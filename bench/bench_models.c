@@ -35,7 +35,7 @@
 #include "../datasets/dataset.h"
 #include "../models/model.h"
 #include "ceiling.h"
-#include "machine.h"
+#include "../io/machine.h"
 
 #ifndef HG_BUILD_FLAGS
 #define HG_BUILD_FLAGS "unknown (compile with -DHG_BUILD_FLAGS='\"...\"' to record them)"

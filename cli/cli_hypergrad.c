@@ -32,10 +32,10 @@
 #include "../common/real.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
-#include "atomic_file.h"
-#include "export.h"
-#include "json_writer.h"
-#include "machine.h"
+#include "../io/atomic_file.h"
+#include "../io/export.h"
+#include "../io/json_writer.h"
+#include "../io/machine.h"
 
 #define MAX_STEPS 10000000
 #define MAX_BATCH 1000000

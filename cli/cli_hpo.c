@@ -26,9 +26,9 @@
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../engines/engine.h"
-#include "atomic_file.h"
-#include "json_writer.h"
-#include "progress.h"
+#include "../io/atomic_file.h"
+#include "../io/json_writer.h"
+#include "../io/progress.h"
 
 #define MAX_OUTER_STEPS 1000000
 
