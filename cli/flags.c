@@ -226,9 +226,10 @@ void flags_usage_omit(FILE *f, const Flag *table, const char *const *omit)
         char left[96];
         snprintf(left, sizeof left, "  %s%s%s", s->name, s->meta ? " " : "",
                  s->meta ? s->meta : "");
-        fprintf(f, "%-*s", FLAGS_HELP_COL, left);
-        if ((int)strlen(left) >= FLAGS_HELP_COL - 1)
-            fprintf(f, "\n%*s", FLAGS_HELP_COL, "");
+        if ((int)strlen(left) >= FLAGS_HELP_COL - 1) /* the help on the next line */
+            fprintf(f, "%s\n%*s", left, FLAGS_HELP_COL, "");
+        else
+            fprintf(f, "%-*s", FLAGS_HELP_COL, left);
         char text[1024];
         snprintf(text, sizeof text, "%s%s%s%s", s->help, s->def ? " (default " : "",
                  s->def ? s->def : "", s->def ? ")" : "");
