@@ -152,19 +152,41 @@ static int takes_value(const Flag *s)
     return s->kind != FLAG_SWITCH;
 }
 
-int flags_parse(const Flag *table, int argc, char **argv, HgErr *err)
+/* argv[0] without its folders, for "PROG --help" in hints. */
+static const char *prog_name(char **argv)
 {
+    const char *p = argv[0] ? argv[0] : "";
+    const char *slash = strrchr(p, '/');
+    return slash ? slash + 1 : p;
+}
+
+int flags_parse_known(const Flag *table, int argc, char **argv, int *nrest, char **rest,
+                      HgErr *err)
+{
+    if (rest) {
+        *nrest = 0;
+        rest[(*nrest)++] = argv[0];
+        rest[*nrest] = NULL;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") && flags_find(table, "--help", 6))
             a = "--help";
         if (strncmp(a, "--", 2) || !a[2])
-            return hg_fail(err, "unexpected argument '%s' (flags start with --; see --help)",
-                           a);
+            return hg_fail(err, "unexpected argument '%s' (flags start with --; %s --help "
+                           "lists them)", a, prog_name(argv));
         const size_t nlen = strcspn(a, "=");
         const Flag *s = flags_find(table, a, nlen);
+        if (!s && rest) { /* not ours: it, and its value if that is the next word */
+            rest[(*nrest)++] = argv[i];
+            if (!a[nlen] && i + 1 < argc && strncmp(argv[i + 1], "--", 2))
+                rest[(*nrest)++] = argv[++i];
+            rest[*nrest] = NULL;
+            continue;
+        }
         if (!s)
-            return hg_fail(err, "unknown flag '%.*s' (see --help)", (int)nlen, a);
+            return hg_fail(err, "unknown flag '%.*s' (%s --help lists the flags)", (int)nlen,
+                           a, prog_name(argv));
         const char *v = NULL;
         if (!takes_value(s)) {
             if (a[nlen])
@@ -184,6 +206,11 @@ int flags_parse(const Flag *table, int argc, char **argv, HgErr *err)
             *s->given = 1;
     }
     return 0;
+}
+
+int flags_parse(const Flag *table, int argc, char **argv, HgErr *err)
+{
+    return flags_parse_known(table, argc, argv, NULL, NULL, err);
 }
 
 void flags_wrap(FILE *f, const char *text, int col, int width)

@@ -23,7 +23,8 @@
  * targets of the flags given: absent flags leave their defaults untouched.
  *
  * Error messages (HgErr; the caller exits with status 2, a usage error):
- *   unknown flag '--nope' (see --help)      unexpected argument 'x' (...)
+ *   unknown flag '--nope' (PROG --help lists the flags), PROG from argv[0]
+ *   unexpected argument 'x' (flags start with --; PROG --help lists them)
  *   flag --steps needs a value (--steps T)  flag --kahan takes no value
  *   --steps 'abc': not an integer           --lr '0.1.2': not a number
  *   --steps 0: out of range, must be an integer in [1, 10000000]
@@ -86,6 +87,14 @@ typedef struct FlagTable {
  * -1 with a message naming the flag. Targets of absent flags are untouched;
  * on an error, flags before the bad one may have been written. */
 int flags_parse(const Flag *table, int argc, char **argv, HgErr *err);
+
+/* Like flags_parse, but the flags that are not the table's go to rest, in
+ * order, after rest[0] = argv[0] (*nrest entries, then NULL; rest has room
+ * for argc + 1): such a --flag, and the next word too unless the flag was
+ * --flag=V or the word starts with "--". For commands that hand flags on
+ * (hpo to hypergrad, hgbench-micro to Google Benchmark). */
+int flags_parse_known(const Flag *table, int argc, char **argv, int *nrest, char **rest,
+                      HgErr *err);
 
 /* One value by one spec, as flags_parse does it (for commands that route
  * flags themselves). */

@@ -221,6 +221,38 @@ static void test_three_choices_message(void)
            "flags_find by length");
 }
 
+static void test_unknown_hint_and_known(void)
+{
+    Opts o = opts_defaults();
+    FlagTable t = table_of(&o);
+    HgErr err = {{0}};
+    char *bad[] = {"build/f32/hgbench-x", "--nope", NULL};
+    EXPECT(flags_parse(t.f, 2, bad, &err) == -1 &&
+               strstr(err.msg, "unknown flag '--nope' (hgbench-x --help lists the flags)"),
+           "the hint names the program: '%s'", err.msg);
+    /* flags_parse_known: ours parsed, the rest kept in order with their values */
+    char *argv[] = {"prog", "--other", "5", "--steps", "9", "--flag=x", "--sw", "--kahan",
+                    "--x", "-1", "--last", NULL};
+    char *rest[12];
+    int nrest = -1;
+    EXPECT(flags_parse_known(t.f, 11, argv, &nrest, rest, &err) == 0, "known: %s", err.msg);
+    EXPECT(o.steps == 9 && o.kahan == 1, "ours parsed: steps %d kahan %d", o.steps, o.kahan);
+    static const char *const want[] = {"prog", "--other", "5", "--flag=x", "--sw", "--x", "-1",
+                                       "--last"};
+    int same = nrest == ARRAY_LEN(want) && rest[nrest] == NULL;
+    for (int i = 0; same && i < nrest; i++)
+        same = !strcmp(rest[i], want[i]);
+    EXPECT(same, "rest: %d words", nrest);
+    char *stray[] = {"prog", "stray", NULL};
+    EXPECT(flags_parse_known(t.f, 2, stray, &nrest, rest, &err) == -1 &&
+               strstr(err.msg, "unexpected argument 'stray'"),
+           "a word that is no flag's value: '%s'", err.msg);
+    char *mine[] = {"prog", "--steps", "0", NULL};
+    EXPECT(flags_parse_known(t.f, 3, mine, &nrest, rest, &err) == -1 &&
+               strstr(err.msg, "--steps 0: out of range"),
+           "our flags' errors still: '%s'", err.msg);
+}
+
 static void test_usage_text(void)
 {
     Opts o = opts_defaults();
@@ -272,7 +304,8 @@ int main(int argc, char **argv)
     static const TestCase tests[] = {
         TEST(test_defaults_untouched),   TEST(test_each_kind),
         TEST(test_equals_and_repeats),   TEST(test_errors_name_the_flag),
-        TEST(test_three_choices_message), TEST(test_usage_text),
+        TEST(test_three_choices_message), TEST(test_unknown_hint_and_known),
+        TEST(test_usage_text),
     };
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }
