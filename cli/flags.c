@@ -118,7 +118,8 @@ int flags_set(const Flag *s, const char *v, HgErr *err)
     case FLAG_CHOICE:
         for (int i = 0; s->choices[i]; i++)
             if (!strcmp(v, s->choices[i])) {
-                *(int *)s->target = i;
+                if (s->target)
+                    *(int *)s->target = i;
                 if (s->chosen)
                     *s->chosen = s->choices[i];
                 return 0;

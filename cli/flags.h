@@ -50,7 +50,7 @@ typedef enum FlagKind {
     FLAG_STRING, /* const char **target, pointing into argv; empty refused
                   * unless empty_ok */
     FLAG_CHOICE, /* int *target = the index in choices (NULL-terminated);
-                  * chosen, if set, = the choice's name */
+                  * chosen, if set, = the choice's name (then target may be NULL) */
     FLAG_INTS,   /* int target[max], *count values: a comma list of integers
                   * in [lo, hi], at least one, at most max */
     FLAG_SWITCH, /* int *target = 1; takes no value */
