@@ -73,31 +73,40 @@ static const char *choice_list(const char *const *choices, char *buf, size_t cap
     return buf;
 }
 
+/* Two passes over the list: check every value, then store them, so that a
+ * bad list leaves the target as it was. */
 static int parse_ints(const Flag *s, const char *v, HgErr *err)
 {
     char buf[MAX_LIST_CHARS];
     if (strlen(v) >= sizeof buf)
         return hg_fail(err, "%s: list too long (at most %d characters)", s->name,
                        MAX_LIST_CHARS - 1);
-    memcpy(buf, v, strlen(v) + 1);
-    int *out = s->target, n = 0;
-    for (char *p = buf;;) {
-        char *comma = strchr(p, ',');
-        if (comma)
-            *comma = '\0';
-        if (n == s->max)
-            return hg_fail(err, "%s %s: more than %d values", s->name, v, s->max);
-        if (!*p)
-            return hg_fail(err, "%s '%s': an empty value in the list (a comma list of "
-                           "integers, as 1,2,5)", s->name, v);
-        if (flags_parse_int(s->name, p, (long)s->lo, (long)s->hi, &out[n], err))
-            return -1;
-        n++;
-        if (!comma)
-            break;
-        p = comma + 1;
+    int *out = s->target;
+    for (int store = 0; store < 2; store++) {
+        memcpy(buf, v, strlen(v) + 1);
+        int n = 0;
+        for (char *p = buf;;) {
+            char *comma = strchr(p, ',');
+            if (comma)
+                *comma = '\0';
+            if (n == s->max)
+                return hg_fail(err, "%s %s: more than %d values", s->name, v, s->max);
+            if (!*p)
+                return hg_fail(err, "%s '%s': an empty value in the list (a comma list of "
+                               "integers, as 1,2,5)", s->name, v);
+            int x;
+            if (flags_parse_int(s->name, p, (long)s->lo, (long)s->hi, &x, err))
+                return -1;
+            if (store)
+                out[n] = x;
+            n++;
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+        if (store)
+            *s->count = n;
     }
-    *s->count = n;
     return 0;
 }
 

@@ -85,7 +85,8 @@ typedef struct FlagTable {
 
 /* Parses argv[1..argc) against table (argv[0] is the program's name): 0, or
  * -1 with a message naming the flag. Targets of absent flags are untouched;
- * on an error, flags before the bad one may have been written. */
+ * on an error, flags before the bad one may have been written, the bad one's
+ * target is not (for the kinds but FLAG_FUNC, whose function decides). */
 int flags_parse(const Flag *table, int argc, char **argv, HgErr *err);
 
 /* Like flags_parse, but the flags that are not the table's go to rest, in

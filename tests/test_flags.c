@@ -196,8 +196,8 @@ static void test_errors_name_the_flag(void)
     Opts o;
     HgErr err;
     EXPECT(parse("--steps 0", &o, &err) == -1 && o.steps == 100, "--steps 0 kept %d", o.steps);
-    EXPECT(parse("--list 3,x", &o, &err) == -1 && o.nlist == 1, "--list 3,x kept count %d",
-           o.nlist);
+    EXPECT(parse("--list 3,x", &o, &err) == -1 && o.nlist == 1 && o.list[0] == 10,
+           "--list 3,x kept count %d and value %d", o.nlist, o.list[0]);
     EXPECT(parse("--target best", &o, &err) == -1 && o.target == 0 &&
                !strcmp(o.target_name, "val"), "--target best kept val");
 }
