@@ -42,17 +42,22 @@ LIB_SRCS := $(sort $(wildcard common/*.c models/*.c datasets/*.c harness/*.c \
 TEST_SUPPORT := tests/test.c $(sort $(wildcard tests/support_*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
-# bench/: hgbench-models (model timings), and hgbench (the command line; its
-# command files also link into tests/test_cli). build/hgbench is the
-# precision launcher (bench/launcher.c, no libraries).
-MODELS_SRCS := bench/bench_models.c bench/machine.c bench/ceiling.c
-CLI_SRCS := bench/cli_hypergrad.c bench/export.c bench/json_writer.c bench/npy.c \
-            bench/atomic_file.c bench/machine.c
-HGBENCH_SRCS := bench/hgbench.c bench/cli_hpo.c bench/progress.c $(CLI_SRCS)
-ENGINES_BENCH_SRCS := bench/bench_engines.c bench/machine.c bench/atomic_file.c \
-                      bench/json_writer.c bench/progress.c
-FIG2_LIB_SRCS := bench/fig2_stats.c bench/npy.c bench/trajectory_file.c bench/atomic_file.c
-FIG2_SRCS := bench/fig2.c bench/machine.c bench/json_writer.c bench/progress.c $(FIG2_LIB_SRCS)
+# cli/: hgbench (the command line; its command files also link into
+# tests/test_cli); build/hgbench is the precision launcher (cli/launcher.c,
+# no libraries). io/: JSON, .npy, atomic files, machine record, progress.
+# bench/: the experiments hgbench-models, hgbench-engines, hgbench-fig2 (and
+# hgbench-micro, bench/micro.mk). Every binary parses its flags with
+# cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
+FLAGS_SRCS := cli/flags.c
+MODELS_SRCS := bench/bench_models.c io/machine.c bench/ceiling.c $(FLAGS_SRCS)
+CLI_SRCS := cli/cli_hypergrad.c io/export.c io/json_writer.c io/npy.c \
+            io/atomic_file.c io/machine.c $(FLAGS_SRCS)
+HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c io/progress.c $(CLI_SRCS)
+ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c \
+                      io/json_writer.c io/progress.c $(FLAGS_SRCS)
+FIG2_LIB_SRCS := bench/fig2_stats.c io/npy.c io/trajectory_file.c io/atomic_file.c
+FIG2_SRCS := bench/fig2.c io/machine.c io/json_writer.c io/progress.c $(FIG2_LIB_SRCS) \
+             $(FLAGS_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 
 # $(1) = config name, $(2) = its extra flags, $(3) = tests it leaves out
@@ -83,6 +88,11 @@ build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) build/$
 
 # test_cli calls the command's parser and writers directly, and runs the binary
 build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
+# test_flags: the flag parser alone
+build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FLAGS_SRCS)) build/$(1)/libhg.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
@@ -125,7 +135,7 @@ all: print-config $(CUDA_CHECKS) $(addsuffix -tests,f32 f64) build/f32/hgbench-m
      build/f32/hgbench-micro build/f64/hgbench-micro
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
-build/hgbench: bench/launcher.c
+build/hgbench: cli/launcher.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) -MMD -MP -MF build/launcher.d $< -o $@
 

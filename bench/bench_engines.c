@@ -26,16 +26,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "../cli/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
-#include "atomic_file.h"
-#include "json_writer.h"
-#include "machine.h"
-#include "progress.h"
+#include "../io/atomic_file.h"
+#include "../io/json_writer.h"
+#include "../io/machine.h"
+#include "../io/progress.h"
 
 #define MAX_LIST 16
 #define PLAIN_STEPS 20
@@ -50,175 +51,123 @@ typedef struct Options {
     double lr, mom, wd;
 } Options;
 
+/* --engines: a comma list of registered names (they point into a static copy;
+ * after an error the program exits). */
+static int parse_engines(const char *flag, const char *list, void *target, HgErr *err)
+{
+    static char buf[256];
+    Options *o = target;
+    char *save = NULL;
+    if (strlen(list) >= sizeof buf)
+        return hg_fail(err, "%s: list too long", flag);
+    snprintf(buf, sizeof buf, "%s", list);
+    int n = 0;
+    const char *names[MAX_LIST];
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!engine_find(tok))
+            return hg_fail(err, "%s: unknown engine '%s' (engines: %s)", flag, tok,
+                           engine_names());
+        if (n == MAX_LIST)
+            return hg_fail(err, "%s: more than %d engines", flag, MAX_LIST);
+        names[n++] = tok;
+    }
+    if (n == 0)
+        return hg_fail(err, "%s: no engine named", flag);
+    memcpy(o->engines, names, sizeof names);
+    o->nengines = n;
+    return 0;
+}
+
+static const char *const GREEDY_TARGETS[] = {"val", "train", NULL};
+
+static FlagTable engines_flags(Options *o, int *help)
+{
+    return (FlagTable){{
+        {"--engines", "LIST", "every registered engine", "comma list of engines",
+         FLAG_FUNC, .target = o, .parse = parse_engines},
+        {"--steps", "LIST", "1000", "horizons T, comma list", FLAG_INTS, .target = o->steps,
+         .lo = 1, .hi = 10000000, .count = &o->nsteps, .max = MAX_LIST},
+        {"--lr-windows", "LIST", "10",
+         "learned learning-rate values K, comma list; K > T is skipped for that T",
+         FLAG_INTS, .target = o->windows, .lo = 1, .hi = 10000000, .count = &o->nwindows,
+         .max = MAX_LIST},
+        {"--model", "NAME", "lenet", "logreg, mlp, lenet or a model spec", FLAG_STRING,
+         .target = &o->model},
+        {"--data", "NAME", "fashion-mnist",
+         "fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D]", FLAG_STRING,
+         .target = &o->data},
+        {"--data-dir", "DIR", "the loader's", "the data set's folder", FLAG_STRING,
+         .target = &o->data_dir},
+        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused), auto", FLAG_STRING,
+         .target = &o->device},
+        {"--seed", "S", "0",
+         "initialisation seed; the batch order's is derived from it as by hgbench hypergrad "
+         "--seed S, whose command line each run's row is printed with",
+         FLAG_SEED, .target = &o->seed},
+        {"--batch", "B", "128", "examples per step", FLAG_INT, .target = &o->batch, .lo = 1,
+         .hi = 100000},
+        {"--val", "N", "1000", "validation examples split off the training set", FLAG_INT,
+         .target = &o->val, .lo = 1, .hi = 1000000},
+        {"--greedy-target", "val|train", "train",
+         "greedy looks ahead on the validation set or the next training batch (HD)",
+         FLAG_CHOICE, .target = &o->greedy_on_train, .choices = GREEDY_TARGETS},
+        {"--lr", "X", "0.05", "learning rate (constant schedule)", FLAG_REAL,
+         .target = &o->lr, .lo = 0, .hi = 1e6},
+        {"--mom", "X", "0.9", "momentum", FLAG_REAL, .target = &o->mom, .lo = 0, .hi = 1},
+        {"--wd", "X", "5e-4", "weight decay", FLAG_REAL, .target = &o->wd, .lo = 0, .hi = 1e6},
+        {"--plain-repeats", "N", "9", "loops of 20 plain steps, before and after", FLAG_INT,
+         .target = &o->plain_repeats, .lo = 1, .hi = 1000},
+        {"--threads", "N", "2", "OpenMP and OpenBLAS threads", FLAG_INT,
+         .target = &o->threads, .lo = 1, .hi = 4096},
+        {"--out", "FILE", "stdout", "results as columns (atomically)", FLAG_STRING,
+         .target = &o->out},
+        {"--json", "FILE", "none", "the same rows as JSON (atomically)", FLAG_STRING,
+         .target = &o->json},
+        {"--label", "NAME", "engines", "the experiment's name in the output", FLAG_STRING,
+         .target = &o->label},
+        {"--commit", "ID", "unknown", "commit to record", FLAG_STRING, .target = &o->commit,
+         .empty_ok = 1},
+        {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = help},
+    }};
+}
+
 static void usage(FILE *f)
 {
+    Options scratch;
+    int help;
+    const FlagTable t = engines_flags(&scratch, &help);
     fputs("usage: hgbench-engines [flags]\n"
           "Runs the engines once per (T, K) on one inner problem and reports time per inner\n"
           "step, its ratio to a plain training step timed in the same run, and engine\n"
           "memory by kind, at the precision of this build (" HG_REAL_NAME ").\n"
-          "\n"
-          "  --engines LIST    comma list (default: every registered engine, in the\n"
-          "                    registry's order: bptt,reversible,forward,greedy)\n"
-          "  --steps LIST      horizons T, comma list (default 1000)\n"
-          "  --lr-windows LIST learned learning-rate values K, comma list; K > T is\n"
-          "                    skipped for that T (default 10)\n"
-          "  --model NAME      logreg, mlp, lenet or a model spec (default lenet)\n"
-          "  --data NAME       fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D]\n"
-          "                    (default fashion-mnist)\n"
-          "  --data-dir DIR    the data set's folder (default: the loader's)\n"
-          "  --device NAME     cpu, cuda (not built yet: refused), auto (default cpu)\n"
-          "  --seed S          initialisation seed; the batch order's is derived from it as\n"
-          "                    by hgbench hypergrad --seed S, whose command line each run's\n"
-          "                    row is printed with (default 0)\n"
-          "  --batch B         examples per step (default 128)\n"
-          "  --val N           validation examples split off the training set (default 1000)\n"
-          "  --greedy-target val|train  greedy looks ahead on the validation set or the\n"
-          "                    next training batch (HD) (default train)\n"
-          "  --lr X --mom X --wd X   constant schedule (default 0.05, 0.9, 5e-4)\n"
-          "  --plain-repeats N loops of 20 plain steps, before and after (default 9)\n"
-          "  --threads N       OpenMP and OpenBLAS threads (default 2)\n"
-          "  --out FILE        results as columns (atomically; default stdout)\n"
-          "  --json FILE       the same rows as JSON (atomically)\n"
-          "  --label NAME      the experiment's name in the output (default engines)\n"
-          "  --commit ID       commit to record\n"
-          "  --help            this text\n"
-          "\n"
+          "\n",
+          f);
+    flags_usage(f, t.f);
+    fputs("\n"
           "Exit status: 0 every run ran or was skipped for memory, 1 a run failed (see\n"
           "its error row), 2 bad flags, 3 the data could not be loaded.\n",
           f);
 }
 
-static const char *flag_arg(int argc, char **argv, int *i, const char *name)
-{
-    const size_t len = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, len) != 0)
-        return NULL;
-    if (a[len] == '=')
-        return a + len + 1;
-    if (a[len] != '\0')
-        return NULL;
-    if (*i + 1 >= argc)
-        hg_die("flag %s needs a value (see --help)", name);
-    return argv[++*i];
-}
-
-static long parse_long(const char *flag, const char *s, long lo, long hi)
-{
-    char *end;
-    const long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        hg_die("flag %s: '%s' is not an integer in [%ld, %ld]", flag, s, lo, hi);
-    return v;
-}
-
-static double parse_double(const char *flag, const char *s, double lo, double hi)
-{
-    char *end;
-    const double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi))
-        hg_die("flag %s: '%s' is not a number in [%g, %g]", flag, s, lo, hi);
-    return v;
-}
-
-static int parse_ints(const char *flag, const char *list, int *out, long lo, long hi)
-{
-    char buf[256], *save = NULL;
-    int n = 0;
-    if (strlen(list) >= sizeof buf)
-        hg_die("flag %s: list too long", flag);
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == MAX_LIST)
-            hg_die("flag %s: more than %d values", flag, MAX_LIST);
-        out[n++] = (int)parse_long(flag, tok, lo, hi);
-    }
-    if (n == 0)
-        hg_die("flag %s: no value in '%s'", flag, list);
-    return n;
-}
-
-static void parse_engines(Options *o, const char *list)
-{
-    static char buf[256]; /* the names point into it */
-    char *save = NULL;
-    if (strlen(list) >= sizeof buf)
-        hg_die("flag --engines: list too long");
-    snprintf(buf, sizeof buf, "%s", list);
-    o->nengines = 0;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!engine_find(tok))
-            hg_die("flag --engines: unknown engine '%s' (engines: %s)", tok, engine_names());
-        if (o->nengines == MAX_LIST)
-            hg_die("flag --engines: more than %d engines", MAX_LIST);
-        o->engines[o->nengines++] = tok;
-    }
-    if (o->nengines == 0)
-        hg_die("flag --engines: no engine named");
-}
-
+/* Exits 0 after --help, 2 on a usage error. */
 static Options parse_flags(int argc, char **argv)
 {
     Options o = {.model = "lenet", .data = "fashion-mnist", .device = "cpu", .commit = "unknown",
                  .label = "engines", .steps = {1000}, .nsteps = 1, .windows = {10},
                  .nwindows = 1, .batch = 128, .val = 1000, .plain_repeats = 9, .threads = 2,
                  .greedy_on_train = 1, .lr = 0.05, .mom = 0.9, .wd = 5e-4};
+    HgErr err = {{0}};
+    int help = 0;
     for (int e = 0; engine_at(e) && e < MAX_LIST; e++) /* default: every registered engine */
         o.engines[o.nengines++] = engine_at(e)->name;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(0);
-        } else if ((v = flag_arg(argc, argv, &i, "--engines"))) {
-            parse_engines(&o, v);
-        } else if ((v = flag_arg(argc, argv, &i, "--steps"))) {
-            o.nsteps = parse_ints("--steps", v, o.steps, 1, 10000000);
-        } else if ((v = flag_arg(argc, argv, &i, "--lr-windows"))) {
-            o.nwindows = parse_ints("--lr-windows", v, o.windows, 1, 10000000);
-        } else if ((v = flag_arg(argc, argv, &i, "--model"))) {
-            o.model = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--data-dir"))) {
-            o.data_dir = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--data"))) {
-            o.data = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--device"))) {
-            o.device = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--seed"))) {
-            char *end;
-            errno = 0;
-            o.seed = (uint64_t)strtoull(v, &end, 10);
-            if (!*v || *end || *v == '-' || errno == ERANGE)
-                hg_die("flag --seed: '%s' is not a seed (an integer in [0, 2^64))", v);
-        } else if ((v = flag_arg(argc, argv, &i, "--batch"))) {
-            o.batch = (int)parse_long("--batch", v, 1, 100000);
-        } else if ((v = flag_arg(argc, argv, &i, "--val"))) {
-            o.val = (int)parse_long("--val", v, 1, 1000000);
-        } else if ((v = flag_arg(argc, argv, &i, "--greedy-target"))) {
-            if (strcmp(v, "val") && strcmp(v, "train"))
-                hg_die("flag --greedy-target: '%s' is not val or train", v);
-            o.greedy_on_train = !strcmp(v, "train");
-        } else if ((v = flag_arg(argc, argv, &i, "--lr"))) {
-            o.lr = parse_double("--lr", v, 0, 1e6);
-        } else if ((v = flag_arg(argc, argv, &i, "--mom"))) {
-            o.mom = parse_double("--mom", v, 0, 1);
-        } else if ((v = flag_arg(argc, argv, &i, "--wd"))) {
-            o.wd = parse_double("--wd", v, 0, 1e6);
-        } else if ((v = flag_arg(argc, argv, &i, "--plain-repeats"))) {
-            o.plain_repeats = (int)parse_long("--plain-repeats", v, 1, 1000);
-        } else if ((v = flag_arg(argc, argv, &i, "--threads"))) {
-            o.threads = (int)parse_long("--threads", v, 1, 4096);
-        } else if ((v = flag_arg(argc, argv, &i, "--out"))) {
-            o.out = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--json"))) {
-            o.json = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--label"))) {
-            o.label = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--commit"))) {
-            o.commit = v;
-        } else {
-            hg_die("unknown flag '%s' (hgbench-engines --help lists the flags)", a);
-        }
+    const FlagTable t = engines_flags(&o, &help);
+    if (flags_parse(t.f, argc, argv, &err)) {
+        fprintf(stderr, "hgbench-engines: %s\n", err.msg);
+        exit(2);
+    }
+    if (help) {
+        usage(stdout);
+        exit(0);
     }
     return o;
 }

@@ -29,6 +29,7 @@
 
 #include "../backend/cpu/blas.h"
 #include "../backend/backend.h"
+#include "../cli/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -38,7 +39,7 @@
 #include "../harness/problem.h"
 #include "../models/model.h"
 #include "ceiling.h"
-#include "machine.h"
+#include "../io/machine.h"
 
 #ifndef HG_BUILD_FLAGS
 #define HG_BUILD_FLAGS "unknown (compile with -DHG_BUILD_FLAGS='\"...\"' to record them)"
@@ -84,118 +85,101 @@ static Options options_defaults(void)
     return o;
 }
 
-static void usage(FILE *f)
-{
-    fputs("usage: hgbench-models [flags]\n"
-          "Times loss+gradient, HVP and block HVP (k = 1, 4, 16) of the models on\n"
-          "Fashion-MNIST batches at the precision of this build (" HG_REAL_NAME ").\n"
-          "\n"
-          "  --model NAME      logreg, mlp (784-256-10 tanh), lenet, or an mlp spec\n"
-          "                    such as mlp:256,128:relu; repeatable or a comma list\n"
-          "                    (default: logreg,mlp,lenet)\n"
-          "  --batch N         examples per batch (default 128)\n"
-          "  --repeats N       timed repetitions per op, repetition r on batch r\n"
-          "                    (default 9)\n"
-          "  --min-time S      seconds each timed loop lasts at least (default 0.05)\n"
-          "  --threads N       OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS, else 2)\n"
-          "  --data-dir DIR    Fashion-MNIST folder (default: the loader's,\n"
-          "                    /usr/share/datasets/fashion-mnist)\n"
-          "  --out FILE        write results to FILE (atomically) instead of stdout\n"
-          "  --commit ID       commit to record (scripts/bench-models.sh passes it)\n"
-          "  --context-only    print the machine/build preamble and exit\n"
-          "  --no-context      leave the machine/build preamble out\n"
-          "  --help            this text\n"
-          "\n"
-          "Exit status: 0 all ops ran, 1 an op or model failed (see its error row),\n"
-          "2 bad flags, 3 the data could not be loaded.\n",
-          f);
-}
-
-/* If argv[*i] is `name` or `name=VALUE`, returns VALUE (the next argument in
- * the first form, consumed); otherwise NULL. */
-static const char *flag_arg(int argc, char **argv, int *i, const char *name)
-{
-    size_t len = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, len) != 0) return NULL;
-    if (a[len] == '=') return a + len + 1;
-    if (a[len] != '\0') return NULL;
-    if (*i + 1 >= argc) hg_die("flag %s needs a value (see --help)", name);
-    return argv[++*i];
-}
-
-static long parse_long(const char *flag, const char *s, long lo, long hi)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        hg_die("flag %s: '%s' is not an integer in [%ld, %ld]", flag, s, lo, hi);
-    return v;
-}
-
 /* "logreg,mlp:256,128:relu,lenet": split on commas, but a piece that starts
- * with a digit continues the previous spec (the layer list of an mlp). */
-static void add_models(Options *o, const char *list)
+ * with a digit continues the previous spec (the layer list of an mlp).
+ * --model is repeatable: each adds to the list. */
+static int add_models(const char *flag, const char *list, void *target, HgErr *err)
 {
+    Options *o = target;
     const char *p = list;
+    if (!*p) return hg_fail(err, "%s '': no model named", flag);
     while (*p) {
         size_t n = strcspn(p, ",");
         int continues = o->nmodels > 0 && p != list && isdigit((unsigned char)*p);
-        if (n == 0) hg_die("flag --model: empty name in '%s'", list);
+        if (n == 0) return hg_fail(err, "%s: empty name in '%s'", flag, list);
         if (continues) {
             char *prev = o->models[o->nmodels - 1];
             size_t have = strlen(prev);
             if (have + 1 + n >= sizeof o->models[0])
-                hg_die("flag --model: spec too long in '%s'", list);
+                return hg_fail(err, "%s: spec too long in '%s'", flag, list);
             snprintf(prev + have, sizeof o->models[0] - have, ",%.*s", (int)n, p);
         } else {
-            if (o->nmodels == MAX_MODELS) hg_die("flag --model: more than %d models", MAX_MODELS);
-            if (n >= sizeof o->models[0]) hg_die("flag --model: name too long in '%s'", list);
+            if (o->nmodels == MAX_MODELS)
+                return hg_fail(err, "%s: more than %d models", flag, MAX_MODELS);
+            if (n >= sizeof o->models[0])
+                return hg_fail(err, "%s: name too long in '%s'", flag, list);
             snprintf(o->models[o->nmodels++], sizeof o->models[0], "%.*s", (int)n, p);
         }
         p += n;
         if (*p == ',') p++;
     }
+    return 0;
 }
 
+static FlagTable models_flags(Options *o, int *help)
+{
+    return (FlagTable){{
+        {"--model", "NAME", "logreg,mlp,lenet",
+         "logreg, mlp (784-256-10 tanh), lenet, or an mlp spec such as mlp:256,128:relu; "
+         "repeatable or a comma list", FLAG_FUNC, .target = o, .parse = add_models},
+        {"--batch", "N", "128", "examples per batch", FLAG_INT, .target = &o->batch, .lo = 1,
+         .hi = 60000},
+        {"--repeats", "N", "9", "timed repetitions per op, repetition r on batch r", FLAG_INT,
+         .target = &o->repeats, .lo = 1, .hi = 1000},
+        {"--min-time", "S", "0.05", "seconds each timed loop lasts at least, in (0, 60]",
+         FLAG_REAL, .target = &o->min_time, .lo = 0, .hi = 60, .open_lo = 1},
+        {"--threads", "N", "OMP_NUM_THREADS, else 2", "OpenMP and OpenBLAS threads",
+         FLAG_INT, .target = &o->threads, .lo = 1, .hi = 4096},
+        {"--data-dir", "DIR", "the loader's, /usr/share/datasets/fashion-mnist",
+         "Fashion-MNIST folder", FLAG_STRING, .target = &o->data_dir},
+        {"--out", "FILE", "stdout", "write results to FILE (atomically)", FLAG_STRING,
+         .target = &o->out},
+        {"--commit", "ID", "unknown", "commit to record (scripts/bench-models.sh passes it)",
+         FLAG_STRING, .target = &o->commit, .empty_ok = 1},
+        {"--context-only", NULL, NULL, "print the machine/build preamble and exit",
+         FLAG_SWITCH, .target = &o->context_only},
+        {"--no-context", NULL, NULL, "leave the machine/build preamble out", FLAG_SWITCH,
+         .target = &o->no_context},
+        {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = help},
+    }};
+}
+
+static void usage(FILE *f)
+{
+    Options scratch;
+    int help;
+    const FlagTable t = models_flags(&scratch, &help);
+    fputs("usage: hgbench-models [flags]\n"
+          "Times loss+gradient, HVP and block HVP (k = 1, 4, 16) of the models on\n"
+          "Fashion-MNIST batches at the precision of this build (" HG_REAL_NAME ").\n"
+          "\n",
+          f);
+    flags_usage(f, t.f);
+    fputs("\n"
+          "Exit status: 0 all ops ran, 1 an op or model failed (see its error row),\n"
+          "2 bad flags, 3 the data could not be loaded.\n",
+          f);
+}
+
+/* Exits 0 after --help, 2 on a usage error. */
 static Options parse_flags(int argc, char **argv)
 {
     Options o = options_defaults();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(0);
-        } else if (!strcmp(a, "--context-only")) {
-            o.context_only = 1;
-        } else if (!strcmp(a, "--no-context")) {
-            o.no_context = 1;
-        } else if ((v = flag_arg(argc, argv, &i, "--model"))) {
-            add_models(&o, v);
-        } else if ((v = flag_arg(argc, argv, &i, "--batch"))) {
-            o.batch = (int)parse_long("--batch", v, 1, 60000);
-        } else if ((v = flag_arg(argc, argv, &i, "--repeats"))) {
-            o.repeats = (int)parse_long("--repeats", v, 1, 1000);
-        } else if ((v = flag_arg(argc, argv, &i, "--threads"))) {
-            o.threads = (int)parse_long("--threads", v, 1, 4096);
-        } else if ((v = flag_arg(argc, argv, &i, "--min-time"))) {
-            char *end;
-            o.min_time = strtod(v, &end);
-            if (!*v || *end || !(o.min_time > 0 && o.min_time <= 60))
-                hg_die("flag --min-time: '%s' is not a number of seconds in (0, 60]", v);
-        } else if ((v = flag_arg(argc, argv, &i, "--data-dir"))) {
-            o.data_dir = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--out"))) {
-            o.out = v;
-        } else if ((v = flag_arg(argc, argv, &i, "--commit"))) {
-            o.commit = v;
-        } else {
-            hg_die("unknown flag '%s' (hgbench-models --help lists the flags)", a);
-        }
+    HgErr err = {{0}};
+    int help = 0;
+    const FlagTable t = models_flags(&o, &help);
+    if (flags_parse(t.f, argc, argv, &err)) {
+        fprintf(stderr, "hgbench-models: %s\n", err.msg);
+        exit(2);
+    }
+    if (help) {
+        usage(stdout);
+        exit(0);
     }
     if (o.context_only && o.no_context)
         hg_die("flags --context-only and --no-context exclude each other");
-    if (o.nmodels == 0) add_models(&o, "logreg,mlp,lenet");
+    if (o.nmodels == 0 && add_models("--model", "logreg,mlp,lenet", &o, &err))
+        hg_die("%s", err.msg);
     return o;
 }
 

@@ -37,19 +37,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cli/flags.h"
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
-#include "atomic_file.h"
+#include "../io/atomic_file.h"
+#include "../io/json_writer.h"
+#include "../io/machine.h"
+#include "../io/npy.h"
+#include "../io/progress.h"
+#include "../io/trajectory_file.h"
 #include "fig2_stats.h"
-#include "json_writer.h"
-#include "machine.h"
-#include "npy.h"
-#include "progress.h"
-#include "trajectory_file.h"
 
 #define PROG "hgbench-fig2"
 #define MAX_SEEDS 100000
@@ -101,141 +102,110 @@ static Fig2Options fig2_defaults(void)
 
 /* ------------------------------------------------------------ flags */
 
-typedef struct FlagSpec {
-    const char *name, *arg, *def, *help;
-} FlagSpec;
+static int parse_fit(const char *flag, const char *v, void *target, HgErr *err)
+{
+    FitKind *fit = target;
+    if (!strcmp(v, "rel"))
+        *fit = FIT_REL;
+    else if (!strcmp(v, "abs"))
+        *fit = FIT_ABS;
+    else
+        return hg_fail(err, "%s '%s': expected rel or abs", flag, v);
+    return 0;
+}
 
-static const FlagSpec FLAGS[] = {
-    {"--seeds", "S", "20", "seeds (new init and batch order each; the paper used 100)"},
-    {"--steps", "T", "250", "inner steps"},
-    {"--batch", "B", "128", "training batch size"},
-    {"--val", "N", "2000", "validation examples split off the training set"},
-    {"--val-seed", "SEED", "1", "seed of the validation split (one for all seeds)"},
-    {"--lr", "A", "0.01", "initial learning rate, cosine-annealed to 0 over T"},
-    {"--mom", "M", "0.9", "momentum"},
-    {"--clamp", "C", "1", "elementwise gradient clamp to [-C, C]; 0: off"},
-    {"--windows", "W,W,..", "divisors of T", "sharing windows (each in 1..T)"},
-    {"--fit", "rel|abs", "rel", "bound fit: least squares on relative (rel) or absolute "
-                                "(abs) residuals of MSE(W)"},
-    {"--data", "NAME", "fashion-mnist", "data set (fashion-mnist, mnist)"},
-    {"--data-dir", "DIR", "the data set's default", "folder of the data set's files"},
-    {"--reverse-engine", "E", "bptt", "non-greedy engine: bptt or reversible"},
-    {"--threads", "N", "2", "OpenMP and OpenBLAS threads"},
-    {"--out", "FILE", "stdout only", "also write the results table to FILE (atomically)"},
-    {"--json", "FILE", "none", "JSON record: numbers, per-step curves, every seed"},
-    {"--steps-out", "FILE", "none", "per-step truth, std and greedy mean as columns"},
-    {"--commit", "STR", "unknown", "commit recorded in the outputs"},
-    {"--kahan", "", "off", "compensated (Kahan) weight update in the inner runs"},
-    {"--greedy", "on|off", "on", "run the greedy engine too"},
-    {"--seeds-out", "DIR", "none", "keep every seed's per-step values (DIR/per_step.npy, "
-                                   "val_loss.npy) for another precision's --compare"},
-    {"--record", "N", "0", "with --seeds-out: keep bptt's trajectories of the first N seeds "
-                           "(DIR/trajectory-<s>/, for --compare's replay; needs "
-                           "--reverse-engine bptt)"},
-    {"--compare", "LABEL=DIR", "none", "compare another run's --seeds-out (same settings, "
-                                       "any precision) against this one's per-step values, "
-                                       "and replay its trajectories with a reverse pass in "
-                                       "this precision; up to 4"},
-    {"--quick", "", "off", "preset: T 50, S 4, validation 500, windows 1,2,5,10,25,50 "
-                           "(other flags override it, wherever they stand)"},
-    {"--help", "", "", "this text"},
-};
-#define NFLAGS ((int)(sizeof FLAGS / sizeof FLAGS[0]))
+/* --compare LABEL=DIR, up to MAX_COMPARE of them. */
+static int parse_compare(const char *flag, const char *v, void *target, HgErr *err)
+{
+    Fig2Options *o = target;
+    const char *eqv = strchr(v, '=');
+    if (o->ncompare == MAX_COMPARE)
+        return hg_fail(err, "%s: at most %d", flag, MAX_COMPARE);
+    if (!eqv || eqv == v || !eqv[1] || eqv - v >= MAX_LABEL ||
+        strcspn(v, " \t#") < (size_t)(eqv - v))
+        return hg_fail(err, "%s '%s': expected LABEL=DIR, a label of 1..%d characters "
+                       "without spaces or '#'", flag, v, MAX_LABEL - 1);
+    o->compare_label[o->ncompare] = v;
+    o->compare_dir[o->ncompare++] = eqv + 1;
+    return 0;
+}
+
+static const char *const DATA_SETS[] = {"fashion-mnist", "mnist", NULL};
+static const char *const OFF_ON[] = {"off", "on", NULL};
+
+static FlagTable fig2_flags(Fig2Options *o)
+{
+    return (FlagTable){{
+        {"--seeds", "S", "20", "seeds (new init and batch order each; the paper used 100)",
+         FLAG_INT, .target = &o->seeds, .lo = 2, .hi = MAX_SEEDS},
+        {"--steps", "T", "250", "inner steps", FLAG_INT, .target = &o->steps, .lo = 1,
+         .hi = MAX_STEPS},
+        {"--batch", "B", "128", "training batch size", FLAG_INT, .target = &o->batch, .lo = 1,
+         .hi = 1000000},
+        {"--val", "N", "2000", "validation examples split off the training set", FLAG_INT,
+         .target = &o->val, .lo = 1, .hi = 10000000},
+        {"--val-seed", "SEED", "1", "seed of the validation split (one for all seeds)",
+         FLAG_SEED, .target = &o->val_seed},
+        {"--lr", "A", "0.01", "initial learning rate, cosine-annealed to 0 over T", FLAG_REAL,
+         .target = &o->lr, .lo = 0, .hi = 1e6, .open_lo = 1},
+        {"--mom", "M", "0.9", "momentum", FLAG_REAL, .target = &o->mom, .lo = 0, .hi = 1},
+        {"--clamp", "C", "1", "elementwise gradient clamp to [-C, C]; 0: off", FLAG_REAL,
+         .target = &o->clamp, .lo = 0, .hi = 1e30},
+        {"--windows", "W,W,..", "divisors of T", "sharing windows (each in 1..T)", FLAG_INTS,
+         .target = o->windows, .lo = 1, .hi = MAX_STEPS, .count = &o->nwin,
+         .max = MAX_WINDOWS, .given = &o->windows_given},
+        {"--fit", "rel|abs", "rel", "bound fit: least squares on relative (rel) or absolute "
+         "(abs) residuals of MSE(W)", FLAG_FUNC, .target = &o->fit, .parse = parse_fit},
+        {"--data", "NAME", "fashion-mnist", "data set (fashion-mnist, mnist; 28x28 LeNet)",
+         FLAG_CHOICE, .choices = DATA_SETS, .chosen = &o->data},
+        {"--data-dir", "DIR", "the data set's default", "folder of the data set's files",
+         FLAG_STRING, .target = &o->data_dir},
+        {"--reverse-engine", "E", "bptt", "non-greedy engine: an exact reverse-mode one "
+         "(bptt or reversible)", FLAG_STRING, .target = &o->reverse},
+        {"--threads", "N", "2", "OpenMP and OpenBLAS threads", FLAG_INT,
+         .target = &o->threads, .lo = 1, .hi = MAX_THREADS},
+        {"--out", "FILE", "stdout only", "also write the results table to FILE (atomically)",
+         FLAG_STRING, .target = &o->out},
+        {"--json", "FILE", "none", "JSON record: numbers, per-step curves, every seed",
+         FLAG_STRING, .target = &o->json},
+        {"--steps-out", "FILE", "none", "per-step truth, std and greedy mean as columns",
+         FLAG_STRING, .target = &o->steps_out},
+        {"--commit", "STR", "unknown", "commit recorded in the outputs", FLAG_STRING,
+         .target = &o->commit, .empty_ok = 1},
+        {"--kahan", NULL, "off", "compensated (Kahan) weight update in the inner runs",
+         FLAG_SWITCH, .target = &o->kahan},
+        {"--greedy", "on|off", "on", "run the greedy engine too", FLAG_CHOICE,
+         .target = &o->greedy, .choices = OFF_ON},
+        {"--seeds-out", "DIR", "none", "keep every seed's per-step values (DIR/per_step.npy, "
+         "val_loss.npy) for another precision's --compare", FLAG_STRING,
+         .target = &o->seeds_out},
+        {"--record", "N", "0", "with --seeds-out: keep bptt's trajectories of the first N "
+         "seeds (DIR/trajectory-<s>/, for --compare's replay; needs --reverse-engine bptt)",
+         FLAG_INT, .target = &o->record, .lo = 0, .hi = MAX_SEEDS},
+        {"--compare", "LABEL=DIR", "none", "compare another run's --seeds-out (same "
+         "settings, any precision) against this one's per-step values, and replay its "
+         "trajectories with a reverse pass in this precision; up to 4", FLAG_FUNC,
+         .target = o, .parse = parse_compare},
+        {"--quick", NULL, "off", "preset: T 50, S 4, validation 500, windows 1,2,5,10,25,50 "
+         "(other flags override it, wherever they stand)", FLAG_SWITCH, .target = &o->quick},
+        {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &o->help},
+    }};
+}
 
 static void usage(FILE *f)
 {
+    Fig2Options scratch;
+    const FlagTable t = fig2_flags(&scratch);
     fprintf(f, "usage: " PROG " [flags]\n\n"
                "Figure 2 of the FDS paper: the mean squared error of per-step learning-rate\n"
                "hypergradients averaged over sharing windows of W steps, against the ensemble\n"
                "mean over seeds, for W in a list; the greedy hypergradients' MSE; Theorem\n"
                "4.1's bound sigma^2/W + eps^2 (W^2-1)/12 fitted and estimated.\n"
                "LeNet, xavier init, cosine learning rate, weight decay 0.\n\nFlags:\n");
-    for (int i = 0; i < NFLAGS; i++) {
-        char head[48];
-        snprintf(head, sizeof head, "%s%s%s", FLAGS[i].name, FLAGS[i].arg[0] ? " " : "",
-                 FLAGS[i].arg);
-        char text[256];
-        snprintf(text, sizeof text, "%s%s%s%s", FLAGS[i].help, FLAGS[i].def[0] ? " [" : "",
-                 FLAGS[i].def, FLAGS[i].def[0] ? "]" : "");
-        fprintf(f, "  %-24s", head);
-        /* words wrapped at 80 columns under the help column (27) */
-        int col = 26;
-        for (char *save = NULL, *wd = strtok_r(text, " ", &save); wd;
-             wd = strtok_r(NULL, " ", &save)) {
-            const int len = (int)strlen(wd);
-            if (col > 26 && col + 1 + len > 80) {
-                fprintf(f, "\n%26s", "");
-                col = 26;
-            }
-            fprintf(f, " %s", wd);
-            col += 1 + len;
-        }
-        fputc('\n', f);
-    }
+    flags_usage(f, t.f);
     fprintf(f, "\nProgress on stderr (one unit per engine run). Exit status: 0 done; 1 fewer\n"
                "than 2 seeds gave non-greedy hypergradients; 2 a usage error (nothing done);\n"
                "3 data not loaded or an output not written.\n");
-}
-
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out, HgErr *err)
-{
-    char *end;
-    errno = 0;
-    const long v = strtol(s, &end, 10);
-    if (!*s || *end || end == s || s[0] == ' ')
-        return hg_fail(err, "%s '%s': not an integer", flag, s);
-    if (errno == ERANGE || v < lo || v > hi)
-        return hg_fail(err, "%s %s: out of range [%ld, %ld]", flag, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *flag, const char *s, int lo, int hi, int *out, HgErr *err)
-{
-    long v;
-    if (parse_long(flag, s, lo, hi, &v, err))
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_double(const char *flag, const char *s, double lo, double hi, int lo_open,
-                        double *out, HgErr *err)
-{
-    char *end;
-    errno = 0;
-    const double v = strtod(s, &end);
-    if (!*s || *end || end == s || s[0] == ' ' || !isfinite(v))
-        return hg_fail(err, "%s '%s': not a finite number", flag, s);
-    if (v < lo || v > hi || (lo_open && v == lo))
-        return hg_fail(err, "%s %s: out of range %s%g, %g]", flag, s, lo_open ? "(" : "[",
-                       lo, hi);
-    *out = v;
-    return 0;
-}
-
-static int parse_windows(const char *flag, const char *s, Fig2Options *o, HgErr *err)
-{
-    char buf[1024];
-    if (strlen(s) >= sizeof buf)
-        return hg_fail(err, "%s: list too long", flag);
-    memcpy(buf, s, strlen(s) + 1);
-    o->nwin = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->nwin == MAX_WINDOWS)
-            return hg_fail(err, "%s: more than %d windows", flag, MAX_WINDOWS);
-        if (parse_int(flag, tok, 1, MAX_STEPS, &o->windows[o->nwin], err))
-            return -1;
-        for (int i = 0; i < o->nwin; i++)
-            if (o->windows[i] == o->windows[o->nwin])
-                return hg_fail(err, "%s %s: window %s given twice", flag, s, tok);
-        o->nwin++;
-    }
-    if (o->nwin == 0)
-        return hg_fail(err, "%s '%s': no windows", flag, s);
-    o->windows_given = 1;
-    return 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -315,10 +285,6 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
     *o = fig2_defaults();
     /* --quick first, so that any other flag overrides it wherever it stands */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            o->help = 1;
-            return 0;
-        }
         if (!strcmp(argv[i], "--quick")) {
             o->quick = 1;
             o->steps = 50;
@@ -326,116 +292,23 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
             o->val = 500;
         }
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick"))
-            continue;
-        if (!strcmp(a, "--kahan")) {
-            o->kahan = 1;
-            continue;
-        }
-        char name[64];
-        const char *eq = strchr(a, '='), *v = NULL;
-        const size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        if (strncmp(a, "--", 2) || nlen >= sizeof name)
-            return hg_fail(err, "unexpected argument '%s' (flags start with --; see --help)", a);
-        memcpy(name, a, nlen);
-        name[nlen] = 0;
-        int known = 0;
-        for (int f = 0; f < NFLAGS; f++)
-            known |= !strcmp(FLAGS[f].name, name);
-        if (!known)
-            return hg_fail(err, "unknown flag '%s' (see --help)", name);
-        if (eq) {
-            v = eq + 1;
-        } else if (i + 1 < argc) {
-            v = argv[++i];
-        } else {
-            return hg_fail(err, "%s needs a value", name);
-        }
-        int rc = 0;
-        if (!strcmp(name, "--seeds"))
-            rc = parse_int(name, v, 2, MAX_SEEDS, &o->seeds, err);
-        else if (!strcmp(name, "--steps"))
-            rc = parse_int(name, v, 1, MAX_STEPS, &o->steps, err);
-        else if (!strcmp(name, "--batch"))
-            rc = parse_int(name, v, 1, 1000000, &o->batch, err);
-        else if (!strcmp(name, "--val"))
-            rc = parse_int(name, v, 1, 10000000, &o->val, err);
-        else if (!strcmp(name, "--val-seed")) {
-            long s;
-            rc = parse_long(name, v, 0, 0x7fffffffffffffffL, &s, err);
-            o->val_seed = (uint64_t)s;
-        } else if (!strcmp(name, "--lr"))
-            rc = parse_double(name, v, 0, 1e6, 1, &o->lr, err);
-        else if (!strcmp(name, "--mom"))
-            rc = parse_double(name, v, 0, 1, 0, &o->mom, err);
-        else if (!strcmp(name, "--clamp"))
-            rc = parse_double(name, v, 0, 1e30, 0, &o->clamp, err);
-        else if (!strcmp(name, "--windows"))
-            rc = parse_windows(name, v, o, err);
-        else if (!strcmp(name, "--fit")) {
-            if (!strcmp(v, "rel"))
-                o->fit = FIT_REL;
-            else if (!strcmp(v, "abs"))
-                o->fit = FIT_ABS;
-            else
-                rc = hg_fail(err, "--fit '%s': expected rel or abs", v);
-        } else if (!strcmp(name, "--data")) {
-            if (strcmp(v, "fashion-mnist") && strcmp(v, "mnist"))
-                rc = hg_fail(err, "--data '%s': expected fashion-mnist or mnist (28x28 LeNet)", v);
-            o->data = v;
-        } else if (!strcmp(name, "--data-dir"))
-            o->data_dir = v;
-        else if (!strcmp(name, "--reverse-engine")) {
-            const EngineOps *e = engine_find(v);
-            if (!e || !e->reverse || !e->exact)
-                rc = hg_fail(err, "--reverse-engine '%s': expected %s", v, reverse_names());
-            o->reverse = v;
-        } else if (!strcmp(name, "--threads"))
-            rc = parse_int(name, v, 1, MAX_THREADS, &o->threads, err);
-        else if (!strcmp(name, "--out"))
-            o->out = v;
-        else if (!strcmp(name, "--json"))
-            o->json = v;
-        else if (!strcmp(name, "--steps-out"))
-            o->steps_out = v;
-        else if (!strcmp(name, "--commit"))
-            o->commit = v;
-        else if (!strcmp(name, "--greedy")) {
-            if (strcmp(v, "on") && strcmp(v, "off"))
-                rc = hg_fail(err, "--greedy '%s': expected on or off", v);
-            o->greedy = !strcmp(v, "on");
-        } else if (!strcmp(name, "--seeds-out"))
-            o->seeds_out = v;
-        else if (!strcmp(name, "--record"))
-            rc = parse_int(name, v, 0, MAX_SEEDS, &o->record, err);
-        else if (!strcmp(name, "--compare")) {
-            const char *eqv = strchr(v, '=');
-            if (o->ncompare == MAX_COMPARE)
-                rc = hg_fail(err, "--compare: at most %d", MAX_COMPARE);
-            else if (!eqv || eqv == v || !eqv[1] || eqv - v >= MAX_LABEL ||
-                     strcspn(v, " \t#") < (size_t)(eqv - v))
-                rc = hg_fail(err, "--compare '%s': expected LABEL=DIR, a label of 1..%d "
-                             "characters without spaces or '#'", v, MAX_LABEL - 1);
-            else {
-                o->compare_label[o->ncompare] = v;
-                o->compare_dir[o->ncompare++] = eqv + 1;
-            }
-        }
-        else /* --help, --quick: no value */
-            rc = hg_fail(err, "%s takes no value", name);
-        if (rc)
-            return -1;
-        if (!*v && strcmp(name, "--commit"))
-            return hg_fail(err, "%s: empty value", name);
-    }
+    const FlagTable t = fig2_flags(o);
+    if (flags_parse(t.f, argc, argv, err))
+        return -1;
+    if (o->help)
+        return 0;
+    const EngineOps *rev = engine_find(o->reverse);
+    if (!rev || !rev->reverse || !rev->exact)
+        return hg_fail(err, "--reverse-engine '%s': expected %s", o->reverse, reverse_names());
+    for (int i = 0; o->windows_given && i < o->nwin; i++)
+        for (int j = 0; j < i; j++)
+            if (o->windows[j] == o->windows[i])
+                return hg_fail(err, "--windows: window %d given twice", o->windows[i]);
     if (o->record && !o->seeds_out)
         return hg_fail(err, "--record %d: needs --seeds-out DIR to keep the trajectories in",
                        o->record);
     const EngineOptions eo = {.T = o->steps, .N = o->steps, .truncate = -1,
                               .kahan = o->kahan, .trajectory = o->record > 0};
-    const EngineOps *rev = engine_find(o->reverse);
     if (rev->check && rev->check(&eo, err))
         return -1;
     if (!o->windows_given)
@@ -453,7 +326,7 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
         return hg_fail(err, "--seeds %d x --steps %d: the per-step values need %.2f GiB; use "
                        "fewer", o->seeds, o->steps, per_seed / (1 << 30));
     EngineState est;
-    if (engine_check_state(engine_find(o->reverse), LENET_PARAMS, &eo, o->clamp > 0, &est, err))
+    if (engine_check_state(rev, LENET_PARAMS, &eo, o->clamp > 0, &est, err))
         return -1;
     return 0;
 }

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "../backend/cpu/blas.h"
+#include "../cli/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -102,7 +103,7 @@ static const char *const MODELS[] = {"logreg", "mlp", "lenet"};
 
 /* ---------------------------------------------------------------- options */
 
-static void usage(FILE *f)
+static void usage(FILE *f, const Flag *flags)
 {
     fputs("usage: hgbench-micro [--data-dir DIR] [--threads N] [--benchmark_* flags]\n"
           "Microbenchmarks through Google Benchmark, at the precision of this build\n"
@@ -111,13 +112,10 @@ static void usage(FILE *f)
           "buffer (info_mul, info_div over 61706 values at m = 0.9); one engine_run of\n"
           "bptt, reversible, forward and greedy on LeNet, T = 8, lr in 2 windows\n"
           "(per_step includes the final validation gradient). Times are wall clock.\n"
-          "\n"
-          "  --data-dir DIR    Fashion-MNIST folder (default: the loader's,\n"
-          "                    /usr/share/datasets/fashion-mnist)\n"
-          "  --threads N       OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS,\n"
-          "                    else 2)\n"
-          "  --help            this text, then Google Benchmark's flags\n"
-          "\n"
+          "\n",
+          f);
+    flags_usage(f, flags);
+    fputs("\n"
           "Every other flag goes to Google Benchmark (1.7.1). The bench runs it as\n"
           "  hgbench-micro --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \\\n"
           "      --benchmark_out=FILE --benchmark_out_format=json\n"
@@ -140,15 +138,6 @@ typedef struct Options {
     char **gb_argv;
 } Options;
 
-static int parse_threads(const char *s)
-{
-    char *end;
-    long t = strtol(s, &end, 10);
-    if (!*s || *end || t < 1 || t > 4096)
-        hg_die("flag --threads: '%s' is not a thread count in [1, 4096]", s);
-    return (int)t;
-}
-
 /* Takes our flags out of argv; the rest, in order, is Google Benchmark's. */
 static Options parse_flags(int argc, char **argv)
 {
@@ -161,31 +150,36 @@ static Options parse_flags(int argc, char **argv)
             hg_die("OMP_NUM_THREADS='%s' is not a thread count", env);
         o.threads = (int)t;
     }
+    int help = 0;
+    const Flag flags[] = {
+        {"--data-dir", "DIR", "the loader's, /usr/share/datasets/fashion-mnist",
+         "Fashion-MNIST folder", FLAG_STRING, .target = &o.data_dir},
+        {"--threads", "N", "OMP_NUM_THREADS, else 2", "OpenMP and OpenBLAS threads",
+         FLAG_INT, .target = &o.threads, .lo = 1, .hi = 4096},
+        {"--help", NULL, NULL, "this text, then Google Benchmark's flags", FLAG_SWITCH,
+         .target = &help},
+        {0},
+    };
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
     o.gb_argv = calloc((size_t)argc + 2, sizeof *o.gb_argv);
-    HG_CHECK(o.gb_argv, "out of memory");
-    o.gb_argv[o.gb_argc++] = argv[0];
+    HG_CHECK(rest && o.gb_argv, "out of memory");
+    HgErr err = {{0}};
+    int nrest = 0;
+    if (flags_parse_known(flags, argc, argv, &nrest, rest, &err)) {
+        fprintf(stderr, "hgbench-micro: %s\n", err.msg);
+        exit(2);
+    }
+    if (help) {
+        usage(stdout, flags);
+        gb_print_flags_help();
+        exit(0);
+    }
+    o.gb_argv[o.gb_argc++] = rest[0];
     static char min_time[] = DEFAULT_MIN_TIME; /* a later --benchmark_min_time wins */
     o.gb_argv[o.gb_argc++] = min_time;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            gb_print_flags_help();
-            exit(0);
-        } else if (!strcmp(a, "--data-dir") || !strcmp(a, "--threads")) {
-            if (i + 1 >= argc) hg_die("flag %s needs a value (see --help)", a);
-            if (a[2] == 'd')
-                o.data_dir = argv[++i];
-            else
-                o.threads = parse_threads(argv[++i]);
-        } else if (!strncmp(a, "--data-dir=", 11)) {
-            o.data_dir = a + 11;
-        } else if (!strncmp(a, "--threads=", 10)) {
-            o.threads = parse_threads(a + 10);
-        } else {
-            o.gb_argv[o.gb_argc++] = argv[i];
-        }
-    }
+    for (int i = 1; i < nrest; i++)
+        o.gb_argv[o.gb_argc++] = rest[i];
+    free(rest);
     return o;
 }
 

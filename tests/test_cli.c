@@ -23,9 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../bench/cli_hypergrad.h"
-#include "../bench/json_writer.h"
-#include "../bench/npy.h"
+#include "../cli/cli_hypergrad.h"
+#include "../io/json_writer.h"
+#include "../io/npy.h"
 #include "../common/mem.h"
 #include "../engines/engine.h"
 #include "support_files.h"

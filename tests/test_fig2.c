@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 
 #include "../bench/fig2_stats.h"
-#include "../bench/npy.h"
-#include "../bench/trajectory_file.h"
+#include "../io/npy.h"
+#include "../io/trajectory_file.h"
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "support_files.h"

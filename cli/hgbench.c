@@ -47,8 +47,12 @@ int main(int argc, char **argv)
         return 0;
     }
     for (int i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name))
+        if (!strcmp(argv[1], COMMANDS[i].name)) {
+            char name[64]; /* the command's argv[0], as its messages name it */
+            snprintf(name, sizeof name, "hgbench %s", COMMANDS[i].name);
+            argv[1] = name;
             return COMMANDS[i].main(argc - 1, argv + 1);
+        }
     fprintf(stderr, "hgbench: unknown command '%s' (hgbench --help lists the commands)\n",
             argv[1]);
     return 2;

@@ -33,10 +33,11 @@
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
-#include "atomic_file.h"
-#include "export.h"
-#include "json_writer.h"
-#include "machine.h"
+#include "../io/atomic_file.h"
+#include "../io/export.h"
+#include "../io/json_writer.h"
+#include "../io/machine.h"
+#include "flags.h"
 
 #define MAX_STEPS 10000000
 #define MAX_BATCH 1000000
@@ -54,95 +55,112 @@ typedef enum FlagId {
     F_JSON, F_EXPORT, F_HELP, F_COUNT
 } FlagId;
 
-typedef struct FlagSpec {
-    FlagId id;
-    const char *name;
-    const char *metavar; /* NULL: takes no value */
-    const char *help;    /* with the default */
-} FlagSpec;
-
-static const FlagSpec FLAGS[] = {
-    {F_ENGINE, "--engine", "NAME", "hypergradient engine (default bptt); registered:"},
-    {F_MODEL, "--model", "SPEC",
-     "logreg, mlp (one hidden layer of 256, tanh), lenet, or an mlp spec such as "
-     "mlp:256,128:relu; built for the data's shape (default lenet)"},
-    {F_DATA, "--data", "NAME",
-     "fashion-mnist, mnist, svhn, cifar10, or synthetic[:CxHxW|:D] (seeded Gaussian "
-     "classes, 10 of them, 1x28x28 unless given; sized to the run) (default fashion-mnist)"},
-    {F_DATA_DIR, "--data-dir", "DIR",
-     "folder with the data set's files (default: the loader's; fashion-mnist: "
-     "/usr/share/datasets/fashion-mnist)"},
-    {F_DEVICE, "--device", "NAME",
-     "cpu, cuda (not built yet: refused) or auto (the CPU for now) (default cpu)"},
-    {F_STEPS, "--steps", "T", "inner SGD steps, 1..10000000 (default 100)"},
-    {F_BATCH, "--batch", "B", "examples per step (default 128)"},
-    {F_VAL, "--val", "N",
-     "validation examples, held out of the train split by --val-seed; must leave at least "
-     "--batch for training (default 10000)"},
-    {F_LEARN, "--learn", "LIST",
-     "what is learned: kind:K, comma-separated, kinds lr, mom, wd; K shared values per kind, "
-     "an integer in 1..T or the letter T (one per step); or none (default lr:1)"},
-    {F_LR, "--lr", "X", "initial learning rate, >= 0 (default 0.1)"},
-    {F_MOM, "--mom", "X", "initial momentum, in [0, 1] (default 0.9)"},
-    {F_WD, "--wd", "X", "initial weight decay, >= 0 (default 0.0005)"},
-    {F_SCHEDULE, "--schedule", "SHAPE",
-     "learning-rate shape over the steps: constant, cosine, step; a learned kind runs "
-     "each window's mean (default constant)"},
-    {F_CLAMP, "--clamp", "C", "clamp gradient entries to [-C, C]; 0 = off (default 0)"},
-    {F_PRECISION, "--precision", "32|64",
-     "float32 or float64; build/hgbench runs build/f32/hgbench or build/f64/hgbench, "
-     "which check it (default 32)"},
-    {F_SEED, "--seed", "S",
-     "seed of the initialisation; the batch order's seed is derived from it (default 0)"},
-    {F_BATCH_SEED, "--batch-seed", "S", "seed of the batch order (default: derived from --seed)"},
-    {F_VAL_SEED, "--val-seed", "S",
-     "seed of the validation split and of synthetic data (default 1, for every --seed)"},
-    {F_INIT, "--init", "KIND",
-     "weight initialisation: xavier, kaiming, normal[:SIGMA] (default xavier; normal's "
-     "sigma 0.01); biases 0"},
-    {F_KAHAN, "--kahan", NULL,
-     "compensated (Kahan) summation of the weight update w -= a v, so that small late "
-     "updates are not rounded away in float32; not for reversible (exact fixed point) "
-     "(default off)"},
-    {F_THREADS, "--threads", "N", "OpenMP and OpenBLAS threads, 1..1024 (default 2)"},
-    {F_TRUNCATE, "--truncate", "K",
-     "bptt only: differentiate through the last K steps (biased); 0 = all (default 0)"},
-    {F_GREEDY_TARGET, "--greedy-target", "val|train",
-     "greedy only: look ahead on the validation set or on the next training batch "
-     "(default val)"},
-    {F_GREEDY_ONLINE_LR, "--greedy-online-lr", "X",
-     "greedy only: update the learned values after every step with this outer learning "
-     "rate; 0 = off (default 0)"},
-    {F_JSON, "--json", "FILE", "write the result as JSON to FILE, atomically (default: none)"},
-    {F_EXPORT, "--export", "DIR",
-     "write the whole problem (problem.json and .npy arrays) to DIR, made if needed, for "
-     "other frameworks to recompute the hypergradient (default: none)"},
-    {F_HELP, "--help", NULL, "this text"},
-};
-#define NFLAGS ((int)(sizeof FLAGS / sizeof FLAGS[0]))
-
-void cli_wrap(FILE *f, const char *text, int col, int width)
+static int set_schedule(const char *flag, const char *v, void *target, HgErr *err)
 {
-    int at = col;
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const int len = (int)strcspn(p, " ");
-        if (!len)
-            break;
-        if (at > col && at + 1 + len > width) {
-            fprintf(f, "\n%*s", col, "");
-            at = col;
-        } else if (at > col) {
-            fputc(' ', f);
-            at++;
-        }
-        fprintf(f, "%.*s", len, p);
-        at += len;
-        p += len;
-    }
-    fputc('\n', f);
+    HypergradOptions *o = target;
+    if (schedule_shape_parse(v, &o->schedule))
+        return hg_fail(err, "%s '%s': unknown (valid: constant, cosine, step)", flag, v);
+    o->schedule_name = v;
+    return 0;
+}
+
+static int set_precision(const char *flag, const char *v, void *target, HgErr *err)
+{
+    if (strcmp(v, "32") && strcmp(v, "64"))
+        return hg_fail(err, "%s '%s': must be 32 or 64", flag, v);
+    *(int *)target = atoi(v);
+    return 0;
+}
+
+static int parse_init(HypergradOptions *o, const char *v, HgErr *err);
+
+static int set_init(const char *flag, const char *v, void *target, HgErr *err)
+{
+    return parse_init(target, v, err);
+}
+
+static const char *const GREEDY_TARGETS[] = {"val", "train", NULL};
+
+/* The flags over o; given[id] is set for each flag on the command line. */
+static FlagTable hypergrad_flags(HypergradOptions *o, int given[F_COUNT])
+{
+    static char engine_help[256]; /* the names first, so that they share one line */
+    snprintf(engine_help, sizeof engine_help, "%s: the registered hypergradient engines",
+             engine_names());
+    return (FlagTable){{
+        {"--engine", "NAME", "bptt", engine_help, FLAG_STRING, .target = &o->engine},
+        {"--model", "SPEC", "lenet",
+         "logreg, mlp (one hidden layer of 256, tanh), lenet, or an mlp spec such as "
+         "mlp:256,128:relu; built for the data's shape", FLAG_STRING, .target = &o->model},
+        {"--data", "NAME", "fashion-mnist",
+         "fashion-mnist, mnist, svhn, cifar10, or synthetic[:CxHxW|:D] (seeded Gaussian "
+         "classes, 10 of them, 1x28x28 unless given; sized to the run)", FLAG_STRING,
+         .target = &o->data},
+        {"--data-dir", "DIR", "the loader's; fashion-mnist: /usr/share/datasets/fashion-mnist",
+         "folder with the data set's files", FLAG_STRING, .target = &o->data_dir},
+        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto (the CPU for "
+         "now)", FLAG_STRING, .target = &o->device},
+        {"--steps", "T", "100", "inner SGD steps, 1..10000000", FLAG_INT, .target = &o->steps,
+         .lo = 1, .hi = MAX_STEPS},
+        {"--batch", "B", "128", "examples per step", FLAG_INT, .target = &o->batch, .lo = 1,
+         .hi = MAX_BATCH},
+        {"--val", "N", "10000",
+         "validation examples, held out of the train split by --val-seed; must leave at least "
+         "--batch for training", FLAG_INT, .target = &o->val, .lo = 1, .hi = MAX_VAL},
+        {"--learn", "LIST", "lr:1",
+         "what is learned: kind:K, comma-separated, kinds lr, mom, wd; K shared values per "
+         "kind, an integer in 1..T or the letter T (one per step); or none", FLAG_STRING,
+         .target = &o->learn},
+        {"--lr", "X", "0.1", "initial learning rate, >= 0", FLAG_REAL, .target = &o->lr,
+         .lo = 0, .hi = INFINITY},
+        {"--mom", "X", "0.9", "initial momentum, in [0, 1]", FLAG_REAL, .target = &o->mom,
+         .lo = 0, .hi = 1},
+        {"--wd", "X", "0.0005", "initial weight decay, >= 0", FLAG_REAL, .target = &o->wd,
+         .lo = 0, .hi = INFINITY},
+        {"--schedule", "SHAPE", "constant",
+         "learning-rate shape over the steps: constant, cosine, step; a learned kind runs "
+         "each window's mean", FLAG_FUNC, .target = o, .parse = set_schedule},
+        {"--clamp", "C", "0", "clamp gradient entries to [-C, C]; 0 = off", FLAG_REAL,
+         .target = &o->clamp, .lo = 0, .hi = INFINITY},
+        {"--precision", "32|64", "32",
+         "float32 or float64; build/hgbench runs build/f32/hgbench or build/f64/hgbench, "
+         "which check it", FLAG_FUNC, .target = &o->precision, .parse = set_precision},
+        {"--seed", "S", "0",
+         "seed of the initialisation; the batch order's seed is derived from it", FLAG_SEED,
+         .target = &o->seed},
+        {"--batch-seed", "S", "derived from --seed", "seed of the batch order", FLAG_SEED,
+         .target = &o->batch_seed, .given = &given[F_BATCH_SEED]},
+        {"--val-seed", "S", "1, for every --seed",
+         "seed of the validation split and of synthetic data", FLAG_SEED,
+         .target = &o->val_seed},
+        {"--init", "KIND", "xavier; normal's sigma 0.01",
+         "weight initialisation: xavier, kaiming, normal[:SIGMA]; biases 0", FLAG_FUNC,
+         .target = o, .parse = set_init},
+        {"--kahan", NULL, "off",
+         "compensated (Kahan) summation of the weight update w -= a v, so that small late "
+         "updates are not rounded away in float32; not for reversible (exact fixed point)",
+         FLAG_SWITCH, .target = &o->kahan},
+        {"--threads", "N", "2", "OpenMP and OpenBLAS threads, 1..1024", FLAG_INT,
+         .target = &o->threads, .lo = 1, .hi = MAX_THREADS},
+        {"--truncate", "K", "0",
+         "bptt only: differentiate through the last K steps (biased); 0 = all", FLAG_INT,
+         .target = &o->truncate, .lo = 0, .hi = MAX_STEPS, .given = &given[F_TRUNCATE]},
+        {"--greedy-target", "val|train", "val",
+         "greedy only: look ahead on the validation set or on the next training batch",
+         FLAG_CHOICE, .target = &o->greedy_on_train, .choices = GREEDY_TARGETS,
+         .given = &given[F_GREEDY_TARGET]},
+        {"--greedy-online-lr", "X", "0",
+         "greedy only: update the learned values after every step with this outer learning "
+         "rate; 0 = off", FLAG_REAL, .target = &o->greedy_online_lr, .lo = 0, .hi = INFINITY,
+         .given = &given[F_GREEDY_ONLINE_LR]},
+        {"--json", "FILE", "none", "write the result as JSON to FILE, atomically", FLAG_STRING,
+         .target = &o->json},
+        {"--export", "DIR", "none",
+         "write the whole problem (problem.json and .npy arrays) to DIR, made if needed, for "
+         "other frameworks to recompute the hypergradient", FLAG_STRING,
+         .target = &o->export_dir},
+        {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &o->help},
+    }};
 }
 
 void hypergrad_usage(FILE *f)
@@ -160,43 +178,12 @@ void hypergrad_usage(FILE *f)
           f);
 }
 
-static int omitted(const char *name, const char *const *omit)
-{
-    for (int i = 0; omit && omit[i]; i++)
-        if (!strcmp(omit[i], name))
-            return 1;
-    return 0;
-}
-
 void hypergrad_print_flags(FILE *f, const char *const *omit)
 {
-    for (int i = 0; i < NFLAGS; i++) {
-        if (omitted(FLAGS[i].name, omit))
-            continue;
-        char left[64];
-        snprintf(left, sizeof left, "  %s%s%s", FLAGS[i].name, FLAGS[i].metavar ? " " : "",
-                 FLAGS[i].metavar ? FLAGS[i].metavar : "");
-        fprintf(f, "%-28s", left);
-        int col = 28;
-        if ((int)strlen(left) >= 27) {
-            fprintf(f, "\n%28s", "");
-        }
-        if (FLAGS[i].id == F_ENGINE) {
-            char text[256];
-            snprintf(text, sizeof text, "%s %s", FLAGS[i].help, engine_names());
-            cli_wrap(f, text, col, 80);
-        } else {
-            cli_wrap(f, FLAGS[i].help, col, 80);
-        }
-    }
-}
-
-int hypergrad_flag_arity(const char *flag, size_t len)
-{
-    for (int k = 0; k < NFLAGS; k++)
-        if (strlen(FLAGS[k].name) == len && !strncmp(FLAGS[k].name, flag, len))
-            return FLAGS[k].metavar ? 1 : 0;
-    return -1;
+    HypergradOptions scratch;
+    int given[F_COUNT];
+    const FlagTable t = hypergrad_flags(&scratch, given);
+    flags_usage_omit(f, t.f, omit);
 }
 
 uint64_t hypergrad_batch_seed(uint64_t seed)
@@ -223,68 +210,6 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     s.init_sigma = o->init_sigma;
     s.kahan = o->kahan;
     return s;
-}
-
-static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, HgErr *err)
-{
-    char *end;
-    errno = 0;
-    const long v = *s && !isspace((unsigned char)*s) ? strtol(s, &end, 10) : 0;
-    if (!*s || isspace((unsigned char)*s) || *end)
-        return hg_fail(err, "%s '%s': not an integer", flag, s);
-    if (errno == ERANGE || v < lo || v > hi)
-        return hg_fail(err, "%s %s: out of range, must be an integer in [%ld, %ld]", flag, s,
-                       lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t *out, HgErr *err)
-{
-    for (const char *p = s; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return hg_fail(err, "%s '%s': not a seed (an integer in [0, %llu])", flag, s,
-                           (unsigned long long)UINT64_MAX);
-    if (!*s)
-        return hg_fail(err, "%s '': not a seed", flag);
-    errno = 0;
-    const unsigned long long v = strtoull(s, NULL, 10);
-    if (errno == ERANGE)
-        return hg_fail(err, "%s %s: out of range, a seed is in [0, %llu]", flag, s,
-                       (unsigned long long)UINT64_MAX);
-    *out = (uint64_t)v;
-    return 0;
-}
-
-/* A finite number in [lo, hi]. */
-static int parse_real(const char *flag, const char *s, double lo, double hi, double *out,
-                      HgErr *err)
-{
-    char *end;
-    const double v = *s && !isspace((unsigned char)*s) ? strtod(s, &end) : 0;
-    if (!*s || isspace((unsigned char)*s) || *end)
-        return hg_fail(err, "%s '%s': not a number", flag, s);
-    if (!isfinite(v))
-        return hg_fail(err, "%s %s: must be finite", flag, s);
-    if (v < lo || v > hi) {
-        if (isinf(hi))
-            return hg_fail(err, "%s %s: out of range, must be >= %g", flag, s, lo);
-        return hg_fail(err, "%s %s: out of range, must be in [%g, %g]", flag, s, lo, hi);
-    }
-    *out = v;
-    return 0;
-}
-
-int hypergrad_parse_int(const char *flag, const char *s, long lo, long hi, int *out,
-                        HgErr *err)
-{
-    return parse_int(flag, s, lo, hi, out, err);
-}
-
-int hypergrad_parse_real(const char *flag, const char *s, double lo, double hi, double *out,
-                         HgErr *err)
-{
-    return parse_real(flag, s, lo, hi, out, err);
 }
 
 /* "lr:1,mom:T,wd:4" or "none" into K, for T steps. */
@@ -349,7 +274,7 @@ static int parse_init(HypergradOptions *o, const char *v, HgErr *err)
     if (!strncmp(v, "normal:", 7)) {
         o->init = INIT_NORMAL;
         o->init_name = "normal";
-        if (parse_real("--init normal:SIGMA", v + 7, 0, INFINITY, &o->init_sigma, err))
+        if (flags_parse_real("--init normal:SIGMA", v + 7, 0, INFINITY, 0, &o->init_sigma, err))
             return -1;
         if (!(o->init_sigma > 0))
             return hg_fail(err, "--init %s: sigma must be > 0", v);
@@ -370,54 +295,6 @@ static void defaults(HypergradOptions *o)
         .schedule_name = "constant", .schedule = SCHEDULE_CONSTANT, .precision = HG_PRECISION,
         .seed = 0, .val_seed = DEFAULT_VAL_SEED, .init_name = "xavier", .init = INIT_XAVIER,
         .init_sigma = DEFAULT_NORMAL_SIGMA, .threads = 2};
-}
-
-static int set_flag(HypergradOptions *o, FlagId id, const char *name, const char *v,
-                    HgErr *err)
-{
-    switch (id) {
-    case F_ENGINE: o->engine = v; return 0;
-    case F_MODEL: o->model = v; return 0;
-    case F_DATA: o->data = v; return 0;
-    case F_DATA_DIR: o->data_dir = v; return 0;
-    case F_DEVICE: o->device = v; return 0;
-    case F_STEPS: return parse_int(name, v, 1, MAX_STEPS, &o->steps, err);
-    case F_BATCH: return parse_int(name, v, 1, MAX_BATCH, &o->batch, err);
-    case F_VAL: return parse_int(name, v, 1, MAX_VAL, &o->val, err);
-    case F_LEARN: o->learn = v; return 0;
-    case F_LR: return parse_real(name, v, 0, INFINITY, &o->lr, err);
-    case F_MOM: return parse_real(name, v, 0, 1, &o->mom, err);
-    case F_WD: return parse_real(name, v, 0, INFINITY, &o->wd, err);
-    case F_CLAMP: return parse_real(name, v, 0, INFINITY, &o->clamp, err);
-    case F_SCHEDULE:
-        if (schedule_shape_parse(v, &o->schedule))
-            return hg_fail(err, "--schedule '%s': unknown (valid: constant, cosine, step)", v);
-        o->schedule_name = v;
-        return 0;
-    case F_PRECISION:
-        if (strcmp(v, "32") && strcmp(v, "64"))
-            return hg_fail(err, "--precision '%s': must be 32 or 64", v);
-        o->precision = atoi(v);
-        return 0;
-    case F_SEED: return parse_u64(name, v, &o->seed, err);
-    case F_BATCH_SEED: return parse_u64(name, v, &o->batch_seed, err);
-    case F_VAL_SEED: return parse_u64(name, v, &o->val_seed, err);
-    case F_INIT: return parse_init(o, v, err);
-    case F_KAHAN: o->kahan = 1; return 0;
-    case F_THREADS: return parse_int(name, v, 1, MAX_THREADS, &o->threads, err);
-    case F_TRUNCATE: return parse_int(name, v, 0, MAX_STEPS, &o->truncate, err);
-    case F_GREEDY_TARGET:
-        if (strcmp(v, "val") && strcmp(v, "train"))
-            return hg_fail(err, "--greedy-target '%s': must be val or train", v);
-        o->greedy_on_train = !strcmp(v, "train");
-        return 0;
-    case F_GREEDY_ONLINE_LR: return parse_real(name, v, 0, INFINITY, &o->greedy_online_lr, err);
-    case F_JSON: o->json = v; return 0;
-    case F_EXPORT: o->export_dir = v; return 0;
-    case F_HELP: o->help = 1; return 0;
-    case F_COUNT: break;
-    }
-    return hg_fail(err, "%s: not handled", name);
 }
 
 /* Combinations, and what needs the data's shape but not the data. */
@@ -464,40 +341,9 @@ int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err)
 {
     int given[F_COUNT] = {0};
     defaults(o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (strncmp(a, "--", 2) || !a[2])
-            return hg_fail(err, "unexpected argument '%s' (flags start with --; "
-                           "hgbench hypergrad --help lists them)", a);
-        const size_t nlen = strcspn(a, "=");
-        const FlagSpec *f = NULL;
-        for (int k = 0; k < NFLAGS; k++)
-            if (strlen(FLAGS[k].name) == nlen && !strncmp(FLAGS[k].name, a, nlen))
-                f = &FLAGS[k];
-        if (!f)
-            return hg_fail(err, "unknown flag '%.*s' (hgbench hypergrad --help lists the "
-                           "flags)", (int)nlen, a);
-        const char *v = NULL;
-        if (!f->metavar) {
-            if (a[nlen])
-                return hg_fail(err, "flag %s takes no value", f->name);
-        } else if (a[nlen]) {
-            v = a + nlen + 1;
-        } else if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
-            return hg_fail(err, "flag %s needs a value (%s %s)%s%s", f->name, f->name,
-                           f->metavar, i + 1 < argc ? "; got the flag " : "",
-                           i + 1 < argc ? argv[i + 1] : "");
-        } else {
-            v = argv[++i];
-        }
-        given[f->id] = 1;
-        if (set_flag(o, f->id, f->name, v, err))
-            return -1;
-    }
+    const FlagTable t = hypergrad_flags(o, given);
+    if (flags_parse(t.f, argc, argv, err))
+        return -1;
     if (o->help)
         return 0;
     return check_options(o, given, err);

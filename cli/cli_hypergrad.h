@@ -62,11 +62,6 @@ int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err);
 /* Every flag with its default. */
 void hypergrad_usage(FILE *f);
 
-/* Writes text word-wrapped to width columns, continuation lines indented to
- * column col (the cursor is at col when called); ends with a newline. Shared
- * by the commands' usage texts. */
-void cli_wrap(FILE *f, const char *text, int col, int width);
-
 /* The batch-order seed that --seed S implies when --batch-seed is not given. */
 uint64_t hypergrad_batch_seed(uint64_t seed);
 
@@ -75,16 +70,6 @@ int hypergrad_main(int argc, char **argv);
 
 /* --- shared with commands built on the same inner problem (hpo) --------- */
 
-/* "FLAG 'S': not an integer", "... out of range, must be ... in [lo, hi]" and
- * the like: the parsers of hypergrad's own flags, for the same messages. */
-int hypergrad_parse_int(const char *flag, const char *s, long lo, long hi, int *out,
-                        HgErr *err);
-/* A finite number in [lo, hi] (hi may be INFINITY). */
-int hypergrad_parse_real(const char *flag, const char *s, double lo, double hi, double *out,
-                         HgErr *err);
-/* Of the flag spelled by the first len bytes of flag ("--steps"): 1 if it
- * takes a value, 0 if not, -1 if it is not one of hypergrad's flags. */
-int hypergrad_flag_arity(const char *flag, size_t len);
 /* The flag lines of the usage, except the names in omit (NULL-terminated;
  * omit may be NULL). */
 void hypergrad_print_flags(FILE *f, const char *const *omit);

@@ -28,9 +28,10 @@
 #include "../engines/engine.h"
 #include "../harness/hpo.h"
 #include "../harness/problem.h"
-#include "atomic_file.h"
-#include "json_writer.h"
-#include "progress.h"
+#include "../io/atomic_file.h"
+#include "../io/json_writer.h"
+#include "../io/progress.h"
+#include "flags.h"
 
 #define MAX_OUTER_STEPS 1000000
 
@@ -41,44 +42,13 @@ typedef enum HpoFlag {
     H_PATIENCE, H_TEST, H_JSON, H_HELP, H_COUNT
 } HpoFlag;
 
-typedef struct HpoFlagSpec {
-    HpoFlag id;
-    const char *name, *metavar, *help; /* metavar NULL: no value */
-} HpoFlagSpec;
-
-static const HpoFlagSpec HFLAGS[] = {
-    {H_OUTER, "--outer", "sign|sgd|adam",
-     "outer optimiser: sign (a fixed step per kind, decayed on each sign flip; FDS appendix "
-     "G), sgd (with per-entry clipping, as HD), adam (default sign)"},
-    {H_OUTER_STEPS, "--outer-steps", "S",
-     "updates of the hyperparameters; the final ones are then evaluated by a plain training "
-     "run; 0 evaluates the initial schedule only (default 50)"},
-    {H_OUTER_LR, "--outer-lr", "X", "sgd and adam: outer learning rate, > 0 (default 0.01)"},
-    {H_SIGN_STEP, "--sign-step", "LIST",
-     "sign: initial step per kind, kind:X comma-separated, kinds lr, mom, wd; each > 0 "
-     "(default lr:0.02,mom:0.05,wd:0.0001)"},
-    {H_SIGN_DECAY, "--sign-decay", "X",
-     "sign: the step of a value is multiplied by X when its hypergradient's sign flips "
-     "between two outer steps, in (0, 1] (default 0.5)"},
-    {H_CLIP, "--clip", "C", "sgd: clip each hypergradient entry to [-C, C]; 0 = off (default 0)"},
-    {H_BOUNDS, "--bounds", "on|off",
-     "after each update clamp lr and wd to >= 0 and momentum to [0, 0.999] (default on)"},
-    {H_PATIENCE, "--patience", "P",
-     "stop after P outer steps without a better validation accuracy (the best schedule is "
-     "kept either way); 0 = off (default 0)"},
-    {H_TEST, "--test", NULL,
-     "also evaluate the test accuracy on the data set's test split at every outer step, by "
-     "retraining the schedule (not for synthetic data) (default off)"},
-    {H_JSON, "--json", "FILE",
-     "write the whole log (every outer step's schedule, accuracies, hypergradient) and the "
-     "best and final schedules as JSON to FILE, atomically (default: none)"},
-    {H_HELP, "--help", NULL, "this text"},
-};
-#define NHFLAGS ((int)(sizeof HFLAGS / sizeof HFLAGS[0]))
-
 /* hypergrad flags hpo does not pass on: its own --json and --help, and
  * --export */
 static const char *const OMITTED[] = {"--json", "--help", "--export", NULL};
+/* hpo's own: --export is in the table only to be refused by name */
+static const char *const OWN_OMITTED[] = {"--export", NULL};
+
+static FlagTable hpo_flags(HpoOptions *o, int given[H_COUNT]);
 
 void hpo_usage(FILE *f)
 {
@@ -90,15 +60,10 @@ void hpo_usage(FILE *f)
           "or --flag=V; the last of a repeated flag wins.\n\n"
           "Outer optimisation:\n",
           f);
-    for (int i = 0; i < NHFLAGS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "  %s%s%s", HFLAGS[i].name, HFLAGS[i].metavar ? " " : "",
-                 HFLAGS[i].metavar ? HFLAGS[i].metavar : "");
-        fprintf(f, "%-28s", left);
-        if ((int)strlen(left) >= 27)
-            fprintf(f, "\n%28s", "");
-        cli_wrap(f, HFLAGS[i].help, 28, 80);
-    }
+    HpoOptions scratch;
+    int given[H_COUNT];
+    const FlagTable t = hpo_flags(&scratch, given);
+    flags_usage_omit(f, t.f, OWN_OMITTED);
     fputs("\nThe inner problem (hgbench hypergrad's flags and defaults; --learn says what is\n"
           "learned, --lr/--mom/--wd/--schedule give the initial schedule; --greedy-online-lr\n"
           "makes each greedy run an online HD run from theta, whose moved schedule is not\n"
@@ -141,7 +106,7 @@ static int parse_sign_step(const char *spec, double steps[HYPER_KINDS], HgErr *e
         memcpy(value, p + klen + 1, vlen);
         value[vlen] = '\0';
         snprintf(flag, sizeof flag, "--sign-step %s:", hyper_kind_name(kind));
-        if (hypergrad_parse_real(flag, value, 0, INFINITY, &steps[kind], err))
+        if (flags_parse_real(flag, value, 0, INFINITY, 0, &steps[kind], err))
             return -1;
         if (!(steps[kind] > 0))
             return hg_fail(err, "--sign-step '%s': the %s step must be > 0", spec,
@@ -153,38 +118,95 @@ static int parse_sign_step(const char *spec, double steps[HYPER_KINDS], HgErr *e
     }
 }
 
-static int set_hflag(HpoOptions *o, HpoFlag id, const char *name, const char *v, HgErr *err)
+static int set_outer(const char *flag, const char *v, void *target, HgErr *err)
 {
-    switch (id) {
-    case H_OUTER:
-        if (outer_kind_parse(v, &o->outer.kind))
-            return hg_fail(err, "--outer '%s': unknown (valid: sign, sgd, adam)", v);
-        return 0;
-    case H_OUTER_STEPS:
-        return hypergrad_parse_int(name, v, 0, MAX_OUTER_STEPS, &o->outer_steps, err);
-    case H_OUTER_LR:
-        if (hypergrad_parse_real(name, v, 0, INFINITY, &o->outer.lr, err))
-            return -1;
-        return o->outer.lr > 0 ? 0 : hg_fail(err, "--outer-lr %s: must be > 0", v);
-    case H_SIGN_STEP: return parse_sign_step(v, o->outer.sign_step, err);
-    case H_SIGN_DECAY:
-        if (hypergrad_parse_real(name, v, 0, 1, &o->outer.sign_decay, err))
-            return -1;
-        return o->outer.sign_decay > 0 ? 0
-                                       : hg_fail(err, "--sign-decay %s: must be in (0, 1]", v);
-    case H_CLIP: return hypergrad_parse_real(name, v, 0, INFINITY, &o->outer.clip, err);
-    case H_BOUNDS:
-        if (strcmp(v, "on") && strcmp(v, "off"))
-            return hg_fail(err, "--bounds '%s': must be on or off", v);
-        o->outer.bounded = !strcmp(v, "on");
-        return 0;
-    case H_PATIENCE: return hypergrad_parse_int(name, v, 0, MAX_OUTER_STEPS, &o->patience, err);
-    case H_TEST: o->test = 1; return 0;
-    case H_JSON: o->json = v; return 0;
-    case H_HELP: o->help = 1; return 0;
-    case H_COUNT: break;
-    }
-    return hg_fail(err, "%s: not handled", name);
+    if (outer_kind_parse(v, target))
+        return hg_fail(err, "%s '%s': unknown (valid: sign, sgd, adam)", flag, v);
+    return 0;
+}
+
+static int set_outer_lr(const char *flag, const char *v, void *target, HgErr *err)
+{
+    double *lr = target;
+    if (flags_parse_real(flag, v, 0, INFINITY, 0, lr, err))
+        return -1;
+    return *lr > 0 ? 0 : hg_fail(err, "%s %s: must be > 0", flag, v);
+}
+
+static int set_sign_step(const char *flag, const char *v, void *target, HgErr *err)
+{
+    return parse_sign_step(v, target, err);
+}
+
+static int set_sign_decay(const char *flag, const char *v, void *target, HgErr *err)
+{
+    double *decay = target;
+    if (flags_parse_real(flag, v, 0, 1, 0, decay, err))
+        return -1;
+    return *decay > 0 ? 0 : hg_fail(err, "%s %s: must be in (0, 1]", flag, v);
+}
+
+static int set_bounds(const char *flag, const char *v, void *target, HgErr *err)
+{
+    if (strcmp(v, "on") && strcmp(v, "off"))
+        return hg_fail(err, "%s '%s': must be on or off", flag, v);
+    *(int *)target = !strcmp(v, "on");
+    return 0;
+}
+
+static int refuse_export(const char *flag, const char *v, void *target, HgErr *err)
+{
+    return hg_fail(err, "%s: hpo runs a sequence of inner problems; export one of them with "
+                   "hgbench hypergrad", flag);
+}
+
+/* hpo's own flags over o; the rest go to hypergrad_parse. given[id] is set
+ * for each flag on the command line. */
+static FlagTable hpo_flags(HpoOptions *o, int given[H_COUNT])
+{
+    return (FlagTable){{
+        {"--outer", "sign|sgd|adam", "sign",
+         "outer optimiser: sign (a fixed step per kind, decayed on each sign flip; FDS "
+         "appendix G), sgd (with per-entry clipping, as HD), adam", FLAG_FUNC,
+         .target = &o->outer.kind, .parse = set_outer, .given = &given[H_OUTER]},
+        {"--outer-steps", "S", "50",
+         "updates of the hyperparameters; the final ones are then evaluated by a plain "
+         "training run; 0 evaluates the initial schedule only", FLAG_INT,
+         .target = &o->outer_steps, .lo = 0, .hi = MAX_OUTER_STEPS,
+         .given = &given[H_OUTER_STEPS]},
+        {"--outer-lr", "X", "0.01", "sgd and adam: outer learning rate, > 0", FLAG_FUNC,
+         .target = &o->outer.lr, .parse = set_outer_lr, .given = &given[H_OUTER_LR]},
+        {"--sign-step", "LIST", "lr:0.02,mom:0.05,wd:0.0001",
+         "sign: initial step per kind, kind:X comma-separated, kinds lr, mom, wd; each > 0",
+         FLAG_FUNC, .target = o->outer.sign_step, .parse = set_sign_step,
+         .given = &given[H_SIGN_STEP]},
+        {"--sign-decay", "X", "0.5",
+         "sign: the step of a value is multiplied by X when its hypergradient's sign flips "
+         "between two outer steps, in (0, 1]", FLAG_FUNC, .target = &o->outer.sign_decay,
+         .parse = set_sign_decay, .given = &given[H_SIGN_DECAY]},
+        {"--clip", "C", "0", "sgd: clip each hypergradient entry to [-C, C]; 0 = off",
+         FLAG_REAL, .target = &o->outer.clip, .lo = 0, .hi = INFINITY,
+         .given = &given[H_CLIP]},
+        {"--bounds", "on|off", "on",
+         "after each update clamp lr and wd to >= 0 and momentum to [0, 0.999]", FLAG_FUNC,
+         .target = &o->outer.bounded, .parse = set_bounds, .given = &given[H_BOUNDS]},
+        {"--patience", "P", "0",
+         "stop after P outer steps without a better validation accuracy (the best schedule "
+         "is kept either way); 0 = off", FLAG_INT, .target = &o->patience, .lo = 0,
+         .hi = MAX_OUTER_STEPS, .given = &given[H_PATIENCE]},
+        {"--test", NULL, "off",
+         "also evaluate the test accuracy on the data set's test split at every outer step, "
+         "by retraining the schedule (not for synthetic data)", FLAG_SWITCH,
+         .target = &o->test, .given = &given[H_TEST]},
+        {"--json", "FILE", "none",
+         "write the whole log (every outer step's schedule, accuracies, hypergradient) and "
+         "the best and final schedules as JSON to FILE, atomically", FLAG_STRING,
+         .target = &o->json, .given = &given[H_JSON]},
+        {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &o->help,
+         .given = &given[H_HELP]},
+        /* not in the usage: hypergrad's --export, refused here by name */
+        {"--export", "DIR", NULL, "", FLAG_FUNC, .parse = refuse_export},
+    }};
 }
 
 static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
@@ -231,62 +253,12 @@ int hpo_parse(int argc, char **argv, HpoOptions *o, HgErr *err)
     memset(o, 0, sizeof *o);
     o->outer = outer_defaults();
     o->outer_steps = 50;
-    /* the problem's flags, in order, for hypergrad_parse */
+    /* hpo's flags here, the problem's, in order, for hypergrad_parse */
     char **sub = malloc(sizeof(char *) * (size_t)(argc + 1));
     HG_CHECK(sub, "out of memory");
-    int nsub = 0, rc = 0;
-    sub[nsub++] = "hpo";
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (strncmp(a, "--", 2) || !a[2]) {
-            rc = hg_fail(err, "unexpected argument '%s' (flags start with --; hgbench hpo "
-                         "--help lists them)", a);
-            break;
-        }
-        const size_t nlen = strcspn(a, "=");
-        const HpoFlagSpec *f = NULL;
-        for (int k = 0; k < NHFLAGS; k++)
-            if (strlen(HFLAGS[k].name) == nlen && !strncmp(HFLAGS[k].name, a, nlen))
-                f = &HFLAGS[k];
-        if (!f) {
-            const int arity = hypergrad_flag_arity(a, nlen);
-            if (nlen == 8 && !strncmp(a, "--export", 8)) {
-                rc = hg_fail(err, "--export: hpo runs a sequence of inner problems; export "
-                             "one of them with hgbench hypergrad");
-            } else if (arity < 0) {
-                rc = hg_fail(err, "unknown flag '%.*s' (hgbench hpo --help lists the flags)",
-                             (int)nlen, a);
-            } else {
-                sub[nsub++] = argv[i];
-                if (arity && !a[nlen] && i + 1 < argc && strncmp(argv[i + 1], "--", 2))
-                    sub[nsub++] = argv[++i];
-            }
-            continue;
-        }
-        const char *v = NULL;
-        if (!f->metavar) {
-            if (a[nlen]) {
-                rc = hg_fail(err, "flag %s takes no value", f->name);
-                break;
-            }
-        } else if (a[nlen]) {
-            v = a + nlen + 1;
-        } else if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
-            rc = hg_fail(err, "flag %s needs a value (%s %s)%s%s", f->name, f->name,
-                         f->metavar, i + 1 < argc ? "; got the flag " : "",
-                         i + 1 < argc ? argv[i + 1] : "");
-            break;
-        } else {
-            v = argv[++i];
-        }
-        given[f->id] = 1;
-        rc = set_hflag(o, f->id, f->name, v, err);
-    }
-    sub[nsub] = NULL;
+    int nsub = 0;
+    const FlagTable t = hpo_flags(o, given);
+    int rc = flags_parse_known(t.f, argc, argv, &nsub, sub, err);
     if (rc == 0)
         rc = hypergrad_parse(nsub, sub, &o->prob, err);
     free(sub);
