@@ -52,7 +52,7 @@ typedef enum FlagId {
     F_ENGINE, F_MODEL, F_DATA, F_DATA_DIR, F_DEVICE, F_STEPS, F_BATCH, F_VAL, F_LEARN,
     F_LR, F_MOM, F_WD, F_SCHEDULE, F_CLAMP, F_PRECISION, F_SEED, F_BATCH_SEED,
     F_VAL_SEED, F_INIT, F_KAHAN, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
-    F_JSON, F_EXPORT, F_HELP, F_COUNT
+    F_CHECKPOINTS, F_CHECKPOINT_SCHEDULE, F_JSON, F_EXPORT, F_HELP, F_COUNT
 } FlagId;
 
 static int set_schedule(const char *flag, const char *v, void *target, HgErr *err)
@@ -82,6 +82,8 @@ static int set_init(const char *flag, const char *v, void *target, HgErr *err)
 static const char *const GREEDY_TARGETS[] = {"val", "train", NULL};
 
 /* The flags over o; given[id] is set for each flag on the command line. */
+static const char *const CHECKPOINT_SCHEDULES[] = {"binomial", "uniform", NULL};
+
 static FlagTable hypergrad_flags(HypergradOptions *o, int given[F_COUNT])
 {
     static char engine_help[256]; /* the names first, so that they share one line */
@@ -153,6 +155,15 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[F_COUNT])
          "greedy only: update the learned values after every step with this outer learning "
          "rate; 0 = off", FLAG_REAL, .target = &o->greedy_online_lr, .lo = 0, .hi = INFINITY,
          .given = &given[F_GREEDY_ONLINE_LR]},
+        {"--checkpoints", "C", "none",
+         "checkpoint only: states stored, 1 <= C < T; the segments between them are "
+         "recomputed", FLAG_INT, .target = &o->checkpoints, .lo = 0, .hi = MAX_STEPS,
+         .given = &given[F_CHECKPOINTS]},
+        {"--checkpoint-schedule", "binomial|uniform", "binomial",
+         "checkpoint only: binomial (revolve: the fewest recomputed steps for C) or uniform "
+         "(every ceil(T / (C + 1)) steps, each segment stored while reversed)", FLAG_CHOICE,
+         .target = &o->checkpoint_uniform, .choices = CHECKPOINT_SCHEDULES,
+         .given = &given[F_CHECKPOINT_SCHEDULE]},
         {"--json", "FILE", "none", "write the result as JSON to FILE, atomically", FLAG_STRING,
          .target = &o->json},
         {"--export", "DIR", "none",
@@ -321,7 +332,10 @@ static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *e
     const EngineOptions eo = {.T = o->steps, .N = N,
                               .truncate = given[F_TRUNCATE] ? o->truncate : -1,
                               .greedy_target = given[F_GREEDY_TARGET],
-                              .greedy_online = given[F_GREEDY_ONLINE_LR], .kahan = o->kahan};
+                              .greedy_online = given[F_GREEDY_ONLINE_LR], .kahan = o->kahan,
+                              .checkpoints = given[F_CHECKPOINTS] ? o->checkpoints : 0,
+                              .checkpoint_uniform = given[F_CHECKPOINT_SCHEDULE] &&
+                                                    o->checkpoint_uniform};
     const EngineOps *ops = engine_find(o->engine);
     if (ops->check && ops->check(&eo, err))
         return -1;
@@ -386,7 +400,10 @@ int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P
 {
     const EngineOps *ops = engine_find(o->engine);
     EngineState st;
-    const EngineOptions eo = engine_options_plain(o->steps, N);
+    EngineOptions eo = engine_options_plain(o->steps, N);
+    eo.checkpoints = o->checkpoints;
+    eo.checkpoint_uniform = o->checkpoint_uniform;
+    eo.kahan = o->kahan;
     const int rc = engine_check_state(ops, P, &eo, o->clamp > 0, &st, err);
     *estimate = st.bytes;
     if (st.bytes > 0)
@@ -431,6 +448,10 @@ static void print_summary(const HypergradOptions *o, const Model *m, const Datas
     printf("engine      %s", o->engine);
     if (o->truncate > 0)
         printf(" (truncated to the last %d steps)", o->truncate);
+    if (o->checkpoints > 0)
+        printf(" (%d checkpoints, %s schedule: %ld steps recomputed; binomial minimum %ld)",
+               o->checkpoints, o->checkpoint_uniform ? "uniform" : "binomial",
+               r->recomputed_steps, r->recomputed_min);
     if (o->greedy_on_train || o->greedy_online_lr > 0)
         printf(" (look-ahead on the %s%s)", o->greedy_on_train ? "next batch" : "validation set",
                o->greedy_online_lr > 0 ? ", online updates" : "");
@@ -556,6 +577,12 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
         json_key(j, "truncate");
         json_int(j, o->truncate);
     }
+    if (engine_takes(ops, "checkpoint")) {
+        json_key(j, "checkpoints");
+        json_int(j, o->checkpoints);
+        json_key(j, "checkpoint_schedule");
+        json_string(j, o->checkpoint_uniform ? "uniform" : "binomial");
+    }
     if (engine_takes(ops, "look-ahead")) {
         json_key(j, "greedy_target");
         json_string(j, o->greedy_on_train ? "train" : "val");
@@ -621,6 +648,12 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
         json_object_end(j);
     } else {
         json_null(j);
+    }
+    if (engine_takes(engine_find(o->engine), "checkpoint")) {
+        json_key(j, "recomputed_steps");
+        json_int(j, (int)r->recomputed_steps);
+        json_key(j, "recomputed_min");
+        json_int(j, (int)r->recomputed_min);
     }
     json_key(j, "time_s");
     json_double(j, r->time_s);
@@ -720,7 +753,9 @@ static int hypergrad_run(const HypergradOptions *o)
     const InnerProblem prob = pb.inner;
     const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched,
                               .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
-                              .greedy_online_lr = o->greedy_online_lr};
+                              .greedy_online_lr = o->greedy_online_lr,
+                              .checkpoints = o->checkpoints,
+                              .checkpoint_uniform = o->checkpoint_uniform};
     if (engine_run(ops, &cfg, &res, &err)) {
         fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
         status = 1;

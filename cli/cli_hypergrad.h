@@ -46,6 +46,8 @@ typedef struct HypergradOptions {
     int truncate;           /* bptt: last `truncate` steps; 0 all */
     int greedy_on_train;    /* greedy: look ahead on the next training batch */
     double greedy_online_lr;/* greedy: > 0 updates the learned values online */
+    int checkpoints;        /* checkpoint: C stored states */
+    int checkpoint_uniform; /* checkpoint: uniform segments, not binomial */
     const char *json;       /* NULL: none */
     const char *export_dir; /* NULL: none */
     int help;               /* --help: print the usage and stop */

@@ -685,8 +685,9 @@ static void test_engines_json(void)
     int have_bptt = 0, have_fwd = 0;
     for (char *e = strtok_r(names, ", ", &save); e; e = strtok_r(NULL, ", ", &save)) {
         char args[512];
+        const int ck = engine_takes(engine_find(e), "checkpoint");
         snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:3,mom:2,wd:1 --engine %s "
-                 "--json %s", e, files_tmp("r.json"));
+                 "%s--json %s", e, ck ? "--checkpoints 3 " : "", files_tmp("r.json"));
         Run r;
         if (!run_ok(args, &r)) {
             run_free(&r);
@@ -732,6 +733,13 @@ static void test_engines_json(void)
             have_bptt = json_hypergrad(js, hg_bptt, 8) == 6;
         if (!strcmp(e, "forward"))
             have_fwd = json_hypergrad(js, hg_fwd, 8) == 6;
+        if (ck) { /* after bptt in the registry: its bytes, through the JSON's %.17g */
+            double hg[8];
+            EXPECT(have_bptt && json_hypergrad(js, hg, 8) == 6 && !memcmp(hg, hg_bptt, sizeof hg[0] * 6) &&
+                       json_number(js, "checkpoints") == 3 &&
+                       json_number(js, "recomputed_steps") == checkpoint_binomial_advances(12, 3),
+                   "checkpoint: bptt's hypergradient, 3 checkpoints, the binomial recomputation");
+        }
         EXPECT(strstr(r.out, "hypergrad") && strstr(r.out, "val loss"), "%s: summary '%s'", e,
                r.out);
         free(js);

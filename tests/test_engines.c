@@ -358,7 +358,8 @@ static void test_refusals_and_divergence(void)
                strstr(err.msg, "clamp"),
            "negative clamp: '%s'", err.msg);
     EXPECT(engine_find("adjoint") == NULL && engine_find("bptt") == &BPTT_OPS, "registry");
-    EXPECT(!strcmp(engine_names(), "bptt, reversible, forward, greedy"), "engine names '%s'",
+    EXPECT(!strcmp(engine_names(), "bptt, reversible, forward, greedy, checkpoint"),
+           "engine names '%s'",
            engine_names());
 
     /* a trajectory that cannot fit is refused before any work */
