@@ -282,7 +282,7 @@ for d in "${datasets[@]}"; do
     note="val $VAL, mom $MOM and wd $WD fixed, lr from 0; sign steps lr $SIGN_LR (x$SIGN_DECAY on flips), $OUTER_STEPS outer steps; FDS by $FDS_ENGINE"
     if [ -n "$tag" ]; then span="QUICK: $(( T * BATCH )) of $((n - VAL)) examples"
     elif [ -n "$QUICK_STEPS" ]; then span="cut: $(( T * BATCH )) of $((n - VAL)) examples"; else span="one epoch"; fi
-    gnuplot -e "IN='bench/results/$base'; OUT='plots/$base'; DATA='$d'; NOTE='$note'; SPAN='$span'" \
+    gnuplot -e "IN='bench/results/$base'; OUT='plots/$base'; DATA='${label[$d]:-$d}'; NOTE='$note'; SPAN='$span'" \
       plots/fig3.gp || status=1
     for f in plots/$base-schedules.png plots/$base-schedules.svg plots/$base-accuracy.png \
              plots/$base-accuracy.svg; do
