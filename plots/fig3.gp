@@ -1,7 +1,8 @@
 # fig3.gp — Figure 3 of the FDS paper from `hgbench hpo` tables (scripts/fig3.sh):
-#   OUT-schedules.png/.svg  the learned learning-rate schedule (the best outer
-#                           step's, by validation accuracy) of each method against
-#                           the inner step, with the cosine baseline's schedule
+#   OUT-schedules.png/.svg  the learned learning-rate schedule of each method
+#                           against the inner step: at its best outer step (by
+#                           validation accuracy; top panel) and at its last
+#                           (bottom), with the cosine baseline's schedule
 #   OUT-accuracy.png/.svg   validation (solid) and test (dotted) accuracy per outer
 #                           step of each method, the cosine baseline's as
 #                           horizontal lines
@@ -30,31 +31,50 @@ LSG = ENGINE_LS('greedy'); LSN = ENGINE_LS('bptt'); LSF = ENGINE_LS('forward')
 LSC = ENGINE_LS('plain')
 KF = system("sed -n 's/^# learned: lr:\\([0-9]*\\).*/\\1/p' '".F('fds')."' | head -n 1")
 T = system("sed -n 's/^# inner: T = \\([0-9]*\\) steps.*/\\1/p' '".F('fds')."' | head -n 1")
+# the outer steps the schedules table holds: "best (outer step B) and final (outer step L)"
+STEP(m, which) = system("sed -n 's/^# schedules per inner step: best (outer step \\([0-9]*\\)) and final (outer step \\([0-9]*\\)).*/\\".which."/p' '".F(m)."' | head -n 1")
 LRC = system("sed -n 's/^# inner: .*initial schedule cosine (lr \\([^,]*\\),.*/\\1/p' '".F('cosine')."' | head -n 1")
 
 # the cosine baseline's accuracies: its table's one row
 stats F('cosine') index 0 using 3 nooutput; CVAL = STATS_max
 stats F('cosine') index 0 using 4 nooutput; CTEST = STATS_max
 
-set title sprintf("FDS Fig. 3: LeNet on %s, T = %s steps (%s), learned learning rates%s", \
-                  DATA, T, SPAN, NOTE eq '' ? '' : "\n".NOTE) noenhanced
+TITLE = sprintf("FDS Fig. 3: LeNet on %s, T = %s steps (%s), learned learning rates%s", \
+                DATA, T, SPAN, NOTE eq '' ? '' : "\n".NOTE)
+set title TITLE noenhanced
 
-# ---- (a) schedules -----------------------------------------------------------
+# ---- (a) schedules: two panels, at each method's best outer step and at its last
 set xlabel 'inner step t'
-set ylabel 'learning rate (best outer step)'
-set key top right box opaque
+set key top right box opaque font ',8' samplen 2
 set xrange [0:T - 1]
 set yrange [0:*]
+LAST = STEP('fds', 2)
 do for [fmt in 'png svg'] {
     OUT0 = OUT
     OUT = OUT0.'-schedules'
     call 'plots/terminal.gp' fmt
-    plot F('greedy') index 1 using 1:2 with lines ls LSG title 'greedy (K = T, look-ahead on val)', \
-         F('nongreedy') index 1 using 1:2 with lines ls LSN title 'non-greedy, no sharing (K = T)', \
-         F('fds') index 1 using 1:2 with lines ls LSF title sprintf('FDS (K = %s)', KF), \
+    # twice the height: two panels
+    if (fmt eq 'svg') { set terminal svg size 800,860 dynamic enhanced font 'Helvetica,12' } \
+    else { set terminal pngcairo size 800,860 enhanced font 'Helvetica,10' }
+    set multiplot layout 2,1
+    set ylabel 'learning rate, best outer step'
+    plot F('greedy') index 1 using 1:2 with lines ls LSG \
+           title sprintf('greedy (K = T, look-ahead on val): step %s', STEP('greedy', 1)), \
+         F('nongreedy') index 1 using 1:2 with lines ls LSN \
+           title sprintf('non-greedy, no sharing (K = T): step %s', STEP('nongreedy', 1)), \
+         F('fds') index 1 using 1:2 with lines ls LSF \
+           title sprintf('FDS (K = %s): step %s', KF, STEP('fds', 1)), \
          F('cosine') index 1 using 1:2 with lines ls LSC title sprintf('cosine baseline (max %s)', LRC)
+    unset title
+    set ylabel sprintf('learning rate, last outer step (%s)', LAST)
+    plot F('greedy') index 1 using 1:5 with lines ls LSG title 'greedy', \
+         F('nongreedy') index 1 using 1:5 with lines ls LSN title 'non-greedy', \
+         F('fds') index 1 using 1:5 with lines ls LSF title sprintf('FDS (K = %s)', KF), \
+         F('cosine') index 1 using 1:2 with lines ls LSC title 'cosine baseline'
+    unset multiplot
     unset output
     OUT = OUT0
+    set title TITLE noenhanced
 }
 
 # ---- (b) accuracy per outer step ----------------------------------------------

