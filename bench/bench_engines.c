@@ -46,7 +46,7 @@ typedef struct Options {
     const char *engines[MAX_LIST];
     int nengines, steps[MAX_LIST], nsteps, windows[MAX_LIST], nwindows;
     const char *device;
-    int batch, val, plain_repeats, threads, greedy_on_train;
+    int batch, val, plain_repeats, threads, greedy_on_train, checkpoints;
     uint64_t seed;
     double lr, mom, wd;
 } Options;
@@ -115,6 +115,9 @@ static FlagTable engines_flags(Options *o, int *help)
          .target = &o->lr, .lo = 0, .hi = 1e6},
         {"--mom", "X", "0.9", "momentum", FLAG_REAL, .target = &o->mom, .lo = 0, .hi = 1},
         {"--wd", "X", "5e-4", "weight decay", FLAG_REAL, .target = &o->wd, .lo = 0, .hi = 1e6},
+        {"--checkpoints", "C", "round(sqrt(T))",
+         "states the checkpoint engine stores (clipped to T - 1); 0: the default",
+         FLAG_INT, .target = &o->checkpoints, .lo = 0, .hi = 10000000},
         {"--plain-repeats", "N", "9", "loops of 20 plain steps, before and after", FLAG_INT,
          .target = &o->plain_repeats, .lo = 1, .hi = 1000},
         {"--threads", "N", "2", "OpenMP and OpenBLAS threads", FLAG_INT,
@@ -219,6 +222,7 @@ typedef struct Row {
     char msg[512];
     double time_s, val_loss, hg_norm, formula, mem[MEM_NTAGS], rss;
     double infobuf, infobuf_floor;
+    long recomputed;
     char reproduce[1024]; /* the hgbench hypergrad command of the same run */
 } Row;
 
@@ -240,10 +244,20 @@ static void fmt_num(char *buf, size_t cap, double x)
 /* The `hgbench hypergrad` command that runs what row (engine, T, K) ran: the
  * same problem spec and seeds (harness/problem.h), so the same val loss and
  * hypergradient, bit for bit, on the same machine and threads. */
+/* The checkpoint count of an engine that takes one (sqrt T by default, the
+ * classic balance of stored states and recomputation); 0 for the others. */
+static int checkpoints_for(const Options *o, const char *engine, int T)
+{
+    if (!engine_takes(engine_find(engine), "checkpoint"))
+        return 0;
+    const int c = o->checkpoints > 0 ? o->checkpoints : (int)lround(sqrt((double)T));
+    return c < T - 1 ? (c < 1 ? 1 : c) : T - 1;
+}
+
 static void reproduce_command(const Options *o, const char *engine, int T, int K, char *buf,
                               size_t cap)
 {
-    char lr[32], mom[32], wd[32], dir[512] = "", dev[64] = "", greedy[32] = "";
+    char lr[32], mom[32], wd[32], dir[512] = "", dev[64] = "", greedy[32] = "", ck[32] = "";
     fmt_num(lr, sizeof lr, o->lr);
     fmt_num(mom, sizeof mom, o->mom);
     fmt_num(wd, sizeof wd, o->wd);
@@ -254,10 +268,13 @@ static void reproduce_command(const Options *o, const char *engine, int T, int K
     if (engine_takes(engine_find(engine), "look-ahead"))
         snprintf(greedy, sizeof greedy, " --greedy-target %s",
                  o->greedy_on_train ? "train" : "val");
+    if (checkpoints_for(o, engine, T))
+        snprintf(ck, sizeof ck, " --checkpoints %d", checkpoints_for(o, engine, T));
     snprintf(buf, cap, "build/hgbench hypergrad --precision %d --engine %s --model %s --data %s"
              "%s%s --steps %d --batch %d --val %d --learn lr:%d --lr %s --mom %s --wd %s "
-             "--seed %llu%s --threads %d", HG_PRECISION, engine, o->model, o->data, dir, dev, T,
-             o->batch, o->val, K, lr, mom, wd, (unsigned long long)o->seed, greedy, o->threads);
+             "--seed %llu%s%s --threads %d", HG_PRECISION, engine, o->model, o->data, dir, dev, T,
+             o->batch, o->val, K, lr, mom, wd, (unsigned long long)o->seed, greedy, ck,
+             o->threads);
 }
 
 static void run_one(const Options *o, const InnerProblem *prob, const char *engine, int T, int K,
@@ -270,7 +287,13 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     *row = (Row){.engine = engine, .T = T, .K = K};
     reproduce_command(o, engine, T, K, row->reproduce, sizeof row->reproduce);
     EngineState st;
-    const EngineOptions eo = engine_options_plain(T, K);
+    EngineOptions eo = engine_options_plain(T, K);
+    eo.checkpoints = checkpoints_for(o, engine, T);
+    if (eo.checkpoints == 0 && engine_takes(engine_find(engine), "checkpoint")) {
+        row->status = ROW_SKIPPED;
+        snprintf(row->msg, sizeof row->msg, "T = %d: no step to checkpoint", T);
+        return;
+    }
     if (engine_check_state(engine_find(engine), P, &eo, 0, &st, &err)) {
         row->status = ROW_SKIPPED;
         snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 80%% of memory)", err.msg);
@@ -288,7 +311,8 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     /* the look-ahead target is an option of the engines that take it only */
     const EngineConfig cfg = {.prob = prob, .layout = &layout, .sched = &sched,
                               .greedy_on_train = engine_takes(ops, "look-ahead") &&
-                                                 o->greedy_on_train};
+                                                 o->greedy_on_train,
+                              .checkpoints = eo.checkpoints};
     EngineResult r;
     if (engine_run(ops, &cfg, &r, &err)) {
         row->status = ROW_FAILED;
@@ -305,6 +329,7 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
         row->infobuf = (double)r.infobuf_bytes;
         row->infobuf_floor = r.infobuf_floor_bytes;
         row->formula = engine_formula_bytes(engine_find(engine), P, T, layout.N, &r);
+        row->recomputed = r.recomputed_steps;
         engine_result_free(&r);
     }
     schedule_free(&sched);
@@ -341,11 +366,13 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
     fprintf(f, "# memory in MiB: engine state by kind (allocator peaks during the run); "
             "formula: bptt 2TP reals (trajectory), reversible the buffer floor T P log2(1/m)/8 "
             "bytes (infobuf; its 2P int64 w, v are under params), forward 2PN reals "
-            "(tangents; plus H Z for one block of 4 columns)\n");
-    fprintf(f, "# %-10s %6s %5s %8s %9s %9s %8s %10s %9s %9s %9s %9s %9s %9s %10s %11s\n",
-            "engine", "T", "K", "status", "time_s", "ms/step", "x_plain", "trajectory",
+            "(tangents; plus H Z for one block of 4 columns), checkpoint its C stored states of "
+            "2P reals (checkpoints, C = round(sqrt(T)) unless --checkpoints; recomputed: the "
+            "steps it recomputed)\n");
+    fprintf(f, "# %-10s %6s %5s %8s %9s %9s %8s %10s %9s %9s %9s %9s %9s %9s %10s %11s %11s "
+            "%10s\n", "engine", "T", "K", "status", "time_s", "ms/step", "x_plain", "trajectory",
             "infobuf", "tangents", "params", "activ", "formula", "peak_rss", "val_loss",
-            "|hypergrad|");
+            "|hypergrad|", "checkpoints", "recomputed");
     const double MiB = 1 << 20;
     for (int i = 0; i < nrows; i++) {
         const Row *r = &rows[i];
@@ -355,11 +382,11 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
             continue;
         }
         fprintf(f, "  %-10s %6d %5d %8s %9.3f %9.3f %8.2f %10.2f %9.4f %9.2f %9.2f %9.2f "
-                "%9.3f %9.1f %10.5f %11.5g\n", r->engine, r->T, r->K, "ok", r->time_s,
+                "%9.3f %9.1f %10.5f %11.5g %11.2f %10ld\n", r->engine, r->T, r->K, "ok", r->time_s,
                 1e3 * r->time_s / r->T, r->time_s / r->T / base, r->mem[MEM_TRAJECTORY] / MiB,
                 r->mem[MEM_INFOBUF] / MiB, r->mem[MEM_TANGENTS] / MiB, r->mem[MEM_PARAMS] / MiB,
                 r->mem[MEM_ACTIVATIONS] / MiB, r->formula / MiB, r->rss / MiB, r->val_loss,
-                r->hg_norm);
+                r->hg_norm, r->mem[MEM_CHECKPOINTS] / MiB, r->recomputed);
     }
     for (int i = 0; i < nrows; i++)
         if (rows[i].status == ROW_OK && engine_find(rows[i].engine)->infobuf)

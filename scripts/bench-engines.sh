@@ -49,13 +49,13 @@ plot horizon time "
   set logscale xy; set xlabel 'inner steps T'; set ylabel 'ms per inner step';
   set title 'Time per inner step vs horizon (LeNet, batch 128, lr in K = 10 windows)';
   sel(e) = sprintf($sel, e);
-  plot for [e in 'bptt reversible forward greedy'] sel(e) using 2:6 with linespoints ls ENGINE_LS(e) title e"
+  plot for [e in 'bptt checkpoint reversible forward greedy'] sel(e) using 2:6 with linespoints ls ENGINE_LS(e) title e"
 plot horizon memory "
   set logscale xy; set xlabel 'inner steps T'; set ylabel 'engine state (MiB)';
   set title 'Engine state vs T: trajectory, buffer, tangents (points) and formulas (lines)';
   sel(e) = sprintf($sel, e);
-  plot for [e in 'bptt reversible forward'] sel(e) using 2:(\$8+\$9+\$10) with points ls ENGINE_LS(e) title e.' measured', \
-       for [e in 'bptt reversible forward'] sel(e) using 2:13 with lines ls ENGINE_LS(e) title e.' formula'"
+  plot for [e in 'bptt checkpoint reversible forward'] sel(e) using 2:(\$8+\$9+\$10+\$17) with points ls ENGINE_LS(e) title e.' measured', \
+       for [e in 'bptt checkpoint reversible forward'] sel(e) using 2:13 with lines ls ENGINE_LS(e) title e.' formula'"
 plot count time "
   set logscale xy; set xlabel 'learned values N'; set ylabel 'seconds per hypergradient';
   set title 'Forward vs reverse as N grows (T = $count_t)';
@@ -67,12 +67,12 @@ ctx() { sed -n "s/^# $1: //p" "$2" | head -n 1; }
 table() {  # raw file
   awk '
     /^#/ { next }
-    NR == 1 || !hdr { print "| engine | T | K | s per hypergradient | ms per step | × plain step | trajectory MiB | buffer MiB | tangents MiB | formula MiB | peak RSS MiB |";
+    NR == 1 || !hdr { print "| engine | T | K | s per hypergradient | ms per step | × plain step | trajectory (checkpoints) MiB | buffer MiB | tangents MiB | formula MiB | peak RSS MiB |";
                       print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"; hdr = 1 }
     $4 != "ok" { msg = $5; for (i = 6; i <= NF; i++) msg = msg " " $i
                  printf "| %s | %s | %s | **%s**: %s | | | | | | | |\n", $1, $2, $3, $4, msg; next }
     { printf "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.4f | %.2f | %.3f | %.0f |\n",
-             $1, $2, $3, $5, $6, $7, $8, $9, $10, $13, $14 }' "$1"
+             $1, $2, $3, $5, $6, $7, $8 + $17, $9, $10, $13, $14 }' "$1"
 }
 crossover() {  # from the count file: time and memory crossovers, as measured
   awk '
@@ -103,7 +103,8 @@ tmp=bench/results/engines.md.tmp.$$
   echo
   echo "LeNet on Fashion-MNIST, batch 128, float32, lr 0.05 / momentum 0.9 / wd 5e-4 constant,"
   echo "lr learned in K = 10 windows; T ∈ {$horizons}. Greedy looks ahead on the next training"
-  echo "batch (HD); its validation-set variant costs a validation gradient per step."
+  echo "batch (HD); its validation-set variant costs a validation gradient per step. Checkpoint"
+  echo "stores C = round(√T) states on the binomial schedule (bptt's hypergradient, bit for bit)."
   if [ -f "$h" ]; then
     echo "$(ctx 'plain step (gradient + update)' "$h" | sed 's/^/Plain step (gradient + update): /')."
     echo "Times include the final validation gradient (1000 examples), which dominates small T."
