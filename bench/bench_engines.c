@@ -404,63 +404,39 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
     JsonWriter j;
     json_init(&j, f);
     json_object_begin(&j, 0);
-    json_key(&j, "label");
-    json_string(&j, o->label);
-    json_key(&j, "precision");
-    json_string(&j, HG_REAL_NAME);
-    json_key(&j, "commit");
-    json_string(&j, o->commit);
-    json_key(&j, "model");
-    json_string(&j, o->model);
-    json_key(&j, "params");
-    json_int(&j, P);
-    json_key(&j, "batch");
-    json_int(&j, o->batch);
-    json_key(&j, "threads");
-    json_int(&j, o->threads);
-    json_key(&j, "seed");
-    json_uint(&j, o->seed);
-    json_key(&j, "plain_step_s");
-    json_double(&j, base);
+    json_field_string(&j, "label", o->label);
+    json_field_string(&j, "precision", HG_REAL_NAME);
+    json_field_string(&j, "commit", o->commit);
+    json_field_string(&j, "model", o->model);
+    json_field_int(&j, "params", P);
+    json_field_int(&j, "batch", o->batch);
+    json_field_int(&j, "threads", o->threads);
+    json_field_uint(&j, "seed", o->seed);
+    json_field_double(&j, "plain_step_s", base);
     json_key(&j, "runs");
     json_array_begin(&j, 0);
     for (int i = 0; i < nrows; i++) {
         const Row *r = &rows[i];
         json_object_begin(&j, 1);
-        json_key(&j, "engine");
-        json_string(&j, r->engine);
-        json_key(&j, "T");
-        json_int(&j, r->T);
-        json_key(&j, "K");
-        json_int(&j, r->K);
-        json_key(&j, "status");
-        json_string(&j, status_name(r->status));
-        json_key(&j, "reproduce");
-        json_string(&j, r->reproduce);
+        json_field_string(&j, "engine", r->engine);
+        json_field_int(&j, "T", r->T);
+        json_field_int(&j, "K", r->K);
+        json_field_string(&j, "status", status_name(r->status));
+        json_field_string(&j, "reproduce", r->reproduce);
         if (r->status != ROW_OK) {
-            json_key(&j, "message");
-            json_string(&j, r->msg);
+            json_field_string(&j, "message", r->msg);
         } else {
-            json_key(&j, "time_s");
-            json_double(&j, r->time_s);
-            json_key(&j, "step_ratio_to_plain");
-            json_double(&j, r->time_s / r->T / base);
+            json_field_double(&j, "time_s", r->time_s);
+            json_field_double(&j, "step_ratio_to_plain", r->time_s / r->T / base);
             for (int k = 0; k < MEM_NTAGS; k++) {
-                json_key(&j, mem_tag_name((MemTag)k));
-                json_double(&j, r->mem[k]);
+                json_field_double(&j, mem_tag_name((MemTag)k), r->mem[k]);
             }
-            json_key(&j, "formula_bytes");
-            json_double(&j, r->formula);
-            json_key(&j, "peak_rss");
-            json_double(&j, r->rss);
-            json_key(&j, "infobuf_bytes");
-            json_double(&j, r->infobuf);
-            json_key(&j, "infobuf_floor_bytes");
-            json_double(&j, r->infobuf_floor);
-            json_key(&j, "val_loss");
-            json_double(&j, r->val_loss);
-            json_key(&j, "hypergrad_norm");
-            json_double(&j, r->hg_norm);
+            json_field_double(&j, "formula_bytes", r->formula);
+            json_field_double(&j, "peak_rss", r->rss);
+            json_field_double(&j, "infobuf_bytes", r->infobuf);
+            json_field_double(&j, "infobuf_floor_bytes", r->infobuf_floor);
+            json_field_double(&j, "val_loss", r->val_loss);
+            json_field_double(&j, "hypergrad_norm", r->hg_norm);
         }
         json_object_end(&j);
     }

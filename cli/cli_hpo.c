@@ -472,8 +472,7 @@ static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
     json_object_begin(j, 0);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k]) {
-            json_key(j, hyper_kind_name(k));
-            json_doubles(j, theta + h->offset[k], h->K[k]);
+            json_field_doubles(j, hyper_kind_name(k), theta + h->offset[k], h->K[k]);
         }
     json_object_end(j);
 }
@@ -481,12 +480,9 @@ static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
 static void json_entry_summary(JsonWriter *j, HpoRun *H, const HpoStep *e, int with_schedule)
 {
     json_object_begin(j, 0);
-    json_key(j, "outer");
-    json_int(j, e->outer);
-    json_key(j, "val_loss");
-    json_double(j, e->val_loss);
-    json_key(j, "val_acc");
-    json_double(j, e->val_acc);
+    json_field_int(j, "outer", e->outer);
+    json_field_double(j, "val_loss", e->val_loss);
+    json_field_double(j, "val_acc", e->val_acc);
     json_key(j, "test_loss");
     if (e->has_test)
         json_double(j, e->test_loss);
@@ -504,8 +500,7 @@ static void json_entry_summary(JsonWriter *j, HpoRun *H, const HpoStep *e, int w
         load_theta(H, e->theta);
         json_object_begin(j, 0);
         for (int k = 0; k < HYPER_KINDS; k++) {
-            json_key(j, hyper_kind_name(k));
-            json_doubles(j, H->sched.v[k], H->layout.T);
+            json_field_doubles(j, hyper_kind_name(k), H->sched.v[k], H->layout.T);
         }
         json_object_end(j);
     }
@@ -524,10 +519,8 @@ static int write_json(HpoRun *H, HgErr *err)
     JsonWriter jw, *j = &jw;
     json_init(j, af.f);
     json_object_begin(j, 0);
-    json_key(j, "command");
-    json_string(j, "hpo");
-    json_key(j, "engine");
-    json_string(j, o->engine);
+    json_field_string(j, "command", "hpo");
+    json_field_string(j, "engine", o->engine);
     hypergrad_json_problem(j, o, H->pb.model, &H->pb.train, &H->pb.val, h);
     json_key(j, "test_examples");
     if (ho->test)
@@ -536,32 +529,26 @@ static int write_json(HpoRun *H, HgErr *err)
         json_null(j);
     json_key(j, "outer");
     json_object_begin(j, 0);
-    json_key(j, "optimizer");
-    json_string(j, outer_kind_name(c->kind));
-    json_key(j, "steps");
-    json_int(j, ho->outer_steps);
+    json_field_string(j, "optimizer", outer_kind_name(c->kind));
+    json_field_int(j, "steps", ho->outer_steps);
     if (c->kind == OUTER_SIGN) {
         json_key(j, "sign_step");
         json_object_begin(j, 1);
         for (int k = 0; k < HYPER_KINDS; k++)
             if (h->K[k]) {
-                json_key(j, hyper_kind_name(k));
-                json_double(j, c->sign_step[k]);
+                json_field_double(j, hyper_kind_name(k), c->sign_step[k]);
             }
         json_object_end(j);
-        json_key(j, "sign_decay");
-        json_double(j, c->sign_decay);
+        json_field_double(j, "sign_decay", c->sign_decay);
         json_key(j, "search_range");
         json_object_begin(j, 1);
         for (int k = 0; k < HYPER_KINDS; k++)
             if (h->K[k]) {
-                json_key(j, hyper_kind_name(k));
-                json_doubles(j, H->range[k], 2);
+                json_field_doubles(j, hyper_kind_name(k), H->range[k], 2);
             }
         json_object_end(j);
     } else {
-        json_key(j, "lr");
-        json_double(j, c->lr);
+        json_field_double(j, "lr", c->lr);
     }
     if (c->kind == OUTER_SGD) {
         json_key(j, "clip");
@@ -571,12 +558,9 @@ static int write_json(HpoRun *H, HgErr *err)
             json_null(j);
     }
     if (c->kind == OUTER_ADAM) {
-        json_key(j, "beta1");
-        json_double(j, c->beta1);
-        json_key(j, "beta2");
-        json_double(j, c->beta2);
-        json_key(j, "eps");
-        json_double(j, c->eps);
+        json_field_double(j, "beta1", c->beta1);
+        json_field_double(j, "beta2", c->beta2);
+        json_field_double(j, "eps", c->eps);
     }
     json_key(j, "bounds"); /* [lo, hi] per kind, null for no upper bound */
     if (c->bounded) {
@@ -584,15 +568,13 @@ static int write_json(HpoRun *H, HgErr *err)
         for (int k = 0; k < HYPER_KINDS; k++) {
             double lo, hi;
             outer_bounds((HyperKind)k, &lo, &hi);
-            json_key(j, hyper_kind_name(k));
-            json_doubles(j, (double[]){lo, isinf(hi) ? NAN : hi}, 2);
+            json_field_doubles(j, hyper_kind_name(k), (double[]){lo, isinf(hi) ? NAN : hi}, 2);
         }
         json_object_end(j);
     } else {
         json_null(j);
     }
-    json_key(j, "patience");
-    json_int(j, ho->patience);
+    json_field_int(j, "patience", ho->patience);
     json_object_end(j);
 
     json_key(j, "log");
@@ -600,14 +582,10 @@ static int write_json(HpoRun *H, HgErr *err)
     for (int i = 0; i < H->loop.nlog; i++) {
         const HpoStep *e = &H->loop.log[i];
         json_object_begin(j, 0);
-        json_key(j, "outer");
-        json_int(j, e->outer);
-        json_key(j, "status");
-        json_string(j, has_grad(e) ? "ok" : "final");
-        json_key(j, "val_loss");
-        json_double(j, e->val_loss);
-        json_key(j, "val_acc");
-        json_double(j, e->val_acc);
+        json_field_int(j, "outer", e->outer);
+        json_field_string(j, "status", has_grad(e) ? "ok" : "final");
+        json_field_double(j, "val_loss", e->val_loss);
+        json_field_double(j, "val_acc", e->val_acc);
         json_key(j, "test_loss");
         if (e->has_test)
             json_double(j, e->test_loss);
@@ -623,8 +601,7 @@ static int write_json(HpoRun *H, HgErr *err)
             json_double(j, e->hg_norm);
         else
             json_null(j);
-        json_key(j, "time_s");
-        json_double(j, e->time_s);
+        json_field_double(j, "time_s", e->time_s);
         json_key(j, "engine_time_s");
         if (has_grad(e))
             json_double(j, e->engine_time_s);
@@ -660,8 +637,7 @@ static int write_json(HpoRun *H, HgErr *err)
     json_key(j, "outer");
     json_int(j, H->loop.stop == HPO_FAILED ? H->loop.fail_outer
                 : H->loop.nlog ? H->loop.log[H->loop.nlog - 1].outer : 0);
-    json_key(j, "message");
-    json_string(j, stop_text(H, buf, sizeof buf));
+    json_field_string(j, "message", stop_text(H, buf, sizeof buf));
     json_object_end(j);
     json_key(j, "best");
     if (H->loop.best >= 0)
@@ -673,14 +649,11 @@ static int write_json(HpoRun *H, HgErr *err)
         json_entry_summary(j, H, &H->loop.log[H->loop.nlog - 1], 1);
     else
         json_null(j);
-    json_key(j, "time_s");
-    json_double(j, H->loop.total_s);
+    json_field_double(j, "time_s", H->loop.total_s);
     if (H->estimate > 0) {
-        json_key(j, "mem_estimate");
-        json_double(j, H->estimate);
+        json_field_double(j, "mem_estimate", H->estimate);
     }
-    json_key(j, "peak_rss");
-    json_uint(j, mem_peak_rss());
+    json_field_uint(j, "peak_rss", mem_peak_rss());
     hypergrad_json_machine(j);
     json_object_end(j);
     return atomic_commit(&af, err);

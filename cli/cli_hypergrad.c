@@ -509,12 +509,9 @@ static void print_summary(const HypergradOptions *o, const Model *m, const Datas
 void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Model *m,
                             const Dataset *train, const Dataset *val, const HyperLayout *h)
 {
-    json_key(j, "model");
-    json_string(j, o->model);
-    json_key(j, "model_params");
-    json_int(j, m->nparams);
-    json_key(j, "data");
-    json_string(j, o->data);
+    json_field_string(j, "model", o->model);
+    json_field_int(j, "model_params", m->nparams);
+    json_field_string(j, "data", o->data);
     json_key(j, "data_dir");
     json_string(j, o->synthetic ? NULL
                                 : o->data_dir ? o->data_dir : dataset_default_dir(o->data));
@@ -523,71 +520,48 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
         json_longs(j, (long[]){m->input.c}, 1);
     else
         json_longs(j, (long[]){m->input.c, m->input.h, m->input.w}, 3);
-    json_key(j, "classes");
-    json_int(j, m->classes);
-    json_key(j, "train_examples");
-    json_int(j, train->n);
-    json_key(j, "val_examples");
-    json_int(j, val->n);
-    json_key(j, "steps");
-    json_int(j, o->steps);
-    json_key(j, "batch");
-    json_int(j, o->batch);
-    json_key(j, "precision");
-    json_string(j, HG_REAL_NAME);
-    json_key(j, "seed");
-    json_uint(j, o->seed);
-    json_key(j, "batch_seed");
-    json_uint(j, o->batch_seed);
-    json_key(j, "val_seed");
-    json_uint(j, o->val_seed);
-    json_key(j, "init");
-    json_string(j, o->init_name);
+    json_field_int(j, "classes", m->classes);
+    json_field_int(j, "train_examples", train->n);
+    json_field_int(j, "val_examples", val->n);
+    json_field_int(j, "steps", o->steps);
+    json_field_int(j, "batch", o->batch);
+    json_field_string(j, "precision", HG_REAL_NAME);
+    json_field_uint(j, "seed", o->seed);
+    json_field_uint(j, "batch_seed", o->batch_seed);
+    json_field_uint(j, "val_seed", o->val_seed);
+    json_field_string(j, "init", o->init_name);
     if (o->init == INIT_NORMAL) {
-        json_key(j, "init_sigma");
-        json_double(j, o->init_sigma);
+        json_field_double(j, "init_sigma", o->init_sigma);
     }
-    json_key(j, "threads");
-    json_int(j, o->threads);
-    json_key(j, "schedule");
-    json_string(j, o->schedule_name);
-    json_key(j, "lr");
-    json_double(j, o->lr);
-    json_key(j, "mom");
-    json_double(j, o->mom);
-    json_key(j, "wd");
-    json_double(j, o->wd);
+    json_field_int(j, "threads", o->threads);
+    json_field_string(j, "schedule", o->schedule_name);
+    json_field_double(j, "lr", o->lr);
+    json_field_double(j, "mom", o->mom);
+    json_field_double(j, "wd", o->wd);
     json_key(j, "clamp");
     if (o->clamp > 0)
         json_double(j, o->clamp);
     else
         json_null(j);
-    json_key(j, "kahan");
-    json_bool(j, o->kahan);
+    json_field_bool(j, "kahan", o->kahan);
     json_key(j, "learn");
     json_object_begin(j, 1);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k]) {
-            json_key(j, hyper_kind_name(k));
-            json_int(j, h->K[k]);
+            json_field_int(j, hyper_kind_name(k), h->K[k]);
         }
     json_object_end(j);
     const EngineOps *ops = engine_find(o->engine);
     if (engine_takes(ops, "truncate")) {
-        json_key(j, "truncate");
-        json_int(j, o->truncate);
+        json_field_int(j, "truncate", o->truncate);
     }
     if (engine_takes(ops, "checkpoint")) {
-        json_key(j, "checkpoints");
-        json_int(j, o->checkpoints);
-        json_key(j, "checkpoint_schedule");
-        json_string(j, o->checkpoint_uniform ? "uniform" : "binomial");
+        json_field_int(j, "checkpoints", o->checkpoints);
+        json_field_string(j, "checkpoint_schedule", o->checkpoint_uniform ? "uniform" : "binomial");
     }
     if (engine_takes(ops, "look-ahead")) {
-        json_key(j, "greedy_target");
-        json_string(j, o->greedy_on_train ? "train" : "val");
-        json_key(j, "greedy_online_lr");
-        json_double(j, o->greedy_online_lr);
+        json_field_string(j, "greedy_target", o->greedy_on_train ? "train" : "val");
+        json_field_double(j, "greedy_online_lr", o->greedy_online_lr);
     }
 }
 
@@ -597,16 +571,11 @@ void hypergrad_json_machine(JsonWriter *j)
     machine_probe(&mc);
     json_key(j, "machine");
     json_object_begin(j, 0);
-    json_key(j, "host");
-    json_string(j, mc.host);
-    json_key(j, "cpu");
-    json_string(j, mc.cpu);
-    json_key(j, "cores");
-    json_int(j, mc.cores);
-    json_key(j, "pus");
-    json_int(j, mc.pus);
-    json_key(j, "memory_bytes");
-    json_double(j, mc.memory_bytes);
+    json_field_string(j, "host", mc.host);
+    json_field_string(j, "cpu", mc.cpu);
+    json_field_int(j, "cores", mc.cores);
+    json_field_int(j, "pus", mc.pus);
+    json_field_double(j, "memory_bytes", mc.memory_bytes);
     json_object_end(j);
 }
 
@@ -620,21 +589,16 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
     JsonWriter jw, *j = &jw;
     json_init(j, af.f);
     json_object_begin(j, 0);
-    json_key(j, "command");
-    json_string(j, "hypergrad");
-    json_key(j, "engine");
-    json_string(j, o->engine);
+    json_field_string(j, "command", "hypergrad");
+    json_field_string(j, "engine", o->engine);
     hypergrad_json_problem(j, o, m, train, val, h);
-    json_key(j, "val_loss");
-    json_double(j, r->val_loss);
-    json_key(j, "val_acc");
-    json_double(j, r->val_acc);
+    json_field_double(j, "val_loss", r->val_loss);
+    json_field_double(j, "val_acc", r->val_acc);
     json_key(j, "hypergrad");
     json_object_begin(j, 0);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k]) {
-            json_key(j, hyper_kind_name(k));
-            json_doubles(j, r->hypergrad + h->offset[k], h->K[k]);
+            json_field_doubles(j, hyper_kind_name(k), r->hypergrad + h->offset[k], h->K[k]);
         }
     json_object_end(j);
     json_key(j, "per_step");
@@ -642,40 +606,30 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
         json_object_begin(j, 0);
         for (int k = 0; k < HYPER_KINDS; k++)
             if (h->K[k] && r->per_step[k]) {
-                json_key(j, hyper_kind_name(k));
-                json_doubles(j, r->per_step[k], o->steps);
+                json_field_doubles(j, hyper_kind_name(k), r->per_step[k], o->steps);
             }
         json_object_end(j);
     } else {
         json_null(j);
     }
     if (engine_takes(engine_find(o->engine), "checkpoint")) {
-        json_key(j, "recomputed_steps");
-        json_int(j, (int)r->recomputed_steps);
-        json_key(j, "recomputed_min");
-        json_int(j, (int)r->recomputed_min);
+        json_field_int(j, "recomputed_steps", (int)r->recomputed_steps);
+        json_field_int(j, "recomputed_min", (int)r->recomputed_min);
     }
-    json_key(j, "time_s");
-    json_double(j, r->time_s);
-    json_key(j, "time_per_step_s");
-    json_double(j, r->time_s / o->steps);
+    json_field_double(j, "time_s", r->time_s);
+    json_field_double(j, "time_per_step_s", r->time_s / o->steps);
     json_key(j, "mem");
     json_object_begin(j, 0);
     for (int t = 0; t < MEM_NTAGS; t++) {
-        json_key(j, mem_tag_name(t));
-        json_uint(j, r->mem_peak[t]);
+        json_field_uint(j, mem_tag_name(t), r->mem_peak[t]);
     }
-    json_key(j, "peak_rss");
-    json_uint(j, r->peak_rss);
+    json_field_uint(j, "peak_rss", r->peak_rss);
     if (estimate > 0) {
-        json_key(j, "estimate");
-        json_double(j, estimate);
+        json_field_double(j, "estimate", estimate);
     }
     if (engine_find(o->engine)->infobuf) {
-        json_key(j, "infobuf_bytes");
-        json_uint(j, r->infobuf_bytes);
-        json_key(j, "infobuf_floor_bytes");
-        json_double(j, r->infobuf_floor_bytes);
+        json_field_uint(j, "infobuf_bytes", r->infobuf_bytes);
+        json_field_double(j, "infobuf_floor_bytes", r->infobuf_floor_bytes);
     }
     json_object_end(j);
     hypergrad_json_machine(j);

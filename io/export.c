@@ -134,8 +134,7 @@ static void layer_json(JsonWriter *j, const Model *m, const Layer *L)
 {
     long dims[3];
     json_object_begin(j, 1);
-    json_key(j, "type");
-    json_string(j, layer_type_name(L->type));
+    json_field_string(j, "type", layer_type_name(L->type));
     const char *wname = NULL, *bname = NULL;
     for (int i = 0; i < m->nparam_tensors; i++) {
         if (m->params[i].offset == L->w_off)
@@ -145,50 +144,34 @@ static void layer_json(JsonWriter *j, const Model *m, const Layer *L)
     }
     switch (L->type) {
     case LAYER_CONV2D:
-        json_key(j, "in_channels");
-        json_int(j, L->in.c);
-        json_key(j, "out_channels");
-        json_int(j, L->out.c);
-        json_key(j, "kernel_size");
-        json_int(j, L->ksize);
-        json_key(j, "stride");
-        json_int(j, 1);
-        json_key(j, "padding");
-        json_int(j, L->pad);
+        json_field_int(j, "in_channels", L->in.c);
+        json_field_int(j, "out_channels", L->out.c);
+        json_field_int(j, "kernel_size", L->ksize);
+        json_field_int(j, "stride", 1);
+        json_field_int(j, "padding", L->pad);
         break;
     case LAYER_LINEAR:
-        json_key(j, "in_features");
-        json_int(j, shape_size(L->in));
-        json_key(j, "out_features");
-        json_int(j, shape_size(L->out));
+        json_field_int(j, "in_features", shape_size(L->in));
+        json_field_int(j, "out_features", shape_size(L->out));
         break;
     case LAYER_MAXPOOL:
-        json_key(j, "kernel_size");
-        json_int(j, 2);
-        json_key(j, "stride");
-        json_int(j, 2);
-        json_key(j, "padding");
-        json_int(j, 0);
-        json_key(j, "ceil_mode");
-        json_bool(j, 0);
+        json_field_int(j, "kernel_size", 2);
+        json_field_int(j, "stride", 2);
+        json_field_int(j, "padding", 0);
+        json_field_bool(j, "ceil_mode", 0);
         break;
     case LAYER_FLATTEN:
-        json_key(j, "start_dim");
-        json_int(j, 1);
+        json_field_int(j, "start_dim", 1);
         break;
     default:
         break;
     }
     if (wname) {
-        json_key(j, "weight");
-        json_string(j, wname);
-        json_key(j, "bias");
-        json_string(j, bname);
+        json_field_string(j, "weight", wname);
+        json_field_string(j, "bias", bname);
     }
-    json_key(j, "in_shape");
-    json_longs(j, dims, example_shape(L->in, dims));
-    json_key(j, "out_shape");
-    json_longs(j, dims, example_shape(L->out, dims));
+    json_field_longs(j, "in_shape", dims, example_shape(L->in, dims));
+    json_field_longs(j, "out_shape", dims, example_shape(L->out, dims));
     json_object_end(j);
 }
 
@@ -215,32 +198,22 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     long dims[3];
     const int nd = example_shape(m->input, dims);
     json_object_begin(j, 0);
-    json_key(j, "format");
-    json_string(j, "hgbench-export-1");
-    json_key(j, "engine");
-    json_string(j, info->engine);
-    json_key(j, "model");
-    json_string(j, info->model_spec);
-    json_key(j, "dtype");
-    json_string(j, HG_REAL_NAME);
-    json_key(j, "input_shape");
-    json_longs(j, dims, nd);
-    json_key(j, "classes");
-    json_int(j, m->classes);
+    json_field_string(j, "format", "hgbench-export-1");
+    json_field_string(j, "engine", info->engine);
+    json_field_string(j, "model", info->model_spec);
+    json_field_string(j, "dtype", HG_REAL_NAME);
+    json_field_longs(j, "input_shape", dims, nd);
+    json_field_int(j, "classes", m->classes);
 
     json_key(j, "layers");
     json_array_begin(j, 0);
     if (m->nlayers > 0 && m->layers[0].type == LAYER_LINEAR && nd > 1) {
         /* the model takes the example as a flat vector: torch.flatten(x, 1) */
         json_object_begin(j, 1);
-        json_key(j, "type");
-        json_string(j, "flatten");
-        json_key(j, "start_dim");
-        json_int(j, 1);
-        json_key(j, "in_shape");
-        json_longs(j, dims, nd);
-        json_key(j, "out_shape");
-        json_longs(j, (long[]){shape_size(m->input)}, 1);
+        json_field_string(j, "type", "flatten");
+        json_field_int(j, "start_dim", 1);
+        json_field_longs(j, "in_shape", dims, nd);
+        json_field_longs(j, "out_shape", (long[]){shape_size(m->input)}, 1);
         json_object_end(j);
     }
     for (int l = 0; l < m->nlayers; l++)
@@ -255,35 +228,25 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
         for (int d = 0; d < pi->ndim; d++)
             shape[d] = pi->shape[d];
         json_object_begin(j, 1);
-        json_key(j, "name");
-        json_string(j, pi->name);
-        json_key(j, "shape");
-        json_longs(j, shape, pi->ndim);
-        json_key(j, "offset");
-        json_int(j, pi->offset);
-        json_key(j, "count");
-        json_int(j, pi->count);
+        json_field_string(j, "name", pi->name);
+        json_field_longs(j, "shape", shape, pi->ndim);
+        json_field_int(j, "offset", pi->offset);
+        json_field_int(j, "count", pi->count);
         json_object_end(j);
     }
     json_array_end(j);
-    json_key(j, "nparams");
-    json_int(j, m->nparams);
+    json_field_int(j, "nparams", m->nparams);
     json_key(j, "param_conventions");
     json_string(j, "w0 is one flat vector, tensors in this order, C order; conv2d weight "
                    "[out, in, kh, kw] (cross-correlation, stride 1, zero padding), linear "
                    "weight [out, in] with y = x W^T + b; flatten is C order of [C, H, W] "
                    "(torch.flatten(x, 1))");
 
-    json_key(j, "steps");
-    json_int(j, s->T);
-    json_key(j, "batch");
-    json_int(j, p->batch);
-    json_key(j, "lr");
-    json_doubles(j, s->v[HYPER_LR], s->T);
-    json_key(j, "mom");
-    json_doubles(j, s->v[HYPER_MOM], s->T);
-    json_key(j, "wd");
-    json_doubles(j, s->v[HYPER_WD], s->T);
+    json_field_int(j, "steps", s->T);
+    json_field_int(j, "batch", p->batch);
+    json_field_doubles(j, "lr", s->v[HYPER_LR], s->T);
+    json_field_doubles(j, "mom", s->v[HYPER_MOM], s->T);
+    json_field_doubles(j, "wd", s->v[HYPER_WD], s->T);
     json_key(j, "clamp");
     if (s->clamp > 0)
         json_double(j, s->clamp);
@@ -293,8 +256,7 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_object_begin(j, 1);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k]) {
-            json_key(j, hyper_kind_name(k));
-            json_int(j, h->K[k]);
+            json_field_int(j, hyper_kind_name(k), h->K[k]);
         }
     json_object_end(j);
     json_key(j, "windows");
@@ -305,35 +267,28 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
         long *starts = mem_alloc(MEM_OTHER, sizeof(long) * (size_t)(h->K[k] + 1));
         for (int w = 0; w <= h->K[k]; w++)
             starts[w] = hyper_window_start(h, k, w);
-        json_key(j, hyper_kind_name(k));
-        json_longs(j, starts, h->K[k] + 1);
+        json_field_longs(j, hyper_kind_name(k), starts, h->K[k] + 1);
         mem_free(starts);
     }
     json_object_end(j);
     json_key(j, "windows_note");
     json_string(j, "window w of a kind covers steps [windows[w], windows[w + 1]); its learned "
                    "value is used by all of them");
-    json_key(j, "hypergrad_order");
-    json_string(j, "hypergrad.npy holds the lr windows, then mom, then wd (learned kinds only)");
-    json_key(j, "loss");
-    json_string(j, "mean softmax cross-entropy");
-    json_key(j, "update");
-    json_string(j, "v = m*v + clamp(g) + wd*w; w = w - lr*v");
+    json_field_string(j, "hypergrad_order",
+                      "hypergrad.npy holds the lr windows, then mom, then wd (learned kinds only)");
+    json_field_string(j, "loss", "mean softmax cross-entropy");
+    json_field_string(j, "update", "v = m*v + clamp(g) + wd*w; w = w - lr*v");
     json_key(j, "update_details");
     json_string(j, "for t = 0 .. steps-1: g = gradient of the mean loss of batch t (batches "
                    "row t) at w_t; clamp(g) = min(max(g, -c), c) elementwise, none when clamp "
                    "is null; m, wd, lr are mom[t], wd[t], lr[t]; w_0 = w0, v_0 = 0; the "
                    "validation loss is the mean loss of the whole validation set at w_T");
-    json_key(j, "hypergrad_definition");
-    json_string(j, definition(info));
+    json_field_string(j, "hypergrad_definition", definition(info));
     if (info->truncate > 0) {
-        json_key(j, "truncate");
-        json_int(j, info->truncate);
+        json_field_int(j, "truncate", info->truncate);
     }
-    json_key(j, "val_loss");
-    json_double(j, r->val_loss);
-    json_key(j, "val_acc");
-    json_double(j, r->val_acc);
+    json_field_double(j, "val_loss", r->val_loss);
+    json_field_double(j, "val_acc", r->val_acc);
 
     json_key(j, "per_step_kinds");
     json_array_begin(j, 1);
@@ -341,28 +296,23 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
         if (h->K[k] && r->per_step[k])
             json_string(j, hyper_kind_name(k));
     json_array_end(j);
-    json_key(j, "batches_rows");
-    json_int(j, rows);
-    json_key(j, "train_examples_used");
-    json_int(j, n_used);
+    json_field_int(j, "batches_rows", rows);
+    json_field_int(j, "train_examples_used", n_used);
     json_key(j, "files");
     json_object_begin(j, 0);
-    json_key(j, "w0.npy");
-    json_string(j, "[nparams] initial weights (dtype)");
+    json_field_string(j, "w0.npy", "[nparams] initial weights (dtype)");
     json_key(j, "train_x.npy");
     json_string(j, "[n, *input_shape] the training examples the run uses, in order of first "
                    "use, normalised (dtype)");
-    json_key(j, "train_y.npy");
-    json_string(j, "[n] int64 labels of train_x");
+    json_field_string(j, "train_y.npy", "[n] int64 labels of train_x");
     json_key(j, "batches.npy");
     json_string(j, "[batches_rows, batch] int64 row indices into train_x; row t is step t's "
                    "batch");
-    json_key(j, "val_x.npy");
-    json_string(j, "[n_val, *input_shape] the validation set, normalised (dtype)");
-    json_key(j, "val_y.npy");
-    json_string(j, "[n_val] int64 labels of val_x");
-    json_key(j, "hypergrad.npy");
-    json_string(j, "[N] float64 hypergradient of the learned values (hypergrad_order)");
+    json_field_string(j, "val_x.npy",
+                      "[n_val, *input_shape] the validation set, normalised (dtype)");
+    json_field_string(j, "val_y.npy", "[n_val] int64 labels of val_x");
+    json_field_string(j, "hypergrad.npy",
+                      "[N] float64 hypergradient of the learned values (hypergrad_order)");
     json_key(j, "per_step.npy");
     json_string(j, "[len(per_step_kinds), steps] float64 per-step hypergradients (absent when "
                    "per_step_kinds is empty)");
@@ -370,28 +320,20 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
 
     json_key(j, "normalization");
     json_object_begin(j, 0);
-    json_key(j, "mean");
-    json_doubles(j, info->mean, p->train->c);
-    json_key(j, "std");
-    json_doubles(j, info->std, p->train->c);
+    json_field_doubles(j, "mean", info->mean, p->train->c);
+    json_field_doubles(j, "std", info->std, p->train->c);
     json_key(j, "note");
     json_string(j, "train_x and val_x are already normalised, (x - mean[c]) / std[c] with the "
                    "training part's statistics");
     json_object_end(j);
-    json_key(j, "data");
-    json_string(j, info->data);
-    json_key(j, "init");
-    json_string(j, info->init);
+    json_field_string(j, "data", info->data);
+    json_field_string(j, "init", info->init);
     if (!strcmp(info->init, "normal")) {
-        json_key(j, "init_sigma");
-        json_double(j, info->init_sigma);
+        json_field_double(j, "init_sigma", info->init_sigma);
     }
-    json_key(j, "init_seed");
-    json_uint(j, info->init_seed);
-    json_key(j, "batch_seed");
-    json_uint(j, info->batch_seed);
-    json_key(j, "val_seed");
-    json_uint(j, info->val_seed);
+    json_field_uint(j, "init_seed", info->init_seed);
+    json_field_uint(j, "batch_seed", info->batch_seed);
+    json_field_uint(j, "val_seed", info->val_seed);
     json_object_end(j);
     return atomic_commit(&af, err);
 }

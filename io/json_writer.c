@@ -162,3 +162,51 @@ void json_longs(JsonWriter *j, const long *a, int n)
         json_int(j, a[i]);
     json_array_end(j);
 }
+
+void json_field_string(JsonWriter *j, const char *key, const char *s)
+{
+    json_key(j, key);
+    json_string(j, s);
+}
+
+void json_field_double(JsonWriter *j, const char *key, double x)
+{
+    json_key(j, key);
+    json_double(j, x);
+}
+
+void json_field_int(JsonWriter *j, const char *key, long long x)
+{
+    json_key(j, key);
+    json_int(j, x);
+}
+
+void json_field_uint(JsonWriter *j, const char *key, uint64_t x)
+{
+    json_key(j, key);
+    json_uint(j, x);
+}
+
+void json_field_bool(JsonWriter *j, const char *key, int b)
+{
+    json_key(j, key);
+    json_bool(j, b);
+}
+
+void json_field_null(JsonWriter *j, const char *key)
+{
+    json_key(j, key);
+    json_null(j);
+}
+
+void json_field_doubles(JsonWriter *j, const char *key, const double *a, long n)
+{
+    json_key(j, key);
+    json_doubles(j, a, n);
+}
+
+void json_field_longs(JsonWriter *j, const char *key, const long *a, int n)
+{
+    json_key(j, key);
+    json_longs(j, a, n);
+}

@@ -42,6 +42,17 @@ void json_doubles(JsonWriter *j, const double *a, long n);
 /* An inline array of n longs. */
 void json_longs(JsonWriter *j, const long *a, int n);
 
+/* One member of the open object per call: key, then its value, as json_key
+ * followed by the value's writer (writers read one line per field). */
+void json_field_string(JsonWriter *j, const char *key, const char *s);
+void json_field_double(JsonWriter *j, const char *key, double x);
+void json_field_int(JsonWriter *j, const char *key, long long x);
+void json_field_uint(JsonWriter *j, const char *key, uint64_t x);
+void json_field_bool(JsonWriter *j, const char *key, int b);
+void json_field_null(JsonWriter *j, const char *key);
+void json_field_doubles(JsonWriter *j, const char *key, const double *a, long n);
+void json_field_longs(JsonWriter *j, const char *key, const long *a, int n);
+
 /* The escaped form of s, quotes included. */
 void json_write_escaped(FILE *f, const char *s);
 
