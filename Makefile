@@ -108,7 +108,7 @@ build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,buil
 $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model \
             build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench \
             build/$(1)/hgbench-fig2 build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-            build/$(1)/hgbench-engines build/$(1)/hgbench-mnist-subset
+            build/$(1)/hgbench-engines build/$(1)/hgbench-mnist-subset build/$(1)/hgbench-models
 .PHONY: $(1)-tests
 endef
 

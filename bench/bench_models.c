@@ -65,6 +65,8 @@ typedef struct Options {
     int batch, repeats, threads;
     double min_time;      /* seconds per timed loop */
     const char *data_dir; /* NULL: the loader's default */
+    const char *device;   /* --device: the backend every model runs on */
+    const Backend *be;    /* resolved from it by the problem layer */
     const char *out;      /* NULL: stdout */
     const char *commit;
     int context_only, no_context;
@@ -132,6 +134,8 @@ static FlagTable models_flags(Options *o, int *help)
          FLAG_INT, .target = &o->threads, .lo = 1, .hi = 4096},
         {"--data-dir", "DIR", "the loader's, /usr/share/datasets/fashion-mnist",
          "Fashion-MNIST folder", FLAG_STRING, .target = &o->data_dir},
+        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto", FLAG_STRING,
+         .target = &o->device},
         {"--out", "FILE", "stdout", "write results to FILE (atomically)", FLAG_STRING,
          .target = &o->out},
         {"--commit", "ID", "unknown", "commit to record (scripts/bench-models.sh passes it)",
@@ -502,6 +506,7 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
         row_error(f, spec, 0, "build", 0, err.msg[0] ? err.msg : "model_by_name failed");
         return 1;
     }
+    model_set_backend(m, o->be);
     long np = m->nparams;
     double F = model_forward_flops(m, o->batch);
     char layers[512];
@@ -613,14 +618,17 @@ int main(int argc, char **argv)
     spec.model = NULL; /* the data only */
     spec.data = "fashion-mnist";
     spec.data_dir = o.data_dir;
+    spec.device = o.device;
     spec.batch = o.batch;
     spec.val = MODELS_VAL;
     Problem pb;
-    if (problem_load(&spec, &pb, &err) != 0) {
-        fprintf(stderr, "hgbench-models: %s\n", err.msg); /* names the set and file */
+    const int prc = problem_load(&spec, &pb, &err);
+    if (prc != 0) {
+        fprintf(stderr, "hgbench-models: %s\n", err.msg); /* names the set, file or flag */
         if (o.out) remove(tmp_path);
-        return 3;
+        return prc == PROBLEM_BAD_SPEC ? 2 : 3;
     }
+    o.be = pb.be;
     const Dataset *d = &pb.train;
     long need = (long)o.batch * o.repeats;
     if (need > d->n)

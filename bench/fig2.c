@@ -76,6 +76,7 @@ typedef struct Fig2Options {
     uint64_t val_seed;
     double lr, mom, clamp;
     const char *data, *data_dir, *reverse, *out, *json, *steps_out, *commit;
+    const char *device;   /* --device (the problem layer resolves it) */
     int nwin, windows[MAX_WINDOWS];
     int windows_given;  /* --windows on the command line */
     int windows_note;   /* 1: windows made for a T other than the paper's */
@@ -94,7 +95,8 @@ static Fig2Options fig2_defaults(void)
     Fig2Options o = {
         .seeds = 20, .steps = PAPER_STEPS, .batch = PAPER_BATCH, .val = PAPER_VAL,
         .threads = 2, .val_seed = 1, .lr = PAPER_LR, .mom = 0.9, .clamp = 1,
-        .data = "fashion-mnist", .data_dir = NULL, .reverse = "bptt", .commit = "unknown",
+        .data = "fashion-mnist", .data_dir = NULL, .device = "cpu", .reverse = "bptt",
+        .commit = "unknown",
         .fit = FIT_REL, .greedy = 1,
     };
     return o;
@@ -160,6 +162,8 @@ static FlagTable fig2_flags(Fig2Options *o)
          FLAG_CHOICE, .choices = DATA_SETS, .chosen = &o->data},
         {"--data-dir", "DIR", "the data set's default", "folder of the data set's files",
          FLAG_STRING, .target = &o->data_dir},
+        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto", FLAG_STRING,
+         .target = &o->device},
         {"--reverse-engine", "E", "bptt", "non-greedy engine: an exact reverse-mode one "
          "(bptt or reversible)", FLAG_STRING, .target = &o->reverse},
         {"--threads", "N", "2", "OpenMP and OpenBLAS threads", FLAG_INT,
@@ -747,6 +751,7 @@ static int load_problem(const Fig2Options *o, Problem *pb, HgErr *err)
     spec.model = "lenet";
     spec.data = o->data;
     spec.data_dir = o->data_dir;
+    spec.device = o->device;
     spec.steps = o->steps;
     spec.batch = o->batch;
     spec.val = o->val;

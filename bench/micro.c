@@ -133,6 +133,7 @@ static void usage(FILE *f, const Flag *flags)
 
 typedef struct Options {
     const char *data_dir; /* NULL: the loader's default */
+    const char *device;   /* --device: the backend the models run on */
     int threads;
     int gb_argc;          /* argv for Google Benchmark: argv[0] and the rest */
     char **gb_argv;
@@ -154,6 +155,8 @@ static Options parse_flags(int argc, char **argv)
     const Flag flags[] = {
         {"--data-dir", "DIR", "the loader's, /usr/share/datasets/fashion-mnist",
          "Fashion-MNIST folder", FLAG_STRING, .target = &o.data_dir},
+        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto", FLAG_STRING,
+         .target = &o.device},
         {"--threads", "N", "OMP_NUM_THREADS, else 2", "OpenMP and OpenBLAS threads",
          FLAG_INT, .target = &o.threads, .lo = 1, .hi = 4096},
         {"--help", NULL, NULL, "this text, then Google Benchmark's flags", FLAG_SWITCH,
@@ -304,12 +307,13 @@ static void bm_model_op(GbState *st, void *ctx)
         gb_state_counter(st, "per_tangent", k, GB_COUNTER_TIME_PER_UNIT);
 }
 
-static void model_ctx_init(ModelCtx *mc, const char *spec, const Dataset *d)
+static void model_ctx_init(ModelCtx *mc, const char *spec, const Dataset *d, const Backend *be)
 {
     HgErr err = {{0}};
     const Shape in = {d->c, d->h, d->w};
     mc->m = model_by_name(spec, in, d->classes, &err);
     if (!mc->m) hg_die("model %s: %s", spec, err.msg);
+    model_set_backend(mc->m, be);
     mc->d = d;
     const size_t P = (size_t)mc->m->nparams;
     mc->w = mem_alloc(MEM_PARAMS, P * sizeof(real));
@@ -471,13 +475,15 @@ static void load_problem(const Options *o, Problem *pb, char *desc, size_t cap)
     spec.model = "lenet";
     spec.data = "fashion-mnist";
     spec.data_dir = o->data_dir;
+    spec.device = o->device;
     spec.batch = BATCH;
     spec.val = VAL;
     spec.val_seed = VAL_SEED;
     spec.seed = 0;
-    if (problem_load(&spec, pb, &err)) {
+    const int rc = problem_load(&spec, pb, &err);
+    if (rc) {
         fprintf(stderr, "hgbench-micro: %s\n", err.msg);
-        exit(3);
+        exit(rc == PROBLEM_BAD_SPEC ? 2 : 3); /* a bad --device is a usage error */
     }
     HG_CHECK(pb->train.n >= NBATCHES * BATCH, "%d training examples", pb->train.n);
     const char *dir = o->data_dir ? o->data_dir : dataset_default_dir("fashion-mnist");
@@ -523,7 +529,7 @@ int main(int argc, char **argv)
     ModelCtx mcs[NMODELS];
     OpCtx ops[NMODELS][3];
     for (int i = 0; i < NMODELS; i++) {
-        model_ctx_init(&mcs[i], MODELS[i], &pb.train);
+        model_ctx_init(&mcs[i], MODELS[i], &pb.train, pb.be);
         for (int k = 0; k < 3; k++) {
             ops[i][k] = (OpCtx){.mc = &mcs[i], .kind = (OpKind)k};
             snprintf(buf, sizeof buf, "%s/%s", op_names[k], MODELS[i]);

@@ -19,6 +19,10 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
   horizons=${HORIZONS:-10,100,1000,10000} counts=${COUNTS:-1,10,100} count_t=${COUNT_T:-1000}
 fi
+# sizes set by hand (HORIZONS, COUNTS, COUNT_T) are said in the section
+cut=""
+[ "${QUICK:-0}" != 1 ] && [ "$horizons,$counts,$count_t" != "10,100,1000,10000,1,10,100,1000" ] &&
+  cut="**Cut for time** (HORIZONS=$horizons COUNTS=$counts COUNT_T=$count_t): the full run is T ∈ {10, 100, 1000, 10000} and N ∈ {1, 10, 100} at T = 1000."
 bin=build/f32/hgbench-engines
 data=()
 [ -n "${DATA_DIR:-}" ] && [ -f "$DATA_DIR/train-images-idx3-ubyte" -o -f "$DATA_DIR/train-images-idx3-ubyte.gz" ] &&
@@ -101,6 +105,7 @@ tmp=bench/results/engines.md.tmp.$$
 {
   echo "## Horizon scaling (experiment 1)"
   echo
+  [ -n "$cut" ] && { echo "$cut"; echo; }
   echo "LeNet on Fashion-MNIST, batch 128, float32, lr 0.05 / momentum 0.9 / wd 5e-4 constant,"
   echo "lr learned in K = 10 windows; T ∈ {$horizons}. Greedy looks ahead on the next training"
   echo "batch (HD); its validation-set variant costs a validation gradient per step. Checkpoint"

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/mem.h"
 #include "../harness/problem.h"
@@ -337,6 +338,37 @@ static void test_bench_engines_reproduced_by_hypergrad(void)
     free(be);
 }
 
+/* --device on every binary: cuda is refused before any work, naming the
+ * flag, with the usage exit status 2; an unknown device too. */
+static void test_device_flag_everywhere(void)
+{
+    files_setup("problem");
+    static const char *const bins[] = {"hgbench-engines", "hgbench-fig2", "hgbench-models",
+                                       "hgbench-micro"};
+    for (int i = 0; i < ARRAY_LEN(bins); i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", files_bin_dir, bins[i]);
+        if (access(path, X_OK) != 0) {
+            test_skip_part("%s is not built in this configuration (%s): its --device is not "
+                           "checked here", bins[i], files_bin_dir);
+            continue;
+        }
+        const char *const devices[] = {"cuda", "tpu"};
+        for (int d = 0; d < 2; d++) {
+            char args[64];
+            snprintf(args, sizeof args, "--device %s", devices[d]);
+            Run r = run_bin(bins[i], args);
+            EXPECT(r.status == 2 && strstr(r.err, "--device") && strstr(r.err, devices[d]),
+                   "%s %s: exit %d, stderr '%s'", bins[i], args, r.status, r.err);
+            run_free(&r);
+        }
+    }
+    Run r = run_bin("hgbench", "hypergrad --device cuda");
+    EXPECT(r.status == 2 && strstr(r.err, "--device cuda"), "hgbench hypergrad --device cuda: "
+           "exit %d, '%s'", r.status, r.err);
+    run_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
@@ -347,6 +379,7 @@ int main(int argc, char **argv)
         TEST(test_data_only),
         TEST(test_refusals),
         TEST(test_bench_engines_reproduced_by_hypergrad),
+        TEST(test_device_flag_everywhere),
     };
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
