@@ -100,6 +100,11 @@ build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,bu
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+# test_io: the output rules of io/atomic_file (and .npy on a full device)
+build/$(1)/tests/test_io: build/$(1)/obj/tests/test_io.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/atomic_file.c io/npy.c) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # test_fig2: Figure 2's statistics, the trajectory files, and hgbench-fig2 end to end
 build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) build/$(1)/libhg.a
 	@mkdir -p $$(@D)

@@ -164,7 +164,9 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[F_COUNT])
          "(every ceil(T / (C + 1)) steps, each segment stored while reversed)", FLAG_CHOICE,
          .target = &o->checkpoint_uniform, .choices = CHECKPOINT_SCHEDULES,
          .given = &given[F_CHECKPOINT_SCHEDULE]},
-        {"--json", "FILE", "none", "write the result as JSON to FILE, atomically", FLAG_STRING,
+        {"--json", "FILE", "none",
+         "write the result as JSON to FILE, atomically (a device or FIFO is written through, "
+         "a symlink's target replaced; - : stdout, the summary then on stderr)", FLAG_STRING,
          .target = &o->json},
         {"--export", "DIR", "none",
          "write the whole problem (problem.json and .npy arrays) to DIR, made if needed, for "
@@ -385,8 +387,12 @@ int hypergrad_check_json_path(const char *path, HgErr *err)
     struct stat st;
     if (!*path || strlen(path) >= sizeof copy)
         return hg_fail(err, "--json '%s': not a usable file name", path);
+    if (!strcmp(path, "-"))
+        return 0; /* standard output */
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return hg_fail(err, "--json %s: is a folder", path);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return 0; /* a device, FIFO or socket: written through (atomic_file.h) */
     memcpy(copy, path, strlen(path) + 1);
     const char *dir = dirname(copy);
     if (access(dir, W_OK) != 0)
@@ -440,66 +446,68 @@ static void learn_string(const HyperLayout *h, char *buf, size_t cap)
         snprintf(buf, cap, "none");
 }
 
-static void print_summary(const HypergradOptions *o, const Model *m, const Dataset *train,
-                          const Dataset *val, const HyperLayout *h, const EngineResult *r)
+/* To stdout, or to stderr when the JSON goes to stdout (--json -). */
+static void print_summary(FILE *out, const HypergradOptions *o, const Model *m,
+                          const Dataset *train, const Dataset *val, const HyperLayout *h,
+                          const EngineResult *r)
 {
     char learn[64], b[32];
     learn_string(h, learn, sizeof learn);
-    printf("engine      %s", o->engine);
+    fprintf(out, "engine      %s", o->engine);
     if (o->truncate > 0)
-        printf(" (truncated to the last %d steps)", o->truncate);
+        fprintf(out, " (truncated to the last %d steps)", o->truncate);
     if (o->checkpoints > 0)
-        printf(" (%d checkpoints, %s schedule: %ld steps recomputed; binomial minimum %ld)",
+        fprintf(out, " (%d checkpoints, %s schedule: %ld steps recomputed; binomial minimum %ld)",
                o->checkpoints, o->checkpoint_uniform ? "uniform" : "binomial",
                r->recomputed_steps, r->recomputed_min);
     if (o->greedy_on_train || o->greedy_online_lr > 0)
-        printf(" (look-ahead on the %s%s)", o->greedy_on_train ? "next batch" : "validation set",
+        fprintf(out, " (look-ahead on the %s%s)", o->greedy_on_train ? "next batch" : "validation set",
                o->greedy_online_lr > 0 ? ", online updates" : "");
-    printf("\n");
-    printf("model       %s: %ld parameters, input %dx%dx%d, %d classes, init %s\n", o->model,
+    fprintf(out, "\n");
+    fprintf(out, "model       %s: %ld parameters, input %dx%dx%d, %d classes, init %s\n", o->model,
            m->nparams, m->input.c, m->input.h, m->input.w, m->classes, o->init_name);
-    printf("data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
+    fprintf(out, "data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
            o->data, train->n, val->n, o->threads);
-    printf("steps       %d, batch %d, schedule %s (lr %g, mom %g, wd %g), clamp ", o->steps,
+    fprintf(out, "steps       %d, batch %d, schedule %s (lr %g, mom %g, wd %g), clamp ", o->steps,
            o->batch, o->schedule_name, o->lr, o->mom, o->wd);
     if (o->clamp > 0)
-        printf("%g\n", o->clamp);
+        fprintf(out, "%g\n", o->clamp);
     else
-        printf("off\n");
-    printf("learned     %s\n", learn);
-    printf("val loss    %.6g (accuracy %.4f)\n", r->val_loss, r->val_acc);
+        fprintf(out, "off\n");
+    fprintf(out, "learned     %s\n", learn);
+    fprintf(out, "val loss    %.6g (accuracy %.4f)\n", r->val_loss, r->val_acc);
     const char *lead = "hypergrad   ";
     for (int k = 0; k < HYPER_KINDS; k++) {
         if (!h->K[k])
             continue;
-        printf("%s%s [%d]:", lead, hyper_kind_name(k), h->K[k]);
+        fprintf(out, "%s%s [%d]:", lead, hyper_kind_name(k), h->K[k]);
         const int show = h->K[k] <= 8 ? h->K[k] : 6;
         for (int i = 0; i < show; i++)
-            printf(" %.6g", r->hypergrad[h->offset[k] + i]);
+            fprintf(out, " %.6g", r->hypergrad[h->offset[k] + i]);
         if (show < h->K[k])
-            printf(" ... (all %d in --json)", h->K[k]);
-        printf("\n");
+            fprintf(out, " ... (all %d in --json)", h->K[k]);
+        fprintf(out, "\n");
         lead = "            ";
     }
     if (!h->N)
-        printf("hypergrad   (nothing learned)\n");
-    printf("time        %.3f s (%.3f ms per step)\n", r->time_s, 1e3 * r->time_s / o->steps);
-    printf("memory      ");
+        fprintf(out, "hypergrad   (nothing learned)\n");
+    fprintf(out, "time        %.3f s (%.3f ms per step)\n", r->time_s, 1e3 * r->time_s / o->steps);
+    fprintf(out, "memory      ");
     int first = 1;
     for (int t = 0; t < MEM_NTAGS; t++) {
         if (!r->mem_peak[t])
             continue;
         human_bytes(b, sizeof b, (double)r->mem_peak[t]);
-        printf("%s%s %s", first ? "" : ", ", mem_tag_name(t), b);
+        fprintf(out, "%s%s %s", first ? "" : ", ", mem_tag_name(t), b);
         first = 0;
     }
     human_bytes(b, sizeof b, (double)r->peak_rss);
-    printf("%speak RSS %s (peaks during the run)\n", first ? "" : "; ", b);
+    fprintf(out, "%speak RSS %s (peaks during the run)\n", first ? "" : "; ", b);
     if (engine_find(o->engine)->infobuf) {
         char f[32];
         human_bytes(b, sizeof b, (double)r->infobuf_bytes);
         human_bytes(f, sizeof f, r->infobuf_floor_bytes);
-        printf("infobuf     %s, floor %s (%.3fx)\n", b, f,
+        fprintf(out, "infobuf     %s, floor %s (%.3fx)\n", b, f,
                r->infobuf_floor_bytes > 0 ? (double)r->infobuf_bytes / r->infobuf_floor_bytes
                                           : 0.0);
     }
@@ -716,7 +724,8 @@ static int hypergrad_run(const HypergradOptions *o)
         goto done;
     }
     have_res = 1;
-    print_summary(o, m, &pb.train, &pb.val, &layout, &res);
+    print_summary(o->json && !strcmp(o->json, "-") ? stderr : stdout, o, m, &pb.train, &pb.val,
+                  &layout, &res);
     if (o->json && write_json(o, m, &pb.train, &pb.val, &layout, &res, estimate, &err)) {
         fprintf(stderr, "hgbench hypergrad: --json %s\n", err.msg);
         status = 3;

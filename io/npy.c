@@ -66,8 +66,10 @@ int npy_begin(NpyFile *n, const char *path, const char *descr, const long *shape
     if (atomic_open(&n->out, path, err))
         return -1;
     if (fwrite(header, 1, (size_t)hl, n->out.f) != (size_t)hl) {
+        const int e = errno;
         atomic_abort(&n->out);
-        return hg_fail(err, "%s: cannot write the header", path);
+        return hg_fail(err, "%s: cannot write the header: %s", path,
+                       e ? strerror(e) : "write error");
     }
     return 0;
 }
@@ -80,8 +82,10 @@ int npy_append(NpyFile *n, const void *data, size_t count, HgErr *err)
                        n->have + count, n->want);
     }
     if (count && fwrite(data, n->elem_size, count, n->out.f) != count) {
+        const int e = errno;
         npy_abort(n);
-        return hg_fail(err, "%s: cannot write the data", n->out.path);
+        return hg_fail(err, "%s: cannot write the data: %s", n->out.path,
+                       e ? strerror(e) : "write error");
     }
     n->have += count;
     return 0;
