@@ -870,6 +870,121 @@ static int write_seeds_out(const Fig2Run *r, HgErr *err)
     return rc ? -1 : 0;
 }
 
+/* Seed s's runs: the reverse engine (its trajectory kept for the first
+ * --record seeds) and the look-ahead one, into row s of r's arrays; then
+ * each --compare's replay of that seed. */
+static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb,
+                     const HyperLayout *layout, const Schedule *sched, int s, Progress *pg,
+                     long *done)
+{
+    const Fig2Options *o = r->o;
+    const int T = o->steps;
+    problem_reseed(pb, (uint64_t)s); /* w_0 and batch order as hypergrad --seed s */
+    const EngineConfig cfg = {.prob = &pb->inner, .layout = layout, .sched = sched};
+    for (int e = 0; e < 1 + o->greedy; e++) {
+        EngineResult res;
+        HgErr e_err = {{0}};
+        double *dst = (e ? r->g : r->h) + (long)s * T;
+        int *ok = e ? r->ok_g : r->ok_h;
+        EngineConfig ecfg = cfg;
+        TrajectoryFolder tf;
+        if (e == 0 && s < o->record) {
+            char dir[4200];
+            snprintf(dir, sizeof dir, "%s/trajectory-%d", o->seeds_out, s);
+            ecfg.trajectory = trajectory_folder(&tf, dir, 1);
+        }
+        if (engine_run(ops[e], &ecfg, &res, &e_err) == 0) {
+            HG_CHECK(res.per_step[HYPER_LR], "%s returns per-step lr values", ops[e]->name);
+            memcpy(dst, res.per_step[HYPER_LR], sizeof(double) * T);
+            ok[s] = 1;
+            (e ? r->time_g : r->time_h)[s] = res.time_s;
+            if (e == 0)
+                r->val_h[s] = res.val_loss;
+            engine_result_free(&res);
+        } else {
+            memcpy((e ? r->fail_g : r->fail_h)[s], e_err.msg, sizeof e_err.msg);
+            (e ? r->time_g : r->time_h)[s] = NAN;
+            fprintf(stderr, "%s" PROG ": seed %d, %s failed: %s\n", pg->tty ? "\n" : "", s,
+                    ops[e]->name, e_err.msg);
+        }
+        progress_update(pg, ++*done);
+    }
+    for (int i = 0; i < o->ncompare; i++)
+        if (s < r->cmp[i].S) {
+            compare_replay(o, &r->cmp[i], s, &cfg, pg);
+            progress_update(pg, ++*done);
+        }
+}
+
+/* Each --compare's rounding rows against this run: direct, replayed, and
+ * the direct one on the seeds both gave. */
+static void compare_rows(Fig2Run *r)
+{
+    const int S = r->o->seeds, T = r->o->steps;
+    for (int i = 0; i < r->o->ncompare; i++) {
+        Compare *c = &r->cmp[i];
+        fig2_rounding(T, S, r->h, r->ok_h, r->val_h, c->S, c->x, c->ok, c->x_val,
+                      &c->row[ROW_DIRECT]);
+        fig2_rounding(T, S, r->h, r->ok_h, r->val_h, c->S, c->xr, c->ok_r, c->xr_val,
+                      &c->row[ROW_REPLAYED]);
+        int *both = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
+        for (int s = 0; s < c->S; s++)
+            both[s] = c->ok[s] && c->ok_r[s];
+        fig2_rounding(T, S, r->h, r->ok_h, r->val_h, c->S, c->x, both, c->x_val,
+                      &c->row[ROW_SAME_SEEDS]);
+        mem_free(both);
+    }
+}
+
+/* The table, steps, JSON and seeds outputs: 0, 1 (no MSE: fewer than 2
+ * seeds), or 3 (an output not written). */
+static int write_outputs(Fig2Run *r, Fig2Stats *st)
+{
+    const Fig2Options *o = r->o;
+    int status = 0;
+    HgErr err = {{0}};
+    if (st->n_ng < 2) {
+        fprintf(stderr, PROG ": only %d of %d seeds gave non-greedy hypergradients; no MSE\n",
+                st->n_ng, o->seeds);
+        status = 1;
+    } else {
+        write_table(r, st, stdout);
+        fflush(stdout);
+        if (o->out && write_atomic("--out", o->out, write_table, r, st))
+            status = 3;
+        if (o->steps_out && write_atomic("--steps-out", o->steps_out, write_steps, r, st))
+            status = 3;
+    }
+    if (o->json && write_atomic("--json", o->json, write_json, r, st))
+        status = 3;
+    if (o->seeds_out && write_seeds_out(r, &err)) {
+        fprintf(stderr, PROG ": --seeds-out %s\n", err.msg);
+        status = 3;
+    }
+    return status;
+}
+
+static void run_arrays_alloc(Fig2Run *r, int S, int T)
+{
+    r->h = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
+    r->g = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
+    r->ok_h = mem_alloc(MEM_OTHER, sizeof(int) * S);
+    r->ok_g = mem_alloc(MEM_OTHER, sizeof(int) * S);
+    r->fail_h = mem_alloc(MEM_OTHER, sizeof *r->fail_h * S);
+    r->fail_g = mem_alloc(MEM_OTHER, sizeof *r->fail_g * S);
+    r->time_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
+    r->time_g = mem_alloc(MEM_OTHER, sizeof(double) * S);
+    r->val_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
+}
+
+static void run_arrays_free(Fig2Run *r)
+{
+    void *const bufs[] = {r->h, r->g, r->ok_h, r->ok_g, r->fail_h, r->fail_g, r->time_h,
+                          r->time_g, r->val_h};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        mem_free(bufs[i]);
+}
+
 static int fig2_run(const Fig2Options *o)
 {
     const int S = o->seeds, T = o->steps;
@@ -922,17 +1037,8 @@ static int fig2_run(const Fig2Options *o)
         return 2;
     }
     r.lr = sched.v[HYPER_LR];
-
-    r.h = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
-    r.g = mem_alloc(MEM_OTHER, sizeof(double) * S * T);
-    r.ok_h = mem_alloc(MEM_OTHER, sizeof(int) * S);
-    r.ok_g = mem_alloc(MEM_OTHER, sizeof(int) * S);
-    r.fail_h = mem_alloc(MEM_OTHER, sizeof *r.fail_h * S);
-    r.fail_g = mem_alloc(MEM_OTHER, sizeof *r.fail_g * S);
-    r.time_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
-    r.time_g = mem_alloc(MEM_OTHER, sizeof(double) * S);
-    r.val_h = mem_alloc(MEM_OTHER, sizeof(double) * S);
-    const EngineOps *ops[2] = {engine_find(o->reverse), look_ahead_engine()};
+    run_arrays_alloc(&r, S, T);
+    const EngineOps *const ops[2] = {engine_find(o->reverse), look_ahead_engine()};
     HG_CHECK(ops[0] && ops[1], "engines %s and a look-ahead (greedy) are registered",
              o->reverse);
     EngineState est;
@@ -948,97 +1054,23 @@ static int fig2_run(const Fig2Options *o)
     for (int i = 0; i < o->ncompare; i++)
         units += r.cmp[i].S < S ? r.cmp[i].S : S;
     progress_start(&pg, "fig2", units);
-    for (int s = 0; s < S; s++) {
-        problem_reseed(&pb, (uint64_t)s); /* w_0 and batch order as hypergrad --seed s */
-        const EngineConfig cfg = {.prob = &pb.inner, .layout = &layout, .sched = &sched};
-        for (int e = 0; e < 1 + o->greedy; e++) {
-            EngineResult res;
-            HgErr e_err = {{0}};
-            double *dst = (e ? r.g : r.h) + (long)s * T;
-            int *ok = e ? r.ok_g : r.ok_h;
-            EngineConfig ecfg = cfg;
-            TrajectoryFolder tf;
-            if (e == 0 && s < o->record) {
-                char dir[4200];
-                snprintf(dir, sizeof dir, "%s/trajectory-%d", o->seeds_out, s);
-                ecfg.trajectory = trajectory_folder(&tf, dir, 1);
-            }
-            if (engine_run(ops[e], &ecfg, &res, &e_err) == 0) {
-                HG_CHECK(res.per_step[HYPER_LR], "%s returns per-step lr values", ops[e]->name);
-                memcpy(dst, res.per_step[HYPER_LR], sizeof(double) * T);
-                ok[s] = 1;
-                (e ? r.time_g : r.time_h)[s] = res.time_s;
-                if (e == 0)
-                    r.val_h[s] = res.val_loss;
-                engine_result_free(&res);
-            } else {
-                memcpy((e ? r.fail_g : r.fail_h)[s], e_err.msg, sizeof e_err.msg);
-                (e ? r.time_g : r.time_h)[s] = NAN;
-                fprintf(stderr, "%s" PROG ": seed %d, %s failed: %s\n", pg.tty ? "\n" : "", s,
-                        ops[e]->name, e_err.msg);
-            }
-            progress_update(&pg, ++done);
-        }
-        for (int i = 0; i < o->ncompare; i++)
-            if (s < r.cmp[i].S) {
-                compare_replay(o, &r.cmp[i], s, &cfg, &pg);
-                progress_update(&pg, ++done);
-            }
-    }
+    for (int s = 0; s < S; s++)
+        run_seed(&r, ops, &pb, &layout, &sched, s, &pg, &done);
     progress_end(&pg);
     r.total_s = now_s() - t_start;
-    for (int i = 0; i < o->ncompare; i++) {
-        Compare *c = &r.cmp[i];
-        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, c->ok, c->x_val,
-                      &c->row[ROW_DIRECT]);
-        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->xr, c->ok_r, c->xr_val,
-                      &c->row[ROW_REPLAYED]);
-        int *both = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
-        for (int s = 0; s < c->S; s++)
-            both[s] = c->ok[s] && c->ok_r[s];
-        fig2_rounding(T, S, r.h, r.ok_h, r.val_h, c->S, c->x, both, c->x_val,
-                      &c->row[ROW_SAME_SEEDS]);
-        mem_free(both);
-    }
+    compare_rows(&r);
 
-    int status = 0;
     Fig2Stats st;
     const Fig2Setup setup = {S, T, o->nwin, o->windows, o->fit};
     fig2_stats(&setup, r.h, r.ok_h, r.g, r.ok_g, &st);
-    if (st.n_ng < 2) {
-        fprintf(stderr, PROG ": only %d of %d seeds gave non-greedy hypergradients; no MSE\n",
-                st.n_ng, S);
-        status = 1;
-    } else {
-        write_table(&r, &st, stdout);
-        fflush(stdout);
-        if (o->out && write_atomic("--out", o->out, write_table, &r, &st))
-            status = 3;
-        if (o->steps_out && write_atomic("--steps-out", o->steps_out, write_steps, &r, &st))
-            status = 3;
-    }
-    if (o->json && write_atomic("--json", o->json, write_json, &r, &st))
-        status = 3;
-    if (o->seeds_out && write_seeds_out(&r, &err)) {
-        fprintf(stderr, PROG ": --seeds-out %s\n", err.msg);
-        status = 3;
-    }
+    int status = write_outputs(&r, &st);
     for (int i = 0; i < o->ncompare; i++) {
         if (r.cmp[i].replay_failed && status == 0)
             status = 1;
         compare_free(&r.cmp[i]);
     }
-
     fig2_stats_free(&st);
-    mem_free(r.h);
-    mem_free(r.g);
-    mem_free(r.ok_h);
-    mem_free(r.ok_g);
-    mem_free(r.fail_h);
-    mem_free(r.fail_g);
-    mem_free(r.time_h);
-    mem_free(r.time_g);
-    mem_free(r.val_h);
+    run_arrays_free(&r);
     schedule_free(&sched);
     problem_free(&pb);
     return status;

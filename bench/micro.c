@@ -270,7 +270,7 @@ static const char *op_check(const OpCtx *c, int k, double loss)
 {
     if (!isfinite(loss)) return "the loss is not finite";
     const long n = c->kind == OP_LOSS_GRAD ? c->mc->m->nparams : (long)k * c->mc->m->nparams;
-    if (!BACKEND_CPU.all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
+    if (!c->mc->m->be->all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
         return c->kind == OP_LOSS_GRAD ? "the gradient has non-finite entries"
                                        : "H v has non-finite entries";
     return NULL;
