@@ -49,8 +49,8 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # hgbench-micro, bench/micro.mk). Every binary parses its flags with
 # cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
 FLAGS_SRCS := cli/flags.c
-MODELS_SRCS := bench/bench_models.c io/machine.c bench/ceiling.c $(FLAGS_SRCS)
-CLI_SRCS := cli/cli_hypergrad.c io/export.c io/json_writer.c io/npy.c \
+MODELS_SRCS := bench/bench_models.c io/machine.c io/atomic_file.c bench/ceiling.c $(FLAGS_SRCS)
+CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c io/export.c io/json_writer.c io/npy.c \
             io/atomic_file.c io/machine.c $(FLAGS_SRCS)
 HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c io/progress.c $(CLI_SRCS)
 ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c \

@@ -30,6 +30,7 @@
 #include "../backend/cpu/blas.h"
 #include "../backend/backend.h"
 #include "../cli/flags.h"
+#include "../io/atomic_file.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -582,11 +583,12 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
 
 /* ---------------------------------------------------------------- main */
 
-/* Closes --out FILE's temporary and moves it into place. */
-static void finish_out(FILE *f, const Options *o, const char *tmp_path)
+/* Commits --out FILE (io/atomic_file.h); stdout is left as it is. */
+static void finish_out(AtomicFile *af, const Options *o)
 {
-    if (o->out && (fclose(f) != 0 || rename(tmp_path, o->out) != 0))
-        hg_die("--out %s: cannot write it", o->out);
+    HgErr err = {{0}};
+    if (o->out && atomic_commit(af, &err))
+        hg_die("--out %s", err.msg);
 }
 
 int main(int argc, char **argv)
@@ -595,18 +597,19 @@ int main(int argc, char **argv)
     BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     FILE *f = stdout;
-    char tmp_path[4096] = "";
+    AtomicFile af;
+    HgErr oerr = {{0}};
     if (o.out) {
-        snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", o.out, (long)getpid());
-        f = fopen(tmp_path, "w");
-        if (!f) hg_die("--out %s: cannot write %s", o.out, tmp_path);
+        if (atomic_open(&af, o.out, &oerr))
+            hg_die("--out %s", oerr.msg);
+        f = af.f;
     }
     if (!o.no_context)
         print_context(f, &o);
     else
         print_build_warnings(f);
     if (o.context_only) {
-        finish_out(f, &o, tmp_path);
+        finish_out(&af, &o);
         return 0;
     }
 
@@ -625,7 +628,7 @@ int main(int argc, char **argv)
     const int prc = problem_load(&spec, &pb, &err);
     if (prc != 0) {
         fprintf(stderr, "hgbench-models: %s\n", err.msg); /* names the set, file or flag */
-        if (o.out) remove(tmp_path);
+        if (o.out) atomic_abort(&af);
         return prc == PROBLEM_BAD_SPEC ? 2 : 3;
     }
     o.be = pb.be;
@@ -648,6 +651,6 @@ int main(int argc, char **argv)
         fprintf(f, "# %d of %d models had errors\n", failed, o.nmodels);
         fprintf(stderr, "hgbench-models: %d of %d models had errors\n", failed, o.nmodels);
     }
-    finish_out(f, &o, tmp_path);
+    finish_out(&af, &o);
     return failed ? 1 : 0;
 }

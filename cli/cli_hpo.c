@@ -32,6 +32,7 @@
 #include "../io/json_writer.h"
 #include "../io/progress.h"
 #include "flags.h"
+#include "interrupt.h"
 
 #define MAX_OUTER_STEPS 1000000
 
@@ -731,6 +732,7 @@ static int hpo_command(const HpoOptions *ho)
     HgErr err = {{0}};
     int status = 0;
     BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
+    interrupt_install(); /* Ctrl-C: the running inner step is the last */
     if (ho->json && hypergrad_check_json_path(ho->json, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         return 2;
@@ -810,6 +812,7 @@ static int hpo_command(const HpoOptions *ho)
     char label[64];
     snprintf(label, sizeof label, "hpo %s", o->engine);
     progress_start(&H.pg, label, ho->outer_steps + 1);
+    H.pb.inner.stop = &interrupt_signal; /* engines and retraining poll it */
     hpo_run(&H.loop);
     progress_end(&H.pg);
     print_footer(&H);
@@ -826,6 +829,10 @@ static int hpo_command(const HpoOptions *ho)
 done:
     mem_free(theta);
     hpo_run_free(&H);
+    if (interrupt_signal) { /* the log of the finished outer steps was written */
+        fprintf(stderr, "hgbench hpo: interrupted (%s)\n", interrupt_name());
+        return interrupt_exit_status();
+    }
     return status;
 }
 

@@ -38,6 +38,7 @@
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 #include "flags.h"
+#include "interrupt.h"
 
 #define MAX_STEPS 10000000
 #define MAX_BATCH 1000000
@@ -650,6 +651,7 @@ static int hypergrad_run(const HypergradOptions *o)
     HgErr err = {{0}};
     int status = 0;
     BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
+    interrupt_install(); /* Ctrl-C: the engine stops at its next step */
 
     /* outputs first: a long run must not end unable to write its result */
     if (o->json && hypergrad_check_json_path(o->json, &err)) {
@@ -712,7 +714,8 @@ static int hypergrad_run(const HypergradOptions *o)
     }
     hyper_unpack(&layout, theta, &sched);
 
-    const InnerProblem prob = pb.inner;
+    InnerProblem prob = pb.inner;
+    prob.stop = &interrupt_signal;
     const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched,
                               .truncate = o->truncate, .greedy_on_train = o->greedy_on_train,
                               .greedy_online_lr = o->greedy_online_lr,
@@ -723,6 +726,8 @@ static int hypergrad_run(const HypergradOptions *o)
         status = 1;
         goto done;
     }
+    if (interrupt_signal) /* after the last step: no result to write either */
+        goto done;
     have_res = 1;
     print_summary(o->json && !strcmp(o->json, "-") ? stderr : stdout, o, m, &pb.train, &pb.val,
                   &layout, &res);
@@ -749,6 +754,11 @@ done:
     schedule_free(&sched);
     mem_free(theta);
     problem_free(&pb);
+    if (interrupt_signal) {
+        fprintf(stderr, "hgbench hypergrad: interrupted (%s): nothing written\n",
+                interrupt_name());
+        return interrupt_exit_status();
+    }
     return status;
 }
 

@@ -74,6 +74,8 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");
     }
     for (int t = 0; t < T && rc == 0 && !(hook && hook->replay); t++) {
+        if ((rc = engine_interrupted(cfg, "bptt", t, err)))
+            break;
         be->copy(W + (long)t * P, w, bytes);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
@@ -100,6 +102,8 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     const int stop = cfg->truncate > 0 && cfg->truncate < T ? T - cfg->truncate : 0;
     for (int t = T - 1; t >= stop && rc == 0; t--) {
+        if ((rc = engine_interrupted(cfg, "bptt", t, err)))
+            break;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const real *wt = W + (long)t * P, *vt1 = V + (long)t * P;
         be->axpy(vb, -a, wb, P);

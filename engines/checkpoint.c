@@ -138,6 +138,8 @@ static void state_copy(Run *r, State *dst, const State *src)
 static void step(Run *r, State *st, int t)
 {
     const Schedule *s = r->s;
+    if ((r->rc = engine_interrupted(r->cfg, "checkpoint", t, r->err)))
+        return;
     inner_batch(r->p, &r->bo, t, r->x, r->y);
     model_loss_grad(r->p->model, st->w, r->x, r->y, r->p->batch, r->g);
     if (!r->be->all_finite(r->g, r->P)) {

@@ -184,6 +184,17 @@ EngineOptions engine_options(const EngineConfig *cfg);
  * checkpoints. */
 int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *err);
 
+/* -1 with "<engine>: interrupted at step t" once the problem's stop flag is
+ * set (inner.h), else 0: every engine asks before each inner step, forward
+ * and reverse. */
+static inline int engine_interrupted(const EngineConfig *cfg, const char *engine, int t,
+                                     HgErr *err)
+{
+    if (!inner_stopped(cfg->prob))
+        return 0;
+    return hg_fail(err, "%s: interrupted at step %d", engine, t);
+}
+
 /* Runs an engine: checks its options (ops->check), zeroes out, allocates its arrays, times the run, records
  * the memory peaks by kind, checks every returned number is finite. */
 int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err);

@@ -113,6 +113,8 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     int rc = 0, active = 0;
 
     for (int t = 0; t < T && rc == 0; t++) {
+        if ((rc = engine_interrupted(cfg, "forward", t, err)))
+            break;
         while (active < N && cols[active].start <= t)
             active++;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];

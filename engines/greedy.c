@@ -47,6 +47,8 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     int rc = 0;
 
     for (int t = 0; t < T && rc == 0; t++) {
+        if ((rc = engine_interrupted(cfg, "greedy", t, err)))
+            break;
         const double a = s.v[HYPER_LR][t], m = s.v[HYPER_MOM][t], l = s.v[HYPER_WD][t];
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);

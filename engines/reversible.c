@@ -90,6 +90,8 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         rc = overflow(err, "w_0", 0, bad);
 
     for (int t = 0; t < T && rc == 0; t++) {
+        if ((rc = engine_interrupted(cfg, "reversible", t, err)))
+            break;
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
         be->fix_to_real(w, W, P);
         inner_batch(p, &bo, t, x, y);
@@ -118,6 +120,8 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         if (cfg->layout->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     for (int t = T - 1; t >= 0 && rc == 0; t--) {
+        if ((rc = engine_interrupted(cfg, "reversible", t, err)))
+            break;
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
         const double m = (double)q[t].n / (double)q[t].d; /* the momentum actually run */
         double d_lr, d_wd;

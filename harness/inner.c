@@ -42,6 +42,10 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
     real *comp = inner_comp_alloc(p);
     int rc = 0;
     for (int t = 0; t < s->T && rc == 0; t++) {
+        if (inner_stopped(p)) {
+            rc = hg_fail(err, "interrupted at step %d", t);
+            break;
+        }
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
         if (!be->all_finite(g, P))

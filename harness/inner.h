@@ -12,6 +12,8 @@
 #ifndef HG_INNER_H
 #define HG_INNER_H
 
+#include <signal.h>
+
 #include "../backend/backend.h"
 #include "../datasets/dataset.h"
 #include "../models/model.h"
@@ -28,6 +30,9 @@ typedef struct InnerProblem {
                            * (Kahan), so small late updates are not rounded
                            * away in float32; engines without a rounded
                            * update (reversible) refuse it */
+    /* Not NULL and nonzero (a signal handler sets it): runs on this problem
+     * stop at their next inner step, so a Ctrl-C ends them within a step. */
+    const volatile sig_atomic_t *stop;
 } InnerProblem;
 
 /* The batch-order seed that goes with initialisation seed `seed`: a stream
@@ -43,6 +48,8 @@ int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err);
  * the update (with or without Kahan compensation), dots and finiteness
  * checks are its ops: clamp, sgd_step, dot, all_finite (backend.h). */
 static inline const Backend *inner_backend(const InnerProblem *p) { return p->model->be; }
+
+static inline int inner_stopped(const InnerProblem *p) { return p->stop && *p->stop; }
 
 /* [P] zeroed compensation for p's update (sgd_step's comp), or NULL when
  * p->kahan is off. */

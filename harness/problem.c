@@ -196,7 +196,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     p->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)p->model->nparams);
     model_init(p->model, p->w0, s->init, s->init_sigma, s->seed);
     p->inner = (InnerProblem){p->model, &p->train, &p->val, s->batch, p->batch_seed, p->w0,
-                              s->kahan};
+                              s->kahan, NULL};
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 
 #include <errno.h>
 #include <libgen.h>
@@ -15,7 +16,49 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { MAX_LINKS = 40 }; /* as the kernel's limit on a chain of symlinks */
+enum { MAX_LINKS = 40,  /* as the kernel's limit on a chain of symlinks */
+       MAX_OPEN = 32 };  /* temporaries removed if a signal ends the process */
+
+/* A process that exits before committing, or is killed by SIGINT or SIGTERM
+ * (with no handler of its own: the
+ * commands that poll for interrupts finish their writes themselves) must
+ * not leave temporaries behind: the open ones are unlinked, then the signal
+ * takes its default course. */
+static AtomicFile *volatile open_files[MAX_OPEN];
+
+static void unlink_open(void)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (open_files[i])
+            unlink(open_files[i]->tmp); /* async-signal-safe */
+}
+
+static void unlink_temporaries(int sig)
+{
+    unlink_open();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void track(AtomicFile *a, int on)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (on ? !open_files[i] : open_files[i] == a) {
+            open_files[i] = on ? a : NULL;
+            break;
+        }
+    if (!on)
+        return;
+    static int at_exit;
+    if (!at_exit++)
+        atexit(unlink_open); /* an exit() (hg_die, say) before commit */
+    const int sigs[] = {SIGINT, SIGTERM};
+    for (int k = 0; k < 2; k++) {
+        struct sigaction old;
+        if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+            signal(sigs[k], unlink_temporaries);
+    }
+}
 
 /* The final target of a chain of symlinks starting at path (relative
  * targets resolved against their link's folder); the target itself may not
@@ -124,6 +167,7 @@ int atomic_open(AtomicFile *a, const char *path, HgErr *err)
         return hg_fail(err, "%s: path too long", path);
     if (open_stream(a, a->tmp, O_WRONLY | O_CREAT | O_TRUNC))
         return hg_fail(err, "%s: cannot create %s: %s", path, a->tmp, strerror(errno));
+    track(a, 1);
     return 0;
 }
 
@@ -147,6 +191,8 @@ int atomic_commit(AtomicFile *a, HgErr *err)
         bad = 1;
         saved = errno;
     }
+    if (!a->through)
+        track(a, 0);
     if (bad) {
         if (!a->through)
             remove(a->tmp);
@@ -163,6 +209,8 @@ void atomic_abort(AtomicFile *a)
     if (a->f != stdout)
         fclose(a->f);
     a->f = NULL;
-    if (!a->through)
+    if (!a->through) {
+        track(a, 0);
         remove(a->tmp);
+    }
 }

@@ -11,6 +11,11 @@
 # "logreg mlp lenet"), BENCH_FLAGS (extra flags for hgbench-models, e.g.
 # "--repeats 5").
 set -uo pipefail
+# Ctrl-C or SIGTERM: stop, leaving none of this script's temporaries (the
+# programs it runs clean up their own)
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 130' INT
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 143' TERM
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 141' PIPE # bench.sh's tee gone
 cd "$(dirname "$0")/.." || exit 1
 
 models=${MODELS:-logreg mlp lenet}

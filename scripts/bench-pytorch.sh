@@ -10,6 +10,11 @@
 #
 # Environment: QUICK=1 (T = 10), THREADS (2), STEPS (T, default 100), DATA_DIR.
 set -uo pipefail
+# Ctrl-C or SIGTERM: stop, leaving none of this script's temporaries (the
+# programs it runs clean up their own)
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 130' INT
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 143' TERM
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 141' PIPE # bench.sh's tee gone
 cd "$(dirname "$0")/.." || exit 1
 
 threads=${THREADS:-2}

@@ -39,19 +39,41 @@ declare -A script=(
   [fig2]=scripts/fig2.sh [fig3]=scripts/fig3.sh [micro]=scripts/bench-micro.sh
   [pytorch]=scripts/bench-pytorch.sh
 )
-declare -A took
+declare -A took ran
+# Ctrl-C or SIGTERM: the running section (its programs get the signal too)
+# is marked interrupted, the sections already done keep their results, the
+# sections after it do not start, and RESULTS.md is still written.
+interrupted=""
+trap 'interrupted=SIGINT' INT
+trap 'interrupted=SIGTERM' TERM
 for s in $sections; do
   [ -n "${script[$s]:-}" ] || { echo "bench: unknown section '$s' (known: ${!script[*]})" >&2; exit 2; }
 done
 
 for s in $sections; do
   log=bench/results/$s.log md=bench/results/$s.md t0=$(date +%s)
+  ran[$s]=1
   echo "bench: === $s (${script[$s]}) ===" >&2
-  rm -f "$md"
+  rm -f "$md.prev"
+  [ -f "$md" ] && mv "$md" "$md.prev" # kept in case this run is interrupted
   # stderr (progress bars, errors) shown and kept in the log; stdout kept
   bash "${script[$s]}" 2>&1 > "$log.out" | tee "$log" >&2
   rc=${PIPESTATUS[0]}
   took[$s]=$(( $(date +%s) - t0 ))
+  if [ -n "$interrupted" ] || [ $rc -eq 130 ] || [ $rc -eq 143 ]; then
+    [ -n "$interrupted" ] || interrupted=$([ $rc -eq 130 ] && echo SIGINT || echo SIGTERM)
+    echo "bench: $s INTERRUPTED ($interrupted) after ${took[$s]} s" >&2
+    {
+      echo "**Section \`$s\` interrupted** ($interrupted after ${took[$s]} s of \`${script[$s]}\`):"
+      echo "this run's results for it are incomplete and not shown$([ -f "$md.prev" ] && echo "; below, the section as an earlier run wrote it")."
+      echo
+      [ -f "$md.prev" ] && cat "$md.prev"
+    } > "$md.tmp" && mv "$md.tmp" "$md"
+    rm -f "$md.prev"
+    status=$([ "$interrupted" = SIGINT ] && echo 130 || echo 143)
+    break
+  fi
+  rm -f "$md.prev"
   echo "${took[$s]}" > "bench/results/$s.time"
   if [ $rc -ne 0 ]; then
     status=1
@@ -88,8 +110,10 @@ tmp=RESULTS.md.tmp.$$
   echo "|---|--:|---|"
   for s in $all_sections; do
     rerun=0; for x in $sections; do [ "$x" = "$s" ] && rerun=1; done
+    [ $rerun = 1 ] && [ -z "${ran[$s]:-}" ] && rerun=0 # interrupted before it started
     [ $rerun = 1 ] || [ -f "bench/results/$s.md" ] || continue
     st=ok; grep -q "^\*\*Section \`$s\` failed" "bench/results/$s.md" 2>/dev/null && st="**failed**"
+    grep -q "^\*\*Section \`$s\` interrupted" "bench/results/$s.md" 2>/dev/null && st="**interrupted**"
     [ -f "bench/results/$s.md" ] || st="**no output**"
     [ $rerun = 1 ] || st="$st, not rerun by this run: from an earlier one"
     echo "| $s | ${took[$s]:-$(cat "bench/results/$s.time" 2>/dev/null)} | $st |"
@@ -97,6 +121,7 @@ tmp=RESULTS.md.tmp.$$
   echo
   for s in $all_sections; do
     rerun=0; for x in $sections; do [ "$x" = "$s" ] && rerun=1; done
+    [ $rerun = 1 ] && [ -z "${ran[$s]:-}" ] && rerun=0 # interrupted before it started
     if [ -f "bench/results/$s.md" ]; then
       cat "bench/results/$s.md"
       if [ $rerun = 0 ]; then
@@ -114,5 +139,5 @@ tmp=RESULTS.md.tmp.$$
   echo "Sections alone: \`SECTIONS=\"engines fig2\" make bench\`; each section's own command is"
   echo "given under it."
 } > "$tmp" && mv "$tmp" RESULTS.md
-echo "bench: wrote RESULTS.md in $(( $(date +%s) - start )) s$([ $status -ne 0 ] && echo ' (some sections FAILED, see RESULTS.md)')" >&2
+echo "bench: wrote RESULTS.md in $(( $(date +%s) - start )) s$([ -n "$interrupted" ] && echo " (INTERRUPTED by $interrupted)" || { [ $status -ne 0 ] && echo ' (some sections FAILED, see RESULTS.md)'; })" >&2
 exit $status

@@ -36,6 +36,9 @@ r=bench/results
 mkdir -p "$r" plots
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-fig2.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
+trap 'rm -f bench/results/*.tmp.$$; exit 130' INT # the EXIT trap then removes $tmp
+trap 'rm -f bench/results/*.tmp.$$; exit 143' TERM
+trap 'rm -f bench/results/*.tmp.$$; exit 141' PIPE
 status=0
 
 cmd32=(build/f32/hgbench-fig2 "${args[@]}" --out "$r/fig2-f32.txt" --json "$r/fig2-f32.json"

@@ -72,6 +72,11 @@
 # accuracy at that outer step, and the cosine baseline's.
 # Exits 1 if a run or a plot failed, 2 on bad settings.
 set -uo pipefail
+# Ctrl-C or SIGTERM: stop, leaving none of this script's temporaries (the
+# programs it runs clean up their own)
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 130' INT
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 143' TERM
+trap 'rm -f bench/results/*.tmp.$$ bench/results/*.err.$$; exit 141' PIPE # bench.sh's tee gone
 cd "$(dirname "$0")/.." || exit 1
 
 QUICK=${QUICK:-0}

@@ -84,7 +84,7 @@ static void case_make(Case *c, const char *model, int T, double clamp, int kahan
     dataset_free(&full);
     c->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * c->model->nparams);
     model_init(c->model, c->w0, INIT_XAVIER, 0, 5);
-    c->prob = (InnerProblem){c->model, &c->train, &c->val, batch, 17, c->w0, kahan};
+    c->prob = (InnerProblem){c->model, &c->train, &c->val, batch, 17, c->w0, kahan, NULL};
 }
 
 static void case_free(Case *c)

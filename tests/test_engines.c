@@ -72,7 +72,7 @@ static void setup_make(Setup *sp, const char *model, int T, const int K[HYPER_KI
     s.w0 = mem_alloc(MEM_PARAMS, sizeof(real) * s.model->nparams);
     model_init(s.model, s.w0, INIT_XAVIER, 0, 5);
     *sp = s;
-    sp->prob = (InnerProblem){sp->model, &sp->train, &sp->val, batch, 17, sp->w0, 0};
+    sp->prob = (InnerProblem){sp->model, &sp->train, &sp->val, batch, 17, sp->w0, 0, NULL};
 }
 
 static void setup_free(Setup *s)

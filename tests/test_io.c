@@ -4,7 +4,11 @@
  * relative), a FIFO and character devices written through and never renamed
  * over, "-" as standard output, write errors naming the path and the
  * system's reason (/dev/full: no space), and the same through hgbench
- * hypergrad --json. */
+ * hypergrad --json; and interrupts: SIGINT or SIGTERM stops a long run
+ * within a step, exits 130 / 143, leaves no partial or temporary file (and
+ * hpo's log of the finished outer steps). */
+#include <signal.h>
+#include <time.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -174,11 +178,71 @@ static void test_hypergrad_json_outputs(void)
     run_free(&r);
 }
 
+/* Starts files_bin_dir/hgbench with args (space-separated), signals it
+ * after `after` seconds, and returns its exit status (-1: killed by the
+ * signal itself, i.e. not handled) and the seconds from signal to exit. */
+static int run_and_signal(const char *args, int sig, double after, double *took)
+{
+    char prog[8192], buf[8192], *argv[64];
+    snprintf(prog, sizeof prog, "%s/hgbench", files_bin_dir);
+    snprintf(buf, sizeof buf, "%s", args);
+    int n = 0;
+    argv[n++] = prog;
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && n < 63;
+         w = strtok_r(NULL, " ", &save))
+        argv[n++] = w;
+    argv[n] = NULL;
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(prog, argv);
+        _exit(127);
+    }
+    nanosleep(&(struct timespec){(time_t)after, (long)((after - (time_t)after) * 1e9)}, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_interrupts(void)
+{
+    files_setup("io");
+    /* runs that would take minutes (greedy keeps no trajectory to allocate):
+     * the signal must end them long before */
+    const char *long_run = "--engine greedy --model lenet --data synthetic --steps 20000 "
+                           "--batch 32 --val 32 --threads 1";
+    char args[8192], json[4096];
+    double took;
+    snprintf(json, sizeof json, "%s", files_tmp("interrupted.json"));
+    snprintf(args, sizeof args, "hypergrad %s --json %s", long_run, json);
+    int rc = run_and_signal(args, SIGINT, 2.0, &took);
+    EXPECT(rc == 130 && access(json, F_OK) != 0 && took < 10,
+           "hypergrad, SIGINT: exit %d (want 130) after %.2f s, %s", rc, took,
+           access(json, F_OK) == 0 ? "a JSON was written" : "no JSON");
+    snprintf(json, sizeof json, "%s", files_tmp("hpo.json"));
+    snprintf(args, sizeof args, "hpo --model logreg --data synthetic:16 --steps 20000 --batch 8 "
+             "--val 16 --threads 1 --outer-steps 1000 --json %s", json);
+    rc = run_and_signal(args, SIGTERM, 2.0, &took);
+    char *log = files_slurp(json, NULL);
+    EXPECT(rc == 143 && took < 10 && log && strstr(log, "interrupted"),
+           "hpo, SIGTERM: exit %d (want 143) after %.2f s; its log %s", rc, took,
+           log ? "says why it stopped" : "is missing");
+    free(log);
+    EXPECT(temporaries_left() == 0, "no temporary is left behind");
+}
+
 int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_regular_files_and_links),
                               TEST(test_devices_fifos_and_stdout),
-                              TEST(test_hypergrad_json_outputs)};
+                              TEST(test_hypergrad_json_outputs), TEST(test_interrupts)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;
