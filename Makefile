@@ -187,7 +187,7 @@ deps:
 
 # Plain builds first (fast feedback), then the sanitizer builds.
 test: deps print-config $(CUDA_CHECKS) $(addsuffix -tests,$(CONFIGS)) $(if $(FUZZ_CLANG),fuzz-build)
-	@OMP_NUM_THREADS=$(THREADS) FUZZ_SMOKE="build/fuzz $(FUZZ_SMOKE_S)" \
+	@OMP_NUM_THREADS=$(THREADS) FUZZ_CC=$(FUZZ_CC) FUZZ_SMOKE="build/fuzz $(FUZZ_SMOKE_S)" \
 	  bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
 
 # Pinned outputs change only on purpose: re-pin in a commit of its own.
