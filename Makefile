@@ -8,6 +8,9 @@
 #   make deps       install missing Debian packages (scripts/install-deps.sh)
 #   make pin        rewrite tests/pinned/<config>.txt: the hypergradient bytes
 #                   every engine gives on this machine (tests/test_pinned.c)
+#   make fuzz      the libFuzzer harnesses (tests/fuzz/, clang) built under
+#                   build/fuzz/ and each run FUZZ_S seconds (default 60) on the
+#                   seed corpus scripts/fuzz-corpus.sh writes
 #   make print-config
 #
 # Precision is a compile-time type (common/real.h): every object is built
@@ -117,13 +120,39 @@ $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) buil
 .PHONY: $(1)-tests
 endef
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): clang only. The library is
+# built again with coverage, ASan and UBSan under build/fuzz/; make test runs
+# each harness FUZZ_SMOKE_S seconds (scripts/fuzz-smoke.sh, a SKIP line
+# without clang), make fuzz FUZZ_S seconds.
+FUZZ_CC ?= clang
+FUZZ_S ?= 60
+FUZZ_SMOKE_S ?= 10
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 $(ARCH) -g -fopenmp $(WARN) -Wno-pass-failed -Wno-psabi \
+               -I$(BLAS_INC) \
+               -MMD -MP -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_LIB_SRCS := $(LIB_SRCS) $(CLI_SRCS)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/libhg.a: $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libhg.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+fuzz-build: $(addprefix build/fuzz/,$(FUZZ_NAMES))
+fuzz: fuzz-build
+	@bash scripts/fuzz-corpus.sh build/fuzz/corpus
+	@bash scripts/fuzz-smoke.sh build/fuzz $(FUZZ_S)
+
 $(eval $(call config_rules,f32,))
 $(eval $(call config_rules,f64,-DHG_F64,))
 $(eval $(call config_rules,asan-f32,$(SAN)))
 $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),))
 include bench/micro.mk
 
-.PHONY: all test test-fast bench deps clean print-config pin
+.PHONY: all test test-fast bench deps clean print-config pin fuzz fuzz-build
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -156,8 +185,15 @@ deps:
 	@bash scripts/install-deps.sh
 
 # Plain builds first (fast feedback), then the sanitizer builds.
+# The fuzz harnesses are built when clang is there at this point (deps may
+# just have installed it); one that fails to build is removed, so that the
+# smoke counts it as not ok.
 test: deps print-config $(CUDA_CHECKS) $(addsuffix -tests,$(CONFIGS))
-	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
+	@if command -v $(FUZZ_CC) >/dev/null; then \
+	  $(MAKE) --no-print-directory fuzz-build || { rm -f $(addprefix build/fuzz/,$(FUZZ_NAMES)); \
+	    echo "make test: the fuzz harnesses did not build: the smoke counts them as failed"; }; fi
+	@OMP_NUM_THREADS=$(THREADS) FUZZ_CC=$(FUZZ_CC) FUZZ_SMOKE="build/fuzz $(FUZZ_SMOKE_S)" \
+	  bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
 
 # Pinned outputs change only on purpose: re-pin in a commit of its own.
 pin: $(addprefix build/,$(addsuffix /tests/test_pinned,$(CONFIGS)))

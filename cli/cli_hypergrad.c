@@ -226,8 +226,7 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     return s;
 }
 
-/* "lr:1,mom:T,wd:4" or "none" into K, for T steps. */
-static int parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *err)
+int hypergrad_parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *err)
 {
     for (int k = 0; k < HYPER_KINDS; k++)
         K[k] = 0;
@@ -328,7 +327,7 @@ static int check_options(HypergradOptions *o, const int given[F_COUNT], HgErr *e
     o->input = pd.input;
     o->classes = pd.classes;
     o->synthetic = pd.synthetic;
-    if (parse_learn(o->learn, o->steps, o->K, err))
+    if (hypergrad_parse_learn(o->learn, o->steps, o->K, err))
         return -1;
     const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
     /* what the engine cannot do, in its own words (engine.h) */

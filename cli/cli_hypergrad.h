@@ -60,6 +60,9 @@ typedef struct HypergradOptions {
  * and combination that can be checked without data: 0, or -1 with a message
  * that names the flag. Nothing is loaded or allocated that outlives it. */
 int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err);
+/* The --learn value: "lr:1,mom:T,wd:4" or "none" into K (every kind, 0 if
+ * not learned), for T steps; -1 with a message naming the spec. */
+int hypergrad_parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *err);
 
 /* Every flag with its default. */
 void hypergrad_usage(FILE *f);

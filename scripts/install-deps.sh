@@ -15,6 +15,9 @@ packages=(
   libhwloc-dev             # machine record in RESULTS.md
   libbenchmark-dev         # Google Benchmark (microbenchmarks)
   gnuplot-nox              # plots
+  clang                    # the libFuzzer harnesses (tests/fuzz/, make fuzz; make test smokes them)
+  libclang-rt-dev          # clang's libFuzzer and sanitizer runtimes (only recommended by clang)
+  libomp-dev               # clang's OpenMP (-fopenmp), for the fuzz build of the library
   dataset-fashion-mnist    # the default real data set
 )
 [ "${HGBENCH_WITH_TORCH:-0}" = 1 ] && packages+=(python3-torch)  # PyTorch baseline (bench)
