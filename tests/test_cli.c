@@ -793,6 +793,53 @@ static void test_same_seed_same_bytes(void)
         free(text[i]);
 }
 
+/* One seed and one thread count give identical bytes; another thread count
+ * changes only the summation order of the per-thread partial sums (conv
+ * weight gradients), so the hypergradients agree to rounding. Measured gap
+ * at T = 4 on synthetic LeNet, 1 vs 2 threads: 6.5e-7 (float32), 5e-16
+ * (float64) relative per kind; tolerances 10x that. (At T = 1000 on
+ * Fashion-MNIST float32 the gap grows to O(1): README, "Threads".) */
+#ifdef HG_F64
+#define TOL_THREADS 5e-15
+#else
+#define TOL_THREADS 7e-6
+#endif
+static void test_thread_counts(void)
+{
+    files_setup("cli");
+    char *js[4] = {0};
+    const int threads[4] = {1, 1, 2, 2};
+    for (int i = 0; i < 4; i++) {
+        char args[512];
+        snprintf(args, sizeof args, "hypergrad --model lenet --data synthetic --steps 4 --batch 16 "
+                 "--val 32 --learn lr:2,mom:1,wd:1 --threads %d --json %s", threads[i],
+                 files_tmp("t.json"));
+        Run r;
+        if (run_ok(args, &r))
+            js[i] = files_slurp(files_tmp("t.json"), NULL);
+        run_free(&r);
+    }
+    char *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = js[i] ? hypergrad_text(js[i]) : NULL;
+    EXPECT(t[0] && t[1] && !strcmp(t[0], t[1]), "1 thread twice: different bytes");
+    EXPECT(t[2] && t[3] && !strcmp(t[2], t[3]), "2 threads twice: different bytes");
+    const char *kinds[3] = {"lr", "mom", "wd"};
+    for (int k = 0; k < 3 && js[0] && js[2]; k++) {
+        double a[8], b[8];
+        const int n = json_numbers(json_get(json_get(js[0], "hypergrad"), kinds[k]), a, 8);
+        const int m = json_numbers(json_get(json_get(js[2], "hypergrad"), kinds[k]), b, 8);
+        double scale = 0, gap = 0;
+        for (int i = 0; i < n && n == m; i++)
+            scale = fmax(scale, fabs(a[i])), gap = fmax(gap, fabs(a[i] - b[i]));
+        EXPECT(n > 0 && n == m && gap <= TOL_THREADS * scale,
+               "%s: 1 vs 2 threads differ by %.3g of its scale %.3g (tol %.1g)", kinds[k],
+               scale > 0 ? gap / scale : gap, scale, TOL_THREADS);
+    }
+    for (int i = 0; i < 4; i++)
+        free(js[i]), free(t[i]);
+}
+
 /* --kahan runs and is recorded in the JSON (false without it); it changes
  * the run by no more than rounding. */
 static void test_kahan_flag(void)
@@ -1169,6 +1216,7 @@ int main(int argc, char **argv)
         TEST(test_engine_error_exit1),
         TEST(test_engines_json),
         TEST(test_same_seed_same_bytes),
+        TEST(test_thread_counts),
         TEST(test_kahan_flag),
         TEST(test_real_loader_and_val_clip),
         TEST(test_export),
