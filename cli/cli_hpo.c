@@ -478,22 +478,16 @@ static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
     json_object_end(j);
 }
 
+/* A value a step does not have is written as NaN, which the writer prints
+ * as null. */
 static void json_entry_summary(JsonWriter *j, HpoRun *H, const HpoStep *e, int with_schedule)
 {
     json_object_begin(j, 0);
     json_field_int(j, "outer", e->outer);
     json_field_double(j, "val_loss", e->val_loss);
     json_field_double(j, "val_acc", e->val_acc);
-    json_key(j, "test_loss");
-    if (e->has_test)
-        json_double(j, e->test_loss);
-    else
-        json_null(j);
-    json_key(j, "test_acc");
-    if (e->has_test)
-        json_double(j, e->test_acc);
-    else
-        json_null(j);
+    json_field_double(j, "test_loss", e->has_test ? e->test_loss : NAN);
+    json_field_double(j, "test_acc", e->has_test ? e->test_acc : NAN);
     if (with_schedule) {
         json_key(j, "theta");
         json_theta(j, &H->layout, e->theta);
@@ -552,11 +546,7 @@ static int write_json(HpoRun *H, HgErr *err)
         json_field_double(j, "lr", c->lr);
     }
     if (c->kind == OUTER_SGD) {
-        json_key(j, "clip");
-        if (c->clip > 0)
-            json_double(j, c->clip);
-        else
-            json_null(j);
+        json_field_double(j, "clip", c->clip > 0 ? c->clip : NAN);
     }
     if (c->kind == OUTER_ADAM) {
         json_field_double(j, "beta1", c->beta1);
@@ -587,27 +577,11 @@ static int write_json(HpoRun *H, HgErr *err)
         json_field_string(j, "status", has_grad(e) ? "ok" : "final");
         json_field_double(j, "val_loss", e->val_loss);
         json_field_double(j, "val_acc", e->val_acc);
-        json_key(j, "test_loss");
-        if (e->has_test)
-            json_double(j, e->test_loss);
-        else
-            json_null(j);
-        json_key(j, "test_acc");
-        if (e->has_test)
-            json_double(j, e->test_acc);
-        else
-            json_null(j);
-        json_key(j, "hypergrad_norm");
-        if (has_grad(e))
-            json_double(j, e->hg_norm);
-        else
-            json_null(j);
+        json_field_double(j, "test_loss", e->has_test ? e->test_loss : NAN);
+        json_field_double(j, "test_acc", e->has_test ? e->test_acc : NAN);
+        json_field_double(j, "hypergrad_norm", has_grad(e) ? e->hg_norm : NAN);
         json_field_double(j, "time_s", e->time_s);
-        json_key(j, "engine_time_s");
-        if (has_grad(e))
-            json_double(j, e->engine_time_s);
-        else
-            json_null(j);
+        json_field_double(j, "engine_time_s", has_grad(e) ? e->engine_time_s : NAN);
         json_key(j, "flips");
         if (has_grad(e) && c->kind == OUTER_SIGN)
             json_int(j, e->flips);
