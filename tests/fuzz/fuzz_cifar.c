@@ -15,15 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *paths[2] = {fuzz_file(0, a, na), fuzz_file(1, b, nb)};
     Dataset d = {0};
     HgErr err = {{0}};
-    if (cifar10_load(paths, 2, &d, &err) == 0) {
-        if (d.n < 1 || d.c != 3 || d.h != 32 || d.w != 32)
-            abort();
-        for (int i = 0; i < d.n; i++)
-            if (d.y[i] < 0 || d.y[i] >= d.classes)
-                abort();
-        dataset_free(&d);
-    } else if (!err.msg[0] || d.x || d.y) {
-        abort();
-    }
+    fuzz_check_load(cifar10_load(paths, 2, &d, &err), &d, &err, 3, 32, 32);
     return 0;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../datasets/dataset.h"
+
 #define FUZZ_MAX_FILES 4
 static char fuzz_paths[FUZZ_MAX_FILES][96];
 
@@ -43,8 +45,8 @@ static const char *fuzz_file(int slot, const uint8_t *data, size_t len)
 
 /* Splits data at a point given by its first two bytes (little-endian,
  * modulo the rest's length + 1): a and b are the two parts after them. */
-static int fuzz_split2(const uint8_t *data, size_t size, const uint8_t **a, size_t *na,
-                       const uint8_t **b, size_t *nb)
+static inline int fuzz_split2(const uint8_t *data, size_t size, const uint8_t **a,
+                              size_t *na, const uint8_t **b, size_t *nb)
 {
     if (size < 2)
         return -1;
@@ -54,6 +56,24 @@ static int fuzz_split2(const uint8_t *data, size_t size, const uint8_t **a, size
     *b = data + 2 + cut;
     *nb = rest - cut;
     return 0;
+}
+
+/* A loader's outcome, held to its contract (aborts otherwise): loaded, at
+ * least one example with its arrays, of shape c x h x w (c = 0: any), every
+ * label < classes, then freed; failed, a message and nothing allocated. */
+static inline void fuzz_check_load(int rc, Dataset *d, const HgErr *err, int c, int h, int w)
+{
+    if (rc != 0) {
+        if (!err->msg[0] || d->x || d->y)
+            abort();
+        return;
+    }
+    if (d->n < 1 || !d->x || !d->y || (c && (d->c != c || d->h != h || d->w != w)))
+        abort();
+    for (int i = 0; i < d->n; i++)
+        if (d->y[i] < 0 || d->y[i] >= d->classes)
+            abort();
+    dataset_free(d);
 }
 
 #endif

@@ -15,15 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *ip = fuzz_file(0, im, nim), *lp = fuzz_file(1, lb, nlb);
     Dataset d = {0};
     HgErr err = {{0}};
-    if (idx_load(ip, lp, &d, &err) == 0) {
-        if (d.n < 1 || !d.x || !d.y)
-            abort();
-        for (int i = 0; i < d.n; i++)
-            if (d.y[i] < 0 || d.y[i] >= d.classes)
-                abort();
-        dataset_free(&d);
-    } else if (!err.msg[0] || d.x || d.y) {
-        abort(); /* a failure names what is wrong and leaves nothing allocated */
-    }
+    fuzz_check_load(idx_load(ip, lp, &d, &err), &d, &err, 0, 0, 0);
     return 0;
 }

@@ -9,15 +9,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Dataset d = {0};
     HgErr err = {{0}};
-    if (svhn_load(fuzz_file(0, data, size), &d, &err) == 0) {
-        if (d.n < 1 || d.c != 3 || d.h != 32 || d.w != 32)
-            abort();
-        for (int i = 0; i < d.n; i++)
-            if (d.y[i] < 0 || d.y[i] >= d.classes)
-                abort();
-        dataset_free(&d);
-    } else if (!err.msg[0] || d.x || d.y) {
-        abort();
-    }
+    fuzz_check_load(svhn_load(fuzz_file(0, data, size), &d, &err), &d, &err, 3, 32, 32);
     return 0;
 }
