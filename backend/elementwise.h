@@ -1,6 +1,6 @@
-/* elementwise.h — the per-entry bodies of the backends' vector ops, written
- * once for host and device: the CPU backend runs them in its loops
- * (backend/cpu/vector.c, fixed_point.c) and a CUDA backend in its kernels,
+/* elementwise.h — the per-entry bodies of the backends' vector ops and layer
+ * kernels, written once for host and device: the CPU backend runs them in its
+ * loops (backend/cpu/) and the CUDA backend in its kernels (backend/cuda/),
  * so the CPU tests cover their arithmetic. No -ffast-math anywhere: the
  * compiler keeps these operations as written (fused multiply-adds aside,
  * which one binary always fuses the same way).
@@ -12,12 +12,7 @@
 #include <stdint.h>
 
 #include "../common/real.h"
-
-#if defined(__CUDACC__)
-#define HG_HD __host__ __device__
-#else
-#define HG_HD
-#endif
+#include "hd.h"
 
 /* Clamps *g to [-c, c]; returns 1 where it was inside (|g| < c), 0 where
  * clamped (an entry exactly at c counts as clamped). c = 0: no clamp. */
@@ -61,6 +56,104 @@ static inline HG_HD void hg_sgd_adjoint(real *wb, real *vb, real hu, real l, rea
 static inline HG_HD real hg_tangent_u(real u, real mask, real hz, real z, real m, real l)
 {
     return m * u + mask * hz + l * z;
+}
+
+/* ---- activations (relu's derivative is 0 at 0, PyTorch's convention) ---- */
+static inline HG_HD real hg_relu(real x) { return x > 0 ? x : 0; }
+/* d [x > 0] */
+static inline HG_HD real hg_relu_mask(real x, real d) { return x > 0 ? d : 0; }
+static inline HG_HD real hg_tanh(real x) { return (real)tanh((double)x); }
+/* d (1 - y^2) */
+static inline HG_HD real hg_tanh_scale(real y, real d) { return d * (1 - y * y); }
+/* out - 2 dy y ry: the second-order term of tanh's R-backward */
+static inline HG_HD real hg_tanh_rop(real out, real y, real dy, real ry)
+{
+    return out - 2 * dy * y * ry;
+}
+
+/* Bit i of a packed mask (bit i % 64 of word i / 64) selects x, else 0. */
+static inline HG_HD real hg_mask_bit(const uint64_t *bits, long i, real x)
+{
+    return bits[i / 64] >> (i % 64) & 1 ? x : 0;
+}
+
+/* ---- 2x2 max pooling ---- */
+/* The flat index of the max of the window with top-left corner x[c] (row
+ * stride W): the first max in row-major order (strict >). */
+static inline HG_HD long hg_pool_argmax(const real *x, long c, int W)
+{
+    long best = c;
+    const long cand[3] = {c + 1, c + W, c + W + 1};
+    for (int q = 0; q < 3; q++)
+        if (x[cand[q]] > x[best])
+            best = cand[q];
+    return best;
+}
+
+/* Kink clearance of one window whose winner is x[a] (plane H*W of row
+ * stride W, planes back to back): the smallest gap to another cell over the
+ * rate at which it closes along rx; +inf if none closes. */
+static inline HG_HD double hg_pool_kink(const real *x, const real *rx, long a, long plane, int W)
+{
+    double best = INFINITY;
+    /* the window's top-left corner, from the argmax position */
+    const long in_plane = a % plane;
+    const long corner = a - in_plane + (in_plane / W) / 2 * 2 * W + (in_plane % W) / 2 * 2;
+    const long cells[4] = {corner, corner + 1, corner + W, corner + W + 1};
+    for (int q = 0; q < 4; q++) {
+        if (cells[q] == a)
+            continue;
+        const double gap = (double)x[a] - x[cells[q]];
+        const double rate = fabs((double)rx[a] - rx[cells[q]]);
+        if (rate != 0)
+            best = fmin(best, gap / rate);
+    }
+    return best;
+}
+
+/* Kink clearance of one relu input x moving at rx: |x| / |rx|, +inf if it
+ * does not move (a zero that does not move is no crossing). */
+static inline HG_HD double hg_relu_kink(real x, real rx)
+{
+    return rx != 0 ? fabs((double)x) / fabs((double)rx) : INFINITY;
+}
+
+/* ---- softmax cross-entropy, one example's row of K logits ---- */
+/* p = softmax(z) by the max-shifted log-sum-exp; returns the example's loss
+ * logsumexp(z) - z[y], in double. */
+static inline HG_HD double hg_xent_row(const real *z, int K, int y, real *p)
+{
+    double mx = z[0];
+    for (int k = 1; k < K; k++)
+        mx = fmax(mx, z[k]);
+    double s = 0;
+    for (int k = 0; k < K; k++)
+        s += exp(z[k] - mx);
+    const double lse = mx + log(s);
+    for (int k = 0; k < K; k++)
+        p[k] = (real)exp(z[k] - lse);
+    return lse - z[y];
+}
+
+/* Rdz = p (rz - <p, rz>) inv for one row (inv = 1 / batch) */
+static inline HG_HD void hg_xent_rop_row(const real *p, const real *rz, int K, double inv,
+                                         real *rdz)
+{
+    double dot = 0;
+    for (int k = 0; k < K; k++)
+        dot += (double)p[k] * rz[k];
+    for (int k = 0; k < K; k++)
+        rdz[k] = (real)(p[k] * (rz[k] - dot) * inv);
+}
+
+/* argmax of a row (ties: the lowest index) */
+static inline HG_HD int hg_argmax_row(const real *z, int K)
+{
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (z[k] > z[best])
+            best = k;
+    return best;
 }
 
 #endif

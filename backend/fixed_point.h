@@ -40,4 +40,34 @@ static inline HG_HD int64_t checked(int64_t X, double *bad)
     return X;
 }
 
+/* ---- one entry of the reversible engine's steps (backend.h's fix_*) ---- */
+
+/* The forward step after V's momentum multiply gave v = V q:
+ * V = v + fix(g + l flt(W));  W -= fix(a flt(V)) */
+static inline HG_HD void hg_fix_step(int64_t *W, int64_t *V, int64_t v, real g, double a,
+                                     double l, double *bad)
+{
+    *V = checked(v + fix((double)g + l * flt(*W), bad), bad);
+    *W = checked(*W - fix(a * flt(*V), bad), bad);
+}
+
+/* The reverse of W's half with the adjoint's first part: vb -= a wb;
+ * W += fix(a flt(V)) -> w_t; w = flt(W); and the sums *lr -= wb flt(V)
+ * (V = v_{t+1}), *wd += vb flt(W) (W = w_t). */
+static inline HG_HD void hg_fix_unstep_w(int64_t *W, int64_t V, real *w, real wb, real *vb,
+                                         double a, double *lr, double *wd, double *bad)
+{
+    *vb -= (real)a * wb;
+    *lr -= (double)wb * flt(V);
+    *W += fix(a * flt(V), bad);
+    *w = (real)flt(*W);
+    *wd += (double)*vb * flt(*W);
+}
+
+/* V - fix(g + l flt(W)): what V's momentum multiply gave (before the divide) */
+static inline HG_HD int64_t hg_fix_unstep_v(int64_t V, int64_t W, real g, double l, double *bad)
+{
+    return V - fix((double)g + l * flt(W), bad);
+}
+
 #endif

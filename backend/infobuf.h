@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "hd.h"
+
 #define INFO_DEN_MAX (1 << 16) /* m ~ n/d, d <= 2^16: typically |m - n/d| ~ 1e-10 */
 
 typedef unsigned __int128 info_u128;
@@ -55,32 +57,47 @@ int info_stream_empty(const InfoStream *s);
 
 void info_stream_spill(InfoStream *s); /* acc to the stack (internal) */
 
-static inline int64_t info_floor_div(int64_t x, int64_t d)
+static inline HG_HD int64_t info_floor_div(int64_t x, int64_t d)
 {
     const int64_t q = x / d;
     return q - (x % d < 0);
 }
 
+/* The pair of x n/d on the open word acc alone: push x mod d, pop a digit
+ * of radix n (a caller spills a full word first, as info_mul does). Host
+ * and device (HG_HD): every backend's streams run these. */
+static inline HG_HD int64_t info_mul_word(uint64_t *acc, int64_t x, const InfoRational *q)
+{
+    const int64_t hi = info_floor_div(x, q->d), r = x - hi * q->d;
+    const info_u128 X = (info_u128)*acc * (uint64_t)q->d + (uint64_t)r;
+    *acc = (uint64_t)(X / (uint64_t)q->n);
+    return hi * q->n + (int64_t)(X % (uint64_t)q->n);
+}
+
+/* The exact inverse of info_mul_word (a caller refills acc from its stack
+ * when it comes back to the sentinel, as info_div does). */
+static inline HG_HD int64_t info_div_word(uint64_t *acc, int64_t x, const InfoRational *q)
+{
+    const int64_t hi = info_floor_div(x, q->n), r = x - hi * q->n;
+    const info_u128 X = (info_u128)*acc * (uint64_t)q->n + (uint64_t)r;
+    *acc = (uint64_t)(X / (uint64_t)q->d);
+    return hi * q->d + (int64_t)(X % (uint64_t)q->d);
+}
+
 /* x n/d exactly, trading digits with the stream. */
 static inline int64_t info_mul(InfoStream *s, int64_t x, const InfoRational *q)
 {
-    const int64_t hi = info_floor_div(x, q->d), r = x - hi * q->d;
     if (s->acc > q->spill) {
         info_stream_spill(s);
         s->acc = s->sentinel;
     }
-    const info_u128 X = (info_u128)s->acc * (uint64_t)q->d + (uint64_t)r;
-    s->acc = (uint64_t)(X / (uint64_t)q->n);
-    return hi * q->n + (int64_t)(X % (uint64_t)q->n);
+    return info_mul_word(&s->acc, x, q);
 }
 
 /* The exact inverse of info_mul with the same rational. */
 static inline int64_t info_div(InfoStream *s, int64_t x, const InfoRational *q)
 {
-    const int64_t hi = info_floor_div(x, q->n), r = x - hi * q->n;
-    const info_u128 X = (info_u128)s->acc * (uint64_t)q->n + (uint64_t)r;
-    s->acc = (uint64_t)(X / (uint64_t)q->d);
-    const int64_t x0 = hi * q->d + (int64_t)(X % (uint64_t)q->d);
+    const int64_t x0 = info_div_word(&s->acc, x, q);
     if (s->acc == s->sentinel && s->count > 0)
         s->acc = s->words[--s->count];
     return x0;

@@ -1,35 +1,36 @@
-/* activation.c — elementwise relu and tanh and their derivative products.
- * relu's derivative is taken as 0 at 0 (PyTorch's convention). */
+/* activation.c — elementwise relu and tanh and their derivative products,
+ * on the bodies of elementwise.h (relu's derivative is 0 at 0). */
 #include <math.h>
 
+#include "../elementwise.h"
 #include "kernels.h"
 
 void relu_forward(const real *x, long count, real *y)
 {
 #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < count; i++)
-        y[i] = x[i] > 0 ? x[i] : 0;
+        y[i] = hg_relu(x[i]);
 }
 
 void relu_mask(const real *x, const real *d, long count, real *out)
 {
 #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < count; i++)
-        out[i] = x[i] > 0 ? d[i] : 0;
+        out[i] = hg_relu_mask(x[i], d[i]);
 }
 
 void tanh_forward(const real *x, long count, real *y)
 {
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < count; i++)
-        y[i] = (real)tanh(x[i]);
+        y[i] = hg_tanh(x[i]);
 }
 
 void tanh_scale(const real *y, const real *d, long count, real *out)
 {
 #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < count; i++)
-        out[i] = d[i] * (1 - y[i] * y[i]);
+        out[i] = hg_tanh_scale(y[i], d[i]);
 }
 
 void tanh_rop_correction(const real *y, const real *dy, const real *ry, long count,
@@ -37,5 +38,5 @@ void tanh_rop_correction(const real *y, const real *dy, const real *ry, long cou
 {
 #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < count; i++)
-        out[i] -= 2 * dy[i] * y[i] * ry[i];
+        out[i] = hg_tanh_rop(out[i], y[i], dy[i], ry[i]);
 }

@@ -86,8 +86,7 @@ double cpu_fix_step(FixStreams *s, int64_t *W, int64_t *V, const real *g, const 
     for (int k = 0; k < s->ns; k++)
         for (long i = s->lo[k]; i < s->lo[k + 1]; i++) {
             const int64_t v = info_mul(&s->st[k], V[i], q);
-            V[i] = checked(v + fix((double)g[i] + l * flt(W[i]), &bad), &bad);
-            W[i] = checked(W[i] - fix(a * flt(V[i]), &bad), &bad);
+            hg_fix_step(&W[i], &V[i], v, g[i], a, l, &bad);
         }
     return bad;
 }
@@ -96,13 +95,8 @@ double cpu_fix_unstep_w(int64_t *W, const int64_t *V, real *w, const real *wb, r
                         double a, double *d_lr, double *d_wd)
 {
     double bad = 0, lr = 0, wd = 0;
-    for (long i = 0; i < n; i++) {
-        vb[i] -= (real)a * wb[i];
-        lr -= (double)wb[i] * flt(V[i]);  /* v_{t+1} */
-        W[i] += fix(a * flt(V[i]), &bad); /* -> w_t */
-        w[i] = (real)flt(W[i]);
-        wd += (double)vb[i] * flt(W[i]);
-    }
+    for (long i = 0; i < n; i++) /* V = v_{t+1}; W -> w_t */
+        hg_fix_unstep_w(&W[i], V[i], &w[i], wb[i], &vb[i], a, &lr, &wd, &bad);
     *d_lr = lr;
     *d_wd = wd;
     return bad;
@@ -115,7 +109,7 @@ double cpu_fix_unstep_v(FixStreams *s, const int64_t *W, int64_t *V, const real 
 #pragma omp parallel for schedule(static) reduction(max : bad)
     for (int k = 0; k < s->ns; k++)
         for (long i = s->lo[k + 1] - 1; i >= s->lo[k]; i--) { /* the buffer is a stack */
-            const int64_t v = V[i] - fix((double)g[i] + l * flt(W[i]), &bad);
+            const int64_t v = hg_fix_unstep_v(V[i], W[i], g[i], l, &bad);
             V[i] = info_div(&s->st[k], v, q); /* -> v_t */
         }
     return bad;

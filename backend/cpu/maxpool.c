@@ -2,6 +2,7 @@
  * rows/columns are dropped, as PyTorch's floor mode). The forward pass records
  * each window's argmax; gather and scatter through it give the R-op and the
  * backward pass, since max pooling is linear on each smooth piece. */
+#include "../elementwise.h"
 #include "kernels.h"
 
 void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
@@ -15,11 +16,7 @@ void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg
             for (int ow = 0; ow < OW; ow++) {
                 /* strict > keeps the first max in row-major order (measured
                  * faster here than a branch-free tournament) */
-                long best = base + (long)(2 * oh) * W + 2 * ow;
-                const long cand[3] = {best + 1, best + W, best + W + 1};
-                for (int q = 0; q < 3; q++)
-                    if (x[cand[q]] > x[best])
-                        best = cand[q];
+                const long best = hg_pool_argmax(x, base + (long)(2 * oh) * W + 2 * ow, W);
                 const long o = (pl * OH + oh) * OW + ow;
                 y[o] = x[best];
                 arg[o] = (int32_t)best;

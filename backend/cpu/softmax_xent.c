@@ -3,25 +3,14 @@
  * log-sum-exp, so large logits do not overflow. */
 #include <math.h>
 
+#include "../elementwise.h"
 #include "kernels.h"
 
 double xent_forward(const real *z, const int32_t *y, int n, int K, real *p)
 {
     double total = 0;
-    for (int i = 0; i < n; i++) {
-        const real *zi = z + (long)i * K;
-        real *pi = p + (long)i * K;
-        double mx = zi[0];
-        for (int k = 1; k < K; k++)
-            mx = fmax(mx, zi[k]);
-        double s = 0;
-        for (int k = 0; k < K; k++)
-            s += exp(zi[k] - mx);
-        const double lse = mx + log(s);
-        for (int k = 0; k < K; k++)
-            pi[k] = (real)exp(zi[k] - lse);
-        total += lse - zi[y[i]];
-    }
+    for (int i = 0; i < n; i++)
+        total += hg_xent_row(z + (long)i * K, K, y[i], p + (long)i * K);
     return total / n;
 }
 
@@ -37,26 +26,14 @@ void xent_backward(const real *p, const int32_t *y, int n, int K, real *dz)
 void xent_rop(const real *p, const real *rz, int n, int K, real *rdz)
 {
     const double inv = 1.0 / n;
-    for (int i = 0; i < n; i++) {
-        const real *pi = p + (long)i * K, *ri = rz + (long)i * K;
-        double dot = 0;
-        for (int k = 0; k < K; k++)
-            dot += (double)pi[k] * ri[k];
-        for (int k = 0; k < K; k++)
-            rdz[(long)i * K + k] = (real)(pi[k] * (ri[k] - dot) * inv);
-    }
+    for (int i = 0; i < n; i++)
+        hg_xent_rop_row(p + (long)i * K, rz + (long)i * K, K, inv, rdz + (long)i * K);
 }
 
 int xent_correct(const real *z, const int32_t *y, int n, int K)
 {
     int correct = 0;
-    for (int i = 0; i < n; i++) {
-        const real *zi = z + (long)i * K;
-        int best = 0;
-        for (int k = 1; k < K; k++)
-            if (zi[k] > zi[best])
-                best = k;
-        correct += best == y[i];
-    }
+    for (int i = 0; i < n; i++)
+        correct += hg_argmax_row(z + (long)i * K, K) == y[i];
     return correct;
 }

@@ -57,7 +57,7 @@ void cpu_mask_pack(const real *mask, long n, uint64_t *bits)
 void cpu_mask_select(const uint64_t *bits, const real *x, long n, real *out)
 {
     for (long i = 0; i < n; i++)
-        out[i] = bits[i / 64] >> (i % 64) & 1 ? x[i] : 0;
+        out[i] = hg_mask_bit(bits, i, x[i]);
 }
 
 void cpu_sgd_step(real *w, real *v, real *comp, const real *g, long n, double a, double m,
