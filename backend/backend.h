@@ -58,6 +58,15 @@ typedef struct Backend {
     /* g[W] (+)= dy^T x;  g[b] (+)= sum_i dy[i] (bias only if with_bias) */
     void (*linear_backward_params)(const Layer *L, const real *x, const real *dy, int n,
                                    real *g, int acc, int with_bias);
+    /* R-ops for kc tangents V [kc][P]; rx [kc][n][in] or NULL (zero):
+     * ry_j = rx_j W^T + x V_j^T + Vb_j */
+    void (*linear_rforward)(const Layer *L, const real *w, const real *V, long P, int kc,
+                            const real *x, const real *rx, int n, real *ry);
+    /* HV_j[W, b] = rdy_j^T x + dy^T rx_j, sum of rdy_j (overwritten); and if
+     * rdx: rdx_j = rdy_j W + dy V_j */
+    void (*linear_rbackward)(const Layer *L, const real *w, const real *V, long P, int kc,
+                             const real *x, const real *rx, const real *dy, const real *rdy,
+                             int n, real *HV, real *rdx);
     /* conv2d, x [C][n][H][W] -> y [OC][n][OH][OW], outputs overwritten:
      * y = conv(x; w) + b */
     void (*conv_forward)(const Layer *L, const real *w, const real *x, int n, real *y,

@@ -246,11 +246,8 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
         const long isz = (long)n * layer_in(m, l), osz = (long)n * layer_out(m, l);
         switch (L->type) {
         case LAYER_LINEAR:
-            /* R{y} = R{x} W^T + x V^T + Vb: all tangents' first term in one GEMM */
-            if (rx)
-                be->linear_forward(L, w, rx, kc * n, ry, 0, 0);
-            for (int j = 0; j < kc; j++)
-                be->linear_forward(L, V + j * P, x, n, ry + j * osz, rx != NULL, 1);
+            /* R{y} = R{x} W^T + x V^T + Vb */
+            be->linear_rforward(L, w, V, P, kc, x, rx, n, ry);
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
@@ -301,16 +298,7 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
         switch (L->type) {
         case LAYER_LINEAR:
             /* R{gW} = R{dy}^T x + dy^T R{x};  R{dx} = R{dy} W + dy V */
-            for (int j = 0; j < kc; j++) {
-                be->linear_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
-                if (rx)
-                    be->linear_backward_params(L, rx + j * isz, dy, n, HV + j * P, 1, 0);
-            }
-            if (need_dx) {
-                be->linear_backward_data(L, w, rdy, kc * n, rdx, 0);
-                for (int j = 0; j < kc; j++)
-                    be->linear_backward_data(L, V + j * P, dy, n, rdx + j * isz, 1);
-            }
+            be->linear_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */

@@ -27,6 +27,16 @@ void linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
 /* g[W] (+)= dy^T x ;  g[b] (+)= sum_i dy[i] (bias only if with_bias) */
 void linear_backward_params(const Layer *L, const real *x, const real *dy, int n,
                             real *g, int acc, int with_bias);
+/* R-ops for kc tangents V [kc][P] (rx [kc][n][in] or NULL: zero), from the
+ * three above: ry_j = rx_j W^T + x V_j^T + Vb_j (the rx term of every j in
+ * one GEMM of kc n rows) */
+void linear_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+                     const real *x, const real *rx, int n, real *ry);
+/* HV_j = rdy_j^T x + dy^T rx_j (and the bias's sum of rdy_j), overwritten;
+ * if rdx: rdx_j = rdy_j W + dy V_j */
+void linear_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+                      const real *x, const real *rx, const real *dy, const real *rdy, int n,
+                      real *HV, real *rdx);
 
 /* ---- conv2d: x [C][n][H][W] -> y [OC][n][OH][OW] (conv2d.c); outputs
  * are overwritten ---- */

@@ -41,3 +41,30 @@ void linear_backward_params(const Layer *L, const real *x, const real *dy, int n
         gb[o] = (real)((acc ? gb[o] : 0) + s);
     }
 }
+
+void linear_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+                     const real *x, const real *rx, int n, real *ry)
+{
+    const long osz = (long)n * shape_size(L->out);
+    if (rx)
+        linear_forward(L, w, rx, kc * n, ry, 0, 0);
+    for (int j = 0; j < kc; j++)
+        linear_forward(L, V + j * P, x, n, ry + j * osz, rx != NULL, 1);
+}
+
+void linear_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+                      const real *x, const real *rx, const real *dy, const real *rdy, int n,
+                      real *HV, real *rdx)
+{
+    const long isz = (long)n * shape_size(L->in), osz = (long)n * shape_size(L->out);
+    for (int j = 0; j < kc; j++) {
+        linear_backward_params(L, x, rdy + j * osz, n, HV + j * P, 0, 1);
+        if (rx)
+            linear_backward_params(L, rx + j * isz, dy, n, HV + j * P, 1, 0);
+    }
+    if (!rdx)
+        return;
+    linear_backward_data(L, w, rdy, kc * n, rdx, 0);
+    for (int j = 0; j < kc; j++)
+        linear_backward_data(L, V + j * P, dy, n, rdx + j * isz, 1);
+}
