@@ -12,9 +12,14 @@
 #                   build/fuzz/ and each run FUZZ_S seconds (default 60) on the
 #                   seed corpus scripts/fuzz-corpus.sh writes
 #   make print-config
+#   make test-gpu   the engines on the CUDA backend (tests/test_gpu.c), float32
+#                   and float64; refuses, naming the CUDA error, without a GPU
 #
 # Precision is a compile-time type (common/real.h): every object is built
 # once per configuration under build/<config>/: f32, f64, asan-f32, asan-f64.
+# Where nvcc is found, also cuda-f32 and cuda-f64 (cuda.mk): the same C
+# objects as f32/f64 plus the CUDA backend (backend/cuda/), linked with
+# cudart, cuBLAS and cuDNN. Without nvcc nothing of it is built.
 
 ifeq ($(origin CC),default)
 CC := gcc
@@ -151,6 +156,7 @@ $(eval $(call config_rules,f64,-DHG_F64,))
 $(eval $(call config_rules,asan-f32,$(SAN)))
 $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),))
 include bench/micro.mk
+include backend/cuda/cuda.mk
 
 .PHONY: all test test-fast bench deps clean print-config pin fuzz fuzz-build
 .SECONDARY:
@@ -167,7 +173,7 @@ build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
 	@mkdir -p $(@D)
 	$(NVCC) -DHG_F64 -Werror all-warnings -c $< -o $@
 
-all: print-config $(CUDA_CHECKS) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
+all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
      build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset
@@ -179,7 +185,7 @@ build/hgbench: cli/launcher.c
 
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
-	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)); the bodies backends share are compiled for the device (tests/hd_bodies.cu); no CUDA backend yet,not found: CPU build only)"
+	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)): CPU builds plus the CUDA backend in build/cuda-f32 and build/cuda-f64 ($(CUDA_ARCH_NOTE); cudart$(comma) cuBLAS$(comma) cuDNN from $(CUDA_LIB)),not found: CPU build only (no CUDA backend))"
 
 deps:
 	@bash scripts/install-deps.sh
@@ -188,12 +194,12 @@ deps:
 # The fuzz harnesses are built when clang is there at this point (deps may
 # just have installed it); one that fails to build is removed, so that the
 # smoke counts it as not ok.
-test: deps print-config $(CUDA_CHECKS) $(addsuffix -tests,$(CONFIGS))
+test: deps print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,$(CONFIGS))
 	@if command -v $(FUZZ_CC) >/dev/null; then \
 	  $(MAKE) --no-print-directory fuzz-build || { rm -f $(addprefix build/fuzz/,$(FUZZ_NAMES)); \
 	    echo "make test: the fuzz harnesses did not build: the smoke counts them as failed"; }; fi
 	@OMP_NUM_THREADS=$(THREADS) FUZZ_CC=$(FUZZ_CC) FUZZ_SMOKE="build/fuzz $(FUZZ_SMOKE_S)" \
-	  bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS))
+	  bash scripts/run-tests.sh $(addprefix build/,$(CONFIGS)) $(CUDA_TEST_DIRS)
 
 # Pinned outputs change only on purpose: re-pin in a commit of its own.
 pin: $(addprefix build/,$(addsuffix /tests/test_pinned,$(CONFIGS)))

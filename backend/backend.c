@@ -1,17 +1,45 @@
-/* backend.c — the registry of backends by --device name. */
+/* backend.c — the registry of backends by --device name. A build with the
+ * CUDA backend (HG_CUDA: the cuda-f32 and cuda-f64 builds) registers
+ * "cuda" and probes the device once, at selection, before any work. */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend.h"
+#ifdef HG_CUDA
+#include "cuda/cuda.h"
+#endif
 
 const Backend *backend_find(const char *name, HgErr *err)
 {
-    if (!strcmp(name, "cpu") || !strcmp(name, "auto")) /* auto: the best built here */
+    if (!strcmp(name, "cpu"))
         return &BACKEND_CPU;
+#ifdef HG_CUDA
     if (!strcmp(name, "cuda")) {
-        hg_fail(err, "--device cuda: the CUDA backend is not built yet (issue 9); use "
-                "--device cpu or auto");
+        HgErr why = {{0}};
+        if (cuda_probe(&why) == 0)
+            return &BACKEND_CUDA;
+        hg_fail(err, "--device cuda: %s; use --device cpu or auto", why.msg);
         return NULL;
     }
+    if (!strcmp(name, "auto")) { /* the GPU when one works, else the CPU, said once */
+        static int said;
+        HgErr why = {{0}};
+        if (cuda_probe(&why) == 0)
+            return &BACKEND_CUDA;
+        if (!said++)
+            fprintf(stderr, "hgbench: --device auto: running on the CPU; CUDA: %s\n", why.msg);
+        return &BACKEND_CPU;
+    }
+#else
+    if (!strcmp(name, "auto")) /* the best built here: this binary has only the CPU */
+        return &BACKEND_CPU;
+    if (!strcmp(name, "cuda")) {
+        hg_fail(err, "--device cuda: this binary was built without the CUDA backend (no nvcc "
+                "at build time; with nvcc, make builds build/cuda-f32 and build/cuda-f64); "
+                "use --device cpu or auto");
+        return NULL;
+    }
+#endif
     hg_fail(err, "--device '%s': not a device (%s)", name, backend_names());
     return NULL;
 }

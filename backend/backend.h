@@ -33,6 +33,9 @@ typedef struct FixStreams FixStreams; /* the reversible engine's buffer */
 
 typedef struct Backend {
     const char *name;
+    /* 1: its memory is not the host's (read it through download); 0: host
+     * memory, so data, weights and results are shared as they are */
+    int device_memory;
 
     /* ---- memory and threads ---- */
     void *(*alloc)(MemTag tag, size_t bytes);     /* zeroed, 64-byte aligned */
@@ -41,6 +44,10 @@ typedef struct Backend {
     void (*upload)(void *dst, const void *host, size_t bytes);
     void (*download)(void *host, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes); /* on the device */
+    /* Device memory free now and the peak used (total - free, sampled at
+     * each allocation), by cudaMemGetInfo; NULL: host memory (none). */
+    size_t (*mem_available)(void);
+    size_t (*device_peak)(void);
     void (*set_threads)(int n);
     Scratch *(*scratch_new)(void);
     void (*scratch_free)(Scratch *s);
@@ -178,9 +185,12 @@ typedef struct Backend {
 
 extern const Backend BACKEND_CPU;
 
-/* The backend of a --device name: "cpu", "cuda" or "auto" (the best one
- * built and usable here: today the CPU). NULL with err naming the flag and
- * why ("cuda": not built yet) otherwise. */
+/* The backend of a --device name: "cpu", "cuda" or "auto" (the GPU when
+ * this binary has the CUDA backend and a device works, else the CPU, which
+ * a CUDA binary says once on stderr). NULL with err naming the flag and why
+ * (a binary without CUDA; no device, a driver too old, no memory: the CUDA
+ * error's own words) otherwise. The CUDA backend is probed once, before any
+ * work. */
 const Backend *backend_find(const char *name, HgErr *err);
 const char *backend_names(void); /* "cpu|cuda|auto" */
 

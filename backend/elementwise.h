@@ -125,7 +125,7 @@ static inline HG_HD double hg_xent_row(const real *z, int K, int y, real *p)
 {
     double mx = z[0];
     for (int k = 1; k < K; k++)
-        mx = fmax(mx, z[k]);
+        mx = fmax(mx, (double)z[k]);
     double s = 0;
     for (int k = 0; k < K; k++)
         s += exp(z[k] - mx);

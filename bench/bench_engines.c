@@ -98,7 +98,7 @@ static FlagTable engines_flags(Options *o, int *help)
          .target = &o->data},
         {"--data-dir", "DIR", "the loader's", "the data set's folder", FLAG_STRING,
          .target = &o->data_dir},
-        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused), auto", FLAG_STRING,
+        {"--device", "NAME", "cpu", "cpu, cuda (CUDA builds only), auto", FLAG_STRING,
          .target = &o->device},
         {"--seed", "S", "0",
          "initialisation seed; the batch order's is derived from it as by hgbench hypergrad "
@@ -190,11 +190,12 @@ static double plain_step_s(const InnerProblem *p, double lr, double mom, double 
     HgErr err;
     if (inner_batches(p, &bo, &err))
         hg_die("%s", err.msg);
-    real *w = mem_alloc(MEM_OTHER, sizeof(real) * P), *v = mem_alloc(MEM_OTHER, sizeof(real) * P);
-    real *g = mem_alloc(MEM_OTHER, sizeof(real) * P);
-    real *x = mem_alloc(MEM_OTHER, sizeof(real) * p->batch * dim);
-    int32_t *y = mem_alloc(MEM_OTHER, sizeof(int32_t) * p->batch);
-    memcpy(w, p->w0, sizeof(real) * P);
+    const Backend *be = p->model->be; /* its memory: the device's on CUDA */
+    real *w = be->alloc(MEM_OTHER, sizeof(real) * P), *v = be->alloc(MEM_OTHER, sizeof(real) * P);
+    real *g = be->alloc(MEM_OTHER, sizeof(real) * P);
+    real *x = be->alloc(MEM_OTHER, sizeof(real) * p->batch * dim);
+    int32_t *y = be->alloc(MEM_OTHER, sizeof(int32_t) * p->batch);
+    be->copy(w, p->w0, sizeof(real) * P);
     const double t0 = now_s();
     for (long t = first_step; t < first_step + PLAIN_STEPS; t++) {
         inner_batch(p, &bo, t, x, y);
@@ -204,11 +205,11 @@ static double plain_step_s(const InnerProblem *p, double lr, double mom, double 
     const double dt = (now_s() - t0) / PLAIN_STEPS;
     if (!p->model->be->all_finite(w, P))
         hg_die("plain steps diverged (lr %g): the baseline cannot be timed", lr);
-    mem_free(w);
-    mem_free(v);
-    mem_free(g);
-    mem_free(x);
-    mem_free(y);
+    be->free(w);
+    be->free(v);
+    be->free(g);
+    be->free(x);
+    be->free(y);
     batch_order_free(&bo);
     return dt;
 }

@@ -135,7 +135,7 @@ static FlagTable models_flags(Options *o, int *help)
          FLAG_INT, .target = &o->threads, .lo = 1, .hi = 4096},
         {"--data-dir", "DIR", "the loader's, /usr/share/datasets/fashion-mnist",
          "Fashion-MNIST folder", FLAG_STRING, .target = &o->data_dir},
-        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto", FLAG_STRING,
+        {"--device", "NAME", "cpu", "cpu, cuda (CUDA builds only) or auto", FLAG_STRING,
          .target = &o->device},
         {"--out", "FILE", "stdout", "write results to FILE (atomically)", FLAG_STRING,
          .target = &o->out},

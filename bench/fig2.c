@@ -162,7 +162,7 @@ static FlagTable fig2_flags(Fig2Options *o)
          FLAG_CHOICE, .choices = DATA_SETS, .chosen = &o->data},
         {"--data-dir", "DIR", "the data set's default", "folder of the data set's files",
          FLAG_STRING, .target = &o->data_dir},
-        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto", FLAG_STRING,
+        {"--device", "NAME", "cpu", "cpu, cuda (CUDA builds only) or auto", FLAG_STRING,
          .target = &o->device},
         {"--reverse-engine", "E", "bptt", "non-greedy engine: an exact reverse-mode one "
          "(bptt or reversible)", FLAG_STRING, .target = &o->reverse},

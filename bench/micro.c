@@ -155,7 +155,7 @@ static Options parse_flags(int argc, char **argv)
     const Flag flags[] = {
         {"--data-dir", "DIR", "the loader's, /usr/share/datasets/fashion-mnist",
          "Fashion-MNIST folder", FLAG_STRING, .target = &o.data_dir},
-        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto", FLAG_STRING,
+        {"--device", "NAME", "cpu", "cpu, cuda (CUDA builds only) or auto", FLAG_STRING,
          .target = &o.device},
         {"--threads", "N", "OMP_NUM_THREADS, else 2", "OpenMP and OpenBLAS threads",
          FLAG_INT, .target = &o.threads, .lo = 1, .hi = 4096},

@@ -101,8 +101,8 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[F_COUNT])
          .target = &o->data},
         {"--data-dir", "DIR", "the loader's; fashion-mnist: /usr/share/datasets/fashion-mnist",
          "folder with the data set's files", FLAG_STRING, .target = &o->data_dir},
-        {"--device", "NAME", "cpu", "cpu, cuda (not built yet: refused) or auto (the CPU for "
-         "now)", FLAG_STRING, .target = &o->device},
+        {"--device", "NAME", "cpu", "cpu, cuda (CUDA builds only) or auto (the GPU if one "
+         "works, else the CPU)", FLAG_STRING, .target = &o->device},
         {"--steps", "T", "100", "inner SGD steps, 1..10000000", FLAG_INT, .target = &o->steps,
          .lo = 1, .hi = MAX_STEPS},
         {"--batch", "B", "128", "examples per step", FLAG_INT, .target = &o->batch, .lo = 1,
@@ -502,7 +502,12 @@ static void print_summary(FILE *out, const HypergradOptions *o, const Model *m,
         first = 0;
     }
     human_bytes(b, sizeof b, (double)r->peak_rss);
-    fprintf(out, "%speak RSS %s (peaks during the run)\n", first ? "" : "; ", b);
+    fprintf(out, "%speak RSS %s", first ? "" : "; ", b);
+    if (r->device_peak) {
+        human_bytes(b, sizeof b, (double)r->device_peak);
+        fprintf(out, ", device in use at its peak %s", b);
+    }
+    fprintf(out, " (peaks during the run)\n");
     if (engine_find(o->engine)->infobuf) {
         char f[32];
         human_bytes(b, sizeof b, (double)r->infobuf_bytes);
@@ -632,6 +637,8 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
         json_field_uint(j, mem_tag_name(t), r->mem_peak[t]);
     }
     json_field_uint(j, "peak_rss", r->peak_rss);
+    if (r->device_peak) /* a device backend: its use by cudaMemGetInfo */
+        json_field_uint(j, "device_peak", r->device_peak);
     if (estimate > 0) {
         json_field_double(j, "estimate", estimate);
     }

@@ -27,7 +27,7 @@ typedef struct HypergradOptions {
     const char *model;      /* model_by_name spec */
     const char *data;       /* fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D] */
     const char *data_dir;   /* NULL: the loader's default */
-    const char *device;     /* cpu, cuda (refused: not built yet), auto (= cpu) */
+    const char *device;     /* cpu, cuda (CUDA builds), auto (GPU, else CPU) */
     int steps, batch, val;
     const char *learn;      /* "lr:1,mom:T", or "none" */
     int K[HYPER_KINDS];     /* resolved from learn and steps */

@@ -29,8 +29,14 @@ typedef struct HgErr {
 int hg_fail(HgErr *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prints "hgbench: <msg>" to stderr and exits with status 2. */
-_Noreturn void hg_die(const char *fmt, ...)
+/* Prints "hgbench: <msg>" to stderr and exits with status 2. (C++, for the
+ * CUDA backend's .cu files, spells _Noreturn differently.) */
+#ifdef __cplusplus
+[[noreturn]]
+#else
+_Noreturn
+#endif
+void hg_die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -74,6 +74,21 @@ void mem_free(void *p)
     free(base);
 }
 
+void mem_account(MemTag tag, long long delta)
+{
+    if ((unsigned)tag >= MEM_NTAGS) {
+        fprintf(stderr, "mem_account: bad tag %d\n", (int)tag);
+        abort();
+    }
+    if (delta < 0) {
+        atomic_fetch_sub(&current[tag], (size_t)-delta);
+        atomic_fetch_sub(&total_current, (size_t)-delta);
+        return;
+    }
+    raise_peak(&peak[tag], atomic_fetch_add(&current[tag], (size_t)delta) + (size_t)delta);
+    raise_peak(&total_peak, atomic_fetch_add(&total_current, (size_t)delta) + (size_t)delta);
+}
+
 void *mem_reserve(void **p, size_t *cap, MemTag tag, size_t bytes)
 {
     if (*p && *cap >= bytes)

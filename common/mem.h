@@ -26,6 +26,10 @@ typedef enum MemTag {
 
 void *mem_alloc(MemTag tag, size_t bytes);
 void mem_free(void *p);
+/* Counts bytes held outside this allocator (a device's memory) under tag,
+ * in the same current and peak counters: delta > 0 on allocation, < 0 on
+ * release. */
+void mem_account(MemTag tag, long long delta);
 /* Grows *p to at least `bytes` (contents not kept); returns *p. */
 void *mem_reserve(void **p, size_t *cap, MemTag tag, size_t bytes);
 

@@ -48,7 +48,8 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     const size_t bytes = sizeof(real) * P;
     EngineState st;
     const EngineOptions opts = engine_options(cfg);
-    if (engine_check_state(&BPTT_OPS, P, &opts, clamp, &st, err))
+    if (engine_check_state(&BPTT_OPS, P, &opts, clamp, &st, err) ||
+        engine_check_device(&BPTT_OPS, be, &st, err))
         return -1;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))

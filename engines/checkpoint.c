@@ -263,7 +263,7 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     const EngineOptions opts = engine_options(cfg);
     EngineState st;
     if (engine_check_state(&CHECKPOINT_OPS, r.P, &opts, r.clamp, &st, err) ||
-        inner_batches(p, &r.bo, err))
+        engine_check_device(&CHECKPOINT_OPS, be, &st, err) || inner_batches(p, &r.bo, err))
         return -1;
     const int L = uniform ? uniform_length(T, C) : 0;
     r.slot = mem_alloc(MEM_OTHER, sizeof(State) * C);

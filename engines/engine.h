@@ -58,6 +58,7 @@ typedef struct EngineResult {
     double time_s;                     /* wall time of run */
     size_t mem_peak[MEM_NTAGS];        /* engine-state bytes by kind (peaks) */
     size_t peak_rss;
+    size_t device_peak; /* a device backend's peak use (cudaMemGetInfo); 0: none */
     /* reversible: information-buffer bytes at their peak (packed words plus
      * each stream's open word) and the floor sum_t P log2(1/m_t) / 8 */
     size_t infobuf_bytes;
@@ -154,6 +155,12 @@ double physical_memory_bytes(void);
  * is over engine_memory_limit. Every caller refuses through this one. */
 int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int clamp,
                        EngineState *st, HgErr *err);
+/* -1 with "<engine>: <what> needs X GiB but the device has Y GiB free;
+ * <remedy>" when the backend has memory of its own (mem_available) and st
+ * does not fit in 90% of what is free there; else 0. Engines call it
+ * with engine_check_state, before any work. */
+int engine_check_device(const EngineOps *ops, const Backend *be, const EngineState *st,
+                        HgErr *err);
 /* The options of a run of T steps learning N values, nothing else asked. */
 EngineOptions engine_options_plain(int T, int N);
 

@@ -87,6 +87,11 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     const Backend *be = inner_backend(p);
     const long P = p->model->nparams, dim = dataset_dim(p->train);
     const size_t bytes = sizeof(real) * P;
+    EngineState est;
+    const EngineOptions opts = engine_options(cfg);
+    if (engine_check_state(&FORWARD_OPS, P, &opts, s->clamp > 0, &est, err) ||
+        engine_check_device(&FORWARD_OPS, be, &est, err))
+        return -1;
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;

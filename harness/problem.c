@@ -78,8 +78,8 @@ int problem_parse_data(const char *data, ProblemData *out, HgErr *err)
     return 0;
 }
 
-/* The backend --device names (backend.h's registry: cuda is refused until it
- * is built, auto is the best one here). */
+/* The backend --device names (backend.h's registry: cuda in CUDA builds
+ * with a working device, auto the best one here). */
 static int check_device(const char *device, const Backend **be, HgErr *err)
 {
     const Backend *found = backend_find(device ? device : "cpu", err);
@@ -154,6 +154,41 @@ static int load_full(const ProblemSpec *s, const ProblemData *d, uint64_t data_s
     return 0;
 }
 
+/* dev = host's examples in be's memory */
+static void upload_set(const Backend *be, const Dataset *host, Dataset *dev)
+{
+    const size_t xb = sizeof(real) * (size_t)host->n * (size_t)dataset_dim(host);
+    const size_t yb = sizeof(int32_t) * (size_t)host->n;
+    *dev = *host;
+    dev->x = be->alloc(MEM_DATA, xb);
+    dev->y = be->alloc(MEM_DATA, yb);
+    be->upload(dev->x, host->x, xb);
+    be->upload(dev->y, host->y, yb);
+}
+
+/* The inner problem on the backend's memory: the host's on the CPU, else
+ * copies uploaded once (and w0 again after each reseed). */
+static void place_inner(Problem *p)
+{
+    const Backend *be = p->be;
+    const ProblemSpec *s = &p->spec;
+    const Dataset *train = &p->train, *val = &p->val;
+    const real *w0 = p->w0;
+    if (be->device_memory) {
+        const size_t wb = sizeof(real) * (size_t)p->model->nparams;
+        if (!p->dev_w0) {
+            upload_set(be, &p->train, &p->dev_train);
+            upload_set(be, &p->val, &p->dev_val);
+            p->dev_w0 = be->alloc(MEM_PARAMS, wb);
+        }
+        be->upload(p->dev_w0, p->w0, wb);
+        train = &p->dev_train;
+        val = &p->dev_val;
+        w0 = p->dev_w0;
+    }
+    p->inner = (InnerProblem){p->model, train, val, s->batch, p->batch_seed, w0, s->kahan, NULL};
+}
+
 int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
 {
     memset(p, 0, sizeof *p);
@@ -195,8 +230,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     model_set_backend(p->model, p->be);
     p->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)p->model->nparams);
     model_init(p->model, p->w0, s->init, s->init_sigma, s->seed);
-    p->inner = (InnerProblem){p->model, &p->train, &p->val, s->batch, p->batch_seed, p->w0,
-                              s->kahan, NULL};
+    place_inner(p);
     return 0;
 }
 
@@ -205,13 +239,23 @@ void problem_reseed(Problem *p, uint64_t seed)
     p->spec.seed = seed;
     p->spec.batch_seed_given = 0;
     p->batch_seed = problem_batch_seed(&p->spec);
-    if (p->model)
+    if (p->model) {
         model_init(p->model, p->w0, p->spec.init, p->spec.init_sigma, seed);
+        if (p->dev_w0)
+            p->be->upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
+    }
     p->inner.batch_seed = p->batch_seed;
 }
 
 void problem_free(Problem *p)
 {
+    if (p->dev_w0) {
+        p->be->free(p->dev_w0);
+        p->be->free(p->dev_train.x);
+        p->be->free(p->dev_train.y);
+        p->be->free(p->dev_val.x);
+        p->be->free(p->dev_val.y);
+    }
     mem_free(p->w0);
     mem_free(p->mean);
     mem_free(p->std);

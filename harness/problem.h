@@ -16,8 +16,10 @@
  * to both parts.
  * Errors name the flag of the field at fault (--data, --model, --device,
  * --val, --batch), so a command can print them as they are.
+ * On a device with its own memory (CUDA) the data and w_0 are uploaded
+ * once; the host copies stay for what reads them on the host (export).
  * Leaves out: test splits (a command that wants one loads it and normalises
- * it by the problem's mean and std), devices other than the CPU.
+ * it by the problem's mean and std).
  */
 #ifndef HG_PROBLEM_H
 #define HG_PROBLEM_H
@@ -44,8 +46,8 @@ typedef struct ProblemSpec {
                            * NULL: the data only (no model, w0 or inner problem) */
     const char *data;     /* fashion-mnist, mnist, svhn, cifar10, synthetic[:CxHxW|:D] */
     const char *data_dir; /* NULL: the loader's default; must be NULL for synthetic */
-    const char *device;   /* "cpu", "cuda" (refused: not built yet), "auto" (= cpu);
-                           * NULL = cpu */
+    const char *device;   /* "cpu", "cuda" (CUDA builds), "auto" (the GPU if one
+                           * works, else the CPU); NULL = cpu */
     int steps;            /* T: sizes synthetic data only */
     int batch, val;       /* examples per step; validation examples held out */
     uint64_t seed;        /* initialisation */
@@ -95,6 +97,12 @@ typedef struct Problem {
     double *mean, *std;     /* [C] the training part's per-channel statistics */
     Model *model;
     real *w0;               /* [P] */
+    /* A backend with memory of its own (be->device_memory): train, val and
+     * w0 uploaded there once by problem_load (and w0 again by
+     * problem_reseed); inner points to these. Empty on the CPU, where inner
+     * points to the host ones above. */
+    Dataset dev_train, dev_val;
+    real *dev_w0;
     InnerProblem inner;     /* points into this struct: do not copy or move it */
 } Problem;
 

@@ -464,8 +464,7 @@ static void test_parse_refusals(void)
         {"--kahan=1", "flag --kahan takes no value"},
         {"--engine reversible --kahan", "--kahan"},
         {"--kahan --export d", "--export with --kahan"},
-        {"--device cuda", "--device cuda: the CUDA backend is not built yet (issue 9); use "
-                          "--device cpu"},
+        {"--device cuda", "--device cuda: this binary was built without the CUDA backend"},
         {"--device gpu", "--device 'gpu'"},
     };
     for (int i = 0; i < ARRAY_LEN(cases); i++) {

@@ -214,8 +214,8 @@ static void test_refusals(void)
     expect_refused(s, "--data 'synthetic:2x3'", "bad synthetic shape");
     s = tiny_spec();
     s.device = "cuda";
-    expect_refused(s, "--device cuda: the CUDA backend is not built yet (issue 9); use "
-                      "--device cpu", "cuda");
+    expect_refused(s, "--device cuda: this binary was built without the CUDA backend",
+                   "cuda");
     s.device = "tpu";
     expect_refused(s, "--device 'tpu'", "unknown device");
     s = tiny_spec();

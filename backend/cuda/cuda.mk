@@ -1,0 +1,69 @@
+# cuda.mk — the CUDA builds, included by the Makefile; empty without nvcc.
+#
+# build/cuda-f32 and build/cuda-f64 reuse every C object of build/f32 and
+# build/f64 (same flags: the CUDA backend changes no CPU object) except the
+# registry, backend/backend.c, compiled again with -DHG_CUDA; backend/cuda/
+# adds the table (C) and the .cu files (nvcc). Code for sm_90 (H100, H200)
+# plus compute_90 PTX, which newer cards compile at load. The runtime API
+# loads libcuda.so.1 itself: no link against it (nor its stub) is needed.
+# Warnings are errors for the .cu files (host and device).
+
+comma := ,
+CUDA_ALL :=
+CUDA_TEST_DIRS :=
+ifneq ($(NVCC),)
+CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
+CUDA_LIB ?= $(CUDA_HOME)/lib64
+CUDA_GENCODE := -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+CUDA_ARCH_NOTE := sm_90 + compute_90 PTX
+NVCC_FLAGS := -std=c++17 -O2 -g $(CUDA_GENCODE) -Werror all-warnings \
+              -Xcompiler -Wall,-Wextra,-Wno-unused-parameter -MMD -MP
+CUDA_LDLIBS := -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcudnn -lcublas -lcudart -lstdc++ -lpthread
+CUDA_CU := $(sort $(wildcard backend/cuda/*.cu))
+CUDA_C := $(sort $(wildcard backend/cuda/*.c))
+# test_backend_ops: every op against the CPU; test_gpu: the engines (make test-gpu)
+CUDA_TESTS := test_backend_ops test_gpu
+CUDA_PROGRAMS := hgbench hgbench-models hgbench-engines
+
+# $(1) = cuda config, $(2) = the CPU config whose objects it reuses, $(3) = flags
+define cuda_rules
+build/$(1)/obj/backend/backend.o: backend/backend.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(3) -DHG_CUDA -c $$< -o $$@
+build/$(1)/obj/backend/cuda/%.o: backend/cuda/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(3) -DHG_CUDA -c $$< -o $$@
+build/$(1)/obj/backend/cuda/%.o: backend/cuda/%.cu
+	@mkdir -p $$(@D)
+	$$(NVCC) $$(NVCC_FLAGS) $(3) -DHG_CUDA -c $$< -o $$@
+build/$(1)/libhg.a: $(patsubst %.c,build/$(2)/obj/%.o,$(filter-out backend/backend.c,$(LIB_SRCS))) \
+                    build/$(1)/obj/backend/backend.o \
+                    $(patsubst %.c,build/$(1)/obj/%.o,$(CUDA_C)) $(patsubst %.cu,build/$(1)/obj/%.o,$(CUDA_CU))
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/tests/%: build/$(2)/obj/tests/%.o $(patsubst %.c,build/$(2)/obj/%.o,$(TEST_SUPPORT)) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+build/$(1)/hgbench: $(patsubst %.c,build/$(2)/obj/%.o,$(HGBENCH_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+build/$(1)/hgbench-models: $(patsubst %.c,build/$(2)/obj/%.o,$(MODELS_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+CUDA_ALL += $(addprefix build/$(1)/tests/,$(CUDA_TESTS)) $(addprefix build/$(1)/,$(CUDA_PROGRAMS))
+endef
+
+$(eval $(call cuda_rules,cuda-f32,f32,))
+$(eval $(call cuda_rules,cuda-f64,f64,-DHG_F64))
+# make test runs test_backend_ops of both (loud "cuda: skipped" without a
+# GPU); test_gpu only through make test-gpu
+CUDA_TEST_DIRS := build/cuda-f32 build/cuda-f64
+endif
+
+.PHONY: test-gpu
+test-gpu: $(CUDA_ALL)
+ifeq ($(NVCC),)
+	@echo "make test-gpu: nvcc not found: no CUDA build to test"; exit 2
+else
+	@rc=0; for c in cuda-f64 cuda-f32; do build/$$c/tests/test_gpu || rc=$$?; done; exit $$rc
+endif
