@@ -65,5 +65,6 @@ test-gpu: $(CUDA_ALL)
 ifeq ($(NVCC),)
 	@echo "make test-gpu: nvcc not found: no CUDA build to test"; exit 2
 else
-	@rc=0; for c in cuda-f64 cuda-f32; do build/$$c/tests/test_gpu || rc=$$?; done; exit $$rc
+	@rc=0; for c in cuda-f64 cuda-f32; do HG_REQUIRE_GPU=1 OMP_NUM_THREADS=$(THREADS) \
+	  build/$$c/tests/test_gpu || { rc=$$?; break; }; done; exit $$rc
 endif

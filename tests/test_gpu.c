@@ -1,0 +1,229 @@
+/* test_gpu.c — the engines on the CUDA backend (make test-gpu), through
+ * the problem layer (--device cuda: data and w0 uploaded once):
+ *   - bptt and forward agree to GPU_AGREE and bptt and reversible to
+ *     GPU_REVERSIBLE (float64: 1e-9 and 1e-7, normalised max error);
+ *   - a central finite difference of f in the learning rate (a smooth
+ *     model, float64) agrees with the engines to FD_TOL;
+ *   - the reversible engine restores w_0 bit for bit (it checks itself and
+ *     fails otherwise; a planted flip must make it fail);
+ *   - the GPU's hypergradients against the CPU's in float64 within CPU_TOL
+ *     (the same sums in other orders, through T steps);
+ *   - one seed gives the same bytes on two GPU runs.
+ * Without a usable GPU it prints one line, "cuda: skipped: <why>", and
+ * skips; with HG_REQUIRE_GPU=1 (make test-gpu) it exits 2 instead.
+ * No GPU has run it yet: the tolerances are the CPU's agreement bounds
+ * (tests/test_engines.c) and have not been measured on a device.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../backend/backend.h"
+#include "../engines/engine.h"
+#include "../harness/problem.h"
+#include "test.h"
+
+#ifdef HG_F64
+#define GPU_AGREE 1e-9
+#define GPU_REVERSIBLE 1e-7
+#define CPU_TOL 1e-8
+#else
+#define GPU_AGREE 1e-3
+#define GPU_REVERSIBLE 1e-3
+#define CPU_TOL 1e-2
+#endif
+#define FD_TOL 1e-5
+
+enum { T = 6 };
+
+static const Backend *gpu;
+
+typedef struct Setup {
+    Problem pb;
+    HyperLayout layout;
+    Schedule sched;
+} Setup;
+
+static int setup(Setup *s, const char *model, const char *device)
+{
+    HgErr err = {{0}};
+    ProblemSpec spec = problem_spec_defaults();
+    spec.model = model;
+    spec.data = "synthetic";
+    spec.device = device;
+    spec.steps = T;
+    spec.batch = 32;
+    spec.val = 200;
+    spec.seed = 3;
+    memset(s, 0, sizeof *s);
+    if (problem_load(&spec, &s->pb, &err) ||
+        hyper_layout_init(&s->layout, T, (int[]){T, T, 1}, &err) ||
+        schedule_init(&s->sched, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, 0, &err)) {
+        test_fail_at(__FILE__, __LINE__, "setup %s on %s: %s", model, device, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void setup_free(Setup *s)
+{
+    schedule_free(&s->sched);
+    problem_free(&s->pb);
+}
+
+static int run(const Setup *s, const EngineOps *ops, EngineResult *r)
+{
+    HgErr err = {{0}};
+    EngineConfig cfg = {.prob = &s->pb.inner, .layout = &s->layout, .sched = &s->sched};
+    const int rc = engine_run(ops, &cfg, r, &err);
+    if (rc)
+        test_fail_at(__FILE__, __LINE__, "%s on %s: %s", ops->name,
+                     inner_backend(&s->pb.inner)->name, err.msg);
+    return rc;
+}
+
+static int need_gpu(void)
+{
+    if (!gpu)
+        test_skip("no usable GPU (see the cuda: skipped line)");
+    return gpu != NULL;
+}
+
+static double agree(const EngineResult *a, const EngineResult *b)
+{
+    return max_rel_err_d(a->hypergrad, b->hypergrad, a->N, 1e-30);
+}
+
+static void test_engines_agree_on_gpu(void)
+{
+    if (!need_gpu())
+        return;
+    Setup s;
+    if (setup(&s, "lenet", "cuda"))
+        return;
+    EngineResult b, f, r, b2;
+    if (!run(&s, &BPTT_OPS, &b) && !run(&s, &FORWARD_OPS, &f) && !run(&s, &REVERSIBLE_OPS, &r) &&
+        !run(&s, &BPTT_OPS, &b2)) {
+        printf("# lenet on the GPU: bptt vs forward %.3g, vs reversible %.3g\n", agree(&f, &b),
+               agree(&r, &b));
+        EXPECT(agree(&f, &b) <= GPU_AGREE, "bptt vs forward on the GPU: %.3g", agree(&f, &b));
+        EXPECT(agree(&r, &b) <= GPU_REVERSIBLE, "bptt vs reversible on the GPU: %.3g",
+               agree(&r, &b));
+        EXPECT(!memcmp(b.hypergrad, b2.hypergrad, sizeof(double) * b.N) &&
+                   b.val_loss == b2.val_loss,
+               "two bptt runs on the GPU give different bytes");
+        EXPECT(b.device_peak > 0, "the device's peak use is recorded");
+        engine_result_free(&f);
+        engine_result_free(&r);
+        engine_result_free(&b2);
+    }
+    engine_result_free(&b);
+    setup_free(&s);
+}
+
+static void test_reversible_restores_on_gpu(void)
+{
+    if (!need_gpu())
+        return;
+    Setup s;
+    if (setup(&s, "lenet", "cuda"))
+        return;
+    EngineResult r;
+    EXPECT(run(&s, &REVERSIBLE_OPS, &r) == 0, "reversible restores w0 on the GPU");
+    engine_result_free(&r);
+    reversible_test_flip = T / 2; /* a recomputed gradient off by 1e-3: must be caught */
+    HgErr err = {{0}};
+    EngineConfig cfg = {.prob = &s.pb.inner, .layout = &s.layout, .sched = &s.sched};
+    EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
+               strstr(err.msg, "did not restore w_0"),
+           "a planted flip fails the restore check on the GPU: '%s'", err.msg);
+    reversible_test_flip = -1;
+    setup_free(&s);
+}
+
+static void test_gpu_matches_cpu(void)
+{
+    if (!need_gpu())
+        return;
+    Setup g, c;
+    if (setup(&g, "lenet", "cuda") || setup(&c, "lenet", "cpu"))
+        return;
+    const EngineOps *ops[] = {&BPTT_OPS, &FORWARD_OPS, &REVERSIBLE_OPS, &GREEDY_OPS};
+    for (int i = 0; i < ARRAY_LEN(ops); i++) {
+        EngineResult rg, rc;
+        if (!run(&g, ops[i], &rg) && !run(&c, ops[i], &rc)) {
+            printf("# %s: GPU vs CPU %.3g (val loss %.17g vs %.17g)\n", ops[i]->name,
+                   agree(&rg, &rc), rg.val_loss, rc.val_loss);
+            EXPECT(agree(&rg, &rc) <= CPU_TOL, "%s: GPU vs CPU hypergradient %.3g", ops[i]->name,
+                   agree(&rg, &rc));
+            EXPECT_REL(rg.val_loss, rc.val_loss, CPU_TOL, 1e-30, "validation loss GPU vs CPU");
+            engine_result_free(&rc);
+        }
+        engine_result_free(&rg);
+    }
+    setup_free(&g);
+    setup_free(&c);
+}
+
+/* f(lr + h) - f(lr - h) over 2h, the lr of every step moved (a smooth tanh
+ * MLP: no kinks), against the sum of bptt's per-step lr derivatives. */
+static void test_finite_difference_on_gpu(void)
+{
+#ifndef HG_F64
+    test_skip("finite differences need float64");
+    return;
+#endif
+    if (!need_gpu())
+        return;
+    Setup s;
+    if (setup(&s, "mlp:32:tanh", "cuda"))
+        return;
+    EngineResult b;
+    if (run(&s, &BPTT_OPS, &b)) {
+        setup_free(&s);
+        return;
+    }
+    double d = 0;
+    for (int t = 0; t < T; t++)
+        d += b.hypergrad[s.layout.offset[HYPER_LR] + t];
+    const Backend *be = inner_backend(&s.pb.inner);
+    const long P = s.pb.model->nparams;
+    real *w = be->alloc(MEM_PARAMS, sizeof(real) * P);
+    const double h = 1e-4;
+    double f[2];
+    for (int side = 0; side < 2; side++) {
+        Schedule sc;
+        HgErr err;
+        schedule_init(&sc, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, 0, &err);
+        for (int t = 0; t < T; t++)
+            sc.v[HYPER_LR][t] += side ? -h : h;
+        be->copy(w, s.pb.inner.w0, sizeof(real) * P);
+        EXPECT(inner_train(&s.pb.inner, &sc, w, &f[side], NULL, &err) == 0, "train: %s", err.msg);
+        schedule_free(&sc);
+    }
+    const double fd = (f[0] - f[1]) / (2 * h);
+    printf("# finite difference on the GPU: %.12g, bptt %.12g\n", fd, d);
+    EXPECT_REL(fd, d, FD_TOL, 1e-8, "d f / d lr: finite difference vs bptt on the GPU");
+    be->free(w);
+    engine_result_free(&b);
+    setup_free(&s);
+}
+
+int main(int argc, char **argv)
+{
+    HgErr err = {{0}};
+    gpu = backend_find("cuda", &err);
+    if (!gpu) {
+        printf("cuda: skipped: %s\n", err.msg);
+        const char *req = getenv("HG_REQUIRE_GPU");
+        if (req && !strcmp(req, "1")) {
+            fprintf(stderr, "test_gpu: no usable GPU: %s\n", err.msg);
+            return 2;
+        }
+    }
+    static const TestCase tests[] = {
+        TEST(test_engines_agree_on_gpu), TEST(test_reversible_restores_on_gpu),
+        TEST(test_gpu_matches_cpu), TEST(test_finite_difference_on_gpu)};
+    return test_main(tests, ARRAY_LEN(tests), argc, argv);
+}
