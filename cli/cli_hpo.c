@@ -14,7 +14,10 @@
  * not return w_T), update theta_{s+1} = outer(theta_s, g_s); then a plain
  * training run evaluates theta_S. Entry s of the log is theta_s with its
  * accuracies, its hypergradient g_s and the update's flips and clamps.
- * Leaves out: repeated seeds per outer step, resuming an interrupted run.
+ * --resume LOG: after the data is loaded, the log's finished outer steps are
+ * checked against this command and restored (hpo_resume.h), and the loop
+ * goes on from there; the log is rewritten (--json defaults to LOG).
+ * Leaves out: repeated seeds per outer step.
  */
 #include "cli_hpo.h"
 
@@ -32,6 +35,7 @@
 #include "../io/json_writer.h"
 #include "../io/progress.h"
 #include "flags.h"
+#include "hpo_resume.h"
 #include "interrupt.h"
 
 #define MAX_OUTER_STEPS 1000000
@@ -40,7 +44,7 @@
 
 typedef enum HpoFlag {
     H_OUTER, H_OUTER_STEPS, H_OUTER_LR, H_SIGN_STEP, H_SIGN_DECAY, H_CLIP, H_BOUNDS,
-    H_PATIENCE, H_TEST, H_JSON, H_HELP, H_COUNT
+    H_PATIENCE, H_TEST, H_JSON, H_RESUME, H_HELP, H_COUNT
 } HpoFlag;
 
 /* hypergrad flags hpo does not pass on: its own --json and --help, and
@@ -75,7 +79,9 @@ void hpo_usage(FILE *f)
           "the memory estimate, notes and a progress bar on stderr.\n"
           "Exit status: 0 done (also when stopped early by --patience or by a failed inner\n"
           "run, which the log reports); 1 the first inner run failed or the engine refused;\n"
-          "2 a usage error, refused before any work; 3 data not loaded or output not written.\n",
+          "2 a usage error, refused before any work, or a --resume log that does not match;\n"
+          "3 data not loaded or output not written; 130/143 interrupted (the log of the\n"
+          "finished outer steps is written: --resume it).\n",
           f);
 }
 
@@ -203,6 +209,11 @@ static FlagTable hpo_flags(HpoOptions *o, int given[H_COUNT])
          "write the whole log (every outer step's schedule, accuracies, hypergradient) and "
          "the best and final schedules as JSON to FILE, atomically", FLAG_STRING,
          .target = &o->json, .given = &given[H_JSON]},
+        {"--resume", "LOG", "none",
+         "continue the run whose --json log is LOG (interrupted, or stopped early) from its "
+         "last finished outer step, with the same flags; the result is bit for bit the "
+         "uninterrupted run's; the log is rewritten unless --json names another file",
+         FLAG_STRING, .target = &o->resume, .given = &given[H_RESUME]},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &o->help,
          .given = &given[H_HELP]},
         /* not in the usage: hypergrad's --export, refused here by name */
@@ -228,6 +239,8 @@ static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
         return hg_fail(err, "--learn %s: nothing is learned, so there is nothing to optimise; "
                        "learn a kind (e.g. --learn lr:T) or give --outer-steps 0 to evaluate "
                        "the initial schedule only", p->learn);
+    if (o->resume && !o->json)
+        o->json = o->resume; /* the resumed run's log replaces the one it continues */
     if (o->test && p->synthetic)
         return hg_fail(err, "--test with --data %s: synthetic data has no test split",
                        p->data);
@@ -502,18 +515,14 @@ static void json_entry_summary(JsonWriter *j, HpoRun *H, const HpoStep *e, int w
     json_object_end(j);
 }
 
-static int write_json(HpoRun *H, HgErr *err)
+/* The fields before "log": the problem and the outer settings, everything
+ * a resumed run must share with the run that wrote its log. */
+static void write_json_header(JsonWriter *j, const HpoRun *H)
 {
     const HpoOptions *ho = H->ho;
     const HypergradOptions *o = H->o;
     const HyperLayout *h = &H->layout;
     const OuterConfig *c = &ho->outer;
-    AtomicFile af;
-    if (atomic_open(&af, ho->json, err))
-        return -1;
-    JsonWriter jw, *j = &jw;
-    json_init(j, af.f);
-    json_object_begin(j, 0);
     json_field_string(j, "command", "hpo");
     json_field_string(j, "engine", o->engine);
     hypergrad_json_problem(j, o, H->pb.model, &H->pb.train, &H->pb.val, h);
@@ -567,6 +576,20 @@ static int write_json(HpoRun *H, HgErr *err)
     }
     json_field_int(j, "patience", ho->patience);
     json_object_end(j);
+}
+
+static int write_json(HpoRun *H, HgErr *err)
+{
+    const HpoOptions *ho = H->ho;
+    const HyperLayout *h = &H->layout;
+    const OuterConfig *c = &ho->outer;
+    AtomicFile af;
+    if (atomic_open(&af, ho->json, err))
+        return -1;
+    JsonWriter jw, *j = &jw;
+    json_init(j, af.f);
+    json_object_begin(j, 0);
+    write_json_header(j, H);
 
     json_key(j, "log");
     json_array_begin(j, 0);
@@ -602,6 +625,7 @@ static int write_json(HpoRun *H, HgErr *err)
         json_object_end(j);
     }
     json_array_end(j);
+    hpo_resume_write_state(j, h, &H->loop.opt, H->loop.theta);
 
     char buf[700];
     json_key(j, "stop");
@@ -690,6 +714,35 @@ static void on_step(void *ctx, const HpoStep *e)
     print_row(H, e);
     if (e->status == HPO_STEP_OK)
         progress_update(&H->pg, e->outer + 1);
+}
+
+/* --resume: the log's finished outer steps, checked against this command,
+ * restored into the loop (hpo_resume.h, hpo_restore). */
+static int resume(HpoRun *H, HgErr *err)
+{
+    char *header = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&header, &len);
+    HG_CHECK(f, "open_memstream: out of memory");
+    JsonWriter j;
+    json_init(&j, f);
+    json_object_begin(&j, 0);
+    write_json_header(&j, H);
+    json_object_end(&j);
+    fclose(f);
+    HpoResumeLog log;
+    int rc = hpo_resume_read(&log, H->ho->resume, header, len, &H->layout, err);
+    if (rc == 0)
+        rc = hpo_restore(&H->loop, log.done, log.n, err);
+    if (rc == 0)
+        rc = hpo_resume_check_state(&log, H->ho->resume, &H->layout, &H->loop.opt,
+                                    H->loop.theta, err);
+    if (rc == 0)
+        fprintf(stderr, "hgbench hpo: resumed after %d finished outer steps of %d\n", log.n,
+                H->ho->outer_steps);
+    hpo_resume_free(&log);
+    free(header);
+    return rc;
 }
 
 static void hpo_run_free(HpoRun *H)
@@ -781,6 +834,11 @@ static int hpo_command(const HpoOptions *ho)
                     "%d outer steps%s)\n", hyper_kind_name(k), lo, hi,
                     ho->outer.sign_step[k], ho->outer_steps,
                     ho->outer.bounded ? ", within the bounds" : "");
+    }
+    if (ho->resume && resume(&H, &err)) {
+        fprintf(stderr, "hgbench hpo: --resume %s: %s\n", ho->resume, err.msg);
+        status = 2;
+        goto done;
     }
     print_header(&H);
     char label[64];

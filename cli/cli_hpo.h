@@ -13,10 +13,16 @@
  * (atomic) with the whole log. A failed inner run (divergence) ends the run
  * cleanly: it is logged with its message, never printed as a number.
  *
+ * --resume LOG continues the run that wrote LOG (after an interrupt, say)
+ * from its last finished outer step: the same flags must be given, and the
+ * outcome is bit for bit the uninterrupted run's (cli/hpo_resume.h).
+ *
  * Exit status: 0 done (also when stopped by --patience or a failed inner run
  * after at least one evaluated schedule); 1 the first inner run failed or
  * the engine refused the run (memory); 2 a usage error, refused before any
- * work; 3 data not loaded or output not written.
+ * work, or a --resume log that does not match the command; 3 data not
+ * loaded or output not written; 130/143 interrupted (SIGINT/SIGTERM), the
+ * log of the finished outer steps written.
  */
 #ifndef HG_CLI_HPO_H
 #define HG_CLI_HPO_H
@@ -33,7 +39,8 @@ typedef struct HpoOptions {
     int patience;           /* stop after this many outer steps without a better
                              * validation accuracy; 0: off */
     int test;               /* evaluate on the data set's test split too */
-    const char *json;       /* NULL: none */
+    const char *json;       /* NULL: none; --resume's log by default with it */
+    const char *resume;     /* --resume LOG: NULL unless given */
     int help;
 } HpoOptions;
 

@@ -412,9 +412,11 @@ int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P
     eo.kahan = o->kahan;
     const int rc = engine_check_state(ops, P, &eo, o->clamp > 0, &st, err);
     *estimate = st.bytes;
-    if (st.bytes > 0)
-        fprintf(stderr, "hgbench %s: %s memory estimate: %.4g GiB for %s, of %.1f GiB physical "
-                "memory\n", cmd, ops->name, gib(st.bytes), st.what, gib(physical_memory_bytes()));
+    if (st.bytes > 0) {
+        const MemLimit m = mem_limit();
+        fprintf(stderr, "hgbench %s: %s memory estimate: %.4g GiB for %s; %s\n", cmd, ops->name,
+                gib(st.bytes), st.what, m.bytes >= 0 ? m.what : "no memory limit is known");
+    }
     return rc;
 }
 

@@ -70,8 +70,8 @@ int cifar10_load(const char *const *paths, int npaths, Dataset *out, HgErr *err)
     memset(out, 0, sizeof *out);
     if (npaths <= 0)
         return hg_fail(err, "cifar10: no batch files given");
-    long long *records = mem_alloc(MEM_DATA, (size_t)npaths * sizeof *records);
-    unsigned char *buf = records ? mem_alloc(MEM_DATA, (size_t)CIFAR_CHUNK *
+    long long *records = mem_try_alloc(MEM_DATA, (size_t)npaths * sizeof *records);
+    unsigned char *buf = records ? mem_try_alloc(MEM_DATA, (size_t)CIFAR_CHUNK *
                                                            CIFAR_RECORD) : NULL;
     if (!buf) {
         mem_free(records);

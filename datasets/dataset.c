@@ -36,12 +36,12 @@ int dataset_alloc(Dataset *d, int n, int c, int h, int w, int classes,
     if (dim > (size_t)LONG_MAX / sizeof(real) / (size_t)n)
         return hg_fail(err, "dataset: %d examples of %dx%dx%d are too many to "
                        "hold in memory", n, c, h, w);
-    real *x = mem_alloc(MEM_DATA, (size_t)n * dim * sizeof(real));
-    int32_t *y = x ? mem_alloc(MEM_DATA, (size_t)n * sizeof(int32_t)) : NULL;
+    real *x = mem_try_alloc(MEM_DATA, (size_t)n * dim * sizeof(real));
+    int32_t *y = x ? mem_try_alloc(MEM_DATA, (size_t)n * sizeof(int32_t)) : NULL;
     if (!y) {
         mem_free(x);
-        return hg_fail(err, "dataset: out of memory for %d examples of "
-                       "%dx%dx%d", n, c, h, w);
+        return hg_fail(err, "dataset: out of memory: %d examples of %dx%dx%d "
+                       "(%zu bytes)", n, c, h, w, (size_t)n * (dim * sizeof(real) + 4));
     }
     *d = (Dataset){ .n = n, .c = c, .h = h, .w = w, .classes = classes,
                     .x = x, .y = y };
@@ -64,8 +64,8 @@ int dataset_split(const Dataset *full, int n_val, uint64_t seed,
     if (n_val <= 0 || n_val >= n)
         return hg_fail(err, "dataset split: n_val = %d must be in [1, %d) "
                        "for a set of %d examples", n_val, n, n);
-    int *perm = mem_alloc(MEM_DATA, (size_t)n * sizeof(int));
-    unsigned char *in_val = perm ? mem_alloc(MEM_DATA, (size_t)n) : NULL;
+    int *perm = mem_try_alloc(MEM_DATA, (size_t)n * sizeof(int));
+    unsigned char *in_val = perm ? mem_try_alloc(MEM_DATA, (size_t)n) : NULL;
     if (!in_val) {
         mem_free(perm);
         return hg_fail(err, "dataset split: out of memory");
@@ -161,9 +161,10 @@ int batch_order_init(BatchOrder *bo, int n, int batch, uint64_t seed, HgErr *err
     if (n <= 0 || batch <= 0 || batch > n)
         return hg_fail(err, "batch order: batch size %d must be in [1, %d] "
                        "(the number of examples)", batch, n);
-    bo->perm = mem_alloc(MEM_DATA, (size_t)n * sizeof(int));
+    bo->perm = mem_try_alloc(MEM_DATA, (size_t)n * sizeof(int));
     if (!bo->perm)
-        return hg_fail(err, "batch order: out of memory for %d indices", n);
+        return hg_fail(err, "batch order: out of memory: %d indices (%zu bytes)", n,
+                       (size_t)n * sizeof(int));
     bo->n = n;
     bo->batch = batch;
     bo->per_epoch = n / batch;

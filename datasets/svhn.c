@@ -282,7 +282,7 @@ static int mat_inflate(const MatFile *m, const MatVar *v, long long off,
     uint32_t fed = 0;
     size_t cap = limit ? limit : MAT_CHUNK, have = 0;
     uint64_t total = 0; /* 8 + the inner tag's byte count, once seen */
-    uint8_t *buf = mem_alloc(MEM_DATA, cap);
+    uint8_t *buf = mem_try_alloc(MEM_DATA, cap);
     int rc = buf ? 0 : mat_fail(m, v, "out of memory");
     while (rc == 0) {
         if (zs.avail_in == 0 && fed < clen) {
@@ -304,7 +304,7 @@ static int mat_inflate(const MatFile *m, const MatVar *v, long long off,
             size_t next = 2 * cap;
             if (total && next > total + 1)
                 next = (size_t)total + 1;
-            uint8_t *grown = mem_alloc(MEM_DATA, next);
+            uint8_t *grown = mem_try_alloc(MEM_DATA, next);
             if (!grown) {
                 rc = mat_fail(m, v, "out of memory");
                 break;
@@ -373,7 +373,7 @@ static int mat_element(const MatFile *m, const MatVar *v, long long off,
     size_t want = 8 + (size_t)nbytes; /* checked against the file's length */
     *complete = !limit || want <= limit;
     *len = *complete ? want : limit;
-    *out = mem_alloc(MEM_DATA, *len);
+    *out = mem_try_alloc(MEM_DATA, *len);
     if (!*out)
         return mat_fail(m, v, "out of memory");
     if (mat_read_at(m, off, *out, *len)) {

@@ -36,7 +36,7 @@ int synthetic_make(int n, int c, int h, int w, int classes, double noise,
         return hg_fail(err, "synthetic: %d class means of %ld values are too "
                        "many", classes, dim);
     }
-    double *mean = mem_alloc(MEM_DATA, (size_t)classes * (size_t)dim * sizeof(double));
+    double *mean = mem_try_alloc(MEM_DATA, (size_t)classes * (size_t)dim * sizeof(double));
     if (!mean) {
         dataset_free(out);
         return hg_fail(err, "synthetic: out of memory for the class means");

@@ -54,6 +54,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
+    const long fails = mem_failures(); /* the buffers below: out of memory is an error */
     real *W = be->alloc(MEM_TRAJECTORY, bytes * T);   /* w_t */
     real *V = be->alloc(MEM_TRAJECTORY, bytes * T);   /* v_{t+1} */
     uint64_t *M = clamp ? be->alloc(MEM_TRAJECTORY, sizeof(uint64_t) * T * words) : NULL;
@@ -66,10 +67,11 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *comp = inner_comp_alloc(p);
     double *per[HYPER_KINDS] = {0};
     const TrajectoryHook *hook = cfg->trajectory;
-    int rc = 0;
-    be->copy(w, p->w0, bytes);
+    int rc = mem_failures() != fails ? mem_oom_error(err, "bptt") : 0;
+    if (rc == 0)
+        be->copy(w, p->w0, bytes);
 
-    if (hook && hook->replay) {
+    if (rc == 0 && hook && hook->replay) {
         rc = hook->replay(hook->ctx, T, P, W, V, M, w, err);
         if (rc == 0 && !(be->all_finite(W, (long)T * P) && be->all_finite(V, (long)T * P)))
             rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");

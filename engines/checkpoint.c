@@ -266,6 +266,7 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         engine_check_device(&CHECKPOINT_OPS, be, &st, err) || inner_batches(p, &r.bo, err))
         return -1;
     const int L = uniform ? uniform_length(T, C) : 0;
+    const long fails = mem_failures(); /* the buffers below: out of memory is an error */
     r.slot = mem_alloc(MEM_OTHER, sizeof(State) * C);
     for (int k = 0; k < C; k++)
         state_alloc(&r, &r.slot[k], MEM_CHECKPOINTS);
@@ -275,7 +276,6 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     state_alloc(&r, &r.base, MEM_PARAMS);
     state_alloc(&r, &r.cur, MEM_PARAMS);
     state_alloc(&r, &r.next, MEM_PARAMS);
-    be->copy(r.base.w, p->w0, r.bytes); /* v and comp start at 0 */
     real **bufs[] = {&r.g, &r.mask, &r.wb, &r.vb, &r.u, &r.hu};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         *bufs[i] = be->alloc(MEM_PARAMS, r.bytes);
@@ -287,9 +287,13 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         if (cfg->layout->K[k])
             r.per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
 
-    if (uniform)
-        reverse_uniform(&r, C, L);
+    if (mem_failures() != fails)
+        r.rc = mem_oom_error(err, "checkpoint");
     else
+        be->copy(r.base.w, p->w0, r.bytes); /* v and comp start at 0 */
+    if (r.rc == 0 && uniform)
+        reverse_uniform(&r, C, L);
+    else if (r.rc == 0)
         reverse_binomial(&r, 0, T, &r.base, 0, C);
     out->recomputed_steps = r.advances;
     out->recomputed_min = checkpoint_binomial_advances(T, C);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/mem.h"
 #include "../common/timer.h"
 
 /* The registry: a new engine adds its table here (and declares it extern
@@ -73,7 +74,8 @@ double physical_memory_bytes(void)
 
 double engine_memory_limit(void)
 {
-    return 0.8 * physical_memory_bytes();
+    const MemLimit m = mem_limit();
+    return m.bytes >= 0 ? m.bytes : 0.8 * physical_memory_bytes();
 }
 
 EngineOptions engine_options_plain(int T, int N)
@@ -87,11 +89,17 @@ int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int
     memset(st, 0, sizeof *st);
     if (ops->state)
         ops->state(P, o, clamp, st);
-    const double limit = engine_memory_limit();
-    if (limit > 0 && st->bytes > limit)
-        return hg_fail(err, "%s: %s needs %.2f GiB but the machine has %.2f GiB; %s", ops->name,
-                       st->what, st->bytes / (1 << 30), physical_memory_bytes() / (1 << 30),
-                       st->remedy);
+    if (!(st->bytes > 0))
+        return 0;
+    MemLimit m = mem_limit();
+    if (m.bytes < 0) { /* no /proc: the physical memory, with room for the rest */
+        m.bytes = 0.8 * physical_memory_bytes();
+        snprintf(m.what, sizeof m.what, "%.2f GiB is 80%% of the physical memory",
+                 m.bytes / (1 << 30));
+    }
+    if (m.bytes > 0 && st->bytes > m.bytes)
+        return hg_fail(err, "%s: %s needs %.2f GiB but only %s; %s", ops->name, st->what,
+                       st->bytes / (1 << 30), m.what, st->remedy);
     return 0;
 }
 
@@ -160,7 +168,13 @@ int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out,
     out->T = cfg->layout->T;
     if (cfg->sched->T != out->T)
         return hg_fail(err, "schedule has %d steps, layout %d", cfg->sched->T, out->T);
-    out->hypergrad = mem_alloc(MEM_OTHER, sizeof(double) * (out->N ? out->N : 1));
+    EngineState st; /* every engine's state against the memory left, before any allocation */
+    if (engine_check_state(ops, cfg->prob->model->nparams, &opts, cfg->sched->clamp > 0, &st,
+                           err))
+        return -1;
+    out->hypergrad = mem_try_alloc(MEM_OTHER, sizeof(double) * (out->N ? out->N : 1));
+    if (!out->hypergrad)
+        return mem_oom_error(err, ops->name);
     mem_reset_peaks();
     const double t0 = now_s();
     int rc = ops->run(cfg, out, err);

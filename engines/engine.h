@@ -145,14 +145,17 @@ size_t checkpoint_bytes(long P, int T, int C, int uniform, int kahan);
 long checkpoint_binomial_advances(long t, int s);
 long checkpoint_binomial_split(long t, int s);
 
-/* Engine state above this many bytes is refused before any work: 80% of the
- * physical memory (0 if unknown: nothing is refused). */
+/* Engine state above this many bytes is refused before any work: the memory
+ * this process can still get (mem_limit: MemAvailable, RLIMIT_AS, RLIMIT_DATA,
+ * the smallest), else 80% of the physical memory (0 if unknown: nothing is
+ * refused). */
 double engine_memory_limit(void);
 double physical_memory_bytes(void);
 
 /* ops's state for the problem into st (zero if it keeps none); -1 with
- * "<engine>: <what> needs X GiB but the machine has Y GiB; <remedy>" when it
- * is over engine_memory_limit. Every caller refuses through this one. */
+ * "<engine>: <what> needs X GiB but only <the limit, named>; <remedy>" when
+ * it is over engine_memory_limit. Every caller refuses through this one, and
+ * engine_run checks it for every engine before it allocates. */
 int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int clamp,
                        EngineState *st, HgErr *err);
 /* -1 with "<engine>: <what> needs X GiB but the device has Y GiB free;

@@ -105,6 +105,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     for (int c = 0; c < N; c++)
         slot[cols[c].theta] = c;
 
+    const long fails = mem_failures(); /* the buffers below: out of memory is an error */
     real *Z = be->alloc(MEM_TANGENTS, bytes * N);
     real *U = be->alloc(MEM_TANGENTS, bytes * N);
     const int chunk = N < FORWARD_CHUNK ? N : FORWARD_CHUNK;
@@ -114,8 +115,9 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
-    be->copy(w, p->w0, bytes);
-    int rc = 0, active = 0;
+    int rc = mem_failures() != fails ? mem_oom_error(err, "forward") : 0, active = 0;
+    if (rc == 0)
+        be->copy(w, p->w0, bytes);
 
     for (int t = 0; t < T && rc == 0; t++) {
         if ((rc = engine_interrupted(cfg, "forward", t, err)))

@@ -33,6 +33,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         s.v[k] = mem_alloc(MEM_PARAMS, sizeof(double) * T);
         memcpy(s.v[k], cfg->sched->v[k], sizeof(double) * T);
     }
+    const long fails = mem_failures(); /* the buffers below: out of memory is an error */
     real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
     real *w_old = be->alloc(MEM_PARAMS, bytes), *v_old = be->alloc(MEM_PARAMS, bytes);
     real *g = be->alloc(MEM_PARAMS, bytes), *gf = be->alloc(MEM_PARAMS, bytes);
@@ -43,8 +44,9 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (h->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     real *comp = inner_comp_alloc(p);
-    be->copy(w, p->w0, bytes);
-    int rc = 0;
+    int rc = mem_failures() != fails ? mem_oom_error(err, "greedy") : 0;
+    if (rc == 0)
+        be->copy(w, p->w0, bytes);
 
     for (int t = 0; t < T && rc == 0; t++) {
         if ((rc = engine_interrupted(cfg, "greedy", t, err)))

@@ -74,6 +74,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         mem_free(q);
         return -1;
     }
+    const long fails = mem_failures(); /* the buffers below: out of memory is an error */
     FixStreams *st = be->fix_streams_new(P, S, floor_bits);
     int64_t *W = be->alloc(MEM_PARAMS, sizeof(int64_t) * P);
     int64_t *V = be->alloc(MEM_PARAMS, sizeof(int64_t) * P);
@@ -84,8 +85,8 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
-    int rc = 0;
-    double bad = be->fix_load(W, p->w0, P);
+    int rc = mem_failures() != fails ? mem_oom_error(err, "reversible") : 0;
+    double bad = rc ? 0 : be->fix_load(W, p->w0, P);
     if (bad != 0)
         rc = overflow(err, "w_0", 0, bad);
 

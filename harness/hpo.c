@@ -99,7 +99,8 @@ static void fail(Hpo *h, int outer, const char *msg)
     h->fail_outer = outer;
     snprintf(h->fail_msg, sizeof h->fail_msg, "%s", msg);
     snprintf(h->fail_status, sizeof h->fail_status, "%s",
-             strstr(msg, "diverged") || strstr(msg, "not finite") ? "diverged" : "failed");
+             inner_stopped(h->cfg.prob) ? "interrupted"
+             : strstr(msg, "diverged") || strstr(msg, "not finite") ? "diverged" : "failed");
     const HpoStep e = {.outer = outer, .status = HPO_STEP_FAILED, .theta = h->theta,
                        .msg = h->fail_msg};
     emit(h, &e);
@@ -112,13 +113,80 @@ static void update_best(Hpo *h)
         h->best = h->nlog - 1;
 }
 
+static int out_of_patience(const Hpo *h)
+{
+    return h->cfg.patience > 0 && h->nlog - 1 - h->best >= h->cfg.patience;
+}
+
+static int same_bits(double a, double b) { return !memcmp(&a, &b, sizeof a); }
+
+/* The first entry where a and b [N] differ bit for bit, -1 if none. */
+static int first_difference(const double *a, const double *b, int N)
+{
+    for (int i = 0; i < N; i++)
+        if (!same_bits(a[i], b[i]))
+            return i;
+    return -1;
+}
+
+int hpo_restore(Hpo *h, const HpoStep *done, int n, HgErr *err)
+{
+    const HpoConfig *c = &h->cfg;
+    const int N = c->layout->N;
+    if (h->nlog)
+        return hg_fail(err, "hpo_restore: the loop has run already");
+    if (n < 0 || n > c->outer_steps)
+        return hg_fail(err, "%d finished outer steps, but this run has %d", n, c->outer_steps);
+    for (int s = 0; s < n; s++) {
+        const HpoStep *d = &done[s];
+        if (d->outer != s || d->status != HPO_STEP_OK || !d->grad)
+            return hg_fail(err, "entry %d: not outer step %d with a hypergradient", s, s);
+        const int i = first_difference(d->theta, h->theta, N);
+        if (i >= 0)
+            return hg_fail(err, "entry %d: theta[%d] = %.17g, but the outer optimiser from "
+                           "the previous entries gives %.17g (a log of another run?)", s, i,
+                           d->theta[i], h->theta[i]);
+        HpoStep *e = new_entry(h, s);
+        HgErr step_err = {{0}};
+        OuterStepInfo info;
+        *e = (HpoStep){.outer = s, .status = HPO_STEP_OK, .theta = e->theta,
+                       .grad = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1)),
+                       .val_loss = d->val_loss, .val_acc = d->val_acc, .has_test = d->has_test,
+                       .test_loss = d->test_loss, .test_acc = d->test_acc,
+                       .retrain_val_acc = d->retrain_val_acc, .time_s = d->time_s,
+                       .engine_time_s = d->engine_time_s};
+        memcpy(e->grad, d->grad, sizeof(double) * (size_t)N);
+        e->hg_norm = norm2(e->grad, N);
+        if (!same_bits(e->hg_norm, d->hg_norm))
+            return hg_fail(err, "entry %d: hypergrad_norm %.17g, but its hypergradient's norm "
+                           "is %.17g (an edited log?)", s, d->hg_norm, e->hg_norm);
+        if (outer_step(&h->opt, h->theta, e->grad, &info, &step_err))
+            return hg_fail(err, "entry %d: %s", s, step_err.msg);
+        if (info.flips != d->flips || info.clamped != d->clamped)
+            return hg_fail(err, "entry %d: %d flips and %d clamped, but its update gives %d and "
+                           "%d (a log of another run?)", s, d->flips, d->clamped, info.flips,
+                           info.clamped);
+        e->flips = info.flips;
+        e->clamped = info.clamped;
+        update_best(h);
+        if (out_of_patience(h) && s < n - 1)
+            return hg_fail(err, "entry %d: patience %d ran out at it, yet the log goes on",
+                           s, c->patience);
+    }
+    return 0;
+}
+
 void hpo_run(Hpo *h)
 {
     const HpoConfig *c = &h->cfg;
     const int N = c->layout->N, S = c->outer_steps;
     const double t_start = now_s();
     h->stop = HPO_COMPLETED;
-    for (int s = 0; s < S; s++) {
+    for (int i = 0; i < h->nlog; i++) /* restored by hpo_restore */
+        emit(h, &h->log[i]);
+    if (h->nlog && out_of_patience(h))
+        h->stop = HPO_PATIENCE;
+    for (int s = h->nlog; s < S && h->stop == HPO_COMPLETED; s++) {
         HgErr err = {{0}};
         const double t0 = now_s();
         hyper_unpack(c->layout, h->theta, h->sched);
@@ -145,7 +213,7 @@ void hpo_run(Hpo *h)
         e->time_s = now_s() - t0;
         update_best(h);
         emit(h, e);
-        if (c->patience > 0 && h->nlog - 1 - h->best >= c->patience) {
+        if (out_of_patience(h)) {
             h->stop = HPO_PATIENCE;
             break;
         }

@@ -15,7 +15,17 @@
  * accuracy (the first of equals). patience > 0 stops after that many outer
  * steps without a better one; a failed hypergradient or retraining stops the
  * loop (stop HPO_FAILED, the failing step's message kept), never a number.
- * Leaves out: repeated seeds per outer step, resuming an interrupted run.
+ *
+ * Resuming (hpo_restore): the state after outer step s is theta_{s+1}, the
+ * outer optimiser's state (outer.h: its update count, sign steps and last
+ * signs, Adam moments), the best entry and the patience count. All of it
+ * follows from theta_0 and the hypergradients g_0 .. g_s, because the
+ * update is deterministic and nothing else carries over between outer
+ * steps (every inner run starts from the same w_0 and seeds). So the loop
+ * is restored by replaying outer_step over a log's g_s, checking each
+ * logged theta_s bit for bit on the way; the resumed loop then computes
+ * exactly what the uninterrupted one would have.
+ * Leaves out: repeated seeds per outer step.
  */
 #ifndef HG_HPO_H
 #define HG_HPO_H
@@ -80,7 +90,8 @@ typedef struct Hpo {
     HpoStop stop;
     int fail_outer;
     char fail_msg[512];
-    char fail_status[16];   /* "diverged" (a non-finite run) or "failed" */
+    char fail_status[16];   /* "diverged" (a non-finite run), "interrupted" (the
+                             * problem's stop flag was raised) or "failed" */
     double total_s;
 } Hpo;
 
@@ -88,6 +99,15 @@ typedef struct Hpo {
  * allocates the log. sched is the schedule whose learned kinds the loop
  * rewrites from theta. *h is zeroed first: hpo_free is safe after a failure. */
 int hpo_init(Hpo *h, const HpoConfig *c, const double *theta0, Schedule *sched, HgErr *err);
+/* Restores the first n outer steps of an earlier run of this loop from
+ * their entries done[0 .. n-1] (outer s, status HPO_STEP_OK, theta, grad,
+ * hg_norm, the accuracies, flips and clamped; times are kept as logged):
+ * replays the updates from theta0, and refuses (-1, err naming the entry)
+ * an entry whose theta, flips or clamped differ from the replay's, whose
+ * hg_norm is not its grad's norm bit for bit, or a log that
+ * goes on after its patience ran out. Call after hpo_init, before hpo_run,
+ * which then emits the restored entries and goes on at outer step n. */
+int hpo_restore(Hpo *h, const HpoStep *done, int n, HgErr *err);
 /* The loop; its outcome is in h (stop, log, best). */
 void hpo_run(Hpo *h);
 void hpo_free(Hpo *h);

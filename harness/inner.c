@@ -35,12 +35,13 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
     BatchOrder bo;
     if (inner_batches(p, &bo, err))
         return -1;
+    const long fails = mem_failures(); /* out of memory is an error */
     real *v = be->alloc(MEM_PARAMS, sizeof(real) * P);
     real *g = be->alloc(MEM_PARAMS, sizeof(real) * P);
     real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
-    int rc = 0;
+    int rc = mem_failures() != fails ? mem_oom_error(err, "training") : 0;
     for (int t = 0; t < s->T && rc == 0; t++) {
         if (inner_stopped(p)) {
             rc = hg_fail(err, "interrupted at step %d", t);

@@ -213,7 +213,7 @@ int npy_read(const char *path, NpyArray *a, HgErr *err)
                      a->count);
         goto done;
     }
-    a->data = mem_alloc(MEM_OTHER, a->count > 0 ? a->count * es : 1);
+    a->data = mem_try_alloc(MEM_OTHER, a->count > 0 ? a->count * es : 1);
     if (!a->data) {
         rc = hg_fail(err, "%s: data: cannot allocate %zu bytes", path, a->count * es);
         goto done;

@@ -88,8 +88,9 @@ void model_set_grad(Model *m, const real *w, const real *x, const int32_t *y, in
 {
     const long P = m->nparams, dim = shape_size(m->input);
     const Backend *be = m->be;
-    double *sum = be->alloc(MEM_PARAMS, sizeof(double) * P); /* zeroed */
-    real *g = be->alloc(MEM_PARAMS, sizeof(real) * P);
+    double *sum = mem_check(be->alloc(MEM_PARAMS, sizeof(double) * P), MEM_PARAMS,
+                            sizeof(double) * P); /* zeroed */
+    real *g = mem_check(be->alloc(MEM_PARAMS, sizeof(real) * P), MEM_PARAMS, sizeof(real) * P);
     double total = 0;
     long correct = 0;
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {

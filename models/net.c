@@ -117,7 +117,7 @@ void net_reserve(Model *m, int n, int kc)
 #undef CARVE
         if (!pass) {
             m->be->free(wk->arena);
-            wk->arena = m->be->alloc(MEM_ACTIVATIONS, off);
+            wk->arena = mem_check(m->be->alloc(MEM_ACTIVATIONS, off), MEM_ACTIVATIONS, off);
             wk->arena_bytes = off;
         }
     }

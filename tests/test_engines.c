@@ -374,7 +374,7 @@ static void test_refusals_and_divergence(void)
     EngineConfig cfg = {.prob = &s.prob, .layout = &big, .sched = &big_s};
     EngineResult r;
     EXPECT(engine_run(&BPTT_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "bptt: the trajectory") &&
-               strstr(err.msg, "GiB but the machine has"),
+               strstr(err.msg, "GiB but only") && strstr(err.msg, "GiB is"),
            "huge bptt: '%s'", err.msg);
     /* the same estimate and refusal for every caller, owned by the engine */
     EngineState st;

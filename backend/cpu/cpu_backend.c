@@ -27,7 +27,7 @@ static void cpu_scratch_free(Scratch *s)
 
 const Backend BACKEND_CPU = {
     .name = "cpu",
-    .alloc = mem_alloc,
+    .alloc = mem_try_alloc, /* NULL when out of memory: the engines report it */
     .free = mem_free,
     .peak = mem_peak,
     .upload = cpu_copy,
