@@ -324,8 +324,12 @@ static void test_bench_engines_reproduced_by_hypergrad(void)
                 x += strspn(x, ", \n");
             }
             const double hnorm = sqrt(s);
+            /* val_loss must match to the bit; the norm is summed again here from
+             * the printed values, and whether the compiler contracts g * g into
+             * the sum (-ffp-contract=fast) differs between this loop and the
+             * bench's: 2 ulp apart on an AVX-512 EPYC, so 2e-15 relative */
             EXPECT(n == 2 && same_bytes(&hvl, &vl, sizeof vl) &&
-                       same_bytes(&hnorm, &norm, sizeof norm),
+                       fabs(hnorm - norm) <= 2e-15 * fabs(norm),
                    "%s: bench val_loss %.17g |hg| %.17g, hypergrad %.17g |hg| %.17g (%d values)",
                    hg_args, vl, norm, hvl, hnorm, n);
         }
