@@ -99,7 +99,9 @@ if [ "${ATLAS_REPORT_ONLY:-0}" != 1 ]; then
         json=$dir/T$T-f$p-$name.json
         n=$(sed -n 's/.*--learn lr:\([0-9]*\).*/\1/p' <<< "$flags")
         if [[ $name == forward-* ]] && [ $(( n * T )) -gt "$fwd_max_nt" ]; then
-          echo "skipped: N T = $(( n * T )) > FWD_MAX_NT = $fwd_max_nt (forward costs about N / 10 times its N = 10 run)" > "$json.err"
+          est=$(jq -r --arg n "$n" '"about \(.time_s * ($n | tonumber) / 10 | floor) s, N / 10 times the N = 10 row"' \
+                "$dir/T$T-f$p-forward-N10.json" 2>/dev/null) || est="no N = 10 row to estimate it from"
+          echo "skipped: N T = $(( n * T )) > FWD_MAX_NT = $fwd_max_nt (estimated $est)" > "$json.err"
           continue
         fi
         printf 'atlas: [%d/%d] T = %s float%s %s (%d s so far)\n' "$i" "$total" "$T" "$p" "$name" $(( $(date +%s) - t0 )) >&2
@@ -250,9 +252,9 @@ tmp=$md.tmp.$$
   echo "windows (\`--learn lr:N\`) and is compared with g\* summed over the same windows"
   echo "(\"windows\"): the window sums are the exact hypergradient of that layout, so forward"
   echo "answers a coarser question exactly, and its N = 1 row is not per-step information."
-  echo "HD adapts one learning rate online at rate $hd_rate (\`--greedy-online-lr\`, chosen so the"
-  echo "rate moves a few percent over the run; at 1e-3 the run diverged at T = 100), which is HD's"
-  echo "setting; its per-step look-ahead values are compared with g\* per step (\"online\"). Its"
+  echo "HD adapts one learning rate online (\`--greedy-online-lr $hd_rate\`, HD_RATE: small, so that"
+  echo "the adapted run stays near g\*'s), which is HD's setting; its per-step look-ahead values are"
+  echo "compared with g\* per step (\"online\"). Its"
   echo "run is not g\*'s (the rate moved while it ran: the val loss column shows how far), so its"
   echo "error also holds that difference. Reversible runs in int64 fixed point, a slightly"
   echo "different training run in float32 (its val loss differs)."
@@ -265,8 +267,8 @@ tmp=$md.tmp.$$
   echo
   echo "**Cuts**: float32 runs checkpoint at C = round(√T) only (its hypergradient equals bptt's"
   echo "bit for bit, \`tests/test_checkpoint.c\`, and its time against bptt is measured in float64);"
-  echo "forward is skipped where N T > $fwd_max_nt (N = 100 at T = 1000 costs about ten times the"
-  echo "N = 10 run, some 20 minutes in float64 on 2 cores; \`FWD_MAX_NT=100000\` adds it). T = 10⁴:"
+  echo "forward is skipped where N T > $fwd_max_nt (its cost grows as N T; the skipped row gives"
+  echo "the estimate from its N = 10 row; \`FWD_MAX_NT=100000\` adds N = 100 at T = 1000). T = 10⁴:"
   echo "$(mem_fit) (\`HORIZONS=100,1000,10000\` adds it)."
   echo
   echo "$(scripts/machine-line.sh "$commit")"
