@@ -52,7 +52,7 @@
 typedef enum FlagId {
     F_ENGINE, F_MODEL, F_DATA, F_DATA_DIR, F_DEVICE, F_STEPS, F_BATCH, F_VAL, F_LEARN,
     F_LR, F_MOM, F_WD, F_SCHEDULE, F_CLAMP, F_PRECISION, F_SEED, F_BATCH_SEED,
-    F_VAL_SEED, F_INIT, F_KAHAN, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
+    F_VAL_SEED, F_INIT, F_KAHAN, F_PERTURB_W0, F_THREADS, F_TRUNCATE, F_GREEDY_TARGET, F_GREEDY_ONLINE_LR,
     F_CHECKPOINTS, F_CHECKPOINT_SCHEDULE, F_JSON, F_EXPORT, F_HELP, F_COUNT
 } FlagId;
 
@@ -143,6 +143,10 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[F_COUNT])
          "compensated (Kahan) summation of the weight update w -= a v, so that small late "
          "updates are not rounded away in float32; not for reversible (exact fixed point)",
          FLAG_SWITCH, .target = &o->kahan},
+        {"--perturb-w0", "EPS", "0",
+         "move w0 by EPS relative (|dw0| = EPS |w0|) along a direction seeded by --seed: how "
+         "much the hypergradient depends on its start; 0 = off, at most 1", FLAG_REAL,
+         .target = &o->perturb_w0, .lo = 0, .hi = 1},
         {"--threads", "N", "2", "OpenMP and OpenBLAS threads, 1..1024", FLAG_INT,
          .target = &o->threads, .lo = 1, .hi = MAX_THREADS},
         {"--truncate", "K", "0",
@@ -223,6 +227,7 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     s.init = o->init;
     s.init_sigma = o->init_sigma;
     s.kahan = o->kahan;
+    s.perturb_w0 = o->perturb_w0;
     return s;
 }
 
@@ -466,8 +471,11 @@ static void print_summary(FILE *out, const HypergradOptions *o, const Model *m,
         fprintf(out, " (look-ahead on the %s%s)", o->greedy_on_train ? "next batch" : "validation set",
                o->greedy_online_lr > 0 ? ", online updates" : "");
     fprintf(out, "\n");
-    fprintf(out, "model       %s: %ld parameters, input %dx%dx%d, %d classes, init %s\n", o->model,
+    fprintf(out, "model       %s: %ld parameters, input %dx%dx%d, %d classes, init %s", o->model,
            m->nparams, m->input.c, m->input.h, m->input.w, m->classes, o->init_name);
+    if (o->perturb_w0 > 0)
+        fprintf(out, ", w0 perturbed by %g relative", o->perturb_w0);
+    fprintf(out, "\n");
     fprintf(out, "data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
            o->data, train->n, val->n, o->threads);
     fprintf(out, "steps       %d, batch %d, schedule %s (lr %g, mom %g, wd %g), clamp ", o->steps,
@@ -559,6 +567,11 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
     else
         json_null(j);
     json_field_bool(j, "kahan", o->kahan);
+    if (o->perturb_w0 > 0) { /* only when asked: other records keep their bytes */
+        const ProblemSpec spec = hypergrad_problem_spec(o);
+        json_field_double(j, "perturb_w0", o->perturb_w0);
+        json_field_uint(j, "perturb_seed", problem_perturb_seed(&spec));
+    }
     json_key(j, "learn");
     json_object_begin(j, 1);
     for (int k = 0; k < HYPER_KINDS; k++)

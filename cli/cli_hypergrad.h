@@ -43,6 +43,7 @@ typedef struct HypergradOptions {
     double init_sigma;      /* normal only */
     int threads;
     int kahan;              /* compensated weight update (inner.h) */
+    double perturb_w0;      /* w_0 nudged by this relative size (problem.h); 0 off */
     int truncate;           /* bptt: last `truncate` steps; 0 all */
     int greedy_on_train;    /* greedy: look ahead on the next training batch */
     double greedy_online_lr;/* greedy: > 0 updates the learned values online */

@@ -3,10 +3,12 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/mem.h"
+#include "../common/rng.h"
 
 ProblemSpec problem_spec_defaults(void)
 {
@@ -24,6 +26,32 @@ uint64_t problem_batch_seed(const ProblemSpec *s)
 uint64_t problem_data_seed(const ProblemSpec *s)
 {
     return s->val_seed + 1;
+}
+
+uint64_t problem_perturb_seed(const ProblemSpec *s)
+{
+    Rng r = rng_seed(s->seed ^ 0x7065727475726200ULL); /* "perturb" */
+    return rng_next(&r);
+}
+
+/* w_0 += eps |w_0| d / |d| (problem.h). The direction is drawn twice from one
+ * seed (once for |d|, once to apply it) rather than stored: P doubles saved. */
+static void perturb_w0(const ProblemSpec *s, real *w0, long P)
+{
+    if (!(s->perturb_w0 > 0))
+        return;
+    const uint64_t seed = problem_perturb_seed(s);
+    Rng r = rng_seed(seed);
+    double w2 = 0, d2 = 0;
+    for (long i = 0; i < P; i++) {
+        const double d = rng_normal(&r);
+        d2 += d * d;
+        w2 += (double)w0[i] * (double)w0[i];
+    }
+    const double scale = d2 > 0 ? s->perturb_w0 * sqrt(w2 / d2) : 0;
+    r = rng_seed(seed);
+    for (long i = 0; i < P; i++)
+        w0[i] = (real)((double)w0[i] + scale * rng_normal(&r));
 }
 
 /* "fashion-mnist", ..., "synthetic", "synthetic:3x32x32", "synthetic:64". */
@@ -230,6 +258,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     model_set_backend(p->model, p->be);
     p->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)p->model->nparams);
     model_init(p->model, p->w0, s->init, s->init_sigma, s->seed);
+    perturb_w0(s, p->w0, p->model->nparams);
     place_inner(p);
     return 0;
 }
@@ -241,6 +270,7 @@ void problem_reseed(Problem *p, uint64_t seed)
     p->batch_seed = problem_batch_seed(&p->spec);
     if (p->model) {
         model_init(p->model, p->w0, p->spec.init, p->spec.init_sigma, seed);
+        perturb_w0(&p->spec, p->w0, p->model->nparams);
         if (p->dev_w0)
             p->be->upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
     }

@@ -9,11 +9,18 @@
  *   val split    spec.val_seed                   dataset_split (default 1 for
  *                                                every seed: one validation set)
  *   synthetic    problem_data_seed(spec)         spec.val_seed + 1
+ *   w_0 nudge    problem_perturb_seed(spec)      derived from spec.seed (only
+ *                                                with spec.perturb_w0 > 0)
  * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
  * min(60000, max(batch, steps x batch)) training examples plus val: so it,
  * unlike a data set from files, depends on spec.steps.
  * Normalisation: per channel, by the training part's mean and std, applied
  * to both parts.
+ * Perturbation (spec.perturb_w0 = eps > 0): w_0 += eps |w_0| d / |d|, d a
+ * N(0, I) direction from problem_perturb_seed, norms over all of w_0; so
+ * |w_0' - w_0| = eps |w_0| up to rounding. It measures how sensitive the
+ * hypergradient is to its starting point (a conditioning test, not noise:
+ * the same spec gives the same nudge).
  * Errors name the flag of the field at fault (--data, --model, --device,
  * --val, --batch), so a command can print them as they are.
  * On a device with its own memory (CUDA) the data and w_0 are uploaded
@@ -57,6 +64,7 @@ typedef struct ProblemSpec {
     InitKind init;
     double init_sigma;    /* INIT_NORMAL only */
     int kahan;            /* compensated weight update (inner.h) */
+    double perturb_w0;    /* eps >= 0: w_0 nudged by eps relative (above); 0 = off */
 } ProblemSpec;
 
 /* lenet on fashion-mnist, cpu, T 100, batch 128, val 10000, seed 0 (batch
@@ -74,6 +82,7 @@ typedef struct ProblemData {
 /* The seeds of the table above. */
 uint64_t problem_batch_seed(const ProblemSpec *s);
 uint64_t problem_data_seed(const ProblemSpec *s);
+uint64_t problem_perturb_seed(const ProblemSpec *s);
 
 /* --data's shape and classes: 0, or -1 naming --data and the valid names. */
 int problem_parse_data(const char *data, ProblemData *out, HgErr *err);
@@ -113,7 +122,8 @@ typedef struct Problem {
  * return. */
 int problem_load(const ProblemSpec *s, Problem *p, HgErr *err);
 
-/* Another seed on the same data: w_0 re-initialised by seed, the batch seed
+/* Another seed on the same data: w_0 re-initialised by seed (and nudged by
+ * that seed's direction if spec.perturb_w0 > 0), the batch seed
  * derived from it (batch_seed_given is cleared): what problem_load gives for
  * the spec with that seed, without reloading. */
 void problem_reseed(Problem *p, uint64_t seed);

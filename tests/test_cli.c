@@ -354,7 +354,8 @@ static void test_parse_defaults(void)
     EXPECT(o.schedule == SCHEDULE_CONSTANT && o.precision == HG_PRECISION && o.seed == 0 &&
                o.batch_seed == hypergrad_batch_seed(0) && o.val_seed == 1 && o.threads == 2 &&
                o.init == INIT_XAVIER && o.truncate == 0 && !o.greedy_on_train &&
-               o.greedy_online_lr == 0 && !o.json && !o.export_dir && !o.help,
+               o.greedy_online_lr == 0 && o.perturb_w0 == 0 && !o.json && !o.export_dir &&
+               !o.help,
            "other defaults");
     EXPECT(o.input.c == 1 && o.input.h == 28 && o.input.w == 28 && o.classes == 10 &&
                !o.synthetic, "fashion-mnist shape");
@@ -394,6 +395,9 @@ static void test_parse_flags(void)
     EXPECT(parse_words("--engine greedy --greedy-target train --greedy-online-lr 0.01", &o,
                        &err) == 0 && o.greedy_on_train && o.greedy_online_lr == 0.01,
            "greedy flags: %s", err.msg);
+    EXPECT(parse_words("--perturb-w0 1e-7", &o, &err) == 0 && o.perturb_w0 == 1e-7 &&
+               hypergrad_problem_spec(&o).perturb_w0 == 1e-7,
+           "--perturb-w0 reaches the problem spec: %s", err.msg);
     EXPECT(parse_words("--steps 5 --steps 7 --help", &o, &err) == 0 && o.help && o.steps == 7,
            "last wins, --help: %s", err.msg);
     EXPECT(parse_words("--device auto", &o, &err) == 0 && !strcmp(o.device, "auto") &&
@@ -423,6 +427,8 @@ static void test_parse_refusals(void)
         {"--lr -0.1", "--lr -0.1: out of range"},
         {"--clamp -1", "--clamp -1: out of range"},
         {"--threads 0", "--threads 0: out of range"},
+        {"--perturb-w0 -1e-7", "--perturb-w0 -1e-7: out of range"},
+        {"--perturb-w0 2", "--perturb-w0 2: out of range"},
         {"--steps 10 --learn lr:11", "K > T"},
         {"--learn lr:3 --steps 2", "K > T"},
         {"--learn foo:1", "unknown kind 'foo'"},
@@ -868,6 +874,36 @@ static void test_kahan_flag(void)
     free(js[1]);
 }
 
+/* --perturb-w0 runs a nudged problem and says so in the JSON (its size and
+ * seed; records without it keep their bytes): the validation loss moves,
+ * by about the nudge's size, not more. */
+static void test_perturb_w0_flag(void)
+{
+    files_setup("cli");
+    char *js[2] = {0};
+    for (int k = 0; k < 2; k++) {
+        char args[512];
+        snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:2 --json %s%s",
+                 files_tmp("p.json"), k ? " --perturb-w0 1e-4" : "");
+        Run r;
+        if (run_ok(args, &r))
+            js[k] = files_slurp(files_tmp("p.json"), NULL);
+        run_free(&r);
+    }
+    EXPECT(js[0] && !json_get(js[0], "perturb_w0") && !json_get(js[0], "perturb_seed"),
+           "no --perturb-w0: no perturb keys");
+    EXPECT(js[1] && json_get(js[1], "perturb_w0") && json_number(js[1], "perturb_w0") == 1e-4 &&
+               json_get(js[1], "perturb_seed"),
+           "--perturb-w0 1e-4 recorded with its seed");
+    if (js[0] && js[1]) {
+        const double l0 = json_number(js[0], "val_loss"), l1 = json_number(js[1], "val_loss");
+        EXPECT(l0 != l1 && rel_err(l0, l1, 0) < 1e-2,
+               "a 1e-4 nudge of w0 moved val loss from %.17g to %.17g", l0, l1);
+    }
+    free(js[0]);
+    free(js[1]);
+}
+
 static void test_real_loader_and_val_clip(void)
 {
     files_setup("cli");
@@ -1217,6 +1253,7 @@ int main(int argc, char **argv)
         TEST(test_same_seed_same_bytes),
         TEST(test_thread_counts),
         TEST(test_kahan_flag),
+        TEST(test_perturb_w0_flag),
         TEST(test_real_loader_and_val_clip),
         TEST(test_export),
         TEST(test_export_lenet),

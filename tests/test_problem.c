@@ -7,15 +7,18 @@
  * documented, the same spec giving the same bytes, another seed another w0
  * and batch order on the same data, problem_reseed = a load with that seed,
  * a data-only spec; bad names fail with the flag named, --device cuda is
- * refused. End to end: hgbench-engines' row and the `hgbench hypergrad`
+ * refused; --perturb-w0's nudge (its size, its documented direction, seeded,
+ * kept by problem_reseed). End to end: hgbench-engines' row and the `hgbench hypergrad`
  * command it prints for it give the same val loss and hypergradient norm, bit
  * for bit (tiny synthetic logreg runs, bptt and greedy).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../common/mem.h"
+#include "../common/rng.h"
 #include "../harness/problem.h"
 #include "support_files.h"
 #include "test.h"
@@ -174,6 +177,68 @@ static void test_same_spec_same_bytes_other_seed_other_run(void)
     problem_free(&a);
     problem_free(&b);
     problem_free(&c);
+}
+
+/* spec.perturb_w0 = eps: w_0' - w_0 = eps |w_0| d / |d| with d drawn from
+ * problem_perturb_seed (recomputed here), so |w_0' - w_0| / |w_0| = eps; the
+ * data and batch order stay. Measured on the tiny logreg (190 parameters) at
+ * eps 1e-3: the largest entry's gap from the formula 1.1e-17 (float64) and
+ * 7.6e-9 (float32: w_0' rounded once per entry) of |w_0|; the relative size
+ * off eps by 3.7e-15 and 6.1e-7. Tolerances 10x. */
+#ifdef HG_F64
+#define TOL_NUDGE_ENTRY 1.1e-16
+#define TOL_NUDGE_SIZE 4e-14
+#else
+#define TOL_NUDGE_ENTRY 8e-8
+#define TOL_NUDGE_SIZE 7e-6
+#endif
+static void test_perturb_w0(void)
+{
+    const double eps = 1e-3;
+    ProblemSpec s = tiny_spec(), sp = tiny_spec(), sp8 = tiny_spec();
+    sp.perturb_w0 = eps;
+    sp8.perturb_w0 = eps;
+    sp8.seed = 8;
+    Problem a, b, c, d;
+    HgErr err = {{0}};
+    HG_CHECK(problem_load(&s, &a, &err) == 0 && problem_load(&sp, &b, &err) == 0 &&
+                 problem_load(&sp, &c, &err) == 0 && problem_load(&sp8, &d, &err) == 0,
+             "%s", err.msg);
+    const long P = a.model->nparams, dim = dataset_dim(&a.train);
+    /* the nudge the header documents, in double */
+    Rng r = rng_seed(problem_perturb_seed(&sp));
+    double w2 = 0, d2 = 0, g2 = 0, worst = 0;
+    double *dir = malloc(sizeof(double) * P);
+    HG_CHECK(dir, "out of memory");
+    for (long i = 0; i < P; i++) {
+        dir[i] = rng_normal(&r);
+        d2 += dir[i] * dir[i];
+        w2 += (double)a.w0[i] * a.w0[i];
+    }
+    for (long i = 0; i < P; i++) {
+        const double got = (double)b.w0[i] - (double)a.w0[i];
+        g2 += got * got;
+        worst = fmax(worst, fabs(got - eps * sqrt(w2 / d2) * dir[i]));
+    }
+    free(dir);
+    EXPECT(worst <= TOL_NUDGE_ENTRY * sqrt(w2), "w0' - w0 vs eps |w0| d/|d|: largest gap "
+           "%.3g of |w0| (tol %.1g)", worst / sqrt(w2), TOL_NUDGE_ENTRY);
+    EXPECT(fabs(sqrt(g2 / w2) - eps) <= TOL_NUDGE_SIZE * eps,
+           "|w0' - w0| / |w0| = %.17g, want %g (tol %.1g relative)", sqrt(g2 / w2), eps,
+           TOL_NUDGE_SIZE);
+    EXPECT(same_bytes(b.w0, c.w0, sizeof(real) * P), "one spec, the same nudge");
+    EXPECT(same_bytes(a.train.x, b.train.x, sizeof(real) * dim * a.train.n) &&
+               a.batch_seed == b.batch_seed && a.inner.batch_seed == b.inner.batch_seed,
+           "the nudge leaves the data and batch order");
+    EXPECT(problem_perturb_seed(&sp) != problem_perturb_seed(&sp8) &&
+               problem_perturb_seed(&sp) != b.batch_seed,
+           "the nudge's seed is its own and follows --seed");
+    problem_reseed(&b, 8); /* = a load with seed 8, nudged by seed 8's direction */
+    EXPECT(same_bytes(b.w0, d.w0, sizeof(real) * P), "problem_reseed keeps the nudge");
+    problem_free(&a);
+    problem_free(&b);
+    problem_free(&c);
+    problem_free(&d);
 }
 
 static void test_data_only(void)
@@ -380,6 +445,7 @@ int main(int argc, char **argv)
         TEST(test_synthetic_sizes_and_fields),
         TEST(test_seeds_and_normalisation),
         TEST(test_same_spec_same_bytes_other_seed_other_run),
+        TEST(test_perturb_w0),
         TEST(test_data_only),
         TEST(test_refusals),
         TEST(test_bench_engines_reproduced_by_hypergrad),
