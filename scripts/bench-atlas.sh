@@ -23,12 +23,16 @@
 # the default HORIZONS for time (its memory fits: see the section).
 #
 # Time, measured single runs on a 2-core machine with another benchmark on
-# the other core (--threads 1), T = 100, float64: bptt 8.8 s, checkpoint
-# C = 10 11 s, reversible 6 s, truncated K = 10 4.7 s, forward N = 1 / 10 /
-# 100 4.2 / 18 / 124 s, greedy validation 20 s, next batch 2.9 s; float32
-# about 0.35x. Extrapolated (x T, checkpoint x 1.5-2.5 at T = 1000): the full
-# run (T = 100, 1000) about 30 minutes on such a machine, less when quiet;
-# QUICK (T = 20, 50) about 2 minutes.
+# the other core (--threads 1), T = 100, float64 (engine time): bptt 8.8 s,
+# checkpoint C = 10 11 s, reversible 6 s, truncated K = 10 4.7 s, forward
+# N = 1 / 10 / 100 4.2 / 18 / 124 s, greedy validation 20 s, next batch and
+# HD 2.9 s; float32 about 0.35x. Extrapolated: T = 100 about 5 minutes (both
+# precisions); T = 1000 about 22 minutes in float64 (x 10 per step, and
+# checkpoint's recomputation: C = 10 recomputes about 3.5 T steps, some 200 s)
+# and 6 in float32; with data loading (1.5 s a run) about 35 minutes in all at
+# one thread beside another benchmark, roughly 20-25 on a quiet 2-core machine
+# at 2 threads. QUICK (T = 20, 50) took 3.5 minutes at one thread beside
+# another benchmark.
 #
 # Raw results: bench/results/atlas/T<T>-f<32|64>-<method>.json (each run's
 # hgbench hypergrad --json, .err its stderr), bench/results/atlas.txt
@@ -67,7 +71,7 @@ Ts=${horizons//,/ }
 checkpoint_counts() {  # T: the distinct C of round(log2 T), round(sqrt T), round(T/10), in 1..T-1
   awk -v T="$1" 'BEGIN { c[1] = int(log(T) / log(2) + 0.5); c[2] = int(sqrt(T) + 0.5); c[3] = int(T / 10 + 0.5)
     w[1] = "log2 T"; w[2] = "sqrt T"; w[3] = "T/10"
-    for (i = 1; i <= 3; i++) if (c[i] >= 1 && c[i] < T) { what[c[i]] = (c[i] in what) ? what[c[i]] "," w[i] : w[i] }
+    for (i = 1; i <= 3; i++) if (c[i] >= 1 && c[i] < T) { if (c[i] in what) what[c[i]] = what[c[i]] ", " w[i]; else what[c[i]] = w[i] }
     for (x in what) print x, what[x] }' | sort -n
 }
 methods() {  # T prec
@@ -201,13 +205,14 @@ table() {  # T prec
                         printf "| %s | %s | %s | **%s**: %s | | | | | | | |\n", $3, $5, $6, $7, msg; next }
       printf "| %s | %s | %s | %.3g | %.3g | %.3g | %.3g | %.5g | %s | %s | %s |\n", $3, $5, $6, $8, $9, $10, $11, $13, $14, $15, ($16 > 0 ? $16 : "") }' "$raw"
 }
-# In words, from the rows: the memory-time front among the methods within
-# 1e-3 of g* (exact up to rounding) at one T and precision.
+# In words, from the rows: the memory-time front among the per-step methods
+# within 1e-3 of g* (exact up to rounding) at one T and precision. Forward's
+# rows answer a coarser question (N windows) and are left out of it.
 front_words() {  # T prec
   awk -v T="$1" -v p="f$2" '
-    !/^#/ && $1 == T && $2 == p && $7 == "ok" && $14 != "nan" && $14 + 0 < 1e-3 { n++; x[n] = $8 + 0; m[n] = $9 + 0; name[n] = $3 }
+    !/^#/ && $1 == T && $2 == p && $7 == "ok" && $5 == "step" && $14 != "nan" && $14 + 0 < 1e-3 { n++; x[n] = $8 + 0; m[n] = $9 + 0; name[n] = $3 }
     END {
-      if (!n) { print "no method came within 1e-3 of g* here."; exit }
+      if (!n) { print "no per-step method came within 1e-3 of g\\* here."; exit }
       k = 0
       for (i = 1; i <= n; i++) { dom = 0
         for (j = 1; j <= n; j++) if (j != i && x[j] <= x[i] && m[j] <= m[i] && (x[j] < x[i] || m[j] < m[i])) dom = 1
@@ -220,7 +225,7 @@ front_words() {  # T prec
     }' "$raw"
 }
 ckpt_line() {  # T: what each C stands for
-  checkpoint_counts "$1" | awk '{ printf "%sC = %s (%s)", (NR > 1 ? ", " : ""), $1, $2 }'
+  checkpoint_counts "$1" | awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%sC = %s (%s)", (NR > 1 ? ", " : ""), c, $0 }'
 }
 mem_fit() {  # T = 10^4: bptt's trajectory 2 T P reals against this machine's memory, and the time
   local P Tmax
@@ -238,7 +243,7 @@ tmp=$md.tmp.$$
   echo "Which method to use for a hypergradient: time per hypergradient, engine memory, and error"
   echo "against the exact one, for every method on one problem: LeNet (61,706 parameters) on"
   echo "Fashion-MNIST, batch 128, 1000 validation examples, lr 0.05, momentum 0.9, weight decay 5e-4,"
-  echo "constant, seed 0 (init, batch order derived from it, validation split 1), $threads threads,"
+  echo "constant, seed 0 (init, batch order derived from it, validation split 1), threads: $threads,"
   echo "T ∈ {${horizons//,/, }}, float64 and float32. One run each (no repeats); the time is the"
   echo "engine's run (data loading left out), memory the allocator's tagged peaks."
   [ "${QUICK:-0}" = 1 ] && { echo; echo "**QUICK**: T ∈ {${horizons//,/, }} (the full run: T ∈ {100, 1000})."; }
@@ -280,7 +285,8 @@ tmp=$md.tmp.$$
       [ "$p" = 64 ] && { echo "Checkpoints: $(ckpt_line "$T")."; echo; }
       table "$T" "$p"
       echo
-      echo "Memory–time front among the methods within 10⁻³ of g\*: $(front_words "$T" "$p")"
+      echo "Memory–time front of the per-step methods within 10⁻³ of g\* (forward's window rows left"
+      echo "out: a coarser question): $(front_words "$T" "$p")"
       echo
       [ -f "plots/atlas-T$T-f$p-memory.png" ] && echo "![memory vs time, T = $T, float$p](plots/atlas-T$T-f$p-memory.png) ![error vs time, T = $T, float$p](plots/atlas-T$T-f$p-error.png)"
       echo

@@ -23,8 +23,9 @@
 # with another benchmark on the other core): LeNet float64 bptt 88 ms,
 # forward (N = 10) 177 ms, reversible 60 ms, float32 about 0.35x; the MLP's
 # seven runs 18 s in all at T = 100. Seven runs per model and T: the full run
-# (T = 10 .. 1000, 1440 steps each) about 20 minutes on such a machine;
-# QUICK (T = 10, 30) about a minute.
+# (T = 10 .. 1000, 1440 steps each) about 20 minutes on such a machine
+# (LeNet 15, the MLP 4, data loading 2), less on a quiet one; QUICK (T = 10,
+# 30) took 85 s at one thread beside another benchmark.
 #
 # Raw results: bench/results/conditioning/<model>-T<T>-<run>.json (and .err),
 # bench/results/conditioning.txt (columns, # context) and conditioning.json;
