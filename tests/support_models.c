@@ -126,3 +126,31 @@ Model *test_model(const char *name)
     }
     return m;
 }
+
+void engine_case_make(EngineCase *c, const char *model, int n, int val, int T,
+                      const int K[HYPER_KINDS], double clamp, int batch, int kahan)
+{
+    HgErr err;
+    memset(c, 0, sizeof *c);
+    c->model = test_model(model);
+    const Shape in = c->model->input;
+    Dataset full;
+    HG_CHECK(synthetic_make(n, in.c, in.h, in.w, c->model->classes, 1.0, 11, &full, &err) == 0 &&
+                 dataset_split(&full, val, 3, &c->train, &c->val, &err) == 0 &&
+                 hyper_layout_init(&c->layout, T, K, &err) == 0 &&
+                 schedule_init(&c->sched, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, clamp, &err) == 0,
+             "engine case %s: %s", model, err.msg);
+    dataset_free(&full);
+    c->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * c->model->nparams);
+    model_init(c->model, c->w0, INIT_XAVIER, 0, 5);
+    c->prob = (InnerProblem){c->model, &c->train, &c->val, batch, 17, c->w0, kahan, NULL};
+}
+
+void engine_case_free(EngineCase *c)
+{
+    model_free(c->model);
+    dataset_free(&c->train);
+    dataset_free(&c->val);
+    mem_free(c->w0);
+    schedule_free(&c->sched);
+}

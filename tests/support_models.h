@@ -4,6 +4,9 @@
 #ifndef HG_SUPPORT_MODELS_H
 #define HG_SUPPORT_MODELS_H
 
+#include "../datasets/dataset.h"
+#include "../harness/hyper.h"
+#include "../harness/inner.h"
 #include "../models/model.h"
 
 typedef struct ModelCase {
@@ -43,5 +46,21 @@ void fd_grad(ModelCase *p, const real *u, double h, double *out);
 
 /* The named models at test sizes (logreg-full: 784 -> 10, 7,850 params). */
 Model *test_model(const char *name);
+
+/* An inner problem for the engine tests: the named model on n seeded
+ * synthetic examples (val of them held out), T steps with K values learned
+ * per kind, a cosine schedule with the clamp, w0 xavier (seed 5), batch
+ * order seed 17. It holds pointers into itself: it stays where it was made. */
+typedef struct EngineCase {
+    Model *model;
+    Dataset train, val;
+    real *w0;
+    InnerProblem prob;
+    HyperLayout layout;
+    Schedule sched;
+} EngineCase;
+void engine_case_make(EngineCase *c, const char *model, int n, int val, int T,
+                      const int K[HYPER_KINDS], double clamp, int batch, int kahan);
+void engine_case_free(EngineCase *c);
 
 #endif

@@ -54,46 +54,14 @@ static void test_binomial_schedule_is_minimal(void)
            "more slots, fewer advances");
 }
 
-typedef struct Case {
-    Model *model;
-    Dataset train, val;
-    real *w0;
-    InnerProblem prob;
-    HyperLayout layout;
-    Schedule sched;
-} Case;
+typedef EngineCase Case;
 
 /* Every kind learned (lr in 3 windows, momentum per step, wd once), seeded
  * synthetic data shaped for the model. */
 static void case_make(Case *c, const char *model, int T, double clamp, int kahan)
 {
-    memset(c, 0, sizeof *c);
-    HgErr err;
     const int batch = 8, K[HYPER_KINDS] = {3, T, 1};
-    c->model = test_model(model);
-    const Shape in = c->model->input;
-    Dataset full;
-    if (synthetic_make(batch * 8 + 32, in.c, in.h, in.w, c->model->classes, 1.0, 11, &full,
-                       &err) ||
-        dataset_split(&full, 32, 3, &c->train, &c->val, &err) ||
-        hyper_layout_init(&c->layout, T, K, &err) ||
-        schedule_init(&c->sched, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, clamp, &err)) {
-        fprintf(stderr, "case %s: %s\n", model, err.msg);
-        abort();
-    }
-    dataset_free(&full);
-    c->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * c->model->nparams);
-    model_init(c->model, c->w0, INIT_XAVIER, 0, 5);
-    c->prob = (InnerProblem){c->model, &c->train, &c->val, batch, 17, c->w0, kahan, NULL};
-}
-
-static void case_free(Case *c)
-{
-    model_free(c->model);
-    dataset_free(&c->train);
-    dataset_free(&c->val);
-    mem_free(c->w0);
-    schedule_free(&c->sched);
+    engine_case_make(c, model, batch * 8 + 32, 32, T, K, clamp, batch, kahan);
 }
 
 static int same_doubles(const double *a, const double *b, int n)
@@ -152,7 +120,7 @@ static void test_checkpoint_is_bptt_bit_for_bit(void)
             HgErr err;
             if (engine_run(&BPTT_OPS, &cfg, &ref, &err)) {
                 test_fail_at(__FILE__, __LINE__, "bptt on %s: %s", models[mi], err.msg);
-                case_free(&c);
+                engine_case_free(&c);
                 continue;
             }
             const int Cs[] = {1, 2, 3, T - 1};
@@ -165,7 +133,7 @@ static void test_checkpoint_is_bptt_bit_for_bit(void)
                     check_against_bptt(&c, &ref, Cs[ci], uniform, what);
                 }
             engine_result_free(&ref);
-            case_free(&c);
+            engine_case_free(&c);
         }
 }
 
@@ -200,7 +168,7 @@ static void test_checkpoint_refusals(void)
                st.bytes == (double)checkpoint_bytes(5000, 1000, 10, 0, 0) &&
                st.bytes == 10 * 2.0 * 5000 * sizeof(real) && strstr(st.what, "checkpoints"),
            "the estimate is C states of 2P: %g bytes, '%s'", st.bytes, st.what);
-    case_free(&c);
+    engine_case_free(&c);
 }
 
 int main(int argc, char **argv)

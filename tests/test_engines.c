@@ -40,48 +40,14 @@ static const double TOL_FORWARD[HYPER_KINDS] = {3e-6, 1e-5, 1e-5};
 static const double TOL_REVERSIBLE[HYPER_KINDS] = {3e-5, 4e-5, 2e-5};
 #endif
 
-typedef struct Setup {
-    Model *model;
-    Dataset train, val;
-    real *w0;
-    InnerProblem prob;
-    HyperLayout layout;
-    Schedule sched;
-} Setup;
+typedef EngineCase Setup;
 
 /* A model on seeded synthetic data shaped for it (s holds pointers into
  * itself: it stays where it was made). */
 static void setup_make(Setup *sp, const char *model, int T, const int K[HYPER_KINDS],
                        double clamp, int batch)
 {
-    Setup s;
-    memset(&s, 0, sizeof s);
-    HgErr err;
-    s.model = test_model(model);
-    const Shape in = s.model->input;
-    Dataset full;
-    if (synthetic_make(batch * 8 + 32, in.c, in.h, in.w, s.model->classes, 1.0, 11, &full,
-                       &err) ||
-        dataset_split(&full, 32, 3, &s.train, &s.val, &err) ||
-        hyper_layout_init(&s.layout, T, K, &err) ||
-        schedule_init(&s.sched, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, clamp, &err)) {
-        fprintf(stderr, "setup %s: %s\n", model, err.msg);
-        abort();
-    }
-    dataset_free(&full);
-    s.w0 = mem_alloc(MEM_PARAMS, sizeof(real) * s.model->nparams);
-    model_init(s.model, s.w0, INIT_XAVIER, 0, 5);
-    *sp = s;
-    sp->prob = (InnerProblem){sp->model, &sp->train, &sp->val, batch, 17, sp->w0, 0, NULL};
-}
-
-static void setup_free(Setup *s)
-{
-    model_free(s->model);
-    dataset_free(&s->train);
-    dataset_free(&s->val);
-    mem_free(s->w0);
-    schedule_free(&s->sched);
+    engine_case_make(sp, model, batch * 8 + 32, 32, T, K, clamp, batch, 0);
 }
 
 /* Each learned kind of theta against its own scale: the largest over kinds
@@ -144,7 +110,7 @@ static void test_engines_agree(void)
                     engine_result_free(&f);
                     engine_result_free(&r);
                 }
-                setup_free(&s);
+                engine_case_free(&s);
             }
     }
     for (int k = 0; k < HYPER_KINDS; k++)
@@ -181,7 +147,7 @@ static void test_reversible_buffer(void)
                    floor);
             engine_result_free(&r);
         }
-        setup_free(&s);
+        engine_case_free(&s);
     }
 
     Setup s;
@@ -196,7 +162,7 @@ static void test_reversible_buffer(void)
                "a corrupted reverse step %d went unnoticed: '%s'", flip, err.msg);
     }
     reversible_test_flip = -1;
-    setup_free(&s);
+    engine_case_free(&s);
 }
 
 /* Momentum 0 (or 1) cannot be reversed; a fixed-point overflow names its
@@ -216,7 +182,7 @@ static void test_reversible_refusals(void)
         EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
                    strstr(err.msg, "exact reversal needs 0 < momentum < 1"),
                "momentum %g: '%s'", moms[c], err.msg);
-        setup_free(&s);
+        engine_case_free(&s);
     }
     Setup s;
     setup_make(&s, "logreg", 5, K, 0, 16);
@@ -230,7 +196,7 @@ static void test_reversible_refusals(void)
     EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "--truncate") &&
                strstr(err.msg, "bptt"),
            "truncation: '%s'", err.msg);
-    setup_free(&s);
+    engine_case_free(&s);
 }
 
 #ifdef HG_F64
@@ -250,7 +216,7 @@ static void test_bptt_finite_differences(void)
         EngineResult b;
         if (run(&s, &BPTT_OPS, &b)) {
             mem_free(theta);
-            setup_free(&s);
+            engine_case_free(&s);
             continue;
         }
         real *w = mem_alloc(MEM_PARAMS, sizeof(real) * s.model->nparams);
@@ -274,7 +240,7 @@ static void test_bptt_finite_differences(void)
         mem_free(w);
         mem_free(theta);
         engine_result_free(&b);
-        setup_free(&s);
+        engine_case_free(&s);
     }
 }
 #endif
@@ -292,7 +258,7 @@ static void test_greedy_equals_bptt_at_T1(void)
         engine_result_free(&b);
         engine_result_free(&g);
     }
-    setup_free(&s);
+    engine_case_free(&s);
 }
 
 /* Per-step hypergradients (K = T) summed over windows = the windowed ones,
@@ -320,8 +286,8 @@ static void test_window_sums(void)
         engine_result_free(&pa);
         engine_result_free(&pw);
     }
-    setup_free(&a);
-    setup_free(&w);
+    engine_case_free(&a);
+    engine_case_free(&w);
 }
 
 static void test_same_seed_same_bytes(void)
@@ -341,8 +307,8 @@ static void test_same_seed_same_bytes(void)
             engine_result_free(&r1);
             engine_result_free(&r2);
         }
-        setup_free(&s1);
-        setup_free(&s2);
+        engine_case_free(&s1);
+        engine_case_free(&s2);
     }
 }
 
@@ -397,7 +363,7 @@ static void test_refusals_and_divergence(void)
     cfg = (EngineConfig){.prob = &s.prob, .layout = &s.layout, .sched = &s.sched};
     EXPECT(engine_run(&FORWARD_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "nothing is learned"),
            "forward, N = 0: '%s'", err.msg);
-    setup_free(&s);
+    engine_case_free(&s);
 
     /* a learning rate that blows up is reported, not returned as a number */
     const int KT[HYPER_KINDS] = {1, 0, 0};
@@ -415,7 +381,7 @@ static void test_refusals_and_divergence(void)
                     strstr(err.msg, "fixed-point overflow")),
                "%s with lr 1e200: '%s'", ops->name, err.msg);
     }
-    setup_free(&d);
+    engine_case_free(&d);
 }
 
 /* ------------------------------------------------------------ trajectories, Kahan */
@@ -493,7 +459,7 @@ static void test_bptt_trajectory_record_replay(void)
         const long P = s.model->nparams;
         if (engine_run(&BPTT_OPS, &cfg, &a, &err)) {
             test_fail_at(__FILE__, __LINE__, "%s: record: %s", cases[c].model, err.msg);
-            setup_free(&s);
+            engine_case_free(&s);
             continue;
         }
         EXPECT(mt.recorded && !memcmp(mt.W, s.w0, sizeof(real) * P) &&
@@ -524,7 +490,7 @@ static void test_bptt_trajectory_record_replay(void)
         }
         engine_result_free(&a);
         mem_trajectory_free(&mt);
-        setup_free(&s);
+        engine_case_free(&s);
     }
 }
 
@@ -578,7 +544,7 @@ static void test_kahan_update(void)
                "reversible with Kahan: '%s'", err.msg);
         engine_result_free(&plain);
     }
-    setup_free(&s);
+    engine_case_free(&s);
 }
 
 /* ------------------------------------------------------------ engine options */
@@ -623,8 +589,8 @@ static void test_bptt_truncate_is_the_truncated_sum(void)
     }
     if (full.hypergrad)
         engine_result_free(&full);
-    setup_free(&a);
-    setup_free(&w);
+    engine_case_free(&a);
+    engine_case_free(&w);
 }
 
 /* Greedy's per-step values at T > 1 against their definition: with w_t, v_t
@@ -658,7 +624,7 @@ static void test_greedy_is_its_definition(void)
         HgErr err;
         if (engine_run(&GREEDY_OPS, &cfg, &r, &err)) {
             test_fail_at(__FILE__, __LINE__, "greedy: %s", err.msg);
-            setup_free(&s);
+            engine_case_free(&s);
             continue;
         }
         const long P = s.model->nparams, dim = dataset_dim(s.prob.train);
@@ -709,7 +675,7 @@ static void test_greedy_is_its_definition(void)
         mem_free(y);
         mem_free(yn);
         engine_result_free(&r);
-        setup_free(&s);
+        engine_case_free(&s);
     }
     printf("# greedy vs central differences of its look-ahead loss: worst rel err %.2g\n", worst);
 }
@@ -732,7 +698,7 @@ static void test_greedy_online_two_steps(void)
     EngineResult r;
     if (engine_run(&GREEDY_OPS, &cfg, &r, &err)) {
         test_fail_at(__FILE__, __LINE__, "online greedy: %s", err.msg);
-        setup_free(&s);
+        engine_case_free(&s);
         return;
     }
     const long P = s.model->nparams, dim = dataset_dim(s.prob.train);
@@ -772,7 +738,7 @@ static void test_greedy_online_two_steps(void)
     mem_free(x);
     mem_free(y);
     engine_result_free(&r);
-    setup_free(&s);
+    engine_case_free(&s);
 }
 
 /* Each engine refuses, before any work, exactly the options it does not own

@@ -29,42 +29,13 @@
 #include "support_models.h"
 #include "test.h"
 
-typedef struct Small {
-    Model *model;
-    Dataset train, val;
-    real *w0;
-    InnerProblem prob;
-    HyperLayout layout;
-    Schedule sched;
-} Small;
+typedef EngineCase Small;
 
 /* An MLP on synthetic data, T = 6, lr, momentum and wd learned, clamp on. */
 static void small_make(Small *s)
 {
-    HgErr err;
-    const int K[HYPER_KINDS] = {2, 1, 3}, batch = 8;
-    memset(s, 0, sizeof *s);
-    s->model = test_model("mlp-tanh");
-    const Shape in = s->model->input;
-    Dataset full;
-    HG_CHECK(synthetic_make(64, in.c, in.h, in.w, s->model->classes, 1.0, 11, &full, &err) == 0 &&
-                 dataset_split(&full, 16, 3, &s->train, &s->val, &err) == 0 &&
-                 hyper_layout_init(&s->layout, 6, K, &err) == 0 &&
-                 schedule_init(&s->sched, 6, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, 0.5, &err) == 0,
-             "small problem: %s", err.msg);
-    dataset_free(&full);
-    s->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * s->model->nparams);
-    model_init(s->model, s->w0, INIT_XAVIER, 0, 5);
-    s->prob = (InnerProblem){s->model, &s->train, &s->val, batch, 17, s->w0, 0, NULL};
-}
-
-static void small_free(Small *s)
-{
-    model_free(s->model);
-    dataset_free(&s->train);
-    dataset_free(&s->val);
-    mem_free(s->w0);
-    schedule_free(&s->sched);
+    const int K[HYPER_KINDS] = {2, 1, 3};
+    engine_case_make(s, "mlp-tanh", 64, 16, 6, K, 0.5, 8, 0);
 }
 
 static int run_engine(Small *s, const EngineOps *ops, HgErr *err)
@@ -119,7 +90,7 @@ static void test_failure_hook_every_engine(void)
                     _exit(CHILD_BAD_MESSAGE);
                 }
                 const int leaked = mem_total_current() != before;
-                small_free(&s);
+                engine_case_free(&s);
                 exit(leaked ? CHILD_LEAKED : CHILD_ERROR_CLEAN); /* exit: the leak check runs */
             }
             int status = 0;
@@ -148,7 +119,7 @@ static void test_failure_hook_every_engine(void)
                "%s: the engine's own buffers report out of memory as an error (%d of %ld)",
                engines[e]->name, counts[CHILD_ERROR_CLEAN], count);
     }
-    small_free(&s);
+    engine_case_free(&s);
 }
 
 /* bash running 'ulimit -v KB; timeout 120 hgbench ARGS' from a script file. */
