@@ -8,7 +8,14 @@
 # bench/results/pytorch.md. Skipped, with the reason, when Debian's
 # python3-torch is not installed. Exit 1 if a run failed.
 #
-# Environment: QUICK=1 (T = 10), THREADS (2), STEPS (T, default 100), DATA_DIR.
+# Speed: every hgbench engine and every PyTorch method runs REPEATS times
+# (default 3; QUICK 1) and the tables give the median; a second table holds
+# issue 10's goal, PyTorch's time over hgbench's for bptt (against autograd)
+# and forward (against the column loop), >= 3x, both timed in this run at
+# the same thread count.
+#
+# Environment: QUICK=1 (T = 10), THREADS (2), STEPS (T, default 100),
+# REPEATS, DATA_DIR.
 set -uo pipefail
 # Ctrl-C or SIGTERM: stop, leaving none of this script's temporaries (the
 # programs it runs clean up their own)
@@ -19,7 +26,8 @@ cd "$(dirname "$0")/.." || exit 1
 
 threads=${THREADS:-2}
 steps=${STEPS:-100}
-[ "${QUICK:-0}" = 1 ] && steps=${STEPS:-10}
+repeats=${REPEATS:-3}
+[ "${QUICK:-0}" = 1 ] && steps=${STEPS:-10} repeats=${REPEATS:-1}
 py=/usr/bin/python3  # Debian's python3-torch lives in the system interpreter
 md=bench/results/pytorch.md
 mkdir -p bench/results
@@ -48,20 +56,25 @@ for prec in 64 32; do
   dir=bench/results/pytorch-export-f$prec
   rm -rf "$dir"
   for e in bptt reversible forward; do
-    extra=(); [ "$e" = bptt ] && extra=(--export "$dir")
-    if ! build/hgbench hypergrad --engine "$e" --precision "$prec" "${problem[@]}" "${extra[@]}" \
-         --json "bench/results/pytorch-hgbench-$e-f$prec.json" > /dev/null; then
-      status=1; echo "bench-pytorch: hgbench $e float$prec failed" >&2
-    fi
+    rm -f bench/results/pytorch-hgbench-$e-f$prec.r*.json
+    for r in $(seq 1 "$repeats"); do  # run r > 1 only times: pytorch-hgbench-<e>-f<p>.r<r>.json
+      out=bench/results/pytorch-hgbench-$e-f$prec.json extra=()
+      [ "$r" -gt 1 ] && out=bench/results/pytorch-hgbench-$e-f$prec.r$r.json
+      [ "$e" = bptt ] && [ "$r" = 1 ] && extra=(--export "$dir")
+      if ! build/hgbench hypergrad --engine "$e" --precision "$prec" "${problem[@]}" "${extra[@]}" \
+           --json "$out" > /dev/null; then
+        status=1; echo "bench-pytorch: hgbench $e float$prec failed" >&2
+      fi
+    done
   done
-  "$py" scripts/pytorch_baseline.py "$dir" --threads "$threads" \
+  "$py" scripts/pytorch_baseline.py "$dir" --threads "$threads" --repeats "$repeats" \
     --json "bench/results/pytorch-f$prec.json" || status=1
 done
 
 # One Markdown row per method; agreement against hgbench's bptt (the export).
 row() {  # label json-file prec
   "$py" - "$@" <<'EOF'
-import json, sys
+import glob, json, sys
 import numpy as np
 label, path, prec = sys.argv[1:4]
 try:
@@ -80,9 +93,49 @@ if "methods" in d:  # PyTorch
             print(f"| {what} | float{prec} | **{m['status']}**: {m.get('error', '')} | | |")
         else:
             print(f"| {what} | float{prec} | {m['time_s']:.2f} | {m['ms_per_step']:.1f} | {m['max_rel_err']:.2g} |")
-else:  # hgbench --json
+else:  # hgbench --json, and the repeats' times beside it
     hg = np.concatenate([np.asarray(d["hypergrad"][k]) for k in ("lr", "mom", "wd") if k in d["hypergrad"]])
-    print(f"| hgbench {label} | float{prec} | {d['time_s']:.2f} | {1e3 * d['time_s'] / d['steps']:.1f} | {err(hg):.2g} |")
+    t = float(np.median([d["time_s"]] + [json.load(open(r))["time_s"]
+                          for r in glob.glob(path[:-len(".json")] + ".r*.json")]))
+    print(f"| hgbench {label} | float{prec} | {t:.2f} | {1e3 * t / d['steps']:.1f} | {err(hg):.2g} |")
+EOF
+}
+# Issue 10's goal: hgbench's bptt and forward engines >= 3x faster than
+# PyTorch's autograd and forward loop on this problem, in this run.
+speed_table() {
+  "$py" - "$repeats" "$threads" <<'EOF'
+import glob, json, sys
+import numpy as np
+repeats, threads = sys.argv[1:3]
+def hg_ms(e, prec):
+    path = f"bench/results/pytorch-hgbench-{e}-f{prec}.json"
+    try:
+        runs = [json.load(open(p)) for p in [path] + glob.glob(path[:-5] + ".r*.json")]
+    except (OSError, ValueError):
+        return None
+    return 1e3 * float(np.median([r["time_s"] for r in runs])) / runs[0]["steps"]
+def pt_ms(name, prec):
+    try:
+        m = json.load(open(f"bench/results/pytorch-f{prec}.json"))["methods"][name]
+    except (OSError, ValueError, KeyError):
+        return None
+    return m["ms_per_step"] if m.get("status") == "ok" else None
+print("Speed against PyTorch (issue 10's goal: hgbench at least 3x faster), ms per inner step,")
+print(f"{'one run' if repeats == '1' else f'medians of {repeats} runs'} each, {threads} thread{'' if threads == '1' else 's'} on both sides:")
+print()
+print("| precision | hgbench engine | ms/step | PyTorch method | ms/step | PyTorch / hgbench | goal >= 3x |")
+print("|---|---|--:|---|--:|--:|---|")
+for prec in (32, 64):
+    for e, name, what in (("bptt", "autograd", "autograd (unrolled loop)"),
+                          ("forward", "forward", "forward mode, columns looped")):
+        h, p = hg_ms(e, prec), pt_ms(name, prec)
+        if h is None or p is None:
+            print(f"| float{prec} | {e} | {'%.1f' % h if h else '**failed**'} | {what} | "
+                  f"{'%.1f' % p if p else '**failed**'} | | |")
+            continue
+        r = p / h
+        print(f"| float{prec} | {e} | {h:.1f} | {what} | {p:.1f} | {r:.2f}x | "
+              f"{'met' if r >= 3 else '**not met** (%.1fx short)' % (3 / r)} |")
 EOF
 }
 {
@@ -92,7 +145,7 @@ EOF
   echo "batch 128, lr 0.05 / momentum 0.9 / wd 5e-4, lr learned in 10 windows, seed 1) recomputed by"
   echo "PyTorch $torch ($threads threads) from the exported files alone, beside hgbench's engines. Error:"
   echo "max-norm relative difference of the hypergradient from hgbench's bptt at the same precision."
-  echo "One run each (time per hypergradient, and per inner step)."
+  echo "Times per hypergradient and per inner step: the median of $repeats run$([ "$repeats" = 1 ] || echo s) of each method."
   echo "$(scripts/machine-line.sh "${COMMIT:-}")"
   echo
   echo "| method | precision | s per hypergradient | ms per step | rel. error vs hgbench bptt |"
@@ -102,8 +155,11 @@ EOF
     row pytorch "bench/results/pytorch-f$prec.json" "$prec"
   done
   echo
+  speed_table
+  echo
   echo "Reproduce: \`build/hgbench hypergrad --engine bptt --precision 64 ${problem[*]} --export DIR\`"
-  echo "then \`$py scripts/pytorch_baseline.py DIR --threads $threads\`."
+  echo "(and \`--engine reversible\`, \`--engine forward\`, each $repeats times)"
+  echo "then \`$py scripts/pytorch_baseline.py DIR --threads $threads --repeats $repeats\`."
   echo
 } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
 # the exports hold the training examples (tens of MiB): not results to keep

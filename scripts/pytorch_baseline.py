@@ -8,9 +8,9 @@ in PyTorch, two ways, and compare with hgbench's:
             learned value, the Hessian-tangent products by double backward,
             one column at a time, columns of windows not yet started skipped.
 
-Usage: pytorch_baseline.py EXPORT_DIR [--threads N] [--json FILE]
+Usage: pytorch_baseline.py EXPORT_DIR [--threads N] [--repeats R] [--json FILE]
 EXPORT_DIR is what `hgbench hypergrad --export DIR` wrote (problem.json and
-.npy files). Prints one line per method: time, and the max-norm relative
+.npy files). Prints one line per method: time (the median of R runs), and the max-norm relative
 error against hgbench's hypergrad.npy. Exit 2 on a bad export, 1 if a method
 fails (e.g. runs out of memory), 0 otherwise.
 """
@@ -188,7 +188,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
     ap.add_argument("--methods", default="autograd,forward")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs per method; time_s is their median")
     o = ap.parse_args()
+    if o.repeats < 1:
+        die(f"--repeats: {o.repeats} is not a positive count")
     torch.set_num_threads(o.threads)
     prob, arrays = load(o.export_dir)
     dtype = torch.float64 if prob["dtype"] == "float64" else torch.float32
@@ -202,18 +206,22 @@ def main():
         fn = {"autograd": by_autograd, "forward": by_forward_loop}.get(name)
         if fn is None:
             die(f"--methods: '{name}' is not autograd or forward")
-        t0 = time.perf_counter()
+        times = []
         try:
-            hg, f = fn(P)
+            for _ in range(o.repeats):
+                t0 = time.perf_counter()
+                hg, f = fn(P)
+                times.append(time.perf_counter() - t0)
         except (RuntimeError, MemoryError) as e:  # out of memory, mostly
             out["methods"][name] = {"status": "failed", "error": str(e).splitlines()[0]}
             print(f"{name:9s} failed: {e}", file=sys.stderr)
             status = 1
             continue
-        dt = time.perf_counter() - t0
+        dt = float(np.median(times))
         err = float(np.max(np.abs(hg - ref)) / max(np.max(np.abs(ref)), 1e-300))
         ok = all(math.isfinite(x) for x in hg)
         out["methods"][name] = {"status": "ok" if ok else "diverged", "time_s": dt,
+                                "times_s": times,
                                 "ms_per_step": 1e3 * dt / P.T, "max_rel_err": err,
                                 "val_loss": f, "hypergrad": hg.tolist()}
         print(f"{name:9s} {dt:9.3f} s  {1e3 * dt / P.T:9.3f} ms/step  max rel err vs hgbench "
