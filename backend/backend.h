@@ -104,6 +104,11 @@ typedef struct Backend {
     void (*maxpool_gather)(const Layer *L, const int32_t *arg, const real *x, int n, real *y);
     void (*maxpool_backward)(const Layer *L, const int32_t *arg, const real *dy, int n,
                              real *dx);
+    /* relu then this pool, backward in one pass (x: the relu's input):
+     * scatter(dy) [x > 0], the same bytes as maxpool_backward then
+     * relu_mask. NULL: the backend has none. */
+    void (*maxpool_relu_backward)(const Layer *L, const int32_t *arg, const real *x,
+                                  const real *dy, int n, real *dx);
     /* elementwise over count entries */
     void (*relu_forward)(const real *x, long count, real *y);
     void (*relu_mask)(const real *x, const real *d, long count, real *out); /* d [x > 0] */

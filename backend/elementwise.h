@@ -58,10 +58,18 @@ static inline HG_HD real hg_tangent_u(real u, real mask, real hz, real z, real m
     return m * u + mask * hz + l * z;
 }
 
+/* a > b without raising the invalid flag on NaN (false for NaN, as >):
+ * GCC will not if-convert a plain > under the default -ftrapping-math, so a
+ * loop of selects on them would not vectorise. */
+#ifdef __CUDA_ARCH__
+#define HG_GREATER(a, b) ((a) > (b))
+#else
+#define HG_GREATER(a, b) __builtin_isgreater(a, b)
+#endif
 /* ---- activations (relu's derivative is 0 at 0, PyTorch's convention) ---- */
 static inline HG_HD real hg_relu(real x) { return x > 0 ? x : 0; }
 /* d [x > 0] */
-static inline HG_HD real hg_relu_mask(real x, real d) { return x > 0 ? d : 0; }
+static inline HG_HD real hg_relu_mask(real x, real d) { return HG_GREATER(x, 0) ? d : 0; }
 static inline HG_HD real hg_tanh(real x) { return (real)tanh((double)x); }
 /* d (1 - y^2) */
 static inline HG_HD real hg_tanh_scale(real y, real d) { return d * (1 - y * y); }
@@ -83,14 +91,6 @@ typedef struct HgPoolPick {
     real max;
     int at; /* int, not long: the CPU's float32 vectors keep 32-bit lanes */
 } HgPoolPick;
-/* a > b without raising the invalid flag on NaN (false for NaN, as >):
- * GCC will not if-convert a plain > under the default -ftrapping-math, so a
- * loop of them would not vectorise. */
-#ifdef __CUDA_ARCH__
-#define HG_GREATER(a, b) ((a) > (b))
-#else
-#define HG_GREATER(a, b) __builtin_isgreater(a, b)
-#endif
 /* The window x00 x01 / x10 x11 (row stride W): the first max in row-major
  * order (strict >). Selects, not branches, so that the CPU's loop over a row
  * of windows vectorises (a branch per cell mispredicts on half the windows). */

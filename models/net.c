@@ -71,6 +71,16 @@ static int is_direct(const Model *m, int l)
            (long)L->in.c * L->ksize * L->ksize <= m->conv_direct_taps;
 }
 
+/* Layer l is a maxpool whose backward passes also do the relu below it (one
+ * pass over the pool's input instead of two; the relu's own pass is then
+ * skipped, and its time counts in the pool's row of the profile). */
+static int pool_takes_relu(const Model *m, int l)
+{
+    return l >= 1 && l < m->nlayers && m->layers[l].type == LAYER_MAXPOOL &&
+           m->layers[l - 1].type == LAYER_RELU && l - 1 > m->work->first_param &&
+           m->be->maxpool_relu_backward;
+}
+
 static long layer_in(const Model *m, int l) { return shape_size(m->layers[l].in); }
 static long layer_out(const Model *m, int l) { return shape_size(m->layers[l].out); }
 
@@ -208,11 +218,13 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
                 be->conv_backward_data(L, w, dy, n, dx, wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            if (need_dx)
+            if (pool_takes_relu(m, l))
+                be->maxpool_relu_backward(L, wk->arg[l], wk->act[l - 1], dy, n, wk->delta[l - 1]);
+            else if (need_dx)
                 be->maxpool_backward(L, wk->arg[l], dy, n, dx);
             break;
         case LAYER_RELU:
-            if (need_dx)
+            if (need_dx && !pool_takes_relu(m, l + 1))
                 be->relu_mask(x, dy, osz, dx);
             break;
         case LAYER_TANH:
@@ -309,10 +321,17 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
                                wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            for (int j = 0; j < kc && need_dx; j++)
+            for (int j = 0; j < kc && pool_takes_relu(m, l); j++)
+                be->maxpool_relu_backward(L, wk->arg[l], wk->act[l - 1], rdy + j * osz, n,
+                                          rdx + j * isz);
+            for (int j = 0; j < kc && need_dx && !pool_takes_relu(m, l); j++)
                 be->maxpool_backward(L, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
             break;
         case LAYER_RELU:
+            if (pool_takes_relu(m, l + 1)) {
+                wk->prof[NET_RBACKWARD][l] += now_s() - t0;
+                continue; /* done by the pool above: rdy already holds R{dx} */
+            }
             for (int j = 0; j < kc && need_dx; j++)
                 be->relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
             break;

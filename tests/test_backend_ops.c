@@ -382,6 +382,12 @@ static void case_pool(Run *r, const int *p)
     r->be->maxpool_forward(&L, x, (int)n, y, arg);
     r->be->maxpool_gather(&L, arg, rx, (int)n, ry);
     r->be->maxpool_backward(&L, arg, dy, (int)n, dx);
+    /* through a relu below (x as its input): fused where the backend has it */
+    real *rdx = out_reals(r, "relu_dx", isz, 0, NULL);
+    if (r->be->maxpool_relu_backward)
+        r->be->maxpool_relu_backward(&L, arg, x, dy, (int)n, rdx);
+    else
+        r->be->relu_mask(x, dx, isz, rdx);
     out_scalar(r, "kink", r->be->maxpool_kink(&L, arg, x, rx, (int)n), 0);
     mem_free(hx);
 }
@@ -663,8 +669,67 @@ static void test_every_op(void)
            cases_compared);
 }
 
+/* The CPU's vectorised fast paths against their plain reference forms, bit
+ * for bit: maxpool_forward against a branchy first-max search written out
+ * here, maxpool_relu_backward against maxpool_backward then relu_mask. Odd
+ * sizes, ties, zeros and negative zeros included. */
+static void test_fast_paths_equal_reference(void)
+{
+    const Backend *cpu = backend_find("cpu", NULL);
+    static const int shapes[][4] = {{1, 2, 2, 1}, {6, 28, 28, 5}, {16, 10, 10, 3},
+                                    {3, 7, 9, 2}, {2, 33, 31, 1}};
+    Rng rng = rng_seed(99);
+    for (int s = 0; s < ARRAY_LEN(shapes); s++) {
+        const Layer L = pool_layer(shapes[s][0], shapes[s][1], shapes[s][2]);
+        const int n = shapes[s][3];
+        const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
+        real *x = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        real *dy = mem_alloc(MEM_OTHER, sizeof(real) * osz);
+        for (long i = 0; i < isz; i++) {
+            const uint64_t u = rng_below(&rng, 8);
+            x[i] = u == 0 ? 0 : u == 1 ? -(real)0 : u == 2 && i > 0 ? x[i - 1]
+                                                                   : (real)rng_normal(&rng);
+        }
+        for (long i = 0; i < osz; i++)
+            dy[i] = (real)rng_normal(&rng);
+        real *y = mem_alloc(MEM_OTHER, sizeof(real) * osz);
+        int32_t *arg = mem_alloc(MEM_OTHER, sizeof(int32_t) * osz);
+        cpu->maxpool_forward(&L, x, n, y, arg);
+        long bad = 0;
+        const int H = L.in.h, W = L.in.w, OH = L.out.h, OW = L.out.w;
+        for (long pl = 0; pl < (long)L.in.c * n; pl++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    const long o = (pl * OH + oh) * OW + ow;
+                    const long c = pl * H * W + (long)(2 * oh) * W + 2 * ow;
+                    long best = c; /* the first max in row-major order, by branches */
+                    const long cells[3] = {c + 1, c + W, c + W + 1};
+                    for (int q = 0; q < 3; q++)
+                        if (x[cells[q]] > x[best])
+                            best = cells[q];
+                    bad += arg[o] != best || memcmp(&y[o], &x[best], sizeof(real));
+                }
+        EXPECT(bad == 0, "pool %dx%dx%d n=%d: %ld windows differ from the first max", L.in.c, H,
+               W, n, bad);
+        real *fused = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        real *plain = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        cpu->maxpool_relu_backward(&L, arg, x, dy, n, fused);
+        cpu->maxpool_backward(&L, arg, dy, n, plain);
+        cpu->relu_mask(x, plain, isz, plain);
+        EXPECT(!memcmp(fused, plain, sizeof(real) * isz),
+               "pool %dx%dx%d n=%d: maxpool_relu_backward differs from maxpool_backward + "
+               "relu_mask", L.in.c, H, W, n);
+        mem_free(x);
+        mem_free(dy);
+        mem_free(y);
+        mem_free(arg);
+        mem_free(fused);
+        mem_free(plain);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    static const TestCase tests[] = {TEST(test_every_op)};
+    static const TestCase tests[] = {TEST(test_every_op), TEST(test_fast_paths_equal_reference)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

@@ -53,6 +53,7 @@ const Backend BACKEND_CPU = {
     .maxpool_forward = maxpool_forward,
     .maxpool_gather = maxpool_gather,
     .maxpool_backward = maxpool_backward,
+    .maxpool_relu_backward = maxpool_relu_backward,
     .relu_forward = relu_forward,
     .relu_mask = relu_mask,
     .tanh_forward = tanh_forward,

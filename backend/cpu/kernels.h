@@ -108,6 +108,11 @@ void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, re
 /* dx = scatter of dy to the argmax positions (overwrites dx) */
 void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
                       real *dx);
+/* a relu below the pool (x: the relu's input, shaped as the pool's) and the
+ * pool backward in one pass: dx = scatter(dy) [x > 0], the same bytes as
+ * maxpool_backward then relu_mask */
+void maxpool_relu_backward(const Layer *L, const int32_t *arg, const real *x,
+                           const real *dy, int n, real *dx);
 
 /* ---- elementwise, count = n * size ---- */
 void relu_forward(const real *x, long count, real *y);

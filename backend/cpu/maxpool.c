@@ -34,36 +34,65 @@ void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, re
         y[o] = x[arg[o]];
 }
 
-void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
-                      real *dx)
+/* One row pair of windows: each input cell written once, the window's
+ * argmax gets dy and the others 0 (selects in a vector loop, not a scatter
+ * after a clearing pass: this op is bound by memory traffic). With x (the
+ * input of a relu below the pool), also through that relu's mask. */
+/* One row pair of windows: each input cell written once, the window's
+ * argmax gets dy and the others 0 (selects in a vector loop, not a scatter
+ * after a clearing pass: this op is bound by memory traffic). With x (the
+ * input of a relu below the pool), then through that relu's mask while the
+ * two rows are still in L1 (one loop doing both does not vectorise). */
+static void backward_rows(const int32_t *ao, const real *d, const real *x, long c, int W,
+                          int OW, real *dx)
 {
-    /* Every input cell is written once, by rows: the window's argmax gets
-     * dy, the others 0 (selects in a vector loop, not a scatter after a
-     * clearing pass: this op is bound by memory traffic). Rows and columns
-     * that no window covers are cleared. */
+    real *r0 = dx + c, *r1 = r0 + W;
+#pragma omp simd
+    for (int ow = 0; ow < OW; ow++) {
+        const int at = (int)(ao[ow] - c) - 2 * ow; /* 0, 1, W or W + 1 */
+        r0[2 * ow] = at == 0 ? d[ow] : 0;
+        r0[2 * ow + 1] = at == 1 ? d[ow] : 0;
+        r1[2 * ow] = at == W ? d[ow] : 0;
+        r1[2 * ow + 1] = at == W + 1 ? d[ow] : 0;
+    }
+    if (!x)
+        return;
+    const real *x0 = x + c;
+#pragma omp simd
+    for (int i = 0; i < 2 * OW; i++) {
+        r0[i] = hg_relu_mask(x0[i], r0[i]);
+        r1[i] = hg_relu_mask(x0[W + i], r1[i]);
+    }
+}
+
+static void backward(const Layer *L, const int32_t *arg, const real *x, const real *dy,
+                     int n, real *dx)
+{
     const int H = L->in.h, W = L->in.w, OH = L->out.h, OW = L->out.w;
     const long planes = (long)L->in.c * n;
 #pragma omp parallel for schedule(static)
     for (long pl = 0; pl < planes; pl++) {
         real *plane = dx + pl * H * W;
         for (int oh = 0; oh < OH; oh++) {
-            const long c = pl * H * W + (long)(2 * oh) * W;
-            real *r0 = dx + c, *r1 = r0 + W;
             const long o0 = (pl * OH + oh) * OW;
-            const int32_t *ao = arg + o0;
-            const real *d = dy + o0;
-#pragma omp simd
-            for (int ow = 0; ow < OW; ow++) {
-                const int at = (int)(ao[ow] - c) - 2 * ow; /* 0, 1, W or W + 1 */
-                r0[2 * ow] = at == 0 ? d[ow] : 0;
-                r0[2 * ow + 1] = at == 1 ? d[ow] : 0;
-                r1[2 * ow] = at == W ? d[ow] : 0;
-                r1[2 * ow + 1] = at == W + 1 ? d[ow] : 0;
-            }
+            backward_rows(arg + o0, dy + o0, x, pl * H * W + (long)(2 * oh) * W, W, OW, dx);
+            real *r0 = plane + (long)(2 * oh) * W, *r1 = r0 + W;
             for (int w = 2 * OW; w < W; w++) /* odd width: the uncovered column */
                 r0[w] = r1[w] = 0;
         }
         for (long i = (long)(2 * OH) * W; i < (long)H * W; i++) /* odd height */
             plane[i] = 0;
     }
+}
+
+void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
+                      real *dx)
+{
+    backward(L, arg, NULL, dy, n, dx);
+}
+
+void maxpool_relu_backward(const Layer *L, const int32_t *arg, const real *x,
+                           const real *dy, int n, real *dx)
+{
+    backward(L, arg, x, dy, n, dx);
 }
