@@ -175,7 +175,7 @@ tmp=$md.tmp.$$
   echo "seeds and schedule), and whether that is the problem's sensitivity or the engine's"
   echo "rounding. Fashion-MNIST, batch 128, 1000 validation examples, lr 0.05, momentum 0.9,"
   echo "weight decay 5e-4, constant, seed 0, the learning rate learned in 10 windows (per step at"
-  echo "T = 10), $threads threads, T ∈ {${horizons//,/, }}; LeNet (61,706 parameters) and the MLP"
+  echo "T = 10), $threads thread$([ "$threads" = 1 ] || echo s), T ∈ {${horizons//,/, }}; LeNet (61,706 parameters) and the MLP"
   echo "(784-256-10 tanh, 203,530). One run each."
   [ "${QUICK:-0}" = 1 ] && { echo; echo "**QUICK**: T ∈ {${horizons//,/, }} (the full run: T ∈ {10, 30, 100, 300, 1000})."; }
   echo
