@@ -333,14 +333,18 @@ static const OpSpec OPS[] = {
 };
 #define NOPS ((int)(sizeof OPS / sizeof OPS[0]))
 
+/* The buffers live in the backend's memory (the device's on a GPU; there
+ * the data is the problem's uploaded copy): ops see no host pointer. */
 typedef struct Bench {
     Model *m;
+    const Backend *be;
     const Dataset *d;
     int batch;
     real *w;    /* [nparams] */
     real *grad; /* [nparams] */
     real *V;    /* [MAX_K][nparams] tangents */
     real *HV;   /* [MAX_K][nparams] */
+    real *host; /* [MAX_K][nparams]: outputs downloaded for the finiteness check */
 } Bench;
 
 /* One call of `op` on batch `rep`; returns its loss (0 for hvp, which has none). */
@@ -365,8 +369,9 @@ static const char *check_outputs(const Bench *b, const OpSpec *op, double loss)
 {
     if (isnan(loss)) return "loss is nan";
     if (isinf(loss)) return "loss is inf";
-    const real *out = op->kind == OP_LOSS_GRAD ? b->grad : b->HV;
     long len = op->kind == OP_LOSS_GRAD ? b->m->nparams : (long)op->k * b->m->nparams;
+    const real *out = b->host;
+    b->be->download(b->host, op->kind == OP_LOSS_GRAD ? b->grad : b->HV, sizeof(real) * len);
     for (long i = 0; i < len; i++)
         if (!isfinite(out[i]))
             return op->kind == OP_LOSS_GRAD ? "gradient has non-finite entries"
@@ -416,6 +421,8 @@ static const char *time_op(const Bench *b, const OpSpec *op, const Options *o, T
             loss = op_call(b, op, r);
             finite &= isfinite(loss) != 0;
         }
+        real last; /* a download waits for a device's queued work: the loop's time is its own */
+        b->be->download(&last, op->kind == OP_LOSS_GRAD ? b->grad : b->HV, sizeof last);
         times[r] = (now_s() - t0) / t->calls;
         if ((bad = check_outputs(b, op, finite ? loss : NAN))) {
             snprintf(msg, cap, "%s (repetition %d, batch %d)", bad, r, r);
@@ -486,6 +493,9 @@ static void print_profile(const Bench *b, const char *spec, const Options *o, FI
     fprintf(f, "# profile %s: columns layer type forward_ms backward_ms rforward_ms "
                "rbackward_ms (per call of loss_grad: forward, backward; of hvp: the R "
                "passes)\n", spec);
+    if (b->be->device_memory)
+        fprintf(f, "# profile %s: on %s these are host times around asynchronous launches, "
+                   "not the layers' device time\n", spec, b->be->name);
     for (int l = 0; l < b->m->nlayers; l++)
         fprintf(f, "# profile %s: %2d %-8s %9.4f %9.4f %9.4f %9.4f\n", spec, l,
                 layer_type_name(b->m->layers[l].type),
@@ -521,14 +531,18 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
     fflush(f);
 
     mem_reset_peaks();
-    Bench b = {.m = m, .d = d, .batch = o->batch};
-    b.w = mem_alloc(MEM_PARAMS, (size_t)np * sizeof(real));
-    b.grad = mem_alloc(MEM_PARAMS, (size_t)np * sizeof(real));
-    b.V = mem_alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
-    b.HV = mem_alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
-    model_init(m, b.w, INIT_XAVIER, 0.0, 1);
+    const Backend *be = o->be;
+    Bench b = {.m = m, .be = be, .d = d, .batch = o->batch};
+    b.w = be->alloc(MEM_PARAMS, (size_t)np * sizeof(real));
+    b.grad = be->alloc(MEM_PARAMS, (size_t)np * sizeof(real));
+    b.V = be->alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
+    b.HV = be->alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
+    b.host = mem_alloc(MEM_OTHER, (size_t)MAX_K * np * sizeof(real));
+    model_init(m, b.host, INIT_XAVIER, 0.0, 1);
+    be->upload(b.w, b.host, (size_t)np * sizeof(real));
     Rng rng = rng_seed(2);
-    for (long i = 0; i < (long)MAX_K * np; i++) b.V[i] = (real)rng_normal(&rng);
+    for (long i = 0; i < (long)MAX_K * np; i++) b.host[i] = (real)rng_normal(&rng);
+    be->upload(b.V, b.host, (size_t)MAX_K * np * sizeof(real));
 
     Load l0 = load_now();
     double base = NAN; /* loss_grad median, seconds per call */
@@ -573,10 +587,11 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
                 spec, other, steal);
     fflush(f);
 
-    mem_free(b.w);
-    mem_free(b.grad);
-    mem_free(b.V);
-    mem_free(b.HV);
+    be->free(b.w);
+    be->free(b.grad);
+    be->free(b.V);
+    be->free(b.HV);
+    mem_free(b.host);
     model_free(m);
     return failed;
 }
@@ -645,7 +660,9 @@ int main(int argc, char **argv)
             (unsigned long long)pb.val_seed, pb.mean[0], pb.std[0], o.batch, o.batch, o.batch);
 
     int failed = 0;
-    for (int i = 0; i < o.nmodels; i++) failed += bench_model(o.models[i], d, &o, f) > 0;
+    /* the ops read the backend's copy of the data (the uploaded one on a device) */
+    const Dataset *dd = o.be->device_memory ? &pb.dev_train : d;
+    for (int i = 0; i < o.nmodels; i++) failed += bench_model(o.models[i], dd, &o, f) > 0;
     problem_free(&pb);
     if (failed) {
         fprintf(f, "# %d of %d models had errors\n", failed, o.nmodels);
