@@ -763,7 +763,13 @@ static int hypergrad_run(const HypergradOptions *o)
             .batch_seed = o->batch_seed, .val_seed = o->val_seed, .truncate = o->truncate,
             .greedy_on_train = o->greedy_on_train, .greedy_online_lr = o->greedy_online_lr,
             .mean = pb.mean, .std = pb.std};
-        if (export_problem(o->export_dir, &info, &prob, &layout, &sched, &res, &err)) {
+        /* the files come from the host copies: on a device backend prob's
+         * data and w0 are the uploaded ones */
+        InnerProblem host = prob;
+        host.train = &pb.train;
+        host.val = &pb.val;
+        host.w0 = pb.w0;
+        if (export_problem(o->export_dir, &info, &host, &layout, &sched, &res, &err)) {
             fprintf(stderr, "hgbench hypergrad: --export %s\n", err.msg);
             status = 3;
         }
