@@ -54,7 +54,8 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # tests/test_cli); build/hgbench is the precision launcher (cli/launcher.c,
 # no libraries). io/: JSON, .npy, atomic files, machine record, progress.
 # bench/: the experiments hgbench-models, hgbench-engines, hgbench-fig2 (and
-# hgbench-micro, bench/micro.mk). Every binary parses its flags with
+# hgbench-micro, bench/micro.mk; hgbench-conv-dnnl, float32, where libdnnl-dev
+# is installed, bench/conv_dnnl.mk). Every binary parses its flags with
 # cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
 FLAGS_SRCS := cli/flags.c
 MODELS_SRCS := bench/bench_models.c io/machine.c io/atomic_file.c bench/ceiling.c $(FLAGS_SRCS)
@@ -153,10 +154,11 @@ fuzz: fuzz-build
 	@bash scripts/fuzz-smoke.sh build/fuzz $(FUZZ_S)
 
 $(eval $(call config_rules,f32,))
-$(eval $(call config_rules,f64,-DHG_F64,))
+$(eval $(call config_rules,f64,-DHG_F64,test_conv_dnnl))
 $(eval $(call config_rules,asan-f32,$(SAN)))
-$(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),))
+$(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),test_conv_dnnl))
 include bench/micro.mk
+include bench/conv_dnnl.mk
 include backend/cuda/cuda.mk
 
 .PHONY: all test test-fast bench deps clean print-config pin fuzz fuzz-build
@@ -177,7 +179,8 @@ build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
 all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset
+     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset \
+     $(CONV_DNNL_ALL)
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
 build/hgbench: cli/launcher.c
@@ -186,6 +189,7 @@ build/hgbench: cli/launcher.c
 
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
+	@echo "hgbench: oneDNN $(if $(HAVE_DNNL),found ($(DNNL_HEADER)): build/f32/hgbench-conv-dnnl (bench/conv_dnnl.mk),not found ($(DNNL_HEADER)): hgbench-conv-dnnl not built (Debian: libdnnl-dev))"
 	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)): CPU builds plus the CUDA backend in build/cuda-f32 and build/cuda-f64 ($(CUDA_ARCH_NOTE); cudart$(comma) cuBLAS$(comma) cuDNN from $(CUDA_LIB)),not found: CPU build only (no CUDA backend))"
 
 deps:

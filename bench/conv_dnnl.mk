@@ -1,0 +1,30 @@
+# bench/conv_dnnl.mk — hgbench-conv-dnnl: our CPU convolutions against
+# oneDNN's (issue 10), float32 only, built where Debian's libdnnl-dev is
+# installed (/usr/include/dnnl.h; linked with -ldnnl, which uses the same
+# GNU OpenMP runtime as ours). Included by the Makefile after the config
+# rules (it reuses build/<cfg>/obj/%.o):
+#
+#   make build/f32/hgbench-conv-dnnl
+#   build/f32/hgbench-conv-dnnl --threads 2 --json conv-dnnl.json
+#
+# tests/test_conv_dnnl runs it (plain f32 and asan-f32) with tiny sizes and
+# skips, saying so, where libdnnl-dev is missing. Time of a default run
+# (batch 128 and 1000, k = 1 and 16, 9 repeats): a few minutes on 2 quiet
+# cores.
+
+DNNL_HEADER := /usr/include/dnnl.h
+HAVE_DNNL := $(wildcard $(DNNL_HEADER))
+CONV_DNNL_SRCS := bench/conv_dnnl.c bench/dnnl_conv.c io/machine.c io/atomic_file.c \
+                  io/json_writer.c $(FLAGS_SRCS)
+
+ifneq ($(HAVE_DNNL),)
+# $(1) = config name, $(2) = its extra flags
+define conv_dnnl_rules
+build/$(1)/hgbench-conv-dnnl: $(patsubst %.c,build/$(1)/obj/%.o,$(CONV_DNNL_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ -ldnnl $$(LDLIBS) -o $$@
+$(1)-tests: build/$(1)/hgbench-conv-dnnl
+endef
+$(eval $(call conv_dnnl_rules,f32,))
+$(eval $(call conv_dnnl_rules,asan-f32,$(SAN)))
+CONV_DNNL_ALL := build/f32/hgbench-conv-dnnl
+endif

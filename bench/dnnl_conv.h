@@ -1,0 +1,81 @@
+/* dnnl_conv.h — one oneDNN convolution primitive (DNNL 2.x C API, float32)
+ * over tensors the caller owns in its own strided layout, for
+ * hgbench-conv-dnnl (bench/conv_dnnl.c). Needs libdnnl-dev.
+ *
+ * Two ways to meet oneDNN:
+ *   DN_STRIDED  the primitive is created on the caller's memory descriptors
+ *               (dims and strides as given): no reorders, but only the
+ *               implementations that accept those strides can serve it.
+ *   DN_ANY      source, weights and destination descriptors are format
+ *               `any`: oneDNN picks its preferred (blocked) layouts, and
+ *               reorders copy the caller's inputs in and the outputs back.
+ * An output marked `accumulate` is added to what the caller's buffer holds
+ * (the primitive writes a buffer of its own, then a reorder with a sum
+ * post-op adds it in), so that several primitives can sum into one tensor.
+ *
+ * Everything (primitives, reorders, their buffers, user-mode scratchpads)
+ * is made by dn_conv_init; dn_conv_run only executes, so it can be timed.
+ * Math mode: oneDNN's default (strict float32: no bf16/tf32 conversion).
+ * Leaves out: strides, dilation, groups, other data types.
+ */
+#ifndef HG_DNNL_CONV_H
+#define HG_DNNL_CONV_H
+
+#include <dnnl.h>
+
+#include "../common/check.h"
+
+typedef struct DnCtx {
+    dnnl_engine_t engine; /* CPU engine 0 */
+    dnnl_stream_t stream;
+} DnCtx;
+
+int dn_ctx_init(DnCtx *c, HgErr *err);
+void dn_ctx_free(DnCtx *c);
+
+typedef enum DnLayout { DN_STRIDED, DN_ANY } DnLayout;
+typedef enum DnProp { DN_FWD, DN_BWD_DATA, DN_BWD_WEIGHTS } DnProp;
+
+/* The tensors of a convolution, named in forward terms: in backward-data
+ * DN_SRC is diff_src (written) and DN_DST diff_dst (read); in
+ * backward-weights DN_WEI and DN_BIAS are the gradients (written). */
+typedef enum DnRole { DN_SRC, DN_WEI, DN_BIAS, DN_DST, DN_NROLES } DnRole;
+
+typedef struct DnTensor {
+    float *p;            /* NULL: absent (the bias only) */
+    int ndims;
+    dnnl_dims_t dims;    /* oneDNN's logical order: N C [D] H W, O I [D] H W, O */
+    dnnl_dims_t strides; /* in elements */
+    int accumulate;      /* an output: add to *p instead of overwriting */
+} DnTensor;
+
+typedef struct DnConv {
+    dnnl_primitive_t prim;
+    dnnl_exec_arg_t args[DN_NROLES + 1]; /* its memories and scratchpad */
+    int nargs;
+    dnnl_memory_t user[DN_NROLES];  /* the caller's buffers */
+    dnnl_memory_t inner[DN_NROLES]; /* what the primitive reads/writes: user or its own */
+    dnnl_memory_t scratch;
+    dnnl_primitive_t reorder[DN_NROLES]; /* NULL: none for that role */
+    int output[DN_NROLES];
+    char impl[48];   /* oneDNN's implementation name, "jit:avx512_core" */
+    char layout[192]; /* "src aBcd16b<- wei ABcd16b16a<- dst aBcd16b->" (<-: reordered in) */
+} DnConv;
+
+/* What dn_conv_run executes. */
+#define DN_COMPUTE 1u  /* the convolution */
+#define DN_REORDERS 2u /* reorders in (before it) and out (after it) */
+#define DN_ALL (DN_COMPUTE | DN_REORDERS)
+
+/* Creates the primitive for t (DN_SRC's ndims: 4 for 2-D, 5 for 3-D
+ * convolutions) with zero padding pad[i] per spatial dim, stride 1; -1 with
+ * oneDNN's reason if it cannot (then *c needs no dn_conv_free). */
+int dn_conv_init(DnConv *c, const DnCtx *ctx, DnProp prop, DnLayout lay,
+                 const DnTensor t[DN_NROLES], const dnnl_dim_t *pad, HgErr *err);
+void dn_conv_run(const DnConv *c, const DnCtx *ctx, unsigned what);
+void dn_conv_free(DnConv *c);
+
+/* A memory descriptor's layout in oneDNN's tag spelling ("aBcd16b"). */
+void dn_format(const dnnl_memory_desc_t *md, char *buf, size_t cap);
+
+#endif
