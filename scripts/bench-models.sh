@@ -88,13 +88,53 @@ table() {
     }' "$1"
 }
 
-# A speed target of LeNet float32 as a measured fact.
-target() {  # label op limit_ms
-  local med; med=$(median lenet "$2" "$raw32")
-  if [ -z "$med" ]; then echo "| $1 | ≤ $3 ms | no measurement (failed, see below) | **unknown** |"; return; fi
-  awk -v l="$1" -v m="$med" -v s="$(spread lenet "$2" "$raw32")" -v t="$3" 'BEGIN {
-    printf "| %s | ≤ %s ms | %.3f ms (%s) | %s |\n", l, t, m, s,
-           (m <= t ? "**yes**" : sprintf("**no** (%.1fx the target)", m / t)) }'
+# A row's column (6 median ms, 7 min, 8 max, 9 ms per tangent) of a model,
+# op and k ("-" for loss_grad) in a raw file.
+col() { awk -v m="$1" -v op="$2" -v k="$3" -v c="$4" \
+  '$1 == m && $3 == op && $4 == k && $12 == "ok" { print $c; exit }' "$5"; }
+
+# Issue 10's speed goal for LeNet float32, as a measured fact: a median
+# against its GEMM floor in this run (floor_ms: the op's GEMM-shaped work at
+# the measured ceiling).
+target() {  # label op k column floor_ms limit_ratio
+  local med; med=$(col lenet "$2" "$3" "$4" "$raw32")
+  if [ -z "$med" ] || [ -z "$5" ]; then
+    echo "| $1 | ≤ $6x | no measurement (failed, see below) | | **unknown** |"; return
+  fi
+  awk -v l="$1" -v m="$med" -v f="$5" -v t="$6" 'BEGIN {
+    r = m / f
+    printf "| %s | %.3f ms | ≤ %sx | %.3f ms (%.2fx) | %s |\n", l, f, t, m, r,
+           (r <= t ? "**yes**" : sprintf("**no** (%.2fx the goal)", r / t)) }'
+}
+
+# oneDNN 2.6 against our conv kernels, shape by shape (issue 10's
+# evaluation; bench/conv_dnnl.c), when libdnnl-dev is installed
+# (HGBENCH_WITH_DNNL=1 scripts/install-deps.sh; make bench does it as root).
+dnnl_section() {
+  echo "### oneDNN against our convolutions (float32, LeNet's conv1 and conv2)"
+  echo
+  if [ ! -f /usr/include/dnnl.h ]; then
+    echo "**skipped**: oneDNN (Debian's \`libdnnl-dev\`) is not installed."
+    echo; return
+  fi
+  if ! make -s --no-print-directory build/f32/hgbench-conv-dnnl > /dev/null 2>&1; then
+    echo "**failed**: \`make build/f32/hgbench-conv-dnnl\` did not build."; echo; return
+  fi
+  local raw=bench/results/conv-dnnl.txt
+  if ! build/f32/hgbench-conv-dnnl --threads "$threads" --commit "$commit" \
+       --json bench/results/conv-dnnl.json > "$raw.tmp.$$" 2> "$raw.err.$$"; then
+    status=1
+    echo "**failed**: \`hgbench-conv-dnnl\` exit nonzero: $(tail -n 1 "$raw.err.$$")"
+  fi
+  mv "$raw.tmp.$$" "$raw"; rm -f "$raw.err.$$"
+  echo "Each op by our kernel (the model's: the direct kernel on conv1) and by oneDNN in"
+  echo "its own layout (format \`any\`), whose reorders from and to our [C][n][H][W] are"
+  echo "counted in its total; medians of repeats in this run, $threads threads. A ratio above"
+  echo "1 means oneDNN is faster. The raw table: \`bench/results/conv-dnnl.txt\`; rerun:"
+  echo "\`build/f32/hgbench-conv-dnnl --threads $threads\`."
+  echo
+  python3 scripts/conv-dnnl-table.py bench/results/conv-dnnl.json || echo "(the table could not be drawn)"
+  echo
 }
 
 cores=$(ctx cores "$raw32")
@@ -128,25 +168,30 @@ tmp=$md.tmp.$$
   echo
   echo "## Speed targets (LeNet, float32, batch 128)"
   echo
-  echo "The issue's targets are for the 2-core machine; this run: $cores, $threads threads."
-  echo "The step is measured as one loss+gradient call (the SGD update itself is not timed)."
+  echo "Issue 10's goals, each against the GEMM floor measured in this run ($cores, $threads"
+  echo "threads). The step is one loss+gradient call (the SGD update itself is not timed)."
   ceil=$(ctx 'gemm ceiling' "$raw32")
   grad_mflop=$(ctx 'grad mflop lenet' "$raw32" | cut -d' ' -f1)
   hvp_mflop=$(ctx 'hvp mflop lenet' "$raw32" | cut -d' ' -f1)
+  gfloor="" hfloor=""
   if [ -n "$ceil" ] && [ -n "$grad_mflop" ] && [ -n "$hvp_mflop" ]; then
     awk -v c="${ceil%% *}" -v g="$grad_mflop" -v h="$hvp_mflop" -v line="$ceil" 'BEGIN {
       printf "GEMM ceiling measured in this run: %s. At that rate the GEMM-shaped work\n", line
       printf "of one LeNet loss+gradient (%.1f MFLOP) takes %.2f ms and of one HVP (%.1f MFLOP)\n",
              g, g / c, h
       printf "%.2f ms: the floors on this machine (elementwise work not counted).\n", h / c }'
+    gfloor=$(awk -v c="${ceil%% *}" -v g="$grad_mflop" 'BEGIN { printf "%.6f", g / c }')
+    hfloor=$(awk -v c="${ceil%% *}" -v h="$hvp_mflop" 'BEGIN { printf "%.6f", h / c }')
   fi
   [ -n "$warnings" ] && echo "This run has warnings (above): its times may be inflated."
   echo
-  echo "| LeNet float32 | target | measured median (min–max) | met |"
-  echo "|---|--:|--:|---|"
-  target "step (loss+grad)" loss_grad 1.5
-  target "HVP (model_hvp)" hvp 3
+  echo "| LeNet float32 | floor | goal | measured median (× floor) | met |"
+  echo "|---|--:|--:|--:|---|"
+  target "step (loss+grad)" loss_grad - 6 "$gfloor" 1.5
+  target "HVP (model_hvp)" hvp 1 6 "$hfloor" 1.5
+  target "block HVP k = 16, per tangent, vs one HVP's floor" hvp_block 16 9 "$hfloor" 1.0
   echo
+  dnnl_section
   if grep -q '^# profile lenet: *[0-9]' "$raw32"; then
     echo "### Where a LeNet step goes (float32, ms per call, by layer and pass)"
     echo
