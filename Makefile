@@ -58,7 +58,8 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # is installed, bench/conv_dnnl.mk). Every binary parses its flags with
 # cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
 FLAGS_SRCS := cli/flags.c
-MODELS_SRCS := bench/bench_models.c io/machine.c io/atomic_file.c bench/ceiling.c $(FLAGS_SRCS)
+MODELS_SRCS := bench/bench_models.c bench/load.c io/machine.c io/atomic_file.c bench/ceiling.c \
+               $(FLAGS_SRCS)
 CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c io/export.c io/json_writer.c io/npy.c \
             io/json_reader.c \
             io/atomic_file.c io/machine.c $(FLAGS_SRCS)

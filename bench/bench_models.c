@@ -41,6 +41,7 @@
 #include "../models/model.h"
 #include "ceiling.h"
 #include "../io/machine.h"
+#include "load.h"
 
 #ifndef HG_BUILD_FLAGS
 #define HG_BUILD_FLAGS "unknown (compile with -DHG_BUILD_FLAGS='\"...\"' to record them)"
@@ -189,32 +190,6 @@ static Options parse_flags(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- context */
-
-/* CPU time of the whole machine and of this process, to tell whether other
- * work shared the cores during a run (a noisy machine). */
-typedef struct Load {
-    double wall, own, busy, steal; /* seconds */
-} Load;
-
-static Load load_now(void)
-{
-    Load l = {now_s(), 0, 0, 0};
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
-        l.own = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    FILE *f = fopen("/proc/stat", "r");
-    if (f) {
-        unsigned long long v[8] = {0}; /* user nice system idle iowait irq softirq steal */
-        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
-            double tick = 1.0 / (double)sysconf(_SC_CLK_TCK);
-            l.busy = tick * (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-            l.steal = tick * (double)v[7];
-        }
-        fclose(f);
-    }
-    return l;
-}
 
 static void iso_date(char *buf, size_t cap)
 {

@@ -65,6 +65,7 @@
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 #include "dnnl_conv.h"
+#include "load.h"
 
 #ifdef HG_F64
 #error "hgbench-conv-dnnl is float32 only: oneDNN's CPU convolutions are float32"
@@ -812,29 +813,6 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, in
 }
 
 /* ---------------------------------------------------------------- context */
-
-/* Machine-wide and own CPU seconds, to tell whether other work shared the
- * cores (as bench_models.c). */
-typedef struct Load {
-    double wall, own, busy;
-} Load;
-
-static Load load_now(void)
-{
-    Load l = {now_s(), 0, 0};
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
-        l.own = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    FILE *f = fopen("/proc/stat", "r");
-    if (f) {
-        unsigned long long v[8] = {0};
-        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]) == 8)
-            l.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
-        fclose(f);
-    }
-    return l;
-}
 
 static void print_context(FILE *f, const Options *o)
 {

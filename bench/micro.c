@@ -68,6 +68,7 @@
 #include "../harness/problem.h"
 #include "../models/model.h"
 #include "gbench_shim.h"
+#include "load.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define HG_SANITIZED 1
@@ -187,30 +188,6 @@ static Options parse_flags(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- load */
-
-/* CPU time of the whole machine and of this process, to tell whether other
- * work shared the cores during a run (a noisy machine). */
-typedef struct Load {
-    double wall, own, busy; /* seconds */
-} Load;
-
-static Load load_now(void)
-{
-    Load l = {now_s(), 0, 0};
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
-        l.own = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    FILE *f = fopen("/proc/stat", "r");
-    if (f) {
-        unsigned long long v[8] = {0}; /* user nice system idle iowait irq softirq steal */
-        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
-            l.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
-                     (double)sysconf(_SC_CLK_TCK);
-        fclose(f);
-    }
-    return l;
-}
 
 static double g_busy_max; /* the largest busy_others of a run of >= 0.1 s */
 
