@@ -71,12 +71,9 @@ int cifar10_load(const char *const *paths, int npaths, Dataset *out, HgErr *err)
     if (npaths <= 0)
         return hg_fail(err, "cifar10: no batch files given");
     long long *records = mem_try_alloc(MEM_DATA, (size_t)npaths * sizeof *records);
-    unsigned char *buf = records ? mem_try_alloc(MEM_DATA, (size_t)CIFAR_CHUNK *
-                                                           CIFAR_RECORD) : NULL;
-    if (!buf) {
-        mem_free(records);
+    if (!records)
         return hg_fail(err, "cifar10: out of memory");
-    }
+    unsigned char *buf = NULL;
     int rc = 0;
     long long total = 0;
     for (int i = 0; rc == 0 && i < npaths; i++) {
@@ -97,6 +94,11 @@ int cifar10_load(const char *const *paths, int npaths, Dataset *out, HgErr *err)
     }
     if (rc == 0)
         rc = dataset_alloc(out, (int)total, 3, 32, 32, 10, err);
+    /* the read buffer: a chunk of records, or all of them if fewer (small
+     * files, such as the fuzzer's, need not clear 787 KB each) */
+    const long long chunk = total < CIFAR_CHUNK ? total : CIFAR_CHUNK;
+    if (rc == 0 && !(buf = mem_try_alloc(MEM_DATA, (size_t)chunk * CIFAR_RECORD)))
+        rc = hg_fail(err, "cifar10: out of memory");
     for (long long first = 0, i = 0; rc == 0 && i < npaths; i++) {
         rc = cifar_read(paths[i], records[i], out, first, buf, err);
         first += records[i];
