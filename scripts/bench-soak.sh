@@ -10,8 +10,9 @@
 #     parameter per step), from the run's JSON;
 #   - memory over time: RSS samples (bench/results/soak-memory.txt, plot
 #     plots/soak-memory.{png,svg}), with the tagged peaks of the run.
-# Time: T = 10^3 took 25 s on one thread of a shared 2-core EPYC VM (float32,
-# 2026-05), so T = 10^5 takes about 2500 s (~42 min) there, T = 10^4 ~4 min.
+# Time: T = 10^5 took 2128 s (21.3 ms per step) on one thread of a 2-core
+# Xeon VM with another benchmark on the other core (2026-12); T = 10^4 about
+# a tenth of that.
 # Writes bench/results/soak.{json,md} and soak-memory.txt. Exit 1 if the run
 # failed or a check did not hold.
 #
@@ -85,7 +86,7 @@ done
   echo
   echo "The reversible engine alone over a long horizon: MLP (203,530 parameters) on synthetic"
   echo "28x28 data, batch 128, lr learned in 10 windows, float32, T = $T inner steps, $threads"
-  echo "thread(s); commit $commit. Command: \`scripts/bench-soak.sh\` (SOAK_T, QUICK=1 for T = 10^4)."
+  echo "thread$([ "$threads" = 1 ] || echo s); commit $commit. Command: \`scripts/bench-soak.sh\` (SOAK_T, QUICK=1 for T = 10^4)."
   [ -n "$cut" ] && { echo; echo "$cut"; }
   echo
   echo "| check | result |"
