@@ -7,8 +7,9 @@
 # still run. Exit 1 if any section failed.
 #
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
-# pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~40
-# min on one thread). Environment: QUICK=1 (every experiment cut to run in minutes; the
+# pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
+# min on one thread), gpu (device record, ceilings and model ops on a GPU;
+# skipped, saying why, without one). Environment: QUICK=1 (every experiment cut to run in minutes; the
 # cuts are stated in RESULTS.md), THREADS (default 2), SECTIONS (a subset,
 # e.g. "engines fig2"), DATA_DIR (a folder with MNIST, SVHN or CIFAR-10 files
 # for the experiments that use them; without MNIST there, Figure 3 makes the
@@ -29,7 +30,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit
-all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak"
+all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak gpu"
 sections=${SECTIONS:-$all_sections}
 mkdir -p bench/results plots
 status=0
@@ -40,7 +41,7 @@ declare -A script=(
   [fig2]=scripts/fig2.sh [fig3]=scripts/fig3.sh [micro]=scripts/bench-micro.sh
   [pytorch]=scripts/bench-pytorch.sh [atlas]=scripts/bench-atlas.sh
   [conditioning]=scripts/bench-conditioning.sh
-  [soak]=scripts/bench-soak.sh
+  [soak]=scripts/bench-soak.sh [gpu]=scripts/bench-gpu.sh
 )
 declare -A took ran
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)

@@ -50,6 +50,9 @@ if ldd build/cuda-f64/tests/test_gpu | grep -q 'not found'; then
   echo "gpu-check: a CUDA library does not load (above): stopping"; exit 3
 fi
 
+step "device record and ceilings (hgbench-gpu-info: GEMM TFLOP/s, copy GB/s)"
+timeout 60 build/cuda-f32/hgbench-gpu-info --repeats 5 || { echo "FAILED: hgbench-gpu-info"; fails=$((fails + 1)); }
+
 for c in cuda-f64 cuda-f32; do
   step "test_backend_ops ($c)"
   OMP_NUM_THREADS=4 timeout 120 "build/$c/tests/test_backend_ops" || { echo "FAILED: $c test_backend_ops"; fails=$((fails + 1)); }

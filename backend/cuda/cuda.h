@@ -24,6 +24,16 @@ int cuda_probe(HgErr *err);
  * cuBLAS 130100, cuDNN 91900" (after a successful probe) */
 const char *cuda_describe(void);
 
+/* ---- the gpu bench section's measurements (cuda_ceiling.cu), after a
+ * successful probe ---- */
+/* float32 and float64 n^3 GEMM TFLOP/s and device-to-device copy GB/s
+ * (bytes read + written), medians of reps (at most 64) by CUDA events */
+void cuda_ceilings(int n, int reps, size_t copy_bytes, double *sgemm_tflops,
+                   double *dgemm_tflops, double *copy_gbs);
+/* SM and memory clocks (MHz, 0 where the attribute is not reported) and the
+ * memory bus width in bits */
+void cuda_clocks(int *sm_mhz, int *mem_mhz, int *bus_bits);
+
 /* ---- memory, copies, scratch, batches (cuda_context.cu) ---- */
 void *cuda_alloc(MemTag tag, size_t bytes);
 void cuda_free(void *p);

@@ -50,7 +50,10 @@ build/$(1)/hgbench-models: $(patsubst %.c,build/$(2)/obj/%.o,$(MODELS_SRCS)) bui
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-CUDA_ALL += $(addprefix build/$(1)/tests/,$(CUDA_TESTS)) $(addprefix build/$(1)/,$(CUDA_PROGRAMS))
+build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(patsubst %.c,build/$(2)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+CUDA_ALL += $(addprefix build/$(1)/tests/,$(CUDA_TESTS)) $(addprefix build/$(1)/,$(CUDA_PROGRAMS)) \
+            build/$(1)/hgbench-gpu-info
 endef
 
 $(eval $(call cuda_rules,cuda-f32,f32,))
