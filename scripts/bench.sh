@@ -118,6 +118,7 @@ tmp=RESULTS.md.tmp.$$
     [ $rerun = 1 ] || [ -f "bench/results/$s.md" ] || continue
     st=ok; grep -q "^\*\*Section \`$s\` failed" "bench/results/$s.md" 2>/dev/null && st="**failed**"
     grep -q "^\*\*Section \`$s\` interrupted" "bench/results/$s.md" 2>/dev/null && st="**interrupted**"
+    grep -q "^\*\*skipped\*\*" "bench/results/$s.md" 2>/dev/null && st="skipped (the section says why)"
     [ -f "bench/results/$s.md" ] || st="**no output**"
     [ $rerun = 1 ] || st="$st, not rerun by this run: from an earlier one"
     echo "| $s | ${took[$s]:-$(cat "bench/results/$s.time" 2>/dev/null)} | $st |"
