@@ -51,6 +51,14 @@ for p in f32 f64; do
   mv "$tmp" "$out"
 done
 
+# LeNet float32 at one thread too (issue 10: 1 vs N threads, same run)
+raw1=bench/results/models-f32-1thread.txt
+if [ "$threads" -gt 1 ]; then
+  build/f32/hgbench-models --no-context --model lenet --threads 1 ${BENCH_FLAGS:-} \
+    > "$raw1.tmp.$$" 2> /dev/null || status=1
+  mv "$raw1.tmp.$$" "$raw1"
+fi
+
 # ---- Markdown (bench/results/models.md) ---------------------------------------
 raw32=bench/results/models-f32.txt raw64=bench/results/models-f64.txt
 ctx() { sed -n "s/^# $1: //p" "$2" | head -n 1; }  # a '# key: value' of a raw file
@@ -191,6 +199,17 @@ tmp=$md.tmp.$$
   target "HVP (model_hvp)" hvp 1 6 "$hfloor" 1.5
   target "block HVP k = 16, per tangent, vs one HVP's floor" hvp_block 16 9 "$hfloor" 1.0
   echo
+  if [ "$threads" -gt 1 ] && [ -s "$raw1" ]; then
+    echo "### Threads: LeNet float32 at 1 and $threads threads (same run)"
+    echo
+    echo "| op | k | 1 thread ms | $threads threads ms | speed-up |"
+    echo "|---|--:|--:|--:|--:|"
+    awk 'NR == FNR { if ($1 == "lenet" && $12 == "ok") one[$3 " " $4] = $6; next }
+         $1 == "lenet" && $12 == "ok" && (($3 " " $4) in one) {
+           printf "| %s | %s | %.3f | %.3f | %.2fx |\n", $3, ($4 == "-" ? "" : $4),
+                  one[$3 " " $4], $6, one[$3 " " $4] / $6 }' "$raw1" "$raw32"
+    echo
+  fi
   dnnl_section
   if grep -q '^# profile lenet: *[0-9]' "$raw32"; then
     echo "### Where a LeNet step goes (float32, ms per call, by layer and pass)"
