@@ -10,7 +10,9 @@
  * in thread order, so a given thread count always gives the same bytes.
  *
  * The R-op passes, for blocks of tangents, are in conv2d_rop.c on the same
- * pieces. Leaves out: strides and dilation (LeNet needs neither).
+ * pieces. Forward passes and weight gradients of layers with many output
+ * channels and short rows go to conv2d_ocvec*.c's direct kernels instead.
+ * Leaves out: strides and dilation (LeNet needs neither).
  */
 #include <omp.h>
 #include <stdint.h>
@@ -199,6 +201,18 @@ void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *
 void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
                   Scratch *sc)
 {
+    if (conv_ocvec_suits(L)) {
+        real *wp = scratch_shared(sc, 0, sizeof(real) * conv_ocvec_packed_reals(L, 1));
+        conv_ocvec_pack(L, w, 0, 1, wp);
+        conv_ocvec_forward(L, L->out.c, wp, 1, x, n, y, 0, sc);
+        return;
+    }
+    conv_forward_im2col(L, w, x, n, y, sc);
+}
+
+void conv_forward_im2col(const Layer *L, const real *w, const real *x, int n, real *y,
+                         Scratch *sc)
+{
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl;
@@ -221,6 +235,20 @@ void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
 
 void conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
                    real *g, real *dx, Scratch *sc)
+{
+    if (conv_ocvec_wgrad_suits(L)) {
+        real *gw = scratch_shared(sc, 1, sizeof(real) * conv_ocvec_packed_reals(L, 1));
+        conv_ocvec_wgrad(L, L->out.c, x, dy, n, gw, sc);
+        conv_ocvec_unpack(L, gw, 1, g, 0, 0, 1);
+        if (dx)
+            conv_backward_data(L, w, dy, n, dx, sc);
+        return;
+    }
+    conv_backward_im2col(L, w, x, dy, n, g, dx, sc);
+}
+
+void conv_backward_im2col(const Layer *L, const real *w, const real *x, const real *dy, int n,
+                          real *g, real *dx, Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;

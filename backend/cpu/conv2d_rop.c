@@ -21,6 +21,19 @@ void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;
     const long ldy = n * ch.opl, osz = OC * ldy, isz = (long)L->in.c * n * L->in.h * L->in.w;
+    if (conv_ocvec_suits(L)) {
+        /* the kc tangents as one conv of kc*OC channels, then the R{x} terms */
+        real *Vp = scratch_shared(sc, 0, sizeof(real) * conv_ocvec_packed_reals(L, kc));
+        conv_ocvec_pack(L, V, P, kc, Vp);
+        conv_ocvec_forward(L, kc * OC, Vp, 1, x, n, ry, 0, sc);
+        if (!rx)
+            return;
+        real *wp = scratch_shared(sc, 1, sizeof(real) * conv_ocvec_packed_reals(L, 1));
+        conv_ocvec_pack(L, w, 0, 1, wp);
+        for (int j = 0; j < kc; j++)
+            conv_ocvec_forward(L, OC, wp, 0, rx + j * isz, n, ry + j * osz, 1, sc);
+        return;
+    }
     /* Vw [kc*OC][CKK]: the tangents' conv weights, stacked */
     real *Vw = scratch_shared(sc, 0, sizeof(real) * kc * OC * CKK);
     for (int j = 0; j < kc; j++)
@@ -59,9 +72,25 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
     const long ldy = n * ch.opl, osz = OC * ldy, isz = (long)L->in.c * n * L->in.h * L->in.w;
     const long wsz = (long)kc * OC * CKK, part_sz = wsz + (long)kc * OC;
     const int nt = omp_get_max_threads();
+    /* the weight R-gradients by the direct kernel: every tangent's R{dy} * x
+     * at once (kc*OC channels), then dy * R{x}_j tangent by tangent */
+    const int direct_w = conv_ocvec_wgrad_suits(L);
+    if (direct_w) {
+        real *g1 = scratch_shared(sc, 1, sizeof(real) * conv_ocvec_packed_reals(L, kc));
+        conv_ocvec_wgrad(L, kc * OC, x, rdy, n, g1, sc);
+        conv_ocvec_unpack(L, g1, kc, HV, P, 0, 1);
+        real *g2 = scratch_shared(sc, 0, sizeof(real) * conv_ocvec_packed_reals(L, 1));
+        for (int j = 0; rx && j < kc; j++) {
+            conv_ocvec_wgrad(L, OC, rx + j * isz, dy, n, g2, sc);
+            conv_ocvec_unpack(L, g2, 1, HV + j * P, 0, 1, 0);
+        }
+        if (!rdx)
+            return;
+    }
     /* per thread: weight R-gradients [kc*OC][CKK], then bias ones [kc][OC] */
-    real *part = scratch_shared(sc, 0, sizeof(real) * part_sz * nt);
-    memset(part, 0, sizeof(real) * part_sz * nt);
+    real *part = direct_w ? NULL : scratch_shared(sc, 0, sizeof(real) * part_sz * nt);
+    if (part)
+        memset(part, 0, sizeof(real) * part_sz * nt);
     /* Vh [OC][kc*CKK]: the tangents' weights side by side, so that
      * Vh^T dy stacks conv^T(dy; V_j) for every j in one GEMM */
     real *Vh = rdx ? scratch_shared(sc, 1, sizeof(real) * wsz) : NULL;
@@ -76,24 +105,27 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
         real *dcol = rdx ? scratch_thread(sc, 1, sizeof(real) * (kc * conv_col_reals(&ch)))
                          : NULL;
         real *buf = rdx ? scratch_thread(sc, 2, sizeof(real) * conv_col2im_buf(L)) : NULL;
-        real *gw = part + part_sz * omp_get_thread_num(), *gb = gw + wsz;
+        real *gw = part ? part + part_sz * omp_get_thread_num() : NULL;
+        real *gb = gw ? gw + wsz : NULL;
 #pragma omp for schedule(static)
         for (int q = 0; q < ch.chunks; q++) {
             int nb;
             const int i0 = conv_chunk(&ch, n, q, &nb);
             const int cols = (int)(nb * ch.opl);
             const long cstride = (long)CKK * cols; /* one tangent's dcol */
-            /* R{gW}_j = R{dy}_j x^T for every j: one GEMM */
-            conv_im2col(L, x, n, i0, nb, col);
-            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, kc * OC, CKK, cols, 1,
-                       rdy + i0 * ch.opl, (int)ldy, col, cols, 1, gw, CKK);
-            conv_sum_rows(rdy + i0 * ch.opl, ldy, kc * OC, cols, gb);
-            /* + dy R{x}_j^T, tangent by tangent */
-            for (int j = 0; rx && j < kc; j++) {
-                conv_im2col(L, rx + j * isz, n, i0, nb, col);
-                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, cols, 1,
-                           dy + i0 * ch.opl, (int)ldy, col, cols, 1, gw + (long)j * OC * CKK,
-                           CKK);
+            if (!direct_w) {
+                /* R{gW}_j = R{dy}_j x^T for every j: one GEMM */
+                conv_im2col(L, x, n, i0, nb, col);
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, kc * OC, CKK, cols, 1,
+                           rdy + i0 * ch.opl, (int)ldy, col, cols, 1, gw, CKK);
+                conv_sum_rows(rdy + i0 * ch.opl, ldy, kc * OC, cols, gb);
+                /* + dy R{x}_j^T, tangent by tangent */
+                for (int j = 0; rx && j < kc; j++) {
+                    conv_im2col(L, rx + j * isz, n, i0, nb, col);
+                    cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, cols, 1,
+                               dy + i0 * ch.opl, (int)ldy, col, cols, 1,
+                               gw + (long)j * OC * CKK, CKK);
+                }
             }
             if (!rdx)
                 continue;
@@ -108,6 +140,8 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
             }
         }
     }
+    if (direct_w)
+        return;
     /* threads' partial sums in thread order: deterministic */
     for (int j = 0; j < kc; j++) {
         real *g = HV + j * P;

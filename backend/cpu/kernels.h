@@ -43,10 +43,18 @@ void linear_rbackward(const Layer *L, const real *w, const real *V, long P, int 
 /* y = conv(x; w) + b */
 void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
                   Scratch *sc);
+/* the same by im2col + GEMM whatever the layer (conv_forward's path where
+ * conv_ocvec_suits is false; tests compare the two) */
+void conv_forward_im2col(const Layer *L, const real *w, const real *x, int n, real *y,
+                         Scratch *sc);
 /* g[W] = dy * x (correlation over batch and pixels), g[b] = sum of dy; and
  * dx = conv^T(dy; w) if dx is not NULL, in the same pass over the chunks */
 void conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
                    real *g, real *dx, Scratch *sc);
+/* the same by im2col + GEMM whatever the layer (the path where
+ * conv_ocvec_wgrad_suits is false) */
+void conv_backward_im2col(const Layer *L, const real *w, const real *x, const real *dy, int n,
+                          real *g, real *dx, Scratch *sc);
 /* dx = conv^T(dy; w) alone */
 void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
                         Scratch *sc);
@@ -78,6 +86,29 @@ void conv_im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col
 /* images i0 .. i0+nb of dx = col2im(dcol), overwritten */
 void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx,
                  real *buf);
+
+/* Direct convolution vectorised over output channels (conv2d_ocvec.c), for
+ * the forward and R-forward passes of layers it suits: many output channels,
+ * short rows. Weights are packed [C*K*K][OCpad] then a bias row [OCpad]
+ * (OCpad: OC rounded up to a vector), for `groups` parameter vectors
+ * params + g*stride side by side (groups tangents: groups*L->out.c channels). */
+int conv_ocvec_suits(const Layer *L);
+long conv_ocvec_pad(int oc);
+long conv_ocvec_packed_reals(const Layer *L, int groups);
+void conv_ocvec_pack(const Layer *L, const real *params, long stride, int groups, real *wp);
+/* y [OC][n][OH][OW] = (acc: +=) conv(x; wp) (+ its bias row if with_bias) */
+void conv_ocvec_forward(const Layer *L, int OC, const real *wp, int with_bias, const real *x,
+                        int n, real *y, int acc, Scratch *sc);
+/* The inverse of conv_ocvec_pack: params + g*stride gets (acc: +=) group g's
+ * weights, and its bias if with_bias. */
+void conv_ocvec_unpack(const Layer *L, const real *wp, int groups, real *params, long stride,
+                       int acc, int with_bias);
+/* The weight and bias gradient (conv2d_ocvec_wgrad.c), packed as above:
+ * gw = dy * x over dy [OC][n][OH][OW] (OC: e.g. kc*L->out.c stacked
+ * tangents), overwritten. */
+int conv_ocvec_wgrad_suits(const Layer *L);
+void conv_ocvec_wgrad(const Layer *L, int OC, const real *x, const real *dy, int n, real *gw,
+                      Scratch *sc);
 
 /* R-ops for kc tangents (conv2d_rop.c). V holds kc parameter vectors of
  * length P; rx [kc][C][n][H][W] is R{x} or NULL (zero); ry, rdy and rdx

@@ -1,0 +1,162 @@
+/* test_conv_paths.c — the CPU's direct conv kernels (conv2d_ocvec*.c: the
+ * forward, the weight gradient, and the R-ops assembled from them) against
+ * its im2col + GEMM path, on shapes each kernel takes: LeNet's conv2,
+ * padding, a channel count that is not a whole vector, rows split into two
+ * blocks, evenly and not. Each output is compared as max|a - b| / max|ref|
+ * per quantity (weights, bias, activations each against its own scale).
+ * The R-op references are sums of im2col-path primal ops:
+ *   R{y}_j  = conv(x; V_j) + conv(R{x}_j; W without bias),
+ *   R{gW}_j = R{dy}_j * x + dy * R{x}_j,  R{gb}_j = sum R{dy}_j,
+ *   R{dx}_j = conv^T(R{dy}_j; W) + conv^T(dy; V_j).
+ * Tolerances: sums in another order; measured worst normalised gaps here
+ * 1.25e-6 (float32) and 2e-15 (float64), so about 10x: 1.2e-5 and 2e-14. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../backend/cpu/kernels.h"
+#include "../common/mem.h"
+#include "../common/rng.h"
+#include "test.h"
+
+#ifdef HG_F64
+#define TOL 2e-14
+#else
+#define TOL 1.2e-5
+#endif
+
+static real *randoms(Rng *rng, long count, double scale)
+{
+    real *p = mem_alloc(MEM_OTHER, sizeof(real) * (count > 0 ? count : 1));
+    for (long i = 0; i < count; i++)
+        p[i] = (real)(scale * rng_normal(rng));
+    return p;
+}
+
+static double gap(const real *a, const real *ref, long count)
+{
+    double d = 0, s = 0;
+    for (long i = 0; i < count; i++) {
+        d = fmax(d, fabs((double)a[i] - ref[i]));
+        s = fmax(s, fabs((double)ref[i]));
+    }
+    return s > 0 ? d / s : d;
+}
+
+static double worst;
+
+static void expect_close(const char *what, const char *shape, const real *a, const real *ref,
+                         long count)
+{
+    const double e = gap(a, ref, count);
+    worst = fmax(worst, e);
+    EXPECT(e <= TOL, "%s %s: normalised gap %.3g > %.3g", shape, what, e, TOL);
+}
+
+/* weights and biases of one parameter vector, each against its own scale */
+static void expect_params(const char *what, const char *shape, const Layer *L, const real *a,
+                          const real *ref)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s weights", what);
+    expect_close(buf, shape, a + L->w_off, ref + L->w_off, L->b_off - L->w_off);
+    snprintf(buf, sizeof buf, "%s bias", what);
+    expect_close(buf, shape, a + L->b_off, ref + L->b_off, L->out.c);
+}
+
+/* C, H, W, OC, K, pad, n, kc */
+static const int SHAPES[][8] = {
+    {6, 14, 14, 16, 5, 0, 5, 3},  /* LeNet's conv2 */
+    {3, 9, 9, 16, 3, 1, 3, 2},    /* padding */
+    {4, 11, 11, 20, 5, 2, 2, 2},  /* 20 channels: not a whole vector */
+    {2, 30, 30, 16, 3, 0, 2, 1},  /* 28-wide rows: two blocks of 14 */
+    {2, 29, 29, 16, 3, 0, 2, 17}, /* 27-wide rows: 14 + 13; 17 tangents */
+};
+
+static void test_direct_kernels_equal_im2col(void)
+{
+    Rng rng = rng_seed(7);
+    Scratch *sc = mem_alloc(MEM_OTHER, sizeof *sc);
+    memset(sc, 0, sizeof *sc);
+    for (int s = 0; s < (int)(sizeof SHAPES / sizeof SHAPES[0]); s++) {
+        const int *p = SHAPES[s];
+        const int C = p[0], H = p[1], W = p[2], OC = p[3], K = p[4], pad = p[5], n = p[6],
+                  kc = p[7];
+        const Shape out = {OC, H + 2 * pad - K + 1, W + 2 * pad - K + 1};
+        const Layer L = {LAYER_CONV2D, {C, H, W}, out, K, pad, 2, 2 + (long)OC * C * K * K};
+        char shape[96];
+        snprintf(shape, sizeof shape, "conv %dx%dx%d -> %d @%dx%d p%d, n %d, kc %d", C, H, W,
+                 OC, K, K, pad, n, kc);
+        EXPECT(conv_ocvec_suits(&L) && conv_ocvec_wgrad_suits(&L), "%s: not a direct shape",
+               shape);
+        const long P = L.b_off + OC + 1, isz = (long)C * n * H * W;
+        const long osz = (long)OC * n * out.h * out.w;
+        real *w = randoms(&rng, P, 0.3), *V = randoms(&rng, kc * P, 0.3);
+        real *x = randoms(&rng, isz, 1), *rx = randoms(&rng, kc * isz, 1);
+        real *dy = randoms(&rng, osz, 1), *rdy = randoms(&rng, kc * osz, 1);
+        const long big = kc * (osz + isz + P); /* room for any output here */
+        real *a = randoms(&rng, big, 0), *b = randoms(&rng, big, 0), *t = randoms(&rng, big, 0);
+
+        /* primal forward and backward */
+        conv_forward(&L, w, x, n, a, sc);
+        conv_forward_im2col(&L, w, x, n, b, sc);
+        expect_close("forward y", shape, a, b, osz);
+        conv_backward(&L, w, x, dy, n, a, a + P, sc);
+        conv_backward_im2col(&L, w, x, dy, n, b, b + P, sc);
+        expect_params("backward g", shape, &L, a, b);
+        expect_close("backward dx", shape, a + P, b + P, isz);
+
+        /* R-forward against im2col sums */
+        real *w0 = randoms(&rng, P, 0); /* W without its bias */
+        memcpy(w0, w, sizeof(real) * P);
+        for (int o = 0; o < OC; o++)
+            w0[L.b_off + o] = 0;
+        conv_rforward(&L, w, V, P, kc, x, rx, n, a, sc);
+        for (int j = 0; j < kc; j++) {
+            conv_forward_im2col(&L, V + j * P, x, n, b + j * osz, sc);
+            conv_forward_im2col(&L, w0, rx + j * isz, n, t, sc);
+            for (long i = 0; i < osz; i++)
+                b[j * osz + i] += t[i];
+        }
+        expect_close("R-forward ry", shape, a, b, kc * osz);
+
+        /* R-backward against im2col sums: HV into a, rdx into ra */
+        real *ra = randoms(&rng, kc * isz, 0), *rb = randoms(&rng, kc * isz, 0);
+        conv_rbackward(&L, w, V, P, kc, x, rx, dy, rdy, n, a, ra, sc);
+        for (int j = 0; j < kc; j++) {
+            real *hb = b + j * P;
+            conv_backward_im2col(&L, w, x, rdy + j * osz, n, hb, rb + j * isz, sc);
+            conv_backward_im2col(&L, w, rx + j * isz, dy, n, t, NULL, sc);
+            for (long i = L.w_off; i < L.b_off; i++)
+                hb[i] += t[i];
+            conv_backward_data(&L, V + j * P, dy, n, t, sc);
+            for (long i = 0; i < isz; i++)
+                rb[j * isz + i] += t[i];
+            char what[32];
+            snprintf(what, sizeof what, "R-backward HV_%d", j);
+            expect_params(what, shape, &L, a + j * P, hb);
+        }
+        expect_close("R-backward rdx", shape, ra, rb, kc * isz);
+        mem_free(w);
+        mem_free(V);
+        mem_free(x);
+        mem_free(rx);
+        mem_free(dy);
+        mem_free(rdy);
+        mem_free(a);
+        mem_free(b);
+        mem_free(t);
+        mem_free(w0);
+        mem_free(ra);
+        mem_free(rb);
+    }
+    printf("# worst normalised gap, direct against im2col: %.3g (tolerance %.3g)\n", worst, TOL);
+    scratch_release(sc);
+    mem_free(sc);
+}
+
+int main(int argc, char **argv)
+{
+    static const TestCase tests[] = {TEST(test_direct_kernels_equal_im2col)};
+    return test_main(tests, ARRAY_LEN(tests), argc, argv);
+}
