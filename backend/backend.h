@@ -109,6 +109,19 @@ typedef struct Backend {
      * relu_mask. NULL: the backend has none. */
     void (*maxpool_relu_backward)(const Layer *L, const int32_t *arg, const real *x,
                                   const real *dy, int n, real *dx);
+    /* relu then this pool, forward and R-forward in one pass each (x: the
+     * relu's input; the relu's own output is never made), since the max of
+     * relus is the relu of the max: y = relu(max x) with arg the argmax of
+     * x; ry = rx[arg] [x[arg] > 0]; the kink clearance of relu(x) with its
+     * tangent. arg differs from the unfused one only in windows with no
+     * positive entry, where every output and gradient is 0 both ways: the
+     * same bytes as relu_forward, maxpool_forward, relu_mask, maxpool_gather
+     * and maxpool_kink. NULL: the backend has none (all three or none). */
+    void (*maxpool_relu_forward)(const Layer *L, const real *x, int n, real *y, int32_t *arg);
+    void (*maxpool_relu_gather)(const Layer *L, const int32_t *arg, const real *x,
+                                const real *rx, int n, real *ry);
+    double (*maxpool_relu_kink)(const Layer *L, const int32_t *arg, const real *x,
+                                const real *rx, int n);
     /* elementwise over count entries */
     void (*relu_forward)(const real *x, long count, real *y);
     void (*relu_mask)(const real *x, const real *d, long count, real *out); /* d [x > 0] */

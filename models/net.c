@@ -81,6 +81,16 @@ static int pool_takes_relu(const Model *m, int l)
            m->be->maxpool_relu_backward;
 }
 
+/* Layer l is a pool that also does the relu below it in the forward and
+ * R-forward passes (backend.h: the same bytes): the relu's output is then
+ * never made, and the pool reads the relu's input. */
+static int pool_fuses_relu(const Model *m, int l)
+{
+    const Backend *be = m->be;
+    return pool_takes_relu(m, l) && be->maxpool_relu_forward && be->maxpool_relu_gather &&
+           be->maxpool_relu_kink;
+}
+
 static long layer_in(const Model *m, int l) { return shape_size(m->layers[l].in); }
 static long layer_out(const Model *m, int l) { return shape_size(m->layers[l].out); }
 
@@ -168,10 +178,14 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
             be->conv_forward(L, w, in, n, out, wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            be->maxpool_forward(L, in, n, out, wk->arg[l]);
+            if (pool_fuses_relu(m, l))
+                be->maxpool_relu_forward(L, wk->act[l - 1], n, out, wk->arg[l]);
+            else
+                be->maxpool_forward(L, in, n, out, wk->arg[l]);
             break;
         case LAYER_RELU:
-            be->relu_forward(in, osz, out);
+            if (!pool_fuses_relu(m, l + 1)) /* else done by the pool above */
+                be->relu_forward(in, osz, out);
             break;
         case LAYER_TANH:
             be->tanh_forward(in, osz, out);
@@ -269,11 +283,14 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
                 be->conv_rforward(L, w, V, P, kc, x, rx, n, ry, wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            for (int j = 0; j < kc; j++)
+            for (int j = 0; j < kc && pool_fuses_relu(m, l); j++)
+                be->maxpool_relu_gather(L, wk->arg[l], wk->act[l - 1],
+                                        wk->ract[l - 1] + j * isz, n, ry + j * osz);
+            for (int j = 0; j < kc && !pool_fuses_relu(m, l); j++)
                 be->maxpool_gather(L, wk->arg[l], rx + j * isz, n, ry + j * osz);
             break;
         case LAYER_RELU:
-            for (int j = 0; j < kc; j++)
+            for (int j = 0; j < kc && !pool_fuses_relu(m, l + 1); j++)
                 be->relu_mask(x, rx + j * isz, osz, ry + j * osz);
             break;
         case LAYER_TANH:
@@ -375,6 +392,9 @@ double net_kink_clearance(const Model *m, int n)
         const Layer *L = &m->layers[l];
         if (L->type == LAYER_RELU)
             best = fmin(best, m->be->relu_kink(wk->act[l], wk->ract[l], (long)n * layer_in(m, l)));
+        else if (L->type == LAYER_MAXPOOL && pool_fuses_relu(m, l))
+            best = fmin(best, m->be->maxpool_relu_kink(L, wk->arg[l], wk->act[l - 1],
+                                                       wk->ract[l - 1], n));
         else if (L->type == LAYER_MAXPOOL)
             best = fmin(best, m->be->maxpool_kink(L, wk->arg[l], wk->act[l], wk->ract[l], n));
     }

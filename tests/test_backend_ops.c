@@ -671,8 +671,9 @@ static void test_every_op(void)
 
 /* The CPU's vectorised fast paths against their plain reference forms, bit
  * for bit: maxpool_forward against a branchy first-max search written out
- * here, maxpool_relu_backward against maxpool_backward then relu_mask. Odd
- * sizes, ties, zeros and negative zeros included. */
+ * here, maxpool_relu_backward against maxpool_backward then relu_mask, the
+ * fused relu + pool forward, R-forward and kink against the unfused ops.
+ * Odd sizes, ties, zeros and negative zeros included. */
 static void test_fast_paths_equal_reference(void)
 {
     const Backend *cpu = backend_find("cpu", NULL);
@@ -719,6 +720,46 @@ static void test_fast_paths_equal_reference(void)
         EXPECT(!memcmp(fused, plain, sizeof(real) * isz),
                "pool %dx%dx%d n=%d: maxpool_relu_backward differs from maxpool_backward + "
                "relu_mask", L.in.c, H, W, n);
+        /* relu + pool fused forward, R-forward and kink against relu_forward,
+         * maxpool_forward, relu_mask, maxpool_gather and maxpool_kink */
+        real *xr = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        real *rx = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        real *rxr = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        for (long i = 0; i < isz; i++)
+            rx[i] = (real)rng_normal(&rng);
+        cpu->relu_forward(x, isz, xr);
+        cpu->relu_mask(x, rx, isz, rxr);
+        cpu->maxpool_forward(&L, xr, n, y, arg);
+        real *fy = mem_alloc(MEM_OTHER, sizeof(real) * osz);
+        real *ry = mem_alloc(MEM_OTHER, sizeof(real) * osz);
+        real *fry = mem_alloc(MEM_OTHER, sizeof(real) * osz);
+        int32_t *farg = mem_alloc(MEM_OTHER, sizeof(int32_t) * osz);
+        cpu->maxpool_relu_forward(&L, x, n, fy, farg);
+        cpu->maxpool_gather(&L, arg, rxr, n, ry);
+        cpu->maxpool_relu_gather(&L, farg, x, rx, n, fry);
+        long moved = 0, moved_bad = 0;
+        for (long o = 0; o < osz; o++)
+            if (farg[o] != arg[o]) { /* allowed only where no entry is positive */
+                moved++;
+                moved_bad += y[o] != 0 || x[farg[o]] > 0;
+            }
+        EXPECT(!memcmp(fy, y, sizeof(real) * osz) && !memcmp(fry, ry, sizeof(real) * osz),
+               "pool %dx%dx%d n=%d: maxpool_relu_forward/gather differ from relu then pool",
+               L.in.c, H, W, n);
+        EXPECT(moved_bad == 0, "pool %dx%dx%d n=%d: %ld of %ld moved argmaxes in windows with "
+               "a positive entry", L.in.c, H, W, n, moved_bad, moved);
+        const double k_plain = cpu->maxpool_kink(&L, arg, xr, rxr, n);
+        const double k_fused = cpu->maxpool_relu_kink(&L, farg, x, rx, n);
+        EXPECT(!memcmp(&k_plain, &k_fused, sizeof k_plain),
+               "pool %dx%dx%d n=%d: fused kink %.17g, relu then pool %.17g", L.in.c, H, W, n,
+               k_fused, k_plain);
+        mem_free(xr);
+        mem_free(rx);
+        mem_free(rxr);
+        mem_free(fy);
+        mem_free(ry);
+        mem_free(fry);
+        mem_free(farg);
         mem_free(x);
         mem_free(dy);
         mem_free(y);

@@ -43,5 +43,7 @@ long cpu_fix_mismatch(const int64_t *W, const int64_t *V, const real *w0, long n
 
 double cpu_relu_kink(const real *x, const real *rx, long count);
 double cpu_maxpool_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx, int n);
+double cpu_maxpool_relu_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+                             int n);
 
 #endif

@@ -144,6 +144,11 @@ void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
  * maxpool_backward then relu_mask */
 void maxpool_relu_backward(const Layer *L, const int32_t *arg, const real *x,
                            const real *dy, int n, real *dx);
+/* a relu below the pool, forward and R-forward fused (backend.h says why
+ * these are the same bytes): y = relu(max x), ry = rx[arg] [x[arg] > 0] */
+void maxpool_relu_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg);
+void maxpool_relu_gather(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+                         int n, real *ry);
 
 /* ---- elementwise, count = n * size ---- */
 void relu_forward(const real *x, long count, real *y);

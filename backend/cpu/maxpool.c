@@ -7,7 +7,9 @@
 #include "../elementwise.h"
 #include "kernels.h"
 
-void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
+static inline __attribute__((always_inline)) void forward(const Layer *L, const real *x,
+                                                          int n, real *y, int32_t *arg,
+                                                          const int relu)
 {
     const int H = L->in.h, W = L->in.w, OH = L->out.h, OW = L->out.w;
     const long planes = (long)L->in.c * n;
@@ -22,10 +24,30 @@ void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg
             for (int ow = 0; ow < OW; ow++) {
                 const HgPoolPick p =
                     hg_pool_pick(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], W);
-                yo[ow] = p.max;
+                yo[ow] = relu ? hg_relu(p.max) : p.max;
                 ao[ow] = (int32_t)(c + 2 * ow + p.at);
             }
         }
+}
+
+void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
+{
+    forward(L, x, n, y, arg, 0);
+}
+
+/* relu(max x) = max relu(x), with the argmax of x */
+void maxpool_relu_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
+{
+    forward(L, x, n, y, arg, 1);
+}
+
+void maxpool_relu_gather(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+                         int n, real *ry)
+{
+    const long count = (long)L->out.c * n * L->out.h * L->out.w;
+#pragma omp parallel for schedule(static)
+    for (long o = 0; o < count; o++)
+        ry[o] = hg_relu_mask(x[arg[o]], rx[arg[o]]);
 }
 
 void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, real *y)
