@@ -467,17 +467,21 @@ static void print_profile(const Bench *b, const char *spec, const Options *o, FI
     model_profile(b->m, hvp, hcalls);
     fprintf(f, "# profile %s: columns layer type forward_ms backward_ms rforward_ms "
                "rbackward_ms (per call of loss_grad: forward, backward; of hvp: the R "
-               "passes)\n", spec);
+               "passes), then each pass's GEMM-shaped MFLOP (model_layer_flops)\n", spec);
     if (b->be->device_memory)
         fprintf(f, "# profile %s: on %s these are host times around asynchronous launches, "
                    "not the layers' device time\n", spec, b->be->name);
-    for (int l = 0; l < b->m->nlayers; l++)
-        fprintf(f, "# profile %s: %2d %-8s %9.4f %9.4f %9.4f %9.4f\n", spec, l,
-                layer_type_name(b->m->layers[l].type),
+    for (int l = 0; l < b->m->nlayers; l++) {
+        double fl[4];
+        model_layer_flops(b->m, l, o->batch, fl);
+        fprintf(f, "# profile %s: %2d %-8s %9.4f %9.4f %9.4f %9.4f %9.3f %9.3f %9.3f %9.3f\n",
+                spec, l, layer_type_name(b->m->layers[l].type),
                 1e3 * grad[PASS_FORWARD][l] / PROFILE_CALLS,
                 1e3 * grad[PASS_BACKWARD][l] / PROFILE_CALLS,
                 1e3 * hvp[PASS_RFORWARD][l] / PROFILE_CALLS,
-                1e3 * hvp[PASS_RBACKWARD][l] / PROFILE_CALLS);
+                1e3 * hvp[PASS_RBACKWARD][l] / PROFILE_CALLS, fl[0] / 1e6, fl[1] / 1e6,
+                fl[2] / 1e6, fl[3] / 1e6);
+    }
     fflush(f);
 }
 

@@ -549,7 +549,7 @@ typedef struct Row {
     int n, k; /* k = 0: not an R-op */
     Op op;
     int nours;
-    const char *ours[2]; /* "im2col", "direct" */
+    const char *ours[2]; /* ours_path(), then "direct" on the first layer */
     Timing t[2];
     int det[2];
     Variant v[2]; /* DN_STRIDED, DN_ANY */
@@ -622,13 +622,27 @@ static void run_variant(Row *row, DnLayout lay, const DnCtx *ctx, const Case *c,
     outs_free(&out);
 }
 
+/* The path conv_forward & co. take for this layer and op (backend/cpu):
+ * im2col + GEMM, or the output-channel-vector kernels (conv2d_ocvec*.c),
+ * which the R-backward pairs with im2col for its input R-gradient. */
+static const char *ours_path(const Layer *L, Op op)
+{
+    switch (op) {
+    case OP_FWD:
+    case OP_RFWD: return conv_ocvec_suits(L) ? "ocvec" : "im2col";
+    case OP_BWD_WEIGHTS: return conv_ocvec_wgrad_suits(L) ? "ocvec" : "im2col";
+    case OP_RBWD: return conv_ocvec_wgrad_suits(L) ? "ocvec+im2col" : "im2col";
+    default: return "im2col";
+    }
+}
+
 /* One row: ours (and the direct kernel on the first layer), then oneDNN. */
 static void run_row(Row *row, const DnCtx *ctx, const Case *c, Op op, int k, const Options *o)
 {
     memset(row, 0, sizeof *row);
     row->layer = c->ls->name, row->n = c->n, row->op = op;
     row->k = op >= OP_RFWD ? k : 0;
-    row->ours[row->nours++] = "im2col";
+    row->ours[row->nours++] = ours_path(&c->L, op);
     if (c->ls->first && op != OP_BWD_DATA) row->ours[row->nours++] = "direct";
     Outs ours[2];
     for (int i = 0; i < row->nours; i++) {

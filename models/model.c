@@ -263,6 +263,18 @@ double model_hvp_flops(const Model *m, int n, int k)
     return (f1 + fr) + fr + k * per_tangent;
 }
 
+void model_layer_flops(const Model *m, int l, int n, double f[4])
+{
+    const double lf = layer_flops(&m->layers[l], n);
+    int first = lf > 0;
+    for (int i = 0; i < l && first; i++)
+        first = layer_flops(&m->layers[i], n) == 0;
+    f[0] = lf;
+    f[1] = first ? lf : 2 * lf; /* weight gradient (, input gradient) */
+    f[2] = first ? lf : 2 * lf; /* x V (, R{x} W) */
+    f[3] = first ? lf : 4 * lf; /* R{dy} x (, dy R{x}, R{dy} W, dy V) */
+}
+
 double model_grad_flops(const Model *m, int n)
 {
     double f = 0;

@@ -174,6 +174,11 @@ double model_grad_flops(const Model *m, int n);
  * (two products per parameterised layer in each, one for the first layer's
  * R-forward and weight R-gradient, none for its input). */
 double model_hvp_flops(const Model *m, int n, int k);
+/* The same counts for layer l alone, per pass, as the profile splits them:
+ * f[0] forward, f[1] backward of loss + gradient, f[2] R-forward and f[3]
+ * R-backward of one tangent (model_grad_flops and model_hvp_flops are sums
+ * of these); all 0 for a layer without parameters. */
+void model_layer_flops(const Model *m, int l, int n, double f[4]);
 
 const char *layer_type_name(LayerType t);
 

@@ -215,14 +215,43 @@ tmp=$md.tmp.$$
     echo "### Where a LeNet step goes (float32, ms per call, by layer and pass)"
     echo
     echo "Forward and backward from loss+grad calls; the R passes from HVP calls (an HVP"
-    echo "also runs the forward and the input-delta part of the backward)."
+    echo "also runs the forward and the input-delta part of the backward). In brackets:"
+    echo "the GFLOP/s of the layer's GEMM-shaped work in that pass (model_layer_flops),"
+    echo "against this run's ceiling of $(awk '/^# gemm ceiling:/ { print $4; exit }' "$raw32") GFLOP/s. A relu below a pool shows 0: the pool"
+    echo "does it (fused, the same bytes), and its time is in the pool's row."
     echo
     echo "| # | layer | forward | backward | R-forward | R-backward |"
     echo "|--:|---|--:|--:|--:|--:|"
     awk '$1 == "#" && $2 == "profile" && $3 == "lenet:" && $4 ~ /^[0-9]+$/ {
-      printf "| %s | %s | %.3f | %.3f | %.3f | %.3f |\n", $4, $5, $6, $7, $8, $9
-      for (i = 6; i <= 9; i++) tot[i] += $i }
+      printf "| %s | %s |", $4, $5
+      for (i = 6; i <= 9; i++) {
+        mf = (NF >= i + 4) ? $(i + 4) : 0
+        if (mf > 0 && $i > 0) printf " %.3f (%.0f) |", $i, mf / $i
+        else printf " %.3f |", $i
+        tot[i] += $i
+      }
+      printf "\n" }
       END { printf "| | **total** | %.3f | %.3f | %.3f | %.3f |\n", tot[6], tot[7], tot[8], tot[9] }' "$raw32"
+    echo
+    # where the gap to the floor is: GEMM-shaped layers against their floor,
+    # and the layers with no GEMM-shaped work (relu, pool, flatten)
+    awk '/^# gemm ceiling:/ { ceil = $4 }
+      $1 == "#" && $2 == "profile" && $3 == "lenet:" && $4 ~ /^[0-9]+$/ && NF >= 13 {
+        for (p = 0; p < 2; p++) {  # p 0: forward + backward (the step); 1: R passes
+          for (i = 6 + 2 * p; i <= 7 + 2 * p; i++) {
+            if ($(i + 4) > 0) { gms[p] += $i; gmf[p] += $(i + 4) } else ems[p] += $i
+            if ($(i + 4) > 0 && $i - $(i + 4) / ceil > worst_gap[p]) {
+              worst_gap[p] = $i - $(i + 4) / ceil; worst[p] = sprintf("layer %s (%s) %s", $4, $5, (i % 2 == 0 ? (p ? "R-forward" : "forward") : (p ? "R-backward" : "backward")))
+            }
+          }
+        }
+      }
+      END {
+        if (!ceil) exit
+        name[0] = "Loss+gradient (forward + backward)"; name[1] = "The R passes of one tangent"
+        for (p = 0; p < 2; p++)
+          printf "- %s: the GEMM-shaped layers take %.3f ms for %.1f MFLOP (%.0f GFLOP/s, %.0f%% of the ceiling; their floor %.3f ms), the others %.3f ms. The largest gap to its floor: %s, %.3f ms over it.\n", name[p], gms[p], gmf[p], gmf[p] / gms[p], 100 * gmf[p] / gms[p] / ceil, gmf[p] / ceil, ems[p], worst[p], worst_gap[p]
+      }' "$raw32"
     echo
   fi
   echo "## Models"
