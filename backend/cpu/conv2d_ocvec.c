@@ -97,9 +97,17 @@ static inline __attribute__((always_inline)) void block(
 #pragma GCC unroll 2
                 for (int g = 0; g < G; g++)
                     memcpy(&wv[g], wrow + (long)kj * ocp + g * VL, sizeof wv[g]);
+                /* the compiler, seeing that tap kj+1 reads what kj read one
+                 * pixel on, keeps those scalars in registers and broadcasts
+                 * from there: a shuffle-port op each, one a cycle, where a
+                 * broadcast from memory is a load (two a cycle). An opaque
+                 * pointer per tap keeps every broadcast a load (measured:
+                 * LeNet's conv2 forward 0.30 -> 0.25 ms). */
+                const real *r = row + kj;
+                __asm__("" : "+r"(r));
 #pragma GCC unroll 16
                 for (int p = 0; p < PB; p++) {
-                    const real s = row[kj + p];
+                    const real s = r[p];
 #pragma GCC unroll 2
                     for (int g = 0; g < G; g++)
                         a[p][g] += s * wv[g];

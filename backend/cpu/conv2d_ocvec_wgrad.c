@@ -42,10 +42,18 @@ static inline __attribute__((always_inline)) void taps(const int K, const real *
             memcpy(&d, dyt + ((long)oh * OW + ow) * ocp, sizeof d);
             const real *src = plane + (long)oh * PW + ow;
 #pragma GCC unroll 5
-            for (int ki = 0; ki < K; ki++)
+            for (int ki = 0; ki < K; ki++) {
+                /* an opaque row pointer: else the compiler carries the
+                 * scalars shared with the next pixel in registers and
+                 * broadcasts from there (a shuffle-port op each;
+                 * conv2d_ocvec.c says why that is slow), or keeps K*K
+                 * offsets in too few registers */
+                const real *r = src + (long)ki * PW;
+                __asm__("" : "+r"(r));
 #pragma GCC unroll 5
                 for (int kj = 0; kj < K; kj++)
-                    a[ki * K + kj] += src[(long)ki * PW + kj] * d;
+                    a[ki * K + kj] += r[kj] * d;
+            }
         }
 #pragma GCC unroll 25
     for (int t = 0; t < K * K; t++)
