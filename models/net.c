@@ -203,18 +203,37 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
 
 const real *net_logits(const Model *m) { return m->work->act[m->nlayers]; }
 
+/* The lowest layer whose R-backward reads its output's primal delta: a
+ * linear, conv or tanh above the first parameterised layer (the first one's
+ * R-terms with dy pair it with R{x} = 0; relu, pool and flatten read only
+ * R-deltas). nlayers if none. Without a gradient to make, net_backward needs
+ * no delta below that layer's output. */
+static int lowest_dy_reader(const Model *m)
+{
+    for (int l = m->work->first_param + 1; l < m->nlayers; l++) {
+        const LayerType t = m->layers[l].type;
+        if (t == LAYER_LINEAR || t == LAYER_CONV2D || t == LAYER_TANH)
+            return l;
+    }
+    return m->nlayers;
+}
+
 void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
 {
     ModelWork *wk = m->work;
     const Backend *be = m->be;
     be->xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
     wk->prof_calls[NET_BACKWARD]++;
+    /* with a gradient every delta down to the first parameterised layer;
+     * without (an HVP's primal pass), only those the R-backward reads: on
+     * LeNet that skips conv2's input delta and the first pool's backward */
+    const int lowest = grad ? wk->first_param : lowest_dy_reader(m);
     for (int l = m->nlayers - 1; l >= 0; l--) {
         const double t0 = now_s();
         const Layer *L = &m->layers[l];
         const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
         real *dx = wk->delta[l];
-        const int need_dx = l > wk->first_param;
+        const int need_dx = l > lowest;
         const long osz = (long)n * layer_out(m, l);
         switch (L->type) {
         case LAYER_LINEAR:
@@ -232,9 +251,9 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
                 be->conv_backward_data(L, w, dy, n, dx, wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            if (pool_takes_relu(m, l))
+            if (pool_takes_relu(m, l) && l - 1 > lowest)
                 be->maxpool_relu_backward(L, wk->arg[l], wk->act[l - 1], dy, n, wk->delta[l - 1]);
-            else if (need_dx)
+            else if (need_dx && !pool_takes_relu(m, l))
                 be->maxpool_backward(L, wk->arg[l], dy, n, dx);
             break;
         case LAYER_RELU:

@@ -1,7 +1,9 @@
 /* net.h — the passes over a model's layers (internal to models/).
  *
- * net_forward stores every activation; net_backward stores every delta
- * (dL/d activation) and optionally the gradient; net_rforward and
+ * net_forward stores every activation; net_backward stores the deltas
+ * (dL/d activation) and optionally the gradient: with a gradient, every
+ * delta down to the first parameterised layer; without, only those
+ * net_rbackward reads (an HVP needs no more); net_rforward and
  * net_rbackward run Pearlmutter's R-operator for a chunk of kc tangents on
  * top of the stored primal passes: R{a} forward, then R{delta} backward,
  * whose parameter-shaped part is H v.
