@@ -98,6 +98,13 @@ typedef struct Backend {
                                 Scratch *sc);
     void (*conv_direct_backward_params)(const Layer *L, const real *x, const real *dy, int n,
                                         real *g, Scratch *sc);
+    /* conv_direct_backward_params with dy = maxpool_relu_backward of a relu +
+     * pool above (pool output delta dyp, argmax arg, relu input xr): the
+     * same bytes, without the full-size delta. NULL: the backend has none. */
+    void (*conv_direct_backward_params_pooled)(const Layer *L, const Layer *pool,
+                                               const int32_t *arg, const real *xr,
+                                               const real *x, const real *dyp, int n, real *g,
+                                               Scratch *sc);
     /* maxpool 2x2 stride 2; arg holds each window's argmax (flat index into
      * x, first max on ties), so backward and R-ops need no search */
     void (*maxpool_forward)(const Layer *L, const real *x, int n, real *y, int32_t *arg);

@@ -769,8 +769,61 @@ static void test_fast_paths_equal_reference(void)
     }
 }
 
+/* conv_direct_backward_params_pooled against maxpool_relu_backward then
+ * conv_direct_backward_params, bit for bit: LeNet's conv1 + relu + pool, and
+ * an odd-sized one (pool windows drop the last row and column). */
+static void test_pooled_weight_gradient(void)
+{
+    const Backend *cpu = backend_find("cpu", NULL);
+    static const int shapes[][5] = {{1, 28, 6, 2, 3}, {2, 13, 5, 1, 2}}; /* C, H, OC, pad, n */
+    Rng rng = rng_seed(5);
+    Scratch *sc = cpu->scratch_new();
+    for (int s = 0; s < ARRAY_LEN(shapes); s++) {
+        const int *q = shapes[s], n = q[4];
+        const Layer conv = conv_layer(q[0], q[1], q[1], q[2], 5, q[3], 1);
+        const Layer pool = pool_layer(conv.out.c, conv.out.h, conv.out.w);
+        const long P = params_of(&conv), isz = n * shape_size(conv.in);
+        const long csz = n * shape_size(conv.out), psz = n * shape_size(pool.out);
+        real *x = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+        real *y = mem_alloc(MEM_OTHER, sizeof(real) * csz);
+        real *dy = mem_alloc(MEM_OTHER, sizeof(real) * csz);
+        real *pooled = mem_alloc(MEM_OTHER, sizeof(real) * psz);
+        real *dyp = mem_alloc(MEM_OTHER, sizeof(real) * psz);
+        real *w = mem_alloc(MEM_OTHER, sizeof(real) * P);
+        real *ga = mem_alloc(MEM_OTHER, sizeof(real) * P), *gb = mem_alloc(MEM_OTHER, sizeof(real) * P);
+        int32_t *arg = mem_alloc(MEM_OTHER, sizeof(int32_t) * psz);
+        for (long i = 0; i < isz; i++)
+            x[i] = (real)rng_normal(&rng);
+        for (long i = 0; i < P; i++)
+            w[i] = (real)(0.3 * rng_normal(&rng));
+        for (long i = 0; i < psz; i++)
+            dyp[i] = (real)rng_normal(&rng);
+        memset(ga, 0, sizeof(real) * P);
+        memset(gb, 0, sizeof(real) * P);
+        cpu->conv_direct_forward(&conv, w, x, n, y, sc);
+        cpu->maxpool_relu_forward(&pool, y, n, pooled, arg);
+        cpu->maxpool_relu_backward(&pool, arg, y, dyp, n, dy);
+        cpu->conv_direct_backward_params(&conv, x, dy, n, ga, sc);
+        cpu->conv_direct_backward_params_pooled(&conv, &pool, arg, y, x, dyp, n, gb, sc);
+        EXPECT(!memcmp(ga, gb, sizeof(real) * P),
+               "conv %dx%d -> %d p%d n=%d: pooled weight gradient differs from "
+               "maxpool_relu_backward + conv_direct_backward_params", q[0], q[1], q[2], q[3], n);
+        mem_free(x);
+        mem_free(y);
+        mem_free(dy);
+        mem_free(pooled);
+        mem_free(dyp);
+        mem_free(w);
+        mem_free(ga);
+        mem_free(gb);
+        mem_free(arg);
+    }
+    cpu->scratch_free(sc);
+}
+
 int main(int argc, char **argv)
 {
-    static const TestCase tests[] = {TEST(test_every_op), TEST(test_fast_paths_equal_reference)};
+    static const TestCase tests[] = {TEST(test_every_op), TEST(test_fast_paths_equal_reference),
+                                     TEST(test_pooled_weight_gradient)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

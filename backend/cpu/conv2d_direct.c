@@ -17,6 +17,7 @@
 #endif
 
 #include "scratch.h"
+#include "../elementwise.h"
 #include "kernels.h"
 
 /* One accumulator: a 64-byte vector (GCC/Clang vector extension; the
@@ -143,8 +144,55 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
     }
 }
 
-void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
-                                 real *g_out, Scratch *sc)
+/* Where dy comes from: the layer's own output delta, or a relu + maxpool
+ * above it (pool != NULL): dy = scatter of the pool's output delta dyp to
+ * the argmax cells, through the relu's mask on xr (the conv's output). */
+typedef struct DySource {
+    const real *dy;
+    const Layer *pool;
+    const int32_t *arg;
+    const real *xr, *dyp;
+} DySource;
+
+/* dy of image i into dpad [OC][OH][OWr] (rows zero past OW) */
+static void fill_dpad(const Geometry *g, const DySource *d, int n, int i, real *dpad)
+{
+    const int OC = g->OC;
+    if (!d->pool) {
+        for (int oc = 0; oc < OC; oc++)
+            for (int oh = 0; oh < g->OH; oh++) {
+                real *dst = dpad + ((long)oc * g->OH + oh) * g->OWr;
+                const real *src = d->dy + (((long)oc * n + i) * g->OH + oh) * g->OW;
+#pragma omp simd
+                for (int j = 0; j < g->OW; j++)
+                    dst[j] = src[j];
+            }
+        return;
+    }
+    /* the same values as maxpool_relu_backward's plane: zeros, then the
+     * masked pool deltas at the argmax cells */
+    memset(dpad, 0, sizeof(real) * OC * g->OH * g->OWr);
+    const long plane = (long)g->OH * g->OW;
+    const int PH = d->pool->out.h, PW = d->pool->out.w, W = g->OW;
+    for (int oc = 0; oc < OC; oc++) {
+        const long pl = (long)oc * n + i;
+        const int32_t *arg = d->arg + pl * PH * PW;
+        const real *dyp = d->dyp + pl * PH * PW;
+        real *dst = dpad + (long)oc * g->OH * g->OWr;
+        for (int ph = 0; ph < PH; ph++)
+            for (int pw = 0; pw < PW; pw++) {
+                /* the argmax as an offset in its 2x2 window: 0, 1, W or W + 1 */
+                const long a = arg[ph * PW + pw];
+                const long off = a - pl * plane - (2L * ph * W + 2 * pw);
+                const int dh = off >= W, dw = (int)(off - dh * W);
+                dst[(long)(2 * ph + dh) * g->OWr + 2 * pw + dw] =
+                    hg_relu_mask(d->xr[a], dyp[ph * PW + pw]);
+            }
+    }
+}
+
+static void backward_params(const Layer *L, const real *x, const DySource *dsrc, int n,
+                            real *g_out, Scratch *sc)
 {
     const Geometry g = geometry(L);
     const int K = g.K, C = g.C, OC = g.OC;
@@ -162,14 +210,7 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
 #pragma omp for schedule(static)
         for (int i = 0; i < n; i++) {
             pad_image(L, &g, x, n, i, pad);
-            for (int oc = 0; oc < OC; oc++)
-                for (int oh = 0; oh < g.OH; oh++) {
-                    real *dst = dpad + ((long)oc * g.OH + oh) * g.OWr;
-                    const real *src = dy + (((long)oc * n + i) * g.OH + oh) * g.OW;
-#pragma omp simd
-                    for (int j = 0; j < g.OW; j++)
-                        dst[j] = src[j];
-                }
+            fill_dpad(&g, dsrc, n, i, dpad);
             for (int oc = 0; oc < OC; oc++) {
                 const real *d = dpad + (long)oc * g.OH * g.OWr;
                 real *lb = lanes + (taps + oc) * VL;
@@ -219,4 +260,19 @@ void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, 
                 s += part[q * stride + t * VL + v];
         *out = (real)s;
     }
+}
+
+void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
+                                 real *g_out, Scratch *sc)
+{
+    const DySource d = {dy, NULL, NULL, NULL, NULL};
+    backward_params(L, x, &d, n, g_out, sc);
+}
+
+void conv_direct_backward_params_pooled(const Layer *L, const Layer *pool,
+                                        const int32_t *arg, const real *xr, const real *x,
+                                        const real *dyp, int n, real *g_out, Scratch *sc)
+{
+    const DySource d = {NULL, pool, arg, xr, dyp};
+    backward_params(L, x, &d, n, g_out, sc);
 }

@@ -50,6 +50,7 @@ const Backend BACKEND_CPU = {
     .conv_rbackward = conv_rbackward,
     .conv_direct_forward = conv_direct_forward,
     .conv_direct_backward_params = conv_direct_backward_params,
+    .conv_direct_backward_params_pooled = conv_direct_backward_params_pooled,
     .maxpool_forward = maxpool_forward,
     .maxpool_gather = maxpool_gather,
     .maxpool_backward = maxpool_backward,

@@ -131,6 +131,13 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
 /* g[W] = dy * x, g[b] = sum of dy (overwritten) */
 void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
                                  real *g, Scratch *sc);
+/* the same with dy made on the fly from a relu + maxpool above (the pool's
+ * output delta dyp, its argmax arg, the relu's input xr = this conv's
+ * output): the bytes of maxpool_relu_backward then the above, without the
+ * full-size delta in memory */
+void conv_direct_backward_params_pooled(const Layer *L, const Layer *pool,
+                                        const int32_t *arg, const real *xr, const real *x,
+                                        const real *dyp, int n, real *g, Scratch *sc);
 
 /* ---- maxpool 2x2 stride 2 on [C][n][H][W]; arg [C][n][OH][OW] holds the
  * flat index into x of each window's max (first max on ties) ---- */
