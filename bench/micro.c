@@ -538,11 +538,18 @@ int main(int argc, char **argv)
     for (int i = 0; engine_at(i); i++) {
         const EngineOps *eo = engine_at(i);
         HG_CHECK(i < MAX_ENGINES, "more than %d engines registered", MAX_ENGINES);
+        /* the checkpoint engine stores round(sqrt(T)) states, as the
+         * engines bench does by default (C = 0 is refused) */
+        const int C = engine_takes(eo, "checkpoint") ? (int)lround(sqrt((double)ENGINE_T)) : 0;
         ecs[i] = (EngineCtx){.ops = eo,
                              .cfg = {.prob = &ep.pb->inner, .layout = &ep.layout,
-                                     .sched = &ep.sched}};
-        snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/incl_val_grad", eo->name,
-                 ENGINE_T);
+                                     .sched = &ep.sched, .checkpoints = C}};
+        if (C)
+            snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/C:%d/incl_val_grad", eo->name,
+                     ENGINE_T, C);
+        else
+            snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/incl_val_grad", eo->name,
+                     ENGINE_T);
         GbBench *b = gb_register(buf, bm_engine, &ecs[i]);
         if (!b) return 1;
         gb_bench_unit(b, GB_MS);

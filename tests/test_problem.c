@@ -438,10 +438,41 @@ static void test_device_flag_everywhere(void)
     run_free(&r);
 }
 
+/* hgbench-micro's engine benchmarks all run: every registered engine with
+ * the options it needs (the checkpoint engine once ran with C = 0 and
+ * reported an error row, which no test saw). One iteration each, on the
+ * installed Fashion-MNIST; skipped, saying so, without it. */
+static void test_micro_engine_benchmarks_run(void)
+{
+    files_setup("problem");
+    char path[8192];
+    snprintf(path, sizeof path, "%s/hgbench-micro", files_bin_dir);
+    if (access(path, X_OK) != 0) {
+        test_skip_part("hgbench-micro is not built in this configuration (%s)", files_bin_dir);
+        return;
+    }
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) {
+        test_skip_part("Fashion-MNIST is not installed (scripts/install-deps.sh installs it): "
+                       "hgbench-micro's engine runs are not checked");
+        return;
+    }
+    Run r = run_bin("hgbench-micro", "--threads 2 --benchmark_filter=engine_run "
+                                     "--benchmark_min_time=0.000001");
+    EXPECT(r.status == 0 && !strstr(r.out, "ERROR") && !strstr(r.err, "error"),
+           "hgbench-micro engine_run: exit %d, stderr '%.300s'", r.status, r.err);
+    int runs = 0;
+    for (const char *q = r.out; (q = strstr(q, "engine_run/")); q++)
+        runs++;
+    EXPECT(runs >= 5, "hgbench-micro engine_run: %d benchmark rows, want one per engine (5)",
+           runs);
+    run_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
         TEST(test_defaults_are_hypergrads),
+        TEST(test_micro_engine_benchmarks_run),
         TEST(test_synthetic_sizes_and_fields),
         TEST(test_seeds_and_normalisation),
         TEST(test_same_spec_same_bytes_other_seed_other_run),
