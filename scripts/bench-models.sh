@@ -215,10 +215,12 @@ tmp=$md.tmp.$$
     echo "### Where a LeNet step goes (float32, ms per call, by layer and pass)"
     echo
     echo "Forward and backward from loss+grad calls; the R passes from HVP calls (an HVP"
-    echo "also runs the forward and the input-delta part of the backward). In brackets:"
+    echo "also runs the forward and the part of the backward its R passes read). In brackets:"
     echo "the GFLOP/s of the layer's GEMM-shaped work in that pass (model_layer_flops),"
     echo "against this run's ceiling of $(awk '/^# gemm ceiling:/ { print $4; exit }' "$raw32") GFLOP/s. A relu below a pool shows 0: the pool"
-    echo "does it (fused, the same bytes), and its time is in the pool's row."
+    echo "does it (fused, the same bytes), and its time is in the pool's row. The first pool's"
+    echo "backward passes show 0 as well: conv1's weight gradient reads that pool's delta itself"
+    echo "(the same bytes), so their time is in conv1's row."
     echo
     echo "| # | layer | forward | backward | R-forward | R-backward |"
     echo "|--:|---|--:|--:|--:|--:|"
