@@ -132,8 +132,8 @@ void model_hvp(Model *m, const real *w, const real *x, const int32_t *y, int n,
 double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
                        int n, int k, const real *V, real *HV, real *grad);
 /* The same products without a [k][nparams] output: the R passes run over
- * chunks of at most `chunk` tangents (clipped to the model's own block size,
- * 16), each chunk's products are written to HV ([chunk][nparams], the
+ * chunks of at most `chunk` tangents (clipped to the model's own block size:
+ * 16, fewer where a tangent's activations are large), each chunk's products are written to HV ([chunk][nparams], the
  * caller's) and handed to each(ctx, j0, kc, HV) before the next chunk
  * overwrites them. grad (if not NULL) is complete before the first call; the
  * forward and backward passes run once. Lets a caller fold H V into its own

@@ -52,14 +52,14 @@ static double hvp_chunks(Model *m, const real *w, const real *x, const int32_t *
 double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
                        int n, int k, const real *V, real *HV, real *grad)
 {
-    return hvp_chunks(m, w, x, y, n, k, net_tangent_chunk(m), V, HV, 1, grad, NULL, NULL);
+    return hvp_chunks(m, w, x, y, n, k, net_tangent_chunk(m, n), V, HV, 1, grad, NULL, NULL);
 }
 
 double model_hvp_block_each(Model *m, const real *w, const real *x, const int32_t *y, int n,
                             int k, int chunk, const real *V, real *HV, real *grad,
                             void (*each)(void *ctx, int j0, int kc, const real *HV), void *ctx)
 {
-    const int most = net_tangent_chunk(m);
+    const int most = net_tangent_chunk(m, n);
     return hvp_chunks(m, w, x, y, n, k, chunk < 1 || chunk > most ? most : chunk, V, HV, 0,
                       grad, each, ctx);
 }

@@ -23,8 +23,9 @@ enum {
 
 ModelWork *net_work_new(const Model *m);
 void net_work_free(const Model *m, ModelWork *wk);
-/* Tangents per R pass: bounds the memory of the tangent activations. */
-int net_tangent_chunk(const Model *m);
+/* Tangents per R pass for batch n: bounds the memory of the tangent
+ * activations (at most 16; fewer where one tangent's are large). */
+int net_tangent_chunk(const Model *m, int n);
 
 /* Sizes scratch for batch n and kc tangents; call before net_forward. */
 void net_reserve(Model *m, int n, int kc);
