@@ -448,11 +448,11 @@ static void test_micro_engine_benchmarks_run(void)
     char path[8192];
     snprintf(path, sizeof path, "%s/hgbench-micro", files_bin_dir);
     if (access(path, X_OK) != 0) {
-        test_skip_part("hgbench-micro is not built in this configuration (%s)", files_bin_dir);
+        test_skip("hgbench-micro is not built in this configuration (%s)", files_bin_dir);
         return;
     }
     if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        test_skip_part("Fashion-MNIST is not installed (scripts/install-deps.sh installs it): "
+        test_skip("Fashion-MNIST is not installed (scripts/install-deps.sh installs it): "
                        "hgbench-micro's engine runs are not checked");
         return;
     }
