@@ -7,13 +7,15 @@
  * of VL output channels; every tap loads G weight vectors and broadcasts PB
  * input scalars (consecutive in one padded input row: constant offsets from
  * one pointer), then does PB x G multiply-adds. Weights are packed once per
- * call as [C*K*K][OCpad] with zeros past OC, then the bias [OCpad]. Each pixel sums its taps in one
- * fixed order (c, ki, kj), so the bytes do not depend on the thread count.
+ * call as [C*K*K][OCpad] with zeros past OC, then the bias [OCpad]. Each
+ * pixel sums its taps in one fixed order (c, ki, kj), so the bytes do not
+ * depend on the thread count.
  *
  * Stacked tangents are just more output channels: a block of kc tangents'
  * weights packed side by side is one conv with kc*OC channels, whose output
- * [kc*OC][n][OH][OW] is the block's [kc][OC][n][OH][OW]. Leaves out: strides,
- * dilation, the backward passes (conv2d.c's im2col path does them). */
+ * [kc*OC][n][OH][OW] is the block's [kc][OC][n][OH][OW]. The weight
+ * gradient is conv2d_ocvec_wgrad.c's. Leaves out: strides, dilation, the
+ * input gradient (conv2d.c's im2col path does it). */
 #include <string.h>
 
 #include "scratch.h"
