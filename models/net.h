@@ -2,8 +2,9 @@
  *
  * net_forward stores every activation; net_backward stores the deltas
  * (dL/d activation) and optionally the gradient: with a gradient, every
- * delta down to the first parameterised layer; without, only those
- * net_rbackward reads (an HVP needs no more); net_rforward and
+ * delta down to the first parameterised layer (but those a fused kernel
+ * reads from further up: a relu + pool over a direct first conv); without,
+ * only those net_rbackward reads (an HVP needs no more); net_rforward and
  * net_rbackward run Pearlmutter's R-operator for a chunk of kc tangents on
  * top of the stored primal passes: R{a} forward, then R{delta} backward,
  * whose parameter-shaped part is H v.
