@@ -116,23 +116,34 @@ static inline HG_HD long hg_pool_argmax(const real *x, long c, int W)
 
 /* Kink clearance of one window whose winner is x[a] (plane H*W of row
  * stride W, planes back to back): the smallest gap to another cell over the
- * rate at which it closes along rx; +inf if none closes. */
-static inline HG_HD double hg_pool_kink(const real *x, const real *rx, long a, long plane, int W)
+ * rate at which it closes along rx; +inf if none closes. With relu, of the
+ * window of relu(x) moving at rx [x > 0] (a relu below the pool, read
+ * through on the fly: the fused relu + pool never stores relu(x)). */
+static inline HG_HD double hg_pool_kink_of(const real *x, const real *rx, long a, long plane,
+                                           int W, int relu)
 {
     double best = INFINITY;
     /* the window's top-left corner, from the argmax position */
     const long in_plane = a % plane;
     const long corner = a - in_plane + (in_plane / W) / 2 * 2 * W + (in_plane % W) / 2 * 2;
     const long cells[4] = {corner, corner + 1, corner + W, corner + W + 1};
+    const real xa = relu ? hg_relu(x[a]) : x[a], ra = relu ? hg_relu_mask(x[a], rx[a]) : rx[a];
     for (int q = 0; q < 4; q++) {
         if (cells[q] == a)
             continue;
-        const double gap = (double)x[a] - x[cells[q]];
-        const double rate = fabs((double)rx[a] - rx[cells[q]]);
+        const long c = cells[q];
+        const real xc = relu ? hg_relu(x[c]) : x[c], rc = relu ? hg_relu_mask(x[c], rx[c]) : rx[c];
+        const double gap = (double)xa - xc;
+        const double rate = fabs((double)ra - rc);
         if (rate != 0)
             best = fmin(best, gap / rate);
     }
     return best;
+}
+
+static inline HG_HD double hg_pool_kink(const real *x, const real *rx, long a, long plane, int W)
+{
+    return hg_pool_kink_of(x, rx, a, plane, W, 0);
 }
 
 /* Kink clearance of one relu input x moving at rx: |x| / |rx|, +inf if it
