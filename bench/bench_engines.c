@@ -251,8 +251,7 @@ static int checkpoints_for(const Options *o, const char *engine, int T)
 {
     if (!engine_takes(engine_find(engine), "checkpoint"))
         return 0;
-    const int c = o->checkpoints > 0 ? o->checkpoints : (int)lround(sqrt((double)T));
-    return c < T - 1 ? (c < 1 ? 1 : c) : T - 1;
+    return checkpoint_count(o->checkpoints, T);
 }
 
 static void reproduce_command(const Options *o, const char *engine, int T, int K, char *buf,

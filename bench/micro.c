@@ -538,9 +538,9 @@ int main(int argc, char **argv)
     for (int i = 0; engine_at(i); i++) {
         const EngineOps *eo = engine_at(i);
         HG_CHECK(i < MAX_ENGINES, "more than %d engines registered", MAX_ENGINES);
-        /* the checkpoint engine stores round(sqrt(T)) states, as the
-         * engines bench does by default (C = 0 is refused) */
-        const int C = engine_takes(eo, "checkpoint") ? (int)lround(sqrt((double)ENGINE_T)) : 0;
+        /* the checkpoint engine gets its default count of states, as in
+         * the engines bench (C = 0 is refused) */
+        const int C = engine_takes(eo, "checkpoint") ? checkpoint_count(0, ENGINE_T) : 0;
         ecs[i] = (EngineCtx){.ops = eo,
                              .cfg = {.prob = &ep.pb->inner, .layout = &ep.layout,
                                      .sched = &ep.sched, .checkpoints = C}};

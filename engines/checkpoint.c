@@ -320,6 +320,12 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     return r.rc;
 }
 
+int checkpoint_count(int C, int T)
+{
+    const int c = C > 0 ? C : (int)lround(sqrt((double)T));
+    return c < T - 1 ? (c < 1 ? 1 : c) : T - 1;
+}
+
 size_t checkpoint_bytes(long P, int T, int C, int uniform, int kahan)
 {
     const int states = C + (uniform ? uniform_length(T, C) : 0);

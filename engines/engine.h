@@ -139,6 +139,10 @@ size_t forward_tangent_bytes(long P, int N);
 /* Bytes of the checkpoint engine's stored states: C (+ one segment's L with
  * the uniform schedule) states of 2 P reals (3 P with the Kahan update). */
 size_t checkpoint_bytes(long P, int T, int C, int uniform, int kahan);
+/* C clipped to the checkpoint engine's range 1 <= C < T (T >= 2); C <= 0
+ * asks for the default, round(sqrt(T)) (with the uniform schedule, the
+ * classic memory of 2 sqrt(T) states). */
+int checkpoint_count(int C, int T);
 /* The binomial schedule: the fewest steps recomputed to reverse t steps from
  * a stored state with s free slots, and where its first checkpoint goes
  * (1 <= split < t; t >= 2, s >= 1). */
