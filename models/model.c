@@ -242,27 +242,6 @@ double model_forward_flops(const Model *m, int n)
     return f;
 }
 
-/* Flops of the first parameterised layer, and of all the others. */
-static void split_flops(const Model *m, int n, double *first, double *rest)
-{
-    *first = *rest = 0;
-    for (int l = 0; l < m->nlayers; l++) {
-        const double lf = layer_flops(&m->layers[l], n);
-        if (lf > 0 && *first == 0 && *rest == 0)
-            *first = lf;
-        else
-            *rest += lf;
-    }
-}
-
-double model_hvp_flops(const Model *m, int n, int k)
-{
-    double f1, fr;
-    split_flops(m, n, &f1, &fr);
-    const double per_tangent = (f1 + 2 * fr) + (f1 + 2 * fr + 2 * fr);
-    return (f1 + fr) + fr + k * per_tangent;
-}
-
 void model_layer_flops(const Model *m, int l, int n, double f[4])
 {
     const double lf = layer_flops(&m->layers[l], n);
@@ -275,16 +254,26 @@ void model_layer_flops(const Model *m, int l, int n, double f[4])
     f[3] = first ? lf : 4 * lf; /* R{dy} x (, dy R{x}, R{dy} W, dy V) */
 }
 
+double model_hvp_flops(const Model *m, int n, int k)
+{
+    double f = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        double p[4];
+        model_layer_flops(m, l, n, p);
+        /* forward, the input gradient (the backward less its weight
+         * gradient, which costs a forward), then k tangents' R passes */
+        f += p[0] + (p[1] - p[0]) + k * (p[2] + p[3]);
+    }
+    return f;
+}
+
 double model_grad_flops(const Model *m, int n)
 {
     double f = 0;
-    int first = 1;
     for (int l = 0; l < m->nlayers; l++) {
-        const double lf = layer_flops(&m->layers[l], n);
-        if (lf == 0)
-            continue;
-        f += (first ? 2 : 3) * lf; /* forward, weight gradient (, input gradient) */
-        first = 0;
+        double p[4];
+        model_layer_flops(m, l, n, p);
+        f += p[0] + p[1];
     }
     return f;
 }
