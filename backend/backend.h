@@ -105,6 +105,13 @@ typedef struct Backend {
                                                const int32_t *arg, const real *xr,
                                                const real *x, const real *dyp, int n, real *g,
                                                Scratch *sc);
+    /* The conv path of a backend with more than one (the CUDA backend's
+     * "auto", "cudnn" and "gemm": cuda_conv_choice.cu): 0, or -1 with err
+     * naming an unknown or unavailable one. conv_picks writes the path and
+     * each pick "auto" made so far (a '#' line each) into buf and returns
+     * the number of picks. NULL: the backend has one path. */
+    int (*conv_path)(const char *name, HgErr *err);
+    int (*conv_picks)(char *buf, size_t cap);
     /* maxpool 2x2 stride 2; arg holds each window's argmax (flat index into
      * x, first max on ties), so backward and R-ops need no search */
     void (*maxpool_forward)(const Layer *L, const real *x, int n, real *y, int32_t *arg);

@@ -21,6 +21,8 @@
  *   fixed point: W and V within FIX_ULPS units of 2^-44 after a step (g +
  *     l flt(W) may be fused on one backend only), and on each backend the
  *     reverse steps must restore w_0 and v_0 = 0 bit for bit.
+ * A backend with several conv paths (the CUDA backend's cuDNN and im2col +
+ * cuBLAS) runs every conv case on each, and on "auto".
  * Measured here: the CPU against itself only (no GPU has run this yet).
  */
 #include <math.h>
@@ -631,6 +633,29 @@ static const Case CASES[] = {
 
 static const char *const OTHERS[] = {"cuda"};
 
+/* A conv case on a backend with several conv paths (conv_path): each path
+ * against the CPU, then "auto" (which leaves the backend as it found it);
+ * a path that is not available says so once, loudly. Other cases: once. */
+static void check_conv_paths(const Backend *be, const char *name, const Case *c, Run *ref)
+{
+    if (!be->conv_path || (c->fn != case_conv && c->fn != case_conv_rop)) {
+        check_case(be, c, ref);
+        return;
+    }
+    static int said;
+    static const char *const paths[] = {"cudnn", "gemm", "auto"};
+    for (int p = 0; p < ARRAY_LEN(paths); p++) {
+        HgErr err = {{0}};
+        if (be->conv_path(paths[p], &err)) {
+            if (!(said & 1 << p))
+                printf("%s: conv path %s: skipped: %s\n", name, paths[p], err.msg);
+            said |= 1 << p;
+            continue;
+        }
+        check_case(be, c, ref);
+    }
+}
+
 static void test_every_op(void)
 {
     const Backend *cpu = backend_find("cpu", NULL);
@@ -657,7 +682,7 @@ static void test_every_op(void)
                 no_direct[b] = 1;
                 continue;
             }
-            check_case(other[b], &CASES[c], &ref);
+            check_conv_paths(other[b], OTHERS[b], &CASES[c], &ref);
         }
         run_free(&ref);
     }

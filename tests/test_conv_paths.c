@@ -9,11 +9,16 @@
  *   R{gW}_j = R{dy}_j * x + dy * R{x}_j,  R{gb}_j = sum R{dy}_j,
  *   R{dx}_j = conv^T(R{dy}_j; W) + conv^T(dy; V_j).
  * Tolerances: sums in another order; measured worst normalised gaps here
- * 1.25e-6 (float32) and 2e-15 (float64), so about 10x: 1.2e-5 and 2e-14. */
+ * 1.25e-6 (float32) and 2e-15 (float64), so about 10x: 1.2e-5 and 2e-14.
+ * Also conv_index.h's per-entry im2col and col2im bodies (the CUDA
+ * backend's im2col + cuBLAS path runs them on the device) against the
+ * CPU's row-wise conv_im2col and conv_col2im: equal, entry for entry (the
+ * same copies, the same adds in the same order). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../backend/conv_index.h"
 #include "../backend/cpu/kernels.h"
 #include "../common/mem.h"
 #include "../common/rng.h"
@@ -155,8 +160,60 @@ static void test_direct_kernels_equal_im2col(void)
     mem_free(sc);
 }
 
+/* C, H, W, OC, K, pad, n, i0, nb: LeNet's conv1 (rows over one vector:
+ * col2im_long) and conv2 (col2im_short), padding wider than a tap's reach
+ * on one side, a chunk that does not start at image 0 */
+static const int INDEX_SHAPES[][9] = {
+    {1, 28, 28, 6, 5, 2, 3, 0, 3},
+    {6, 14, 14, 16, 5, 0, 4, 1, 2},
+    {3, 9, 9, 4, 3, 1, 5, 2, 3},
+    {2, 7, 12, 3, 5, 2, 2, 0, 2},
+};
+
+static void test_index_bodies_equal_cpu_im2col(void)
+{
+    Rng rng = rng_seed(11);
+    long entries = 0;
+    for (int s = 0; s < (int)(sizeof INDEX_SHAPES / sizeof INDEX_SHAPES[0]); s++) {
+        const int *p = INDEX_SHAPES[s];
+        const int C = p[0], H = p[1], W = p[2], K = p[4], pad = p[5], n = p[6], i0 = p[7],
+                  nb = p[8];
+        const Shape out = {p[3], H + 2 * pad - K + 1, W + 2 * pad - K + 1};
+        const Layer L = {LAYER_CONV2D, {C, H, W}, out, K, pad, 0, (long)p[3] * C * K * K};
+        const long rows = (long)C * K * K, cols = (long)nb * out.h * out.w;
+        const long isz = (long)C * n * H * W, plane = (long)H * W;
+        real *x = randoms(&rng, isz, 1), *dcol = randoms(&rng, rows * cols + 64, 1);
+        real *col = randoms(&rng, rows * cols + 64, 0), *dx = randoms(&rng, isz, 0);
+        real *buf = randoms(&rng, conv_col2im_buf(&L), 0);
+        conv_im2col(&L, x, n, i0, nb, col);
+        long bad = 0;
+        for (long r = 0; r < rows; r++)
+            for (long q = 0; q < cols; q++) {
+                const long src = hg_im2col_src(&L, n, i0, r, q);
+                bad += col[r * cols + q] != (src < 0 ? 0 : x[src]);
+            }
+        EXPECT(bad == 0, "shape %d: %ld im2col entries differ from hg_im2col_src's", s, bad);
+        conv_col2im(&L, dcol, n, i0, nb, dx, buf);
+        bad = 0;
+        for (int c = 0; c < C; c++)
+            for (int i = i0; i < i0 + nb; i++)
+                for (int ih = 0; ih < H; ih++)
+                    for (int iw = 0; iw < W; iw++)
+                        bad += dx[((long)c * n + i) * plane + (long)ih * W + iw] !=
+                               hg_col2im_at(&L, dcol, nb, i0, c, i, ih, iw);
+        EXPECT(bad == 0, "shape %d: %ld col2im entries differ from hg_col2im_at's", s, bad);
+        entries += rows * cols + (long)C * nb * plane;
+        real *const bufs[] = {x, dcol, col, dx, buf};
+        for (int k = 0; k < 5; k++)
+            mem_free(bufs[k]);
+    }
+    printf("# conv_index.h bodies: %ld entries equal to conv_im2col's and conv_col2im's\n",
+           entries);
+}
+
 int main(int argc, char **argv)
 {
-    static const TestCase tests[] = {TEST(test_direct_kernels_equal_im2col)};
+    static const TestCase tests[] = {TEST(test_direct_kernels_equal_im2col),
+                                     TEST(test_index_bodies_equal_cpu_im2col)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

@@ -413,7 +413,7 @@ static void test_device_flag_everywhere(void)
 {
     files_setup("problem");
     static const char *const bins[] = {"hgbench-engines", "hgbench-fig2", "hgbench-models",
-                                       "hgbench-micro"};
+                                       "hgbench-micro", "hgbench-gpu-conv"};
     for (int i = 0; i < ARRAY_LEN(bins); i++) {
         char path[8192];
         snprintf(path, sizeof path, "%s/%s", files_bin_dir, bins[i]);
@@ -468,10 +468,38 @@ static void test_micro_engine_benchmarks_run(void)
     run_free(&r);
 }
 
+/* hgbench-gpu-conv on the CPU backend (one path, named cpu): a row per
+ * distinct LeNet conv layer (3), op and kc, each ok with a positive time. */
+static void test_gpu_conv_runs_on_cpu(void)
+{
+    files_setup("problem");
+    Run r = run_bin("hgbench-gpu-conv", "--device cpu --batch 2 --tangents 1,2 --repeats 1 "
+                                        "--min-ms 0");
+    EXPECT(r.status == 0, "hgbench-gpu-conv --device cpu: exit %d, stderr '%.300s'", r.status,
+           r.err);
+    int rows = 0, ok = 0;
+    for (const char *line = r.out; line && *line;) {
+        char layer[16], op[16], path[16], status[16];
+        int n, kc;
+        double med, mn;
+        if (*line != '#' && sscanf(line, "%15s %d %15s %d %15s %lf %lf %15s", layer, &n, op, &kc,
+                                   path, &med, &mn, status) == 8) {
+            rows++;
+            ok += !strcmp(path, "cpu") && !strcmp(status, "ok") && med > 0 && mn <= med;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    EXPECT(rows == 18 && ok == rows, "hgbench-gpu-conv: %d rows (want 3 layers x 6), %d ok:\n%s",
+           rows, ok, r.out);
+    run_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
         TEST(test_defaults_are_hypergrads),
+        TEST(test_gpu_conv_runs_on_cpu),
         TEST(test_micro_engine_benchmarks_run),
         TEST(test_synthetic_sizes_and_fields),
         TEST(test_seeds_and_normalisation),

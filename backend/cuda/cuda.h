@@ -1,8 +1,9 @@
 /* cuda.h — the CUDA backend (backend/cuda/), built only where nvcc is
  * (the cuda-f32 and cuda-f64 builds define HG_CUDA). BACKEND_CUDA's ops
  * take device pointers; cuda_table.c lists them, the .cu files hold them:
- * cuBLAS GEMMs, cuDNN convolutions, and kernels on the shared bodies of
- * elementwise.h and fixed_point.h. Everything runs in order on one stream;
+ * cuBLAS GEMMs, convolutions by cuDNN (loaded at run time: cuda_dnn.cuh)
+ * or im2col + cuBLAS, and kernels on the shared bodies of elementwise.h,
+ * fixed_point.h and conv_index.h. Everything runs in order on one stream;
  * an op that returns a number waits for it.
  */
 #ifndef HG_CUDA_H
@@ -61,7 +62,7 @@ void cuda_linear_rbackward(const Layer *L, const real *w, const real *V, long P,
                            const real *x, const real *rx, const real *dy, const real *rdy, int n,
                            real *HV, real *rdx);
 
-/* ---- conv2d (cuda_conv2d.cu) ---- */
+/* ---- conv2d (cuda_conv_choice.cu: cuDNN or im2col + cuBLAS) ---- */
 void cuda_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y, Scratch *sc);
 void cuda_conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
                         real *g, real *dx, Scratch *sc);
@@ -72,6 +73,10 @@ void cuda_conv_rforward(const Layer *L, const real *w, const real *V, long P, in
 void cuda_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
                          const real *x, const real *rx, const real *dy, const real *rdy, int n,
                          real *HV, real *rdx, Scratch *sc);
+
+/* the conv path: auto, cudnn or gemm (cuda_conv_choice.cu; backend.h) */
+int cuda_conv_path(const char *name, HgErr *err);
+int cuda_conv_picks(char *buf, size_t cap);
 
 /* ---- the other layers (cuda_layers.cu) ---- */
 void cuda_maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg);

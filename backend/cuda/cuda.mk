@@ -6,6 +6,8 @@
 # adds the table (C) and the .cu files (nvcc). Code for sm_90 (H100, H200)
 # plus compute_90 PTX, which newer cards compile at load. The runtime API
 # loads libcuda.so.1 itself: no link against it (nor its stub) is needed.
+# cuDNN is not linked either: the probe dlopens it (cuda_dnn.cuh), so a
+# machine without it still runs every conv, as im2col + cuBLAS.
 # Warnings are errors for the .cu files (host and device).
 
 comma := ,
@@ -18,7 +20,7 @@ CUDA_GENCODE := -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,cod
 CUDA_ARCH_NOTE := sm_90 + compute_90 PTX
 NVCC_FLAGS := -std=c++17 -O2 -g $(CUDA_GENCODE) -Werror all-warnings \
               -Xcompiler -Wall,-Wextra,-Wno-unused-parameter -MMD -MP
-CUDA_LDLIBS := -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcudnn -lcublas -lcudart -lstdc++ -lpthread
+CUDA_LDLIBS := -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcublas -lcudart -lstdc++ -lpthread -ldl
 CUDA_CU := $(sort $(wildcard backend/cuda/*.cu))
 CUDA_C := $(sort $(wildcard backend/cuda/*.c))
 # test_backend_ops: every op against the CPU; test_gpu: the engines (make test-gpu)
@@ -52,8 +54,10 @@ build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SR
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(patsubst %.c,build/$(2)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(2)/obj/%.o,$(GPU_CONV_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 CUDA_ALL += $(addprefix build/$(1)/tests/,$(CUDA_TESTS)) $(addprefix build/$(1)/,$(CUDA_PROGRAMS)) \
-            build/$(1)/hgbench-gpu-info
+            build/$(1)/hgbench-gpu-info build/$(1)/hgbench-gpu-conv
 endef
 
 $(eval $(call cuda_rules,cuda-f32,f32,))

@@ -17,7 +17,7 @@
 static CudaCtx ctx;
 static int probed;           // 0: not yet; 1: usable; -1: refused
 static char probe_msg[400];  // why it was refused
-static char description[400];
+static char description[800];
 
 void cuda_fail(const char *file, int line, const char *call, const char *what)
 {
@@ -87,18 +87,35 @@ static int open_device(void)
             CUBLAS_STATUS_SUCCESS ||
         (b = cublasSetPointerMode(ctx.blas, CUBLAS_POINTER_MODE_HOST)) != CUBLAS_STATUS_SUCCESS)
         return refuse("cuBLAS: setting the stream and math mode: %s", cublasGetStatusString(b));
-    cudnnStatus_t d = cudnnCreate(&ctx.dnn);
-    if (d != CUDNN_STATUS_SUCCESS)
-        return refuse("cuDNN: cudnnCreate: %s", cudnnGetErrorString(d));
-    if ((d = cudnnSetStream(ctx.dnn, ctx.stream)) != CUDNN_STATUS_SUCCESS)
-        return refuse("cuDNN: cudnnSetStream: %s", cudnnGetErrorString(d));
+    // cuDNN is optional: without it every conv runs as im2col + cuBLAS
+    if ((ctx.dnn_api = cuda_dnn_load(ctx.dnn_why, sizeof ctx.dnn_why))) {
+        cudnnStatus_t d = ctx.dnn_api->Create(&ctx.dnn);
+        if (d == CUDNN_STATUS_SUCCESS)
+            d = ctx.dnn_api->SetStream(ctx.dnn, ctx.stream);
+        if (d != CUDNN_STATUS_SUCCESS) {
+            snprintf(ctx.dnn_why, sizeof ctx.dnn_why, "cuDNN loaded, but cudnnCreate or "
+                     "cudnnSetStream failed: %s", ctx.dnn_api->GetErrorString(d));
+            ctx.dnn_api = NULL;
+        }
+    }
+    char dnn_note[340];
+    if (ctx.dnn_api)
+        snprintf(dnn_note, sizeof dnn_note, "cuDNN %zu", ctx.dnn_api->GetVersion());
+    else
+        snprintf(dnn_note, sizeof dnn_note, "no cuDNN (%s)", ctx.dnn_why);
     int blas_version = 0;
     cublasGetVersion(ctx.blas, &blas_version);
     snprintf(description, sizeof description,
-             "%s, compute %d.%d, %d SMs, %.1f GiB; driver %d.%d, runtime %d.%d, cuBLAS %d, "
-             "cuDNN %zu", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+             "%s, compute %d.%d, %d SMs, %.1f GiB; driver %d.%d, runtime %d.%d, cuBLAS %d, %s",
+             prop.name, prop.major, prop.minor, prop.multiProcessorCount,
              (double)prop.totalGlobalMem / (1 << 30), driver / 1000, driver % 1000 / 10,
-             runtime / 1000, runtime % 1000 / 10, blas_version, cudnnGetVersion());
+             runtime / 1000, runtime % 1000 / 10, blas_version, dnn_note);
+    probed = 1;
+    // HG_CUDA_CONV picks the convolutions' path for the whole run
+    const char *path = getenv("HG_CUDA_CONV");
+    HgErr perr = {{0}};
+    if (path && cuda_conv_path(path, &perr))
+        return refuse("HG_CUDA_CONV=%s: %s", path, perr.msg);
     probed = 1;
     return 0;
 }
@@ -243,7 +260,12 @@ extern "C" void cuda_scratch_free(Scratch *s)
 }
 
 // ---- batches: the data set is on the device (problem.c uploads it once);
-// the batch's row indices go up, then one kernel copies the rows ----
+// the batch's row indices go up, then one kernel copies the rows. The
+// indices are staged in a pinned ring so that the copy is asynchronous: the
+// host goes on queueing the step while they travel; a slot is reused only
+// after its copy's event, GATHER_RING steps later, has passed.
+constexpr int GATHER_RING = 4;
+
 static __global__ void k_gather(const real *x, const int32_t *y, const int *idx, int b, long dim,
                                 real *xo, int32_t *yo)
 {
@@ -259,8 +281,29 @@ extern "C" void cuda_gather(const Dataset *d, const int *idx, int b, real *x, in
 {
     static void *dev_idx;
     static size_t cap;
-    int *di = (int *)cuda_reserve(&dev_idx, &cap, MEM_DATA, sizeof(int) * (size_t)b);
-    cuda_upload(di, idx, sizeof(int) * (size_t)b);
+    static int *ring[GATHER_RING];
+    static cudaEvent_t done[GATHER_RING];
+    static size_t ring_cap;
+    static int next;
+    const size_t bytes = sizeof(int) * (size_t)b;
+    int *di = (int *)cuda_reserve(&dev_idx, &cap, MEM_DATA, bytes);
+    if (bytes > ring_cap) { // grow: every slot's copy has passed (cuda_reserve synced or none)
+        CU(cudaStreamSynchronize(cuda_ctx()->stream));
+        for (int k = 0; k < GATHER_RING; k++) {
+            if (ring[k])
+                CU(cudaFreeHost(ring[k]));
+            CU(cudaMallocHost((void **)&ring[k], bytes));
+            if (!done[k])
+                CU(cudaEventCreateWithFlags(&done[k], cudaEventDisableTiming));
+        }
+        ring_cap = bytes;
+    }
+    const int k = next;
+    next = (next + 1) % GATHER_RING;
+    CU(cudaEventSynchronize(done[k])); // its last copy has left the slot
+    memcpy(ring[k], idx, bytes);
+    CU(cudaMemcpyAsync(di, ring[k], bytes, cudaMemcpyHostToDevice, ctx.stream));
+    CU(cudaEventRecord(done[k], ctx.stream));
     const long dim = dataset_dim(d);
     LAUNCH(k_gather, (long)b * dim, d->x, d->y, di, b, dim, x, y);
 }

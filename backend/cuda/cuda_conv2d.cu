@@ -1,4 +1,4 @@
-// cuda_conv2d.cu — conv2d on cuDNN 9's legacy convolution API, with
+// cuda_conv2d.cu — conv2d's cuDNN path: cuDNN 9's legacy convolution API, with
 // deterministic algorithms only: forward IMPLICIT_PRECOMP_GEMM (IMPLICIT_GEMM
 // where the type has no precomputed variant), backward data and filter
 // ALGO_1; CUDNN_FMA_MATH, so no TF32. hgbench's activations are
@@ -12,11 +12,10 @@
 // (kc OC filters: one forward and one filter-gradient call), and
 // conv^T(dy; V_j) stacks them along input channels (kc C). The filter
 // gradient dy * R{x}_j sums over the batch, so it stays one call per tangent.
-// Leaves out: strides and dilation (LeNet needs neither); the im2col +
-// cuBLAS path the issue asks to measure against this one.
-#include "cuda_util.cuh"
-
-enum Slot { S_X, S_DY, S_DYN, S_WS, S_FILT, S_GRAD, S_RX, S_DX };
+// The other path, im2col + cuBLAS, is cuda_conv_gemm.cu; cuda_conv_choice.cu
+// picks one per shape. Leaves out: strides and dilation (LeNet needs
+// neither).
+#include "cuda_conv.cuh"
 
 struct Conv {
     cudnnTensorDescriptor_t x, y;
@@ -28,27 +27,28 @@ struct Conv {
 static Conv conv_open(const Layer *L, int n, int C, int OC)
 {
     Conv d;
-    CUDNN(cudnnCreateTensorDescriptor(&d.x));
-    CUDNN(cudnnCreateTensorDescriptor(&d.y));
-    CUDNN(cudnnCreateFilterDescriptor(&d.w));
-    CUDNN(cudnnCreateConvolutionDescriptor(&d.conv));
-    CUDNN(cudnnSetTensor4dDescriptor(d.x, CUDNN_TENSOR_NCHW, CUDNN_REAL, n, C, L->in.h, L->in.w));
-    CUDNN(cudnnSetTensor4dDescriptor(d.y, CUDNN_TENSOR_NCHW, CUDNN_REAL, n, OC, L->out.h,
+    CUDNN(CreateTensorDescriptor(&d.x));
+    CUDNN(CreateTensorDescriptor(&d.y));
+    CUDNN(CreateFilterDescriptor(&d.w));
+    CUDNN(CreateConvolutionDescriptor(&d.conv));
+    CUDNN(SetTensor4dDescriptor(d.x, CUDNN_TENSOR_NCHW, CUDNN_REAL, n, C, L->in.h, L->in.w));
+    CUDNN(SetTensor4dDescriptor(d.y, CUDNN_TENSOR_NCHW, CUDNN_REAL, n, OC, L->out.h,
                                      L->out.w));
-    CUDNN(cudnnSetFilter4dDescriptor(d.w, CUDNN_REAL, CUDNN_TENSOR_NCHW, OC, C, L->ksize,
+    CUDNN(SetFilter4dDescriptor(d.w, CUDNN_REAL, CUDNN_TENSOR_NCHW, OC, C, L->ksize,
                                      L->ksize));
-    CUDNN(cudnnSetConvolution2dDescriptor(d.conv, L->pad, L->pad, 1, 1, 1, 1,
+    CUDNN(SetConvolution2dDescriptor(d.conv, L->pad, L->pad, 1, 1, 1, 1,
                                           CUDNN_CROSS_CORRELATION, CUDNN_REAL));
-    CUDNN(cudnnSetConvolutionMathType(d.conv, CUDNN_FMA_MATH));
+    CUDNN(SetConvolutionMathType(d.conv, CUDNN_FMA_MATH));
     return d;
 }
 
 static void conv_close(Conv *d)
 {
-    cudnnDestroyConvolutionDescriptor(d->conv);
-    cudnnDestroyFilterDescriptor(d->w);
-    cudnnDestroyTensorDescriptor(d->y);
-    cudnnDestroyTensorDescriptor(d->x);
+    const CudnnApi *a = cuda_ctx()->dnn_api;
+    a->DestroyConvolutionDescriptor(d->conv);
+    a->DestroyFilterDescriptor(d->w);
+    a->DestroyTensorDescriptor(d->y);
+    a->DestroyTensorDescriptor(d->x);
 }
 
 // y (beta = 0: =, 1: +=) conv(x; w), all NCHW
@@ -59,14 +59,15 @@ static void dnn_forward(const Layer *L, int n, int C, int OC, const real *w, con
     cudnnHandle_t h = cuda_ctx()->dnn;
     cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
     size_t ws = 0;
-    if (cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &ws) !=
+    const CudnnApi *a = cuda_ctx()->dnn_api;
+    if (a->GetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &ws) !=
         CUDNN_STATUS_SUCCESS) {
         algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-        CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &ws));
+        CUDNN(GetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &ws));
     }
     void *work = ws ? scratch_slot(sc, S_WS, ws) : NULL;
     const real one = 1;
-    CUDNN(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, algo, work, ws, &beta, d.y, y));
+    CUDNN(ConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, algo, work, ws, &beta, d.y, y));
     conv_close(&d);
 }
 
@@ -78,10 +79,10 @@ static void dnn_backward_data(const Layer *L, int n, int C, int OC, const real *
     cudnnHandle_t h = cuda_ctx()->dnn;
     const cudnnConvolutionBwdDataAlgo_t algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
     size_t ws = 0;
-    CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &ws));
+    CUDNN(GetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &ws));
     void *work = ws ? scratch_slot(sc, S_WS, ws) : NULL;
     const real one = 1, zero = 0;
-    CUDNN(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, algo, work, ws, &zero,
+    CUDNN(ConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, algo, work, ws, &zero,
                                        d.x, dx));
     conv_close(&d);
 }
@@ -94,16 +95,14 @@ static void dnn_backward_filter(const Layer *L, int n, int C, int OC, const real
     cudnnHandle_t h = cuda_ctx()->dnn;
     const cudnnConvolutionBwdFilterAlgo_t algo = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
     size_t ws = 0;
-    CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &ws));
+    CUDNN(GetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &ws));
     void *work = ws ? scratch_slot(sc, S_WS, ws) : NULL;
     const real one = 1;
-    CUDNN(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, algo, work, ws, &beta,
+    CUDNN(ConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, algo, work, ws, &beta,
                                          d.w, gw));
     conv_close(&d);
 }
 
-// out[(c / group) stride + c % group] = the sum of channel c's len entries
-// of src [channels][len] (one block per channel, a fixed order)
 static __global__ void k_channel_sum(const real *src, long len, int group, long stride, real *out)
 {
     const int c = blockIdx.x;
@@ -115,8 +114,7 @@ static __global__ void k_channel_sum(const real *src, long len, int group, long 
     if (threadIdx.x == 0)
         out[(long)(c / group) * stride + c % group] = (real)r;
 }
-static void channel_sum(const real *src, int channels, long len, int group, long stride,
-                        real *out)
+void channel_sum(const real *src, int channels, long len, int group, long stride, real *out)
 {
     k_channel_sum<<<channels, RED_THREADS, 0, cuda_ctx()->stream>>>(src, len, group, stride, out);
     CU(cudaGetLastError());
@@ -133,19 +131,13 @@ static const real *as_nchw(Scratch *sc, int slot, const real *x, int kc, int n, 
     return t;
 }
 
-static real *slot_reals(Scratch *sc, int slot, long count)
-{
-    return (real *)scratch_slot(sc, slot, sizeof(real) * (size_t)count);
-}
-
-// rows blocks of `width` reals, src pitch sp, dst pitch dp (in reals)
-static void copy_2d(real *dst, long dp, const real *src, long sp, long width, long rows)
+void copy_2d(real *dst, long dp, const real *src, long sp, long width, long rows)
 {
     CU(cudaMemcpy2DAsync(dst, sizeof(real) * dp, src, sizeof(real) * sp, sizeof(real) * width,
                          rows, cudaMemcpyDeviceToDevice, cuda_ctx()->stream));
 }
 
-extern "C" void cuda_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void dnn_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
                                   Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -156,7 +148,7 @@ extern "C" void cuda_conv_forward(const Layer *L, const real *w, const real *x, 
     cuda_to_cnhw(y, yn, 1, n, OC, ohw, w + L->b_off, 0);
 }
 
-extern "C" void cuda_conv_backward_data(const Layer *L, const real *w, const real *dy, int n,
+void dnn_conv_backward_data(const Layer *L, const real *w, const real *dy, int n,
                                         real *dx, Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -167,7 +159,7 @@ extern "C" void cuda_conv_backward_data(const Layer *L, const real *w, const rea
     cuda_to_cnhw(dx, dxn, 1, n, C, hw, NULL, 0);
 }
 
-extern "C" void cuda_conv_backward(const Layer *L, const real *w, const real *x, const real *dy,
+void dnn_conv_backward(const Layer *L, const real *w, const real *x, const real *dy,
                                    int n, real *g, real *dx, Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -183,7 +175,7 @@ extern "C" void cuda_conv_backward(const Layer *L, const real *w, const real *x,
     cuda_to_cnhw(dx, dxn, 1, n, C, hw, NULL, 0);
 }
 
-extern "C" void cuda_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void dnn_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
                                    const real *x, const real *rx, int n, real *ry, Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -207,7 +199,7 @@ extern "C" void cuda_conv_rforward(const Layer *L, const real *w, const real *V,
     cuda_to_cnhw(ry, yn2, kc, n, OC, ohw, NULL, 1);
 }
 
-extern "C" void cuda_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void dnn_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
                                     const real *x, const real *rx, const real *dy,
                                     const real *rdy, int n, real *HV, real *rdx, Scratch *sc)
 {

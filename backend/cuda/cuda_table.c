@@ -1,6 +1,6 @@
 /* cuda_table.c — BACKEND_CUDA: the ops table of backend.h for the CUDA
- * backend (cuda.h). Every entry is filled: a first layer with few taps has
- * no direct kernel here (conv_direct_* NULL: cuDNN runs it like any conv). */
+ * backend (cuda.h). Every entry is filled but the optional fusions and
+ * direct kernels (NULL: a first layer with few taps runs like any conv). */
 #include "cuda.h"
 
 const Backend BACKEND_CUDA = {
@@ -31,6 +31,8 @@ const Backend BACKEND_CUDA = {
     .conv_rbackward = cuda_conv_rbackward,
     .conv_direct_forward = NULL,
     .conv_direct_backward_params = NULL,
+    .conv_path = cuda_conv_path,
+    .conv_picks = cuda_conv_picks,
     .maxpool_forward = cuda_maxpool_forward,
     .maxpool_gather = cuda_maxpool_gather,
     .maxpool_backward = cuda_maxpool_backward,

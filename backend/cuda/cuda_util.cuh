@@ -8,8 +8,9 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 #include <math.h>
+
+#include "cuda_dnn.cuh"
 
 extern "C" {
 #include "../elementwise.h"
@@ -33,18 +34,22 @@ extern "C" {
         if (s_ != CUBLAS_STATUS_SUCCESS)                                       \
             cuda_fail(__FILE__, __LINE__, #call, cublasGetStatusString(s_));   \
     } while (0)
+// cuDNN through the loaded table: CUDNN(Create(&h)) calls cudnnCreate.
 #define CUDNN(call)                                                            \
     do {                                                                       \
-        const cudnnStatus_t s_ = (call);                                       \
+        const cudnnStatus_t s_ = cuda_ctx()->dnn_api->call;                    \
         if (s_ != CUDNN_STATUS_SUCCESS)                                        \
-            cuda_fail(__FILE__, __LINE__, #call, cudnnGetErrorString(s_));     \
+            cuda_fail(__FILE__, __LINE__, "cudnn" #call,                       \
+                      cuda_ctx()->dnn_api->GetErrorString(s_));                \
     } while (0)
 
 // The device state cuda_probe opened.
 struct CudaCtx {
     cudaStream_t stream;
     cublasHandle_t blas;
+    const CudnnApi *dnn_api; // NULL: cuDNN did not load (dnn_why says why)
     cudnnHandle_t dnn;
+    char dnn_why[300];
     void *host;      // pinned, CUDA_HOST_BYTES: scalars coming back
     void *partial;   // device, CUDA_PARTIAL_BYTES: reduction partials
 };
