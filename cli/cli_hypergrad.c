@@ -619,6 +619,12 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
     json_object_begin(j, 0);
     json_field_string(j, "command", "hypergrad");
     json_field_string(j, "engine", o->engine);
+    json_field_string(j, "device", m->be->name); /* what --device auto resolved to */
+    if (m->be->conv_picks) { /* the conv path of each shape: the bytes depend on it */
+        char picks[16384];
+        m->be->conv_picks(picks, sizeof picks);
+        json_field_string(j, "conv_picks", picks);
+    }
     hypergrad_json_problem(j, o, m, train, val, h);
     json_field_double(j, "val_loss", r->val_loss);
     json_field_double(j, "val_acc", r->val_acc);
