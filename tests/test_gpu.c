@@ -8,7 +8,8 @@
  *     fails otherwise; a planted flip must make it fail);
  *   - the GPU's hypergradients against the CPU's in float64 within CPU_TOL
  *     (the same sums in other orders, through T steps);
- *   - one seed gives the same bytes on two GPU runs.
+ *   - one seed gives the same bytes on two GPU runs;
+ *   - bptt on each conv path (cuDNN, im2col + cuBLAS) against the CPU.
  * Without a usable GPU it prints one line, "cuda: skipped: <why>", and
  * skips; with HG_REQUIRE_GPU=1 (make test-gpu) it exits 2 instead.
  * No GPU has run it yet: the tolerances are the CPU's agreement bounds
@@ -166,6 +167,41 @@ static void test_gpu_matches_cpu(void)
     setup_free(&c);
 }
 
+/* bptt on each conv path (cuDNN, im2col + cuBLAS) against the CPU: the
+ * choice auto makes must not matter beyond CPU_TOL. A path that is not
+ * available (no cuDNN) is skipped, saying why. */
+static void test_conv_paths_match_cpu(void)
+{
+    if (!need_gpu())
+        return;
+    Setup g, c;
+    if (setup(&g, "lenet", "cuda") || setup(&c, "lenet", "cpu"))
+        return;
+    EngineResult rc;
+    if (!run(&c, &BPTT_OPS, &rc)) {
+        static const char *const paths[] = {"cudnn", "gemm"};
+        for (int p = 0; p < ARRAY_LEN(paths); p++) {
+            HgErr err = {{0}};
+            if (gpu->conv_path(paths[p], &err)) {
+                test_skip_part("conv path %s: %s", paths[p], err.msg);
+                continue;
+            }
+            EngineResult rg;
+            if (!run(&g, &BPTT_OPS, &rg)) {
+                printf("# bptt, conv path %s: GPU vs CPU %.3g\n", paths[p], agree(&rg, &rc));
+                EXPECT(agree(&rg, &rc) <= CPU_TOL, "conv path %s: GPU vs CPU %.3g", paths[p],
+                       agree(&rg, &rc));
+            }
+            engine_result_free(&rg);
+        }
+        HgErr err = {{0}};
+        EXPECT(gpu->conv_path("auto", &err) == 0, "back to auto: %s", err.msg);
+    }
+    engine_result_free(&rc);
+    setup_free(&g);
+    setup_free(&c);
+}
+
 /* f(lr + h) - f(lr - h) over 2h, the lr of every step moved (a smooth tanh
  * MLP: no kinks), against the sum of bptt's per-step lr derivatives. */
 static void test_finite_difference_on_gpu(void)
@@ -224,6 +260,7 @@ int main(int argc, char **argv)
     }
     static const TestCase tests[] = {
         TEST(test_engines_agree_on_gpu), TEST(test_reversible_restores_on_gpu),
-        TEST(test_gpu_matches_cpu), TEST(test_finite_difference_on_gpu)};
+        TEST(test_gpu_matches_cpu), TEST(test_conv_paths_match_cpu),
+        TEST(test_finite_difference_on_gpu)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }
