@@ -136,11 +136,20 @@ runlog() {  # label errfile cmd...
   local label=$1 err=$2; shift 2
   timed "$@" 2> "$err"; rc=$?
   tail -n 3 "$err" | tr '\r' '\n' | grep -v '^\[' | tail -n 2 >&2
-  if [ $rc -eq 124 ]; then cut_note="stopped by BUDGET_S=$BUDGET_S"; echo "bench-gpu: $label: stopped by the time budget" >&2
+  if [ $rc -eq 124 ]; then
+    cut_note="stopped by BUDGET_S=$BUDGET_S"; echo "bench-gpu: $label: stopped by the time budget" >&2
+    echo "$budget_mark (BUDGET_S=$BUDGET_S s)" >> "$err"
   elif [ $rc -ne 0 ]; then status=1; echo "bench-gpu: $label: exit $rc" >&2; fi
   return 0
 }
+budget_mark="stopped by the time budget"
 errline() { grep -v '^\[' "$1" 2>/dev/null | tail -n 1 | sed 's/|/\\|/g'; }
+# What became of a run that left no results: "**failed**: <its error>", or
+# "**stopped** by the time budget"
+outcome() {
+  local e; e=$(errline "$1")
+  case $e in "$budget_mark"*) echo "**stopped** ${e#stopped }" ;; *) echo "**failed**: ${e:-no message}" ;; esac
+}
 frag() {  # part: stdin to bench/results/gpu-<part>.md, atomically
   cat > "$r/gpu-$1.md.tmp.$$" && mv "$r/gpu-$1.md.tmp.$$" "$r/gpu-$1.md"
 }
@@ -215,7 +224,7 @@ part_models() {
       for b in $batches; do
         raw=$r/gpu-models-f$p-b$b.txt
         if [ ! -f "$raw" ] || [ -f "$raw.err" ]; then
-          echo "| float$p | $b | **failed**: $(errline "$raw.err") | | | | | |"; rm -f "$raw.err"; continue
+          echo "| float$p | $b | $(outcome "$raw.err") | | | | | |"; rm -f "$raw.err"; continue
         fi
         awk -v p="$p" -v b="$b" -v c="$ceil" '/^#/ || NF < 12 { next }
           $12 == "ok" { printf "| float%s | %s | %s | %s | %s | %.4g | %.3g | %.3f |\n", p, b, $1, $3,
@@ -313,11 +322,11 @@ part_engines() {
           echo "**$([ $exp = horizon ] && echo "vs T" || echo "vs N (T = $count_t)")**$([ -f "$g.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/; GPU plain step \1 ms/p' "$g.txt")$([ -f "$c.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/, CPU plain step \1 ms/p' "$c.txt")."
           echo
           if [ ! -f "$g.txt" ]; then
-            echo "**failed** (GPU): $(errline "$g.err")"; echo
+            echo "GPU run: $(outcome "$g.err")"; echo
           else
             engines_table "$g.txt" "$([ -f "$c.txt" ] && echo "$c.txt" || echo /dev/null)"
             echo
-            [ -f "$c.txt" ] || echo "CPU run **failed**: $(errline "$c.err")"
+            [ -f "$c.txt" ] || echo "CPU run: $(outcome "$c.err")"
             echo "First row's command: \`$(sed -n 's/^# reproduce [^:]*: //p' "$g.txt" | head -n 1)\` (every row's is in \`$g.txt\`)."
             echo
           fi
@@ -378,8 +387,8 @@ part_fig2() {
     stamp
     echo
     if [ ! -f "$r/gpu-fig2.txt" ]; then
-      echo "**failed**: no float64 results: $(errline "$scratch/f64.err")"
-      [ -f "$r/gpu-fig2-f32.txt" ] || echo "float32: $(errline "$scratch/f32.err")"
+      echo "No float64 results: $(outcome "$scratch/f64.err")"
+      [ -f "$r/gpu-fig2-f32.txt" ] || echo "float32: $(outcome "$scratch/f32.err")"
       echo
     else
       echo "hgbench-fig2 --device cuda, float64 (the curve) and float32 (beside it), as experiment 3"
@@ -400,7 +409,7 @@ part_fig2() {
       grep -E '^# (measured minimum|greedy|bound|  fit|  estimated|check):? ' "$r/gpu-fig2.txt" | sed 's/^# */- /'
       [ -f "$r/gpu-fig2-f32.txt" ] && grep -E '^# (measured minimum|greedy|time):' "$r/gpu-fig2-f32.txt" |
         sed 's/^# */- float32 run: /'
-      [ -f "$r/gpu-fig2-f32.txt" ] || echo "- float32 run **failed**: $(errline "$scratch/f32.err")"
+      [ -f "$r/gpu-fig2-f32.txt" ] || echo "- float32 run: $(outcome "$scratch/f32.err")"
       grep -E '^# FAILED' "$r/gpu-fig2.txt" | sed 's/^# /- **/; s/$/**/'
       echo
       echo "Other runs' per-step values against this float64 GPU run (\`float32\`: the GPU's float32 run;"
@@ -512,9 +521,10 @@ def hg(e, prec):
 def why(path):
     try:
         lines = [l for l in open(path).read().splitlines() if l and not l.startswith("[")]
-        return lines[-1].replace("|", "\\|") if lines else "no message"
     except OSError:
-        return "no result"
+        return "**failed**: no result"
+    last = lines[-1].replace("|", "\\|") if lines else "no message"
+    return "**stopped** " + last[len("stopped "):] if last.startswith("stopped by the time budget") else "**failed**: " + last
 def pt(prec):
     try:
         return json.load(open(f"{r}/gpu-pytorch-f{prec}.json"))
@@ -530,13 +540,13 @@ for prec in (64, 32):
     for e in ("bptt", "forward"):
         h = hg(e, prec)
         if h is None:
-            print(f"| hgbench {e} (GPU) | float{prec} | **failed**: {why(f'{r}/gpu-pytorch-hgbench-{e}-f{prec}.err')} | | |")
+            print(f"| hgbench {e} (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-hgbench-{e}-f{prec}.err')} | | |")
         else:
             print(f"| hgbench {e} (GPU) | float{prec} | {h['s']:.3f} | {1e3 * h['s'] / h['steps']:.2f} | {err(h['hg'])} |")
     d = pt(prec)
     names = {"autograd": "PyTorch autograd (unrolled loop, GPU)", "forward": "PyTorch forward mode, columns looped (GPU)"}
     if d is None:
-        print(f"| PyTorch (GPU) | float{prec} | **failed**: {why(f'{r}/gpu-pytorch-f{prec}.err')} | | |")
+        print(f"| PyTorch (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-f{prec}.err')} | | |")
         continue
     for name, m in d["methods"].items():
         if m["status"] != "ok":
