@@ -197,6 +197,10 @@ trap cleanup EXIT
 # ---- models: the model ops on the device ------------------------------------------
 part_models() {
   local p b raw
+  if [ -z "$fashion_dir" ]; then
+    { echo "### Model ops on the device"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag models
+    return
+  fi
   for p in 32 64; do
     for b in $batches; do
       raw=$r/gpu-models-f$p-b$b.txt

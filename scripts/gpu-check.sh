@@ -159,7 +159,7 @@ left=$(( budget - ($(date +%s) - t0) - 30 ))
 step "bench-gpu.sh (QUICK=1, BUDGET_S=$left): bench/results/gpu.md from this device"
 [ -n "$fashion" ] && export DATA_DIR=$fashion
 if QUICK=1 BUDGET_S=$left HORIZONS=${HORIZONS:-100,1000} COUNTS=${COUNTS:-1,10} CPU_HORIZONS=${CPU_HORIZONS:-100} \
-   CPU_COUNTS=${CPU_COUNTS:-1,10} SEEDS=${SEEDS:-6} timeout $((left + 60)) bash scripts/bench-gpu.sh; then
+   CPU_COUNTS=${CPU_COUNTS:-1} SEEDS=${SEEDS:-6} timeout $((left + 60)) bash scripts/bench-gpu.sh; then
   echo "bench-gpu.sh: done"
 else
   echo "FAILED: bench-gpu.sh (exit $?)"; fails=$((fails + 1))
