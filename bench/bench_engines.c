@@ -10,9 +10,11 @@
  * repetitions. Time per inner step = run time / T, and its ratio to the
  * baseline. Memory: engine-state bytes by kind (allocator peaks during the
  * run) beside DESIGN.md's formulas, and the process peak RSS (it only grows:
- * runs go in the order printed). A bptt run whose trajectory exceeds
- * engine_memory_limit() is skipped with that reason; a failed run is an
- * error row with its message, never a number.
+ * runs go in the order printed); on a device (--device cuda) also the
+ * device's peak use, which only grows too. A run whose state exceeds
+ * engine_memory_limit(), or 90% of the device's free memory, is skipped
+ * with that reason; a failed run is an error row with its message, never a
+ * number.
  *
  * Output: whitespace columns with '#' context lines (--out, atomically) and
  * the same rows as JSON (--json). Exit 1 if a run failed (skips are not
@@ -222,6 +224,7 @@ typedef struct Row {
     RowStatus status;
     char msg[512];
     double time_s, val_loss, hg_norm, formula, mem[MEM_NTAGS], rss;
+    double device_peak; /* the device's peak use so far (0: host memory) */
     double infobuf, infobuf_floor;
     long recomputed;
     char reproduce[1024]; /* the hgbench hypergrad command of the same run */
@@ -270,9 +273,13 @@ static void reproduce_command(const Options *o, const char *engine, int T, int K
                  o->greedy_on_train ? "train" : "val");
     if (checkpoints_for(o, engine, T))
         snprintf(ck, sizeof ck, " --checkpoints %d", checkpoints_for(o, engine, T));
-    snprintf(buf, cap, "build/hgbench hypergrad --precision %d --engine %s --model %s --data %s"
+    /* build/hgbench picks a CPU build; the CUDA ones are run by path */
+    char bin[64] = "build/hgbench";
+    if (strcmp(o->device, "cpu"))
+        snprintf(bin, sizeof bin, "build/cuda-f%d/hgbench", HG_PRECISION);
+    snprintf(buf, cap, "%s hypergrad --precision %d --engine %s --model %s --data %s"
              "%s%s --steps %d --batch %d --val %d --learn lr:%d --lr %s --mom %s --wd %s "
-             "--seed %llu%s%s --threads %d", HG_PRECISION, engine, o->model, o->data, dir, dev, T,
+             "--seed %llu%s%s --threads %d", bin, HG_PRECISION, engine, o->model, o->data, dir, dev, T,
              o->batch, o->val, K, lr, mom, wd, (unsigned long long)o->seed, greedy, ck,
              o->threads);
 }
@@ -297,6 +304,12 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
     if (engine_check_state(engine_find(engine), P, &eo, 0, &st, &err)) {
         row->status = ROW_SKIPPED;
         snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 80%% of memory)", err.msg);
+        return;
+    }
+    if (engine_check_device(engine_find(engine), prob->model->be, &st, &err)) {
+        row->status = ROW_SKIPPED; /* the engine's own refusal, made before any work */
+        snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 90%% of the free device "
+                 "memory)", err.msg);
         return;
     }
     if (hyper_layout_init(&layout, T, (int[]){K, 0, 0}, &err) ||
@@ -326,6 +339,7 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
         for (int k = 0; k < MEM_NTAGS; k++)
             row->mem[k] = (double)r.mem_peak[k];
         row->rss = (double)r.peak_rss;
+        row->device_peak = (double)r.device_peak;
         row->infobuf = (double)r.infobuf_bytes;
         row->infobuf_floor = r.infobuf_floor_bytes;
         row->formula = engine_formula_bytes(engine_find(engine), P, T, layout.N, &r);
@@ -347,6 +361,10 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
     fprintf(f, "# hgbench-engines (%s): %s, %s, commit %s, %d threads\n", o->label,
             HG_REAL_NAME, date, o->commit, o->threads);
     machine_print(&mach, f, "# ");
+    const int dev = pb->be->device_memory;
+    fprintf(f, "# device: %s%s\n", pb->be->name,
+            dev ? " (device_peak: the device's peak use in MiB since the program started, "
+                  "cudaMemGetInfo at each allocation; it only grows)" : " (host memory)");
     fprintf(f, "# problem: %s (%ld params) on %s, %d train / %d val, batch %d, lr %g mom %g "
             "wd %g constant, lr learned in K windows; greedy looks ahead on %s\n", o->model, P,
             o->data, train->n, val->n, o->batch, o->lr, o->mom, o->wd,
@@ -370,9 +388,9 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
             "2P reals (checkpoints, C = round(sqrt(T)) unless --checkpoints; recomputed: the "
             "steps it recomputed)\n");
     fprintf(f, "# %-10s %6s %5s %8s %9s %9s %8s %10s %9s %9s %9s %9s %9s %9s %10s %11s %11s "
-            "%10s\n", "engine", "T", "K", "status", "time_s", "ms/step", "x_plain", "trajectory",
-            "infobuf", "tangents", "params", "activ", "formula", "peak_rss", "val_loss",
-            "|hypergrad|", "checkpoints", "recomputed");
+            "%10s %11s\n", "engine", "T", "K", "status", "time_s", "ms/step", "x_plain",
+            "trajectory", "infobuf", "tangents", "params", "activ", "formula", "peak_rss",
+            "val_loss", "|hypergrad|", "checkpoints", "recomputed", "device_peak");
     const double MiB = 1 << 20;
     for (int i = 0; i < nrows; i++) {
         const Row *r = &rows[i];
@@ -381,12 +399,16 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
                     status_name(r->status), r->msg);
             continue;
         }
+        char dpeak[32] = "-"; /* host memory: no device peak */
+        if (dev)
+            snprintf(dpeak, sizeof dpeak, "%.1f", r->device_peak / MiB);
         fprintf(f, "  %-10s %6d %5d %8s %9.3f %9.3f %8.2f %10.2f %9.4f %9.2f %9.2f %9.2f "
-                "%9.3f %9.1f %10.5f %11.5g %11.2f %10ld\n", r->engine, r->T, r->K, "ok", r->time_s,
-                1e3 * r->time_s / r->T, r->time_s / r->T / base, r->mem[MEM_TRAJECTORY] / MiB,
-                r->mem[MEM_INFOBUF] / MiB, r->mem[MEM_TANGENTS] / MiB, r->mem[MEM_PARAMS] / MiB,
+                "%9.3f %9.1f %10.5f %11.5g %11.2f %10ld %11s\n", r->engine, r->T, r->K, "ok",
+                r->time_s, 1e3 * r->time_s / r->T, r->time_s / r->T / base,
+                r->mem[MEM_TRAJECTORY] / MiB, r->mem[MEM_INFOBUF] / MiB,
+                r->mem[MEM_TANGENTS] / MiB, r->mem[MEM_PARAMS] / MiB,
                 r->mem[MEM_ACTIVATIONS] / MiB, r->formula / MiB, r->rss / MiB, r->val_loss,
-                r->hg_norm, r->mem[MEM_CHECKPOINTS] / MiB, r->recomputed);
+                r->hg_norm, r->mem[MEM_CHECKPOINTS] / MiB, r->recomputed, dpeak);
     }
     for (int i = 0; i < nrows; i++)
         if (rows[i].status == ROW_OK && engine_find(rows[i].engine)->infobuf)
@@ -399,13 +421,14 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
 }
 
 static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, double base,
-                       long P)
+                       long P, const Backend *be)
 {
     JsonWriter j;
     json_init(&j, f);
     json_object_begin(&j, 0);
     json_field_string(&j, "label", o->label);
     json_field_string(&j, "precision", HG_REAL_NAME);
+    json_field_string(&j, "device", be->name);
     json_field_string(&j, "commit", o->commit);
     json_field_string(&j, "model", o->model);
     json_field_int(&j, "params", P);
@@ -437,6 +460,8 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
             json_field_double(&j, "infobuf_floor_bytes", r->infobuf_floor);
             json_field_double(&j, "val_loss", r->val_loss);
             json_field_double(&j, "hypergrad_norm", r->hg_norm);
+            if (be->device_memory) /* the device's peak use so far (it only grows) */
+                json_field_double(&j, "device_peak", r->device_peak);
         }
         json_object_end(&j);
     }
@@ -462,7 +487,7 @@ static void write_outputs(const Options *o, const Row *rows, int nrows, double b
     if (o->json) {
         if (atomic_open(&a, o->json, &err))
             hg_die("--json: %s", err.msg);
-        write_json(a.f, o, rows, nrows, base, P);
+        write_json(a.f, o, rows, nrows, base, P, pb->be);
         if (atomic_commit(&a, &err))
             hg_die("--json: %s", err.msg);
     }

@@ -360,6 +360,7 @@ typedef struct Compare {
 
 typedef struct Fig2Run {
     const Fig2Options *o;
+    const char *device;        /* the backend the runs used (--device auto resolved) */
     Machine mc;
     char date[32];
     long P;
@@ -452,8 +453,8 @@ static void write_context(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     fmt_ints(wins, sizeof wins, o->windows, o->nwin);
     fprintf(f, "# hgbench-fig2: hypergradient MSE vs sharing window W (FDS paper, Figure 2 and "
                "Theorem 4.1)\n");
-    fprintf(f, "# date: %s   commit: %s   precision: %s   threads: %d%s\n", r->date, o->commit,
-            HG_REAL_NAME, o->threads, o->quick ? "   preset: --quick" : "");
+    fprintf(f, "# date: %s   commit: %s   precision: %s   threads: %d   device: %s%s\n", r->date,
+            o->commit, HG_REAL_NAME, o->threads, r->device, o->quick ? "   preset: --quick" : "");
     machine_print(&r->mc, f, "# machine ");
     fprintf(f, "# model: lenet (%ld parameters), xavier-normal init   data: %s (%s), train %d, "
                "validation %d (paper: %d) split off the training set with val seed %llu, both "
@@ -579,6 +580,7 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_field_string(&j, "date", r->date);
     json_field_string(&j, "commit", o->commit);
     json_field_string(&j, "precision", HG_REAL_NAME);
+    json_field_string(&j, "device", r->device);
     json_field_int(&j, "threads", o->threads);
     json_field_bool(&j, "quick", o->quick);
     json_key(&j, "settings");
@@ -1025,6 +1027,7 @@ static int fig2_run(const Fig2Options *o)
     r.n_train = pb.train.n;
     r.n_val = pb.val.n;
     r.P = pb.model->nparams;
+    r.device = pb.be->name;
     HG_CHECK(r.P == LENET_PARAMS, "LeNet 1x28x28 has %ld parameters", r.P);
 
     HyperLayout layout;

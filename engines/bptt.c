@@ -10,7 +10,8 @@
  * hypergradients are 0): biased, as Shaban et al. 2019. cfg->trajectory
  * hands the forward pass out (record) or replaces it (replay): a float32
  * run's trajectory differentiated in float64 separates the rounding of the
- * run from that of the reverse pass.
+ * run from that of the reverse pass. The hook sees host memory: on a device
+ * backend the trajectory is staged through host copies (below).
  */
 #include <stdio.h>
 
@@ -36,6 +37,79 @@ static int bptt_check(const EngineOptions *o, HgErr *err)
     if (o->truncate > o->T)
         return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->truncate, o->T);
     return engine_refuse_foreign(&BPTT_OPS, o, err);
+}
+
+/* Host copies of the trajectory for a hook on a device backend (tagged
+ * "other": the trajectory counted is the device's). */
+typedef struct Staged {
+    real *W, *V, *wT;
+    uint64_t *M;
+} Staged;
+
+static void staged_free(Staged *h)
+{
+    mem_free(h->W);
+    mem_free(h->V);
+    mem_free(h->wT);
+    mem_free(h->M);
+}
+
+static int staged_alloc(int T, long P, int clamp, Staged *h, HgErr *err)
+{
+    const long fails = mem_failures();
+    h->W = mem_try_alloc(MEM_OTHER, sizeof(real) * T * P);
+    h->V = mem_try_alloc(MEM_OTHER, sizeof(real) * T * P);
+    h->wT = mem_try_alloc(MEM_OTHER, sizeof(real) * P);
+    h->M = clamp ? mem_try_alloc(MEM_OTHER, sizeof(uint64_t) * T * ((P + 63) / 64)) : NULL;
+    if (mem_failures() == fails)
+        return 0;
+    staged_free(h);
+    return mem_oom_error(err, "bptt: the host copy of the trajectory");
+}
+
+/* hook->record on bptt's buffers: as they are on the CPU, downloaded first
+ * on a device. */
+static int trajectory_record(const TrajectoryHook *hook, const Backend *be, int T, long P,
+                             const real *W, const real *V, const uint64_t *M, const real *wT,
+                             HgErr *err)
+{
+    if (!be->device_memory)
+        return hook->record(hook->ctx, T, P, W, V, M, wT, err);
+    Staged h;
+    if (staged_alloc(T, P, M != NULL, &h, err))
+        return -1;
+    const size_t row = sizeof(real) * P;
+    be->download(h.W, W, row * T);
+    be->download(h.V, V, row * T);
+    be->download(h.wT, wT, row);
+    if (M)
+        be->download(h.M, M, sizeof(uint64_t) * T * ((P + 63) / 64));
+    const int rc = hook->record(hook->ctx, T, P, h.W, h.V, h.M, h.wT, err);
+    staged_free(&h);
+    return rc;
+}
+
+/* hook->replay into bptt's buffers: directly on the CPU, uploaded after on
+ * a device. */
+static int trajectory_replay(const TrajectoryHook *hook, const Backend *be, int T, long P,
+                             real *W, real *V, uint64_t *M, real *wT, HgErr *err)
+{
+    if (!be->device_memory)
+        return hook->replay(hook->ctx, T, P, W, V, M, wT, err);
+    Staged h;
+    if (staged_alloc(T, P, M != NULL, &h, err))
+        return -1;
+    const int rc = hook->replay(hook->ctx, T, P, h.W, h.V, h.M, h.wT, err);
+    if (rc == 0) {
+        const size_t row = sizeof(real) * P;
+        be->upload(W, h.W, row * T);
+        be->upload(V, h.V, row * T);
+        be->upload(wT, h.wT, row);
+        if (M)
+            be->upload(M, h.M, sizeof(uint64_t) * T * ((P + 63) / 64));
+    }
+    staged_free(&h);
+    return rc;
 }
 
 static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
@@ -72,7 +146,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->copy(w, p->w0, bytes);
 
     if (rc == 0 && hook && hook->replay) {
-        rc = hook->replay(hook->ctx, T, P, W, V, M, w, err);
+        rc = trajectory_replay(hook, be, T, P, W, V, M, w, err);
         if (rc == 0 && !(be->all_finite(W, (long)T * P) && be->all_finite(V, (long)T * P)))
             rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");
     }
@@ -95,7 +169,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "bptt: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0 && hook && hook->record)
-        rc = hook->record(hook->ctx, T, P, W, V, M, w, err);
+        rc = trajectory_record(hook, be, T, P, W, V, M, w, err);
     if (rc == 0)
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);

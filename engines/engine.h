@@ -23,7 +23,9 @@
  * precision can be differentiated in another (the float32 run's reverse pass
  * in float64). W [T][P] holds w_t, V [T][P] v_{t+1}, M [T][(P+63)/64] the
  * clamp masks' bits (bit i%64 of word i/64 set where entry i is unclamped;
- * NULL without a clamp), wT [P] w_T. A hook returns 0, or -1 with err set. */
+ * NULL without a clamp), wT [P] w_T. The arrays are host memory whatever the
+ * backend (bptt stages a device's through host copies), so a hook reads and
+ * writes them directly. A hook returns 0, or -1 with err set. */
 typedef struct TrajectoryHook {
     void *ctx;
     int (*record)(void *ctx, int T, long P, const real *W, const real *V, const uint64_t *M,

@@ -1,37 +1,87 @@
 #!/usr/bin/env bash
 # bench-gpu.sh — the gpu section of `make bench`: profiling a GPU (issue 9).
 # Skipped, with the CUDA error that refused the device, where there is no
-# CUDA build or no usable GPU (exit 0: the section says why). On a GPU:
-#   - the device record and measured ceilings (build/cuda-f32/hgbench-gpu-info:
-#     name, compute capability, SMs, memory, clocks, driver, runtime, cuBLAS
-#     and cuDNN versions; float32 and float64 GEMM TFLOP/s, device-to-device
-#     copy GB/s);
-#   - the model ops on the device (hgbench-models --device cuda, float32 and
-#     float64, batch 128 and 1024): loss+grad, HVP and block HVP k = 1, 4, 16,
-#     each with its GEMM rate as a fraction of that precision's ceiling.
-# Not in it yet, and said so in the section: engines vs T and N on the
-# device, per-phase times from CUDA events, Figure 2 with 100 seeds.
-# Raw: bench/results/gpu-info.txt, gpu-models-f<p>-b<B>.txt; Markdown
-# bench/results/gpu.md. Exit 1 if a run on a working device failed.
+# CUDA build or no usable GPU (exit 0: the section says why). On a GPU, in
+# parts (GPU_PARTS), each writing its raw files under bench/results/ and its
+# Markdown to bench/results/gpu-<part>.md, put together in bench/results/gpu.md:
+#   - the device record and measured ceilings (hgbench-gpu-info: name,
+#     compute capability, SMs, memory, clocks, driver, runtime, cuBLAS and
+#     cuDNN versions; float32 and float64 GEMM TFLOP/s, copy GB/s), always;
+#   models   the model ops on the device (hgbench-models --device cuda,
+#            float32 and float64, BATCHES): loss+grad, HVP, block HVP, each
+#            GEMM rate against that precision's ceiling;
+#   engines  every engine vs T and forward vs the reverse engines vs N on the
+#            device (hgbench-engines --device cuda), LeNet on synthetic
+#            3x32x32 data and on Fashion-MNIST: time, engine state by kind,
+#            the device's peak use; device-memory refusals are skipped rows
+#            that say so. The CPU (--device cpu, CPU_THREADS) at the smaller
+#            sizes of the same list, in the same run, for the ratio;
+#   fig2     Figure 2 (hgbench-fig2 --device cuda) with the paper's 100
+#            seeds, float32 (trajectories of the first ROUNDING_SEEDS seeds
+#            kept) and float64 (comparing the float32 run, and those
+#            trajectories' reverse pass redone in float64 on the GPU), as
+#            scripts/fig2.sh does on the CPU, plus CPU_FIG2_SEEDS seeds of the
+#            CPU in float64 against the GPU's;
+#   pytorch  the bench-pytorch problem exported by hgbench on the GPU and
+#            recomputed by PyTorch on the same GPU (pytorch_baseline.py
+#            --device cuda), PyTorch's time over hgbench's; where PyTorch has
+#            no CUDA the part says so;
+#   phases   per-phase times from CUDA events: scripts/gpu-phase-table.sh
+#            where it exists (being written elsewhere), else said as not
+#            measured.
+# Only the CUDA builds are needed (build/cuda-f32, build/cuda-f64; the CPU
+# runs are theirs with --device cpu). Every number is measured in this run;
+# a part that fails says so and the others still run. Exit 1 if a run on a
+# working device failed.
 #
-# Environment: THREADS (host threads, 2), COMMIT, BATCHES ("128 1024").
+# Environment: QUICK=1 (small sizes, minutes), THREADS (host threads of the
+# GPU runs, 2), CPU_THREADS (the CPU runs', all CPUs), COMMIT, DATA_DIR
+# (Fashion-MNIST folder), GPU_PARTS ("models engines fig2 pytorch phases"; a
+# part left out keeps its last fragment, marked as not rerun), BUDGET_S
+# (seconds: a part starting later is not run, a program still running then
+# is stopped; both said in the section), BATCHES ("128 1024"; QUICK "128"),
+# HORIZONS, COUNTS, COUNT_T, CPU_HORIZONS, CPU_COUNTS, ENGINE_DATA
+# ("synthetic fashion-mnist"), ENGINE_PRECISIONS ("32"), SEEDS (100; QUICK
+# 10 at --quick's T = 50), ROUNDING_SEEDS (5; QUICK 2), CPU_FIG2_SEEDS (2; 0:
+# none), PT_STEPS (100; QUICK 10), PT_REPEATS (3; QUICK 1), PYTHON (a Python
+# with torch; default the first of python3, /usr/bin/python3 that has it).
+# REHEARSE=1 runs every part with --device cpu instead of cuda, into
+# REHEARSE_DIR (default a new temporary folder; never bench/results), its
+# Markdown headed as a rehearsal: to try this script's plumbing where there
+# is no GPU, with no number in it from one.
 set -uo pipefail
-trap 'rm -f bench/results/*.tmp.$$; exit 130' INT
-trap 'rm -f bench/results/*.tmp.$$; exit 143' TERM
-trap 'rm -f bench/results/*.tmp.$$; exit 141' PIPE
 cd "$(dirname "$0")/.." || exit 1
 
+quick=${QUICK:-0}
 commit=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-batches=${BATCHES:-128 1024}
-md=bench/results/gpu.md info=bench/results/gpu-info.txt
-mkdir -p bench/results
+threads=${THREADS:-2}
+cpu_threads=${CPU_THREADS:-$(nproc)}
+parts=${GPU_PARTS:-models engines fig2 pytorch phases}
+r=bench/results plots_dir=plots gdev=cuda rehearse=""
+if [ "${REHEARSE:-0}" = 1 ]; then
+  r=${REHEARSE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-rehearsal.XXXXXX")} plots_dir=$r/plots gdev=cpu
+  rehearse="**REHEARSAL on the CPU** (REHEARSE=1): every \"GPU\" run below ran with --device cpu; no number here is from a GPU."
+  echo "bench-gpu: rehearsal on the CPU into $r" >&2
+fi
+md=$r/gpu.md info=$r/gpu-info.txt
+mkdir -p "$r" "$plots_dir"
 status=0
+start=$(date +%s)
+scratch=""
+current=""
+all_parts="models engines fig2 pytorch phases"
+for p in $parts; do
+  case " $all_parts " in *" $p "*) ;; *) echo "bench-gpu: GPU_PARTS: unknown part '$p' (known: $all_parts)" >&2; exit 2 ;; esac
+done
 
 skip() {  # why
   { echo "## GPU"; echo; echo "**skipped**: $1"; echo; } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
   echo "bench-gpu: skipped: $1" >&2
   exit 0
 }
+if [ -n "$rehearse" ]; then
+  printf '# gpu: none (rehearsal on the CPU)\n' > "$info"
+else
 [ -x build/cuda-f32/hgbench-gpu-info ] ||
   skip "no CUDA build here (\`make print-config\`: $(make -s --no-print-directory print-config 2>/dev/null | sed -n 's/^hgbench: nvcc //p'))."
 if ! build/cuda-f32/hgbench-gpu-info > "$info.tmp.$$" 2> "$info.err.tmp.$$"; then
@@ -39,50 +89,538 @@ if ! build/cuda-f32/hgbench-gpu-info > "$info.tmp.$$" 2> "$info.err.tmp.$$"; the
   skip "${why#hgbench-gpu-info: }"
 fi
 rm -f "$info.err.tmp.$$"; mv "$info.tmp.$$" "$info"
+fi
 val() { sed -n "s/^# $1: //p" "$2" | head -n 1; }
 
-for p in 32 64; do
-  for b in $batches; do
-    raw=bench/results/gpu-models-f$p-b$b.txt
-    build/cuda-f$p/hgbench-models --device cuda --batch "$b" --threads "${THREADS:-2}" \
-      --commit "$commit" > "$raw.tmp.$$" || status=1
-    mv "$raw.tmp.$$" "$raw"
-  done
-done
+if [ "$quick" = 1 ]; then
+  batches=${BATCHES:-128}
+  horizons=${HORIZONS:-10,100,1000} counts=${COUNTS:-1,10,100} count_t=${COUNT_T:-100}
+  cpu_horizons=${CPU_HORIZONS:-10,100} cpu_counts=${CPU_COUNTS:-1,10}
+  plain_repeats=3
+else
+  batches=${BATCHES:-128 1024}
+  horizons=${HORIZONS:-10,100,1000,10000} counts=${COUNTS:-1,10,100,1000} count_t=${COUNT_T:-1000}
+  cpu_horizons=${CPU_HORIZONS:-10,100,1000} cpu_counts=${CPU_COUNTS:-1,10,100}
+  plain_repeats=9
+fi
+engine_data=${ENGINE_DATA:-synthetic fashion-mnist}
+engine_precs=${ENGINE_PRECISIONS:-32}
 
-{
-  echo "## GPU"
-  echo
-  echo "Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ). Command: \`bash scripts/bench-gpu.sh\`."
-  echo
-  echo "| device record | |"
-  echo "|---|---|"
-  echo "| device | $(val gpu "$info") |"
-  echo "| clocks | $(val clocks "$info") |"
-  echo "| float32 GEMM ceiling | $(val sgemm "$info") |"
-  echo "| float64 GEMM ceiling | $(val dgemm "$info") |"
-  echo "| device-to-device copy | $(val copy "$info") |"
-  echo
-  echo "### Model ops on the device (Fashion-MNIST batches; medians of 9 repeats)"
-  echo
-  echo "GEMM rate: the op's GEMM-shaped FLOPs over its median time; × ceiling: that rate over the"
-  echo "same precision's GEMM ceiling above."
-  echo
-  echo "| precision | batch | model | op | k | median ms | GEMM TFLOP/s | × ceiling |"
-  echo "|---|--:|---|---|--:|--:|--:|--:|"
+# Fashion-MNIST: DATA_DIR, else the loader's default folder, else
+# data/fashion-mnist in this checkout (where a lent machine may carry it)
+fashion_dir=""
+for d in "${DATA_DIR:-}" /usr/share/datasets/fashion-mnist data/fashion-mnist; do
+  [ -n "$d" ] && { [ -f "$d/train-images-idx3-ubyte" ] || [ -f "$d/train-images-idx3-ubyte.gz" ]; } &&
+    { fashion_dir=$d; break; }
+done
+fashion_args=()
+[ -n "$fashion_dir" ] && fashion_args=(--data-dir "$fashion_dir")
+no_fashion="Fashion-MNIST not found (DATA_DIR=${DATA_DIR:-unset}, /usr/share/datasets/fashion-mnist, data/fashion-mnist)"
+
+# ---- budget and helpers ---------------------------------------------------------
+left() { echo $(( ${BUDGET_S:-0} - ($(date +%s) - start) )); }
+spent() { [ -n "${BUDGET_S:-}" ] && [ "$(left)" -le 0 ]; }
+# A program under the budget: exit 124 when the budget stopped it.
+timed() {
+  if [ -n "${BUDGET_S:-}" ]; then
+    local s; s=$(left); [ "$s" -gt 0 ] || return 124
+    timeout --signal=TERM --kill-after=10 "$s" "$@"
+  else
+    "$@"
+  fi
+}
+# One program: its stderr kept in $2.err (its end shown), exit code in $rc;
+# a run cut by the budget is said, not counted as a failure.
+cut_note=""
+runlog() {  # label errfile cmd...
+  local label=$1 err=$2; shift 2
+  timed "$@" 2> "$err"; rc=$?
+  tail -n 3 "$err" | tr '\r' '\n' | grep -v '^\[' | tail -n 2 >&2
+  if [ $rc -eq 124 ]; then
+    cut_note="stopped by BUDGET_S=$BUDGET_S"; echo "bench-gpu: $label: stopped by the time budget" >&2
+    echo "$budget_mark (BUDGET_S=$BUDGET_S s)" >> "$err"
+  elif [ $rc -ne 0 ]; then status=1; echo "bench-gpu: $label: exit $rc" >&2; fi
+  return 0
+}
+budget_mark="stopped by the time budget"
+errline() { grep -v '^\[' "$1" 2>/dev/null | tail -n 1 | sed 's/|/\\|/g'; }
+# What became of a run that left no results: "**failed**: <its error>", or
+# "**stopped** by the time budget"
+outcome() {
+  local e; e=$(errline "$1")
+  case $e in "$budget_mark"*) echo "**stopped** ${e#stopped }" ;; *) echo "**failed**: ${e:-no message}" ;; esac
+}
+frag() {  # part: stdin to bench/results/gpu-<part>.md, atomically
+  cat > "$r/gpu-$1.md.tmp.$$" && mv "$r/gpu-$1.md.tmp.$$" "$r/gpu-$1.md"
+}
+stamp() { echo "*Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ "$quick" = 1 ] && echo '; QUICK=1 sizes').*"; }
+
+# gpu.md from the device record and the parts' fragments; $1: a note (an
+# interruption) put first.
+write_md() {
+  {
+    echo "## GPU"
+    echo
+    [ -n "$rehearse" ] && { echo "$rehearse"; echo; }
+    [ -n "${1:-}" ] && { echo "$1"; echo; }
+    echo "Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ). Command: \`$([ "$quick" = 1 ] && echo 'QUICK=1 ')bash scripts/bench-gpu.sh\`$([ -n "${GPU_PARTS:-}" ] && echo " with GPU_PARTS=\"$parts\"")$([ -n "${BUDGET_S:-}" ] && echo ", BUDGET_S=$BUDGET_S")."
+    [ "$quick" = 1 ] && { echo; echo "**QUICK run**: sizes cut to minutes (each part states its own); the numbers show that the pipeline works on this device, not the full results."; }
+    echo
+    echo "| device record | |"
+    echo "|---|---|"
+    echo "| device | $(val gpu "$info") |"
+    echo "| clocks | $(val clocks "$info") |"
+    echo "| float32 GEMM ceiling | $(val sgemm "$info") |"
+    echo "| float64 GEMM ceiling | $(val dgemm "$info") |"
+    echo "| device-to-device copy | $(val copy "$info") |"
+    echo "| host | $(nproc) CPUs, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1) |"
+    echo
+    for p in $all_parts; do
+      local f=$r/gpu-$p.md rerun=0
+      for x in $parts; do [ "$x" = "$p" ] && rerun=1; done
+      if [ -f "$f" ]; then
+        [ $rerun = 1 ] || { echo "*(Part \`$p\` not rerun here: as an earlier run wrote it.)*"; echo; }
+        cat "$f"
+      elif [ $rerun = 1 ] && [ "$p" = "$current" ]; then
+        echo "### $p"; echo; echo "**interrupted** before its results were written."; echo
+      fi
+    done
+  } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+}
+cleanup() { rm -f "$r"/*.tmp.$$; [ -n "$scratch" ] && rm -rf "$scratch"; }
+on_signal() { cleanup; write_md "**Interrupted** ($1) during part \`${current:-none}\`: the parts after it did not run."; exit "$2"; }
+trap 'on_signal SIGINT 130' INT
+trap 'on_signal SIGTERM 143' TERM
+trap 'cleanup; exit 141' PIPE
+trap cleanup EXIT
+
+# ---- models: the model ops on the device ------------------------------------------
+part_models() {
+  local p b raw
+  if [ -z "$fashion_dir" ]; then
+    { echo "### Model ops on the device"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag models
+    return
+  fi
   for p in 32 64; do
-    ceil=$(val "$([ $p = 32 ] && echo sgemm || echo dgemm)" "$info" | cut -d' ' -f1)
     for b in $batches; do
-      awk -v p="$p" -v b="$b" -v c="$ceil" '/^#/ || NF < 12 { next }
-        $12 == "ok" { printf "| float%s | %s | %s | %s | %s | %.4g | %.3g | %.3f |\n", p, b, $1, $3,
-                      ($4 == "-" ? "" : $4), $6, $11 / 1000, (c > 0 ? $11 / 1000 / c : 0) }
-        $12 != "ok" { printf "| float%s | %s | %s | %s | %s | **failed** | | |\n", p, b, $1, $3, $4 }' \
-        "bench/results/gpu-models-f$p-b$b.txt"
+      raw=$r/gpu-models-f$p-b$b.txt
+      rm -f "$raw" "$raw.err"
+      runlog "models float$p batch $b" "$raw.err.tmp.$$" \
+        build/cuda-f$p/hgbench-models --device "$gdev" --batch "$b" --threads "$threads" \
+        --commit "$commit" "${fashion_args[@]}" --out "$raw"
+      [ $rc -eq 0 ] || cp "$raw.err.tmp.$$" "$raw.err"
+      rm -f "$raw.err.tmp.$$"
     done
   done
-  echo
-  echo "Not measured yet on the device (issue 9): engines vs T and N, per-phase times from CUDA"
-  echo "events, Figure 2 with the paper's 100 seeds."
-  echo
-} > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+  {
+    echo "### Model ops on the device (Fashion-MNIST batches; medians of 9 repeats)"
+    echo
+    stamp
+    echo
+    echo "GEMM rate: the op's GEMM-shaped FLOPs over its median time; × ceiling: that rate over the"
+    echo "same precision's GEMM ceiling above."
+    echo
+    echo "| precision | batch | model | op | k | median ms | GEMM TFLOP/s | × ceiling |"
+    echo "|---|--:|---|---|--:|--:|--:|--:|"
+    for p in 32 64; do
+      local ceil
+      ceil=$(val "$([ $p = 32 ] && echo sgemm || echo dgemm)" "$info" | cut -d' ' -f1)
+      for b in $batches; do
+        raw=$r/gpu-models-f$p-b$b.txt
+        if [ ! -f "$raw" ] || [ -f "$raw.err" ]; then
+          echo "| float$p | $b | $(outcome "$raw.err") | | | | | |"; rm -f "$raw.err"; continue
+        fi
+        awk -v p="$p" -v b="$b" -v c="$ceil" '/^#/ || NF < 12 { next }
+          $12 == "ok" { printf "| float%s | %s | %s | %s | %s | %.4g | %.3g | %.3f |\n", p, b, $1, $3,
+                        ($4 == "-" ? "" : $4), $6, $11 / 1000, (c > 0 ? $11 / 1000 / c : 0) }
+          $12 != "ok" { printf "| float%s | %s | %s | %s | %s | **failed** | | |\n", p, b, $1, $3, $4 }' "$raw"
+      done
+    done
+    echo
+    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
+  } | frag models
+}
+
+# ---- engines: vs T and vs N on the device, the CPU beside it ------------------------
+# One hgbench-engines run: label, device, flags...; raw files
+# bench/results/gpu-engines-<label>.{txt,json}; a whole-program failure leaves
+# <label>.err with its message.
+engines_run() {
+  local label=$1 dev=$2 p=$3; shift 3
+  local out=$r/gpu-engines-$label
+  rm -f "$out.txt" "$out.json" "$out.err"
+  local threads_here=$threads
+  [ "$dev" = cpu ] && threads_here=$cpu_threads
+  runlog "engines $label" "$out.err.tmp.$$" build/cuda-f"$p"/hgbench-engines --device "$dev" \
+    --label "$label" --threads "$threads_here" --commit "$commit" --plain-repeats "$plain_repeats" \
+    "$@" --out "$out.txt" --json "$out.json"
+  # exit 1 is a failed row (in the table); others leave no table
+  if [ ! -f "$out.txt" ]; then mv "$out.err.tmp.$$" "$out.err"; else rm -f "$out.err.tmp.$$"; fi
+}
+# The GPU rows of one experiment with the CPU's beside them: GPU file, CPU file.
+engines_table() {
+  echo "| engine | T | K | GPU s | GPU ms/step | × GPU plain step | CPU s | CPU / GPU | trajectory (checkpoints) MiB | buffer MiB | tangents MiB | device peak MiB | \\|hg\\| GPU vs CPU |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+  awk -v cpu="$2" '/^#/ { next }
+    FILENAME == cpu { key = $1 " " $2 " " $3
+                if ($4 == "ok") { ct[key] = $5; cn[key] = $16 } else cs[key] = $4
+                next }
+    { key = $1 " " $2 " " $3
+      if ($4 != "ok") { msg = $5; for (i = 6; i <= NF; i++) msg = msg " " $i
+                        gsub(/\|/, "\\|", msg)
+                        printf "| %s | %s | %s | **%s**: %s | | | | | | | | | |\n", $1, $2, $3, $4, msg; next }
+      cpu = (key in ct) ? sprintf("%.3f", ct[key]) : ((key in cs) ? cs[key] : "not run")
+      ratio = ((key in ct) && $5 > 0) ? sprintf("%.2f", ct[key] / $5) : ""
+      d = ((key in cn) && cn[key] != 0) ? sprintf("%.2g", ($16 - cn[key]) / cn[key]) : ""
+      printf "| %s | %s | %s | %.3f | %.3f | %.2f | %s | %s | %.2f | %.4f | %.2f | %s | %s |\n",
+             $1, $2, $3, $5, $6, $7, cpu, ratio, $8 + $17, $9, $10, $19, d }' "$2" "$1"
+}
+part_engines() {
+  local data p dflags name
+  for data in $engine_data; do
+    case $data in
+      synthetic) dflags=(--data synthetic:3x32x32) name="synthetic 3x32x32" ;;
+      fashion-mnist) dflags=(--data fashion-mnist "${fashion_args[@]}") name="Fashion-MNIST (1x28x28)" ;;
+      *) echo "bench-gpu: ENGINE_DATA: '$data' is not synthetic or fashion-mnist" >&2; status=1; continue ;;
+    esac
+    [ "$data" = fashion-mnist ] && [ -z "$fashion_dir" ] && continue
+    for p in $engine_precs; do
+      spent && break 2
+      engines_run "horizon-$data-f$p-cuda" "$gdev" "$p" "${dflags[@]}" --steps "$horizons" --lr-windows 10
+      engines_run "count-$data-f$p-cuda" "$gdev" "$p" "${dflags[@]}" --steps "$count_t" --lr-windows "$counts" \
+        --engines forward,bptt,reversible
+      engines_run "horizon-$data-f$p-cpu" cpu "$p" "${dflags[@]}" --steps "$cpu_horizons" --lr-windows 10
+      engines_run "count-$data-f$p-cpu" cpu "$p" "${dflags[@]}" --steps "$count_t" --lr-windows "$cpu_counts" \
+        --engines forward,bptt,reversible
+    done
+  done
+  {
+    echo "### Engines on the device: vs T and vs N"
+    echo
+    stamp
+    echo
+    echo "LeNet, batch 128, lr 0.05 / momentum 0.9 / wd 5e-4 constant (hgbench-engines, as experiments 1"
+    echo "and 2 on the CPU). **vs T**: every engine, lr learned in K = 10 windows, T ∈ {$horizons} on the"
+    echo "GPU, T ∈ {$cpu_horizons} on the CPU. **vs N**: forward against the reverse engines at"
+    echo "T = $count_t, N = K ∈ {$counts} on the GPU, {$cpu_counts} on the CPU. GPU runs: --device cuda,"
+    echo "$threads host threads; CPU runs: the same binary with --device cpu, $cpu_threads threads, same"
+    echo "machine, same run. CPU / GPU: the CPU's time over the GPU's for the same (engine, T, K). Times"
+    echo "include the final validation gradient (1000 examples). Engine state: the allocator's peaks by"
+    echo "kind during the run (on the device: device memory). Device peak: the device's peak use"
+    echo "(cudaMemGetInfo at each allocation) since the program started, so it only grows down a"
+    echo "table. \\|hg\\| GPU vs CPU: the relative difference of the hypergradient's norm (same"
+    echo "precision, same seeds; summation orders differ). A run whose state does not fit is a"
+    echo "**skipped** row with the engine's refusal, not a number."
+    echo
+    for data in $engine_data; do
+      case $data in synthetic) name="synthetic 3x32x32" ;; fashion-mnist) name="Fashion-MNIST" ;; *) continue ;; esac
+      for p in $engine_precs; do
+        echo "#### $name, float$p"
+        echo
+        if [ "$data" = fashion-mnist ] && [ -z "$fashion_dir" ]; then
+          echo "**not run**: $no_fashion."; echo; continue
+        fi
+        local exp
+        for exp in horizon count; do
+          local g=$r/gpu-engines-$exp-$data-f$p-cuda c=$r/gpu-engines-$exp-$data-f$p-cpu
+          echo "**$([ $exp = horizon ] && echo "vs T" || echo "vs N (T = $count_t)")**$([ -f "$g.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/; GPU plain step \1 ms/p' "$g.txt")$([ -f "$c.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/, CPU plain step \1 ms/p' "$c.txt")."
+          echo
+          if [ ! -f "$g.txt" ]; then
+            echo "GPU run: $(outcome "$g.err")"; echo
+          else
+            engines_table "$g.txt" "$([ -f "$c.txt" ] && echo "$c.txt" || echo /dev/null)"
+            echo
+            [ -f "$c.txt" ] || echo "CPU run: $(outcome "$c.err")"
+            echo "First row's command: \`$(sed -n 's/^# reproduce [^:]*: //p' "$g.txt" | head -n 1)\` (every row's is in \`$g.txt\`)."
+            echo
+          fi
+        done
+      done
+    done
+    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note; its rows are missing."; echo; }
+  } | frag engines
+}
+
+# ---- fig2: Figure 2 with the paper's seeds on the GPU -------------------------------
+part_fig2() {
+  if [ -z "$fashion_dir" ]; then
+    { echo "### Figure 2 on the GPU"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag fig2
+    return
+  fi
+  local args rs cs
+  args=(--device "$gdev" --threads "$threads" --commit "$commit" "${fashion_args[@]}")
+  if [ "$quick" = 1 ]; then args+=(--quick --seeds "${SEEDS:-10}"); rs=${ROUNDING_SEEDS:-2}
+  else args+=(--seeds "${SEEDS:-100}"); rs=${ROUNDING_SEEDS:-5}; fi
+  cs=${CPU_FIG2_SEEDS:-2}
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-fig2.XXXXXX") || { status=1; return; }
+  local cmd32 cmdc cmd64
+  cmd32=(build/cuda-f32/hgbench-fig2 "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
+         --steps-out "$r/gpu-fig2-f32-steps.txt" --seeds-out "$scratch/f32" --record "$rs")
+  cmd64=(build/cuda-f64/hgbench-fig2 "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
+         --steps-out "$r/gpu-fig2-steps.txt" --compare "float32=$scratch/f32")
+  cmdc=()
+  if [ "$cs" -ge 2 ]; then
+    cmdc=(build/cuda-f64/hgbench-fig2 "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
+          --greedy off --seeds-out "$scratch/cpu64")
+    cmd64+=(--compare "cpu-float64=$scratch/cpu64")
+  fi
+  rm -f "$r"/gpu-fig2*.txt "$r"/gpu-fig2*.json
+  echo "bench-gpu: fig2 1/3 float32 on the GPU" >&2
+  runlog "fig2 float32" "$scratch/f32.err" "${cmd32[@]}" > /dev/null
+  if [ ${#cmdc[@]} -gt 0 ]; then
+    echo "bench-gpu: fig2 2/3 float64 on the CPU, $cs seeds" >&2
+    runlog "fig2 cpu float64" "$scratch/cpu.err" "${cmdc[@]}" > /dev/null
+  fi
+  echo "bench-gpu: fig2 3/3 float64 on the GPU, comparing both" >&2
+  runlog "fig2 float64" "$scratch/f64.err" "${cmd64[@]}" > /dev/null
+  local plot_note=""
+  if [ -f "$r/gpu-fig2.txt" ]; then
+    if command -v gnuplot > /dev/null; then
+      local with32=()
+      [ -f "$r/gpu-fig2-f32.txt" ] && with32=("$r/gpu-fig2-f32.txt" "$r/gpu-fig2-f32-steps.txt")
+      scripts/fig2-plot.sh "$r/gpu-fig2.txt" "$r/gpu-fig2-steps.txt" "$plots_dir/gpu-fig2" "${with32[@]}" >&2 ||
+        status=1
+    else
+      plot_note="Not plotted here (no gnuplot on this machine): \`scripts/fig2-plot.sh $r/gpu-fig2.txt $r/gpu-fig2-steps.txt plots/gpu-fig2 $r/gpu-fig2-f32.txt $r/gpu-fig2-f32-steps.txt\` draws it from the raw files."
+    fi
+  fi
+  show() { printf '    '; printf ' %q' "$@" | sed 's|'"$scratch"'|$TMP|g'; echo; }
+  {
+    echo "### Figure 2 on the GPU"
+    echo
+    stamp
+    echo
+    if [ ! -f "$r/gpu-fig2.txt" ]; then
+      echo "No float64 results: $(outcome "$scratch/f64.err")"
+      [ -f "$r/gpu-fig2-f32.txt" ] || echo "float32: $(outcome "$scratch/f32.err")"
+      echo
+    else
+      echo "hgbench-fig2 --device cuda, float64 (the curve) and float32 (beside it), as experiment 3"
+      echo "(scripts/fig2.sh) on the CPU, without its --kahan run."
+      echo
+      grep -E '^# (date|model|inner|seeds|engines|succeeded|time|truth|windows): ' "$r/gpu-fig2.txt" | sed 's/^# /- /'
+      echo
+      echo "| W | MSE(W) float64 | MSE(W) float32 | bound σ²/W + ε²(W²−1)/12, fitted | same, estimated | with correlation term, fitted |"
+      echo "|--:|--:|--:|--:|--:|--:|"
+      local f32=/dev/null
+      [ -f "$r/gpu-fig2-f32.txt" ] && f32=$r/gpu-fig2-f32.txt
+      awk -v f32="$f32" 'FILENAME == f32 { if (/^# block 1/) stop32 = 1; if (!stop32 && !/^#/ && NF == 5) m32[$1] = $2; next }
+           /^# block 1/ { exit } /^#/ || NF != 5 { next }
+           { printf "| %s | %.4g | %s | %.4g | %.4g | %.4g |\n", $1, $2,
+                    ($1 in m32) ? sprintf("%.4g", m32[$1]) : "-", $3, $4, $5 }' \
+          "$f32" "$r/gpu-fig2.txt"
+      echo
+      grep -E '^# (measured minimum|greedy|bound|  fit|  estimated|check):? ' "$r/gpu-fig2.txt" | sed 's/^# */- /'
+      [ -f "$r/gpu-fig2-f32.txt" ] && grep -E '^# (measured minimum|greedy|time):' "$r/gpu-fig2-f32.txt" |
+        sed 's/^# */- float32 run: /'
+      [ -f "$r/gpu-fig2-f32.txt" ] || echo "- float32 run: $(outcome "$scratch/f32.err")"
+      grep -E '^# FAILED' "$r/gpu-fig2.txt" | sed 's/^# /- **/; s/$/**/'
+      echo
+      echo "Other runs' per-step values against this float64 GPU run (\`float32\`: the GPU's float32 run;"
+      echo "\`:reverse64\`: its recorded trajectories with the reverse pass redone in float64 on the GPU;"
+      echo "\`cpu-float64\`: the CPU in float64 on the first $cs seeds, no greedy):"
+      echo
+      echo "| run vs float64 GPU | seeds | mean square difference | ÷ MSE(1) | relative rms | worst seed | correlation | validation loss difference |"
+      echo "|---|--:|--:|--:|--:|--:|--:|--:|"
+      awk '/^# block 2/ { f = 1; next } f && !/^#/ && NF == 8 {
+             printf "| %s | %s | %.3g | %.3g | %.3g | %.3g | %.4f | %.3g |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$r/gpu-fig2.txt"
+      echo
+      if [ -n "$plot_note" ]; then echo "$plot_note"
+      else echo "![MSE vs window, GPU]($plots_dir/gpu-fig2.png)"
+           [ -f "$plots_dir/gpu-fig2-steps.png" ] && echo "![per-step hypergradients, GPU]($plots_dir/gpu-fig2-steps.png)"
+      fi
+    fi
+    echo
+    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
+    echo "Reproduce (\$TMP: any scratch folder):"
+    echo
+    show "${cmd32[@]}"
+    [ ${#cmdc[@]} -gt 0 ] && show "${cmdc[@]}"
+    show "${cmd64[@]}"
+    echo
+  } | frag fig2
+  rm -rf "$scratch"; scratch=""
+}
+
+# ---- pytorch: the same problem on the same GPU ----------------------------------------
+part_pytorch() {
+  local py="" c tried=""
+  for c in ${PYTHON:-} python3 /usr/bin/python3; do
+    tried+=" $c"
+    command -v "$c" > /dev/null && "$c" -c 'import torch' 2> /dev/null && { py=$c; break; }
+  done
+  local head="### PyTorch on the same GPU"
+  if [ -z "$py" ]; then
+    { echo "$head"; echo; stamp; echo; echo "**not measured**: no Python here imports torch (tried:$tried; PYTHON sets one)."; echo; } | frag pytorch
+    return
+  fi
+  local tinfo cuda_ok
+  tinfo=$("$py" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)
+  cuda_ok=$("$py" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null)
+  [ -n "$rehearse" ] && cuda_ok=1 # pytorch_baseline.py runs on the CPU then
+  if [ "$cuda_ok" != 1 ]; then
+    { echo "$head"; echo; stamp; echo; echo "**not measured**: PyTorch $tinfo ($py) has no usable CUDA device here (\`torch.cuda.is_available()\` is False): no PyTorch GPU run to compare with."; echo; } | frag pytorch
+    return
+  fi
+  local steps repeats data dnote="" prec e rep dir out extra
+  steps=${PT_STEPS:-100} repeats=${PT_REPEATS:-3}
+  [ "$quick" = 1 ] && steps=${PT_STEPS:-10} repeats=${PT_REPEATS:-1}
+  if ! [ "$steps" -ge 10 ] 2>/dev/null || ! [ "$repeats" -ge 1 ] 2>/dev/null; then
+    echo "bench-gpu: PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat" >&2
+    { echo "$head"; echo; stamp; echo; echo "**failed**: PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat."; echo; } | frag pytorch
+    status=1; return
+  fi
+  data=(--data fashion-mnist "${fashion_args[@]}")
+  if [ -z "$fashion_dir" ]; then data=(--data synthetic:1x28x28); dnote=" ($no_fashion: synthetic 1x28x28 data instead)"; fi
+  local problem=(--model lenet "${data[@]}" --steps "$steps" --batch 128 --val 1000 --learn lr:10
+                 --lr 0.05 --mom 0.9 --wd 5e-4 --seed 1 --threads "$threads")
+  for prec in 64 32; do
+    dir=$r/gpu-pytorch-export-f$prec
+    rm -rf "$dir" "$r/gpu-pytorch-f$prec.json" "$r"/gpu-pytorch-hgbench-*-f$prec*.json
+    for e in bptt forward; do
+      for rep in $(seq 1 "$repeats"); do
+        out=$r/gpu-pytorch-hgbench-$e-f$prec.json extra=()
+        [ "$rep" -gt 1 ] && out=$r/gpu-pytorch-hgbench-$e-f$prec.r$rep.json
+        [ "$e" = bptt ] && [ "$rep" = 1 ] && extra=(--export "$dir")
+        runlog "hgbench $e float$prec" "$r/gpu-pytorch-hgbench-$e-f$prec.err.tmp.$$" \
+          build/cuda-f$prec/hgbench hypergrad --device "$gdev" --engine "$e" --precision "$prec" \
+          "${problem[@]}" "${extra[@]}" --json "$out" > /dev/null
+        [ $rc -eq 0 ] || cp "$r/gpu-pytorch-hgbench-$e-f$prec.err.tmp.$$" "$r/gpu-pytorch-hgbench-$e-f$prec.err"
+        rm -f "$r/gpu-pytorch-hgbench-$e-f$prec.err.tmp.$$"
+      done
+    done
+    if [ -f "$dir/problem.json" ]; then
+      runlog "pytorch float$prec" "$r/gpu-pytorch-f$prec.err.tmp.$$" "$py" scripts/pytorch_baseline.py \
+        "$dir" --device "$gdev" --threads "$threads" --repeats "$repeats" --json "$r/gpu-pytorch-f$prec.json"
+      [ $rc -eq 0 ] || cp "$r/gpu-pytorch-f$prec.err.tmp.$$" "$r/gpu-pytorch-f$prec.err"
+      rm -f "$r/gpu-pytorch-f$prec.err.tmp.$$"
+    fi
+  done
+  {
+    echo "$head"
+    echo
+    stamp
+    echo
+    echo "The bench-pytorch problem (LeNet, T = $steps, batch 128, lr 0.05 / momentum 0.9 / wd 5e-4, lr learned"
+    echo "in 10 windows, seed 1)$dnote exported by \`build/cuda-f<p>/hgbench hypergrad --device cuda --export\`"
+    echo "and recomputed by PyTorch $tinfo on the same GPU from the exported files (\`pytorch_baseline.py"
+    echo "--device cuda\`: tensors on the device before timing, one untimed warm-up run per method, each timed"
+    echo "run ended by \`torch.cuda.synchronize()\`). Times: the median of $repeats run$([ "$repeats" = 1 ] || echo s) of each; hgbench's"
+    echo "are its engine run (\`time_s\`), PyTorch's its method. Error: max-norm relative difference of"
+    echo "the hypergradient from hgbench's GPU bptt at the same precision."
+    echo
+    "$py" - "$r" "$repeats" <<'EOF'
+import glob, json, os, sys
+import numpy as np
+r, repeats = sys.argv[1:3]
+def hg(e, prec):
+    path = f"{r}/gpu-pytorch-hgbench-{e}-f{prec}.json"
+    try:
+        runs = [json.load(open(p)) for p in [path] + glob.glob(path[:-5] + ".r*.json")]
+    except (OSError, ValueError):
+        return None
+    d = runs[0]
+    v = np.concatenate([np.asarray(d["hypergrad"][k], dtype=float) for k in ("lr", "mom", "wd") if k in d["hypergrad"]])
+    return {"s": float(np.median([x["time_s"] for x in runs])), "steps": d["steps"], "hg": v}
+def why(path):
+    try:
+        lines = [l for l in open(path).read().splitlines() if l and not l.startswith("[")]
+    except OSError:
+        return "**failed**: no result"
+    last = lines[-1].replace("|", "\\|") if lines else "no message"
+    return "**stopped** " + last[len("stopped "):] if last.startswith("stopped by the time budget") else "**failed**: " + last
+def pt(prec):
+    try:
+        return json.load(open(f"{r}/gpu-pytorch-f{prec}.json"))
+    except (OSError, ValueError):
+        return None
+print("| method | precision | s per hypergradient | ms per step | rel. error vs hgbench GPU bptt |")
+print("|---|---|--:|--:|--:|")
+ratios = []
+for prec in (64, 32):
+    ref = hg("bptt", prec)
+    def err(v):
+        return "" if ref is None else "%.2g" % (np.max(np.abs(v - ref["hg"])) / max(np.max(np.abs(ref["hg"])), 1e-300))
+    for e in ("bptt", "forward"):
+        h = hg(e, prec)
+        if h is None:
+            print(f"| hgbench {e} (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-hgbench-{e}-f{prec}.err')} | | |")
+        else:
+            print(f"| hgbench {e} (GPU) | float{prec} | {h['s']:.3f} | {1e3 * h['s'] / h['steps']:.2f} | {err(h['hg'])} |")
+    d = pt(prec)
+    names = {"autograd": "PyTorch autograd (unrolled loop, GPU)", "forward": "PyTorch forward mode, columns looped (GPU)"}
+    if d is None:
+        print(f"| PyTorch (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-f{prec}.err')} | | |")
+        continue
+    for name, m in d["methods"].items():
+        if m["status"] != "ok":
+            print(f"| {names[name]} | float{prec} | **{m['status']}**: {m.get('error', '')} | | |")
+        else:
+            print(f"| {names[name]} | float{prec} | {m['time_s']:.3f} | {m['ms_per_step']:.2f} | {err(np.asarray(m['hypergrad']))} |")
+    for e, name in (("bptt", "autograd"), ("forward", "forward")):
+        h, m = hg(e, prec), d["methods"].get(name, {})
+        if h is not None and m.get("status") == "ok":
+            ratios.append((prec, e, 1e3 * h["s"] / h["steps"], name, m["ms_per_step"]))
+    if d.get("gpu"):
+        gpu = d["gpu"]
+print()
+if "gpu" in globals():
+    print(f"PyTorch's device: {gpu} (CUDA {d.get('torch_cuda')}, cuDNN {d.get('cudnn')}).")
+    print()
+print("PyTorch's time over hgbench's on the same GPU, same problem, ms per inner step:")
+print()
+print("| precision | hgbench engine | ms/step | PyTorch method | ms/step | PyTorch / hgbench |")
+print("|---|---|--:|---|--:|--:|")
+for prec, e, h, name, p in ratios:
+    print(f"| float{prec} | {e} | {h:.2f} | {name} | {p:.2f} | {p / h:.2f}x |")
+if not ratios:
+    print("| | no pair measured (see the failures above) | | | | |")
+EOF
+    echo
+    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
+    echo "Reproduce: \`build/cuda-f64/hgbench hypergrad --device cuda --engine bptt --precision 64 ${problem[*]} --export DIR\`"
+    echo "then \`$py scripts/pytorch_baseline.py DIR --device cuda --threads $threads --repeats $repeats\`."
+    echo
+  } | frag pytorch
+  # the exports hold the training examples (tens of MiB): not results to keep
+  rm -rf "$r/gpu-pytorch-export-f32" "$r/gpu-pytorch-export-f64" "$r"/gpu-pytorch-*.err
+}
+
+# ---- phases: per-phase times from CUDA events -----------------------------------------
+# PLACEHOLDER (issue 9): scripts/gpu-phase-table.sh is being written with the
+# CUDA-event timing of models/net.c and bench/bench_models.c. Its contract
+# here: run from the repository root with COMMIT, QUICK, THREADS in the
+# environment and the results folder as its argument, write its raw files
+# there, print its Markdown part (from a "### " heading) on stdout, exit
+# nonzero on a failed run.
+part_phases() {
+  if [ -x scripts/gpu-phase-table.sh ]; then
+    local out=$r/gpu-phases.md.part.tmp.$$
+    COMMIT=$commit QUICK=$quick THREADS=$threads timed scripts/gpu-phase-table.sh "$r" > "$out"; rc=$?
+    if [ $rc -ne 0 ]; then
+      [ $rc -eq 124 ] && cut_note="stopped by BUDGET_S=$BUDGET_S" || status=1
+      echo; echo "**scripts/gpu-phase-table.sh failed** (exit $rc)." >> "$out"
+    fi
+    frag phases < "$out"; rm -f "$out"
+  else
+    { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
+      echo "**not measured yet**: per-phase times from CUDA events come with scripts/gpu-phase-table.sh,"
+      echo "which is not in this checkout."; echo; } | frag phases
+  fi
+}
+
+for p in $all_parts; do
+  case " $parts " in *" $p "*) ;; *) continue ;; esac
+  current=$p cut_note=""
+  rm -f "$r/gpu-$p.md" # an interruption must not show the last run's part as this one's
+  if spent; then
+    { echo "### $p"; echo; stamp; echo; echo "**not run**: the time budget (BUDGET_S=$BUDGET_S s) was spent before this part started."; echo; } | frag "$p"
+    continue
+  fi
+  echo "bench-gpu: === $p ===" >&2
+  "part_$p"
+  write_md
+done
+current=""
+write_md
 exit $status

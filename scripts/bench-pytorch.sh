@@ -14,6 +14,10 @@
 # and forward (against the column loop), >= 3x, both timed in this run at
 # the same thread count.
 #
+# The same problem on a GPU (hgbench --device cuda against PyTorch on the
+# same GPU, pytorch_baseline.py --device cuda): scripts/bench-gpu.sh's
+# pytorch part.
+#
 # Environment: QUICK=1 (T = 10), THREADS (2), STEPS (T, default 100),
 # REPEATS, DATA_DIR.
 set -uo pipefail

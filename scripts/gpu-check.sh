@@ -6,21 +6,36 @@
 # It prints the device (nvidia-smi) and where cuDNN, cuBLAS and cudart load
 # from (the image may hold cuDNN only inside PyTorch's Python packages: their
 # lib folders go on LD_LIBRARY_PATH), then runs test_backend_ops and
-# test_gpu (make test-gpu's binaries) in float64 and float32, then a short
-# preset: each engine on LeNet (synthetic 1x28x28 data) on the GPU and on the
-# CPU, with the wall times hgbench measures. Every number it writes was
-# measured in that run; a step that fails says so and the rest still runs.
+# test_gpu (make test-gpu's binaries) in float64 and float32, then short
+# presets: each engine on LeNet (synthetic 1x28x28 data) on the GPU and on
+# the CPU, with the wall times hgbench measures; Figure 2 on the GPU (--quick,
+# 3 seeds, float32 then float64 comparing it and replaying one float32
+# trajectory on the GPU); the engines at T = 2000 on synthetic 3x32x32 data;
+# PyTorch on the GPU on an exported problem where its CUDA works. Last,
+# scripts/bench-gpu.sh with QUICK=1 in the time left (BUDGET_S), so that
+# bench/results/gpu.md is this device's; its gpu*.{md,txt,json} and
+# plots/gpu* are copied to OUT_DIR. Every number it writes was measured in
+# that run; a step that fails says so and the rest still runs; each runs
+# under `timeout`.
+#
+# Environment: CHECK_BUDGET_S (480: the whole check's seconds; bench-gpu.sh
+# gets what is left, less a margin), DATA_DIR (Fashion-MNIST; else the
+# loader's default folder, else data/fashion-mnist here), PYTHON (one with
+# torch).
 set -u
 out=${1:-${OUT:-bench/results/gpu-check}}
 mkdir -p "$out"
 log="$out/gpu-check.log"
 exec > >(tee "$log") 2>&1
-step() { echo; echo "## $*"; }
+step() { echo; echo "## $*  [$(( $(date +%s) - t0 )) s]"; }
+t0=$(date +%s)
+budget=${CHECK_BUDGET_S:-480}
 fails=0
+skipped=0
 
 step "device"
-nvidia-smi || echo "nvidia-smi: not found or failed"
-nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version \
+timeout 30 nvidia-smi || echo "nvidia-smi: not found or failed"
+timeout 30 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version \
   --format=csv 2>/dev/null || true
 
 step "libraries"
@@ -42,10 +57,10 @@ PY
 done
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-for b in build/cuda-f64/tests/test_gpu; do
+for b in build/cuda-f64/tests/test_gpu build/cuda-f32/hgbench-fig2; do
   [ -x "$b" ] || { echo "$b: not built (run make where nvcc is, carry build/)"; exit 2; }
-  ldd "$b" | grep -E 'cudnn|cublas|cudart|not found' || true
 done
+ldd build/cuda-f64/tests/test_gpu | grep -E 'cudnn|cublas|cudart|not found' || true
 if ldd build/cuda-f64/tests/test_gpu | grep -q 'not found'; then
   echo "gpu-check: a CUDA library does not load (above): stopping"; exit 3
 fi
@@ -75,5 +90,86 @@ for c in cuda-f32 cuda-f64; do
   done
 done
 
-step "done: $fails failed steps; log in $log"
+# Fashion-MNIST for Figure 2 and the bench's Fashion-MNIST parts
+fashion=""
+for d in "${DATA_DIR:-}" /usr/share/datasets/fashion-mnist data/fashion-mnist; do
+  [ -n "$d" ] && { [ -f "$d/train-images-idx3-ubyte" ] || [ -f "$d/train-images-idx3-ubyte.gz" ]; } &&
+    { fashion=$d; break; }
+done
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-check.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+show() { grep -E "$1" "$2" | sed 's/^# */  /'; }
+
+step "preset: Figure 2 on the GPU (--quick: T = 50, 3 seeds; float32, then float64 comparing it and replaying one float32 trajectory in float64)"
+if [ -z "$fashion" ]; then
+  echo "SKIPPED: Fashion-MNIST not found (DATA_DIR=${DATA_DIR:-unset}, /usr/share/datasets/fashion-mnist, data/fashion-mnist)"
+  skipped=$((skipped + 1))
+else
+  f2=(--device cuda --quick --seeds 3 --threads 4 --data-dir "$fashion")
+  if OMP_NUM_THREADS=4 timeout 150 build/cuda-f32/hgbench-fig2 "${f2[@]}" --out "$out/fig2-f32.txt" \
+       --json "$out/fig2-f32.json" --seeds-out "$scratch/f32" --record 1 > /dev/null 2> "$out/fig2-f32.err"; then
+    show '^# (date|succeeded|time|measured minimum):' "$out/fig2-f32.txt"
+  else
+    echo "FAILED: fig2 float32: $(grep -v '^\[' "$out/fig2-f32.err" | tail -n 2)"; fails=$((fails + 1))
+  fi
+  if [ ! -f "$scratch/f32/per_step.npy" ]; then
+    echo "FAILED: fig2 float64: not run (it compares the float32 run's values, which are missing)"
+    fails=$((fails + 1))
+  elif OMP_NUM_THREADS=4 timeout 150 build/cuda-f64/hgbench-fig2 "${f2[@]}" --out "$out/fig2-f64.txt" \
+       --json "$out/fig2-f64.json" --compare "float32=$scratch/f32" > /dev/null 2> "$out/fig2-f64.err"; then
+    show '^# (date|succeeded|time|measured minimum|rounding)' "$out/fig2-f64.txt"
+  else
+    echo "FAILED: fig2 float64: $(grep -v '^\[' "$out/fig2-f64.err" 2>/dev/null | tail -n 2)"; fails=$((fails + 1))
+  fi
+fi
+
+step "preset: engines at T = 2000 on the GPU (LeNet, synthetic 3x32x32, float32, lr in K = 10 windows)"
+if OMP_NUM_THREADS=4 timeout 240 build/cuda-f32/hgbench-engines --device cuda --data synthetic:3x32x32 \
+     --steps 2000 --engines bptt,reversible,forward,checkpoint,greedy --plain-repeats 2 --threads 4 \
+     --out "$out/engines-T2000.txt" --json "$out/engines-T2000.json" 2> "$out/engines-T2000.err"; then
+  grep -E '^# (device|plain step|engine )' "$out/engines-T2000.txt"; grep -v '^#' "$out/engines-T2000.txt"
+else
+  echo "FAILED: engines T = 2000: $(grep -v '^\[' "$out/engines-T2000.err" | tail -n 2)"
+  [ -f "$out/engines-T2000.txt" ] && grep -v '^#' "$out/engines-T2000.txt"
+  fails=$((fails + 1))
+fi
+
+step "preset: PyTorch on the GPU (the exported problem: LeNet, synthetic 1x28x28, T = 10, float32)"
+py=""
+for c in ${PYTHON:-} python3 /usr/bin/python3; do
+  command -v "$c" > /dev/null && timeout 60 "$c" -c 'import torch' 2> /dev/null && { py=$c; break; }
+done
+if [ -z "$py" ]; then
+  echo "SKIPPED: no Python here imports torch"; skipped=$((skipped + 1))
+elif [ "$(timeout 60 "$py" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null)" != 1 ]; then
+  echo "SKIPPED: $py: PyTorch $(timeout 60 "$py" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null) has no usable CUDA (torch.cuda.is_available() is False)"
+  skipped=$((skipped + 1))
+elif timeout 60 build/cuda-f32/hgbench hypergrad --device cuda --engine bptt --model lenet \
+       --data synthetic:1x28x28 --steps 10 --batch 128 --val 1000 --learn lr:10 --seed 1 \
+       --export "$scratch/export" --json "$out/pytorch-hgbench-bptt-f32.json" > /dev/null 2> "$out/pytorch-hgbench.err"; then
+  grep -o '"time_s": *[0-9.e+-]*' "$out/pytorch-hgbench-bptt-f32.json" | sed 's/^/hgbench bptt (GPU): /'
+  timeout 180 "$py" scripts/pytorch_baseline.py "$scratch/export" --device cuda --threads 4 --repeats 1 \
+    --json "$out/pytorch-cuda-f32.json" || { echo "FAILED: pytorch_baseline.py --device cuda"; fails=$((fails + 1)); }
+else
+  echo "FAILED: hgbench hypergrad --export on the GPU: $(tail -n 2 "$out/pytorch-hgbench.err")"; fails=$((fails + 1))
+fi
+
+left=$(( budget - ($(date +%s) - t0) - 30 ))
+[ "$left" -lt 60 ] && left=60
+step "bench-gpu.sh (QUICK=1, BUDGET_S=$left): bench/results/gpu.md from this device"
+[ -n "$fashion" ] && export DATA_DIR=$fashion
+if QUICK=1 BUDGET_S=$left HORIZONS=${HORIZONS:-100,1000} COUNTS=${COUNTS:-1,10} CPU_HORIZONS=${CPU_HORIZONS:-100} \
+   CPU_COUNTS=${CPU_COUNTS:-1} SEEDS=${SEEDS:-6} timeout $((left + 60)) bash scripts/bench-gpu.sh; then
+  echo "bench-gpu.sh: done"
+else
+  echo "FAILED: bench-gpu.sh (exit $?)"; fails=$((fails + 1))
+fi
+mkdir -p "$out/bench" "$out/plots"
+for f in bench/results/gpu*.md bench/results/gpu*.txt bench/results/gpu*.json; do
+  [ -f "$f" ] && cp "$f" "$out/bench/"
+done
+for f in plots/gpu*; do [ -f "$f" ] && cp "$f" "$out/plots/"; done
+[ -f bench/results/gpu.md ] && grep -E '^\*\*|^### ' bench/results/gpu.md
+
+step "done: $fails failed steps, $skipped skipped; log in $log"
 [ "$fails" -eq 0 ]

@@ -9,10 +9,15 @@ in PyTorch, two ways, and compare with hgbench's:
             one column at a time, columns of windows not yet started skipped.
 
 Usage: pytorch_baseline.py EXPORT_DIR [--threads N] [--repeats R] [--json FILE]
+                           [--device cpu|cuda] [--warmup W]
 EXPORT_DIR is what `hgbench hypergrad --export DIR` wrote (problem.json and
 .npy files). Prints one line per method: time (the median of R runs), and the max-norm relative
-error against hgbench's hypergrad.npy. Exit 2 on a bad export, 1 if a method
-fails (e.g. runs out of memory), 0 otherwise.
+error against hgbench's hypergrad.npy. --device cuda: the same on the GPU
+(tensors moved there once, before timing; each timed run ends with
+torch.cuda.synchronize()), W untimed runs first (default 1 on cuda, 0 on
+the CPU: CUDA's lazy initialisation is not the method's time). Exit 2 on a
+bad export or a device PyTorch cannot use, 1 if a method fails (e.g. runs
+out of memory), 0 otherwise.
 """
 import argparse
 import json
@@ -79,15 +84,17 @@ def logits(layers, ps, x):
 
 
 class Problem:
-    def __init__(self, prob, arrays, dtype):
+    def __init__(self, prob, arrays, dtype, device="cpu"):
         self.prob, self.T, self.dtype = prob, prob["steps"], dtype
         self.layers, self.params = prob["layers"], prob["params"]
-        self.w0 = torch.tensor(arrays["w0"], dtype=dtype)
-        self.train_x = torch.tensor(arrays["train_x"], dtype=dtype)
-        self.train_y = torch.tensor(arrays["train_y"], dtype=torch.int64)
-        self.batches = torch.tensor(arrays["batches"], dtype=torch.int64)
-        self.val_x = torch.tensor(arrays["val_x"], dtype=dtype)
-        self.val_y = torch.tensor(arrays["val_y"], dtype=torch.int64)
+        def put(a, t):
+            return torch.tensor(a, dtype=t, device=device)
+        self.w0 = put(arrays["w0"], dtype)
+        self.train_x = put(arrays["train_x"], dtype)
+        self.train_y = put(arrays["train_y"], torch.int64)
+        self.batches = put(arrays["batches"], torch.int64)
+        self.val_x = put(arrays["val_x"], dtype)
+        self.val_y = put(arrays["val_y"], torch.int64)
         self.sched = {k: [float(v) for v in prob[k]] for k in KINDS}
         self.clamp = prob.get("clamp")
         self.learn = {k: int(prob["learn"][k]) for k in KINDS if k in prob["learn"]}
@@ -129,7 +136,8 @@ class Problem:
 def by_autograd(P):
     """Reverse mode through the unrolled loop (the whole graph is kept)."""
     theta = {k: torch.tensor([P.sched[k][s] for (kk, j, s) in P.cols if kk == k],
-                             dtype=P.dtype, requires_grad=True) for k in P.learn}
+                             dtype=P.dtype, device=P.w0.device, requires_grad=True)
+             for k in P.learn}
     w = P.w0.clone().requires_grad_(True)
     v = torch.zeros_like(w)
     for t in range(P.T):
@@ -140,7 +148,7 @@ def by_autograd(P):
         w = w - h["lr"] * v
     f = P.val_loss(w)
     grads = torch.autograd.grad(f, [theta[k] for k in KINDS if k in P.learn])
-    return np.concatenate([g.detach().numpy() for g in grads]), float(f)
+    return np.concatenate([g.detach().cpu().numpy() for g in grads]), float(f)
 
 
 def by_forward_loop(P):
@@ -190,17 +198,32 @@ def main():
     ap.add_argument("--methods", default="autograd,forward")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs per method; time_s is their median")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed runs of each method first (default 1 on cuda, 0 on cpu)")
     o = ap.parse_args()
     if o.repeats < 1:
         die(f"--repeats: {o.repeats} is not a positive count")
+    warmup = o.warmup if o.warmup is not None else (1 if o.device == "cuda" else 0)
+    if warmup < 0:
+        die(f"--warmup: {warmup} is negative")
+    if o.device == "cuda" and not torch.cuda.is_available():
+        die(f"--device cuda: torch.cuda.is_available() is False (PyTorch {torch.__version__}, "
+            f"built for CUDA {torch.version.cuda})")
     torch.set_num_threads(o.threads)
     prob, arrays = load(o.export_dir)
     dtype = torch.float64 if prob["dtype"] == "float64" else torch.float32
-    P = Problem(prob, arrays, dtype)
+    P = Problem(prob, arrays, dtype, o.device)
     ref = arrays["hypergrad"].astype(np.float64)
+    sync = torch.cuda.synchronize if o.device == "cuda" else (lambda: None)
     out = {"export": o.export_dir, "torch": torch.__version__, "threads": o.threads,
+           "device": o.device, "warmup": warmup,
            "dtype": prob["dtype"], "steps": P.T, "batch": prob["batch"], "N": len(P.cols),
            "model": prob.get("model"), "methods": {}}
+    if o.device == "cuda":
+        out["gpu"] = torch.cuda.get_device_name()
+        out["torch_cuda"] = torch.version.cuda
+        out["cudnn"] = torch.backends.cudnn.version()
     status = 0
     for name in o.methods.split(","):
         fn = {"autograd": by_autograd, "forward": by_forward_loop}.get(name)
@@ -208,9 +231,13 @@ def main():
             die(f"--methods: '{name}' is not autograd or forward")
         times = []
         try:
+            for _ in range(warmup):
+                fn(P)
             for _ in range(o.repeats):
+                sync()
                 t0 = time.perf_counter()
                 hg, f = fn(P)
+                sync()
                 times.append(time.perf_counter() - t0)
         except (RuntimeError, MemoryError) as e:  # out of memory, mostly
             out["methods"][name] = {"status": "failed", "error": str(e).splitlines()[0]}

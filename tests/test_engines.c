@@ -17,6 +17,7 @@
 
 #include "../common/mem.h"
 #include "../engines/engine.h"
+#include "support_device.h"
 #include "support_models.h"
 #include "test.h"
 
@@ -494,6 +495,96 @@ static void test_bptt_trajectory_record_replay(void)
     }
 }
 
+/* The hooks of a device run: the arrays handed to them must be host memory. */
+static int saw_device_memory;
+
+static int dev_record(void *ctx, int T, long P, const real *W, const real *V, const uint64_t *M,
+                      const real *wT, HgErr *err)
+{
+    saw_device_memory |= fake_device_owns(W) || fake_device_owns(V) || fake_device_owns(wT) ||
+                         (M && fake_device_owns(M));
+    return mem_record(ctx, T, P, W, V, M, wT, err);
+}
+
+static int dev_replay(void *ctx, int T, long P, real *W, real *V, uint64_t *M, real *wT,
+                      HgErr *err)
+{
+    saw_device_memory |= fake_device_owns(W) || fake_device_owns(V) || fake_device_owns(wT) ||
+                         (M && fake_device_owns(M));
+    return mem_replay(ctx, T, P, W, V, M, wT, err);
+}
+
+static int same_result(const EngineResult *a, const EngineResult *b, int T)
+{
+    return !memcmp(a->hypergrad, b->hypergrad, sizeof(double) * a->N) &&
+           !memcmp(a->per_step[HYPER_LR], b->per_step[HYPER_LR], sizeof(double) * T) &&
+           a->val_loss == b->val_loss;
+}
+
+/* On a device backend bptt hands its hook host copies of the trajectory
+ * (engine.h): on the fake device (the CPU's kernels, its memory a device's)
+ * the hook sees no device pointer, records the CPU's bytes, and replaying
+ * them (uploaded) differentiates to the CPU run's bytes. With and without
+ * clamp masks. */
+static void test_bptt_trajectory_device_staging(void)
+{
+    static const struct { const char *model; double clamp; } cases[] = {
+        {"mlp-tanh", 0}, {"lenet", 0.05}};
+    for (int c = 0; c < ARRAY_LEN(cases); c++) {
+        const int T = 6, K[HYPER_KINDS] = {T, 2, 1};
+        Setup s;
+        setup_make(&s, cases[c].model, T, K, cases[c].clamp, 4);
+        const long P = s.model->nparams, words = (P + 63) / 64;
+        MemTrajectory cpu = {0}, dev = {0};
+        const TrajectoryHook rec_cpu = {&cpu, mem_record, NULL},
+                             rec_dev = {&dev, dev_record, NULL}, rep_dev = {&dev, NULL, dev_replay};
+        EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched,
+                            .trajectory = &rec_cpu};
+        EngineResult a, b, d;
+        HgErr err;
+        const int ok_cpu = engine_run(&BPTT_OPS, &cfg, &a, &err) == 0;
+        EXPECT(ok_cpu, "%s: cpu record: %s", cases[c].model, err.msg);
+        model_set_backend(s.model, fake_device());
+        saw_device_memory = 0;
+        const size_t down0 = fake_device_downloaded(), up0 = fake_device_uploaded();
+        const size_t moved = sizeof(real) * (size_t)(2 * T + 1) * P +
+                             (cases[c].clamp > 0 ? sizeof(uint64_t) * T * words : 0);
+        cfg.trajectory = &rec_dev;
+        if (ok_cpu && engine_run(&BPTT_OPS, &cfg, &b, &err) == 0) {
+            EXPECT(!saw_device_memory && fake_device_downloaded() - down0 >= moved,
+                   "%s: record on a device: the hook saw device memory, or %zu of %zu bytes "
+                   "downloaded", cases[c].model, fake_device_downloaded() - down0, moved);
+            EXPECT(dev.recorded && !memcmp(dev.W, cpu.W, sizeof(real) * T * P) &&
+                       !memcmp(dev.V, cpu.V, sizeof(real) * T * P) &&
+                       !memcmp(dev.wT, cpu.wT, sizeof(real) * P) && !dev.M == !cpu.M &&
+                       (!dev.M || !memcmp(dev.M, cpu.M, sizeof(uint64_t) * T * words)) &&
+                       same_result(&a, &b, T),
+                   "%s: the device run records other bytes than the CPU's", cases[c].model);
+            engine_result_free(&b);
+            cfg.trajectory = &rep_dev;
+            if (engine_run(&BPTT_OPS, &cfg, &d, &err) == 0) {
+                EXPECT(!saw_device_memory && fake_device_uploaded() - up0 >= moved &&
+                           same_result(&a, &d, T),
+                       "%s: replay on a device: device memory seen, %zu of %zu bytes "
+                       "uploaded, or other bytes than the CPU run", cases[c].model,
+                       fake_device_uploaded() - up0, moved);
+                engine_result_free(&d);
+            } else {
+                test_fail_at(__FILE__, __LINE__, "%s: device replay: %s", cases[c].model,
+                             err.msg);
+            }
+        } else if (ok_cpu) {
+            test_fail_at(__FILE__, __LINE__, "%s: device record: %s", cases[c].model, err.msg);
+        }
+        model_set_backend(s.model, &BACKEND_CPU); /* frees the fake device's workspace */
+        if (ok_cpu)
+            engine_result_free(&a);
+        mem_trajectory_free(&cpu);
+        mem_trajectory_free(&dev);
+        engine_case_free(&s);
+    }
+}
+
 /* Kahan's update keeps what plain rounding drops: 1000 updates of a fifth
  * of an ulp each leave a plain w at 1 and move a compensated one by their
  * sum. Engines agree with each other on the compensated run; reversible
@@ -777,7 +868,8 @@ int main(int argc, char **argv)
                       "float32: central differences of the validation loss are swamped by rounding; bptt is held to forward and reversible instead (test_engines_agree)"),
         TEST(test_greedy_equals_bptt_at_T1), TEST(test_window_sums),
         TEST(test_same_seed_same_bytes),     TEST(test_refusals_and_divergence),
-        TEST(test_bptt_trajectory_record_replay), TEST(test_kahan_update),
+        TEST(test_bptt_trajectory_record_replay), TEST(test_bptt_trajectory_device_staging),
+        TEST(test_kahan_update),
         TEST(test_bptt_truncate_is_the_truncated_sum),
         TEST_F64_ONLY(test_greedy_is_its_definition,
                       "float32: central differences of the look-ahead loss are swamped by "

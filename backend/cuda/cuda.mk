@@ -25,7 +25,7 @@ CUDA_CU := $(sort $(wildcard backend/cuda/*.cu))
 CUDA_C := $(sort $(wildcard backend/cuda/*.c))
 # test_backend_ops: every op against the CPU; test_gpu: the engines (make test-gpu)
 CUDA_TESTS := test_backend_ops test_gpu
-CUDA_PROGRAMS := hgbench hgbench-models hgbench-engines
+CUDA_PROGRAMS := hgbench hgbench-models hgbench-engines hgbench-fig2
 
 # $(1) = cuda config, $(2) = the CPU config whose objects it reuses, $(3) = flags
 define cuda_rules
@@ -51,6 +51,8 @@ build/$(1)/hgbench: $(patsubst %.c,build/$(2)/obj/%.o,$(HGBENCH_SRCS)) build/$(1
 build/$(1)/hgbench-models: $(patsubst %.c,build/$(2)/obj/%.o,$(MODELS_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(2)/obj/%.o,$(FIG2_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(patsubst %.c,build/$(2)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
