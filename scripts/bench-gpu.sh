@@ -10,6 +10,9 @@
 #   models   the model ops on the device (hgbench-models --device cuda,
 #            float32 and float64, BATCHES): loss+grad, HVP, block HVP, each
 #            GEMM rate against that precision's ceiling;
+#   conv     LeNet's convolutions op by op on cuDNN and on im2col + cuBLAS
+#            (hgbench-gpu-conv, float32 and float64, BATCHES), and the path
+#            auto picked for each shape;
 #   engines  every engine vs T and forward vs the reverse engines vs N on the
 #            device (hgbench-engines --device cuda), LeNet on synthetic
 #            3x32x32 data and on Fashion-MNIST: time, engine state by kind,
@@ -36,7 +39,7 @@
 #
 # Environment: QUICK=1 (small sizes, minutes), THREADS (host threads of the
 # GPU runs, 2), CPU_THREADS (the CPU runs', all CPUs), COMMIT, DATA_DIR
-# (Fashion-MNIST folder), GPU_PARTS ("models engines fig2 pytorch phases"; a
+# (Fashion-MNIST folder), GPU_PARTS ("models conv engines fig2 pytorch phases"; a
 # part left out keeps its last fragment, marked as not rerun), BUDGET_S
 # (seconds: a part starting later is not run, a program still running then
 # is stopped; both said in the section), BATCHES ("128 1024"; QUICK "128"),
@@ -56,7 +59,7 @@ quick=${QUICK:-0}
 commit=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 threads=${THREADS:-2}
 cpu_threads=${CPU_THREADS:-$(nproc)}
-parts=${GPU_PARTS:-models engines fig2 pytorch phases}
+parts=${GPU_PARTS:-models conv engines fig2 pytorch phases}
 r=bench/results plots_dir=plots gdev=cuda rehearse=""
 if [ "${REHEARSE:-0}" = 1 ]; then
   r=${REHEARSE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-rehearsal.XXXXXX")} plots_dir=$r/plots gdev=cpu
@@ -69,7 +72,7 @@ status=0
 start=$(date +%s)
 scratch=""
 current=""
-all_parts="models engines fig2 pytorch phases"
+all_parts="models conv engines fig2 pytorch phases"
 for p in $parts; do
   case " $all_parts " in *" $p "*) ;; *) echo "bench-gpu: GPU_PARTS: unknown part '$p' (known: $all_parts)" >&2; exit 2 ;; esac
 done
@@ -587,6 +590,57 @@ EOF
 }
 
 # ---- phases: per-phase times from CUDA events -----------------------------------------
+# ---- conv: cuDNN against im2col + cuBLAS, op by op, and auto's picks -------------
+part_conv() {
+  local p raw
+  for p in 32 64; do
+    raw=$r/gpu-conv-f$p.txt
+    rm -f "$raw" "$raw.err"
+    runlog "conv float$p" "$raw.err.tmp.$$" build/cuda-f$p/hgbench-gpu-conv --device "$gdev" \
+      --batch "$(echo "$batches" | tr ' ' ,)" --repeats "$([ "$quick" = 1 ] && echo 3 || echo 9)" \
+      > "$raw.tmp.$$"
+    if [ $rc -eq 0 ]; then mv "$raw.tmp.$$" "$raw"; else cp "$raw.err.tmp.$$" "$raw.err"; rm -f "$raw.tmp.$$"; fi
+    rm -f "$raw.err.tmp.$$"
+  done
+  {
+    echo "### Convolutions: cuDNN against im2col + cuBLAS"
+    echo
+    stamp
+    echo
+    echo "\`hgbench-gpu-conv\`: LeNet's distinct conv layers (conv1 on 1x28x28 with padding 2, conv1 on"
+    echo "3x32x32, conv2), each op on each path, median ms per call over repeats of at least 20 ms"
+    echo "(each ending with a download). R-ops for kc tangents; the first layer without R{x} and"
+    echo "R{dx}, as the model runs it. Then \`auto\`'s pick per shape (timed by CUDA events at the"
+    echo "shape's first call; cuDNN unless im2col + cuBLAS is 5% faster)."
+    echo
+    [ -n "$rehearse" ] && { echo "*(Rehearsal: the CPU backend has one conv path; its times are in the cuDNN column.)*"; echo; }
+    echo "| precision | layer | n | op | kc | cuDNN ms | im2col + cuBLAS ms | im2col / cuDNN |"
+    echo "|---|---|--:|---|--:|--:|--:|--:|"
+    for p in 32 64; do
+      raw=$r/gpu-conv-f$p.txt
+      if [ ! -f "$raw" ]; then echo "| float$p | $(outcome "$raw.err") | | | | | | |"; rm -f "$raw.err"; continue; fi
+      awk -v p="$p" '/^#/ || NF < 8 { next }
+        { k = $1 " " $2 " " $3 " " $4; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+          t[k, $5] = ($8 == "ok" ? $6 : "failed") }
+        END { for (i = 1; i <= n; i++) { k = order[i]; split(k, f, " ")
+                d = ((k, "cudnn") in t) ? t[k, "cudnn"] : ((k, "cpu") in t) ? t[k, "cpu"] : "skipped"; g = ((k, "gemm") in t) ? t[k, "gemm"] : "skipped"
+                printf "| float%s | %s | %s | %s | %s | %s | %s | %s |\n", p, f[1], f[2], f[3], f[4], d, g,
+                       (d + 0 > 0 && g + 0 > 0 ? sprintf("%.2f", g / d) : "") } }' "$raw"
+      grep '^# path .*skipped' "$raw" | sed "s/^# /\n*float$p: /; s/\$/*/"
+    done
+    echo
+    echo "Picks of \`auto\` (HG_CUDA_CONV unset), per op, layer geometry, n, kc and which optional"
+    echo "inputs and outputs the call had:"
+    echo
+    for p in 32 64; do
+      raw=$r/gpu-conv-f$p.txt
+      [ -f "$raw" ] || continue
+      echo "float$p:"; echo; echo '```'; grep '^# conv p' "$raw" | sed 's/^# //'; echo '```'; echo
+    done
+    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
+  } | frag conv
+}
+
 # PLACEHOLDER (issue 9): scripts/gpu-phase-table.sh is being written with the
 # CUDA-event timing of models/net.c and bench/bench_models.c. Its contract
 # here: run from the repository root with COMMIT, QUICK, THREADS in the
