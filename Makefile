@@ -203,6 +203,13 @@ print-config:
 deps:
 	@bash scripts/install-deps.sh
 
+# One file to carry to a lent GPU: the CUDA programs built for any x86-64-v3
+# host, the libraries they need that the device image lacks, Fashion-MNIST
+# (scripts/gpu-bundle.sh; scripts/gpu-check.sh unpacks it there).
+gpu-bundle:
+	@bash scripts/gpu-bundle.sh
+.PHONY: gpu-bundle
+
 # Plain builds first (fast feedback), then the sanitizer builds.
 # The fuzz harnesses are built when clang is there at this point (deps may
 # just have installed it); one that fails to build is removed, so that the

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # gpu-check.sh — the one prepared check for a lent GPU (issue 9), within
-# ~8 minutes of device time. Build here first (make: build/cuda-f32 and
-# build/cuda-f64), carry build/ along, and run from the repository root:
+# ~8 minutes of device time. Build here first (`make gpu-bundle`: one file,
+# build/gpu-bundle.tar.xz, that this script unpacks; or carry build/cuda-f32
+# and build/cuda-f64 from `make`, if the device host has this machine's
+# libraries and CPU), and run from the repository root:
 #   bash scripts/gpu-check.sh [OUT_DIR]      (default: $OUT, else bench/results/gpu-check)
 # It prints the device (nvidia-smi) and where cuDNN, cuBLAS and cudart load
 # from (the image may hold cuDNN only inside PyTorch's Python packages: their
@@ -39,6 +41,14 @@ timeout 30 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem
   --format=csv 2>/dev/null || true
 
 step "libraries"
+# `make gpu-bundle` here: the programs built for any x86-64-v3 host, the
+# libraries the device image lacks (build/gpu-lib) and Fashion-MNIST
+if [ -f build/gpu-bundle.tar.xz ]; then
+  tar -xJf build/gpu-bundle.tar.xz && echo "unpacked build/gpu-bundle.tar.xz (commit $(cat build/gpu-bundle.commit))"
+fi
+[ -d build/gpu-lib ] && LD_LIBRARY_PATH="$PWD/build/gpu-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+[ -d "$(dirname "$nvcc_bin")/../lib64" ] && LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$(cd "$(dirname "$nvcc_bin")/../lib64" && pwd)"
 for d in $(python3 - <<'PY' 2>/dev/null
 import importlib, os
 for m in ("nvidia.cudnn", "nvidia.cublas", "nvidia.cuda_runtime", "nvidia.cu13"):
@@ -58,12 +68,14 @@ done
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 for b in build/cuda-f64/tests/test_gpu build/cuda-f32/hgbench-fig2; do
-  [ -x "$b" ] || { echo "$b: not built (run make where nvcc is, carry build/)"; exit 2; }
+  [ -x "$b" ] || { echo "$b: not built (make gpu-bundle where nvcc is; carry build/gpu-bundle.tar.xz)"; exit 2; }
 done
-ldd build/cuda-f64/tests/test_gpu | grep -E 'cudnn|cublas|cudart|not found' || true
+ldd build/cuda-f64/tests/test_gpu | grep -E 'cublas|cudart|openblas|not found' || true
 if ldd build/cuda-f64/tests/test_gpu | grep -q 'not found'; then
-  echo "gpu-check: a CUDA library does not load (above): stopping"; exit 3
+  echo "gpu-check: a library does not load (above): stopping"; exit 3
 fi
+# cuDNN is not linked: the probe dlopens libcudnn.so.9 (the description in
+# the device record below says whether it loaded, or why not)
 
 step "device record and ceilings (hgbench-gpu-info: GEMM TFLOP/s, copy GB/s)"
 timeout 60 build/cuda-f32/hgbench-gpu-info --repeats 5 || { echo "FAILED: hgbench-gpu-info"; fails=$((fails + 1)); }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# gpu-bundle.sh — what a lent GPU machine needs to run scripts/gpu-check.sh,
+# in one file to carry: build/gpu-bundle.tar.xz (`make gpu-bundle`).
+#
+# The device image has nvcc, cuBLAS and PyTorch, but not this machine's
+# OpenBLAS, hwloc or zlib, and its CPU need not have this one's vector
+# units. So the bundle holds:
+#   - the CUDA builds' programs and GPU tests (build/cuda-f32, build/cuda-f64)
+#     compiled again from this checkout's committed files with
+#     ARCH=$BUNDLE_ARCH (x86-64-v3: AVX2 and FMA, which every H100/H200 host
+#     has) instead of -march=native, debug info stripped;
+#   - build/gpu-lib/: the shared libraries they load that are neither the C
+#     library's nor CUDA's (OpenBLAS with libgfortran, libgomp, hwloc, zlib,
+#     ...), found by ldd here; gpu-check.sh puts it first on LD_LIBRARY_PATH;
+#   - data/fashion-mnist/: the installed Fashion-MNIST files, for the parts
+#     that train on it.
+# cuBLAS and cudart come from the device's own CUDA 13 (they are hundreds of
+# MB); cuDNN is loaded at run time where it is found. On the device machine:
+#   tar -xJf build/gpu-bundle.tar.xz && bash scripts/gpu-check.sh
+# (gpu-check.sh unpacks it itself when it finds it). Exit 2 without nvcc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+arch=${BUNDLE_ARCH:--march=x86-64-v3}
+bundle=build/gpu-bundle.tar.xz
+command -v "${NVCC:-nvcc}" >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] ||
+  { echo "gpu-bundle: nvcc not found: no CUDA build to bundle" >&2; exit 2; }
+
+src=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-bundle.XXXXXX")
+trap 'rm -rf "$src"' EXIT
+# the committed tree, so that the bundle is one commit's code
+git archive HEAD | tar -x -C "$src"
+targets=""
+for c in cuda-f32 cuda-f64; do
+  for p in hgbench hgbench-models hgbench-engines hgbench-fig2 hgbench-gpu-info hgbench-gpu-conv \
+           tests/test_backend_ops tests/test_gpu; do
+    targets="$targets build/$c/$p"
+  done
+done
+echo "gpu-bundle: building $(git rev-parse --short HEAD) with ARCH=$arch in $src" >&2
+# shellcheck disable=SC2086
+make -C "$src" -j"$(nproc)" ARCH="$arch" $targets > "$src/build.log" 2>&1 ||
+  { tail -n 20 "$src/build.log" >&2; echo "gpu-bundle: the build failed" >&2; exit 1; }
+
+stage=$src/stage
+mkdir -p "$stage/build/gpu-lib" "$stage/data"
+for t in $targets; do
+  mkdir -p "$stage/$(dirname "$t")"
+  strip --strip-debug -o "$stage/$t" "$src/$t"
+done
+# every library a program loads, but the C library's and CUDA's own
+for t in $targets; do
+  ldd "$src/$t" | awk '$3 ~ /^\// { print $3 }'
+done | sort -u | while read -r lib; do
+  case $(basename "$lib") in
+    libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libcuda*|libcublas*|libcudart*|libcudnn*) ;;
+    *) cp -L "$lib" "$stage/build/gpu-lib/" ;;
+  esac
+done
+fm=${DATA_DIR:-/usr/share/datasets/fashion-mnist}
+if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
+  mkdir -p "$stage/data/fashion-mnist" && cp "$fm"/*-ubyte.gz "$stage/data/fashion-mnist/"
+else
+  echo "gpu-bundle: no Fashion-MNIST in $fm: the parts that train on it will say so" >&2
+fi
+git rev-parse HEAD > "$stage/build/gpu-bundle.commit"
+mkdir -p build
+tar -C "$stage" -cJf "$bundle.tmp.$$" build data && mv "$bundle.tmp.$$" "$bundle"
+echo "gpu-bundle: $bundle ($(du -h "$bundle" | cut -f1)): $(echo "$targets" | wc -w) programs," \
+     "$(ls "$stage/build/gpu-lib" | wc -l) libraries ($(ls "$stage/build/gpu-lib" | tr '\n' ' '))," \
+     "commit $(git rev-parse --short HEAD)" >&2
