@@ -10,8 +10,9 @@
 #     ARCH=$BUNDLE_ARCH (x86-64-v3: AVX2 and FMA, which every H100/H200 host
 #     has) instead of -march=native, debug info stripped;
 #   - build/gpu-lib/: the shared libraries they load that are neither the C
-#     library's nor CUDA's (OpenBLAS with libgfortran, libgomp, hwloc, zlib,
-#     ...), found by ldd here; gpu-check.sh puts it first on LD_LIBRARY_PATH;
+#     and C++ runtimes nor CUDA's (OpenBLAS with libgfortran, libgomp,
+#     hwloc, zlib, ...), found by ldd here; gpu-check.sh puts it first on
+#     LD_LIBRARY_PATH;
 #   - data/fashion-mnist/: the installed Fashion-MNIST files, for the parts
 #     that train on it.
 # cuBLAS and cudart come from the device's own CUDA 13 (they are hundreds of
@@ -47,12 +48,15 @@ for t in $targets; do
   mkdir -p "$stage/$(dirname "$t")"
   strip --strip-debug -o "$stage/$t" "$src/$t"
 done
-# every library a program loads, but the C library's and CUDA's own
+# every library a program loads, but the C library's, the C++ runtime (the
+# device image has one, and ours needs glibc 2.36, newer than Ubuntu
+# 22.04's; the programs themselves need 2.34) and CUDA's own
 for t in $targets; do
   ldd "$src/$t" | awk '$3 ~ /^\// { print $3 }'
 done | sort -u | while read -r lib; do
   case $(basename "$lib") in
-    libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libcuda*|libcublas*|libcudart*|libcudnn*) ;;
+    libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libstdc++*|libgcc_s*) ;;
+    libcuda*|libcublas*|libcudnn*) ;;
     *) cp -L "$lib" "$stage/build/gpu-lib/" ;;
   esac
 done
