@@ -2,9 +2,9 @@
 //
 // A mark is an event recorded in stream order (no wait). Pending marks sit
 // in a ring; a segment's time (cudaEventElapsedTime between its mark and
-// the next) is read when the ring is full, waiting on the oldest segment's
-// closing mark, queued a ring's length ago and in practice long done, and
-// at a flush, which waits for the newest mark and reads them all.
+// the next) is read when the ring is full, for its older half at once after
+// one wait on a mark queued half a ring ago (in practice long done), and at
+// a flush, which waits for the newest mark and reads them all.
 #include "cuda_util.cuh"
 
 constexpr int TIMER_RING = 256;
@@ -17,19 +17,21 @@ struct DevTimer {
 
 static int slot(const DevTimer *t, int k) { return (t->head + k) % TIMER_RING; }
 
-// Adds the oldest pending segment to its total (count >= 2: the next mark
-// closes it) and drops its mark.
-static void resolve_oldest(DevTimer *t)
+// Waits for pending mark k, then adds the k segments before it to their
+// totals and drops their marks (0 < k < count).
+static void resolve(DevTimer *t, int k)
 {
-    const int a = t->head, b = slot(t, 1);
-    if (t->acc[a]) {
-        float ms = 0;
-        CU(cudaEventSynchronize(t->ev[b]));
-        CU(cudaEventElapsedTime(&ms, t->ev[a], t->ev[b]));
-        *t->acc[a] += 1e-3 * (double)ms;
+    CU(cudaEventSynchronize(t->ev[slot(t, k)])); // and so every mark before it
+    for (; k > 0; k--) {
+        const int a = t->head, b = slot(t, 1);
+        if (t->acc[a]) {
+            float ms = 0;
+            CU(cudaEventElapsedTime(&ms, t->ev[a], t->ev[b]));
+            *t->acc[a] += 1e-3 * (double)ms;
+        }
+        t->head = b;
+        t->count--;
     }
-    t->head = b;
-    t->count--;
 }
 
 extern "C" DevTimer *cuda_timer_new(void)
@@ -42,17 +44,16 @@ extern "C" DevTimer *cuda_timer_new(void)
 
 extern "C" void cuda_timer_mark(DevTimer *t, double *acc)
 {
-    const int newest = t->count ? slot(t, t->count - 1) : -1;
-    if (newest >= 0 && !t->acc[newest]) {
+    if (t->count && !t->acc[slot(t, t->count - 1)]) { // the newest mark opened nothing
         if (!acc)
-            return; // nothing open, nothing to open
+            return; // and this one opens nothing: no event
         if (t->count == 1)
             t->count = 0; // it closes nothing pending: this mark takes its place
     }
     if (!acc && t->count == 0)
         return;
     if (t->count == TIMER_RING)
-        resolve_oldest(t);
+        resolve(t, TIMER_RING / 2);
     const int i = slot(t, t->count);
     CU(cudaEventRecord(t->ev[i], cuda_ctx()->stream));
     t->acc[i] = acc;
@@ -61,12 +62,9 @@ extern "C" void cuda_timer_mark(DevTimer *t, double *acc)
 
 extern "C" void cuda_timer_flush(DevTimer *t)
 {
-    if (t->count == 0)
-        return;
-    CU(cudaEventSynchronize(t->ev[slot(t, t->count - 1)])); // then every earlier one is done
-    while (t->count > 1)
-        resolve_oldest(t);
-    if (!t->acc[t->head])
+    if (t->count > 1)
+        resolve(t, t->count - 1);
+    if (t->count == 1 && !t->acc[t->head])
         t->count = 0; // the newest opens nothing; an open one stays pending
 }
 
