@@ -221,7 +221,7 @@ typedef struct Backend {
      * timer_mark records the stream's position (an event: no wait), closes
      * the segment the previous mark opened and opens one whose seconds go
      * to *acc (NULL: none). Segments resolve in a ring, which waits only
-     * when full, and then on a mark queued a ring's length ago; timer_flush
+     * when full, and then on a mark queued half a ring ago; timer_flush
      * waits for the last mark and adds every closed segment to its total.
      * So per-layer marks cost no synchronisation per layer. A segment's time
      * is the stream's between its marks: the device's work plus any gap in
