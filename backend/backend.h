@@ -30,6 +30,7 @@
 
 typedef struct Scratch Scratch;       /* a kernel's workspace, per model */
 typedef struct FixStreams FixStreams; /* the reversible engine's buffer */
+typedef struct DevTimer DevTimer;     /* marks on a device's stream */
 
 typedef struct Backend {
     const char *name;
@@ -213,6 +214,23 @@ typedef struct Backend {
     /* entries where W != fix(w0) or V != 0; *first the first of them */
     long (*fix_mismatch)(const int64_t *W, const int64_t *V, const real *w0, long n,
                          long *first);
+
+    /* ---- device timing: NULL on the CPU (host time is the time there).
+     * Host clocks around asynchronous launches time the launches, not the
+     * work: a DevTimer splits the stream's timeline at marks instead.
+     * timer_mark records the stream's position (an event: no wait), closes
+     * the segment the previous mark opened and opens one whose seconds go
+     * to *acc (NULL: none). Segments resolve in a ring, which waits only
+     * when full, and then on a mark queued half a ring ago; timer_flush
+     * waits for the last mark and adds every closed segment to its total.
+     * So per-layer marks cost no synchronisation per layer. A segment's time
+     * is the stream's between its marks: the device's work plus any gap in
+     * which it waited for the host. acc must stay valid until the flush
+     * after its segment closed. ---- */
+    DevTimer *(*timer_new)(void);
+    void (*timer_mark)(DevTimer *t, double *acc);
+    void (*timer_flush)(DevTimer *t);
+    void (*timer_free)(DevTimer *t); /* flushes first; an open segment is dropped */
 } Backend;
 
 extern const Backend BACKEND_CPU;

@@ -16,6 +16,10 @@
  * with that reason; a failed run is an error row with its message, never a
  * number.
  *
+ * Each run's time is split into engine.h's phases (inner steps, validation
+ * gradient, the rest of the hypergradient): a "# phases" line per run and
+ * <phase>_time_s in the JSON, by CUDA events on a device.
+ *
  * Output: whitespace columns with '#' context lines (--out, atomically) and
  * the same rows as JSON (--json). Exit 1 if a run failed (skips are not
  * failures).
@@ -227,6 +231,8 @@ typedef struct Row {
     double device_peak; /* the device's peak use so far (0: host memory) */
     double infobuf, infobuf_floor;
     long recomputed;
+    double phase[ENGINE_PHASES]; /* seconds per phase (EngineResult.phase_s) */
+    int phase_device;            /* 1: the device's stream time by CUDA events */
     char reproduce[1024]; /* the hgbench hypergrad command of the same run */
 } Row;
 
@@ -344,9 +350,26 @@ static void run_one(const Options *o, const InnerProblem *prob, const char *engi
         row->infobuf_floor = r.infobuf_floor_bytes;
         row->formula = engine_formula_bytes(engine_find(engine), P, T, layout.N, &r);
         row->recomputed = r.recomputed_steps;
+        memcpy(row->phase, r.phase_s, sizeof row->phase);
+        row->phase_device = r.phase_device;
         engine_result_free(&r);
     }
     schedule_free(&sched);
+}
+
+/* "# phases bptt T=100 K=10: inner 1.2 s, validation 0.1 s, hypergrad 2.3 s,
+ * other 0.01 s (host wall clock)" */
+static void write_phases(FILE *f, const Row *r)
+{
+    double sum = 0;
+    fprintf(f, "# phases %s T=%d K=%d:", r->engine, r->T, r->K);
+    for (int p = 0; p < ENGINE_PHASES; p++) {
+        fprintf(f, " %s %.6g s,", engine_phase_name((EnginePhase)p), r->phase[p]);
+        sum += r->phase[p];
+    }
+    fprintf(f, " other %.6g s (%s)\n", r->time_s - sum,
+            r->phase_device ? "device stream time by CUDA events; other: the rest of the host "
+                              "wall time" : "host wall clock");
 }
 
 static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, double base,
@@ -411,6 +434,9 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
                 r->hg_norm, r->mem[MEM_CHECKPOINTS] / MiB, r->recomputed, dpeak);
     }
     for (int i = 0; i < nrows; i++)
+        if (rows[i].status == ROW_OK)
+            write_phases(f, &rows[i]);
+    for (int i = 0; i < nrows; i++)
         if (rows[i].status == ROW_OK && engine_find(rows[i].engine)->infobuf)
             fprintf(f, "# reversible T=%d K=%d: information buffer %.0f bytes = %.3f x its "
                     "floor %.0f bytes\n", rows[i].T, rows[i].K, rows[i].infobuf,
@@ -462,6 +488,12 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
             json_field_double(&j, "hypergrad_norm", r->hg_norm);
             if (be->device_memory) /* the device's peak use so far (it only grows) */
                 json_field_double(&j, "device_peak", r->device_peak);
+            for (int p = 0; p < ENGINE_PHASES; p++) {
+                char key[48];
+                snprintf(key, sizeof key, "%s_time_s", engine_phase_name((EnginePhase)p));
+                json_field_double(&j, key, r->phase[p]);
+            }
+            json_field_string(&j, "phase_clock", r->phase_device ? "cuda events" : "host");
         }
         json_object_end(&j);
     }

@@ -451,12 +451,15 @@ static void describe_layers(const Model *m, char *buf, size_t cap)
 
 /* Where the time goes: per layer and pass, ms per call, averaged over
  * PROFILE_CALLS calls of loss_grad (forward, backward) and of hvp (its R
- * passes; its forward and backward are the same work as loss_grad's). */
+ * passes; its forward and backward are the same work as loss_grad's). On a
+ * device the layers are timed by its stream's marks (CUDA events) for
+ * these calls only: the timed loops above record none. */
 #define PROFILE_CALLS 20
 static void print_profile(const Bench *b, const char *spec, const Options *o, FILE *f)
 {
     double grad[PASS_COUNT][MODEL_MAX_LAYERS], hvp[PASS_COUNT][MODEL_MAX_LAYERS];
     long gcalls[PASS_COUNT], hcalls[PASS_COUNT];
+    const int device_time = b->be->device_memory && model_profile_on_device(b->m, 1);
     model_profile_reset(b->m);
     for (int i = 0; i < PROFILE_CALLS; i++)
         op_call(b, &OPS[0], i % o->repeats);
@@ -465,10 +468,15 @@ static void print_profile(const Bench *b, const char *spec, const Options *o, FI
     for (int i = 0; i < PROFILE_CALLS; i++)
         op_call(b, &OPS[1], i % o->repeats);
     model_profile(b->m, hvp, hcalls);
+    model_profile_on_device(b->m, 0);
     fprintf(f, "# profile %s: columns layer type forward_ms backward_ms rforward_ms "
                "rbackward_ms (per call of loss_grad: forward, backward; of hvp: the R "
                "passes), then each pass's GEMM-shaped MFLOP (model_layer_flops)\n", spec);
-    if (b->be->device_memory)
+    if (device_time)
+        fprintf(f, "# profile %s: device times on %s by CUDA events: the stream's time "
+                   "between marks around each layer's launches (its work, and any wait for "
+                   "the host)\n", spec, b->be->name);
+    else if (b->be->device_memory)
         fprintf(f, "# profile %s: on %s these are host times around asynchronous launches, "
                    "not the layers' device time\n", spec, b->be->name);
     for (int l = 0; l < b->m->nlayers; l++) {

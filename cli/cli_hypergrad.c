@@ -502,6 +502,11 @@ static void print_summary(FILE *out, const HypergradOptions *o, const Model *m,
     if (!h->N)
         fprintf(out, "hypergrad   (nothing learned)\n");
     fprintf(out, "time        %.3f s (%.3f ms per step)\n", r->time_s, 1e3 * r->time_s / o->steps);
+    fprintf(out, "phases     ");
+    for (int p = 0; p < ENGINE_PHASES; p++)
+        fprintf(out, " %s %.3f s%s", engine_phase_name((EnginePhase)p), r->phase_s[p],
+                p + 1 < ENGINE_PHASES ? "," : "");
+    fprintf(out, " (%s)\n", r->phase_device ? "device time by CUDA events" : "wall time");
     fprintf(out, "memory      ");
     int first = 1;
     for (int t = 0; t < MEM_NTAGS; t++) {
@@ -652,6 +657,12 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
     }
     json_field_double(j, "time_s", r->time_s);
     json_field_double(j, "time_per_step_s", r->time_s / o->steps);
+    for (int p = 0; p < ENGINE_PHASES; p++) { /* engine.h's phases */
+        char key[48];
+        snprintf(key, sizeof key, "%s_time_s", engine_phase_name((EnginePhase)p));
+        json_field_double(j, key, r->phase_s[p]);
+    }
+    json_field_string(j, "phase_clock", r->phase_device ? "cuda events" : "host");
     json_key(j, "mem");
     json_object_begin(j, 0);
     for (int t = 0; t < MEM_NTAGS; t++) {

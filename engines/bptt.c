@@ -150,6 +150,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (rc == 0 && !(be->all_finite(W, (long)T * P) && be->all_finite(V, (long)T * P)))
             rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");
     }
+    engine_phase(out, ENGINE_PHASE_INNER);
     for (int t = 0; t < T && rc == 0 && !(hook && hook->replay); t++) {
         if ((rc = engine_interrupted(cfg, "bptt", t, err)))
             break;
@@ -166,10 +167,12 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
         be->copy(V + (long)t * P, v, bytes);
     }
+    engine_phase(out, ENGINE_PHASE_NONE);
     if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "bptt: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0 && hook && hook->record)
         rc = trajectory_record(hook, be, T, P, W, V, M, w, err);
+    engine_phase(out, ENGINE_PHASE_VALIDATION);
     if (rc == 0)
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
@@ -178,6 +181,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (cfg->layout->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     const int stop = cfg->truncate > 0 && cfg->truncate < T ? T - cfg->truncate : 0;
+    engine_phase(out, ENGINE_PHASE_HYPERGRAD);
     for (int t = T - 1; t >= stop && rc == 0; t--) {
         if ((rc = engine_interrupted(cfg, "bptt", t, err)))
             break;
@@ -200,6 +204,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (!be->all_finite(wb, P))
             rc = hg_fail(err, "bptt: reverse pass diverged at step %d", t);
     }
+    engine_phase(out, ENGINE_PHASE_NONE);
     if (rc == 0)
         hyper_sum_windows(cfg->layout, per, out->hypergrad);
 

@@ -155,6 +155,7 @@ static void step(Run *r, State *st, int t)
 /* r->cur from step a to step b, counted as recomputation. */
 static void advance(Run *r, int a, int b)
 {
+    engine_phase(r->out, ENGINE_PHASE_INNER);
     for (int t = a; t < b && r->rc == 0; t++, r->advances++)
         step(r, &r->cur, t);
 }
@@ -166,6 +167,7 @@ static void reverse_step(Run *r, int t)
     const long P = r->P;
     if (r->rc)
         return;
+    engine_phase(r->out, ENGINE_PHASE_INNER); /* its step again, then the adjoint */
     state_copy(r, &r->next, &r->cur);
     step(r, &r->next, t);
     if (r->rc)
@@ -178,10 +180,12 @@ static void reverse_step(Run *r, int t)
             return;
         }
         const Dataset *val = r->p->val;
+        engine_phase(r->out, ENGINE_PHASE_VALIDATION);
         model_set_grad(r->p->model, r->next.w, val->x, val->y, val->n, r->wb, &r->out->val_loss,
                        &r->out->val_acc);
     }
     const double a = r->s->v[HYPER_LR][t], m = r->s->v[HYPER_MOM][t], l = r->s->v[HYPER_WD][t];
+    engine_phase(r->out, ENGINE_PHASE_HYPERGRAD);
     be->axpy(r->vb, -a, r->wb, P);
     if (r->per[HYPER_LR])
         r->per[HYPER_LR][t] = -be->dot(r->wb, r->next.v, P);
@@ -295,6 +299,7 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         reverse_uniform(&r, C, L);
     else if (r.rc == 0)
         reverse_binomial(&r, 0, T, &r.base, 0, C);
+    engine_phase(out, ENGINE_PHASE_NONE);
     out->recomputed_steps = r.advances;
     out->recomputed_min = checkpoint_binomial_advances(T, C);
     out->stored_states = C + L;

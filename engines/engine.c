@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../backend/stopwatch.h"
 #include "../common/mem.h"
 #include "../common/timer.h"
 
@@ -158,6 +159,18 @@ int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *e
     return 0;
 }
 
+void engine_phase(EngineResult *out, EnginePhase p)
+{
+    if (out->phase_clock)
+        stopwatch_mark(out->phase_clock, p < ENGINE_PHASES ? &out->phase_s[p] : NULL);
+}
+
+const char *engine_phase_name(EnginePhase p)
+{
+    static const char *const names[ENGINE_PHASES] = {"inner", "validation", "hypergrad"};
+    return p < ENGINE_PHASES ? names[p] : "none";
+}
+
 int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     memset(out, 0, sizeof *out);
@@ -176,13 +189,19 @@ int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out,
     if (!out->hypergrad)
         return mem_oom_error(err, ops->name);
     mem_reset_peaks();
+    const Backend *be = inner_backend(cfg->prob);
+    Stopwatch clock; /* the phases: on the device's stream where it has one */
+    out->phase_device = stopwatch_init(&clock, be, 1);
+    out->phase_clock = &clock;
     const double t0 = now_s();
     int rc = ops->run(cfg, out, err);
+    engine_phase(out, ENGINE_PHASE_NONE);
+    stopwatch_free(&clock); /* waits for the last mark: the phases are complete */
     out->time_s = now_s() - t0;
+    out->phase_clock = NULL;
     for (int k = 0; k < MEM_NTAGS; k++)
         out->mem_peak[k] = mem_peak(k);
     out->peak_rss = mem_peak_rss();
-    const Backend *be = inner_backend(cfg->prob);
     out->device_peak = be->device_peak ? be->device_peak() : 0;
     if (rc == 0 && !(isfinite(out->val_loss) && finite_array(out->hypergrad, out->N)))
         rc = hg_fail(err, "%s: the hypergradient or validation loss is not finite "

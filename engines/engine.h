@@ -51,6 +51,21 @@ typedef struct EngineConfig {
                              * the binomial (revolve) schedule */
 } EngineConfig;
 
+/* The parts of a run timed apart (EngineResult.phase_s), so that a device
+ * run's time can be split where host clocks cannot see it. */
+typedef enum EnginePhase {
+    ENGINE_PHASE_INNER,      /* the inner steps: gradient and update (forward
+                              * mode with its tangents, which ride the same
+                              * passes; checkpoint: every step it recomputes) */
+    ENGINE_PHASE_VALIDATION, /* the validation set at w_T: its gradient
+                              * (greedy: its loss) */
+    ENGINE_PHASE_HYPERGRAD,  /* the rest of the hypergradient: reverse mode's
+                              * adjoint steps (an HVP each), greedy's
+                              * look-ahead gradients, forward's Z^T g */
+    ENGINE_PHASES,
+    ENGINE_PHASE_NONE = ENGINE_PHASES /* in no phase: setup, checks, frees */
+} EnginePhase;
+
 typedef struct EngineResult {
     int N, T;
     double val_loss, val_acc;          /* at w_T */
@@ -69,6 +84,13 @@ typedef struct EngineResult {
      * step's own recomputation), and the binomial minimum for C slots */
     long recomputed_steps, recomputed_min;
     int stored_states; /* checkpoint: states stored at the peak (C, or C + L) */
+    /* Seconds per phase (engine_phase); time_s less their sum is the time
+     * in none. On a backend with timer ops they are the device's stream
+     * time by its marks (CUDA events; phase_device 1), else host wall
+     * time. */
+    double phase_s[ENGINE_PHASES];
+    int phase_device;
+    struct Stopwatch *phase_clock; /* engine_run's while it runs; then NULL */
 } EngineResult;
 
 /* What an engine keeps that grows with the problem (bptt's trajectory,
@@ -211,8 +233,15 @@ static inline int engine_interrupted(const EngineConfig *cfg, const char *engine
     return hg_fail(err, "%s: interrupted at step %d", engine, t);
 }
 
-/* Runs an engine: checks its options (ops->check), zeroes out, allocates its arrays, times the run, records
- * the memory peaks by kind, checks every returned number is finite. */
+/* An engine's run enters phase p (ENGINE_PHASE_NONE: leaves the one it was
+ * in); the time until its next call goes to out->phase_s[p]. A mark on
+ * the device's stream or one host clock read: cheap enough per step. */
+void engine_phase(EngineResult *out, EnginePhase p);
+/* "inner", "validation", "hypergrad" */
+const char *engine_phase_name(EnginePhase p);
+
+/* Runs an engine: checks its options (ops->check), zeroes out, allocates its arrays, times the run
+ * and its phases, records the memory peaks by kind, checks every returned number is finite. */
 int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err);
 void engine_result_free(EngineResult *r);
 

@@ -119,6 +119,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     if (rc == 0)
         be->copy(w, p->w0, bytes);
 
+    engine_phase(out, ENGINE_PHASE_INNER);
     for (int t = 0; t < T && rc == 0; t++) {
         if ((rc = engine_interrupted(cfg, "forward", t, err)))
             break;
@@ -139,13 +140,17 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (ca >= 0)
             be->axpy(Z + (long)slot[ca] * P, -1, v, P);
     }
+    engine_phase(out, ENGINE_PHASE_NONE);
     if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "forward: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
+        engine_phase(out, ENGINE_PHASE_VALIDATION);
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, g, &out->val_loss,
                        &out->val_acc);
+        engine_phase(out, ENGINE_PHASE_HYPERGRAD);
         for (int q = 0; q < N; q++)
             out->hypergrad[q] = be->dot(Z + (long)slot[q] * P, g, P);
+        engine_phase(out, ENGINE_PHASE_NONE);
     }
     /* per-step values exist only without sharing (every column one step) */
     for (int k = 0; rc == 0 && k < HYPER_KINDS; k++)

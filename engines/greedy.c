@@ -52,6 +52,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if ((rc = engine_interrupted(cfg, "greedy", t, err)))
             break;
         const double a = s.v[HYPER_LR][t], m = s.v[HYPER_MOM][t], l = s.v[HYPER_WD][t];
+        engine_phase(out, ENGINE_PHASE_INNER);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
         if (!be->all_finite(g, P)) {
@@ -62,6 +63,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->copy(w_old, w, bytes);
         be->copy(v_old, v, bytes);
         be->sgd_step(w, v, comp, g, P, a, m, l);
+        engine_phase(out, ENGINE_PHASE_HYPERGRAD); /* the look-ahead */
         if (cfg->greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);
             model_loss_grad(p->model, w, x, y, p->batch, gf);
@@ -88,11 +90,14 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             }
         }
     }
+    engine_phase(out, ENGINE_PHASE_NONE);
     if (rc == 0 && !be->all_finite(w, P))
         rc = hg_fail(err, "greedy: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
+        engine_phase(out, ENGINE_PHASE_VALIDATION);
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, &out->val_loss,
                        &out->val_acc);
+        engine_phase(out, ENGINE_PHASE_NONE);
         hyper_sum_windows(h, per, out->hypergrad);
     }
     for (int k = 0; k < HYPER_KINDS; k++)

@@ -90,6 +90,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     if (bad != 0)
         rc = overflow(err, "w_0", 0, bad);
 
+    engine_phase(out, ENGINE_PHASE_INNER);
     for (int t = 0; t < T && rc == 0; t++) {
         if ((rc = engine_interrupted(cfg, "reversible", t, err)))
             break;
@@ -111,15 +112,18 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         if (!be->all_finite(w, P))
             rc = hg_fail(err, "reversible: inner run diverged: non-finite weights at step %d", T);
     }
+    engine_phase(out, ENGINE_PHASE_VALIDATION);
     if (rc == 0)
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
+    engine_phase(out, ENGINE_PHASE_NONE);
     out->infobuf_bytes = be->fix_streams_peak_bytes(st);
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;
 
     for (int k = 0; k < HYPER_KINDS; k++)
         if (cfg->layout->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
+    engine_phase(out, ENGINE_PHASE_HYPERGRAD);
     for (int t = T - 1; t >= 0 && rc == 0; t--) {
         if ((rc = engine_interrupted(cfg, "reversible", t, err)))
             break;
@@ -151,6 +155,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
             rc = hg_fail(err, "reversible: reverse pass diverged at step %d", t);
     }
 
+    engine_phase(out, ENGINE_PHASE_NONE);
     /* The reversal must be exact: w_0, v_0 = 0 and an empty buffer. */
     if (rc == 0) {
         long first;

@@ -183,8 +183,12 @@ void model_layer_flops(const Model *m, int l, int n, double f[4]);
 const char *layer_type_name(LayerType t);
 
 /* --- profile -------------------------------------------------------------
- * Every pass times each layer (one clock read per layer and pass: noise
- * against any layer's work). */
+ * Every pass times each layer: a mark before each layer and one after the
+ * last (backend/stopwatch.h), one clock read each, noise against any
+ * layer's work. On the host clock by default; on a device that clock times
+ * the launches, not the work, so model_profile_on_device moves the marks to
+ * the device's stream (CUDA events) while a profile is taken, and a run
+ * that does not ask records no event. */
 typedef enum ModelPass {
     PASS_FORWARD,   /* loss, gradient and HVP all run it */
     PASS_BACKWARD,  /* gradient (weight and input deltas), HVP (input deltas) */
@@ -196,5 +200,9 @@ typedef enum ModelPass {
 void model_profile(const Model *m, double sec[PASS_COUNT][MODEL_MAX_LAYERS],
                    long calls[PASS_COUNT]);
 void model_profile_reset(Model *m);
+/* on 1: the profile from now on is device time, where the backend has
+ * timer ops (backend.h); on 0: the host clock again. Returns 1 if it is
+ * device time. model_set_backend returns it to the host clock. */
+int model_profile_on_device(Model *m, int on);
 
 #endif

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "../backend/backend.h"
+#include "../backend/stopwatch.h"
 #include "../common/mem.h"
-#include "../common/timer.h"
 #include "net.h"
 
 /* Tangents per R pass: at most TANGENT_CHUNK, and as many as keep one
@@ -28,6 +28,7 @@ struct ModelWork {
     int first_param;   /* index of the first layer with parameters */
     double prof[NET_PASSES][MODEL_MAX_LAYERS]; /* seconds per pass and layer */
     long prof_calls[NET_PASSES];
+    Stopwatch watch; /* a mark before each layer, one after the last */
     Scratch *scratch;                        /* the kernels' workspace */
     void *arena;
     size_t arena_bytes;
@@ -49,6 +50,7 @@ ModelWork *net_work_new(const Model *m)
 {
     ModelWork *wk = mem_alloc(MEM_ACTIVATIONS, sizeof *wk);
     wk->scratch = m->be->scratch_new();
+    stopwatch_init(&wk->watch, m->be, 0); /* the host clock until asked */
     wk->input_spatial = m->layers[0].type == LAYER_CONV2D ||
                         m->layers[0].type == LAYER_MAXPOOL;
     wk->first_param = m->nlayers;
@@ -62,6 +64,7 @@ void net_work_free(const Model *m, ModelWork *wk)
 {
     if (!wk)
         return;
+    stopwatch_free(&wk->watch);
     m->be->scratch_free(wk->scratch);
     m->be->free(wk->arena);
     mem_free(wk);
@@ -193,7 +196,7 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
     }
     wk->prof_calls[NET_FORWARD]++;
     for (int l = 0; l < m->nlayers; l++) {
-        const double t0 = now_s();
+        stopwatch_mark(&wk->watch, &wk->prof[NET_FORWARD][l]);
         const Layer *L = &m->layers[l];
         const real *in = wk->act[l];
         real *out = wk->act_buf[l + 1];
@@ -226,8 +229,8 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
             be->flatten_forward(L->in, in, n, out);
             break;
         }
-        wk->prof[NET_FORWARD][l] += now_s() - t0;
     }
+    stopwatch_mark(&wk->watch, NULL);
     if (!y)
         return 0;
     return be->xent_forward(wk->act[m->nlayers], y, n, m->classes, wk->prob);
@@ -261,7 +264,7 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
      * LeNet that skips conv2's input delta and the first pool's backward */
     const int lowest = grad ? wk->first_param : lowest_dy_reader(m);
     for (int l = m->nlayers - 1; l >= 0; l--) {
-        const double t0 = now_s();
+        stopwatch_mark(&wk->watch, &wk->prof[NET_BACKWARD][l]);
         const Layer *L = &m->layers[l];
         const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
         real *dx = wk->delta[l];
@@ -305,10 +308,10 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
                 be->flatten_backward(L->in, dy, n, dx);
             break;
         }
-        wk->prof[NET_BACKWARD][l] += now_s() - t0;
         if (!need_dx)
             break;
     }
+    stopwatch_mark(&wk->watch, NULL);
 }
 
 void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
@@ -319,7 +322,7 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
     const long P = m->nparams;
     wk->prof_calls[NET_RFORWARD]++;
     for (int l = wk->first_param; l < m->nlayers; l++) {
-        const double t0 = now_s();
+        stopwatch_mark(&wk->watch, &wk->prof[NET_RFORWARD][l]);
         const Layer *L = &m->layers[l];
         const real *x = wk->act[l];
         const real *rx = l > wk->first_param ? wk->ract[l] : NULL; /* NULL: zero */
@@ -357,8 +360,8 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
                 be->flatten_forward(L->in, rx + j * isz, n, ry + j * osz);
             break;
         }
-        wk->prof[NET_RFORWARD][l] += now_s() - t0;
     }
+    stopwatch_mark(&wk->watch, NULL);
 }
 
 void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *HV)
@@ -372,7 +375,7 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
                  rdy + j * n * K);
     wk->prof_calls[NET_RBACKWARD]++;
     for (int l = m->nlayers - 1; l >= wk->first_param; l--) {
-        const double t0 = now_s();
+        stopwatch_mark(&wk->watch, &wk->prof[NET_RBACKWARD][l]);
         const Layer *L = &m->layers[l];
         const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
         const real *rx = l > wk->first_param ? wk->ract[l] : NULL;
@@ -402,10 +405,8 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
                                wk->scratch);
             break;
         case LAYER_MAXPOOL:
-            if (pool_into_direct(m, l)) {
-                wk->prof[NET_RBACKWARD][l] += now_s() - t0;
+            if (pool_into_direct(m, l))
                 continue; /* the conv below reads rdy itself: no swap */
-            }
             for (int j = 0; j < kc && pool_takes_relu(m, l); j++)
                 be->maxpool_relu_backward(L, wk->arg[l], wk->act[l - 1], rdy + j * osz, n,
                                           rdx + j * isz);
@@ -413,10 +414,8 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
                 be->maxpool_backward(L, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
             break;
         case LAYER_RELU:
-            if (pool_takes_relu(m, l + 1)) {
-                wk->prof[NET_RBACKWARD][l] += now_s() - t0;
+            if (pool_takes_relu(m, l + 1))
                 continue; /* done by the pool above: rdy already holds R{dx} */
-            }
             for (int j = 0; j < kc && need_dx; j++)
                 be->relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
             break;
@@ -432,24 +431,33 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
                 be->flatten_backward(L->in, rdy + j * osz, n, rdx + j * isz);
             break;
         }
-        wk->prof[NET_RBACKWARD][l] += now_s() - t0;
         real *t = rdy;
         rdy = rdx;
         rdx = t;
     }
+    stopwatch_mark(&wk->watch, NULL);
 }
 
 void model_profile(const Model *m, double prof[PASS_COUNT][MODEL_MAX_LAYERS],
                    long calls[PASS_COUNT])
 {
+    stopwatch_flush(&m->work->watch); /* a device's segments land in prof */
     memcpy(prof, m->work->prof, sizeof m->work->prof);
     memcpy(calls, m->work->prof_calls, sizeof m->work->prof_calls);
 }
 
 void model_profile_reset(Model *m)
 {
+    stopwatch_flush(&m->work->watch); /* nothing pending adds to the zeros */
     memset(m->work->prof, 0, sizeof m->work->prof);
     memset(m->work->prof_calls, 0, sizeof m->work->prof_calls);
+}
+
+int model_profile_on_device(Model *m, int on)
+{
+    ModelWork *wk = m->work;
+    stopwatch_free(&wk->watch); /* pending segments land in prof first */
+    return stopwatch_init(&wk->watch, m->be, on);
 }
 
 double net_kink_clearance(const Model *m, int n)

@@ -9,7 +9,10 @@
  *   - the GPU's hypergradients against the CPU's in float64 within CPU_TOL
  *     (the same sums in other orders, through T steps);
  *   - one seed gives the same bytes on two GPU runs;
- *   - bptt on each conv path (cuDNN, im2col + cuBLAS) against the CPU.
+ *   - bptt on each conv path (cuDNN, im2col + cuBLAS) against the CPU;
+ *   - the per-layer profile by CUDA events and bptt's phases: finite,
+ *     positive, within the wall time around them, and the same bytes with
+ *     the marks as without.
  * Without a usable GPU it prints one line, "cuda: skipped: <why>", and
  * skips; with HG_REQUIRE_GPU=1 (make test-gpu) it exits 2 instead.
  * No GPU has run it yet: the tolerances are the CPU's agreement bounds
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "../backend/backend.h"
+#include "../common/timer.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
 #include "test.h"
@@ -246,6 +250,88 @@ static void test_finite_difference_on_gpu(void)
     setup_free(&s);
 }
 
+/* Sums p[0..n) into *sum; the count of entries not finite or negative. */
+static int add_times(const double *p, int n, double *sum)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        bad += !(isfinite(p[i]) && p[i] >= 0);
+        *sum += p[i];
+    }
+    return bad;
+}
+
+static void test_event_times_on_gpu(void)
+{
+    if (!need_gpu())
+        return;
+    Setup s;
+    if (setup(&s, "lenet", "cuda"))
+        return;
+    Model *m = s.pb.model;
+    const Backend *be = inner_backend(&s.pb.inner);
+    const long P = m->nparams;
+    const int n = 32, calls = 5;
+    const real *x = s.pb.inner.train->x, *w = s.pb.inner.w0;
+    const int32_t *y = s.pb.inner.train->y;
+    const size_t bytes = sizeof(real) * P;
+    real *g = be->alloc(MEM_PARAMS, bytes), *V = be->alloc(MEM_TANGENTS, bytes);
+    real *HV = be->alloc(MEM_TANGENTS, bytes);
+    real *ref = mem_alloc(MEM_OTHER, 2 * bytes), *got = mem_alloc(MEM_OTHER, 2 * bytes);
+    for (long i = 0; i < P; i++)
+        ref[i] = (real)((i % 7) - 3) / 7;
+    be->upload(V, ref, bytes);
+    model_loss_grad(m, w, x, y, n, g); /* the conv paths picked (HG_CUDA_CONV=auto) */
+    model_hvp(m, w, x, y, n, V, HV);
+    model_loss_grad(m, w, x, y, n, g); /* the bytes without marks */
+    model_hvp(m, w, x, y, n, V, HV);
+    be->download(ref, g, bytes);
+    be->download(ref + P, HV, bytes);
+
+    EXPECT(model_profile_on_device(m, 1) == 1, "the CUDA backend profiles by its events");
+    model_profile_reset(m);
+    const double t0 = now_s();
+    for (int i = 0; i < calls; i++) {
+        model_loss_grad(m, w, x, y, n, g);
+        model_hvp(m, w, x, y, n, V, HV);
+    }
+    be->download(got, g, bytes); /* waits for the stream */
+    be->download(got + P, HV, bytes);
+    const double wall = now_s() - t0;
+    double sec[PASS_COUNT][MODEL_MAX_LAYERS], sum = 0;
+    long pc[PASS_COUNT];
+    model_profile(m, sec, pc);
+    model_profile_on_device(m, 0);
+    const int bad = add_times(&sec[0][0], PASS_COUNT * MODEL_MAX_LAYERS, &sum);
+    printf("# lenet on the GPU: the event profile sums to %.4g ms of %.4g ms wall (%.0f%%)\n",
+           1e3 * sum, 1e3 * wall, 100 * sum / wall);
+    EXPECT(!bad && sum > 0 && sum <= 1.01 * wall + 1e-4,
+           "event profile: %d bad entries, sum %.6g s, wall %.6g s", bad, sum, wall);
+    EXPECT(!memcmp(ref, got, 2 * bytes), "the same gradient and H v bytes with the marks");
+
+    EngineResult r;
+    if (!run(&s, &BPTT_OPS, &r)) {
+        double psum = 0;
+        const int pbad = add_times(r.phase_s, ENGINE_PHASES, &psum);
+        printf("# bptt on the GPU: inner %.4g s, validation %.4g s, hypergrad %.4g s by CUDA "
+               "events; %.0f%% of %.4g s wall\n", r.phase_s[ENGINE_PHASE_INNER],
+               r.phase_s[ENGINE_PHASE_VALIDATION], r.phase_s[ENGINE_PHASE_HYPERGRAD],
+               100 * psum / r.time_s, r.time_s);
+        EXPECT(r.phase_device == 1 && !pbad && r.phase_s[ENGINE_PHASE_INNER] > 0 &&
+                   r.phase_s[ENGINE_PHASE_VALIDATION] > 0 &&
+                   r.phase_s[ENGINE_PHASE_HYPERGRAD] > 0 && psum <= 1.01 * r.time_s + 1e-4,
+               "bptt's phases by CUDA events: device %d, %d bad, sum %.6g s of %.6g s",
+               r.phase_device, pbad, psum, r.time_s);
+        engine_result_free(&r);
+    }
+    be->free(g);
+    be->free(V);
+    be->free(HV);
+    mem_free(ref);
+    mem_free(got);
+    setup_free(&s);
+}
+
 int main(int argc, char **argv)
 {
     HgErr err = {{0}};
@@ -261,6 +347,6 @@ int main(int argc, char **argv)
     static const TestCase tests[] = {
         TEST(test_engines_agree_on_gpu), TEST(test_reversible_restores_on_gpu),
         TEST(test_gpu_matches_cpu), TEST(test_conv_paths_match_cpu),
-        TEST(test_finite_difference_on_gpu)};
+        TEST(test_finite_difference_on_gpu), TEST(test_event_times_on_gpu)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

@@ -133,6 +133,13 @@ double cuda_fix_adjoint(real *wb, real *vb, const real *hu, const int64_t *V, lo
                         double m);
 long cuda_fix_mismatch(const int64_t *W, const int64_t *V, const real *w0, long n, long *first);
 
+/* ---- device timing (cuda_timing.cu): backend.h's timer ops, by CUDA
+ * events on the one stream ---- */
+DevTimer *cuda_timer_new(void);
+void cuda_timer_mark(DevTimer *t, double *acc);
+void cuda_timer_flush(DevTimer *t);
+void cuda_timer_free(DevTimer *t);
+
 #ifdef __cplusplus
 }
 #endif

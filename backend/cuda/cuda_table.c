@@ -75,4 +75,9 @@ const Backend BACKEND_CUDA = {
     .fix_unstep_v = cuda_fix_unstep_v,
     .fix_adjoint = cuda_fix_adjoint,
     .fix_mismatch = cuda_fix_mismatch,
+
+    .timer_new = cuda_timer_new,
+    .timer_mark = cuda_timer_mark,
+    .timer_flush = cuda_timer_flush,
+    .timer_free = cuda_timer_free,
 };
