@@ -32,8 +32,11 @@ QUICK   ?= 0
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
 
+# -Wno-psabi: the 64-byte vectors (backend/cpu) only pass between static
+# functions of one file, so gcc's note that their ABI differs without
+# AVX-512 (on a CPU without it, or ARCH=-march=x86-64-v3) concerns no call.
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
+        -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter -Wno-psabi
 # No -ffast-math anywhere: the reversible engine replays steps bit for bit.
 # Fused multiply-adds are allowed (one binary always fuses the same way).
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(ARCH) -ffp-contract=fast -fopenmp \
