@@ -29,9 +29,9 @@
 #            recomputed by PyTorch on the same GPU (pytorch_baseline.py
 #            --device cuda), PyTorch's time over hgbench's; where PyTorch has
 #            no CUDA the part says so;
-#   phases   per-phase times from CUDA events: scripts/gpu-phase-table.sh
-#            where it exists (being written elsewhere), else said as not
-#            measured.
+#   phases   per-phase times from CUDA events (scripts/gpu-phase-table.sh on
+#            the models part's per-layer profiles and the engines part's
+#            per-run phases).
 # Only the CUDA builds are needed (build/cuda-f32, build/cuda-f64; the CPU
 # runs are theirs with --device cpu). Every number is measured in this run;
 # a part that fails says so and the others still run. Exit 1 if a run on a
@@ -641,26 +641,27 @@ part_conv() {
   } | frag conv
 }
 
-# PLACEHOLDER (issue 9): scripts/gpu-phase-table.sh is being written with the
-# CUDA-event timing of models/net.c and bench/bench_models.c. Its contract
-# here: run from the repository root with COMMIT, QUICK, THREADS in the
-# environment and the results folder as its argument, write its raw files
-# there, print its Markdown part (from a "### " heading) on stdout, exit
-# nonzero on a failed run.
+# ---- phases: where the time goes, by CUDA events ------------------------------------
+# scripts/gpu-phase-table.sh on this run's files: the models part's per-layer
+# profiles and the engines part's per-run phases (both timed by CUDA events
+# on the device; each row names its clock).
 part_phases() {
-  if [ -x scripts/gpu-phase-table.sh ]; then
-    local out=$r/gpu-phases.md.part.tmp.$$
-    COMMIT=$commit QUICK=$quick THREADS=$threads timed scripts/gpu-phase-table.sh "$r" > "$out"; rc=$?
-    if [ $rc -ne 0 ]; then
-      [ $rc -eq 124 ] && cut_note="stopped by BUDGET_S=$BUDGET_S" || status=1
-      echo; echo "**scripts/gpu-phase-table.sh failed** (exit $rc)." >> "$out"
-    fi
-    frag phases < "$out"; rm -f "$out"
-  else
+  local files=() f
+  for f in "$r"/gpu-models-f*-b*.txt "$r"/gpu-engines-*.txt; do
+    [ -f "$f" ] && grep -q '^# profile \|^# phases ' "$f" && files+=("$f")
+  done
+  if [ ${#files[@]} -eq 0 ]; then
     { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
-      echo "**not measured yet**: per-phase times from CUDA events come with scripts/gpu-phase-table.sh,"
-      echo "which is not in this checkout."; echo; } | frag phases
+      echo "**not measured**: no models or engines output of this run holds a profile or phases"
+      echo "(run the models and engines parts first)."; echo; } | frag phases
+    return
   fi
+  local out=$r/gpu-phases.md.part.tmp.$$
+  { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
+    echo "From this run's files: ${files[*]##*/}."; echo; } > "$out"
+  bash scripts/gpu-phase-table.sh "${files[@]}" >> "$out"; rc=$?
+  if [ $rc -ne 0 ]; then status=1; echo; echo "**scripts/gpu-phase-table.sh failed** (exit $rc)." >> "$out"; fi
+  frag phases < "$out"; rm -f "$out"
 }
 
 for p in $all_parts; do
