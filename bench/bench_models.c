@@ -14,8 +14,10 @@
  *
  * Output: whitespace columns with '#' context lines (gnuplot reads it as is);
  * '-' marks a column that does not apply. A non-finite loss or output is an
- * error row, never a number. Leaves out: engines (none exist yet), memory
- * beyond the activation scratch peak, GPU timings.
+ * error row, never a number. On a device (--device cuda) the timed loops
+ * end with a download, and the per-layer profile is timed by CUDA events.
+ * Leaves out: the engines (hgbench-engines), memory beyond the activation
+ * scratch peak.
  */
 #include <ctype.h>
 #include <math.h>
