@@ -589,7 +589,6 @@ EOF
   rm -rf "$r/gpu-pytorch-export-f32" "$r/gpu-pytorch-export-f64" "$r"/gpu-pytorch-*.err
 }
 
-# ---- phases: per-phase times from CUDA events -----------------------------------------
 # ---- conv: cuDNN against im2col + cuBLAS, op by op, and auto's picks -------------
 part_conv() {
   local p raw
