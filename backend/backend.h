@@ -25,7 +25,7 @@
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../datasets/dataset.h"
-#include "../models/model.h"
+#include "layer_geom.h"
 #include "infobuf.h"
 
 typedef struct Scratch Scratch;       /* a kernel's workspace, per model */
@@ -58,51 +58,51 @@ typedef struct Backend {
 
     /* ---- layer kernels ---- */
     /* linear, x [n][in] -> y [n][out]: y (+)= x W^T (+ b) */
-    void (*linear_forward)(const Layer *L, const real *w, const real *x, int n, real *y,
+    void (*linear_forward)(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                            int acc, int add_bias);
     /* dx (+)= dy W */
-    void (*linear_backward_data)(const Layer *L, const real *w, const real *dy, int n,
+    void (*linear_backward_data)(const LayerGeom *L, const real *w, const real *dy, int n,
                                  real *dx, int acc);
     /* g[W] (+)= dy^T x;  g[b] (+)= sum_i dy[i] (bias only if with_bias) */
-    void (*linear_backward_params)(const Layer *L, const real *x, const real *dy, int n,
+    void (*linear_backward_params)(const LayerGeom *L, const real *x, const real *dy, int n,
                                    real *g, int acc, int with_bias);
     /* R-ops for kc tangents V [kc][P]; rx [kc][n][in] or NULL (zero):
      * ry_j = rx_j W^T + x V_j^T + Vb_j */
-    void (*linear_rforward)(const Layer *L, const real *w, const real *V, long P, int kc,
+    void (*linear_rforward)(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                             const real *x, const real *rx, int n, real *ry);
     /* HV_j[W, b] = rdy_j^T x + dy^T rx_j, sum of rdy_j (overwritten); and if
      * rdx: rdx_j = rdy_j W + dy V_j */
-    void (*linear_rbackward)(const Layer *L, const real *w, const real *V, long P, int kc,
+    void (*linear_rbackward)(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                              const real *x, const real *rx, const real *dy, const real *rdy,
                              int n, real *HV, real *rdx);
     /* conv2d, x [C][n][H][W] -> y [OC][n][OH][OW], outputs overwritten:
      * y = conv(x; w) + b */
-    void (*conv_forward)(const Layer *L, const real *w, const real *x, int n, real *y,
+    void (*conv_forward)(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                          Scratch *sc);
     /* g[W] = dy * x, g[b] = sum of dy; and dx = conv^T(dy; w) if dx */
-    void (*conv_backward)(const Layer *L, const real *w, const real *x, const real *dy, int n,
+    void (*conv_backward)(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                           real *g, real *dx, Scratch *sc);
-    void (*conv_backward_data)(const Layer *L, const real *w, const real *dy, int n, real *dx,
+    void (*conv_backward_data)(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                                Scratch *sc);
     /* R-ops for kc tangents V [kc][P]; rx [kc][C][n][H][W] or NULL (zero):
      * ry_j = conv(x; V_j) + Vb_j + conv(rx_j; w) */
-    void (*conv_rforward)(const Layer *L, const real *w, const real *V, long P, int kc,
+    void (*conv_rforward)(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                           const real *x, const real *rx, int n, real *ry, Scratch *sc);
     /* HV_j[W, b] = rdy_j * x + dy * rx_j, sum of rdy_j (overwritten); and if
      * rdx: rdx_j = conv^T(rdy_j; w) + conv^T(dy; V_j) */
-    void (*conv_rbackward)(const Layer *L, const real *w, const real *V, long P, int kc,
+    void (*conv_rbackward)(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                            const real *x, const real *rx, const real *dy, const real *rdy,
                            int n, real *HV, real *rdx, Scratch *sc);
     /* The first layer's conv when it has few taps (no input gradient): the
      * same results up to summation order. NULL: the backend has none. */
-    void (*conv_direct_forward)(const Layer *L, const real *w, const real *x, int n, real *y,
+    void (*conv_direct_forward)(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                                 Scratch *sc);
-    void (*conv_direct_backward_params)(const Layer *L, const real *x, const real *dy, int n,
+    void (*conv_direct_backward_params)(const LayerGeom *L, const real *x, const real *dy, int n,
                                         real *g, Scratch *sc);
     /* conv_direct_backward_params with dy = maxpool_relu_backward of a relu +
      * pool above (pool output delta dyp, argmax arg, relu input xr): the
      * same bytes, without the full-size delta. NULL: the backend has none. */
-    void (*conv_direct_backward_params_pooled)(const Layer *L, const Layer *pool,
+    void (*conv_direct_backward_params_pooled)(const LayerGeom *L, const LayerGeom *pool,
                                                const int32_t *arg, const real *xr,
                                                const real *x, const real *dyp, int n, real *g,
                                                Scratch *sc);
@@ -115,14 +115,14 @@ typedef struct Backend {
     int (*conv_picks)(char *buf, size_t cap);
     /* maxpool 2x2 stride 2; arg holds each window's argmax (flat index into
      * x, first max on ties), so backward and R-ops need no search */
-    void (*maxpool_forward)(const Layer *L, const real *x, int n, real *y, int32_t *arg);
-    void (*maxpool_gather)(const Layer *L, const int32_t *arg, const real *x, int n, real *y);
-    void (*maxpool_backward)(const Layer *L, const int32_t *arg, const real *dy, int n,
+    void (*maxpool_forward)(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg);
+    void (*maxpool_gather)(const LayerGeom *L, const int32_t *arg, const real *x, int n, real *y);
+    void (*maxpool_backward)(const LayerGeom *L, const int32_t *arg, const real *dy, int n,
                              real *dx);
     /* relu then this pool, backward in one pass (x: the relu's input):
      * scatter(dy) [x > 0], the same bytes as maxpool_backward then
      * relu_mask. NULL: the backend has none. */
-    void (*maxpool_relu_backward)(const Layer *L, const int32_t *arg, const real *x,
+    void (*maxpool_relu_backward)(const LayerGeom *L, const int32_t *arg, const real *x,
                                   const real *dy, int n, real *dx);
     /* relu then this pool, forward and R-forward in one pass each (x: the
      * relu's input; the relu's own output is never made), since the max of
@@ -132,10 +132,10 @@ typedef struct Backend {
      * positive entry, where every output and gradient is 0 both ways: the
      * same bytes as relu_forward, maxpool_forward, relu_mask, maxpool_gather
      * and maxpool_kink. NULL: the backend has none (all three or none). */
-    void (*maxpool_relu_forward)(const Layer *L, const real *x, int n, real *y, int32_t *arg);
-    void (*maxpool_relu_gather)(const Layer *L, const int32_t *arg, const real *x,
+    void (*maxpool_relu_forward)(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg);
+    void (*maxpool_relu_gather)(const LayerGeom *L, const int32_t *arg, const real *x,
                                 const real *rx, int n, real *ry);
-    double (*maxpool_relu_kink)(const Layer *L, const int32_t *arg, const real *x,
+    double (*maxpool_relu_kink)(const LayerGeom *L, const int32_t *arg, const real *x,
                                 const real *rx, int n);
     /* elementwise over count entries */
     void (*relu_forward)(const real *x, long count, real *y);
@@ -156,7 +156,7 @@ typedef struct Backend {
      * tangent rx, and of one maxpool layer's windows: the smallest
      * |x| / |rx|, or gap / closing rate; +inf if none moves. */
     double (*relu_kink)(const real *x, const real *rx, long count);
-    double (*maxpool_kink)(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+    double (*maxpool_kink)(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                            int n);
 
     /* ---- vector ops over parameter-length vectors ---- */

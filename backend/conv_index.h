@@ -13,12 +13,12 @@
 #define HG_CONV_INDEX_H
 
 #include "../common/real.h"
-#include "../models/model.h"
+#include "layer_geom.h"
 #include "hd.h"
 
 /* The index into x of col's entry (r, q), or -1 where that tap reads the
  * padding (the entry is 0). */
-static inline HG_HD long hg_im2col_src(const Layer *L, int n, int i0, long r, long q)
+static inline HG_HD long hg_im2col_src(const LayerGeom *L, int n, int i0, long r, long q)
 {
     const int K = L->ksize, OW = L->out.w;
     const long opl = (long)L->out.h * OW;
@@ -33,7 +33,7 @@ static inline HG_HD long hg_im2col_src(const Layer *L, int n, int i0, long r, lo
 /* col2im's entry of x at (c, i, ih, iw), i in i0 .. i0+nb: the sum of every
  * col entry whose tap reads it, taps in row order (ki, then kj), from 0 —
  * the order in which the CPU's col2im adds them. */
-static inline HG_HD real hg_col2im_at(const Layer *L, const real *dcol, int nb, int i0, int c,
+static inline HG_HD real hg_col2im_at(const LayerGeom *L, const real *dcol, int nb, int i0, int c,
                                       int i, int ih, int iw)
 {
     const int K = L->ksize, p = L->pad, OH = L->out.h, OW = L->out.w;

@@ -440,10 +440,10 @@ static void describe_layers(const Model *m, char *buf, size_t cap)
         int n;
         if (l->type == LAYER_CONV2D)
             n = snprintf(buf + len, cap - len, "%sconv2d(%d@%dx%d,p%d)", i ? " " : "",
-                         l->out.c, l->ksize, l->ksize, l->pad);
+                         l->geom.out.c, l->geom.ksize, l->geom.ksize, l->geom.pad);
         else if (l->type == LAYER_LINEAR)
             n = snprintf(buf + len, cap - len, "%slinear(%ld)", i ? " " : "",
-                         shape_size(l->out));
+                         shape_size(l->geom.out));
         else
             n = snprintf(buf + len, cap - len, "%s%s", i ? " " : "", layer_type_name(l->type));
         if (n < 0) break;

@@ -163,7 +163,7 @@ static const char *const OP_NAME[OP_COUNT] = {"fwd", "bwd_data", "bwd_weights", 
 /* One layer at one batch, its inputs sized for the largest k. */
 typedef struct Case {
     const LayerSpec *ls;
-    Layer L;
+    LayerGeom L;
     int n, C, OC, K, p, H, OH, kmax;
     long P, ckk, isz, osz; /* params; C*K*K; one input, one output tensor */
     real *w, *x, *dy;      /* [P] (weights then bias), [C][n][H][W], [OC][n][OH][OW] */
@@ -187,9 +187,8 @@ static void case_init(Case *c, const LayerSpec *ls, int n, int kmax)
     c->P = c->OC * c->ckk + c->OC;
     c->isz = (long)c->C * n * c->H * c->H;
     c->osz = (long)c->OC * n * c->OH * c->OH;
-    c->L = (Layer){.type = LAYER_CONV2D, .in = {c->C, c->H, c->H},
-                   .out = {c->OC, c->OH, c->OH}, .ksize = c->K, .pad = c->p, .w_off = 0,
-                   .b_off = c->OC * c->ckk};
+    c->L = (LayerGeom){.in = {c->C, c->H, c->H}, .out = {c->OC, c->OH, c->OH}, .ksize = c->K,
+                       .pad = c->p, .w_off = 0, .b_off = c->OC * c->ckk};
     Rng r = rng_seed(10 + (uint64_t)n);
     c->w = mem_alloc(MEM_PARAMS, sizeof(real) * c->P);
     c->x = mem_alloc(MEM_ACTIVATIONS, sizeof(real) * c->isz);
@@ -302,7 +301,7 @@ static void ours_run(void *ctx, unsigned what)
 {
     const OursJob *j = ctx;
     const Case *c = j->c;
-    const Layer *L = &c->L;
+    const LayerGeom *L = &c->L;
     real *y = j->out->block;
     switch (j->op) {
     case OP_FWD:
@@ -625,7 +624,7 @@ static void run_variant(Row *row, DnLayout lay, const DnCtx *ctx, const Case *c,
 /* The path conv_forward & co. take for this layer and op (backend/cpu):
  * im2col + GEMM, or the output-channel-vector kernels (conv2d_ocvec*.c),
  * which the R-backward pairs with im2col for its input R-gradient. */
-static const char *ours_path(const Layer *L, Op op)
+static const char *ours_path(const LayerGeom *L, Op op)
 {
     switch (op) {
     case OP_FWD:

@@ -28,6 +28,7 @@
 #include "../common/mem.h"
 #include "../common/rng.h"
 #include "../common/timer.h"
+#include "../models/model.h"
 
 #define PROG "hgbench-gpu-conv"
 #define MAX_LIST 8
@@ -74,7 +75,7 @@ static real *upload_normals(const Backend *be, Rng *rng, long count, double scal
     return d;
 }
 
-static void bufs_new(Bufs *b, const Backend *be, const Layer *L, int n, int kc, Rng *rng)
+static void bufs_new(Bufs *b, const Backend *be, const LayerGeom *L, int n, int kc, Rng *rng)
 {
     const long P = L->b_off + L->out.c, isz = n * shape_size(L->in);
     const long osz = n * shape_size(L->out);
@@ -106,7 +107,7 @@ static const char *const OP_NAMES[] = {"forward", "backward", "rforward", "rback
 
 /* One call of op; first: the model's first layer (no R{x}, no input
  * gradients), as net.c runs it. */
-static void call(const Backend *be, int op, const Layer *L, int first, const Bufs *b, int n,
+static void call(const Backend *be, int op, const LayerGeom *L, int first, const Bufs *b, int n,
                  int kc, Scratch *sc)
 {
     switch (op) {
@@ -132,7 +133,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* median and min ms per call over o->repeats repeats */
-static void time_op(const Backend *be, int op, const Layer *L, int first, const Bufs *b, int n,
+static void time_op(const Backend *be, int op, const LayerGeom *L, int first, const Bufs *b, int n,
                     int kc, Scratch *sc, const Options *o, double *median, double *min)
 {
     real sink;
@@ -159,7 +160,7 @@ static void time_op(const Backend *be, int op, const Layer *L, int first, const 
 
 typedef struct ConvLayer {
     const char *name;
-    Layer L;
+    LayerGeom L;
     int first;
 } ConvLayer;
 
@@ -174,9 +175,9 @@ static int lenet_convs(ConvLayer *out, HgErr *err)
             return -1;
         int convs = 0;
         for (int l = 0; l < m->nlayers; l++) {
-            const Layer *L = &m->layers[l];
-            if (L->type != LAYER_CONV2D)
+            if (m->layers[l].type != LAYER_CONV2D)
                 continue;
+            const LayerGeom *L = &m->layers[l].geom;
             int seen = 0;
             for (int k = 0; k < count; k++)
                 seen |= !memcmp(&out[k].L.in, &L->in, sizeof L->in) &&
@@ -184,7 +185,7 @@ static int lenet_convs(ConvLayer *out, HgErr *err)
                         out[k].L.pad == L->pad;
             if (!seen) {
                 /* a parameter vector of this layer alone */
-                Layer one = *L;
+                LayerGeom one = *L;
                 one.w_off = 0;
                 one.b_off = (long)L->out.c * L->in.c * L->ksize * L->ksize;
                 out[count++] = (ConvLayer){convs == 0 ? (s ? "conv1-32" : "conv1-28") : "conv2",

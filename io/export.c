@@ -137,22 +137,22 @@ static void layer_json(JsonWriter *j, const Model *m, const Layer *L)
     json_field_string(j, "type", layer_type_name(L->type));
     const char *wname = NULL, *bname = NULL;
     for (int i = 0; i < m->nparam_tensors; i++) {
-        if (m->params[i].offset == L->w_off)
+        if (m->params[i].offset == L->geom.w_off)
             wname = m->params[i].name;
-        if (m->params[i].offset == L->b_off)
+        if (m->params[i].offset == L->geom.b_off)
             bname = m->params[i].name;
     }
     switch (L->type) {
     case LAYER_CONV2D:
-        json_field_int(j, "in_channels", L->in.c);
-        json_field_int(j, "out_channels", L->out.c);
-        json_field_int(j, "kernel_size", L->ksize);
+        json_field_int(j, "in_channels", L->geom.in.c);
+        json_field_int(j, "out_channels", L->geom.out.c);
+        json_field_int(j, "kernel_size", L->geom.ksize);
         json_field_int(j, "stride", 1);
-        json_field_int(j, "padding", L->pad);
+        json_field_int(j, "padding", L->geom.pad);
         break;
     case LAYER_LINEAR:
-        json_field_int(j, "in_features", shape_size(L->in));
-        json_field_int(j, "out_features", shape_size(L->out));
+        json_field_int(j, "in_features", shape_size(L->geom.in));
+        json_field_int(j, "out_features", shape_size(L->geom.out));
         break;
     case LAYER_MAXPOOL:
         json_field_int(j, "kernel_size", 2);
@@ -170,8 +170,8 @@ static void layer_json(JsonWriter *j, const Model *m, const Layer *L)
         json_field_string(j, "weight", wname);
         json_field_string(j, "bias", bname);
     }
-    json_field_longs(j, "in_shape", dims, example_shape(L->in, dims));
-    json_field_longs(j, "out_shape", dims, example_shape(L->out, dims));
+    json_field_longs(j, "in_shape", dims, example_shape(L->geom.in, dims));
+    json_field_longs(j, "out_shape", dims, example_shape(L->geom.out, dims));
     json_object_end(j);
 }
 

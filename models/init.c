@@ -17,18 +17,18 @@ void model_init(const Model *m, real *w, InitKind kind, double sigma, uint64_t s
         const Layer *L = &m->layers[l];
         if (L->type != LAYER_LINEAR && L->type != LAYER_CONV2D)
             continue;
-        const long kk = L->type == LAYER_CONV2D ? (long)L->ksize * L->ksize : 1;
-        const long fan_in = shape_size(L->in) / (L->type == LAYER_CONV2D ?
-                                                 (long)L->in.h * L->in.w : 1) * kk;
-        const long fan_out = (long)L->out.c * kk;
-        const long count = (L->b_off - L->w_off);
+        const long kk = L->type == LAYER_CONV2D ? (long)L->geom.ksize * L->geom.ksize : 1;
+        const long fan_in = shape_size(L->geom.in) / (L->type == LAYER_CONV2D ?
+                                                 (long)L->geom.in.h * L->geom.in.w : 1) * kk;
+        const long fan_out = (long)L->geom.out.c * kk;
+        const long count = (L->geom.b_off - L->geom.w_off);
         double std = sigma;
         if (kind == INIT_XAVIER)
             std = sqrt(2.0 / (double)(fan_in + fan_out));
         else if (kind == INIT_KAIMING)
             std = sqrt(2.0 / (double)fan_in);
         for (long i = 0; i < count; i++)
-            w[L->w_off + i] = (real)(std * rng_normal(&rng));
+            w[L->geom.w_off + i] = (real)(std * rng_normal(&rng));
     }
 }
 

@@ -38,7 +38,7 @@ static void build_error(Model *m, const char *fmt, ...)
 
 static Shape current_shape(const Model *m)
 {
-    return m->nlayers ? m->layers[m->nlayers - 1].out : m->input;
+    return m->nlayers ? m->layers[m->nlayers - 1].geom.out : m->input;
 }
 
 static Layer *push_layer(Model *m, LayerType t)
@@ -50,9 +50,9 @@ static Layer *push_layer(Model *m, LayerType t)
     Layer *L = &m->layers[m->nlayers++];
     memset(L, 0, sizeof *L);
     L->type = t;
-    L->in = m->nlayers > 1 ? m->layers[m->nlayers - 2].out : m->input;
-    L->out = L->in;
-    L->w_off = L->b_off = -1;
+    L->geom.in = m->nlayers > 1 ? m->layers[m->nlayers - 2].geom.out : m->input;
+    L->geom.out = L->geom.in;
+    L->geom.w_off = L->geom.b_off = -1;
     builder_of(m)->started = 1;
     return L;
 }
@@ -119,16 +119,16 @@ void model_add_conv2d(Model *m, int out_channels, int ksize, int pad)
     Layer *L = push_layer(m, LAYER_CONV2D);
     if (!L)
         return;
-    L->ksize = ksize;
-    L->pad = pad;
-    L->out = (Shape){out_channels, oh, ow};
+    L->geom.ksize = ksize;
+    L->geom.pad = pad;
+    L->geom.out = (Shape){out_channels, oh, ow};
     char name[24];
     const int idx = count_layers(m, LAYER_CONV2D);
     snprintf(name, sizeof name, "conv%d.weight", idx);
-    L->w_off = m->nparams;
+    L->geom.w_off = m->nparams;
     add_param(m, name, 4, (int[]){out_channels, in.c, ksize, ksize});
     snprintf(name, sizeof name, "conv%d.bias", idx);
-    L->b_off = m->nparams;
+    L->geom.b_off = m->nparams;
     add_param(m, name, 1, (int[]){out_channels});
 }
 
@@ -144,7 +144,7 @@ void model_add_maxpool(Model *m)
     b->spatial = 1;
     Layer *L = push_layer(m, LAYER_MAXPOOL);
     if (L)
-        L->out = (Shape){in.c, in.h / 2, in.w / 2};
+        L->geom.out = (Shape){in.c, in.h / 2, in.w / 2};
 }
 
 void model_add_linear(Model *m, int out_features)
@@ -158,21 +158,21 @@ void model_add_linear(Model *m, int out_features)
         Layer *F = push_layer(m, LAYER_FLATTEN);
         if (!F)
             return;
-        F->out = (Shape){(int)shape_size(F->in), 1, 1};
+        F->geom.out = (Shape){(int)shape_size(F->geom.in), 1, 1};
         b->spatial = 0;
     }
     Layer *L = push_layer(m, LAYER_LINEAR);
     if (!L)
         return;
-    const int in = (int)shape_size(L->in);
-    L->out = (Shape){out_features, 1, 1};
+    const int in = (int)shape_size(L->geom.in);
+    L->geom.out = (Shape){out_features, 1, 1};
     char name[24];
     const int idx = count_layers(m, LAYER_LINEAR);
     snprintf(name, sizeof name, "fc%d.weight", idx);
-    L->w_off = m->nparams;
+    L->geom.w_off = m->nparams;
     add_param(m, name, 2, (int[]){out_features, in});
     snprintf(name, sizeof name, "fc%d.bias", idx);
-    L->b_off = m->nparams;
+    L->geom.b_off = m->nparams;
     add_param(m, name, 1, (int[]){out_features});
 }
 
@@ -228,9 +228,9 @@ const char *layer_type_name(LayerType t)
 static double layer_flops(const Layer *L, int n)
 {
     if (L->type == LAYER_LINEAR)
-        return 2.0 * n * shape_size(L->in) * shape_size(L->out);
+        return 2.0 * n * shape_size(L->geom.in) * shape_size(L->geom.out);
     if (L->type == LAYER_CONV2D)
-        return 2.0 * n * shape_size(L->out) * L->in.c * L->ksize * L->ksize;
+        return 2.0 * n * shape_size(L->geom.out) * L->geom.in.c * L->geom.ksize * L->geom.ksize;
     return 0;
 }
 

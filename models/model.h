@@ -26,6 +26,7 @@
 
 #include "../common/check.h"
 #include "../common/real.h"
+#include "../backend/layer_geom.h"
 
 typedef enum LayerType {
     LAYER_LINEAR,
@@ -36,17 +37,11 @@ typedef enum LayerType {
     LAYER_FLATTEN,  /* [C][H][W] -> [C*H*W], C order */
 } LayerType;
 
-typedef struct Shape {
-    int c, h, w; /* a flat vector of D features is {D, 1, 1} */
-} Shape;
-
-static inline long shape_size(Shape s) { return (long)s.c * s.h * s.w; }
-
+/* A layer: its kind, and the geometry the backend's kernels take
+ * (backend/layer_geom.h: shapes, conv size and padding, parameter offsets). */
 typedef struct Layer {
     LayerType type;
-    Shape in, out;
-    int ksize, pad;        /* conv2d: kernel size and zero padding */
-    long w_off, b_off;     /* offsets of weight and bias in w (conv2d, linear) */
+    LayerGeom geom;
 } Layer;
 
 #define MODEL_MAX_LAYERS 32

@@ -93,7 +93,7 @@ static int is_direct(const Model *m, int l)
 {
     const Layer *L = &m->layers[l];
     return L->type == LAYER_CONV2D && l == m->work->first_param && m->be->conv_direct_forward &&
-           (long)L->in.c * L->ksize * L->ksize <= m->conv_direct_taps;
+           (long)L->geom.in.c * L->geom.ksize * L->geom.ksize <= m->conv_direct_taps;
 }
 
 /* Layer l is a maxpool whose backward passes also do the relu below it (one
@@ -126,8 +126,8 @@ static int pool_into_direct(const Model *m, int l)
            m->be->conv_direct_backward_params_pooled;
 }
 
-static long layer_in(const Model *m, int l) { return shape_size(m->layers[l].in); }
-static long layer_out(const Model *m, int l) { return shape_size(m->layers[l].out); }
+static long layer_in(const Model *m, int l) { return shape_size(m->layers[l].geom.in); }
+static long layer_out(const Model *m, int l) { return shape_size(m->layers[l].geom.out); }
 
 /* Carves the arena for batch n and kc tangents; grows only (and then loses
  * what the passes stored: reserve before net_forward). */
@@ -198,25 +198,26 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
     for (int l = 0; l < m->nlayers; l++) {
         stopwatch_mark(&wk->watch, &wk->prof[NET_FORWARD][l]);
         const Layer *L = &m->layers[l];
+        const LayerGeom *G = &L->geom; /* what the kernels take */
         const real *in = wk->act[l];
         real *out = wk->act_buf[l + 1];
         const long osz = (long)n * layer_out(m, l);
         switch (L->type) {
         case LAYER_LINEAR:
-            be->linear_forward(L, w, in, n, out, 0, 1);
+            be->linear_forward(G, w, in, n, out, 0, 1);
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l)) {
-                be->conv_direct_forward(L, w, in, n, out, wk->scratch);
+                be->conv_direct_forward(G, w, in, n, out, wk->scratch);
                 break;
             }
-            be->conv_forward(L, w, in, n, out, wk->scratch);
+            be->conv_forward(G, w, in, n, out, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (pool_fuses_relu(m, l))
-                be->maxpool_relu_forward(L, wk->act[l - 1], n, out, wk->arg[l]);
+                be->maxpool_relu_forward(G, wk->act[l - 1], n, out, wk->arg[l]);
             else
-                be->maxpool_forward(L, in, n, out, wk->arg[l]);
+                be->maxpool_forward(G, in, n, out, wk->arg[l]);
             break;
         case LAYER_RELU:
             if (!pool_fuses_relu(m, l + 1)) /* else done by the pool above */
@@ -226,7 +227,7 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
             be->tanh_forward(in, osz, out);
             break;
         case LAYER_FLATTEN:
-            be->flatten_forward(L->in, in, n, out);
+            be->flatten_forward(G->in, in, n, out);
             break;
         }
     }
@@ -266,6 +267,7 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
     for (int l = m->nlayers - 1; l >= 0; l--) {
         stopwatch_mark(&wk->watch, &wk->prof[NET_BACKWARD][l]);
         const Layer *L = &m->layers[l];
+        const LayerGeom *G = &L->geom; /* what the kernels take */
         const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
         real *dx = wk->delta[l];
         const int need_dx = l > lowest;
@@ -273,27 +275,27 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
         switch (L->type) {
         case LAYER_LINEAR:
             if (grad)
-                be->linear_backward_params(L, x, dy, n, grad, 0, 1);
+                be->linear_backward_params(G, x, dy, n, grad, 0, 1);
             if (need_dx)
-                be->linear_backward_data(L, w, dy, n, dx, 0);
+                be->linear_backward_data(G, w, dy, n, dx, 0);
             break;
         case LAYER_CONV2D:
             if (grad && is_direct(m, l) && l + 2 < m->nlayers && pool_into_direct(m, l + 2))
-                be->conv_direct_backward_params_pooled(L, &m->layers[l + 2], wk->arg[l + 2],
+                be->conv_direct_backward_params_pooled(G, &m->layers[l + 2].geom, wk->arg[l + 2],
                                                        wk->act[l + 1], x, wk->delta[l + 3], n,
                                                        grad, wk->scratch);
             else if (grad && is_direct(m, l))
-                be->conv_direct_backward_params(L, x, dy, n, grad, wk->scratch);
+                be->conv_direct_backward_params(G, x, dy, n, grad, wk->scratch);
             else if (grad)
-                be->conv_backward(L, w, x, dy, n, grad, need_dx ? dx : NULL, wk->scratch);
+                be->conv_backward(G, w, x, dy, n, grad, need_dx ? dx : NULL, wk->scratch);
             else if (need_dx)
-                be->conv_backward_data(L, w, dy, n, dx, wk->scratch);
+                be->conv_backward_data(G, w, dy, n, dx, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (pool_takes_relu(m, l) && l - 1 > lowest && !pool_into_direct(m, l))
-                be->maxpool_relu_backward(L, wk->arg[l], wk->act[l - 1], dy, n, wk->delta[l - 1]);
+                be->maxpool_relu_backward(G, wk->arg[l], wk->act[l - 1], dy, n, wk->delta[l - 1]);
             else if (need_dx && !pool_takes_relu(m, l))
-                be->maxpool_backward(L, wk->arg[l], dy, n, dx);
+                be->maxpool_backward(G, wk->arg[l], dy, n, dx);
             break;
         case LAYER_RELU:
             if (need_dx && !pool_takes_relu(m, l + 1))
@@ -305,7 +307,7 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
             break;
         case LAYER_FLATTEN:
             if (need_dx)
-                be->flatten_backward(L->in, dy, n, dx);
+                be->flatten_backward(G->in, dy, n, dx);
             break;
         }
         if (!need_dx)
@@ -324,6 +326,7 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
     for (int l = wk->first_param; l < m->nlayers; l++) {
         stopwatch_mark(&wk->watch, &wk->prof[NET_RFORWARD][l]);
         const Layer *L = &m->layers[l];
+        const LayerGeom *G = &L->geom; /* what the kernels take */
         const real *x = wk->act[l];
         const real *rx = l > wk->first_param ? wk->ract[l] : NULL; /* NULL: zero */
         real *ry = wk->ract[l + 1];
@@ -331,21 +334,21 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
         switch (L->type) {
         case LAYER_LINEAR:
             /* R{y} = R{x} W^T + x V^T + Vb */
-            be->linear_rforward(L, w, V, P, kc, x, rx, n, ry);
+            be->linear_rforward(G, w, V, P, kc, x, rx, n, ry);
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                be->conv_direct_forward(L, V + j * P, x, n, ry + j * osz, wk->scratch);
+                be->conv_direct_forward(G, V + j * P, x, n, ry + j * osz, wk->scratch);
             /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
             if (!is_direct(m, l))
-                be->conv_rforward(L, w, V, P, kc, x, rx, n, ry, wk->scratch);
+                be->conv_rforward(G, w, V, P, kc, x, rx, n, ry, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc && pool_fuses_relu(m, l); j++)
-                be->maxpool_relu_gather(L, wk->arg[l], wk->act[l - 1],
+                be->maxpool_relu_gather(G, wk->arg[l], wk->act[l - 1],
                                         wk->ract[l - 1] + j * isz, n, ry + j * osz);
             for (int j = 0; j < kc && !pool_fuses_relu(m, l); j++)
-                be->maxpool_gather(L, wk->arg[l], rx + j * isz, n, ry + j * osz);
+                be->maxpool_gather(G, wk->arg[l], rx + j * isz, n, ry + j * osz);
             break;
         case LAYER_RELU:
             for (int j = 0; j < kc && !pool_fuses_relu(m, l + 1); j++)
@@ -357,7 +360,7 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
             break;
         case LAYER_FLATTEN:
             for (int j = 0; j < kc; j++)
-                be->flatten_forward(L->in, rx + j * isz, n, ry + j * osz);
+                be->flatten_forward(G->in, rx + j * isz, n, ry + j * osz);
             break;
         }
     }
@@ -377,6 +380,7 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
     for (int l = m->nlayers - 1; l >= wk->first_param; l--) {
         stopwatch_mark(&wk->watch, &wk->prof[NET_RBACKWARD][l]);
         const Layer *L = &m->layers[l];
+        const LayerGeom *G = &L->geom; /* what the kernels take */
         const real *x = wk->act[l], *yv = wk->act[l + 1], *dy = wk->delta[l + 1];
         const real *rx = l > wk->first_param ? wk->ract[l] : NULL;
         const real *ry = wk->ract[l + 1];
@@ -385,33 +389,34 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
         switch (L->type) {
         case LAYER_LINEAR:
             /* R{gW} = R{dy}^T x + dy^T R{x};  R{dx} = R{dy} W + dy V */
-            be->linear_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
+            be->linear_rbackward(G, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l) && l + 2 < m->nlayers && pool_into_direct(m, l + 2)) {
                 /* rdy is still the pool's output R-delta */
                 const long posz = (long)n * layer_out(m, l + 2);
                 for (int j = 0; j < kc; j++)
-                    be->conv_direct_backward_params_pooled(L, &m->layers[l + 2], wk->arg[l + 2],
-                                                           wk->act[l + 1], x, rdy + j * posz, n,
-                                                           HV + j * P, wk->scratch);
+                    be->conv_direct_backward_params_pooled(G, &m->layers[l + 2].geom,
+                                                           wk->arg[l + 2], wk->act[l + 1], x,
+                                                           rdy + j * posz, n, HV + j * P,
+                                                           wk->scratch);
                 break;
             }
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                be->conv_direct_backward_params(L, x, rdy + j * osz, n, HV + j * P, wk->scratch);
+                be->conv_direct_backward_params(G, x, rdy + j * osz, n, HV + j * P, wk->scratch);
             /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
             if (!is_direct(m, l))
-                be->conv_rbackward(L, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
+                be->conv_rbackward(G, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
                                wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (pool_into_direct(m, l))
                 continue; /* the conv below reads rdy itself: no swap */
             for (int j = 0; j < kc && pool_takes_relu(m, l); j++)
-                be->maxpool_relu_backward(L, wk->arg[l], wk->act[l - 1], rdy + j * osz, n,
+                be->maxpool_relu_backward(G, wk->arg[l], wk->act[l - 1], rdy + j * osz, n,
                                           rdx + j * isz);
             for (int j = 0; j < kc && need_dx && !pool_takes_relu(m, l); j++)
-                be->maxpool_backward(L, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
+                be->maxpool_backward(G, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
             break;
         case LAYER_RELU:
             if (pool_takes_relu(m, l + 1))
@@ -428,7 +433,7 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
             break;
         case LAYER_FLATTEN:
             for (int j = 0; j < kc && need_dx; j++)
-                be->flatten_backward(L->in, rdy + j * osz, n, rdx + j * isz);
+                be->flatten_backward(G->in, rdy + j * osz, n, rdx + j * isz);
             break;
         }
         real *t = rdy;
@@ -466,13 +471,14 @@ double net_kink_clearance(const Model *m, int n)
     double best = INFINITY;
     for (int l = wk->first_param + 1; l < m->nlayers; l++) {
         const Layer *L = &m->layers[l];
+        const LayerGeom *G = &L->geom; /* what the kernels take */
         if (L->type == LAYER_RELU)
             best = fmin(best, m->be->relu_kink(wk->act[l], wk->ract[l], (long)n * layer_in(m, l)));
         else if (L->type == LAYER_MAXPOOL && pool_fuses_relu(m, l))
-            best = fmin(best, m->be->maxpool_relu_kink(L, wk->arg[l], wk->act[l - 1],
+            best = fmin(best, m->be->maxpool_relu_kink(G, wk->arg[l], wk->act[l - 1],
                                                        wk->ract[l - 1], n));
         else if (L->type == LAYER_MAXPOOL)
-            best = fmin(best, m->be->maxpool_kink(L, wk->arg[l], wk->act[l], wk->ract[l], n));
+            best = fmin(best, m->be->maxpool_kink(G, wk->arg[l], wk->act[l], wk->ract[l], n));
     }
     return best;
 }

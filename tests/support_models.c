@@ -21,8 +21,8 @@ ModelCase model_case_make(Model *m, int n, uint64_t seed)
     for (int l = 0; l < m->nlayers; l++) {
         const Layer *L = &m->layers[l];
         if (L->type == LAYER_LINEAR || L->type == LAYER_CONV2D)
-            for (int o = 0; o < L->out.c; o++)
-                p.w[L->b_off + o] = (real)(0.1 * rng_normal(&r));
+            for (int o = 0; o < L->geom.out.c; o++)
+                p.w[L->geom.b_off + o] = (real)(0.1 * rng_normal(&r));
     }
     for (long i = 0; i < n * dim; i++)
         p.x[i] = (real)rng_normal(&r);

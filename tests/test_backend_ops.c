@@ -253,28 +253,28 @@ static void check_case(const Backend *be, const Case *c, Run *ref)
 }
 
 /* ---- layers ---- */
-static Layer linear_layer(int in, int out, long w_off)
+static LayerGeom linear_layer(int in, int out, long w_off)
 {
-    return (Layer){LAYER_LINEAR, {in, 1, 1}, {out, 1, 1}, 0, 0, w_off, w_off + (long)in * out};
+    return (LayerGeom){{in, 1, 1}, {out, 1, 1}, 0, 0, w_off, w_off + (long)in * out};
 }
 
-static Layer conv_layer(int C, int H, int W, int OC, int K, int pad, long w_off)
+static LayerGeom conv_layer(int C, int H, int W, int OC, int K, int pad, long w_off)
 {
     const Shape out = {OC, H + 2 * pad - K + 1, W + 2 * pad - K + 1};
-    return (Layer){LAYER_CONV2D, {C, H, W}, out, K, pad, w_off, w_off + (long)OC * C * K * K};
+    return (LayerGeom){{C, H, W}, out, K, pad, w_off, w_off + (long)OC * C * K * K};
 }
 
-static Layer pool_layer(int C, int H, int W)
+static LayerGeom pool_layer(int C, int H, int W)
 {
-    return (Layer){LAYER_MAXPOOL, {C, H, W}, {C, H / 2, W / 2}, 0, 0, -1, -1};
+    return (LayerGeom){{C, H, W}, {C, H / 2, W / 2}, 0, 0, -1, -1};
 }
 
-static long params_of(const Layer *L) { return L->b_off + L->out.c + 2; }
+static long params_of(const LayerGeom *L) { return L->b_off + L->out.c + 2; }
 
 /* p: in, out, n, acc, bias */
 static void case_linear(Run *r, const int *p)
 {
-    const Layer L = linear_layer(p[0], p[1], 3);
+    const LayerGeom L = linear_layer(p[0], p[1], 3);
     const long P = params_of(&L), n = p[2];
     const real *w = in_reals(r, P, 0.3), *x = in_reals(r, n * p[0], 1);
     const real *dy = in_reals(r, n * p[1], 1);
@@ -294,7 +294,7 @@ static void case_linear(Run *r, const int *p)
 /* p: in, out, n, kc, with rx, with rdx */
 static void case_linear_rop(Run *r, const int *p)
 {
-    const Layer L = linear_layer(p[0], p[1], 3);
+    const LayerGeom L = linear_layer(p[0], p[1], 3);
     const long P = params_of(&L), n = p[2], kc = p[3];
     const real *w = in_reals(r, P, 0.3), *V = in_reals(r, kc * P, 0.3);
     const real *x = in_reals(r, n * p[0], 1), *dy = in_reals(r, n * p[1], 1);
@@ -310,7 +310,7 @@ static void case_linear_rop(Run *r, const int *p)
 /* p: C, H, W, OC, K, pad, n, with dx */
 static void case_conv(Run *r, const int *p)
 {
-    const Layer L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
+    const LayerGeom L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
     const long P = params_of(&L), n = p[6];
     const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
     Scratch *sc = r->be->scratch_new();
@@ -330,7 +330,7 @@ static void case_conv(Run *r, const int *p)
 /* p: C, H, W, OC, K, pad, n, kc * 4 + with rx * 2 + with rdx */
 static void case_conv_rop(Run *r, const int *p)
 {
-    const Layer L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
+    const LayerGeom L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
     const long P = params_of(&L), n = p[6], kc = p[7] / 4;
     const int with_rx = p[7] / 2 % 2, with_rdx = p[7] % 2;
     const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
@@ -354,7 +354,7 @@ static void case_conv_direct(Run *r, const int *p)
 {
     if (!r->be->conv_direct_forward)
         return;
-    const Layer L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
+    const LayerGeom L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
     const long P = params_of(&L), n = p[6];
     const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
     Scratch *sc = r->be->scratch_new();
@@ -371,7 +371,7 @@ static void case_conv_direct(Run *r, const int *p)
 /* p: C, H, W, n */
 static void case_pool(Run *r, const int *p)
 {
-    const Layer L = pool_layer(p[0], p[1], p[2]);
+    const LayerGeom L = pool_layer(p[0], p[1], p[2]);
     const long n = p[3], isz = n * shape_size(L.in), osz = n * shape_size(L.out);
     real *hx = host_reals(r, isz, 1);
     for (long i = 0; i < isz; i += 7) /* ties: the first max wins */
@@ -706,7 +706,7 @@ static void test_fast_paths_equal_reference(void)
                                     {3, 7, 9, 2}, {2, 33, 31, 1}};
     Rng rng = rng_seed(99);
     for (int s = 0; s < ARRAY_LEN(shapes); s++) {
-        const Layer L = pool_layer(shapes[s][0], shapes[s][1], shapes[s][2]);
+        const LayerGeom L = pool_layer(shapes[s][0], shapes[s][1], shapes[s][2]);
         const int n = shapes[s][3];
         const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
         real *x = mem_alloc(MEM_OTHER, sizeof(real) * isz);
@@ -805,8 +805,8 @@ static void test_pooled_weight_gradient(void)
     Scratch *sc = cpu->scratch_new();
     for (int s = 0; s < ARRAY_LEN(shapes); s++) {
         const int *q = shapes[s], n = q[4];
-        const Layer conv = conv_layer(q[0], q[1], q[1], q[2], 5, q[3], 1);
-        const Layer pool = pool_layer(conv.out.c, conv.out.h, conv.out.w);
+        const LayerGeom conv = conv_layer(q[0], q[1], q[1], q[2], 5, q[3], 1);
+        const LayerGeom pool = pool_layer(conv.out.c, conv.out.h, conv.out.w);
         const long P = params_of(&conv), isz = n * shape_size(conv.in);
         const long csz = n * shape_size(conv.out), psz = n * shape_size(pool.out);
         real *x = mem_alloc(MEM_OTHER, sizeof(real) * isz);

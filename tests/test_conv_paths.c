@@ -59,7 +59,7 @@ static void expect_close(const char *what, const char *shape, const real *a, con
 }
 
 /* weights and biases of one parameter vector, each against its own scale */
-static void expect_params(const char *what, const char *shape, const Layer *L, const real *a,
+static void expect_params(const char *what, const char *shape, const LayerGeom *L, const real *a,
                           const real *ref)
 {
     char buf[64];
@@ -88,7 +88,7 @@ static void test_direct_kernels_equal_im2col(void)
         const int C = p[0], H = p[1], W = p[2], OC = p[3], K = p[4], pad = p[5], n = p[6],
                   kc = p[7];
         const Shape out = {OC, H + 2 * pad - K + 1, W + 2 * pad - K + 1};
-        const Layer L = {LAYER_CONV2D, {C, H, W}, out, K, pad, 2, 2 + (long)OC * C * K * K};
+        const LayerGeom L = {{C, H, W}, out, K, pad, 2, 2 + (long)OC * C * K * K};
         char shape[96];
         snprintf(shape, sizeof shape, "conv %dx%dx%d -> %d @%dx%d p%d, n %d, kc %d", C, H, W,
                  OC, K, K, pad, n, kc);
@@ -179,7 +179,7 @@ static void test_index_bodies_equal_cpu_im2col(void)
         const int C = p[0], H = p[1], W = p[2], K = p[4], pad = p[5], n = p[6], i0 = p[7],
                   nb = p[8];
         const Shape out = {p[3], H + 2 * pad - K + 1, W + 2 * pad - K + 1};
-        const Layer L = {LAYER_CONV2D, {C, H, W}, out, K, pad, 0, (long)p[3] * C * K * K};
+        const LayerGeom L = {{C, H, W}, out, K, pad, 0, (long)p[3] * C * K * K};
         const long rows = (long)C * K * K, cols = (long)nb * out.h * out.w;
         const long isz = (long)C * n * H * W, plane = (long)H * W;
         real *x = randoms(&rng, isz, 1), *dcol = randoms(&rng, rows * cols + 64, 1);

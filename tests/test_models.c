@@ -67,8 +67,8 @@ static void test_lenet_layout_names(void)
                    names[t], d, m->params[t].shape[d], shapes[t][d]);
     }
     /* conv1 pads 28x28 to keep 28x28; the first linear layer sees 16x5x5 */
-    EXPECT(m->layers[0].pad == 2 && m->layers[0].out.h == 28, "conv1 pad %d out %d",
-           m->layers[0].pad, m->layers[0].out.h);
+    EXPECT(m->layers[0].geom.pad == 2 && m->layers[0].geom.out.h == 28, "conv1 pad %d out %d",
+           m->layers[0].geom.pad, m->layers[0].geom.out.h);
     model_free(m);
 }
 

@@ -23,7 +23,7 @@
 
 #define COL_BYTES (256 * 1024) /* a chunk's col buffer: a quarter of L2 (measured best of 128K-512K) */
 
-ConvChunking conv_chunking(const Layer *L, int n)
+ConvChunking conv_chunking(const LayerGeom *L, int n)
 {
     ConvChunking c;
     c.ckk = (long)L->in.c * L->ksize * L->ksize;
@@ -66,13 +66,13 @@ void conv_sum_rows(const real *rows, long ldy, int R, int cols, real *sums)
 
 long conv_col_reals(const ConvChunking *ch) { return ch->ckk * ch->nb * ch->opl + VL; }
 
-long conv_col2im_buf(const Layer *L)
+long conv_col2im_buf(const LayerGeom *L)
 {
     return (long)(L->in.h + 2 * L->pad) * (L->in.w + 2 * L->pad + VL);
 }
 
 /* col [C*K*K][nb*OH*OW] (+ VL slack) from images i0 .. i0+nb of x [C][n][H][W]. */
-void conv_im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col)
+void conv_im2col(const LayerGeom *L, const real *x, int n, int i0, int nb, real *col)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
     const int OH = L->out.h, OW = L->out.w;
@@ -133,7 +133,7 @@ static inline vec first_lanes(vec v, int len)
  * slack, so no add needs a bound; then the interior is copied out. buf holds
  * (H + 2p) * (W + 2p + VL) reals. Rows are visited ki, kj, oh: consecutive
  * adds touch different rows. */
-static void col2im_short(const Layer *L, const real *dcol, int n, int i0, int nb,
+static void col2im_short(const LayerGeom *L, const real *dcol, int n, int i0, int nb,
                          real *dx, real *buf)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
@@ -161,7 +161,7 @@ static void col2im_short(const Layer *L, const real *dcol, int n, int i0, int nb
 }
 
 /* Images i0 .. i0+nb of dx = col2im(dcol), overwriting them. */
-static void col2im_long(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx)
+static void col2im_long(const LayerGeom *L, const real *dcol, int n, int i0, int nb, real *dx)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;
     const int OH = L->out.h, OW = L->out.w;
@@ -189,7 +189,7 @@ static void col2im_long(const Layer *L, const real *dcol, int n, int i0, int nb,
     }
 }
 
-void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx,
+void conv_col2im(const LayerGeom *L, const real *dcol, int n, int i0, int nb, real *dx,
                  real *buf)
 {
     if (L->out.w <= VL)
@@ -198,7 +198,7 @@ void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *
         col2im_long(L, dcol, n, i0, nb, dx);
 }
 
-void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                   Scratch *sc)
 {
     if (conv_ocvec_suits(L)) {
@@ -210,7 +210,7 @@ void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
     conv_forward_im2col(L, w, x, n, y, sc);
 }
 
-void conv_forward_im2col(const Layer *L, const real *w, const real *x, int n, real *y,
+void conv_forward_im2col(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                          Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
@@ -233,7 +233,7 @@ void conv_forward_im2col(const Layer *L, const real *w, const real *x, int n, re
     }
 }
 
-void conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
+void conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                    real *g, real *dx, Scratch *sc)
 {
     if (conv_ocvec_wgrad_suits(L)) {
@@ -247,7 +247,7 @@ void conv_backward(const Layer *L, const real *w, const real *x, const real *dy,
     conv_backward_im2col(L, w, x, dy, n, g, dx, sc);
 }
 
-void conv_backward_im2col(const Layer *L, const real *w, const real *x, const real *dy, int n,
+void conv_backward_im2col(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                           real *g, real *dx, Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
@@ -298,7 +298,7 @@ void conv_backward_im2col(const Layer *L, const real *w, const real *x, const re
     }
 }
 
-void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+void conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                         Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);

@@ -67,7 +67,7 @@ typedef struct Geometry {
     int PH, PWs;  /* padded image rows, and row stride (room for a full last chunk) */
 } Geometry;
 
-static Geometry geometry(const Layer *L)
+static Geometry geometry(const LayerGeom *L)
 {
     Geometry g = {L->in.c, L->ksize, L->out.c, L->out.h, L->out.w, 0, 0, 0};
     g.OWr = (g.OW + NCH * VL - 1) / (NCH * VL) * (NCH * VL);
@@ -77,7 +77,7 @@ static Geometry geometry(const Layer *L)
 }
 
 /* Image i of x [C][n][H][W] into pad [C][PH][PWs], zeros around. */
-static void pad_image(const Layer *L, const Geometry *g, const real *x, int n, int i,
+static void pad_image(const LayerGeom *L, const Geometry *g, const real *x, int n, int i,
                       real *pad)
 {
     const int H = L->in.h, W = L->in.w, p = L->pad;
@@ -92,7 +92,7 @@ static void pad_image(const Layer *L, const Geometry *g, const real *x, int n, i
         }
 }
 
-void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void conv_direct_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                          Scratch *sc)
 {
     const Geometry g = geometry(L);
@@ -149,7 +149,7 @@ void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, re
  * the argmax cells, through the relu's mask on xr (the conv's output). */
 typedef struct DySource {
     const real *dy;
-    const Layer *pool;
+    const LayerGeom *pool;
     const int32_t *arg;
     const real *xr, *dyp;
 } DySource;
@@ -191,7 +191,7 @@ static void fill_dpad(const Geometry *g, const DySource *d, int n, int i, real *
     }
 }
 
-static void backward_params(const Layer *L, const real *x, const DySource *dsrc, int n,
+static void backward_params(const LayerGeom *L, const real *x, const DySource *dsrc, int n,
                             real *g_out, Scratch *sc)
 {
     const Geometry g = geometry(L);
@@ -262,14 +262,14 @@ static void backward_params(const Layer *L, const real *x, const DySource *dsrc,
     }
 }
 
-void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
+void conv_direct_backward_params(const LayerGeom *L, const real *x, const real *dy, int n,
                                  real *g_out, Scratch *sc)
 {
     const DySource d = {dy, NULL, NULL, NULL, NULL};
     backward_params(L, x, &d, n, g_out, sc);
 }
 
-void conv_direct_backward_params_pooled(const Layer *L, const Layer *pool,
+void conv_direct_backward_params_pooled(const LayerGeom *L, const LayerGeom *pool,
                                         const int32_t *arg, const real *xr, const real *x,
                                         const real *dyp, int n, real *g_out, Scratch *sc)
 {

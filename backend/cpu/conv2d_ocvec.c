@@ -27,19 +27,19 @@ typedef real vec __attribute__((vector_size(64)));
 
 long conv_ocvec_pad(int oc) { return (oc + VL - 1) / VL * VL; }
 
-int conv_ocvec_suits(const Layer *L)
+int conv_ocvec_suits(const LayerGeom *L)
 {
     /* a vector of output channels at least half full, and rows short enough
      * that im2col's row copies dominate (measured on LeNet's conv2) */
     return 2 * L->out.c >= VL && L->out.w <= 2 * PB_MAX;
 }
 
-long conv_ocvec_packed_reals(const Layer *L, int groups)
+long conv_ocvec_packed_reals(const LayerGeom *L, int groups)
 {
     return ((long)L->in.c * L->ksize * L->ksize + 1) * conv_ocvec_pad(groups * L->out.c);
 }
 
-void conv_ocvec_pack(const Layer *L, const real *params, long stride, int groups, real *wp)
+void conv_ocvec_pack(const LayerGeom *L, const real *params, long stride, int groups, real *wp)
 {
     const int OC = L->out.c;
     const long ckk = (long)L->in.c * L->ksize * L->ksize, ocp = conv_ocvec_pad(groups * OC);
@@ -55,7 +55,7 @@ void conv_ocvec_pack(const Layer *L, const real *params, long stride, int groups
     }
 }
 
-void conv_ocvec_unpack(const Layer *L, const real *wp, int groups, real *params, long stride,
+void conv_ocvec_unpack(const LayerGeom *L, const real *wp, int groups, real *params, long stride,
                        int acc, int with_bias)
 {
     const int OC = L->out.c;
@@ -160,7 +160,7 @@ typedef void (*BlockFn)(int, const real *, int, int, int, int, int, int, const r
 #define BLOCK_ENTRY(W) block_##W,
 static const BlockFn BLOCKS[] = {WIDTHS(BLOCK_ENTRY)};
 
-void conv_ocvec_forward(const Layer *L, int OC, const real *wp, int with_bias, const real *x,
+void conv_ocvec_forward(const LayerGeom *L, int OC, const real *wp, int with_bias, const real *x,
                         int n, real *y, int acc, Scratch *sc)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;

@@ -24,7 +24,7 @@ typedef real vec __attribute__((vector_size(64)));
 #define VL ((int)(64 / sizeof(real)))
 #define K_MAX 5
 
-int conv_ocvec_wgrad_suits(const Layer *L) { return conv_ocvec_suits(L) && L->ksize <= K_MAX; }
+int conv_ocvec_wgrad_suits(const LayerGeom *L) { return conv_ocvec_suits(L) && L->ksize <= K_MAX; }
 
 /* Input channel c of one (padded) image, rows PW apart: its K*K tap
  * accumulators for channel vector v, over all pixels of the image. */
@@ -72,7 +72,7 @@ typedef void (*TapsFn)(const real *, int, int, int, const real *, long, real *);
 #define TAPS_ENTRY(K) taps_##K,
 static const TapsFn TAPS[] = {KSIZES(TAPS_ENTRY)};
 
-void conv_ocvec_wgrad(const Layer *L, int OC, const real *x, const real *dy, int n, real *gw,
+void conv_ocvec_wgrad(const LayerGeom *L, int OC, const real *x, const real *dy, int n, real *gw,
                       Scratch *sc)
 {
     const int C = L->in.c, H = L->in.h, W = L->in.w, K = L->ksize, p = L->pad;

@@ -15,7 +15,7 @@
 #include "scratch.h"
 #include "kernels.h"
 
-void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                    const real *x, const real *rx, int n, real *ry, Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
@@ -63,7 +63,7 @@ void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
     }
 }
 
-void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                     const real *x, const real *rx, const real *dy, const real *rdy, int n,
                     real *HV, real *rdx, Scratch *sc)
 {

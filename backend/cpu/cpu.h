@@ -42,8 +42,9 @@ double cpu_fix_adjoint(real *wb, real *vb, const real *hu, const int64_t *V, lon
 long cpu_fix_mismatch(const int64_t *W, const int64_t *V, const real *w0, long n, long *first);
 
 double cpu_relu_kink(const real *x, const real *rx, long count);
-double cpu_maxpool_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx, int n);
-double cpu_maxpool_relu_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+double cpu_maxpool_kink(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
+                        int n);
+double cpu_maxpool_relu_kink(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                              int n);
 
 #endif

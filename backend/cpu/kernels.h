@@ -14,49 +14,52 @@
 #ifndef HG_CPU_KERNELS_H
 #define HG_CPU_KERNELS_H
 
-#include "../../models/model.h"
+#include <stdint.h>
+
+#include "../../common/real.h"
+#include "../layer_geom.h"
 #include "blas.h"
 #include "scratch.h"
 
 /* ---- linear: x [n][in] -> y [n][out], y = x W^T (+ b) ---- */
-void linear_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void linear_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                     int acc, int add_bias);
 /* dx (+)= dy W */
-void linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
+void linear_backward_data(const LayerGeom *L, const real *w, const real *dy, int n,
                           real *dx, int acc);
 /* g[W] (+)= dy^T x ;  g[b] (+)= sum_i dy[i] (bias only if with_bias) */
-void linear_backward_params(const Layer *L, const real *x, const real *dy, int n,
+void linear_backward_params(const LayerGeom *L, const real *x, const real *dy, int n,
                             real *g, int acc, int with_bias);
 /* R-ops for kc tangents V [kc][P] (rx [kc][n][in] or NULL: zero), from the
  * three above: ry_j = rx_j W^T + x V_j^T + Vb_j (the rx term of every j in
  * one GEMM of kc n rows) */
-void linear_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void linear_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                      const real *x, const real *rx, int n, real *ry);
 /* HV_j = rdy_j^T x + dy^T rx_j (and the bias's sum of rdy_j), overwritten;
  * if rdx: rdx_j = rdy_j W + dy V_j */
-void linear_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void linear_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                       const real *x, const real *rx, const real *dy, const real *rdy, int n,
                       real *HV, real *rdx);
 
 /* ---- conv2d: x [C][n][H][W] -> y [OC][n][OH][OW] (conv2d.c); outputs
  * are overwritten ---- */
 /* y = conv(x; w) + b */
-void conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                   Scratch *sc);
 /* the same by im2col + GEMM whatever the layer (conv_forward's path where
  * conv_ocvec_suits is false; tests compare the two) */
-void conv_forward_im2col(const Layer *L, const real *w, const real *x, int n, real *y,
+void conv_forward_im2col(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                          Scratch *sc);
 /* g[W] = dy * x (correlation over batch and pixels), g[b] = sum of dy; and
  * dx = conv^T(dy; w) if dx is not NULL, in the same pass over the chunks */
-void conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
+void conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                    real *g, real *dx, Scratch *sc);
 /* the same by im2col + GEMM whatever the layer (the path where
  * conv_ocvec_wgrad_suits is false) */
-void conv_backward_im2col(const Layer *L, const real *w, const real *x, const real *dy, int n,
+void conv_backward_im2col(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                           real *g, real *dx, Scratch *sc);
 /* dx = conv^T(dy; w) alone */
-void conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+void conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                         Scratch *sc);
 
 /* The pieces the above are made of, shared with conv2d_rop.c: images are
@@ -65,7 +68,7 @@ typedef struct ConvChunking {
     long ckk, opl;  /* rows of col (C*K*K); output pixels per image */
     int nb, chunks; /* images per chunk; chunks */
 } ConvChunking;
-ConvChunking conv_chunking(const Layer *L, int n);
+ConvChunking conv_chunking(const LayerGeom *L, int n);
 /* The first image of chunk q; *nb gets its number of images. */
 static inline int conv_chunk(const ConvChunking *ch, int n, int q, int *nb)
 {
@@ -80,11 +83,11 @@ void conv_sum_rows(const real *rows, long ldy, int R, int cols, real *sums);
 /* reals of one chunk's col buffer, with the slack im2col/col2im need */
 long conv_col_reals(const ConvChunking *ch);
 /* reals of the scratch conv_col2im needs */
-long conv_col2im_buf(const Layer *L);
+long conv_col2im_buf(const LayerGeom *L);
 /* col of images i0 .. i0+nb of x [C][n][H][W] */
-void conv_im2col(const Layer *L, const real *x, int n, int i0, int nb, real *col);
+void conv_im2col(const LayerGeom *L, const real *x, int n, int i0, int nb, real *col);
 /* images i0 .. i0+nb of dx = col2im(dcol), overwritten */
-void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *dx,
+void conv_col2im(const LayerGeom *L, const real *dcol, int n, int i0, int nb, real *dx,
                  real *buf);
 
 /* Direct convolution vectorised over output channels (conv2d_ocvec.c), for
@@ -92,33 +95,33 @@ void conv_col2im(const Layer *L, const real *dcol, int n, int i0, int nb, real *
  * short rows. Weights are packed [C*K*K][OCpad] then a bias row [OCpad]
  * (OCpad: OC rounded up to a vector), for `groups` parameter vectors
  * params + g*stride side by side (groups tangents: groups*L->out.c channels). */
-int conv_ocvec_suits(const Layer *L);
+int conv_ocvec_suits(const LayerGeom *L);
 long conv_ocvec_pad(int oc);
-long conv_ocvec_packed_reals(const Layer *L, int groups);
-void conv_ocvec_pack(const Layer *L, const real *params, long stride, int groups, real *wp);
+long conv_ocvec_packed_reals(const LayerGeom *L, int groups);
+void conv_ocvec_pack(const LayerGeom *L, const real *params, long stride, int groups, real *wp);
 /* y [OC][n][OH][OW] = (acc: +=) conv(x; wp) (+ its bias row if with_bias) */
-void conv_ocvec_forward(const Layer *L, int OC, const real *wp, int with_bias, const real *x,
+void conv_ocvec_forward(const LayerGeom *L, int OC, const real *wp, int with_bias, const real *x,
                         int n, real *y, int acc, Scratch *sc);
 /* The inverse of conv_ocvec_pack: params + g*stride gets (acc: +=) group g's
  * weights, and its bias if with_bias. */
-void conv_ocvec_unpack(const Layer *L, const real *wp, int groups, real *params, long stride,
+void conv_ocvec_unpack(const LayerGeom *L, const real *wp, int groups, real *params, long stride,
                        int acc, int with_bias);
 /* The weight and bias gradient (conv2d_ocvec_wgrad.c), packed as above:
  * gw = dy * x over dy [OC][n][OH][OW] (OC: e.g. kc*L->out.c stacked
  * tangents), overwritten. */
-int conv_ocvec_wgrad_suits(const Layer *L);
-void conv_ocvec_wgrad(const Layer *L, int OC, const real *x, const real *dy, int n, real *gw,
+int conv_ocvec_wgrad_suits(const LayerGeom *L);
+void conv_ocvec_wgrad(const LayerGeom *L, int OC, const real *x, const real *dy, int n, real *gw,
                       Scratch *sc);
 
 /* R-ops for kc tangents (conv2d_rop.c). V holds kc parameter vectors of
  * length P; rx [kc][C][n][H][W] is R{x} or NULL (zero); ry, rdy and rdx
  * are [kc][...] like rx. */
 /* ry_j = conv(x; V_j) + Vb_j + conv(rx_j; w) */
-void conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                    const real *x, const real *rx, int n, real *ry, Scratch *sc);
 /* HV_j[W, b] = R-gradients (rdy_j * x + dy * rx_j; sum of rdy_j), overwritten;
  * if rdx: rdx_j = conv^T(rdy_j; w) + conv^T(dy; V_j) */
-void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                     const real *x, const real *rx, const real *dy, const real *rdy, int n,
                     real *HV, real *rdx, Scratch *sc);
 
@@ -126,35 +129,35 @@ void conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc
  * same results as the im2col path up to summation order, no col buffer, no
  * input gradient. */
 /* y = conv(x; w) + b */
-void conv_direct_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void conv_direct_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                          Scratch *sc);
 /* g[W] = dy * x, g[b] = sum of dy (overwritten) */
-void conv_direct_backward_params(const Layer *L, const real *x, const real *dy, int n,
+void conv_direct_backward_params(const LayerGeom *L, const real *x, const real *dy, int n,
                                  real *g, Scratch *sc);
 /* the same with dy made on the fly from a relu + maxpool above (the pool's
  * output delta dyp, its argmax arg, the relu's input xr = this conv's
  * output): the bytes of maxpool_relu_backward then the above, without the
  * full-size delta in memory */
-void conv_direct_backward_params_pooled(const Layer *L, const Layer *pool,
+void conv_direct_backward_params_pooled(const LayerGeom *L, const LayerGeom *pool,
                                         const int32_t *arg, const real *xr, const real *x,
                                         const real *dyp, int n, real *g, Scratch *sc);
 
 /* ---- maxpool 2x2 stride 2 on [C][n][H][W]; arg [C][n][OH][OW] holds the
  * flat index into x of each window's max (first max on ties) ---- */
-void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg);
-void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, real *y);
+void maxpool_forward(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg);
+void maxpool_gather(const LayerGeom *L, const int32_t *arg, const real *x, int n, real *y);
 /* dx = scatter of dy to the argmax positions (overwrites dx) */
-void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
+void maxpool_backward(const LayerGeom *L, const int32_t *arg, const real *dy, int n,
                       real *dx);
 /* a relu below the pool (x: the relu's input, shaped as the pool's) and the
  * pool backward in one pass: dx = scatter(dy) [x > 0], the same bytes as
  * maxpool_backward then relu_mask */
-void maxpool_relu_backward(const Layer *L, const int32_t *arg, const real *x,
+void maxpool_relu_backward(const LayerGeom *L, const int32_t *arg, const real *x,
                            const real *dy, int n, real *dx);
 /* a relu below the pool, forward and R-forward fused (backend.h says why
  * these are the same bytes): y = relu(max x), ry = rx[arg] [x[arg] > 0] */
-void maxpool_relu_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg);
-void maxpool_relu_gather(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+void maxpool_relu_forward(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg);
+void maxpool_relu_gather(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                          int n, real *ry);
 
 /* ---- elementwise, count = n * size ---- */

@@ -14,7 +14,7 @@ double cpu_relu_kink(const real *x, const real *rx, long count)
     return best;
 }
 
-double cpu_maxpool_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx, int n)
+double cpu_maxpool_kink(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx, int n)
 {
     double best = INFINITY;
     const long count = (long)n * shape_size(L->out);
@@ -25,7 +25,7 @@ double cpu_maxpool_kink(const Layer *L, const int32_t *arg, const real *x, const
 }
 
 /* The same windows over relu(x) (hg_pool_kink_of with relu). */
-double cpu_maxpool_relu_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+double cpu_maxpool_relu_kink(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                              int n)
 {
     double best = INFINITY;

@@ -46,7 +46,7 @@ static void gemm_rows(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int 
     }
 }
 
-void linear_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void linear_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                     int acc, int add_bias)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
@@ -60,7 +60,7 @@ void linear_forward(const Layer *L, const real *w, const real *x, int n, real *y
     }
 }
 
-void linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
+void linear_backward_data(const LayerGeom *L, const real *w, const real *dy, int n,
                           real *dx, int acc)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
@@ -68,7 +68,7 @@ void linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
               dx, in);
 }
 
-void linear_backward_params(const Layer *L, const real *x, const real *dy, int n,
+void linear_backward_params(const LayerGeom *L, const real *x, const real *dy, int n,
                             real *g, int acc, int with_bias)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
@@ -95,7 +95,7 @@ void linear_backward_params(const Layer *L, const real *x, const real *dy, int n
     }
 }
 
-void linear_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void linear_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                      const real *x, const real *rx, int n, real *ry)
 {
     const long osz = (long)n * shape_size(L->out);
@@ -105,7 +105,7 @@ void linear_rforward(const Layer *L, const real *w, const real *V, long P, int k
         linear_forward(L, V + j * P, x, n, ry + j * osz, rx != NULL, 1);
 }
 
-void linear_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void linear_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                       const real *x, const real *rx, const real *dy, const real *rdy, int n,
                       real *HV, real *rdx)
 {

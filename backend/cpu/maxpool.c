@@ -7,7 +7,7 @@
 #include "../elementwise.h"
 #include "kernels.h"
 
-static inline __attribute__((always_inline)) void forward(const Layer *L, const real *x,
+static inline __attribute__((always_inline)) void forward(const LayerGeom *L, const real *x,
                                                           int n, real *y, int32_t *arg,
                                                           const int relu)
 {
@@ -30,18 +30,18 @@ static inline __attribute__((always_inline)) void forward(const Layer *L, const 
         }
 }
 
-void maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
+void maxpool_forward(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg)
 {
     forward(L, x, n, y, arg, 0);
 }
 
 /* relu(max x) = max relu(x), with the argmax of x */
-void maxpool_relu_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
+void maxpool_relu_forward(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg)
 {
     forward(L, x, n, y, arg, 1);
 }
 
-void maxpool_relu_gather(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+void maxpool_relu_gather(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                          int n, real *ry)
 {
     const long count = (long)L->out.c * n * L->out.h * L->out.w;
@@ -50,7 +50,7 @@ void maxpool_relu_gather(const Layer *L, const int32_t *arg, const real *x, cons
         ry[o] = hg_relu_mask(x[arg[o]], rx[arg[o]]);
 }
 
-void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, real *y)
+void maxpool_gather(const LayerGeom *L, const int32_t *arg, const real *x, int n, real *y)
 {
     const long count = (long)L->out.c * n * L->out.h * L->out.w;
 #pragma omp parallel for schedule(static)
@@ -64,7 +64,7 @@ void maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, re
  * LeNet (2 threads): writing each row pair by selects in a vector loop was no
  * faster on its first pool (14 windows a row) and 1.4x slower on its second
  * (5). */
-static void backward(const Layer *L, const int32_t *arg, const real *x, const real *dy,
+static void backward(const LayerGeom *L, const int32_t *arg, const real *x, const real *dy,
                      int n, real *dx)
 {
     const long plane = (long)L->in.h * L->in.w, windows = (long)L->out.h * L->out.w;
@@ -77,13 +77,13 @@ static void backward(const Layer *L, const int32_t *arg, const real *x, const re
     }
 }
 
-void maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
+void maxpool_backward(const LayerGeom *L, const int32_t *arg, const real *dy, int n,
                       real *dx)
 {
     backward(L, arg, NULL, dy, n, dx);
 }
 
-void maxpool_relu_backward(const Layer *L, const int32_t *arg, const real *x,
+void maxpool_relu_backward(const LayerGeom *L, const int32_t *arg, const real *x,
                            const real *dy, int n, real *dx)
 {
     backward(L, arg, x, dy, n, dx);

@@ -50,27 +50,27 @@ void cuda_scratch_free(Scratch *s);
 void cuda_gather(const Dataset *d, const int *idx, int b, real *x, int32_t *y);
 
 /* ---- linear layers (cuda_linear.cu) ---- */
-void cuda_linear_forward(const Layer *L, const real *w, const real *x, int n, real *y, int acc,
+void cuda_linear_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y, int acc,
                          int add_bias);
-void cuda_linear_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+void cuda_linear_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                                int acc);
-void cuda_linear_backward_params(const Layer *L, const real *x, const real *dy, int n, real *g,
+void cuda_linear_backward_params(const LayerGeom *L, const real *x, const real *dy, int n, real *g,
                                  int acc, int with_bias);
-void cuda_linear_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void cuda_linear_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                           const real *x, const real *rx, int n, real *ry);
-void cuda_linear_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void cuda_linear_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                            const real *x, const real *rx, const real *dy, const real *rdy, int n,
                            real *HV, real *rdx);
 
 /* ---- conv2d (cuda_conv_choice.cu: cuDNN or im2col + cuBLAS) ---- */
-void cuda_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y, Scratch *sc);
-void cuda_conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
+void cuda_conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y, Scratch *sc);
+void cuda_conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                         real *g, real *dx, Scratch *sc);
-void cuda_conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+void cuda_conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                              Scratch *sc);
-void cuda_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void cuda_conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                         const real *x, const real *rx, int n, real *ry, Scratch *sc);
-void cuda_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void cuda_conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                          const real *x, const real *rx, const real *dy, const real *rdy, int n,
                          real *HV, real *rdx, Scratch *sc);
 
@@ -79,9 +79,9 @@ int cuda_conv_path(const char *name, HgErr *err);
 int cuda_conv_picks(char *buf, size_t cap);
 
 /* ---- the other layers (cuda_layers.cu) ---- */
-void cuda_maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg);
-void cuda_maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n, real *y);
-void cuda_maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n, real *dx);
+void cuda_maxpool_forward(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg);
+void cuda_maxpool_gather(const LayerGeom *L, const int32_t *arg, const real *x, int n, real *y);
+void cuda_maxpool_backward(const LayerGeom *L, const int32_t *arg, const real *dy, int n, real *dx);
 void cuda_relu_forward(const real *x, long count, real *y);
 void cuda_relu_mask(const real *x, const real *d, long count, real *out);
 void cuda_tanh_forward(const real *x, long count, real *y);
@@ -95,7 +95,7 @@ void cuda_xent_backward(const real *p, const int32_t *y, int n, int K, real *dz)
 void cuda_xent_rop(const real *p, const real *rz, int n, int K, real *rdz);
 int cuda_xent_correct(const real *z, const int32_t *y, int n, int K);
 double cuda_relu_kink(const real *x, const real *rx, long count);
-double cuda_maxpool_kink(const Layer *L, const int32_t *arg, const real *x, const real *rx,
+double cuda_maxpool_kink(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                          int n);
 
 /* ---- vector ops (cuda_vector.cu) ---- */

@@ -24,15 +24,15 @@ void channel_sum(const real *src, int channels, long len, int group, long stride
 void copy_2d(real *dst, long dp, const real *src, long sp, long width, long rows);
 
 #define HG_CONV_PATH_OPS(path)                                                                 \
-    void path##_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,     \
+    void path##_conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,     \
                              Scratch *sc);                                                     \
-    void path##_conv_backward(const Layer *L, const real *w, const real *x, const real *dy,    \
+    void path##_conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy,    \
                               int n, real *g, real *dx, Scratch *sc);                          \
-    void path##_conv_backward_data(const Layer *L, const real *w, const real *dy, int n,       \
+    void path##_conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n,       \
                                    real *dx, Scratch *sc);                                     \
-    void path##_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,    \
+    void path##_conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,    \
                               const real *x, const real *rx, int n, real *ry, Scratch *sc);    \
-    void path##_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,   \
+    void path##_conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,   \
                                const real *x, const real *rx, const real *dy,                  \
                                const real *rdy, int n, real *HV, real *rdx, Scratch *sc);
 HG_CONV_PATH_OPS(dnn)  // cuda_conv2d.cu

@@ -24,7 +24,7 @@ struct Conv {
 };
 
 // n images of C channels, OC filters, the layer's kernel and padding
-static Conv conv_open(const Layer *L, int n, int C, int OC)
+static Conv conv_open(const LayerGeom *L, int n, int C, int OC)
 {
     Conv d;
     CUDNN(CreateTensorDescriptor(&d.x));
@@ -52,7 +52,7 @@ static void conv_close(Conv *d)
 }
 
 // y (beta = 0: =, 1: +=) conv(x; w), all NCHW
-static void dnn_forward(const Layer *L, int n, int C, int OC, const real *w, const real *x,
+static void dnn_forward(const LayerGeom *L, int n, int C, int OC, const real *w, const real *x,
                         real *y, real beta, Scratch *sc)
 {
     Conv d = conv_open(L, n, C, OC);
@@ -72,7 +72,7 @@ static void dnn_forward(const Layer *L, int n, int C, int OC, const real *w, con
 }
 
 // dx = conv^T(dy; w), NCHW
-static void dnn_backward_data(const Layer *L, int n, int C, int OC, const real *w, const real *dy,
+static void dnn_backward_data(const LayerGeom *L, int n, int C, int OC, const real *w, const real *dy,
                               real *dx, Scratch *sc)
 {
     Conv d = conv_open(L, n, C, OC);
@@ -88,7 +88,7 @@ static void dnn_backward_data(const Layer *L, int n, int C, int OC, const real *
 }
 
 // gw (beta = 0: =, 1: +=) dy * x over the batch, NCHW
-static void dnn_backward_filter(const Layer *L, int n, int C, int OC, const real *x,
+static void dnn_backward_filter(const LayerGeom *L, int n, int C, int OC, const real *x,
                                 const real *dy, real *gw, real beta, Scratch *sc)
 {
     Conv d = conv_open(L, n, C, OC);
@@ -137,7 +137,7 @@ void copy_2d(real *dst, long dp, const real *src, long sp, long width, long rows
                          rows, cudaMemcpyDeviceToDevice, cuda_ctx()->stream));
 }
 
-void dnn_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+void dnn_conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                                   Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -148,7 +148,7 @@ void dnn_conv_forward(const Layer *L, const real *w, const real *x, int n, real 
     cuda_to_cnhw(y, yn, 1, n, OC, ohw, w + L->b_off, 0);
 }
 
-void dnn_conv_backward_data(const Layer *L, const real *w, const real *dy, int n,
+void dnn_conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n,
                                         real *dx, Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -159,7 +159,7 @@ void dnn_conv_backward_data(const Layer *L, const real *w, const real *dy, int n
     cuda_to_cnhw(dx, dxn, 1, n, C, hw, NULL, 0);
 }
 
-void dnn_conv_backward(const Layer *L, const real *w, const real *x, const real *dy,
+void dnn_conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy,
                                    int n, real *g, real *dx, Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -175,7 +175,7 @@ void dnn_conv_backward(const Layer *L, const real *w, const real *x, const real 
     cuda_to_cnhw(dx, dxn, 1, n, C, hw, NULL, 0);
 }
 
-void dnn_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void dnn_conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                                    const real *x, const real *rx, int n, real *ry, Scratch *sc)
 {
     const int C = L->in.c, OC = L->out.c;
@@ -199,7 +199,7 @@ void dnn_conv_rforward(const Layer *L, const real *w, const real *V, long P, int
     cuda_to_cnhw(ry, yn2, kc, n, OC, ohw, NULL, 1);
 }
 
-void dnn_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void dnn_conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                                     const real *x, const real *rx, const real *dy,
                                     const real *rdy, int n, real *HV, real *rdx, Scratch *sc)
 {

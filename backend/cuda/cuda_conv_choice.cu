@@ -126,7 +126,7 @@ static int tune(const Key &k, D dnn, G gemm)
 }
 
 template <class D, class G>
-static void run(int op, const Layer *L, int n, int kc, int flags, D dnn, G gemm)
+static void run(int op, const LayerGeom *L, int n, int kc, int flags, D dnn, G gemm)
 {
     const int m = current_mode();
     int impl = m == MODE_DNN ? IMPL_DNN : IMPL_GEMM;
@@ -144,28 +144,28 @@ static void run(int op, const Layer *L, int n, int kc, int flags, D dnn, G gemm)
         gemm();
 }
 
-extern "C" void cuda_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+extern "C" void cuda_conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                                   Scratch *sc)
 {
     run(OP_FORWARD, L, n, 1, 0, [&] { dnn_conv_forward(L, w, x, n, y, sc); },
         [&] { gemm_conv_forward(L, w, x, n, y, sc); });
 }
 
-extern "C" void cuda_conv_backward_data(const Layer *L, const real *w, const real *dy, int n,
+extern "C" void cuda_conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n,
                                         real *dx, Scratch *sc)
 {
     run(OP_BACKWARD_DATA, L, n, 1, 0, [&] { dnn_conv_backward_data(L, w, dy, n, dx, sc); },
         [&] { gemm_conv_backward_data(L, w, dy, n, dx, sc); });
 }
 
-extern "C" void cuda_conv_backward(const Layer *L, const real *w, const real *x, const real *dy,
+extern "C" void cuda_conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy,
                                    int n, real *g, real *dx, Scratch *sc)
 {
     run(OP_BACKWARD, L, n, 1, dx != NULL, [&] { dnn_conv_backward(L, w, x, dy, n, g, dx, sc); },
         [&] { gemm_conv_backward(L, w, x, dy, n, g, dx, sc); });
 }
 
-extern "C" void cuda_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+extern "C" void cuda_conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                                    const real *x, const real *rx, int n, real *ry, Scratch *sc)
 {
     run(OP_RFORWARD, L, n, kc, rx != NULL,
@@ -173,7 +173,7 @@ extern "C" void cuda_conv_rforward(const Layer *L, const real *w, const real *V,
         [&] { gemm_conv_rforward(L, w, V, P, kc, x, rx, n, ry, sc); });
 }
 
-extern "C" void cuda_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+extern "C" void cuda_conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                                     const real *x, const real *rx, const real *dy,
                                     const real *rdy, int n, real *HV, real *rdx, Scratch *sc)
 {

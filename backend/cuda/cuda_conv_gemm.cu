@@ -26,7 +26,7 @@ static int tangent_group(long reals, int kc)
 }
 
 // col_j = im2col(x + j xs) for j < kc, back to back
-static __global__ void k_im2col(Layer L, const real *x, int n, int kc, long xs, real *col)
+static __global__ void k_im2col(LayerGeom L, const real *x, int n, int kc, long xs, real *col)
 {
     const long rows = (long)L.in.c * L.ksize * L.ksize, cols = (long)n * L.out.h * L.out.w;
     FOR_EACH(e, kc * rows * cols) {
@@ -37,7 +37,7 @@ static __global__ void k_im2col(Layer L, const real *x, int n, int kc, long xs, 
 }
 
 // dx_j = col2im(dcol_j) for j < kc, overwritten
-static __global__ void k_col2im(Layer L, const real *dcol, int n, int kc, real *dx)
+static __global__ void k_col2im(LayerGeom L, const real *dcol, int n, int kc, real *dx)
 {
     const long hw = (long)L.in.h * L.in.w, xs = (long)L.in.c * n * hw;
     const long ds = (long)L.in.c * L.ksize * L.ksize * n * L.out.h * L.out.w;
@@ -75,14 +75,14 @@ struct Geom {
     int C, OC;
     long ckk, cols, xs, ys; // C K K; n OH OW; one input, one output block
 };
-static Geom geom(const Layer *L, int n)
+static Geom geom(const LayerGeom *L, int n)
 {
     const long cols = (long)n * L->out.h * L->out.w;
     return Geom{L->in.c, L->out.c, (long)L->in.c * L->ksize * L->ksize, cols,
                 (long)L->in.c * n * L->in.h * L->in.w, (long)L->out.c * cols};
 }
 
-static const real *im2col(const Layer *L, const Geom &g, Scratch *sc, int slot, const real *x,
+static const real *im2col(const LayerGeom *L, const Geom &g, Scratch *sc, int slot, const real *x,
                           int n, int kc)
 {
     real *col = slot_reals(sc, slot, kc * g.ckk * g.cols);
@@ -90,7 +90,7 @@ static const real *im2col(const Layer *L, const Geom &g, Scratch *sc, int slot, 
     return col;
 }
 
-void gemm_conv_forward(const Layer *L, const real *w, const real *x, int n, real *y, Scratch *sc)
+void gemm_conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y, Scratch *sc)
 {
     const Geom g = geom(L, n);
     const real *col = im2col(L, g, sc, S_X, x, n, 1);
@@ -99,7 +99,7 @@ void gemm_conv_forward(const Layer *L, const real *w, const real *x, int n, real
     LAUNCH(k_bias_rows, g.ys, y, w + L->b_off, 0, 1, g.OC, g.cols);
 }
 
-void gemm_conv_backward_data(const Layer *L, const real *w, const real *dy, int n, real *dx,
+void gemm_conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                              Scratch *sc)
 {
     const Geom g = geom(L, n);
@@ -109,7 +109,7 @@ void gemm_conv_backward_data(const Layer *L, const real *w, const real *dy, int 
     LAUNCH(k_col2im, g.xs, *L, dcol, n, 1, dx);
 }
 
-void gemm_conv_backward(const Layer *L, const real *w, const real *x, const real *dy, int n,
+void gemm_conv_backward(const LayerGeom *L, const real *w, const real *x, const real *dy, int n,
                         real *g_out, real *dx, Scratch *sc)
 {
     const Geom g = geom(L, n);
@@ -121,7 +121,7 @@ void gemm_conv_backward(const Layer *L, const real *w, const real *x, const real
         gemm_conv_backward_data(L, w, dy, n, dx, sc);
 }
 
-void gemm_conv_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+void gemm_conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                         const real *x, const real *rx, int n, real *ry, Scratch *sc)
 {
     const Geom g = geom(L, n);
@@ -142,7 +142,7 @@ void gemm_conv_rforward(const Layer *L, const real *w, const real *V, long P, in
     }
 }
 
-void gemm_conv_rbackward(const Layer *L, const real *w, const real *V, long P, int kc,
+void gemm_conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                          const real *x, const real *rx, const real *dy, const real *rdy, int n,
                          real *HV, real *rdx, Scratch *sc)
 {

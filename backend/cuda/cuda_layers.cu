@@ -97,7 +97,7 @@ static __global__ void k_pool_forward(const real *x, long count, int H, int W, i
         arg[o] = (int32_t)best;
     }
 }
-extern "C" void cuda_maxpool_forward(const Layer *L, const real *x, int n, real *y, int32_t *arg)
+extern "C" void cuda_maxpool_forward(const LayerGeom *L, const real *x, int n, real *y, int32_t *arg)
 {
     const long count = (long)L->out.c * n * L->out.h * L->out.w;
     LAUNCH(k_pool_forward, count, x, count, L->in.h, L->in.w, L->out.h, L->out.w, y, arg);
@@ -107,7 +107,7 @@ static __global__ void k_pool_gather(const int32_t *arg, const real *x, long cou
 {
     FOR_EACH(o, count) y[o] = x[arg[o]];
 }
-extern "C" void cuda_maxpool_gather(const Layer *L, const int32_t *arg, const real *x, int n,
+extern "C" void cuda_maxpool_gather(const LayerGeom *L, const int32_t *arg, const real *x, int n,
                                     real *y)
 {
     const long count = (long)L->out.c * n * L->out.h * L->out.w;
@@ -131,7 +131,7 @@ static __global__ void k_pool_backward(const int32_t *arg, const real *dy, long 
         dx[e] = v;
     }
 }
-extern "C" void cuda_maxpool_backward(const Layer *L, const int32_t *arg, const real *dy, int n,
+extern "C" void cuda_maxpool_backward(const LayerGeom *L, const int32_t *arg, const real *dy, int n,
                                       real *dx)
 {
     const long count = (long)L->in.c * n * L->in.h * L->in.w;
@@ -212,7 +212,7 @@ struct PoolKinkF {
     int W;
     __device__ double operator()(long o) const { return hg_pool_kink(x, rx, arg[o], plane, W); }
 };
-extern "C" double cuda_maxpool_kink(const Layer *L, const int32_t *arg, const real *x,
+extern "C" double cuda_maxpool_kink(const LayerGeom *L, const int32_t *arg, const real *x,
                                     const real *rx, int n)
 {
     const long count = (long)n * shape_size(L->out);

@@ -48,7 +48,7 @@ static __global__ void k_bias_grad(const real *dy, long P, int kc, int n, int ou
     }
 }
 
-extern "C" void cuda_linear_forward(const Layer *L, const real *w, const real *x, int n, real *y,
+extern "C" void cuda_linear_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                                     int acc, int add_bias)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
@@ -57,14 +57,14 @@ extern "C" void cuda_linear_forward(const Layer *L, const real *w, const real *x
         LAUNCH(k_add_bias, (long)n * out, y, w + L->b_off, 0, 1, n, out);
 }
 
-extern "C" void cuda_linear_backward_data(const Layer *L, const real *w, const real *dy, int n,
+extern "C" void cuda_linear_backward_data(const LayerGeom *L, const real *w, const real *dy, int n,
                                           real *dx, int acc)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
     gemm(CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, w + L->w_off, in, dy, out, acc ? 1 : 0, dx, in);
 }
 
-extern "C" void cuda_linear_backward_params(const Layer *L, const real *x, const real *dy, int n,
+extern "C" void cuda_linear_backward_params(const LayerGeom *L, const real *x, const real *dy, int n,
                                             real *g, int acc, int with_bias)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
@@ -73,7 +73,7 @@ extern "C" void cuda_linear_backward_params(const Layer *L, const real *x, const
         LAUNCH(k_bias_grad, out, dy, 0, 1, n, out, g + L->b_off, acc);
 }
 
-extern "C" void cuda_linear_rforward(const Layer *L, const real *w, const real *V, long P, int kc,
+extern "C" void cuda_linear_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
                                      const real *x, const real *rx, int n, real *ry)
 {
     const int in = (int)shape_size(L->in), out = (int)shape_size(L->out);
@@ -86,7 +86,7 @@ extern "C" void cuda_linear_rforward(const Layer *L, const real *w, const real *
     LAUNCH(k_add_bias, (long)kc * osz, ry, V + L->b_off, P, kc, n, out);
 }
 
-extern "C" void cuda_linear_rbackward(const Layer *L, const real *w, const real *V, long P,
+extern "C" void cuda_linear_rbackward(const LayerGeom *L, const real *w, const real *V, long P,
                                       int kc, const real *x, const real *rx, const real *dy,
                                       const real *rdy, int n, real *HV, real *rdx)
 {
