@@ -24,7 +24,6 @@
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
-#include "../datasets/dataset.h"
 #include "layer_geom.h"
 #include "infobuf.h"
 
@@ -53,8 +52,10 @@ typedef struct Backend {
     Scratch *(*scratch_new)(void);
     void (*scratch_free)(Scratch *s);
 
-    /* ---- batches: examples idx[0..b) of d into x [b][C][H][W], y [b] ---- */
-    void (*gather)(const Dataset *d, const int *idx, int b, real *x, int32_t *y);
+    /* ---- batches: examples idx[0..b) of a set of n examples of dim reals
+     * each (xs [n][dim], ys [n], the device's memory) into x [b][dim], y [b] ---- */
+    void (*gather)(const real *xs, const int32_t *ys, int n, long dim, const int *idx, int b,
+                   real *x, int32_t *y);
 
     /* ---- layer kernels ---- */
     /* linear, x [n][in] -> y [n][out]: y (+)= x W^T (+ b) */

@@ -1,5 +1,5 @@
 /* dataset.c — what every data set shares: allocation, the seeded train/val
- * split, per-channel statistics and normalisation, batch gathering, the
+ * split, per-channel statistics and normalisation, the
  * per-epoch batch order, and dataset_load's table of names and file names.
  *
  * Leaves out the file formats (idx.c, svhn.c, cifar10.c) and generated data
@@ -137,19 +137,6 @@ void dataset_normalize(Dataset *d, const double *mean, const double *std)
             for (long k = 0; k < plane; k++)
                 p[k] = (real)(((double)p[k] - m) / s);
         }
-    }
-}
-
-void dataset_gather(const Dataset *d, const int *idx, int b, real *x_out,
-                    int32_t *y_out)
-{
-    size_t dim = (size_t)dataset_dim(d);
-    for (int k = 0; k < b; k++) {
-        HG_CHECK(idx[k] >= 0 && idx[k] < d->n, "index %d of %d examples",
-                 idx[k], d->n);
-        memcpy(x_out + (size_t)k * dim, d->x + (size_t)idx[k] * dim,
-               dim * sizeof(real));
-        y_out[k] = d->y[idx[k]];
     }
 }
 

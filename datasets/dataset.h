@@ -77,9 +77,8 @@ void dataset_channel_stats(const Dataset *d, double *mean, double *std);
 /* x = (x - mean[c]) / std[c] in place; a std of 0 is treated as 1. */
 void dataset_normalize(Dataset *d, const double *mean, const double *std);
 
-/* Copies examples idx[0..b) into x_out [b][c][h][w] and y_out [b]. */
-void dataset_gather(const Dataset *d, const int *idx, int b, real *x_out,
-                    int32_t *y_out);
+/* Gathering a batch is the backend's (Backend.gather: arrays on its
+ * device), so that kernels need no Dataset. */
 
 /* Batch order: epochs of a seeded permutation of n examples, reshuffled at
  * every epoch; the last partial batch of an epoch is dropped. Step t's batch

@@ -17,7 +17,9 @@ int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err)
 
 void inner_batch(const InnerProblem *p, BatchOrder *bo, long t, real *x, int32_t *y)
 {
-    inner_backend(p)->gather(p->train, batch_order_step(bo, t), p->batch, x, y);
+    const Dataset *d = p->train;
+    inner_backend(p)->gather(d->x, d->y, d->n, dataset_dim(d), batch_order_step(bo, t), p->batch,
+                             x, y);
 }
 
 real *inner_comp_alloc(const InnerProblem *p)

@@ -455,7 +455,6 @@ static void case_xent(Run *r, const int *p)
 /* p: examples, dim, batch */
 static void case_gather(Run *r, const int *p)
 {
-    Dataset d = {.n = p[0], .c = p[1], .h = 1, .w = 1, .classes = 10};
     real *hx = host_reals(r, (long)p[0] * p[1], 1);
     int32_t *hy = mem_alloc(MEM_OTHER, sizeof(int32_t) * p[0]);
     int *idx = mem_alloc(MEM_OTHER, sizeof(int) * p[2]);
@@ -463,11 +462,11 @@ static void case_gather(Run *r, const int *p)
         hy[i] = i % 10;
     for (int j = 0; j < p[2]; j++)
         idx[j] = (int)(rng_next(&r->rng) % (uint64_t)p[0]);
-    d.x = in_copy(r, hx, sizeof(real) * p[0] * p[1]);
-    d.y = in_copy(r, hy, sizeof(int32_t) * p[0]);
+    const real *xs = in_copy(r, hx, sizeof(real) * p[0] * p[1]);
+    const int32_t *ys = in_copy(r, hy, sizeof(int32_t) * p[0]);
     real *x = out_reals(r, "x", (long)p[2] * p[1], 0, NULL);
     int32_t *y = out_buf(r, "y", K_I32, p[2], 0, NULL);
-    r->be->gather(&d, idx, p[2], x, y);
+    r->be->gather(xs, ys, p[0], p[1], idx, p[2], x, y);
     mem_free(hx);
     mem_free(hy);
     mem_free(idx);

@@ -15,6 +15,16 @@ static void cpu_set_threads(int n)
     openblas_set_num_threads(n); /* the OpenMP build also follows omp_set */
 }
 
+static void cpu_gather(const real *xs, const int32_t *ys, int n, long dim, const int *idx, int b,
+                       real *x, int32_t *y)
+{
+    for (int k = 0; k < b; k++) {
+        HG_CHECK(idx[k] >= 0 && idx[k] < n, "index %d of %d examples", idx[k], n);
+        memcpy(x + (size_t)k * dim, xs + (size_t)idx[k] * dim, dim * sizeof(real));
+        y[k] = ys[idx[k]];
+    }
+}
+
 static Scratch *cpu_scratch_new(void) { return mem_alloc(MEM_ACTIVATIONS, sizeof(Scratch)); }
 
 static void cpu_scratch_free(Scratch *s)
@@ -36,7 +46,7 @@ const Backend BACKEND_CPU = {
     .set_threads = cpu_set_threads,
     .scratch_new = cpu_scratch_new,
     .scratch_free = cpu_scratch_free,
-    .gather = dataset_gather,
+    .gather = cpu_gather,
 
     .linear_forward = linear_forward,
     .linear_backward_data = linear_backward_data,

@@ -47,7 +47,8 @@ void cuda_copy(void *dst, const void *src, size_t bytes);
 void cuda_set_threads(int n);
 Scratch *cuda_scratch_new(void);
 void cuda_scratch_free(Scratch *s);
-void cuda_gather(const Dataset *d, const int *idx, int b, real *x, int32_t *y);
+void cuda_gather(const real *xs, const int32_t *ys, int n, long dim, const int *idx, int b,
+                 real *x, int32_t *y);
 
 /* ---- linear layers (cuda_linear.cu) ---- */
 void cuda_linear_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y, int acc,

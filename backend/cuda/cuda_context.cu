@@ -277,7 +277,8 @@ static __global__ void k_gather(const real *x, const int32_t *y, const int *idx,
     }
 }
 
-extern "C" void cuda_gather(const Dataset *d, const int *idx, int b, real *x, int32_t *y)
+extern "C" void cuda_gather(const real *xs, const int32_t *ys, int n, long dim, const int *idx,
+                            int b, real *x, int32_t *y)
 {
     static void *dev_idx;
     static size_t cap;
@@ -304,6 +305,5 @@ extern "C" void cuda_gather(const Dataset *d, const int *idx, int b, real *x, in
     memcpy(ring[k], idx, bytes);
     CU(cudaMemcpyAsync(di, ring[k], bytes, cudaMemcpyHostToDevice, ctx.stream));
     CU(cudaEventRecord(done[k], ctx.stream));
-    const long dim = dataset_dim(d);
-    LAUNCH(k_gather, (long)b * dim, d->x, d->y, di, b, dim, x, y);
+    LAUNCH(k_gather, (long)b * dim, xs, ys, di, b, dim, x, y);
 }
