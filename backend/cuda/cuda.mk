@@ -3,8 +3,11 @@
 # build/cuda-f32 and build/cuda-f64 reuse every C object of build/f32 and
 # build/f64 (same flags: the CUDA backend changes no CPU object) except the
 # registry, backend/backend.c, compiled again with -DHG_CUDA; backend/cuda/
-# adds the table (C) and the .cu files (nvcc). Code for sm_90 (H100, H200)
-# plus compute_90 PTX, which newer cards compile at load. The runtime API
+# adds the table (C) and the .cu files (nvcc). Only the backend layer's
+# archive is their own (build/cuda-*/libbackend.a); the other layers link
+# from build/f32 or build/f64, checked the same way (scripts/check-layers.sh).
+# Code for sm_90 (H100, H200) plus compute_90 PTX, which newer cards
+# compile at load. The runtime API
 # loads libcuda.so.1 itself: no link against it (nor its stub) is needed.
 # cuDNN is not linked either: the probe dlopens it (cuda_dnn.cuh), so a
 # machine without it still runs every conv, as im2col + cuBLAS.
@@ -27,6 +30,10 @@ CUDA_C := $(sort $(wildcard backend/cuda/*.c))
 CUDA_TESTS := test_backend_ops test_gpu
 CUDA_PROGRAMS := hgbench hgbench-models hgbench-engines hgbench-fig2
 
+# The layers' archives of a CUDA config, lowest first: the CPU config's,
+# but its own backend. $(1) = cuda config, $(2) = the CPU config
+cuda_layer_archives = $(subst build/$(2)/libbackend.a,build/$(1)/libbackend.a,$(call layer_archives,$(2)))
+
 # $(1) = cuda config, $(2) = the CPU config whose objects it reuses, $(3) = flags
 define cuda_rules
 build/$(1)/obj/backend/backend.o: backend/backend.c
@@ -38,25 +45,26 @@ build/$(1)/obj/backend/cuda/%.o: backend/cuda/%.c
 build/$(1)/obj/backend/cuda/%.o: backend/cuda/%.cu
 	@mkdir -p $$(@D)
 	$$(NVCC) $$(NVCC_FLAGS) $(3) -DHG_CUDA -c $$< -o $$@
-build/$(1)/libhg.a: $(patsubst %.c,build/$(2)/obj/%.o,$(filter-out backend/backend.c,$(LIB_SRCS))) \
-                    build/$(1)/obj/backend/backend.o \
-                    $(patsubst %.c,build/$(1)/obj/%.o,$(CUDA_C)) $(patsubst %.cu,build/$(1)/obj/%.o,$(CUDA_CU))
+build/$(1)/libbackend.a: $(patsubst %.c,build/$(2)/obj/%.o,$(filter-out backend/backend.c,$(call layer_srcs,backend))) \
+                         build/$(1)/obj/backend/backend.o \
+                         $(patsubst %.c,build/$(1)/obj/%.o,$(CUDA_C)) $(patsubst %.cu,build/$(1)/obj/%.o,$(CUDA_CU))
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/tests/%: build/$(2)/obj/tests/%.o $(patsubst %.c,build/$(2)/obj/%.o,$(TEST_SUPPORT)) build/$(1)/libhg.a
+$(call layer_check_rule,$(1),$(call cuda_layer_archives,$(1),$(2)))
+build/$(1)/tests/%: build/$(2)/obj/tests/%.o $(patsubst %.c,build/$(2)/obj/%.o,$(TEST_SUPPORT)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-build/$(1)/hgbench: $(patsubst %.c,build/$(2)/obj/%.o,$(HGBENCH_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench: $(patsubst %.c,build/$(2)/obj/%.o,$(HGBENCH_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-build/$(1)/hgbench-models: $(patsubst %.c,build/$(2)/obj/%.o,$(MODELS_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-models: $(patsubst %.c,build/$(2)/obj/%.o,$(MODELS_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(2)/obj/%.o,$(FIG2_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(2)/obj/%.o,$(FIG2_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(patsubst %.c,build/$(2)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(patsubst %.c,build/$(2)/obj/%.o,$(FLAGS_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
-build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(2)/obj/%.o,$(GPU_CONV_SRCS)) build/$(1)/libhg.a
+build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(2)/obj/%.o,$(GPU_CONV_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 CUDA_ALL += $(addprefix build/$(1)/tests/,$(CUDA_TESTS)) $(addprefix build/$(1)/,$(CUDA_PROGRAMS)) \
             build/$(1)/hgbench-gpu-info build/$(1)/hgbench-gpu-conv
