@@ -31,13 +31,8 @@ typedef struct Scratch Scratch;       /* a kernel's workspace, per model */
 typedef struct FixStreams FixStreams; /* the reversible engine's buffer */
 typedef struct DevTimer DevTimer;     /* marks on a device's stream */
 
-typedef struct Backend {
-    const char *name;
-    /* 1: its memory is not the host's (read it through download); 0: host
-     * memory, so data, weights and results are shared as they are */
-    int device_memory;
-
-    /* ---- memory and threads ---- */
+/* ---- memory, threads and batches ---- */
+typedef struct BackendMemOps {
     void *(*alloc)(MemTag tag, size_t bytes);     /* zeroed, 64-byte aligned */
     void (*free)(void *p);
     size_t (*peak)(MemTag tag);                   /* this device's peak bytes */
@@ -51,13 +46,14 @@ typedef struct Backend {
     void (*set_threads)(int n);
     Scratch *(*scratch_new)(void);
     void (*scratch_free)(Scratch *s);
-
-    /* ---- batches: examples idx[0..b) of a set of n examples of dim reals
-     * each (xs [n][dim], ys [n], the device's memory) into x [b][dim], y [b] ---- */
+    /* batches: examples idx[0..b) of a set of n examples of dim reals
+     * each (xs [n][dim], ys [n], the device's memory) into x [b][dim], y [b] */
     void (*gather)(const real *xs, const int32_t *ys, int n, long dim, const int *idx, int b,
                    real *x, int32_t *y);
+} BackendMemOps;
 
-    /* ---- layer kernels ---- */
+/* ---- layer kernels ---- */
+typedef struct BackendLayerOps {
     /* linear, x [n][in] -> y [n][out]: y (+)= x W^T (+ b) */
     void (*linear_forward)(const LayerGeom *L, const real *w, const real *x, int n, real *y,
                            int acc, int add_bias);
@@ -159,8 +155,10 @@ typedef struct Backend {
     double (*relu_kink)(const real *x, const real *rx, long count);
     double (*maxpool_kink)(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                            int n);
+} BackendLayerOps;
 
-    /* ---- vector ops over parameter-length vectors ---- */
+/* ---- vector ops over parameter-length vectors ---- */
+typedef struct BackendVectorOps {
     double (*dot)(const real *a, const real *b, long n); /* in double, index order */
     int (*all_finite)(const real *x, long n);
     void (*axpy)(real *y, double a, const real *x, long n);         /* y += a x */
@@ -186,11 +184,13 @@ typedef struct Backend {
     /* sum (double [n]) += b g;  grad = sum / total (a set's mean gradient) */
     void (*grad_accumulate)(double *sum, const real *g, double b, long n);
     void (*grad_average)(real *grad, const double *sum, double total, long n);
+} BackendVectorOps;
 
-    /* ---- the reversible engine: int64 fixed point (fixed_point.h) with
-     * its information buffer, one stream per slice of the parameters.
-     * Ops that can overflow the range return the largest |value| seen (0:
-     * none). ---- */
+/* ---- the reversible engine: int64 fixed point (fixed_point.h) with
+ * its information buffer, one stream per slice of the parameters.
+ * Ops that can overflow the range return the largest |value| seen (0:
+ * none). ---- */
+typedef struct BackendFixedOps {
     FixStreams *(*fix_streams_new)(long n, uint64_t sentinel, double floor_bits);
     void (*fix_streams_free)(FixStreams *s);
     size_t (*fix_streams_peak_bytes)(const FixStreams *s);
@@ -215,23 +215,39 @@ typedef struct Backend {
     /* entries where W != fix(w0) or V != 0; *first the first of them */
     long (*fix_mismatch)(const int64_t *W, const int64_t *V, const real *w0, long n,
                          long *first);
+} BackendFixedOps;
 
-    /* ---- device timing: NULL on the CPU (host time is the time there).
-     * Host clocks around asynchronous launches time the launches, not the
-     * work: a DevTimer splits the stream's timeline at marks instead.
-     * timer_mark records the stream's position (an event: no wait), closes
-     * the segment the previous mark opened and opens one whose seconds go
-     * to *acc (NULL: none). Segments resolve in a ring, which waits only
-     * when full, and then on a mark queued half a ring ago; timer_flush
-     * waits for the last mark and adds every closed segment to its total.
-     * So per-layer marks cost no synchronisation per layer. A segment's time
-     * is the stream's between its marks: the device's work plus any gap in
-     * which it waited for the host. acc must stay valid until the flush
-     * after its segment closed. ---- */
+/* ---- device timing: NULL on the CPU (host time is the time there).
+ * Host clocks around asynchronous launches time the launches, not the
+ * work: a DevTimer splits the stream's timeline at marks instead.
+ * timer_mark records the stream's position (an event: no wait), closes
+ * the segment the previous mark opened and opens one whose seconds go
+ * to *acc (NULL: none). Segments resolve in a ring, which waits only
+ * when full, and then on a mark queued half a ring ago; timer_flush
+ * waits for the last mark and adds every closed segment to its total.
+ * So per-layer marks cost no synchronisation per layer. A segment's time
+ * is the stream's between its marks: the device's work plus any gap in
+ * which it waited for the host. acc must stay valid until the flush
+ * after its segment closed. ---- */
+typedef struct BackendTimerOps {
     DevTimer *(*timer_new)(void);
     void (*timer_mark)(DevTimer *t, double *acc);
     void (*timer_flush)(DevTimer *t);
     void (*timer_free)(DevTimer *t); /* flushes first; an open segment is dropped */
+} BackendTimerOps;
+
+/* A device's ops, grouped as ggml splits its interfaces: be->mem.alloc,
+ * be->layer.conv_forward, be->vec.dot, be->fix.fix_step, be->timer.timer_mark. */
+typedef struct Backend {
+    const char *name;
+    /* 1: its memory is not the host's (read it through download); 0: host
+     * memory, so data, weights and results are shared as they are */
+    int device_memory;
+    BackendMemOps mem;      /* memory, threads, scratch, batch gathering */
+    BackendLayerOps layer;  /* the layer kernels and their R-ops, loss, kinks */
+    BackendVectorOps vec;   /* parameter-length vectors: dot, SGD step, folds */
+    BackendFixedOps fix;    /* the reversible engine's int64 fixed point */
+    BackendTimerOps timer;  /* device timing (all NULL on the CPU) */
 } Backend;
 
 extern const Backend BACKEND_CPU;

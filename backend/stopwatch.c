@@ -7,15 +7,15 @@
 int stopwatch_init(Stopwatch *s, const Backend *be, int device)
 {
     *s = (Stopwatch){.be = be};
-    if (device && be->timer_new && be->timer_mark && be->timer_flush && be->timer_free)
-        s->dev = be->timer_new();
+    if (device && be->timer.timer_new && be->timer.timer_mark && be->timer.timer_flush && be->timer.timer_free)
+        s->dev = be->timer.timer_new();
     return s->dev != NULL;
 }
 
 void stopwatch_mark(Stopwatch *s, double *acc)
 {
     if (s->dev) {
-        s->be->timer_mark(s->dev, acc);
+        s->be->timer.timer_mark(s->dev, acc);
         return;
     }
     if (!acc && !s->open)
@@ -30,13 +30,13 @@ void stopwatch_mark(Stopwatch *s, double *acc)
 void stopwatch_flush(Stopwatch *s)
 {
     if (s->dev)
-        s->be->timer_flush(s->dev);
+        s->be->timer.timer_flush(s->dev);
 }
 
 void stopwatch_free(Stopwatch *s)
 {
     if (s->dev)
-        s->be->timer_free(s->dev);
+        s->be->timer.timer_free(s->dev);
     s->dev = NULL;
     s->open = NULL;
 }

@@ -197,25 +197,25 @@ static double plain_step_s(const InnerProblem *p, double lr, double mom, double 
     if (inner_batches(p, &bo, &err))
         hg_die("%s", err.msg);
     const Backend *be = p->model->be; /* its memory: the device's on CUDA */
-    real *w = be->alloc(MEM_OTHER, sizeof(real) * P), *v = be->alloc(MEM_OTHER, sizeof(real) * P);
-    real *g = be->alloc(MEM_OTHER, sizeof(real) * P);
-    real *x = be->alloc(MEM_OTHER, sizeof(real) * p->batch * dim);
-    int32_t *y = be->alloc(MEM_OTHER, sizeof(int32_t) * p->batch);
-    be->copy(w, p->w0, sizeof(real) * P);
+    real *w = be->mem.alloc(MEM_OTHER, sizeof(real) * P), *v = be->mem.alloc(MEM_OTHER, sizeof(real) * P);
+    real *g = be->mem.alloc(MEM_OTHER, sizeof(real) * P);
+    real *x = be->mem.alloc(MEM_OTHER, sizeof(real) * p->batch * dim);
+    int32_t *y = be->mem.alloc(MEM_OTHER, sizeof(int32_t) * p->batch);
+    be->mem.copy(w, p->w0, sizeof(real) * P);
     const double t0 = now_s();
     for (long t = first_step; t < first_step + PLAIN_STEPS; t++) {
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        p->model->be->sgd_step(w, v, NULL, g, P, lr, mom, wd);
+        p->model->be->vec.sgd_step(w, v, NULL, g, P, lr, mom, wd);
     }
     const double dt = (now_s() - t0) / PLAIN_STEPS;
-    if (!p->model->be->all_finite(w, P))
+    if (!p->model->be->vec.all_finite(w, P))
         hg_die("plain steps diverged (lr %g): the baseline cannot be timed", lr);
-    be->free(w);
-    be->free(v);
-    be->free(g);
-    be->free(x);
-    be->free(y);
+    be->mem.free(w);
+    be->mem.free(v);
+    be->mem.free(g);
+    be->mem.free(x);
+    be->mem.free(y);
     batch_order_free(&bo);
     return dt;
 }
@@ -539,7 +539,7 @@ static void load_problem(const ProblemSpec *spec, Problem *pb)
 int main(int argc, char **argv)
 {
     const Options o = parse_flags(argc, argv);
-    BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     /* the problem as hgbench hypergrad builds it (harness/problem.h) */
     ProblemSpec spec = problem_spec_defaults();

@@ -348,7 +348,7 @@ static const char *check_outputs(const Bench *b, const OpSpec *op, double loss)
     if (isinf(loss)) return "loss is inf";
     long len = op->kind == OP_LOSS_GRAD ? b->m->nparams : (long)op->k * b->m->nparams;
     const real *out = b->host;
-    b->be->download(b->host, op->kind == OP_LOSS_GRAD ? b->grad : b->HV, sizeof(real) * len);
+    b->be->mem.download(b->host, op->kind == OP_LOSS_GRAD ? b->grad : b->HV, sizeof(real) * len);
     for (long i = 0; i < len; i++)
         if (!isfinite(out[i]))
             return op->kind == OP_LOSS_GRAD ? "gradient has non-finite entries"
@@ -399,7 +399,7 @@ static const char *time_op(const Bench *b, const OpSpec *op, const Options *o, T
             finite &= isfinite(loss) != 0;
         }
         real last; /* a download waits for a device's queued work: the loop's time is its own */
-        b->be->download(&last, op->kind == OP_LOSS_GRAD ? b->grad : b->HV, sizeof last);
+        b->be->mem.download(&last, op->kind == OP_LOSS_GRAD ? b->grad : b->HV, sizeof last);
         times[r] = (now_s() - t0) / t->calls;
         if ((bad = check_outputs(b, op, finite ? loss : NAN))) {
             snprintf(msg, cap, "%s (repetition %d, batch %d)", bad, r, r);
@@ -522,16 +522,16 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
     mem_reset_peaks();
     const Backend *be = o->be;
     Bench b = {.m = m, .be = be, .d = d, .batch = o->batch};
-    b.w = be->alloc(MEM_PARAMS, (size_t)np * sizeof(real));
-    b.grad = be->alloc(MEM_PARAMS, (size_t)np * sizeof(real));
-    b.V = be->alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
-    b.HV = be->alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
+    b.w = be->mem.alloc(MEM_PARAMS, (size_t)np * sizeof(real));
+    b.grad = be->mem.alloc(MEM_PARAMS, (size_t)np * sizeof(real));
+    b.V = be->mem.alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
+    b.HV = be->mem.alloc(MEM_TANGENTS, (size_t)MAX_K * np * sizeof(real));
     b.host = mem_alloc(MEM_OTHER, (size_t)MAX_K * np * sizeof(real));
     model_init(m, b.host, INIT_XAVIER, 0.0, 1);
-    be->upload(b.w, b.host, (size_t)np * sizeof(real));
+    be->mem.upload(b.w, b.host, (size_t)np * sizeof(real));
     Rng rng = rng_seed(2);
     for (long i = 0; i < (long)MAX_K * np; i++) b.host[i] = (real)rng_normal(&rng);
-    be->upload(b.V, b.host, (size_t)MAX_K * np * sizeof(real));
+    be->mem.upload(b.V, b.host, (size_t)MAX_K * np * sizeof(real));
 
     Load l0 = load_now();
     double base = NAN; /* loss_grad median, seconds per call */
@@ -576,10 +576,10 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
                 spec, other, steal);
     fflush(f);
 
-    be->free(b.w);
-    be->free(b.grad);
-    be->free(b.V);
-    be->free(b.HV);
+    be->mem.free(b.w);
+    be->mem.free(b.grad);
+    be->mem.free(b.V);
+    be->mem.free(b.HV);
     mem_free(b.host);
     model_free(m);
     return failed;
@@ -598,7 +598,7 @@ static void finish_out(AtomicFile *af, const Options *o)
 int main(int argc, char **argv)
 {
     Options o = parse_flags(argc, argv);
-    BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     FILE *f = stdout;
     AtomicFile af;

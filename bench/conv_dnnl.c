@@ -204,7 +204,7 @@ static void case_init(Case *c, const LayerSpec *ls, int n, int kmax)
         c->rx = mem_alloc(MEM_TANGENTS, sizeof(real) * kmax * c->isz);
         fill_normal(c->rx, kmax * c->isz, &r);
     }
-    c->sc = BACKEND_CPU.scratch_new();
+    c->sc = BACKEND_CPU.mem.scratch_new();
 }
 
 static void case_free(Case *c)
@@ -215,7 +215,7 @@ static void case_free(Case *c)
     mem_free(c->V);
     mem_free(c->rdy);
     mem_free(c->rx);
-    BACKEND_CPU.scratch_free(c->sc);
+    BACKEND_CPU.mem.scratch_free(c->sc);
 }
 
 /* ---------------------------------------------------------------- outputs */
@@ -865,7 +865,7 @@ static void print_context(FILE *f, const Options *o)
 int main(int argc, char **argv)
 {
     const Options o = parse_flags(argc, argv);
-    BACKEND_CPU.set_threads(o.threads); /* OpenMP (oneDNN's pool too) and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o.threads); /* OpenMP (oneDNN's pool too) and OpenBLAS */
     DnCtx ctx;
     HgErr err = {{0}};
     if (dn_ctx_init(&ctx, &err)) {

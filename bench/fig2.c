@@ -991,7 +991,7 @@ static int fig2_run(const Fig2Options *o)
 {
     const int S = o->seeds, T = o->steps;
     const double t_start = now_s();
-    BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o->threads); /* OpenMP and OpenBLAS */
     if (check_writable("--out", o->out) || check_writable("--json", o->json) ||
         check_writable("--steps-out", o->steps_out))
         return 3;

@@ -69,8 +69,8 @@ static real *upload_normals(const Backend *be, Rng *rng, long count, double scal
     real *h = mem_alloc(MEM_OTHER, sizeof(real) * (size_t)count);
     for (long i = 0; i < count; i++)
         h[i] = (real)(scale * rng_normal(rng));
-    real *d = be->alloc(MEM_OTHER, sizeof(real) * (size_t)count);
-    be->upload(d, h, sizeof(real) * (size_t)count);
+    real *d = be->mem.alloc(MEM_OTHER, sizeof(real) * (size_t)count);
+    be->mem.upload(d, h, sizeof(real) * (size_t)count);
     mem_free(h);
     return d;
 }
@@ -86,12 +86,12 @@ static void bufs_new(Bufs *b, const Backend *be, const LayerGeom *L, int n, int 
     b->rx = upload_normals(be, rng, kc * isz, 1);
     b->dy = upload_normals(be, rng, osz, 1);
     b->rdy = upload_normals(be, rng, kc * osz, 1);
-    b->y = be->alloc(MEM_OTHER, sizeof(real) * osz);
-    b->ry = be->alloc(MEM_OTHER, sizeof(real) * kc * osz);
-    b->g = be->alloc(MEM_OTHER, sizeof(real) * P);
-    b->HV = be->alloc(MEM_OTHER, sizeof(real) * kc * P);
-    b->dx = be->alloc(MEM_OTHER, sizeof(real) * isz);
-    b->rdx = be->alloc(MEM_OTHER, sizeof(real) * kc * isz);
+    b->y = be->mem.alloc(MEM_OTHER, sizeof(real) * osz);
+    b->ry = be->mem.alloc(MEM_OTHER, sizeof(real) * kc * osz);
+    b->g = be->mem.alloc(MEM_OTHER, sizeof(real) * P);
+    b->HV = be->mem.alloc(MEM_OTHER, sizeof(real) * kc * P);
+    b->dx = be->mem.alloc(MEM_OTHER, sizeof(real) * isz);
+    b->rdx = be->mem.alloc(MEM_OTHER, sizeof(real) * kc * isz);
 }
 
 static void bufs_free(Bufs *b, const Backend *be)
@@ -99,7 +99,7 @@ static void bufs_free(Bufs *b, const Backend *be)
     real *const all[] = {b->w, b->V, b->x, b->rx, b->dy, b->rdy, b->y,
                          b->ry, b->g, b->HV, b->dx, b->rdx};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        be->free(all[i]);
+        be->mem.free(all[i]);
 }
 
 enum { OP_FORWARD, OP_BACKWARD, OP_RFORWARD, OP_RBACKWARD, OP_COUNT };
@@ -112,16 +112,16 @@ static void call(const Backend *be, int op, const LayerGeom *L, int first, const
 {
     switch (op) {
     case OP_FORWARD:
-        be->conv_forward(L, b->w, b->x, n, b->y, sc);
+        be->layer.conv_forward(L, b->w, b->x, n, b->y, sc);
         break;
     case OP_BACKWARD:
-        be->conv_backward(L, b->w, b->x, b->dy, n, b->g, first ? NULL : b->dx, sc);
+        be->layer.conv_backward(L, b->w, b->x, b->dy, n, b->g, first ? NULL : b->dx, sc);
         break;
     case OP_RFORWARD:
-        be->conv_rforward(L, b->w, b->V, b->P, kc, b->x, first ? NULL : b->rx, n, b->ry, sc);
+        be->layer.conv_rforward(L, b->w, b->V, b->P, kc, b->x, first ? NULL : b->rx, n, b->ry, sc);
         break;
     default:
-        be->conv_rbackward(L, b->w, b->V, b->P, kc, b->x, first ? NULL : b->rx, b->dy, b->rdy,
+        be->layer.conv_rbackward(L, b->w, b->V, b->P, kc, b->x, first ? NULL : b->rx, b->dy, b->rdy,
                            n, b->HV, first ? NULL : b->rdx, sc);
     }
 }
@@ -138,10 +138,10 @@ static void time_op(const Backend *be, int op, const LayerGeom *L, int first, co
 {
     real sink;
     call(be, op, L, first, b, n, kc, sc); /* untimed: scratch growth, auto's timing */
-    be->download(&sink, b->g, sizeof sink);
+    be->mem.download(&sink, b->g, sizeof sink);
     double t0 = now_s();
     call(be, op, L, first, b, n, kc, sc);
-    be->download(&sink, b->g, sizeof sink);
+    be->mem.download(&sink, b->g, sizeof sink);
     const double one = now_s() - t0;
     const long calls = one > 0 ? (long)fmin(1e6, fmax(1, ceil(o->min_ms * 1e-3 / one))) : 1;
     double t[MAX_REPEATS];
@@ -149,7 +149,7 @@ static void time_op(const Backend *be, int op, const LayerGeom *L, int first, co
         t0 = now_s();
         for (long c = 0; c < calls; c++)
             call(be, op, L, first, b, n, kc, sc);
-        be->download(&sink, b->g, sizeof sink);
+        be->mem.download(&sink, b->g, sizeof sink);
         t[r] = (now_s() - t0) / calls * 1e3;
     }
     qsort(t, (size_t)o->repeats, sizeof t[0], cmp_double);
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
     }
     const char *paths[2] = {be->name, NULL};
     int npaths = 1;
-    if (be->conv_path)
+    if (be->layer.conv_path)
         paths[0] = "cudnn", paths[1] = "gemm", npaths = 2;
     printf("# " PROG " --device %s: %d repeats of at least %g ms each; median and min ms per "
            "call\n", be->name, o.repeats, o.min_ms);
@@ -237,10 +237,10 @@ int main(int argc, char **argv)
     for (int k = 0; k < o.nkcs; k++)
         kc_max = o.kcs[k] > kc_max ? o.kcs[k] : kc_max;
     Rng rng = rng_seed(2024);
-    Scratch *sc = be->scratch_new();
+    Scratch *sc = be->mem.scratch_new();
     int failed = 0;
     for (int p = 0; p < npaths; p++) {
-        if (be->conv_path && be->conv_path(paths[p], &err)) {
+        if (be->layer.conv_path && be->layer.conv_path(paths[p], &err)) {
             printf("# path %s: skipped: %s\n", paths[p], err.msg);
             continue;
         }
@@ -264,7 +264,7 @@ int main(int argc, char **argv)
                 bufs_free(&b, be);
             }
     }
-    if (be->conv_path && !be->conv_path("auto", &err)) {
+    if (be->layer.conv_path && !be->layer.conv_path("auto", &err)) {
         /* auto's picks: each op once per shape */
         for (int c = 0; c < nconv; c++)
             for (int bi = 0; bi < o.nbatches; bi++) {
@@ -277,9 +277,9 @@ int main(int argc, char **argv)
                 bufs_free(&b, be);
             }
         char report[1 << 16];
-        be->conv_picks(report, sizeof report);
+        be->layer.conv_picks(report, sizeof report);
         fputs(report, stdout);
     }
-    be->scratch_free(sc);
+    be->mem.scratch_free(sc);
     return failed ? 1 : 0;
 }

@@ -247,7 +247,7 @@ static const char *op_check(const OpCtx *c, int k, double loss)
 {
     if (!isfinite(loss)) return "the loss is not finite";
     const long n = c->kind == OP_LOSS_GRAD ? c->mc->m->nparams : (long)k * c->mc->m->nparams;
-    if (!c->mc->m->be->all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
+    if (!c->mc->m->be->vec.all_finite(c->kind == OP_LOSS_GRAD ? c->mc->grad : c->mc->HV, n))
         return c->kind == OP_LOSS_GRAD ? "the gradient has non-finite entries"
                                        : "H v has non-finite entries";
     return NULL;
@@ -477,7 +477,7 @@ static void add_context(const char *key, const char *value)
 int main(int argc, char **argv)
 {
     Options o = parse_flags(argc, argv);
-    BACKEND_CPU.set_threads(o.threads); /* OpenMP and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o.threads); /* OpenMP and OpenBLAS */
 
     Problem pb;
     char buf[512];

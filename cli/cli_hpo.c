@@ -758,7 +758,7 @@ static int hpo_command(const HpoOptions *ho)
     const HypergradOptions *o = &ho->prob;
     HgErr err = {{0}};
     int status = 0;
-    BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o->threads); /* OpenMP and OpenBLAS */
     interrupt_install(); /* Ctrl-C: the running inner step is the last */
     if (ho->json && hypergrad_check_json_path(ho->json, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);

@@ -625,9 +625,9 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
     json_field_string(j, "command", "hypergrad");
     json_field_string(j, "engine", o->engine);
     json_field_string(j, "device", m->be->name); /* what --device auto resolved to */
-    if (m->be->conv_picks) { /* the conv path of each shape: the bytes depend on it */
+    if (m->be->layer.conv_picks) { /* the conv path of each shape: the bytes depend on it */
         char picks[16384];
-        m->be->conv_picks(picks, sizeof picks);
+        m->be->layer.conv_picks(picks, sizeof picks);
         json_field_string(j, "conv_picks", picks);
     }
     hypergrad_json_problem(j, o, m, train, val, h);
@@ -688,7 +688,7 @@ static int hypergrad_run(const HypergradOptions *o)
 {
     HgErr err = {{0}};
     int status = 0;
-    BACKEND_CPU.set_threads(o->threads); /* OpenMP and OpenBLAS */
+    BACKEND_CPU.mem.set_threads(o->threads); /* OpenMP and OpenBLAS */
     interrupt_install(); /* Ctrl-C: the engine stops at its next step */
 
     /* outputs first: a long run must not end unable to write its result */

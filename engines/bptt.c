@@ -79,11 +79,11 @@ static int trajectory_record(const TrajectoryHook *hook, const Backend *be, int 
     if (staged_alloc(T, P, M != NULL, &h, err))
         return -1;
     const size_t row = sizeof(real) * P;
-    be->download(h.W, W, row * T);
-    be->download(h.V, V, row * T);
-    be->download(h.wT, wT, row);
+    be->mem.download(h.W, W, row * T);
+    be->mem.download(h.V, V, row * T);
+    be->mem.download(h.wT, wT, row);
     if (M)
-        be->download(h.M, M, sizeof(uint64_t) * T * ((P + 63) / 64));
+        be->mem.download(h.M, M, sizeof(uint64_t) * T * ((P + 63) / 64));
     const int rc = hook->record(hook->ctx, T, P, h.W, h.V, h.M, h.wT, err);
     staged_free(&h);
     return rc;
@@ -102,11 +102,11 @@ static int trajectory_replay(const TrajectoryHook *hook, const Backend *be, int 
     const int rc = hook->replay(hook->ctx, T, P, h.W, h.V, h.M, h.wT, err);
     if (rc == 0) {
         const size_t row = sizeof(real) * P;
-        be->upload(W, h.W, row * T);
-        be->upload(V, h.V, row * T);
-        be->upload(wT, h.wT, row);
+        be->mem.upload(W, h.W, row * T);
+        be->mem.upload(V, h.V, row * T);
+        be->mem.upload(wT, h.wT, row);
         if (M)
-            be->upload(M, h.M, sizeof(uint64_t) * T * ((P + 63) / 64));
+            be->mem.upload(M, h.M, sizeof(uint64_t) * T * ((P + 63) / 64));
     }
     staged_free(&h);
     return rc;
@@ -129,46 +129,46 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     if (inner_batches(p, &bo, err))
         return -1;
     const long fails = mem_failures(); /* the buffers below: out of memory is an error */
-    real *W = be->alloc(MEM_TRAJECTORY, bytes * T);   /* w_t */
-    real *V = be->alloc(MEM_TRAJECTORY, bytes * T);   /* v_{t+1} */
-    uint64_t *M = clamp ? be->alloc(MEM_TRAJECTORY, sizeof(uint64_t) * T * words) : NULL;
-    real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
-    real *g = be->alloc(MEM_PARAMS, bytes), *mask = be->alloc(MEM_PARAMS, bytes);
-    real *wb = be->alloc(MEM_PARAMS, bytes), *vb = be->alloc(MEM_PARAMS, bytes);
-    real *u = be->alloc(MEM_PARAMS, bytes), *hu = be->alloc(MEM_PARAMS, bytes);
-    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *W = be->mem.alloc(MEM_TRAJECTORY, bytes * T);   /* w_t */
+    real *V = be->mem.alloc(MEM_TRAJECTORY, bytes * T);   /* v_{t+1} */
+    uint64_t *M = clamp ? be->mem.alloc(MEM_TRAJECTORY, sizeof(uint64_t) * T * words) : NULL;
+    real *w = be->mem.alloc(MEM_PARAMS, bytes), *v = be->mem.alloc(MEM_PARAMS, bytes);
+    real *g = be->mem.alloc(MEM_PARAMS, bytes), *mask = be->mem.alloc(MEM_PARAMS, bytes);
+    real *wb = be->mem.alloc(MEM_PARAMS, bytes), *vb = be->mem.alloc(MEM_PARAMS, bytes);
+    real *u = be->mem.alloc(MEM_PARAMS, bytes), *hu = be->mem.alloc(MEM_PARAMS, bytes);
+    real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
     double *per[HYPER_KINDS] = {0};
     const TrajectoryHook *hook = cfg->trajectory;
     int rc = mem_failures() != fails ? mem_oom_error(err, "bptt") : 0;
     if (rc == 0)
-        be->copy(w, p->w0, bytes);
+        be->mem.copy(w, p->w0, bytes);
 
     if (rc == 0 && hook && hook->replay) {
         rc = trajectory_replay(hook, be, T, P, W, V, M, w, err);
-        if (rc == 0 && !(be->all_finite(W, (long)T * P) && be->all_finite(V, (long)T * P)))
+        if (rc == 0 && !(be->vec.all_finite(W, (long)T * P) && be->vec.all_finite(V, (long)T * P)))
             rc = hg_fail(err, "bptt: the replayed trajectory holds non-finite values");
     }
     engine_phase(out, ENGINE_PHASE_INNER);
     for (int t = 0; t < T && rc == 0 && !(hook && hook->replay); t++) {
         if ((rc = engine_interrupted(cfg, "bptt", t, err)))
             break;
-        be->copy(W + (long)t * P, w, bytes);
+        be->mem.copy(W + (long)t * P, w, bytes);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!be->all_finite(g, P)) {
+        if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "bptt: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        be->clamp(g, P, s->clamp, mask);
+        be->vec.clamp(g, P, s->clamp, mask);
         if (clamp) /* mask bits, for the reverse pass */
-            be->mask_pack(mask, P, M + t * words);
-        be->sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
-        be->copy(V + (long)t * P, v, bytes);
+            be->vec.mask_pack(mask, P, M + t * words);
+        be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        be->mem.copy(V + (long)t * P, v, bytes);
     }
     engine_phase(out, ENGINE_PHASE_NONE);
-    if (rc == 0 && !be->all_finite(w, P))
+    if (rc == 0 && !be->vec.all_finite(w, P))
         rc = hg_fail(err, "bptt: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0 && hook && hook->record)
         rc = trajectory_record(hook, be, T, P, W, V, M, w, err);
@@ -187,21 +187,21 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             break;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const real *wt = W + (long)t * P, *vt1 = V + (long)t * P;
-        be->axpy(vb, -a, wb, P);
+        be->vec.axpy(vb, -a, wb, P);
         if (per[HYPER_LR])
-            per[HYPER_LR][t] = -be->dot(wb, vt1, P);
+            per[HYPER_LR][t] = -be->vec.dot(wb, vt1, P);
         if (per[HYPER_MOM]) /* v_0 = 0 */
-            per[HYPER_MOM][t] = t > 0 ? be->dot(vb, V + (long)(t - 1) * P, P) : 0;
+            per[HYPER_MOM][t] = t > 0 ? be->vec.dot(vb, V + (long)(t - 1) * P, P) : 0;
         if (per[HYPER_WD])
-            per[HYPER_WD][t] = be->dot(vb, wt, P);
+            per[HYPER_WD][t] = be->vec.dot(vb, wt, P);
         if (clamp) /* u = M_t vb */
-            be->mask_select(M + t * words, vb, P, u);
+            be->vec.mask_select(M + t * words, vb, P, u);
         else
-            be->copy(u, vb, bytes);
+            be->mem.copy(u, vb, bytes);
         inner_batch(p, &bo, t, x, y);
         model_hvp(p->model, wt, x, y, p->batch, u, hu);
-        be->sgd_adjoint(wb, vb, hu, P, l, m);
-        if (!be->all_finite(wb, P))
+        be->vec.sgd_adjoint(wb, vb, hu, P, l, m);
+        if (!be->vec.all_finite(wb, P))
             rc = hg_fail(err, "bptt: reverse pass diverged at step %d", t);
     }
     engine_phase(out, ENGINE_PHASE_NONE);
@@ -210,9 +210,9 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
     real *const bufs[] = {W, V, w, v, g, mask, wb, vb, u, hu, comp, x};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        be->free(bufs[i]);
-    be->free(M);
-    be->free(y);
+        be->mem.free(bufs[i]);
+    be->mem.free(M);
+    be->mem.free(y);
     batch_order_free(&bo);
     return rc;
 }

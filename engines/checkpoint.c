@@ -112,25 +112,25 @@ typedef struct Run {
 
 static int state_alloc(Run *r, State *st, MemTag tag)
 {
-    st->w = r->be->alloc(tag, r->bytes);
-    st->v = r->be->alloc(tag, r->bytes);
-    st->comp = r->p->kahan ? r->be->alloc(tag, r->bytes) : NULL;
+    st->w = r->be->mem.alloc(tag, r->bytes);
+    st->v = r->be->mem.alloc(tag, r->bytes);
+    st->comp = r->p->kahan ? r->be->mem.alloc(tag, r->bytes) : NULL;
     return 0;
 }
 
 static void state_free(Run *r, State *st)
 {
-    r->be->free(st->w);
-    r->be->free(st->v);
-    r->be->free(st->comp);
+    r->be->mem.free(st->w);
+    r->be->mem.free(st->v);
+    r->be->mem.free(st->comp);
 }
 
 static void state_copy(Run *r, State *dst, const State *src)
 {
-    r->be->copy(dst->w, src->w, r->bytes);
-    r->be->copy(dst->v, src->v, r->bytes);
+    r->be->mem.copy(dst->w, src->w, r->bytes);
+    r->be->mem.copy(dst->v, src->v, r->bytes);
     if (dst->comp)
-        r->be->copy(dst->comp, src->comp, r->bytes);
+        r->be->mem.copy(dst->comp, src->comp, r->bytes);
 }
 
 /* st from step t to t + 1 (the gradient into r->g, clamped, mask into
@@ -142,13 +142,13 @@ static void step(Run *r, State *st, int t)
         return;
     inner_batch(r->p, &r->bo, t, r->x, r->y);
     model_loss_grad(r->p->model, st->w, r->x, r->y, r->p->batch, r->g);
-    if (!r->be->all_finite(r->g, r->P)) {
+    if (!r->be->vec.all_finite(r->g, r->P)) {
         r->rc = hg_fail(r->err, "checkpoint: inner run diverged: non-finite gradient at step %d",
                         t);
         return;
     }
-    r->be->clamp(r->g, r->P, s->clamp, r->mask);
-    r->be->sgd_step(st->w, st->v, st->comp, r->g, r->P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
+    r->be->vec.clamp(r->g, r->P, s->clamp, r->mask);
+    r->be->vec.sgd_step(st->w, st->v, st->comp, r->g, r->P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
                     s->v[HYPER_WD][t]);
 }
 
@@ -174,7 +174,7 @@ static void reverse_step(Run *r, int t)
         return;
     if (!r->wb_ready) { /* t = T - 1: f's gradient at w_T starts the reverse pass */
         r->wb_ready = 1;
-        if (!be->all_finite(r->next.w, P)) {
+        if (!be->vec.all_finite(r->next.w, P)) {
             r->rc = hg_fail(r->err, "checkpoint: inner run diverged: non-finite weights at "
                             "step %d", t + 1);
             return;
@@ -186,24 +186,24 @@ static void reverse_step(Run *r, int t)
     }
     const double a = r->s->v[HYPER_LR][t], m = r->s->v[HYPER_MOM][t], l = r->s->v[HYPER_WD][t];
     engine_phase(r->out, ENGINE_PHASE_HYPERGRAD);
-    be->axpy(r->vb, -a, r->wb, P);
+    be->vec.axpy(r->vb, -a, r->wb, P);
     if (r->per[HYPER_LR])
-        r->per[HYPER_LR][t] = -be->dot(r->wb, r->next.v, P);
+        r->per[HYPER_LR][t] = -be->vec.dot(r->wb, r->next.v, P);
     if (r->per[HYPER_MOM]) /* v_0 = 0 */
-        r->per[HYPER_MOM][t] = t > 0 ? be->dot(r->vb, r->cur.v, P) : 0;
+        r->per[HYPER_MOM][t] = t > 0 ? be->vec.dot(r->vb, r->cur.v, P) : 0;
     if (r->per[HYPER_WD])
-        r->per[HYPER_WD][t] = be->dot(r->vb, r->cur.w, P);
+        r->per[HYPER_WD][t] = be->vec.dot(r->vb, r->cur.w, P);
     if (r->clamp) { /* u = M_t vb, through the mask's bits as bptt does */
-        be->copy(r->bits, r->no_bits, sizeof(uint64_t) * r->words);
-        be->mask_pack(r->mask, P, r->bits);
-        be->mask_select(r->bits, r->vb, P, r->u);
+        be->mem.copy(r->bits, r->no_bits, sizeof(uint64_t) * r->words);
+        be->vec.mask_pack(r->mask, P, r->bits);
+        be->vec.mask_select(r->bits, r->vb, P, r->u);
     } else {
-        be->copy(r->u, r->vb, r->bytes);
+        be->mem.copy(r->u, r->vb, r->bytes);
     }
     inner_batch(r->p, &r->bo, t, r->x, r->y);
     model_hvp(r->p->model, r->cur.w, r->x, r->y, r->p->batch, r->u, r->hu);
-    be->sgd_adjoint(r->wb, r->vb, r->hu, P, l, m);
-    if (!be->all_finite(r->wb, P))
+    be->vec.sgd_adjoint(r->wb, r->vb, r->hu, P, l, m);
+    if (!be->vec.all_finite(r->wb, P))
         r->rc = hg_fail(r->err, "checkpoint: reverse pass diverged at step %d", t);
 }
 
@@ -282,11 +282,11 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     state_alloc(&r, &r.next, MEM_PARAMS);
     real **bufs[] = {&r.g, &r.mask, &r.wb, &r.vb, &r.u, &r.hu};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        *bufs[i] = be->alloc(MEM_PARAMS, r.bytes);
-    r.bits = be->alloc(MEM_PARAMS, sizeof(uint64_t) * r.words);
-    r.no_bits = be->alloc(MEM_PARAMS, sizeof(uint64_t) * r.words);
-    r.x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dataset_dim(p->train));
-    r.y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+        *bufs[i] = be->mem.alloc(MEM_PARAMS, r.bytes);
+    r.bits = be->mem.alloc(MEM_PARAMS, sizeof(uint64_t) * r.words);
+    r.no_bits = be->mem.alloc(MEM_PARAMS, sizeof(uint64_t) * r.words);
+    r.x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dataset_dim(p->train));
+    r.y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (cfg->layout->K[k])
             r.per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
@@ -294,7 +294,7 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     if (mem_failures() != fails)
         r.rc = mem_oom_error(err, "checkpoint");
     else
-        be->copy(r.base.w, p->w0, r.bytes); /* v and comp start at 0 */
+        be->mem.copy(r.base.w, p->w0, r.bytes); /* v and comp start at 0 */
     if (r.rc == 0 && uniform)
         reverse_uniform(&r, C, L);
     else if (r.rc == 0)
@@ -316,11 +316,11 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     state_free(&r, &r.cur);
     state_free(&r, &r.next);
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        be->free(*bufs[i]);
-    be->free(r.bits);
-    be->free(r.no_bits);
-    be->free(r.x);
-    be->free(r.y);
+        be->mem.free(*bufs[i]);
+    be->mem.free(r.bits);
+    be->mem.free(r.no_bits);
+    be->mem.free(r.x);
+    be->mem.free(r.y);
     batch_order_free(&r.bo);
     return r.rc;
 }

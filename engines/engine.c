@@ -107,9 +107,9 @@ int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int
 int engine_check_device(const EngineOps *ops, const Backend *be, const EngineState *st,
                         HgErr *err)
 {
-    if (!be->mem_available || st->bytes <= 0)
+    if (!be->mem.mem_available || st->bytes <= 0)
         return 0;
-    const double free_b = (double)be->mem_available();
+    const double free_b = (double)be->mem.mem_available();
     if (st->bytes <= 0.9 * free_b)
         return 0;
     return hg_fail(err, "%s: %s needs %.2f GiB but the %s device has %.2f GiB free; %s",
@@ -202,7 +202,7 @@ int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out,
     for (int k = 0; k < MEM_NTAGS; k++)
         out->mem_peak[k] = mem_peak(k);
     out->peak_rss = mem_peak_rss();
-    out->device_peak = be->device_peak ? be->device_peak() : 0;
+    out->device_peak = be->mem.device_peak ? be->mem.device_peak() : 0;
     if (rc == 0 && !(isfinite(out->val_loss) && finite_array(out->hypergrad, out->N)))
         rc = hg_fail(err, "%s: the hypergradient or validation loss is not finite "
                      "(the inner run diverged?)", ops->name);

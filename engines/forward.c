@@ -67,14 +67,14 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
     Step *s = ctx;
     if (!s->clamped) { /* the gradient is complete before the first chunk */
         s->clamped = 1;
-        s->finite = s->be->all_finite(s->g, s->P);
+        s->finite = s->be->vec.all_finite(s->g, s->P);
         if (s->finite)
-            s->be->clamp(s->g, s->P, s->clamp, s->mask);
+            s->be->vec.clamp(s->g, s->P, s->clamp, s->mask);
     }
     if (!s->finite)
         return;
     /* U = m U + M HZ + l Z (+ v_t, w_t in their columns); Z -= a U */
-    s->be->tangent_fold(s->Z, s->U, HZ, s->mask, s->v, s->w, s->P, j0, kc, s->cm, s->cw, s->a,
+    s->be->vec.tangent_fold(s->Z, s->U, HZ, s->mask, s->v, s->w, s->P, j0, kc, s->cm, s->cw, s->a,
                         s->m, s->l);
 }
 
@@ -106,18 +106,18 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         slot[cols[c].theta] = c;
 
     const long fails = mem_failures(); /* the buffers below: out of memory is an error */
-    real *Z = be->alloc(MEM_TANGENTS, bytes * N);
-    real *U = be->alloc(MEM_TANGENTS, bytes * N);
+    real *Z = be->mem.alloc(MEM_TANGENTS, bytes * N);
+    real *U = be->mem.alloc(MEM_TANGENTS, bytes * N);
     const int chunk = N < FORWARD_CHUNK ? N : FORWARD_CHUNK;
-    real *HZ = be->alloc(MEM_TANGENTS, bytes * chunk);
-    real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
-    real *g = be->alloc(MEM_PARAMS, bytes), *mask = be->alloc(MEM_PARAMS, bytes);
-    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *HZ = be->mem.alloc(MEM_TANGENTS, bytes * chunk);
+    real *w = be->mem.alloc(MEM_PARAMS, bytes), *v = be->mem.alloc(MEM_PARAMS, bytes);
+    real *g = be->mem.alloc(MEM_PARAMS, bytes), *mask = be->mem.alloc(MEM_PARAMS, bytes);
+    real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
     int rc = mem_failures() != fails ? mem_oom_error(err, "forward") : 0, active = 0;
     if (rc == 0)
-        be->copy(w, p->w0, bytes);
+        be->mem.copy(w, p->w0, bytes);
 
     engine_phase(out, ENGINE_PHASE_INNER);
     for (int t = 0; t < T && rc == 0; t++) {
@@ -135,13 +135,13 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        be->sgd_step(w, v, comp, g, P, a, m, l);
+        be->vec.sgd_step(w, v, comp, g, P, a, m, l);
         const int ca = hyper_column(h, HYPER_LR, t);
         if (ca >= 0)
-            be->axpy(Z + (long)slot[ca] * P, -1, v, P);
+            be->vec.axpy(Z + (long)slot[ca] * P, -1, v, P);
     }
     engine_phase(out, ENGINE_PHASE_NONE);
-    if (rc == 0 && !be->all_finite(w, P))
+    if (rc == 0 && !be->vec.all_finite(w, P))
         rc = hg_fail(err, "forward: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
         engine_phase(out, ENGINE_PHASE_VALIDATION);
@@ -149,7 +149,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
                        &out->val_acc);
         engine_phase(out, ENGINE_PHASE_HYPERGRAD);
         for (int q = 0; q < N; q++)
-            out->hypergrad[q] = be->dot(Z + (long)slot[q] * P, g, P);
+            out->hypergrad[q] = be->vec.dot(Z + (long)slot[q] * P, g, P);
         engine_phase(out, ENGINE_PHASE_NONE);
     }
     /* per-step values exist only without sharing (every column one step) */
@@ -163,8 +163,8 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     mem_free(slot);
     real *const bufs[] = {Z, U, HZ, w, v, comp, g, mask, x};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        be->free(bufs[i]);
-    be->free(y);
+        be->mem.free(bufs[i]);
+    be->mem.free(y);
     batch_order_free(&bo);
     return rc;
 }

@@ -34,11 +34,11 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         memcpy(s.v[k], cfg->sched->v[k], sizeof(double) * T);
     }
     const long fails = mem_failures(); /* the buffers below: out of memory is an error */
-    real *w = be->alloc(MEM_PARAMS, bytes), *v = be->alloc(MEM_PARAMS, bytes);
-    real *w_old = be->alloc(MEM_PARAMS, bytes), *v_old = be->alloc(MEM_PARAMS, bytes);
-    real *g = be->alloc(MEM_PARAMS, bytes), *gf = be->alloc(MEM_PARAMS, bytes);
-    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *w = be->mem.alloc(MEM_PARAMS, bytes), *v = be->mem.alloc(MEM_PARAMS, bytes);
+    real *w_old = be->mem.alloc(MEM_PARAMS, bytes), *v_old = be->mem.alloc(MEM_PARAMS, bytes);
+    real *g = be->mem.alloc(MEM_PARAMS, bytes), *gf = be->mem.alloc(MEM_PARAMS, bytes);
+    real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k])
@@ -46,7 +46,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *comp = inner_comp_alloc(p);
     int rc = mem_failures() != fails ? mem_oom_error(err, "greedy") : 0;
     if (rc == 0)
-        be->copy(w, p->w0, bytes);
+        be->mem.copy(w, p->w0, bytes);
 
     for (int t = 0; t < T && rc == 0; t++) {
         if ((rc = engine_interrupted(cfg, "greedy", t, err)))
@@ -55,14 +55,14 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         engine_phase(out, ENGINE_PHASE_INNER);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!be->all_finite(g, P)) {
+        if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        be->clamp(g, P, s.clamp, NULL);
-        be->copy(w_old, w, bytes);
-        be->copy(v_old, v, bytes);
-        be->sgd_step(w, v, comp, g, P, a, m, l);
+        be->vec.clamp(g, P, s.clamp, NULL);
+        be->mem.copy(w_old, w, bytes);
+        be->mem.copy(v_old, v, bytes);
+        be->vec.sgd_step(w, v, comp, g, P, a, m, l);
         engine_phase(out, ENGINE_PHASE_HYPERGRAD); /* the look-ahead */
         if (cfg->greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);
@@ -70,14 +70,14 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         } else {
             model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, gf, NULL, NULL);
         }
-        if (!be->all_finite(gf, P)) {
+        if (!be->vec.all_finite(gf, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite look-ahead gradient at step %d", t);
             break;
         }
         double hg[HYPER_KINDS];
-        hg[HYPER_LR] = -be->dot(gf, v, P);
-        hg[HYPER_MOM] = -a * be->dot(gf, v_old, P);
-        hg[HYPER_WD] = -a * be->dot(gf, w_old, P);
+        hg[HYPER_LR] = -be->vec.dot(gf, v, P);
+        hg[HYPER_MOM] = -a * be->vec.dot(gf, v_old, P);
+        hg[HYPER_WD] = -a * be->vec.dot(gf, w_old, P);
         for (int k = 0; k < HYPER_KINDS; k++) {
             if (!per[k])
                 continue;
@@ -91,7 +91,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         }
     }
     engine_phase(out, ENGINE_PHASE_NONE);
-    if (rc == 0 && !be->all_finite(w, P))
+    if (rc == 0 && !be->vec.all_finite(w, P))
         rc = hg_fail(err, "greedy: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
         engine_phase(out, ENGINE_PHASE_VALIDATION);
@@ -104,8 +104,8 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         mem_free(s.v[k]);
     real *const bufs[] = {w, v, comp, w_old, v_old, g, gf, x};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        be->free(bufs[i]);
-    be->free(y);
+        be->mem.free(bufs[i]);
+    be->mem.free(y);
     batch_order_free(&bo);
     return rc;
 }

@@ -75,18 +75,18 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         return -1;
     }
     const long fails = mem_failures(); /* the buffers below: out of memory is an error */
-    FixStreams *st = be->fix_streams_new(P, S, floor_bits);
-    int64_t *W = be->alloc(MEM_PARAMS, sizeof(int64_t) * P);
-    int64_t *V = be->alloc(MEM_PARAMS, sizeof(int64_t) * P);
-    real *w = be->alloc(MEM_PARAMS, bytes), *g = be->alloc(MEM_PARAMS, bytes);
-    real *mask = be->alloc(MEM_PARAMS, bytes);
-    real *wb = be->alloc(MEM_PARAMS, bytes), *vb = be->alloc(MEM_PARAMS, bytes);
-    real *u = be->alloc(MEM_PARAMS, bytes), *hu = be->alloc(MEM_PARAMS, bytes);
-    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    FixStreams *st = be->fix.fix_streams_new(P, S, floor_bits);
+    int64_t *W = be->mem.alloc(MEM_PARAMS, sizeof(int64_t) * P);
+    int64_t *V = be->mem.alloc(MEM_PARAMS, sizeof(int64_t) * P);
+    real *w = be->mem.alloc(MEM_PARAMS, bytes), *g = be->mem.alloc(MEM_PARAMS, bytes);
+    real *mask = be->mem.alloc(MEM_PARAMS, bytes);
+    real *wb = be->mem.alloc(MEM_PARAMS, bytes), *vb = be->mem.alloc(MEM_PARAMS, bytes);
+    real *u = be->mem.alloc(MEM_PARAMS, bytes), *hu = be->mem.alloc(MEM_PARAMS, bytes);
+    real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
     int rc = mem_failures() != fails ? mem_oom_error(err, "reversible") : 0;
-    double bad = rc ? 0 : be->fix_load(W, p->w0, P);
+    double bad = rc ? 0 : be->fix.fix_load(W, p->w0, P);
     if (bad != 0)
         rc = overflow(err, "w_0", 0, bad);
 
@@ -95,21 +95,21 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         if ((rc = engine_interrupted(cfg, "reversible", t, err)))
             break;
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
-        be->fix_to_real(w, W, P);
+        be->fix.fix_to_real(w, W, P);
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!be->all_finite(g, P)) {
+        if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "reversible: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        be->clamp(g, P, s->clamp, NULL);
-        bad = be->fix_step(st, W, V, g, &q[t], a, l);
+        be->vec.clamp(g, P, s->clamp, NULL);
+        bad = be->fix.fix_step(st, W, V, g, &q[t], a, l);
         if (bad != 0)
             rc = overflow(err, "the forward pass", t, bad);
     }
     if (rc == 0) {
-        be->fix_to_real(w, W, P);
-        if (!be->all_finite(w, P))
+        be->fix.fix_to_real(w, W, P);
+        if (!be->vec.all_finite(w, P))
             rc = hg_fail(err, "reversible: inner run diverged: non-finite weights at step %d", T);
     }
     engine_phase(out, ENGINE_PHASE_VALIDATION);
@@ -117,7 +117,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
     engine_phase(out, ENGINE_PHASE_NONE);
-    out->infobuf_bytes = be->fix_streams_peak_bytes(st);
+    out->infobuf_bytes = be->fix.fix_streams_peak_bytes(st);
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;
 
     for (int k = 0; k < HYPER_KINDS; k++)
@@ -131,27 +131,27 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         const double m = (double)q[t].n / (double)q[t].d; /* the momentum actually run */
         double d_lr, d_wd;
         /* vb -= a wb; W -> w_t (rebuilding w); the lr and wd derivatives */
-        be->fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
+        be->fix.fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
         inner_batch(p, &bo, t, x, y);
         if (clamp) { /* the tangent M_t vb needs the gradient first */
             model_loss_grad(p->model, w, x, y, p->batch, g);
-            be->clamp(g, P, s->clamp, mask);
-            be->mul(u, mask, vb, P);
+            be->vec.clamp(g, P, s->clamp, mask);
+            be->vec.mul(u, mask, vb, P);
             model_hvp(p->model, w, x, y, p->batch, u, hu);
         } else { /* gradient and H vb from one pass */
             model_hvp_block(p->model, w, x, y, p->batch, 1, vb, hu, g);
         }
         if (t == reversible_test_flip)
             g[P / 2] += (real)1e-3;
-        be->fix_unstep_v(st, W, V, g, &q[t], l); /* V -> v_t */
-        const double d_mom = be->fix_adjoint(wb, vb, hu, V, P, l, m);
+        be->fix.fix_unstep_v(st, W, V, g, &q[t], l); /* V -> v_t */
+        const double d_mom = be->fix.fix_adjoint(wb, vb, hu, V, P, l, m);
         if (per[HYPER_LR])
             per[HYPER_LR][t] = d_lr;
         if (per[HYPER_MOM])
             per[HYPER_MOM][t] = d_mom;
         if (per[HYPER_WD])
             per[HYPER_WD][t] = d_wd;
-        if (!be->all_finite(wb, P))
+        if (!be->vec.all_finite(wb, P))
             rc = hg_fail(err, "reversible: reverse pass diverged at step %d", t);
     }
 
@@ -159,26 +159,26 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     /* The reversal must be exact: w_0, v_0 = 0 and an empty buffer. */
     if (rc == 0) {
         long first;
-        const long wrong = be->fix_mismatch(W, V, p->w0, P, &first);
-        const int open = be->fix_streams_open(st);
+        const long wrong = be->fix.fix_mismatch(W, V, p->w0, P, &first);
+        const int open = be->fix.fix_streams_open(st);
         if (wrong || open)
             rc = hg_fail(err, "reversible: the reverse pass did not restore w_0 and v_0 bit for "
                          "bit (%ld parameters differ, first at index %ld; %d of %d buffer "
                          "streams not empty): the recomputed gradients are not bitwise "
                          "reproducible or the buffer is corrupt", wrong, first, open,
-                         be->fix_streams_count(st));
+                         be->fix.fix_streams_count(st));
     }
     if (rc == 0)
         hyper_sum_windows(cfg->layout, per, out->hypergrad);
 
-    be->fix_streams_free(st);
+    be->fix.fix_streams_free(st);
     mem_free(q);
     real *const bufs[] = {w, g, mask, wb, vb, u, hu, x};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        be->free(bufs[i]);
-    be->free(W);
-    be->free(V);
-    be->free(y);
+        be->mem.free(bufs[i]);
+    be->mem.free(W);
+    be->mem.free(V);
+    be->mem.free(y);
     batch_order_free(&bo);
     return rc;
 }

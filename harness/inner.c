@@ -18,7 +18,7 @@ int inner_batches(const InnerProblem *p, BatchOrder *bo, HgErr *err)
 void inner_batch(const InnerProblem *p, BatchOrder *bo, long t, real *x, int32_t *y)
 {
     const Dataset *d = p->train;
-    inner_backend(p)->gather(d->x, d->y, d->n, dataset_dim(d), batch_order_step(bo, t), p->batch,
+    inner_backend(p)->mem.gather(d->x, d->y, d->n, dataset_dim(d), batch_order_step(bo, t), p->batch,
                              x, y);
 }
 
@@ -26,7 +26,7 @@ real *inner_comp_alloc(const InnerProblem *p)
 {
     if (!p->kahan)
         return NULL;
-    return inner_backend(p)->alloc(MEM_PARAMS, sizeof(real) * p->model->nparams); /* zeroed */
+    return inner_backend(p)->mem.alloc(MEM_PARAMS, sizeof(real) * p->model->nparams); /* zeroed */
 }
 
 int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
@@ -38,10 +38,10 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
     if (inner_batches(p, &bo, err))
         return -1;
     const long fails = mem_failures(); /* out of memory is an error */
-    real *v = be->alloc(MEM_PARAMS, sizeof(real) * P);
-    real *g = be->alloc(MEM_PARAMS, sizeof(real) * P);
-    real *x = be->alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = be->alloc(MEM_DATA, sizeof(int32_t) * p->batch);
+    real *v = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
+    real *g = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
+    real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
+    int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
     int rc = mem_failures() != fails ? mem_oom_error(err, "training") : 0;
     for (int t = 0; t < s->T && rc == 0; t++) {
@@ -51,20 +51,20 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
         }
         inner_batch(p, &bo, t, x, y);
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!be->all_finite(g, P))
+        if (!be->vec.all_finite(g, P))
             rc = hg_fail(err, "inner run diverged: non-finite gradient at step %d", t);
-        be->clamp(g, P, s->clamp, NULL);
-        be->sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        be->vec.clamp(g, P, s->clamp, NULL);
+        be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
     }
-    if (rc == 0 && !be->all_finite(w, P))
+    if (rc == 0 && !be->vec.all_finite(w, P))
         rc = hg_fail(err, "inner run diverged: non-finite weights after step %d", s->T - 1);
     if (rc == 0)
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, val_loss, val_acc);
-    be->free(v);
-    be->free(comp);
-    be->free(g);
-    be->free(x);
-    be->free(y);
+    be->mem.free(v);
+    be->mem.free(comp);
+    be->mem.free(g);
+    be->mem.free(x);
+    be->mem.free(y);
     batch_order_free(&bo);
     return rc;
 }

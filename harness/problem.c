@@ -188,10 +188,10 @@ static void upload_set(const Backend *be, const Dataset *host, Dataset *dev)
     const size_t xb = sizeof(real) * (size_t)host->n * (size_t)dataset_dim(host);
     const size_t yb = sizeof(int32_t) * (size_t)host->n;
     *dev = *host;
-    dev->x = be->alloc(MEM_DATA, xb);
-    dev->y = be->alloc(MEM_DATA, yb);
-    be->upload(dev->x, host->x, xb);
-    be->upload(dev->y, host->y, yb);
+    dev->x = be->mem.alloc(MEM_DATA, xb);
+    dev->y = be->mem.alloc(MEM_DATA, yb);
+    be->mem.upload(dev->x, host->x, xb);
+    be->mem.upload(dev->y, host->y, yb);
 }
 
 /* The inner problem on the backend's memory: the host's on the CPU, else
@@ -207,9 +207,9 @@ static void place_inner(Problem *p)
         if (!p->dev_w0) {
             upload_set(be, &p->train, &p->dev_train);
             upload_set(be, &p->val, &p->dev_val);
-            p->dev_w0 = be->alloc(MEM_PARAMS, wb);
+            p->dev_w0 = be->mem.alloc(MEM_PARAMS, wb);
         }
-        be->upload(p->dev_w0, p->w0, wb);
+        be->mem.upload(p->dev_w0, p->w0, wb);
         train = &p->dev_train;
         val = &p->dev_val;
         w0 = p->dev_w0;
@@ -272,7 +272,7 @@ void problem_reseed(Problem *p, uint64_t seed)
         model_init(p->model, p->w0, p->spec.init, p->spec.init_sigma, seed);
         perturb_w0(&p->spec, p->w0, p->model->nparams);
         if (p->dev_w0)
-            p->be->upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
+            p->be->mem.upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
     }
     p->inner.batch_seed = p->batch_seed;
 }
@@ -280,11 +280,11 @@ void problem_reseed(Problem *p, uint64_t seed)
 void problem_free(Problem *p)
 {
     if (p->dev_w0) {
-        p->be->free(p->dev_w0);
-        p->be->free(p->dev_train.x);
-        p->be->free(p->dev_train.y);
-        p->be->free(p->dev_val.x);
-        p->be->free(p->dev_val.y);
+        p->be->mem.free(p->dev_w0);
+        p->be->mem.free(p->dev_train.x);
+        p->be->mem.free(p->dev_train.y);
+        p->be->mem.free(p->dev_val.x);
+        p->be->mem.free(p->dev_val.y);
     }
     mem_free(p->w0);
     mem_free(p->mean);

@@ -79,7 +79,7 @@ void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         const int b = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         total += b * net_forward(m, w, x + i0 * dim, y + i0, b);
-        correct += m->be->xent_correct(net_logits(m), y + i0, b, m->classes);
+        correct += m->be->layer.xent_correct(net_logits(m), y + i0, b, m->classes);
     }
     if (loss)
         *loss = n > 0 ? total / n : NAN;
@@ -92,24 +92,24 @@ void model_set_grad(Model *m, const real *w, const real *x, const int32_t *y, in
 {
     const long P = m->nparams, dim = shape_size(m->input);
     const Backend *be = m->be;
-    double *sum = mem_check(be->alloc(MEM_PARAMS, sizeof(double) * P), MEM_PARAMS,
+    double *sum = mem_check(be->mem.alloc(MEM_PARAMS, sizeof(double) * P), MEM_PARAMS,
                             sizeof(double) * P); /* zeroed */
-    real *g = mem_check(be->alloc(MEM_PARAMS, sizeof(real) * P), MEM_PARAMS, sizeof(real) * P);
+    real *g = mem_check(be->mem.alloc(MEM_PARAMS, sizeof(real) * P), MEM_PARAMS, sizeof(real) * P);
     double total = 0;
     long correct = 0;
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         const int b = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         total += b * model_loss_grad(m, w, x + i0 * dim, y + i0, b, g);
-        correct += m->be->xent_correct(net_logits(m), y + i0, b, m->classes);
-        be->grad_accumulate(sum, g, b, P);
+        correct += m->be->layer.xent_correct(net_logits(m), y + i0, b, m->classes);
+        be->vec.grad_accumulate(sum, g, b, P);
     }
-    be->grad_average(grad, sum, n, P);
+    be->vec.grad_average(grad, sum, n, P);
     if (loss)
         *loss = total / n;
     if (accuracy)
         *accuracy = (double)correct / n;
-    be->free(sum);
-    be->free(g);
+    be->mem.free(sum);
+    be->mem.free(g);
 }
 
 double model_accuracy(Model *m, const real *w, const real *x, const int32_t *y, int n)

@@ -49,7 +49,7 @@ static int has_params(const Layer *L)
 ModelWork *net_work_new(const Model *m)
 {
     ModelWork *wk = mem_alloc(MEM_ACTIVATIONS, sizeof *wk);
-    wk->scratch = m->be->scratch_new();
+    wk->scratch = m->be->mem.scratch_new();
     stopwatch_init(&wk->watch, m->be, 0); /* the host clock until asked */
     wk->input_spatial = m->layers[0].type == LAYER_CONV2D ||
                         m->layers[0].type == LAYER_MAXPOOL;
@@ -65,8 +65,8 @@ void net_work_free(const Model *m, ModelWork *wk)
     if (!wk)
         return;
     stopwatch_free(&wk->watch);
-    m->be->scratch_free(wk->scratch);
-    m->be->free(wk->arena);
+    m->be->mem.scratch_free(wk->scratch);
+    m->be->mem.free(wk->arena);
     mem_free(wk);
 }
 
@@ -92,7 +92,7 @@ int net_tangent_chunk(const Model *m, int n)
 static int is_direct(const Model *m, int l)
 {
     const Layer *L = &m->layers[l];
-    return L->type == LAYER_CONV2D && l == m->work->first_param && m->be->conv_direct_forward &&
+    return L->type == LAYER_CONV2D && l == m->work->first_param && m->be->layer.conv_direct_forward &&
            (long)L->geom.in.c * L->geom.ksize * L->geom.ksize <= m->conv_direct_taps;
 }
 
@@ -103,7 +103,7 @@ static int pool_takes_relu(const Model *m, int l)
 {
     return l >= 1 && l < m->nlayers && m->layers[l].type == LAYER_MAXPOOL &&
            m->layers[l - 1].type == LAYER_RELU && l - 1 > m->work->first_param &&
-           m->be->maxpool_relu_backward;
+           m->be->layer.maxpool_relu_backward;
 }
 
 /* Layer l is a pool that also does the relu below it in the forward and
@@ -112,8 +112,8 @@ static int pool_takes_relu(const Model *m, int l)
 static int pool_fuses_relu(const Model *m, int l)
 {
     const Backend *be = m->be;
-    return pool_takes_relu(m, l) && be->maxpool_relu_forward && be->maxpool_relu_gather &&
-           be->maxpool_relu_kink;
+    return pool_takes_relu(m, l) && be->layer.maxpool_relu_forward && be->layer.maxpool_relu_gather &&
+           be->layer.maxpool_relu_kink;
 }
 
 /* Layer l is a relu + pool (pool_takes_relu) right above the first layer's
@@ -123,7 +123,7 @@ static int pool_fuses_relu(const Model *m, int l)
 static int pool_into_direct(const Model *m, int l)
 {
     return pool_takes_relu(m, l) && l >= 2 && is_direct(m, l - 2) &&
-           m->be->conv_direct_backward_params_pooled;
+           m->be->layer.conv_direct_backward_params_pooled;
 }
 
 static long layer_in(const Model *m, int l) { return shape_size(m->layers[l].geom.in); }
@@ -171,8 +171,8 @@ void net_reserve(Model *m, int n, int kc)
         CARVE(wk->prob, real, (long)n * m->classes);
 #undef CARVE
         if (!pass) {
-            m->be->free(wk->arena);
-            wk->arena = mem_check(m->be->alloc(MEM_ACTIVATIONS, off), MEM_ACTIVATIONS, off);
+            m->be->mem.free(wk->arena);
+            wk->arena = mem_check(m->be->mem.alloc(MEM_ACTIVATIONS, off), MEM_ACTIVATIONS, off);
             wk->arena_bytes = off;
         }
     }
@@ -189,7 +189,7 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
     const Backend *be = m->be;
     if (wk->input_spatial && m->input.c > 1) {
         /* [n][C][HW] -> [C][n][HW]: the inverse of flatten */
-        be->flatten_backward(m->input, x, n, wk->act_buf[0]);
+        be->layer.flatten_backward(m->input, x, n, wk->act_buf[0]);
         wk->act[0] = wk->act_buf[0];
     } else {
         wk->act[0] = x; /* one channel: the two layouts coincide */
@@ -204,37 +204,37 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
         const long osz = (long)n * layer_out(m, l);
         switch (L->type) {
         case LAYER_LINEAR:
-            be->linear_forward(G, w, in, n, out, 0, 1);
+            be->layer.linear_forward(G, w, in, n, out, 0, 1);
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l)) {
-                be->conv_direct_forward(G, w, in, n, out, wk->scratch);
+                be->layer.conv_direct_forward(G, w, in, n, out, wk->scratch);
                 break;
             }
-            be->conv_forward(G, w, in, n, out, wk->scratch);
+            be->layer.conv_forward(G, w, in, n, out, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (pool_fuses_relu(m, l))
-                be->maxpool_relu_forward(G, wk->act[l - 1], n, out, wk->arg[l]);
+                be->layer.maxpool_relu_forward(G, wk->act[l - 1], n, out, wk->arg[l]);
             else
-                be->maxpool_forward(G, in, n, out, wk->arg[l]);
+                be->layer.maxpool_forward(G, in, n, out, wk->arg[l]);
             break;
         case LAYER_RELU:
             if (!pool_fuses_relu(m, l + 1)) /* else done by the pool above */
-                be->relu_forward(in, osz, out);
+                be->layer.relu_forward(in, osz, out);
             break;
         case LAYER_TANH:
-            be->tanh_forward(in, osz, out);
+            be->layer.tanh_forward(in, osz, out);
             break;
         case LAYER_FLATTEN:
-            be->flatten_forward(G->in, in, n, out);
+            be->layer.flatten_forward(G->in, in, n, out);
             break;
         }
     }
     stopwatch_mark(&wk->watch, NULL);
     if (!y)
         return 0;
-    return be->xent_forward(wk->act[m->nlayers], y, n, m->classes, wk->prob);
+    return be->layer.xent_forward(wk->act[m->nlayers], y, n, m->classes, wk->prob);
 }
 
 const real *net_logits(const Model *m) { return m->work->act[m->nlayers]; }
@@ -258,7 +258,7 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
 {
     ModelWork *wk = m->work;
     const Backend *be = m->be;
-    be->xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
+    be->layer.xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
     wk->prof_calls[NET_BACKWARD]++;
     /* with a gradient every delta down to the first parameterised layer;
      * without (an HVP's primal pass), only those the R-backward reads: on
@@ -275,39 +275,39 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
         switch (L->type) {
         case LAYER_LINEAR:
             if (grad)
-                be->linear_backward_params(G, x, dy, n, grad, 0, 1);
+                be->layer.linear_backward_params(G, x, dy, n, grad, 0, 1);
             if (need_dx)
-                be->linear_backward_data(G, w, dy, n, dx, 0);
+                be->layer.linear_backward_data(G, w, dy, n, dx, 0);
             break;
         case LAYER_CONV2D:
             if (grad && is_direct(m, l) && l + 2 < m->nlayers && pool_into_direct(m, l + 2))
-                be->conv_direct_backward_params_pooled(G, &m->layers[l + 2].geom, wk->arg[l + 2],
+                be->layer.conv_direct_backward_params_pooled(G, &m->layers[l + 2].geom, wk->arg[l + 2],
                                                        wk->act[l + 1], x, wk->delta[l + 3], n,
                                                        grad, wk->scratch);
             else if (grad && is_direct(m, l))
-                be->conv_direct_backward_params(G, x, dy, n, grad, wk->scratch);
+                be->layer.conv_direct_backward_params(G, x, dy, n, grad, wk->scratch);
             else if (grad)
-                be->conv_backward(G, w, x, dy, n, grad, need_dx ? dx : NULL, wk->scratch);
+                be->layer.conv_backward(G, w, x, dy, n, grad, need_dx ? dx : NULL, wk->scratch);
             else if (need_dx)
-                be->conv_backward_data(G, w, dy, n, dx, wk->scratch);
+                be->layer.conv_backward_data(G, w, dy, n, dx, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (pool_takes_relu(m, l) && l - 1 > lowest && !pool_into_direct(m, l))
-                be->maxpool_relu_backward(G, wk->arg[l], wk->act[l - 1], dy, n, wk->delta[l - 1]);
+                be->layer.maxpool_relu_backward(G, wk->arg[l], wk->act[l - 1], dy, n, wk->delta[l - 1]);
             else if (need_dx && !pool_takes_relu(m, l))
-                be->maxpool_backward(G, wk->arg[l], dy, n, dx);
+                be->layer.maxpool_backward(G, wk->arg[l], dy, n, dx);
             break;
         case LAYER_RELU:
             if (need_dx && !pool_takes_relu(m, l + 1))
-                be->relu_mask(x, dy, osz, dx);
+                be->layer.relu_mask(x, dy, osz, dx);
             break;
         case LAYER_TANH:
             if (need_dx)
-                be->tanh_scale(yv, dy, osz, dx);
+                be->layer.tanh_scale(yv, dy, osz, dx);
             break;
         case LAYER_FLATTEN:
             if (need_dx)
-                be->flatten_backward(G->in, dy, n, dx);
+                be->layer.flatten_backward(G->in, dy, n, dx);
             break;
         }
         if (!need_dx)
@@ -334,33 +334,33 @@ void net_rforward(Model *m, const real *w, int n, int kc, const real *V)
         switch (L->type) {
         case LAYER_LINEAR:
             /* R{y} = R{x} W^T + x V^T + Vb */
-            be->linear_rforward(G, w, V, P, kc, x, rx, n, ry);
+            be->layer.linear_rforward(G, w, V, P, kc, x, rx, n, ry);
             break;
         case LAYER_CONV2D:
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                be->conv_direct_forward(G, V + j * P, x, n, ry + j * osz, wk->scratch);
+                be->layer.conv_direct_forward(G, V + j * P, x, n, ry + j * osz, wk->scratch);
             /* R{y} = conv(x; V) + conv(R{x}; W) + Vb */
             if (!is_direct(m, l))
-                be->conv_rforward(G, w, V, P, kc, x, rx, n, ry, wk->scratch);
+                be->layer.conv_rforward(G, w, V, P, kc, x, rx, n, ry, wk->scratch);
             break;
         case LAYER_MAXPOOL:
             for (int j = 0; j < kc && pool_fuses_relu(m, l); j++)
-                be->maxpool_relu_gather(G, wk->arg[l], wk->act[l - 1],
+                be->layer.maxpool_relu_gather(G, wk->arg[l], wk->act[l - 1],
                                         wk->ract[l - 1] + j * isz, n, ry + j * osz);
             for (int j = 0; j < kc && !pool_fuses_relu(m, l); j++)
-                be->maxpool_gather(G, wk->arg[l], rx + j * isz, n, ry + j * osz);
+                be->layer.maxpool_gather(G, wk->arg[l], rx + j * isz, n, ry + j * osz);
             break;
         case LAYER_RELU:
             for (int j = 0; j < kc && !pool_fuses_relu(m, l + 1); j++)
-                be->relu_mask(x, rx + j * isz, osz, ry + j * osz);
+                be->layer.relu_mask(x, rx + j * isz, osz, ry + j * osz);
             break;
         case LAYER_TANH:
             for (int j = 0; j < kc; j++)
-                be->tanh_scale(wk->act[l + 1], rx + j * isz, osz, ry + j * osz);
+                be->layer.tanh_scale(wk->act[l + 1], rx + j * isz, osz, ry + j * osz);
             break;
         case LAYER_FLATTEN:
             for (int j = 0; j < kc; j++)
-                be->flatten_forward(G->in, rx + j * isz, n, ry + j * osz);
+                be->layer.flatten_forward(G->in, rx + j * isz, n, ry + j * osz);
             break;
         }
     }
@@ -374,7 +374,7 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
     const long P = m->nparams, K = m->classes;
     real *rdy = wk->rd[0], *rdx = wk->rd[1];
     for (int j = 0; j < kc; j++)
-        be->xent_rop(wk->prob, wk->ract[m->nlayers] + j * n * K, n, (int)K,
+        be->layer.xent_rop(wk->prob, wk->ract[m->nlayers] + j * n * K, n, (int)K,
                  rdy + j * n * K);
     wk->prof_calls[NET_RBACKWARD]++;
     for (int l = m->nlayers - 1; l >= wk->first_param; l--) {
@@ -389,51 +389,51 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
         switch (L->type) {
         case LAYER_LINEAR:
             /* R{gW} = R{dy}^T x + dy^T R{x};  R{dx} = R{dy} W + dy V */
-            be->linear_rbackward(G, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
+            be->layer.linear_rbackward(G, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL);
             break;
         case LAYER_CONV2D:
             if (is_direct(m, l) && l + 2 < m->nlayers && pool_into_direct(m, l + 2)) {
                 /* rdy is still the pool's output R-delta */
                 const long posz = (long)n * layer_out(m, l + 2);
                 for (int j = 0; j < kc; j++)
-                    be->conv_direct_backward_params_pooled(G, &m->layers[l + 2].geom,
+                    be->layer.conv_direct_backward_params_pooled(G, &m->layers[l + 2].geom,
                                                            wk->arg[l + 2], wk->act[l + 1], x,
                                                            rdy + j * posz, n, HV + j * P,
                                                            wk->scratch);
                 break;
             }
             for (int j = 0; j < kc && is_direct(m, l); j++) /* rx is zero */
-                be->conv_direct_backward_params(G, x, rdy + j * osz, n, HV + j * P, wk->scratch);
+                be->layer.conv_direct_backward_params(G, x, rdy + j * osz, n, HV + j * P, wk->scratch);
             /* R{gW} = R{dy} * x + dy * R{x};  R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
             if (!is_direct(m, l))
-                be->conv_rbackward(G, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
+                be->layer.conv_rbackward(G, w, V, P, kc, x, rx, dy, rdy, n, HV, need_dx ? rdx : NULL,
                                wk->scratch);
             break;
         case LAYER_MAXPOOL:
             if (pool_into_direct(m, l))
                 continue; /* the conv below reads rdy itself: no swap */
             for (int j = 0; j < kc && pool_takes_relu(m, l); j++)
-                be->maxpool_relu_backward(G, wk->arg[l], wk->act[l - 1], rdy + j * osz, n,
+                be->layer.maxpool_relu_backward(G, wk->arg[l], wk->act[l - 1], rdy + j * osz, n,
                                           rdx + j * isz);
             for (int j = 0; j < kc && need_dx && !pool_takes_relu(m, l); j++)
-                be->maxpool_backward(G, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
+                be->layer.maxpool_backward(G, wk->arg[l], rdy + j * osz, n, rdx + j * isz);
             break;
         case LAYER_RELU:
             if (pool_takes_relu(m, l + 1))
                 continue; /* done by the pool above: rdy already holds R{dx} */
             for (int j = 0; j < kc && need_dx; j++)
-                be->relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
+                be->layer.relu_mask(x, rdy + j * osz, osz, rdx + j * isz);
             break;
         case LAYER_TANH:
             /* R{dx} = R{dy} (1 - y^2) - 2 dy y R{y} */
             for (int j = 0; j < kc && need_dx; j++) {
-                be->tanh_scale(yv, rdy + j * osz, osz, rdx + j * isz);
-                be->tanh_rop_correction(yv, dy, ry + j * osz, osz, rdx + j * isz);
+                be->layer.tanh_scale(yv, rdy + j * osz, osz, rdx + j * isz);
+                be->layer.tanh_rop_correction(yv, dy, ry + j * osz, osz, rdx + j * isz);
             }
             break;
         case LAYER_FLATTEN:
             for (int j = 0; j < kc && need_dx; j++)
-                be->flatten_backward(G->in, rdy + j * osz, n, rdx + j * isz);
+                be->layer.flatten_backward(G->in, rdy + j * osz, n, rdx + j * isz);
             break;
         }
         real *t = rdy;
@@ -473,12 +473,12 @@ double net_kink_clearance(const Model *m, int n)
         const Layer *L = &m->layers[l];
         const LayerGeom *G = &L->geom; /* what the kernels take */
         if (L->type == LAYER_RELU)
-            best = fmin(best, m->be->relu_kink(wk->act[l], wk->ract[l], (long)n * layer_in(m, l)));
+            best = fmin(best, m->be->layer.relu_kink(wk->act[l], wk->ract[l], (long)n * layer_in(m, l)));
         else if (L->type == LAYER_MAXPOOL && pool_fuses_relu(m, l))
-            best = fmin(best, m->be->maxpool_relu_kink(G, wk->arg[l], wk->act[l - 1],
+            best = fmin(best, m->be->layer.maxpool_relu_kink(G, wk->arg[l], wk->act[l - 1],
                                                        wk->ract[l - 1], n));
         else if (L->type == LAYER_MAXPOOL)
-            best = fmin(best, m->be->maxpool_kink(G, wk->arg[l], wk->act[l], wk->ract[l], n));
+            best = fmin(best, m->be->layer.maxpool_kink(G, wk->arg[l], wk->act[l], wk->ract[l], n));
     }
     return best;
 }

@@ -18,7 +18,7 @@ static Backend dev;
 /* Allocations may come from OpenMP threads (kernel scratch): one at a time. */
 static void *dev_alloc(MemTag tag, size_t bytes)
 {
-    void *p = BACKEND_CPU.alloc(tag, bytes);
+    void *p = BACKEND_CPU.mem.alloc(tag, bytes);
     if (p) {
 #pragma omp critical(fake_device)
         {
@@ -40,7 +40,7 @@ static void dev_free(void *p)
             live[i] = live[--nlive];
             break;
         }
-    BACKEND_CPU.free(p);
+    BACKEND_CPU.mem.free(p);
 }
 
 static void dev_upload(void *dst, const void *host, size_t bytes)
@@ -65,10 +65,10 @@ const Backend *fake_device(void)
         dev = BACKEND_CPU;
         dev.name = "fake-device";
         dev.device_memory = 1;
-        dev.alloc = dev_alloc;
-        dev.free = dev_free;
-        dev.upload = dev_upload;
-        dev.download = dev_download;
+        dev.mem.alloc = dev_alloc;
+        dev.mem.free = dev_free;
+        dev.mem.upload = dev_upload;
+        dev.mem.download = dev_download;
     }
     return &dev;
 }

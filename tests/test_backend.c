@@ -60,8 +60,8 @@ static void check_vector_ops(const Backend *be)
 {
     enum { N = 1000 };
     Rng r = rng_seed(42);
-    real *a = be->alloc(MEM_OTHER, sizeof(real) * N), *b = be->alloc(MEM_OTHER, sizeof(real) * N);
-    real *y = be->alloc(MEM_OTHER, sizeof(real) * N), *y0 = be->alloc(MEM_OTHER, sizeof(real) * N);
+    real *a = be->mem.alloc(MEM_OTHER, sizeof(real) * N), *b = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
+    real *y = be->mem.alloc(MEM_OTHER, sizeof(real) * N), *y0 = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
     fill(&r, a, N, 1);
     fill(&r, b, N, 2);
     fill(&r, y0, N, 1);
@@ -69,24 +69,24 @@ static void check_vector_ops(const Backend *be)
     double d = 0, scale = 0;
     for (long i = 0; i < N; i++)
         d += (double)a[i] * b[i], scale += fabs((double)a[i] * b[i]);
-    EXPECT(fabs(be->dot(a, b, N) - d) <= TOL_DOT * scale, "%s dot: %.17g vs %.17g", be->name,
-           be->dot(a, b, N), d);
+    EXPECT(fabs(be->vec.dot(a, b, N) - d) <= TOL_DOT * scale, "%s dot: %.17g vs %.17g", be->name,
+           be->vec.dot(a, b, N), d);
 
-    EXPECT(be->all_finite(a, N), "%s all_finite of finite values", be->name);
+    EXPECT(be->vec.all_finite(a, N), "%s all_finite of finite values", be->name);
     y[N - 1] = NAN;
-    EXPECT(!be->all_finite(y, N), "%s all_finite finds a NaN in the last entry", be->name);
+    EXPECT(!be->vec.all_finite(y, N), "%s all_finite finds a NaN in the last entry", be->name);
     y[N - 1] = 0;
     y[0] = -INFINITY;
-    EXPECT(!be->all_finite(y, N), "%s all_finite finds -inf in the first entry", be->name);
+    EXPECT(!be->vec.all_finite(y, N), "%s all_finite finds -inf in the first entry", be->name);
 
-    be->copy(y, y0, sizeof(real) * N);
-    be->axpy(y, -0.3, a, N);
+    be->mem.copy(y, y0, sizeof(real) * N);
+    be->vec.axpy(y, -0.3, a, N);
     double worst = 0;
     for (long i = 0; i < N; i++)
         worst = fmax(worst, rel_err(y[i], (double)y0[i] - 0.3 * a[i], 1));
     EXPECT(worst <= TOL_ELEM, "%s axpy: rel err %.3g", be->name, worst);
 
-    be->mul(y, a, b, N);
+    be->vec.mul(y, a, b, N);
     worst = 0;
     for (long i = 0; i < N; i++)
         worst = fmax(worst, rel_err(y[i], (double)a[i] * b[i], 1e-30));
@@ -97,11 +97,11 @@ static void check_vector_ops(const Backend *be)
     const real g_want[7] = {-1, -1, -0.5, 0, 0.5, 1, 1}, m_want[7] = {0, 0, 1, 1, 1, 0, 0};
     real g[7], mask[7];
     memcpy(g, g_in, sizeof g);
-    be->clamp(g, 7, 1.0, mask);
+    be->vec.clamp(g, 7, 1.0, mask);
     EXPECT(!memcmp(g, g_want, sizeof g) && !memcmp(mask, m_want, sizeof mask),
            "%s clamp at 1: values or mask wrong", be->name);
     memcpy(g, g_in, sizeof g);
-    be->clamp(g, 7, 0, mask);
+    be->vec.clamp(g, 7, 0, mask);
     int all_one = 1;
     for (int i = 0; i < 7; i++)
         all_one &= mask[i] == 1;
@@ -113,18 +113,18 @@ static void check_vector_ops(const Backend *be)
     uint64_t bits[3] = {0};
     for (int i = 0; i < NM; i++)
         mk[i] = (real)(rng_next(&r) % 3 != 0), x[i] = (real)(i + 1);
-    be->mask_pack(mk, NM, bits);
-    be->mask_select(bits, x, NM, out);
+    be->vec.mask_pack(mk, NM, bits);
+    be->vec.mask_select(bits, x, NM, out);
     int bad = 0;
     for (int i = 0; i < NM; i++)
         bad += ((bits[i / 64] >> (i % 64) & 1) != (mk[i] != 0)) || out[i] != (mk[i] ? x[i] : 0);
     EXPECT(bad == 0, "%s mask_pack/mask_select: %d entries wrong", be->name, bad);
     EXPECT(bits[2] >> 2 == 0, "%s mask_pack sets no bit past entry %d", be->name, NM);
 
-    be->free(a);
-    be->free(b);
-    be->free(y);
-    be->free(y0);
+    be->mem.free(a);
+    be->mem.free(b);
+    be->mem.free(y);
+    be->mem.free(y0);
 }
 
 /* The SGD step, its adjoint, the tangent fold and a set's mean gradient. */
@@ -139,7 +139,7 @@ static void check_update_ops(const Backend *be)
     fill(&r, g, N, 0.5);
     memcpy(w1, w, sizeof w);
     memcpy(v1, v, sizeof v);
-    be->sgd_step(w1, v1, NULL, g, N, a, m, l);
+    be->vec.sgd_step(w1, v1, NULL, g, N, a, m, l);
     double ew = 0, ev = 0;
     for (long i = 0; i < N; i++) {
         const double vn = m * v[i] + g[i] + l * w[i], wn = w[i] - a * vn;
@@ -149,7 +149,7 @@ static void check_update_ops(const Backend *be)
            be->name, ev, ew);
     memcpy(w1, w, sizeof w);
     memcpy(v1, v, sizeof v);
-    be->sgd_step(w1, v1, comp, g, N, a, m, l);
+    be->vec.sgd_step(w1, v1, comp, g, N, a, m, l);
     /* w - comp is w - a v with only the product's rounding: far closer than
      * the plain step's rounding of |w| */
     double ek = 0, ec = 0, av = 0;
@@ -170,7 +170,7 @@ static void check_update_ops(const Backend *be)
     fill(&r, hu, N, 1);
     memcpy(w1, wb, sizeof wb);
     memcpy(v1, vb, sizeof vb);
-    be->sgd_adjoint(w1, v1, hu, N, l, m);
+    be->vec.sgd_adjoint(w1, v1, hu, N, l, m);
     ew = ev = 0;
     for (long i = 0; i < N; i++) {
         ew = fmax(ew, rel_err(w1[i], (double)wb[i] + hu[i] + l * vb[i], 1));
@@ -188,7 +188,7 @@ static void check_update_ops(const Backend *be)
         mask[i] = (real)(i % 4 != 0);
     memcpy(Z, Z0, sizeof Z);
     memcpy(U, U0, sizeof U);
-    be->tangent_fold(&Z[0][0], &U[0][0], &HZ[0][0], mask, v, w, N, 1, 3, 2, 3, a, m, l);
+    be->vec.tangent_fold(&Z[0][0], &U[0][0], &HZ[0][0], mask, v, w, N, 1, 3, 2, 3, a, m, l);
     double eu = 0, ez = 0, untouched = 0;
     for (int c = 0; c < COLS; c++)
         for (long i = 0; i < N; i++) {
@@ -207,18 +207,18 @@ static void check_update_ops(const Backend *be)
            untouched);
 
     double sum[N] = {0};
-    be->grad_accumulate(sum, g, 3, N);
-    be->grad_accumulate(sum, w, 5, N);
-    be->grad_average(w1, sum, 8, N);
+    be->vec.grad_accumulate(sum, g, 3, N);
+    be->vec.grad_accumulate(sum, w, 5, N);
+    be->vec.grad_average(w1, sum, 8, N);
     ew = 0;
     for (long i = 0; i < N; i++)
         ew = fmax(ew, rel_err(w1[i], (3.0 * g[i] + 5.0 * w[i]) / 8, 1));
     EXPECT(ew <= TOL_ELEM, "%s grad_accumulate/average: err %.3g", be->name, ew);
 
     const real x[3] = {1, -3, (real)0.5}, rx[3] = {(real)0.5, 1, 0};
-    EXPECT(be->relu_kink(x, rx, 3) == 2, "%s relu_kink: %g, want 2 (|1| / 0.5)", be->name,
-           be->relu_kink(x, rx, 3));
-    EXPECT(isinf(be->relu_kink(x, rx + 2, 1)), "%s relu_kink with a still tangent is +inf",
+    EXPECT(be->layer.relu_kink(x, rx, 3) == 2, "%s relu_kink: %g, want 2 (|1| / 0.5)", be->name,
+           be->layer.relu_kink(x, rx, 3));
+    EXPECT(isinf(be->layer.relu_kink(x, rx + 2, 1)), "%s relu_kink with a still tangent is +inf",
            be->name);
 }
 
@@ -229,21 +229,21 @@ static void check_fixed_point(const Backend *be)
 {
     enum { N = 5000, STEPS = 3 }; /* two streams of 2500 */
     Rng r = rng_seed(3);
-    real *w = be->alloc(MEM_OTHER, sizeof(real) * N), *g = be->alloc(MEM_OTHER, sizeof(real) * N);
-    real *w0 = be->alloc(MEM_OTHER, sizeof(real) * N), *wb = be->alloc(MEM_OTHER, sizeof(real) * N);
-    real *vb = be->alloc(MEM_OTHER, sizeof(real) * N), *vb0 = be->alloc(MEM_OTHER, sizeof(real) * N);
-    real *hu = be->alloc(MEM_OTHER, sizeof(real) * N);
-    int64_t *W = be->alloc(MEM_OTHER, sizeof(int64_t) * N), *V = be->alloc(MEM_OTHER, sizeof(int64_t) * N);
-    int64_t *W0 = be->alloc(MEM_OTHER, sizeof(int64_t) * N);
+    real *w = be->mem.alloc(MEM_OTHER, sizeof(real) * N), *g = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
+    real *w0 = be->mem.alloc(MEM_OTHER, sizeof(real) * N), *wb = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
+    real *vb = be->mem.alloc(MEM_OTHER, sizeof(real) * N), *vb0 = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
+    real *hu = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
+    int64_t *W = be->mem.alloc(MEM_OTHER, sizeof(int64_t) * N), *V = be->mem.alloc(MEM_OTHER, sizeof(int64_t) * N);
+    int64_t *W0 = be->mem.alloc(MEM_OTHER, sizeof(int64_t) * N);
     fill(&r, w0, N, 1);
     InfoRational q;
     EXPECT(info_rational(0.9, &q) == 0, "0.9 has a rational");
-    FixStreams *st = be->fix_streams_new(N, q.need > 1 ? q.need : 1, log2(1 / 0.9));
-    EXPECT(be->fix_streams_count(st) == 2, "%s: %d streams for %d parameters, want 2", be->name,
-           be->fix_streams_count(st), N);
-    EXPECT(be->fix_load(W, w0, N) == 0, "%s fix_load of values in range reports none", be->name);
+    FixStreams *st = be->fix.fix_streams_new(N, q.need > 1 ? q.need : 1, log2(1 / 0.9));
+    EXPECT(be->fix.fix_streams_count(st) == 2, "%s: %d streams for %d parameters, want 2", be->name,
+           be->fix.fix_streams_count(st), N);
+    EXPECT(be->fix.fix_load(W, w0, N) == 0, "%s fix_load of values in range reports none", be->name);
     memcpy(W0, W, sizeof(int64_t) * N);
-    be->fix_to_real(w, W, N);
+    be->fix.fix_to_real(w, W, N);
     double e = 0;
     for (long i = 0; i < N; i++)
         e = fmax(e, fabs((double)w[i] - w0[i]));
@@ -253,25 +253,25 @@ static void check_fixed_point(const Backend *be)
     const double a = 0.05, l = 1e-3;
     for (int t = 0; t < STEPS; t++) {
         fill(&r, g, N, 0.5);
-        EXPECT(be->fix_step(st, W, V, g, &q, a, l) == 0, "%s fix_step %d in range", be->name, t);
+        EXPECT(be->fix.fix_step(st, W, V, g, &q, a, l) == 0, "%s fix_step %d in range", be->name, t);
     }
-    EXPECT(be->fix_streams_open(st) > 0, "%s: the steps put bits in the buffer", be->name);
+    EXPECT(be->fix.fix_streams_open(st) > 0, "%s: the steps put bits in the buffer", be->name);
     /* undo the steps in reverse, regenerating each step's gradient */
     for (int t = STEPS - 1; t >= 0; t--) {
         Rng rt = rng_seed(3);
-        real *tmp = be->alloc(MEM_OTHER, sizeof(real) * N);
+        real *tmp = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
         fill(&rt, tmp, N, 1); /* w0's draws */
         for (int u = 0; u <= t; u++)
             fill(&rt, g, N, 0.5);
-        be->free(tmp);
+        be->mem.free(tmp);
         fill(&r, wb, N, 1);
         fill(&r, vb0, N, 1);
         fill(&r, hu, N, 1);
         memcpy(vb, vb0, sizeof(real) * N);
-        int64_t *Vt1 = be->alloc(MEM_OTHER, sizeof(int64_t) * N);
+        int64_t *Vt1 = be->mem.alloc(MEM_OTHER, sizeof(int64_t) * N);
         memcpy(Vt1, V, sizeof(int64_t) * N);
         double d_lr, d_wd;
-        be->fix_unstep_w(W, V, w, wb, vb, N, a, &d_lr, &d_wd);
+        be->fix.fix_unstep_w(W, V, w, wb, vb, N, a, &d_lr, &d_wd);
         double want_lr = 0, want_wd = 0, scale_lr = 0, scale_wd = 0;
         for (long i = 0; i < N; i++) {
             const double vbi = vb0[i] - a * wb[i];
@@ -282,36 +282,36 @@ static void check_fixed_point(const Backend *be)
                    fabs(d_wd - want_wd) <= TOL_DOT * scale_wd + TOL_ELEM * scale_wd,
                "%s fix_unstep_w step %d: d_lr %.17g vs %.17g, d_wd %.17g vs %.17g", be->name, t,
                d_lr, want_lr, d_wd, want_wd);
-        be->fix_unstep_v(st, W, V, g, &q, l);
+        be->fix.fix_unstep_v(st, W, V, g, &q, l);
         memcpy(vb0, vb, sizeof(real) * N);
         const double m = (double)q.n / q.d;
-        const double d_mom = be->fix_adjoint(wb, vb, hu, V, N, l, m);
+        const double d_mom = be->fix.fix_adjoint(wb, vb, hu, V, N, l, m);
         double want_mom = 0, scale_mom = 0;
         for (long i = 0; i < N; i++)
             want_mom += vb0[i] * flt(V[i]), scale_mom += fabs(vb0[i] * flt(V[i]));
         EXPECT(fabs(d_mom - want_mom) <= TOL_DOT * scale_mom + 1e-300,
                "%s fix_adjoint step %d: d_mom %.17g vs %.17g", be->name, t, d_mom, want_mom);
-        be->free(Vt1);
+        be->mem.free(Vt1);
     }
     long first = 0;
-    EXPECT(be->fix_mismatch(W, V, w0, N, &first) == 0 && first == -1,
+    EXPECT(be->fix.fix_mismatch(W, V, w0, N, &first) == 0 && first == -1,
            "%s: the reversal restores fix(w0) and v = 0 bit for bit", be->name);
-    EXPECT(be->fix_streams_open(st) == 0, "%s: the reversal empties the buffer", be->name);
+    EXPECT(be->fix.fix_streams_open(st) == 0, "%s: the reversal empties the buffer", be->name);
     W[1234] += 1;
-    EXPECT(be->fix_mismatch(W, V, w0, N, &first) == 1 && first == 1234,
+    EXPECT(be->fix.fix_mismatch(W, V, w0, N, &first) == 1 && first == 1234,
            "%s fix_mismatch finds one changed entry at 1234 (found first %ld)", be->name, first);
     w0[7] = (real)1e6; /* beyond +-2^18 */
-    EXPECT(be->fix_load(W, w0, N) == 1e6, "%s fix_load reports |1e6| out of range", be->name);
-    EXPECT(be->fix_streams_peak_bytes(st) >= 2 * sizeof(uint64_t), "%s: peak bytes counted",
+    EXPECT(be->fix.fix_load(W, w0, N) == 1e6, "%s fix_load reports |1e6| out of range", be->name);
+    EXPECT(be->fix.fix_streams_peak_bytes(st) >= 2 * sizeof(uint64_t), "%s: peak bytes counted",
            be->name);
 
-    be->fix_streams_free(st);
+    be->fix.fix_streams_free(st);
     real *const bufs[] = {w, g, w0, wb, vb, vb0, hu};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        be->free(bufs[i]);
-    be->free(W);
-    be->free(V);
-    be->free(W0);
+        be->mem.free(bufs[i]);
+    be->mem.free(W);
+    be->mem.free(V);
+    be->mem.free(W0);
 }
 
 static void test_backend_ops(void)

@@ -96,9 +96,9 @@ static real *host_reals(Run *r, long count, double scale)
 
 static void *in_copy(Run *r, const void *host, size_t bytes)
 {
-    void *d = keep(r, r->be->alloc(MEM_OTHER, bytes ? bytes : 1));
+    void *d = keep(r, r->be->mem.alloc(MEM_OTHER, bytes ? bytes : 1));
     if (bytes)
-        r->be->upload(d, host, bytes);
+        r->be->mem.upload(d, host, bytes);
     return d;
 }
 
@@ -125,8 +125,8 @@ static void *out_buf(Run *r, const char *name, Kind kind, long count, double tol
     memset(h, GUARD_BYTE, total);
     if (init)
         memcpy(h + GUARD, init, bytes);
-    o->base = r->be->alloc(MEM_OTHER, total);
-    r->be->upload(o->base, h, total);
+    o->base = r->be->mem.alloc(MEM_OTHER, total);
+    r->be->mem.upload(o->base, h, total);
     mem_free(h);
     return o->base + GUARD;
 }
@@ -157,17 +157,17 @@ static void run_finish(Run *r)
             continue;
         const size_t bytes = kind_size(o->kind) * o->count, total = bytes + 2 * GUARD;
         unsigned char *h = mem_alloc(MEM_OTHER, total);
-        r->be->download(h, o->base, total);
+        r->be->mem.download(h, o->base, total);
         for (size_t b = 0; b < GUARD; b++)
             r->guard_bad += (h[b] != GUARD_BYTE) + (h[GUARD + bytes + b] != GUARD_BYTE);
         o->host = mem_alloc(MEM_OTHER, bytes ? bytes : 1);
         memcpy(o->host, h + GUARD, bytes);
         mem_free(h);
-        r->be->free(o->base);
+        r->be->mem.free(o->base);
         o->base = NULL;
     }
     for (int i = 0; i < r->ndev; i++)
-        r->be->free(r->dev[i]);
+        r->be->mem.free(r->dev[i]);
     r->ndev = 0;
 }
 
@@ -283,9 +283,9 @@ static void case_linear(Run *r, const int *p)
     real *y = out_reals(r, "y", n * p[1], TOL_GEMM, iy);
     real *dx = out_reals(r, "dx", n * p[0], TOL_GEMM, idx);
     real *g = out_reals(r, "g", P, TOL_GEMM, ig);
-    r->be->linear_forward(&L, w, x, (int)n, y, p[3], p[4]);
-    r->be->linear_backward_data(&L, w, dy, (int)n, dx, p[3]);
-    r->be->linear_backward_params(&L, x, dy, (int)n, g, p[3], p[4]);
+    r->be->layer.linear_forward(&L, w, x, (int)n, y, p[3], p[4]);
+    r->be->layer.linear_backward_data(&L, w, dy, (int)n, dx, p[3]);
+    r->be->layer.linear_backward_params(&L, x, dy, (int)n, g, p[3], p[4]);
     mem_free(iy);
     mem_free(idx);
     mem_free(ig);
@@ -303,8 +303,8 @@ static void case_linear_rop(Run *r, const int *p)
     real *ry = out_reals(r, "ry", kc * n * p[1], TOL_GEMM, NULL);
     real *HV = out_reals(r, "HV", kc * P, TOL_GEMM, NULL);
     real *rdx = p[5] ? out_reals(r, "rdx", kc * n * p[0], TOL_GEMM, NULL) : NULL;
-    r->be->linear_rforward(&L, w, V, P, (int)kc, x, rx, (int)n, ry);
-    r->be->linear_rbackward(&L, w, V, P, (int)kc, x, rx, dy, rdy, (int)n, HV, rdx);
+    r->be->layer.linear_rforward(&L, w, V, P, (int)kc, x, rx, (int)n, ry);
+    r->be->layer.linear_rbackward(&L, w, V, P, (int)kc, x, rx, dy, rdy, (int)n, HV, rdx);
 }
 
 /* p: C, H, W, OC, K, pad, n, with dx */
@@ -313,17 +313,17 @@ static void case_conv(Run *r, const int *p)
     const LayerGeom L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
     const long P = params_of(&L), n = p[6];
     const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
-    Scratch *sc = r->be->scratch_new();
+    Scratch *sc = r->be->mem.scratch_new();
     const real *w = in_reals(r, P, 0.3), *x = in_reals(r, isz, 1), *dy = in_reals(r, osz, 1);
     real *g0 = host_reals(r, P, 1);
     real *y = out_reals(r, "y", osz, TOL_GEMM, NULL);
     real *g = out_reals(r, "g", P, TOL_GEMM, g0); /* only the layer's slice is written */
     real *dx = p[7] ? out_reals(r, "dx", isz, TOL_GEMM, NULL) : NULL;
     real *dx2 = out_reals(r, "dx alone", isz, TOL_GEMM, NULL);
-    r->be->conv_forward(&L, w, x, (int)n, y, sc);
-    r->be->conv_backward(&L, w, x, dy, (int)n, g, dx, sc);
-    r->be->conv_backward_data(&L, w, dy, (int)n, dx2, sc);
-    r->be->scratch_free(sc);
+    r->be->layer.conv_forward(&L, w, x, (int)n, y, sc);
+    r->be->layer.conv_backward(&L, w, x, dy, (int)n, g, dx, sc);
+    r->be->layer.conv_backward_data(&L, w, dy, (int)n, dx2, sc);
+    r->be->mem.scratch_free(sc);
     mem_free(g0);
 }
 
@@ -334,7 +334,7 @@ static void case_conv_rop(Run *r, const int *p)
     const long P = params_of(&L), n = p[6], kc = p[7] / 4;
     const int with_rx = p[7] / 2 % 2, with_rdx = p[7] % 2;
     const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
-    Scratch *sc = r->be->scratch_new();
+    Scratch *sc = r->be->mem.scratch_new();
     const real *w = in_reals(r, P, 0.3), *V = in_reals(r, kc * P, 0.3);
     const real *x = in_reals(r, isz, 1), *dy = in_reals(r, osz, 1);
     const real *rx = with_rx ? in_reals(r, kc * isz, 1) : NULL, *rdy = in_reals(r, kc * osz, 1);
@@ -342,9 +342,9 @@ static void case_conv_rop(Run *r, const int *p)
     real *ry = out_reals(r, "ry", kc * osz, TOL_GEMM, NULL);
     real *HV = out_reals(r, "HV", kc * P, TOL_GEMM, h0);
     real *rdx = with_rdx ? out_reals(r, "rdx", kc * isz, TOL_GEMM, NULL) : NULL;
-    r->be->conv_rforward(&L, w, V, P, (int)kc, x, rx, (int)n, ry, sc);
-    r->be->conv_rbackward(&L, w, V, P, (int)kc, x, rx, dy, rdy, (int)n, HV, rdx, sc);
-    r->be->scratch_free(sc);
+    r->be->layer.conv_rforward(&L, w, V, P, (int)kc, x, rx, (int)n, ry, sc);
+    r->be->layer.conv_rbackward(&L, w, V, P, (int)kc, x, rx, dy, rdy, (int)n, HV, rdx, sc);
+    r->be->mem.scratch_free(sc);
     mem_free(h0);
 }
 
@@ -352,19 +352,19 @@ static void case_conv_rop(Run *r, const int *p)
  * backend has one (the CUDA backend runs cuDNN for every conv) */
 static void case_conv_direct(Run *r, const int *p)
 {
-    if (!r->be->conv_direct_forward)
+    if (!r->be->layer.conv_direct_forward)
         return;
     const LayerGeom L = conv_layer(p[0], p[1], p[2], p[3], p[4], p[5], 3);
     const long P = params_of(&L), n = p[6];
     const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
-    Scratch *sc = r->be->scratch_new();
+    Scratch *sc = r->be->mem.scratch_new();
     const real *w = in_reals(r, P, 0.3), *x = in_reals(r, isz, 1), *dy = in_reals(r, osz, 1);
     real *g0 = host_reals(r, P, 1);
     real *y = out_reals(r, "y", osz, TOL_GEMM, NULL);
     real *g = out_reals(r, "g", P, TOL_GEMM, g0);
-    r->be->conv_direct_forward(&L, w, x, (int)n, y, sc);
-    r->be->conv_direct_backward_params(&L, x, dy, (int)n, g, sc);
-    r->be->scratch_free(sc);
+    r->be->layer.conv_direct_forward(&L, w, x, (int)n, y, sc);
+    r->be->layer.conv_direct_backward_params(&L, x, dy, (int)n, g, sc);
+    r->be->mem.scratch_free(sc);
     mem_free(g0);
 }
 
@@ -381,16 +381,16 @@ static void case_pool(Run *r, const int *p)
     real *y = out_reals(r, "y", osz, 0, NULL);
     int32_t *arg = out_buf(r, "arg", K_I32, osz, 0, NULL);
     real *ry = out_reals(r, "gather", osz, 0, NULL), *dx = out_reals(r, "dx", isz, 0, NULL);
-    r->be->maxpool_forward(&L, x, (int)n, y, arg);
-    r->be->maxpool_gather(&L, arg, rx, (int)n, ry);
-    r->be->maxpool_backward(&L, arg, dy, (int)n, dx);
+    r->be->layer.maxpool_forward(&L, x, (int)n, y, arg);
+    r->be->layer.maxpool_gather(&L, arg, rx, (int)n, ry);
+    r->be->layer.maxpool_backward(&L, arg, dy, (int)n, dx);
     /* through a relu below (x as its input): fused where the backend has it */
     real *rdx = out_reals(r, "relu_dx", isz, 0, NULL);
-    if (r->be->maxpool_relu_backward)
-        r->be->maxpool_relu_backward(&L, arg, x, dy, (int)n, rdx);
+    if (r->be->layer.maxpool_relu_backward)
+        r->be->layer.maxpool_relu_backward(&L, arg, x, dy, (int)n, rdx);
     else
-        r->be->relu_mask(x, dx, isz, rdx);
-    out_scalar(r, "kink", r->be->maxpool_kink(&L, arg, x, rx, (int)n), 0);
+        r->be->layer.relu_mask(x, dx, isz, rdx);
+    out_scalar(r, "kink", r->be->layer.maxpool_kink(&L, arg, x, rx, (int)n), 0);
     mem_free(hx);
 }
 
@@ -408,12 +408,12 @@ static void case_activation(Run *r, const int *p)
     real *th = out_reals(r, "tanh", n, TOL_ELEM, NULL);
     real *sc = out_reals(r, "tanh_scale", n, TOL_ELEM, NULL);
     real *cor = out_reals(r, "tanh_rop_correction", n, TOL_ELEM, o0);
-    r->be->relu_forward(x, n, relu);
-    r->be->relu_mask(x, d, n, mask);
-    r->be->tanh_forward(x, n, th);
-    r->be->tanh_scale(th, d, n, sc);
-    r->be->tanh_rop_correction(th, d, ry, n, cor);
-    out_scalar(r, "relu_kink", r->be->relu_kink(x, rx, n), 0);
+    r->be->layer.relu_forward(x, n, relu);
+    r->be->layer.relu_mask(x, d, n, mask);
+    r->be->layer.tanh_forward(x, n, th);
+    r->be->layer.tanh_scale(th, d, n, sc);
+    r->be->layer.tanh_rop_correction(th, d, ry, n, cor);
+    out_scalar(r, "relu_kink", r->be->layer.relu_kink(x, rx, n), 0);
     mem_free(hx);
     mem_free(o0);
 }
@@ -425,8 +425,8 @@ static void case_flatten(Run *r, const int *p)
     const long count = (long)p[3] * shape_size(in);
     const real *x = in_reals(r, count, 1);
     real *y = out_reals(r, "forward", count, 0, NULL), *dx = out_reals(r, "backward", count, 0, NULL);
-    r->be->flatten_forward(in, x, p[3], y);
-    r->be->flatten_backward(in, x, p[3], dx);
+    r->be->layer.flatten_forward(in, x, p[3], y);
+    r->be->layer.flatten_backward(in, x, p[3], dx);
 }
 
 /* p: n, K */
@@ -444,10 +444,10 @@ static void case_xent(Run *r, const int *p)
     real *prob = out_reals(r, "p", (long)n * K, TOL_ELEM, NULL);
     real *dz = out_reals(r, "dz", (long)n * K, TOL_ELEM, NULL);
     real *rdz = out_reals(r, "rdz", (long)n * K, 4 * TOL_ELEM, NULL);
-    out_scalar(r, "loss", r->be->xent_forward(z, y, n, K, prob), 1e3 * TOL_ELEM);
-    r->be->xent_backward(prob, y, n, K, dz);
-    r->be->xent_rop(prob, rz, n, K, rdz);
-    out_scalar(r, "correct", r->be->xent_correct(z, y, n, K), 0);
+    out_scalar(r, "loss", r->be->layer.xent_forward(z, y, n, K, prob), 1e3 * TOL_ELEM);
+    r->be->layer.xent_backward(prob, y, n, K, dz);
+    r->be->layer.xent_rop(prob, rz, n, K, rdz);
+    out_scalar(r, "correct", r->be->layer.xent_correct(z, y, n, K), 0);
     mem_free(hz);
     mem_free(hy);
 }
@@ -466,7 +466,7 @@ static void case_gather(Run *r, const int *p)
     const int32_t *ys = in_copy(r, hy, sizeof(int32_t) * p[0]);
     real *x = out_reals(r, "x", (long)p[2] * p[1], 0, NULL);
     int32_t *y = out_buf(r, "y", K_I32, p[2], 0, NULL);
-    r->be->gather(xs, ys, p[0], p[1], idx, p[2], x, y);
+    r->be->mem.gather(xs, ys, p[0], p[1], idx, p[2], x, y);
     mem_free(hx);
     mem_free(hy);
     mem_free(idx);
@@ -479,24 +479,24 @@ static void case_vector(Run *r, const int *p)
     const Backend *be = r->be;
     real *ha = host_reals(r, n, 1);
     const real *a = in_copy(r, ha, sizeof(real) * n), *b = in_reals(r, n, 2);
-    out_scalar(r, "dot", be->dot(a, b, n), TOL_DOT);
+    out_scalar(r, "dot", be->vec.dot(a, b, n), TOL_DOT);
     if (p[1])
         ha[n / 2] = NAN;
     const real *bad = in_copy(r, ha, sizeof(real) * n);
-    out_scalar(r, "all_finite", be->all_finite(bad, n), 0);
+    out_scalar(r, "all_finite", be->vec.all_finite(bad, n), 0);
     real *y0 = host_reals(r, n, 1);
     real *y = out_reals(r, "axpy", n, TOL_ELEM, y0);
-    be->axpy(y, -0.3, a, n);
+    be->vec.axpy(y, -0.3, a, n);
     real *m = out_reals(r, "mul", n, TOL_ELEM, NULL);
-    be->mul(m, a, b, n);
+    be->vec.mul(m, a, b, n);
     real *g = out_reals(r, "clamp g", n, 0, y0), *mask = out_reals(r, "clamp mask", n, 0, NULL);
-    be->clamp(g, n, 0.8, mask);
+    be->vec.clamp(g, n, 0.8, mask);
     uint64_t *bits = out_buf(r, "mask_pack", K_U64, (n + 63) / 64, 0, NULL);
     uint64_t *zero = mem_alloc(MEM_OTHER, 8 * ((n + 63) / 64));
-    be->upload(bits, zero, 8 * ((n + 63) / 64)); /* mask_pack ors into the words */
-    be->mask_pack(mask, n, bits);
+    be->mem.upload(bits, zero, 8 * ((n + 63) / 64)); /* mask_pack ors into the words */
+    be->vec.mask_pack(mask, n, bits);
     real *sel = out_reals(r, "mask_select", n, 0, NULL);
-    be->mask_select(bits, a, n, sel);
+    be->vec.mask_select(bits, a, n, sel);
     mem_free(zero);
     mem_free(ha);
     mem_free(y0);
@@ -512,20 +512,20 @@ static void case_update(Run *r, const int *p)
     const real *g = in_reals(r, n, 0.5), *hu = in_reals(r, n, 0.5);
     real *w = out_reals(r, "sgd w", n, TOL_ELEM, hw), *v = out_reals(r, "sgd v", n, TOL_ELEM, hv);
     real *comp = p[5] ? out_reals(r, "sgd comp", n, 1e3 * TOL_ELEM, hc) : NULL;
-    be->sgd_step(w, v, comp, g, n, 0.07, 0.9, 1e-3);
+    be->vec.sgd_step(w, v, comp, g, n, 0.07, 0.9, 1e-3);
     real *wb = out_reals(r, "adjoint wb", n, TOL_ELEM, hw);
     real *vb = out_reals(r, "adjoint vb", n, TOL_ELEM, hv);
-    be->sgd_adjoint(wb, vb, hu, n, 1e-3, 0.9);
+    be->vec.sgd_adjoint(wb, vb, hu, n, 1e-3, 0.9);
     real *hZ = host_reals(r, cols * n, 1), *hU = host_reals(r, cols * n, 1);
     real *Z = out_reals(r, "fold Z", cols * n, TOL_ELEM, hZ);
     real *U = out_reals(r, "fold U", cols * n, TOL_ELEM, hU);
     const real *HZ = in_reals(r, kc * n, 1), *mk = in_reals(r, n, 1);
-    be->tangent_fold(Z, U, HZ, mk, hu, g, n, 1, kc, p[3], p[4], 0.07, 0.9, 1e-3);
-    double *sum = keep(r, be->alloc(MEM_OTHER, sizeof(double) * n));
+    be->vec.tangent_fold(Z, U, HZ, mk, hu, g, n, 1, kc, p[3], p[4], 0.07, 0.9, 1e-3);
+    double *sum = keep(r, be->mem.alloc(MEM_OTHER, sizeof(double) * n));
     real *avg = out_reals(r, "grad_average", n, TOL_ELEM, NULL);
-    be->grad_accumulate(sum, g, 3, n);
-    be->grad_accumulate(sum, hu, 5, n);
-    be->grad_average(avg, sum, 8, n);
+    be->vec.grad_accumulate(sum, g, 3, n);
+    be->vec.grad_accumulate(sum, hu, 5, n);
+    be->vec.grad_average(avg, sum, 8, n);
     mem_free(hw);
     mem_free(hv);
     mem_free(hc);
@@ -550,27 +550,27 @@ static void case_fixed(Run *r, const int *p)
     HG_CHECK(T <= 8, "steps");
     for (int t = 0; t < T; t++)
         grads[t] = in_reals(r, n, 0.5);
-    FixStreams *st = be->fix_streams_new(n, q.need > 1 ? q.need : 1, T * log2(1 / 0.9));
+    FixStreams *st = be->fix.fix_streams_new(n, q.need > 1 ? q.need : 1, T * log2(1 / 0.9));
     int64_t *W = out_buf(r, "W", K_I64, n, 0, NULL), *V = out_buf(r, "V", K_I64, n, 0, NULL);
-    int64_t *Z = keep(r, be->alloc(MEM_OTHER, sizeof(int64_t) * n));
-    be->copy(V, Z, sizeof(int64_t) * n);
-    out_scalar(r, "fix_load bad", be->fix_load(W, w0, n), 0);
+    int64_t *Z = keep(r, be->mem.alloc(MEM_OTHER, sizeof(int64_t) * n));
+    be->mem.copy(V, Z, sizeof(int64_t) * n);
+    out_scalar(r, "fix_load bad", be->fix.fix_load(W, w0, n), 0);
     real *w = out_reals(r, "fix_to_real", n, 0, NULL);
-    be->fix_to_real(w, W, n);
+    be->fix.fix_to_real(w, W, n);
     int64_t *Wt = out_buf(r, "W after the steps", K_I64, n, FIX_ULPS * T, NULL);
     double bad = 0;
     for (int t = 0; t < T; t++)
-        bad = fmax(bad, be->fix_step(st, W, V, grads[t], &q, 0.05, 1e-3));
+        bad = fmax(bad, be->fix.fix_step(st, W, V, grads[t], &q, 0.05, 1e-3));
     out_scalar(r, "fix_step bad", bad > 0, 0);
-    be->copy(Wt, W, sizeof(int64_t) * n);
+    be->mem.copy(Wt, W, sizeof(int64_t) * n);
     real *wb = in_reals(r, n, 1), *vb = in_reals(r, n, 1);
     const real *hu = in_reals(r, n, 0.1);
     double lr = 0, wd = 0, mom = 0;
     for (int t = T - 1; t >= 0 && !p[2]; t--) {
         double d_lr, d_wd;
-        be->fix_unstep_w(W, V, w, wb, vb, n, 0.05, &d_lr, &d_wd);
-        be->fix_unstep_v(st, W, V, grads[t], &q, 1e-3);
-        mom += be->fix_adjoint(wb, vb, hu, V, n, 1e-3, (double)q.n / q.d);
+        be->fix.fix_unstep_w(W, V, w, wb, vb, n, 0.05, &d_lr, &d_wd);
+        be->fix.fix_unstep_v(st, W, V, grads[t], &q, 1e-3);
+        mom += be->fix.fix_adjoint(wb, vb, hu, V, n, 1e-3, (double)q.n / q.d);
         lr += d_lr;
         wd += d_wd;
     }
@@ -578,12 +578,12 @@ static void case_fixed(Run *r, const int *p)
     out_scalar(r, "d_wd", wd, TOL_DOT * 1e3);
     out_scalar(r, "d_mom", mom, TOL_DOT * 1e3);
     long first = -2;
-    const long wrong = p[2] ? 0 : be->fix_mismatch(W, V, w0, n, &first);
+    const long wrong = p[2] ? 0 : be->fix.fix_mismatch(W, V, w0, n, &first);
     out_scalar(r, "entries not restored", (double)wrong, 0);
-    out_scalar(r, "streams left open", p[2] ? 0 : be->fix_streams_open(st), 0);
+    out_scalar(r, "streams left open", p[2] ? 0 : be->fix.fix_streams_open(st), 0);
     EXPECT(p[2] || (wrong == 0 && first == -1), "%s: the reverse steps left %ld of %ld entries "
            "of w0 / v0 wrong (first %ld)", be->name, wrong, n, first);
-    be->fix_streams_free(st);
+    be->fix.fix_streams_free(st);
     mem_free(hw0);
 }
 
@@ -637,7 +637,7 @@ static const char *const OTHERS[] = {"cuda"};
  * a path that is not available says so once, loudly. Other cases: once. */
 static void check_conv_paths(const Backend *be, const char *name, const Case *c, Run *ref)
 {
-    if (!be->conv_path || (c->fn != case_conv && c->fn != case_conv_rop)) {
+    if (!be->layer.conv_path || (c->fn != case_conv && c->fn != case_conv_rop)) {
         check_case(be, c, ref);
         return;
     }
@@ -645,7 +645,7 @@ static void check_conv_paths(const Backend *be, const char *name, const Case *c,
     static const char *const paths[] = {"cudnn", "gemm", "auto"};
     for (int p = 0; p < ARRAY_LEN(paths); p++) {
         HgErr err = {{0}};
-        if (be->conv_path(paths[p], &err)) {
+        if (be->layer.conv_path(paths[p], &err)) {
             if (!(said & 1 << p))
                 printf("%s: conv path %s: skipped: %s\n", name, paths[p], err.msg);
             said |= 1 << p;
@@ -677,7 +677,7 @@ static void test_every_op(void)
         for (int b = 0; b < ARRAY_LEN(OTHERS); b++) {
             if (!other[b])
                 continue;
-            if (CASES[c].fn == case_conv_direct && !other[b]->conv_direct_forward) {
+            if (CASES[c].fn == case_conv_direct && !other[b]->layer.conv_direct_forward) {
                 no_direct[b] = 1;
                 continue;
             }
@@ -719,7 +719,7 @@ static void test_fast_paths_equal_reference(void)
             dy[i] = (real)rng_normal(&rng);
         real *y = mem_alloc(MEM_OTHER, sizeof(real) * osz);
         int32_t *arg = mem_alloc(MEM_OTHER, sizeof(int32_t) * osz);
-        cpu->maxpool_forward(&L, x, n, y, arg);
+        cpu->layer.maxpool_forward(&L, x, n, y, arg);
         long bad = 0;
         const int H = L.in.h, W = L.in.w, OH = L.out.h, OW = L.out.w;
         for (long pl = 0; pl < (long)L.in.c * n; pl++)
@@ -738,9 +738,9 @@ static void test_fast_paths_equal_reference(void)
                W, n, bad);
         real *fused = mem_alloc(MEM_OTHER, sizeof(real) * isz);
         real *plain = mem_alloc(MEM_OTHER, sizeof(real) * isz);
-        cpu->maxpool_relu_backward(&L, arg, x, dy, n, fused);
-        cpu->maxpool_backward(&L, arg, dy, n, plain);
-        cpu->relu_mask(x, plain, isz, plain);
+        cpu->layer.maxpool_relu_backward(&L, arg, x, dy, n, fused);
+        cpu->layer.maxpool_backward(&L, arg, dy, n, plain);
+        cpu->layer.relu_mask(x, plain, isz, plain);
         EXPECT(!memcmp(fused, plain, sizeof(real) * isz),
                "pool %dx%dx%d n=%d: maxpool_relu_backward differs from maxpool_backward + "
                "relu_mask", L.in.c, H, W, n);
@@ -751,16 +751,16 @@ static void test_fast_paths_equal_reference(void)
         real *rxr = mem_alloc(MEM_OTHER, sizeof(real) * isz);
         for (long i = 0; i < isz; i++)
             rx[i] = (real)rng_normal(&rng);
-        cpu->relu_forward(x, isz, xr);
-        cpu->relu_mask(x, rx, isz, rxr);
-        cpu->maxpool_forward(&L, xr, n, y, arg);
+        cpu->layer.relu_forward(x, isz, xr);
+        cpu->layer.relu_mask(x, rx, isz, rxr);
+        cpu->layer.maxpool_forward(&L, xr, n, y, arg);
         real *fy = mem_alloc(MEM_OTHER, sizeof(real) * osz);
         real *ry = mem_alloc(MEM_OTHER, sizeof(real) * osz);
         real *fry = mem_alloc(MEM_OTHER, sizeof(real) * osz);
         int32_t *farg = mem_alloc(MEM_OTHER, sizeof(int32_t) * osz);
-        cpu->maxpool_relu_forward(&L, x, n, fy, farg);
-        cpu->maxpool_gather(&L, arg, rxr, n, ry);
-        cpu->maxpool_relu_gather(&L, farg, x, rx, n, fry);
+        cpu->layer.maxpool_relu_forward(&L, x, n, fy, farg);
+        cpu->layer.maxpool_gather(&L, arg, rxr, n, ry);
+        cpu->layer.maxpool_relu_gather(&L, farg, x, rx, n, fry);
         long moved = 0, moved_bad = 0;
         for (long o = 0; o < osz; o++)
             if (farg[o] != arg[o]) { /* allowed only where no entry is positive */
@@ -772,8 +772,8 @@ static void test_fast_paths_equal_reference(void)
                L.in.c, H, W, n);
         EXPECT(moved_bad == 0, "pool %dx%dx%d n=%d: %ld of %ld moved argmaxes in windows with "
                "a positive entry", L.in.c, H, W, n, moved_bad, moved);
-        const double k_plain = cpu->maxpool_kink(&L, arg, xr, rxr, n);
-        const double k_fused = cpu->maxpool_relu_kink(&L, farg, x, rx, n);
+        const double k_plain = cpu->layer.maxpool_kink(&L, arg, xr, rxr, n);
+        const double k_fused = cpu->layer.maxpool_relu_kink(&L, farg, x, rx, n);
         EXPECT(!memcmp(&k_plain, &k_fused, sizeof k_plain),
                "pool %dx%dx%d n=%d: fused kink %.17g, relu then pool %.17g", L.in.c, H, W, n,
                k_fused, k_plain);
@@ -801,7 +801,7 @@ static void test_pooled_weight_gradient(void)
     const Backend *cpu = backend_find("cpu", NULL);
     static const int shapes[][5] = {{1, 28, 6, 2, 3}, {2, 13, 5, 1, 2}}; /* C, H, OC, pad, n */
     Rng rng = rng_seed(5);
-    Scratch *sc = cpu->scratch_new();
+    Scratch *sc = cpu->mem.scratch_new();
     for (int s = 0; s < ARRAY_LEN(shapes); s++) {
         const int *q = shapes[s], n = q[4];
         const LayerGeom conv = conv_layer(q[0], q[1], q[1], q[2], 5, q[3], 1);
@@ -824,11 +824,11 @@ static void test_pooled_weight_gradient(void)
             dyp[i] = (real)rng_normal(&rng);
         memset(ga, 0, sizeof(real) * P);
         memset(gb, 0, sizeof(real) * P);
-        cpu->conv_direct_forward(&conv, w, x, n, y, sc);
-        cpu->maxpool_relu_forward(&pool, y, n, pooled, arg);
-        cpu->maxpool_relu_backward(&pool, arg, y, dyp, n, dy);
-        cpu->conv_direct_backward_params(&conv, x, dy, n, ga, sc);
-        cpu->conv_direct_backward_params_pooled(&conv, &pool, arg, y, x, dyp, n, gb, sc);
+        cpu->layer.conv_direct_forward(&conv, w, x, n, y, sc);
+        cpu->layer.maxpool_relu_forward(&pool, y, n, pooled, arg);
+        cpu->layer.maxpool_relu_backward(&pool, arg, y, dyp, n, dy);
+        cpu->layer.conv_direct_backward_params(&conv, x, dy, n, ga, sc);
+        cpu->layer.conv_direct_backward_params_pooled(&conv, &pool, arg, y, x, dyp, n, gb, sc);
         EXPECT(!memcmp(ga, gb, sizeof(real) * P),
                "conv %dx%d -> %d p%d n=%d: pooled weight gradient differs from "
                "maxpool_relu_backward + conv_direct_backward_params", q[0], q[1], q[2], q[3], n);
@@ -842,7 +842,7 @@ static void test_pooled_weight_gradient(void)
         mem_free(gb);
         mem_free(arg);
     }
-    cpu->scratch_free(sc);
+    cpu->mem.scratch_free(sc);
 }
 
 int main(int argc, char **argv)

@@ -959,8 +959,8 @@ static double replay(const Exported *e)
             y[b] = e->train_y[row];
         }
         model_loss_grad(e->m, w, x, y, e->B, g);
-        BACKEND_CPU.clamp(g, P, e->clamp, NULL);
-        BACKEND_CPU.sgd_step(w, v, NULL, g, P, e->lr[t], e->mom[t], e->wd[t]);
+        BACKEND_CPU.vec.clamp(g, P, e->clamp, NULL);
+        BACKEND_CPU.vec.sgd_step(w, v, NULL, g, P, e->lr[t], e->mom[t], e->wd[t]);
     }
     double loss;
     model_evaluate(e->m, w, e->val_x, e->val_y, e->n_val, &loss, NULL);

@@ -1220,7 +1220,7 @@ static void test_stats_normalize_gather(void)
     int idx[3] = { 7, 0, 199 };
     real xb[3 * 48];
     int32_t yb[3];
-    BACKEND_CPU.gather(d.x, d.y, d.n, dataset_dim(&d), idx, 3, xb, yb); /* the CPU's gather */
+    BACKEND_CPU.mem.gather(d.x, d.y, d.n, dataset_dim(&d), idx, 3, xb, yb); /* the CPU's gather */
     for (int k = 0; k < 3; k++) {
         EXPECT(memcmp(xb + k * 48, d.x + idx[k] * 48, 48 * sizeof(real)) == 0,
                "gathered row %d", k);

@@ -600,8 +600,8 @@ static void test_kahan_update(void)
         g[i] = (real)(0.2 * eps);
     }
     for (int t = 0; t < STEPS; t++) {
-        BACKEND_CPU.sgd_step(w, v, NULL, g, P, 1, 0, 0);
-        BACKEND_CPU.sgd_step(w_k, v_k, comp, g, P, 1, 0, 0);
+        BACKEND_CPU.vec.sgd_step(w, v, NULL, g, P, 1, 0, 0);
+        BACKEND_CPU.vec.sgd_step(w_k, v_k, comp, g, P, 1, 0, 0);
     }
     const double want = 1 - STEPS * (double)g[0];
     EXPECT(w[0] == 1, "plain update: %.17g, expected the tiny steps rounded away", (double)w[0]);
@@ -731,7 +731,7 @@ static void test_greedy_is_its_definition(void)
                                             s.sched.v[HYPER_WD][t]};
             inner_batch(&s.prob, &bo, t, x, y);
             model_loss_grad(s.model, w, x, y, 16, g);
-            BACKEND_CPU.clamp(g, P, s.sched.clamp, NULL);
+            BACKEND_CPU.vec.clamp(g, P, s.sched.clamp, NULL);
             const real *fx = s.prob.val->x;
             const int32_t *fy = s.prob.val->y;
             int fn = s.prob.val->n;
@@ -754,7 +754,7 @@ static void test_greedy_is_its_definition(void)
                 EXPECT(e <= TOL_GREEDY_FD, "greedy%s %s step %d: %.12g vs central difference %.12g",
                        on_train ? " (train)" : "", hyper_kind_name(k), t, r.per_step[k][t], fd);
             }
-            BACKEND_CPU.sgd_step(w, v, NULL, g, P, hp[0], hp[1], hp[2]);
+            BACKEND_CPU.vec.sgd_step(w, v, NULL, g, P, hp[0], hp[1], hp[2]);
         }
         batch_order_free(&bo);
         mem_free(w);
@@ -804,9 +804,9 @@ static void test_greedy_online_two_steps(void)
     for (int t = 0; t < T; t++) {
         inner_batch(&s.prob, &bo, t, x, y);
         model_loss_grad(s.model, w, x, y, 16, g);
-        BACKEND_CPU.sgd_step(w, v, NULL, g, P, a, 0.9, 1e-3);
+        BACKEND_CPU.vec.sgd_step(w, v, NULL, g, P, a, 0.9, 1e-3);
         model_set_grad(s.model, w, s.prob.val->x, s.prob.val->y, s.prob.val->n, gf, NULL, NULL);
-        h[t] = -BACKEND_CPU.dot(gf, v, P);
+        h[t] = -BACKEND_CPU.vec.dot(gf, v, P);
         a -= beta * h[t]; /* the value step t + 1 uses */
     }
     model_evaluate(s.model, w, s.prob.val->x, s.prob.val->y, s.prob.val->n, &loss, &acc);

@@ -186,7 +186,7 @@ static void test_conv_paths_match_cpu(void)
         static const char *const paths[] = {"cudnn", "gemm"};
         for (int p = 0; p < ARRAY_LEN(paths); p++) {
             HgErr err = {{0}};
-            if (gpu->conv_path(paths[p], &err)) {
+            if (gpu->layer.conv_path(paths[p], &err)) {
                 test_skip_part("conv path %s: %s", paths[p], err.msg);
                 continue;
             }
@@ -199,7 +199,7 @@ static void test_conv_paths_match_cpu(void)
             engine_result_free(&rg);
         }
         HgErr err = {{0}};
-        EXPECT(gpu->conv_path("auto", &err) == 0, "back to auto: %s", err.msg);
+        EXPECT(gpu->layer.conv_path("auto", &err) == 0, "back to auto: %s", err.msg);
     }
     engine_result_free(&rc);
     setup_free(&g);
@@ -229,7 +229,7 @@ static void test_finite_difference_on_gpu(void)
         d += b.hypergrad[s.layout.offset[HYPER_LR] + t];
     const Backend *be = inner_backend(&s.pb.inner);
     const long P = s.pb.model->nparams;
-    real *w = be->alloc(MEM_PARAMS, sizeof(real) * P);
+    real *w = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
     const double h = 1e-4;
     double f[2];
     for (int side = 0; side < 2; side++) {
@@ -238,14 +238,14 @@ static void test_finite_difference_on_gpu(void)
         schedule_init(&sc, T, SCHEDULE_COSINE, 0.05, 0.9, 1e-3, 0, &err);
         for (int t = 0; t < T; t++)
             sc.v[HYPER_LR][t] += side ? -h : h;
-        be->copy(w, s.pb.inner.w0, sizeof(real) * P);
+        be->mem.copy(w, s.pb.inner.w0, sizeof(real) * P);
         EXPECT(inner_train(&s.pb.inner, &sc, w, &f[side], NULL, &err) == 0, "train: %s", err.msg);
         schedule_free(&sc);
     }
     const double fd = (f[0] - f[1]) / (2 * h);
     printf("# finite difference on the GPU: %.12g, bptt %.12g\n", fd, d);
     EXPECT_REL(fd, d, FD_TOL, 1e-8, "d f / d lr: finite difference vs bptt on the GPU");
-    be->free(w);
+    be->mem.free(w);
     engine_result_free(&b);
     setup_free(&s);
 }
@@ -275,18 +275,18 @@ static void test_event_times_on_gpu(void)
     const real *x = s.pb.inner.train->x, *w = s.pb.inner.w0;
     const int32_t *y = s.pb.inner.train->y;
     const size_t bytes = sizeof(real) * P;
-    real *g = be->alloc(MEM_PARAMS, bytes), *V = be->alloc(MEM_TANGENTS, bytes);
-    real *HV = be->alloc(MEM_TANGENTS, bytes);
+    real *g = be->mem.alloc(MEM_PARAMS, bytes), *V = be->mem.alloc(MEM_TANGENTS, bytes);
+    real *HV = be->mem.alloc(MEM_TANGENTS, bytes);
     real *ref = mem_alloc(MEM_OTHER, 2 * bytes), *got = mem_alloc(MEM_OTHER, 2 * bytes);
     for (long i = 0; i < P; i++)
         ref[i] = (real)((i % 7) - 3) / 7;
-    be->upload(V, ref, bytes);
+    be->mem.upload(V, ref, bytes);
     model_loss_grad(m, w, x, y, n, g); /* the conv paths picked (HG_CUDA_CONV=auto) */
     model_hvp(m, w, x, y, n, V, HV);
     model_loss_grad(m, w, x, y, n, g); /* the bytes without marks */
     model_hvp(m, w, x, y, n, V, HV);
-    be->download(ref, g, bytes);
-    be->download(ref + P, HV, bytes);
+    be->mem.download(ref, g, bytes);
+    be->mem.download(ref + P, HV, bytes);
 
     EXPECT(model_profile_on_device(m, 1) == 1, "the CUDA backend profiles by its events");
     model_profile_reset(m);
@@ -295,8 +295,8 @@ static void test_event_times_on_gpu(void)
         model_loss_grad(m, w, x, y, n, g);
         model_hvp(m, w, x, y, n, V, HV);
     }
-    be->download(got, g, bytes); /* waits for the stream */
-    be->download(got + P, HV, bytes);
+    be->mem.download(got, g, bytes); /* waits for the stream */
+    be->mem.download(got + P, HV, bytes);
     const double wall = now_s() - t0;
     double sec[PASS_COUNT][MODEL_MAX_LAYERS], sum = 0;
     long pc[PASS_COUNT];
@@ -324,9 +324,9 @@ static void test_event_times_on_gpu(void)
                r.phase_device, pbad, psum, r.time_s);
         engine_result_free(&r);
     }
-    be->free(g);
-    be->free(V);
-    be->free(HV);
+    be->mem.free(g);
+    be->mem.free(V);
+    be->mem.free(HV);
     mem_free(ref);
     mem_free(got);
     setup_free(&s);

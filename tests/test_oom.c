@@ -55,7 +55,7 @@ enum { CHILD_ERROR_CLEAN = 0, CHILD_BAD_MESSAGE = 1, CHILD_LEAKED = 2, CHILD_OOM
 
 static void test_failure_hook_every_engine(void)
 {
-    BACKEND_CPU.set_threads(1); /* no OpenMP team before fork */
+    BACKEND_CPU.mem.set_threads(1); /* no OpenMP team before fork */
     Small s;
     small_make(&s);
     const EngineOps *engines[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS,

@@ -71,10 +71,10 @@ static const Backend *fake_device(void)
 {
     fake = BACKEND_CPU;
     fake.name = "fake-device";
-    fake.timer_new = fake_new;
-    fake.timer_mark = fake_mark;
-    fake.timer_flush = fake_flush;
-    fake.timer_free = fake_free;
+    fake.timer.timer_new = fake_new;
+    fake.timer.timer_mark = fake_mark;
+    fake.timer.timer_flush = fake_flush;
+    fake.timer.timer_free = fake_free;
     return &fake;
 }
 
