@@ -169,6 +169,7 @@ $(eval $(call config_rules,f64,-DHG_F64,test_conv_dnnl))
 $(eval $(call config_rules,asan-f32,$(SAN)))
 $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),test_conv_dnnl))
 include bench/micro.mk
+include bench/report.mk
 include bench/conv_dnnl.mk
 include backend/cuda/cuda.mk
 
@@ -190,7 +191,7 @@ build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
 all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset \
+     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset build/hgbench-report \
      $(CONV_DNNL_ALL)
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
