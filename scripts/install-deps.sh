@@ -11,7 +11,9 @@ packages=(
   g++                      # links the Google Benchmark shim (C++ library)
   make
   libopenblas-openmp-dev   # cblas_sgemm / cblas_dgemm, OpenMP threading
-  zlib1g-dev               # .gz IDX files, compressed .mat elements
+  zlib1g-dev               # .gz IDX files (and the tests' compressed .mat elements)
+  libmatio-dev             # SVHN's .mat files (datasets/svhn.c), in place of a hand-written parser
+  libjansson-dev           # reading JSON back (hpo --resume logs), in place of a hand-written parser
   libhwloc-dev             # machine record in RESULTS.md
   libbenchmark-dev         # Google Benchmark (microbenchmarks)
   gnuplot-nox              # plots
