@@ -13,12 +13,11 @@ packages=(
   libopenblas-openmp-dev   # cblas_sgemm / cblas_dgemm, OpenMP threading
   zlib1g-dev               # .gz IDX files (and the tests' compressed .mat elements)
   libmatio-dev             # SVHN's .mat files (datasets/svhn.c), in place of a hand-written parser
-  libjansson-dev           # reading JSON back (hpo --resume logs), in place of a hand-written parser
   libhwloc-dev             # machine record in RESULTS.md
   libbenchmark-dev         # Google Benchmark (microbenchmarks)
   gnuplot-nox              # plots
   jq                       # reads hgbench --json files in the bench sections (atlas, conditioning)
-  libjansson-dev           # JSON reading: hgbench-report (bench/report_json.c)
+  libjansson-dev           # JSON reading: hgbench-report (bench/report_json.c), hpo --resume logs
   clang                    # the libFuzzer harnesses (tests/fuzz/, make fuzz; make test smokes them)
   libclang-rt-dev          # clang's libFuzzer and sanitizer runtimes (only recommended by clang)
   libomp-dev               # clang's OpenMP (-fopenmp), for the fuzz build of the library
