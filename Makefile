@@ -41,7 +41,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # Fused multiply-adds are allowed (one binary always fuses the same way).
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(ARCH) -ffp-contract=fast -fopenmp \
                -g $(WARN) -I$(BLAS_INC) -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -lmatio -ljansson -lz -lm -fopenmp
+LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -ljansson -lz -lm -fopenmp
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
        -fno-omit-frame-pointer
 

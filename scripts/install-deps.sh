@@ -11,8 +11,7 @@ packages=(
   g++                      # links the Google Benchmark shim (C++ library)
   make
   libopenblas-openmp-dev   # cblas_sgemm / cblas_dgemm, OpenMP threading
-  zlib1g-dev               # .gz IDX files (and the tests' compressed .mat elements)
-  libmatio-dev             # SVHN's .mat files (datasets/svhn.c), in place of a hand-written parser
+  zlib1g-dev               # .gz IDX files, compressed .mat elements
   libhwloc-dev             # machine record in RESULTS.md
   libbenchmark-dev         # Google Benchmark (microbenchmarks)
   gnuplot-nox              # plots

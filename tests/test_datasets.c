@@ -712,18 +712,6 @@ static void expect_svhn_fail_at(const char *file, int line, const Buf *b,
 }
 #define EXPECT_SVHN_FAIL(b, name, what) expect_svhn_fail_at(__FILE__, __LINE__, b, name, what)
 
-/* b loads as the test pattern's n images. */
-static void expect_svhn_loads(const Buf *b, const char *name, int n)
-{
-    char p[PATH_LEN];
-    write_file(tpath(p, name), b->p, b->n);
-    HgErr err;
-    Dataset d;
-    EXPECT(svhn_load(p, &d, &err) == 0, "%s", err.msg);
-    check_svhn_values(&d, n);
-    dataset_free(&d);
-}
-
 static void test_svhn_corrupt(void)
 {
     const int n = 4;
@@ -736,7 +724,7 @@ static void test_svhn_corrupt(void)
         EXPECT_SVHN_FAIL(&b, "no-x.mat", "no variable 'X'");
         buf_free(&b);
         svhn_build(&b, &(SvhnSpec){ .n = n, .compress = z, .chans = 4 });
-        EXPECT_SVHN_FAIL(&b, "x-dims.mat", "variable 'X': dims 32x32x4x4, "
+        EXPECT_SVHN_FAIL(&b, "x-dims.mat", "variable 'X' (offset 128): dims 32x32x4x4, "
                                            "expected 32x32x3xN");
         buf_free(&b);
         svhn_build(&b, &(SvhnSpec){ .n = n, .compress = z, .ny = n - 1 });
@@ -745,21 +733,15 @@ static void test_svhn_corrupt(void)
         svhn_build(&b, &(SvhnSpec){ .n = n, .compress = z, .bad_label = 11 });
         EXPECT_SVHN_FAIL(&b, "label11.mat", "label 11 at index 0 out of range 1..10");
         buf_free(&b);
-        /* Truncated in the middle of X: plain, X's header is read and its
-         * dims need more than the file holds; compressed, its header is cut. */
+        /* Truncated in the middle of X. */
         svhn_build(&b, &(SvhnSpec){ .n = n, .compress = z });
         b.n = 128 + 8 + 100;
-        EXPECT_SVHN_FAIL(&b, "cut.mat", z ? "no variable 'X' (the images, 32x32x3xN) before a "
-                                            "variable libmatio cannot read (libmatio: "
-                                          : "variable 'X': dims 32x32x3x4: more values than "
-                                            "the file's 236 bytes can hold");
+        EXPECT_SVHN_FAIL(&b, "cut.mat", "truncated: tag says");
         buf_free(&b);
-        /* A huge size in the first element's tag: libmatio reads X, and
-         * then finds no next variable (y) where the tag says it would be. */
+        /* A huge size in the first element's tag. */
         svhn_build(&b, &(SvhnSpec){ .n = n, .compress = z });
         memcpy(b.p + 128 + 4, (unsigned char[4]){ 0xf0, 0xff, 0xff, 0xff }, 4);
-        EXPECT_SVHN_FAIL(&b, "huge-tag.mat", "no variable 'y' (the labels, Nx1) before a "
-                                             "variable libmatio cannot read (libmatio: ");
+        EXPECT_SVHN_FAIL(&b, "huge-tag.mat", "truncated: tag says 4294967280 bytes");
         buf_free(&b);
     }
     /* Label 0 (SVHN writes digit 0 as 10). */
@@ -788,7 +770,7 @@ static void test_svhn_corrupt(void)
         mat_header(&b, 0x0100, "IM");
         mat_var(&b, &X, 0);
         mat_var(&b, &y2, 0);
-        EXPECT_SVHN_FAIL(&b, "y-dims.mat", "variable 'y': dims");
+        EXPECT_SVHN_FAIL(&b, "y-dims.mat", "variable 'y' (offset");
         EXPECT_SVHN_FAIL(&b, "y-dims.mat", "dims 2x1x1, expected Nx1");
         /* X's dims claim 2^31 - 1 images over 2 images of data. */
         MatArray Xh = X;
@@ -796,9 +778,8 @@ static void test_svhn_corrupt(void)
         b.n = 0;
         mat_header(&b, 0x0100, "IM");
         mat_var(&b, &Xh, 1);
-        EXPECT_SVHN_FAIL(&b, "x-huge-dims.mat", "variable 'X': dims 32x32x3x2147483647: more "
-                                                "values than the file's 1083 bytes can hold "
-                                                "at deflate's largest ratio");
+        EXPECT_SVHN_FAIL(&b, "x-huge-dims.mat", "real part holds 6144 bytes but its "
+                                                "dims need 6597069763584 values");
         /* Two X. */
         b.n = 0;
         mat_header(&b, 0x0100, "IM");
@@ -814,8 +795,7 @@ static void test_svhn_corrupt(void)
         Buf b = { 0 };
         svhn_build(&b, &(SvhnSpec){ .n = n, .compress = 1 });
         memset(b.p + 128 + 8 + 2, 0xff, 16);
-        EXPECT_SVHN_FAIL(&b, "bad-zlib.mat", "no variable 'X' (the images, 32x32x3xN) before "
-                                             "a variable libmatio cannot read (libmatio: ");
+        EXPECT_SVHN_FAIL(&b, "bad-zlib.mat", "bad zlib stream");
         buf_free(&b);
     }
     /* A zlib stream cut short inside a whole element. */
@@ -829,15 +809,13 @@ static void test_svhn_corrupt(void)
         uint32_t clen = (uint32_t)(b.n - 136) / 2;
         b.n = 136 + clen;
         memcpy(b.p + 132, (unsigned char[4]){ clen & 0xff, clen >> 8 & 0xff, 0, 0 }, 4);
-        EXPECT_SVHN_FAIL(&b, "short-zlib.mat", "variable 'X': its data cannot be read "
-                                               "(libmatio: InflateData: Read beyond EOF");
+        EXPECT_SVHN_FAIL(&b, "short-zlib.mat", "truncated zlib stream");
         buf_free(&b);
         buf_free(&e);
         buf_free(&xd);
     }
-    /* The inner tag of a compressed element claims 2 GiB: libmatio sizes X
-     * from its dims and inflates the stream as it comes, never sized from
-     * the tag, so X is read and the file only lacks y. */
+    /* The inner tag of a compressed element claims 2 GiB: the stream is
+     * inflated as it comes, never sized from the tag. */
     {
         Buf b = { 0 }, e = { 0 }, xd = { 0 };
         svhn_xdata(&xd, n, 3, 0);
@@ -847,24 +825,21 @@ static void test_svhn_corrupt(void)
         memcpy(e.p + 4, (unsigned char[4]){ 0, 0, 0, 0x80 }, 4);
         mat_header(&b, 0x0100, "IM");
         mat_compressed(&b, &e);
-        EXPECT_SVHN_FAIL(&b, "inner-huge.mat", "inner-huge.mat: no variable 'y' (the labels, "
-                                               "Nx1)");
+        EXPECT_SVHN_FAIL(&b, "inner-huge.mat", "inflates to 12360 bytes but its "
+                                               "miMATRIX tag says 2147483656");
         EXPECT(real_len + 8 == 12360, "test's X element is %u bytes", real_len + 8);
         /* And one claiming less than it holds. */
         memcpy(e.p + 4, (unsigned char[4]){ 0, 1, 0, 0 }, 4);
         b.n = 0;
         mat_header(&b, 0x0100, "IM");
         mat_compressed(&b, &e);
-        EXPECT_SVHN_FAIL(&b, "inner-short.mat", "inner-short.mat: no variable 'y' (the "
-                                                "labels, Nx1)");
+        EXPECT_SVHN_FAIL(&b, "inner-short.mat", "inflates to more than the 264 bytes");
         /* A compressed element holding no miMATRIX. */
         memcpy(e.p, (unsigned char[4]){ MI_DOUBLE, 0, 0, 0 }, 4);
         b.n = 0;
         mat_header(&b, 0x0100, "IM");
         mat_compressed(&b, &e);
-        EXPECT_SVHN_FAIL(&b, "inner-type.mat", "no variable 'X' (the images, 32x32x3xN) "
-                                               "before a variable libmatio cannot read "
-                                               "(libmatio: Uncompressed type not MAT_T_MATRIX)");
+        EXPECT_SVHN_FAIL(&b, "inner-type.mat", "compressed element holds type 9");
         buf_free(&b);
         buf_free(&e);
         buf_free(&xd);
@@ -879,37 +854,26 @@ static void test_svhn_corrupt(void)
         buf_free(&t);
         b.p[126] = 'M';
         b.p[127] = 'I';
-        /* libmatio reads big-endian files: this one, little-endian inside,
-         * then has version 0x0001. */
-        EXPECT_SVHN_FAIL(&b, "big-endian.mat", "bad header: version 0x0001 (expected 0x0100, "
-                                               "level 5, or 0x0200, v7.3)");
+        EXPECT_SVHN_FAIL(&b, "big-endian.mat", "big-endian MAT-file");
         b.p[126] = 'x';
         EXPECT_SVHN_FAIL(&b, "endian.mat", "bad header: endian indicator");
         b.p[126] = 'I';
         b.p[127] = 'M';
         b.p[125] = 0x02;
-        /* A v7.3 version: libmatio hands the file to HDF5. */
-        EXPECT_SVHN_FAIL(&b, "v73.mat", "no variable 'X' (the images, 32x32x3xN) before a "
-                                        "variable libmatio cannot read (libmatio: HDF5 error");
-        EXPECT_SVHN_FAIL(&b, "v73.mat", "Not an HDF5 file)");
+        EXPECT_SVHN_FAIL(&b, "v73.mat", "v7.3 (HDF5)");
         b.p[125] = 0x07;
         EXPECT_SVHN_FAIL(&b, "version.mat", "bad header: version 0x0700");
         b.p[125] = 0x01;
-        /* The header's text is free-form: libmatio reads the file whatever
-         * it says (a zero there no longer means level 4). */
         memset(b.p, 0, 4);
-        expect_svhn_loads(&b, "no-text.mat", n);
+        EXPECT_SVHN_FAIL(&b, "level4.mat", "not a level-5 MAT-file");
         memcpy(b.p, "MATL", 4);
         /* A top-level element that is neither miMATRIX nor miCOMPRESSED. */
         b.p[128] = MI_DOUBLE;
-        EXPECT_SVHN_FAIL(&b, "top-type.mat", "no variable 'X' (the images, 32x32x3xN) before "
-                                             "a variable libmatio cannot read (libmatio: 9 is "
-                                             "not valid (MAT_T_MATRIX or MAT_T_COMPRESSED))");
+        EXPECT_SVHN_FAIL(&b, "top-type.mat", "element at offset 128: element of type 9");
         b.p[128] = MI_COMPRESSED;
-        /* Stray bytes after X and y: where libmatio finds no further
-         * variable its walk ends; X and y are read whole, so they pass. */
+        /* Stray bytes at the end. */
         buf_put(&b, "abc", 3);
-        expect_svhn_loads(&b, "stray.mat", n);
+        EXPECT_SVHN_FAIL(&b, "stray.mat", "3 stray bytes at the end");
         buf_free(&b);
     }
     char p[PATH_LEN];
