@@ -125,6 +125,11 @@ build/$(1)/tests/test_io: build/$(1)/obj/tests/test_io.o $(patsubst %.c,build/$(
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+# test_json_reader: io/json_reader (jansson's flags, messages naming the place)
+build/$(1)/tests/test_json_reader: build/$(1)/obj/tests/test_json_reader.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/json_reader.c) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # test_fig2: Figure 2's statistics, the trajectory files, and hgbench-fig2 end to end
 build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) build/$(1)/libhg.a
 	@mkdir -p $$(@D)

@@ -46,7 +46,7 @@ static void quote_into(const json_t *v, char *buf, size_t cap, size_t *at)
             if (strtod(num, NULL) == x)
                 break;
         }
-        if (x == (double)(long long)x && fabs(x) < 1e17) /* 24000, not 2.4e+04 */
+        if (fabs(x) < 1e17 && x == (double)(long long)x && !signbit(x)) /* 24000, not 2.4e+04 */
             snprintf(num, sizeof num, "%lld", (long long)x);
     } else if (json_is_array(v)) {
         size_t i;
