@@ -41,7 +41,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # Fused multiply-adds are allowed (one binary always fuses the same way).
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(ARCH) -ffp-contract=fast -fopenmp \
                -g $(WARN) -I$(BLAS_INC) -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -lz -lm -fopenmp
+LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -ljansson -lz -lm -fopenmp
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
        -fno-omit-frame-pointer
 
@@ -122,6 +122,11 @@ build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,bu
 
 # test_io: the output rules of io/atomic_file (and .npy on a full device)
 build/$(1)/tests/test_io: build/$(1)/obj/tests/test_io.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/atomic_file.c io/npy.c) build/$(1)/libhg.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
+# test_json_reader: io/json_reader (jansson's flags, messages naming the place)
+build/$(1)/tests/test_json_reader: build/$(1)/obj/tests/test_json_reader.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/json_reader.c) build/$(1)/libhg.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
