@@ -19,6 +19,7 @@
 #include "../backend/fake_device.h"
 #include "../common/mem.h"
 #include "../harness/problem.h"
+#include "support_device.h"
 #include "support_files.h"
 #include "test.h"
 
@@ -198,6 +199,7 @@ static void test_models_bench_on_fake_device(void)
 
 int main(int argc, char **argv)
 {
+    fake_device_passive_omp(argv);
     static const TestCase tests[] = {
         TEST(test_host_access_stops), TEST(test_ops_and_copies), TEST(test_env_selects_it),
         TEST(test_data_only_load_uploads), TEST(test_models_bench_on_fake_device)};
