@@ -47,7 +47,9 @@
 # ("synthetic fashion-mnist"), ENGINE_PRECISIONS ("32"), SEEDS (100; QUICK
 # 10 at --quick's T = 50), ROUNDING_SEEDS (5; QUICK 2), CPU_FIG2_SEEDS (2; 0:
 # none), PT_STEPS (100; QUICK 10), PT_REPEATS (3; QUICK 1), PYTHON (a Python
-# with torch; default the first of python3, /usr/bin/python3 that has it).
+# with torch; default the first of python3, /usr/bin/python3 that has it),
+# MODELS_ARGS and FIG2_ARGS (extra flags of hgbench-models and, with
+# QUICK=1, hgbench-fig2: gpu-check.sh's rehearsal cuts them to seconds).
 # REHEARSE=1 runs every part on the strict fake device instead of the GPU
 # (HG_FAKE_DEVICE=strict: `--device cuda` is the CPU's kernels with device
 # memory closed to the host outside backend ops), into REHEARSE_DIR (default
@@ -216,7 +218,7 @@ part_models() {
       rm -f "$raw" "$raw.err"
       runlog "models float$p batch $b" "$raw.err.tmp.$$" \
         ${cb}$p/hgbench-models --device "$gdev" --batch "$b" --threads "$threads" \
-        --commit "$commit" "${fashion_args[@]}" --out "$raw"
+        --commit "$commit" "${fashion_args[@]}" ${MODELS_ARGS:-} --out "$raw"
       [ $rc -eq 0 ] || cp "$raw.err.tmp.$$" "$raw.err"
       rm -f "$raw.err.tmp.$$"
     done
@@ -358,7 +360,9 @@ part_fig2() {
   fi
   local args rs cs
   args=(--device "$gdev" --threads "$threads" --commit "$commit" "${fashion_args[@]}")
-  if [ "$quick" = 1 ]; then args+=(--quick --seeds "${SEEDS:-10}"); rs=${ROUNDING_SEEDS:-2}
+  # shellcheck disable=SC2206 # FIG2_ARGS: extra words (gpu-check's rehearsal sizes)
+  [ -n "${FIG2_ARGS:-}" ] && extra_fig2=(${FIG2_ARGS}) || extra_fig2=()
+  if [ "$quick" = 1 ]; then args+=(--quick --seeds "${SEEDS:-10}" "${extra_fig2[@]}"); rs=${ROUNDING_SEEDS:-2}
   else args+=(--seeds "${SEEDS:-100}"); rs=${ROUNDING_SEEDS:-5}; fi
   cs=${CPU_FIG2_SEEDS:-2}
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-fig2.XXXXXX") || { status=1; return; }

@@ -41,8 +41,10 @@
 # (HG_FAKE_DEVICE=strict: `--device cuda` is the CPU's kernels with device
 # memory closed to the host outside backend ops), with the CPU builds
 # (build/f32, build/f64; REHEARSE_BUILD=build/cuda-f to use the CUDA
-# builds' binaries) and bench-gpu.sh's own REHEARSE=1. No number from it is
-# a GPU's; the log and the summary say REHEARSAL first. tests/test_gpu_check.c
+# builds' binaries) and bench-gpu.sh's own REHEARSE=1, at sizes cut for a
+# CPU (PRESET_T 3, ENGINES_T 10, Figure 2 at T = 4, the bench's sizes and
+# MODELS_ARGS likewise; each can be set). No number from it is a GPU's; the
+# log and the summary say REHEARSAL first. tests/test_gpu_check.c
 # runs it, cut down by CHECK_PARTS, and counts what it leaves in OUT_DIR.
 #
 # Environment: CHECK_BUDGET_S (300), CHECK_PARTS ("device tests presets
@@ -119,6 +121,13 @@ if [ $rehearse = 1 ]; then
   echo "gpu-check: REHEARSAL on the CPU: --device cuda is the strict fake device; no GPU, no GPU numbers"
   cb=${REHEARSE_BUILD:-build/f}
   export HG_FAKE_DEVICE=strict OMP_WAIT_POLICY=passive
+  # sizes for a CPU: the plumbing and the device code paths, in seconds each
+  : "${PRESET_T:=3}" "${ENGINES_T:=10}" "${FIG2_ARGS:=--quick --seeds 2 --steps 4}"
+  export BATCHES=${BATCHES:-16} HORIZONS=${HORIZONS:-10} COUNTS=${COUNTS:-1} COUNT_T=${COUNT_T:-10} \
+         CPU_HORIZONS=${CPU_HORIZONS:-10} CPU_COUNTS=${CPU_COUNTS:-1} SEEDS=${SEEDS:-2} \
+         ROUNDING_SEEDS=${ROUNDING_SEEDS:-1} CPU_FIG2_SEEDS=${CPU_FIG2_SEEDS:-0} PT_STEPS=${PT_STEPS:-3} \
+         PT_REPEATS=${PT_REPEATS:-1} ENGINE_DATA=${ENGINE_DATA:-synthetic} \
+         MODELS_ARGS=${MODELS_ARGS:---model logreg,lenet --repeats 1 --min-time 0.001} FIG2_ARGS
 else
   cb=build/cuda-f
   if [ -n "${HG_FAKE_DEVICE:-}" ]; then

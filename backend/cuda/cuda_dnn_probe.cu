@@ -180,6 +180,7 @@ int cuda_dnn_probe(const CudnnApi *a, cudnnHandle_t h, cudaStream_t st, char *wh
     snprintf(where, sizeof where, "a %dx%dx%d -> %d, %dx%d pad %d %s layer, filter %zu bytes "
              "past alignment", PC, PH, PW, POC, PK, PK, PPAD,
              sizeof(real) == 8 ? "float64" : "float32", sizeof(real) * PROBE_OFF);
-    // float32: the sums run in other orders over 50 terms
-    return dnn_probe_verdict(steps, 3, sizeof(real) == 8 ? 1e-12 : 1e-5, where, why, cap);
+    // the sums run in other orders, over up to 98 terms: a loose bound,
+    // for calls that fail outright or give garbage, not for rounding
+    return dnn_probe_verdict(steps, 3, sizeof(real) == 8 ? 1e-12 : 1e-4, where, why, cap);
 }
