@@ -125,7 +125,7 @@ if [ $rehearse = 1 ]; then
   : "${PRESET_T:=3}" "${ENGINES_T:=10}" "${FIG2_ARGS:=--quick --seeds 2 --steps 4}"
   export BATCHES=${BATCHES:-16} HORIZONS=${HORIZONS:-10} COUNTS=${COUNTS:-1} COUNT_T=${COUNT_T:-10} \
          CPU_HORIZONS=${CPU_HORIZONS:-10} CPU_COUNTS=${CPU_COUNTS:-1} SEEDS=${SEEDS:-2} \
-         ROUNDING_SEEDS=${ROUNDING_SEEDS:-1} CPU_FIG2_SEEDS=${CPU_FIG2_SEEDS:-0} PT_STEPS=${PT_STEPS:-3} \
+         ROUNDING_SEEDS=${ROUNDING_SEEDS:-1} CPU_FIG2_SEEDS=${CPU_FIG2_SEEDS:-0} PT_STEPS=${PT_STEPS:-10} \
          PT_REPEATS=${PT_REPEATS:-1} ENGINE_DATA=${ENGINE_DATA:-synthetic} \
          MODELS_ARGS=${MODELS_ARGS:---model logreg,lenet --repeats 1 --min-time 0.001} FIG2_ARGS
 else

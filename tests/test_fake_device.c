@@ -7,7 +7,10 @@
  *   - HG_FAKE_DEVICE selects it for --device cuda, refuses other values;
  *   - item 3: a data-only problem_load uploads the data (hgbench-models
  *     --device cuda read an empty dev_train), and the programs' data-only
- *     path, hgbench-models --device cuda, runs under it.
+ *     path, hgbench-models --device cuda, runs under it;
+ *   - the other programs' --device cuda paths run under it: hypergrad with
+ *     every engine and --export, hgbench-gpu-conv (test_gpu_check runs
+ *     hgbench-engines and hgbench-fig2 through the rehearsal).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -194,7 +197,40 @@ static void test_models_bench_on_fake_device(void)
            "hgbench-models --device cuda on the fake device: exit %d, stderr: %.600s",
            r.status, r.err);
     run_free(&r);
-    files_cleanup();
+}
+
+/* The programs' other --device cuda paths on the fake device: hypergrad
+ * with every engine (bptt with --export, which downloads the problem), and
+ * hgbench-gpu-conv's op-by-op conv timing. */
+static void test_programs_on_fake_device(void)
+{
+    files_setup("fake_device");
+    setenv("HG_FAKE_DEVICE", "strict", 1);
+    static const char *const engines[] = {"bptt", "forward", "reversible", "greedy", "checkpoint"};
+    for (int i = 0; i < ARRAY_LEN(engines); i++) {
+        char args[10000], json[4300];
+        snprintf(json, sizeof json, "%s", files_tmp("run.json"));
+        snprintf(args, sizeof args, "hypergrad --device cuda --engine %s --model lenet --data "
+                 "synthetic --steps 3 --batch 16 --val 50 --learn lr:1 --threads 2 --json %s%s%s%s",
+                 engines[i], json, i ? "" : " --export ", i ? "" : files_tmp("export"),
+                 strcmp(engines[i], "checkpoint") ? "" : " --checkpoints 1");
+        Run r = run_bin("hgbench", args);
+        char *j = files_slurp(json, NULL);
+        EXPECT(r.status == 0 && j && strstr(j, "\"fake-device\""),
+               "hgbench %s on the fake device: exit %d, stderr: %.600s", args, r.status, r.err);
+        free(j);
+        unlink(json);
+        run_free(&r);
+    }
+    char problem[4300];
+    snprintf(problem, sizeof problem, "%s/problem.json", files_tmp("export"));
+    EXPECT(access(problem, R_OK) == 0, "--export on the fake device wrote %s", problem);
+    Run r = run_bin("hgbench-gpu-conv", "--device cuda --batch 4 --tangents 2 --repeats 1 "
+                                        "--min-ms 0");
+    EXPECT(r.status == 0 && strstr(r.out, "fake-device"),
+           "hgbench-gpu-conv on the fake device: exit %d, stderr: %.600s", r.status, r.err);
+    run_free(&r);
+    unsetenv("HG_FAKE_DEVICE");
 }
 
 int main(int argc, char **argv)
@@ -202,6 +238,9 @@ int main(int argc, char **argv)
     fake_device_passive_omp(argv);
     static const TestCase tests[] = {
         TEST(test_host_access_stops), TEST(test_ops_and_copies), TEST(test_env_selects_it),
-        TEST(test_data_only_load_uploads), TEST(test_models_bench_on_fake_device)};
-    return test_main(tests, ARRAY_LEN(tests), argc, argv);
+        TEST(test_data_only_load_uploads), TEST(test_models_bench_on_fake_device),
+        TEST(test_programs_on_fake_device)};
+    const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
+    files_cleanup();
+    return rc;
 }
