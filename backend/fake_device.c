@@ -83,6 +83,17 @@ static void say_hex(unsigned long long v)
     say(b);
 }
 
+static void say_dec(unsigned long long v)
+{
+    char b[24];
+    int i = 23;
+    b[i] = 0;
+    do
+        b[--i] = (char)('0' + v % 10);
+    while ((v /= 10) && i > 0);
+    say(b + i);
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     Slot *s = slot_of(si->si_addr);
@@ -94,7 +105,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
         say("fake device: the host touched device memory at ");
         say_hex((unsigned long long)(size_t)si->si_addr);
         say(" (an allocation of ");
-        say_hex(s->bytes);
+        say_dec(s->bytes);
         say(" bytes, tag ");
         say(mem_tag_name(s->tag));
         say(") outside a backend op: on a GPU this is a crash or garbage; use upload/download "
