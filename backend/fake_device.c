@@ -21,13 +21,13 @@ typedef struct Slot {
     _Atomic(char *) base; /* NULL: free */
     size_t bytes, mapped;
     MemTag tag;
-    atomic_int open;      /* 1: readable and writable until the op returns */
+    atomic_int open;      /* 1: all of it readable and writable until the op returns */
 } Slot;
 
 static Slot slots[SLOTS];
 static atomic_int used;   /* slots[0..used) may be live */
 static atomic_int depth;  /* backend ops running (nested calls count) */
-static atomic_int opened; /* slots opened by the op that runs */
+static atomic_int opened; /* pieces and slots opened by the op that runs */
 static atomic_size_t up, down;
 static atomic_size_t live_bytes, peak_bytes; /* device_peak: the most held at once */
 static struct sigaction old_segv;

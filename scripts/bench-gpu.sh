@@ -367,13 +367,13 @@ part_fig2() {
   cs=${CPU_FIG2_SEEDS:-2}
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-fig2.XXXXXX") || { status=1; return; }
   local cmd32 cmdc cmd64
-  cmd32=(${cb}32/hgbench-fig2 "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
+  cmd32=("${cb}32/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
          --steps-out "$r/gpu-fig2-f32-steps.txt" --seeds-out "$scratch/f32" --record "$rs")
-  cmd64=(${cb}64/hgbench-fig2 "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
+  cmd64=("${cb}64/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
          --steps-out "$r/gpu-fig2-steps.txt" --compare "float32=$scratch/f32")
   cmdc=()
   if [ "$cs" -ge 2 ]; then
-    cmdc=(${cb}64/hgbench-fig2 "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
+    cmdc=("${cb}64/hgbench-fig2" "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
           --greedy off --seeds-out "$scratch/cpu64")
     cmd64+=(--compare "cpu-float64=$scratch/cpu64")
   fi

@@ -81,7 +81,7 @@ note() {  # WORD text: one summary line, also in the log
 finish() {
   local rc=$?
   trap - EXIT INT TERM
-  note done "$fails failed, $skipped skipped, $warnings warnings, in $(( $(date +%s) - t0 )) s of $budget (exit $rc)"
+  note "done" "$fails failed, $skipped skipped, $warnings warnings, in $(( $(date +%s) - t0 )) s of $budget (exit $rc)"
   { [ $rehearse = 1 ] && echo "REHEARSAL on the CPU (strict fake device): no number here is from a GPU"
     cat "$work/summary.txt"; } > "$summary.tmp" && mv "$summary.tmp" "$summary"
   [ -f "$work/bench/gpu.md" ] && cp "$work/bench/gpu.md" "$out/gpu.md"
