@@ -212,9 +212,10 @@ print-config:
 deps:
 	@bash scripts/install-deps.sh
 
-# One file to carry to a lent GPU: the CUDA programs built for any x86-64-v3
-# host, the libraries they need that the device image lacks, Fashion-MNIST
-# (scripts/gpu-bundle.sh; scripts/gpu-check.sh unpacks it there).
+# One file to carry to a lent GPU, build/gpu-bundle.tar.gz: the CUDA programs
+# built from the working tree for any x86-64-v3 host, the libraries they need
+# that the device image lacks, Fashion-MNIST (scripts/gpu-bundle.sh;
+# scripts/gpu-check.sh unpacks it there).
 gpu-bundle:
 	@bash scripts/gpu-bundle.sh
 .PHONY: gpu-bundle
