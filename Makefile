@@ -41,7 +41,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # Fused multiply-adds are allowed (one binary always fuses the same way).
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(ARCH) -ffp-contract=fast -fopenmp \
                -g $(WARN) -I$(BLAS_INC) -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -lz -lm -fopenmp
+LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -ljansson -lz -lm -fopenmp
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
        -fno-omit-frame-pointer
 
@@ -134,6 +134,11 @@ build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,bu
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
+# test_json_reader: io/json_reader (jansson's flags, messages naming the place)
+build/$(1)/tests/test_json_reader: build/$(1)/obj/tests/test_json_reader.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/json_reader.c) $(call layer_libs,$(1)) | build/$(1)/layers.ok
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+
 # test_fig2: Figure 2's statistics, the trajectory files, and hgbench-fig2 end to end
 build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
@@ -204,6 +209,7 @@ check-layers: build/f32/layers.ok build/f64/layers.ok
 .PHONY: check-layers
 
 include bench/micro.mk
+include bench/report.mk
 include bench/conv_dnnl.mk
 include backend/cuda/cuda.mk
 
@@ -225,7 +231,7 @@ build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
 all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset \
+     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset build/hgbench-report \
      $(CONV_DNNL_ALL)
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
@@ -241,9 +247,10 @@ print-config:
 deps:
 	@bash scripts/install-deps.sh
 
-# One file to carry to a lent GPU: the CUDA programs built for any x86-64-v3
-# host, the libraries they need that the device image lacks, Fashion-MNIST
-# (scripts/gpu-bundle.sh; scripts/gpu-check.sh unpacks it there).
+# One file to carry to a lent GPU, build/gpu-bundle.tar.gz: the CUDA programs
+# built from the working tree for any x86-64-v3 host, the libraries they need
+# that the device image lacks, Fashion-MNIST (scripts/gpu-bundle.sh;
+# scripts/gpu-check.sh unpacks it there).
 gpu-bundle:
 	@bash scripts/gpu-bundle.sh
 .PHONY: gpu-bundle

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fake_device.h"
 #ifdef HG_CUDA
 #include "cuda/cuda.h"
 #endif
@@ -13,6 +14,19 @@ const Backend *backend_find(const char *name, HgErr *err)
 {
     if (!strcmp(name, "cpu"))
         return &BACKEND_CPU;
+    if (!strcmp(name, "cuda")) { /* HG_FAKE_DEVICE=strict: the CPU posing as one, said */
+        const int fake = fake_device_requested(err);
+        if (fake < 0)
+            return NULL;
+        if (fake) {
+            static int said;
+            if (!said++)
+                fprintf(stderr, "hgbench: --device cuda: HG_FAKE_DEVICE=strict: the strict fake "
+                        "device (the CPU's kernels, device memory closed to the host outside "
+                        "ops); no GPU, no GPU numbers\n");
+            return fake_device_strict();
+        }
+    }
 #ifdef HG_CUDA
     if (!strcmp(name, "cuda")) {
         HgErr why = {{0}};

@@ -257,7 +257,8 @@ extern const Backend BACKEND_CPU;
  * a CUDA binary says once on stderr). NULL with err naming the flag and why
  * (a binary without CUDA; no device, a driver too old, no memory: the CUDA
  * error's own words) otherwise. The CUDA backend is probed once, before any
- * work. */
+ * work. With HG_FAKE_DEVICE=strict, "cuda" is the strict fake device in
+ * every build (fake_device.h: tests and the CPU rehearsal, never a GPU). */
 const Backend *backend_find(const char *name, HgErr *err);
 const char *backend_names(void); /* "cpu|cuda|auto" */
 

@@ -756,7 +756,7 @@ static void json_timing(JsonWriter *j, const char *key, const Timing *t)
 {
     json_key(j, key);
     if (!t->calls) {
-        json_null(j);
+        json_put_null(j);
         return;
     }
     json_object_begin(j, 1);

@@ -530,7 +530,7 @@ static void write_json_header(JsonWriter *j, const HpoRun *H)
     if (ho->test)
         json_int(j, H->test.n);
     else
-        json_null(j);
+        json_put_null(j);
     json_key(j, "outer");
     json_object_begin(j, 0);
     json_field_string(j, "optimizer", outer_kind_name(c->kind));
@@ -572,7 +572,7 @@ static void write_json_header(JsonWriter *j, const HpoRun *H)
         }
         json_object_end(j);
     } else {
-        json_null(j);
+        json_put_null(j);
     }
     json_field_int(j, "patience", ho->patience);
     json_object_end(j);
@@ -609,19 +609,19 @@ static int write_json(HpoRun *H, HgErr *err)
         if (has_grad(e) && c->kind == OUTER_SIGN)
             json_int(j, e->flips);
         else
-            json_null(j);
+            json_put_null(j);
         json_key(j, "clamped");
         if (has_grad(e))
             json_int(j, e->clamped);
         else
-            json_null(j);
+            json_put_null(j);
         json_key(j, "theta");
         json_theta(j, h, e->theta);
         json_key(j, "hypergrad");
         if (has_grad(e))
             json_theta(j, h, e->grad);
         else
-            json_null(j);
+            json_put_null(j);
         json_object_end(j);
     }
     json_array_end(j);
@@ -631,7 +631,7 @@ static int write_json(HpoRun *H, HgErr *err)
     json_key(j, "stop");
     json_object_begin(j, 0);
     json_key(j, "reason");
-    json_string(j, H->loop.stop == HPO_COMPLETED ? "completed"
+    json_put_string(j, H->loop.stop == HPO_COMPLETED ? "completed"
                    : H->loop.stop == HPO_PATIENCE ? "patience" : H->loop.fail_status);
     json_key(j, "outer");
     json_int(j, H->loop.stop == HPO_FAILED ? H->loop.fail_outer
@@ -642,12 +642,12 @@ static int write_json(HpoRun *H, HgErr *err)
     if (H->loop.best >= 0)
         json_entry_summary(j, H, &H->loop.log[H->loop.best], 1);
     else
-        json_null(j);
+        json_put_null(j);
     json_key(j, "final");
     if (H->loop.nlog)
         json_entry_summary(j, H, &H->loop.log[H->loop.nlog - 1], 1);
     else
-        json_null(j);
+        json_put_null(j);
     json_field_double(j, "time_s", H->loop.total_s);
     if (H->estimate > 0) {
         json_field_double(j, "mem_estimate", H->estimate);

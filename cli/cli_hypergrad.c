@@ -541,7 +541,7 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
     json_field_int(j, "model_params", m->nparams);
     json_field_string(j, "data", o->data);
     json_key(j, "data_dir");
-    json_string(j, o->synthetic ? NULL
+    json_put_string(j, o->synthetic ? NULL
                                 : o->data_dir ? o->data_dir : dataset_default_dir(o->data));
     json_key(j, "input_shape"); /* [C, H, W], or [D] for flat inputs, as --export */
     if (m->input.h == 1 && m->input.w == 1)
@@ -570,7 +570,7 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
     if (o->clamp > 0)
         json_double(j, o->clamp);
     else
-        json_null(j);
+        json_put_null(j);
     json_field_bool(j, "kahan", o->kahan);
     if (o->perturb_w0 > 0) { /* only when asked: other records keep their bytes */
         const ProblemSpec spec = hypergrad_problem_spec(o);
@@ -649,7 +649,7 @@ static int write_json(const HypergradOptions *o, const Model *m, const Dataset *
             }
         json_object_end(j);
     } else {
-        json_null(j);
+        json_put_null(j);
     }
     if (engine_takes(engine_find(o->engine), "checkpoint")) {
         json_field_int(j, "recomputed_steps", (int)r->recomputed_steps);

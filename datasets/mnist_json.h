@@ -28,12 +28,12 @@
 #define MNIST_SUBSET_TEST 2000
 
 /* Parses one digit file's text (len bytes, NUL not needed) strictly: JSON
- * whitespace, {, the one key "data", :, an array of JSON numbers each in
- * [0, 1], }, and nothing after. The number of values must be a positive
+ * (RFC 8259, by jansson) holding an object of the one key "data", an array
+ * of JSON numbers each in [0, 1]. The number of values must be a positive
  * multiple of 784. On success *pixels (mem_alloc'ed, MEM_DATA; mem_free it)
  * holds *n_images x 784 bytes round(v * 255) and 0 is returned; else -1 with
- * err naming `name` and what is wrong (where: byte offset, value index),
- * *pixels NULL and *n_images 0. */
+ * err naming `name` and what is wrong (where: line, column and byte of a
+ * syntax error, a value's index), *pixels NULL and *n_images 0. */
 int mnist_json_parse(const char *text, size_t len, const char *name,
                      uint8_t **pixels, long *n_images, HgErr *err);
 /* mnist_json_parse on the file at path (a regular file of at most 256 MiB). */

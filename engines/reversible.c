@@ -141,8 +141,12 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         } else { /* gradient and H vb from one pass */
             model_hvp_block(p->model, w, x, y, p->batch, 1, vb, hu, g);
         }
-        if (t == reversible_test_flip)
-            g[P / 2] += (real)1e-3;
+        if (t == reversible_test_flip) { /* g is device memory: through the backend */
+            real gi;
+            be->mem.download(&gi, g + P / 2, sizeof gi);
+            gi += (real)1e-3;
+            be->mem.upload(g + P / 2, &gi, sizeof gi);
+        }
         be->fix.fix_unstep_v(st, W, V, g, &q[t], l); /* V -> v_t */
         const double d_mom = be->fix.fix_adjoint(wb, vb, hu, V, P, l, m);
         if (per[HYPER_LR])

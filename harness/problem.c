@@ -194,6 +194,16 @@ static void upload_set(const Backend *be, const Dataset *host, Dataset *dev)
     be->mem.upload(dev->y, host->y, yb);
 }
 
+/* The data on a device with memory of its own: uploaded once, by every
+ * problem_load, the data-only one too (hgbench-models reads dev_train). */
+static void place_data(Problem *p)
+{
+    if (p->be->device_memory && !p->dev_train.x) {
+        upload_set(p->be, &p->train, &p->dev_train);
+        upload_set(p->be, &p->val, &p->dev_val);
+    }
+}
+
 /* The inner problem on the backend's memory: the host's on the CPU, else
  * copies uploaded once (and w0 again after each reseed). */
 static void place_inner(Problem *p)
@@ -204,11 +214,8 @@ static void place_inner(Problem *p)
     const real *w0 = p->w0;
     if (be->device_memory) {
         const size_t wb = sizeof(real) * (size_t)p->model->nparams;
-        if (!p->dev_w0) {
-            upload_set(be, &p->train, &p->dev_train);
-            upload_set(be, &p->val, &p->dev_val);
+        if (!p->dev_w0)
             p->dev_w0 = be->mem.alloc(MEM_PARAMS, wb);
-        }
         be->mem.upload(p->dev_w0, p->w0, wb);
         train = &p->dev_train;
         val = &p->dev_val;
@@ -251,6 +258,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     dataset_channel_stats(&p->train, p->mean, p->std);
     dataset_normalize(&p->train, p->mean, p->std);
     dataset_normalize(&p->val, p->mean, p->std);
+    place_data(p);
     if (!s->model)
         return 0;
     p->model = build_model(s, &p->data, err);
@@ -279,8 +287,9 @@ void problem_reseed(Problem *p, uint64_t seed)
 
 void problem_free(Problem *p)
 {
-    if (p->dev_w0) {
+    if (p->dev_w0)
         p->be->mem.free(p->dev_w0);
+    if (p->dev_train.x) {
         p->be->mem.free(p->dev_train.x);
         p->be->mem.free(p->dev_train.y);
         p->be->mem.free(p->dev_val.x);

@@ -108,8 +108,9 @@ typedef struct Problem {
     real *w0;               /* [P] */
     /* A backend with memory of its own (be->device_memory): train, val and
      * w0 uploaded there once by problem_load (and w0 again by
-     * problem_reseed); inner points to these. Empty on the CPU, where inner
-     * points to the host ones above. */
+     * problem_reseed); inner points to these. A data-only load (no model)
+     * uploads train and val too. Empty on the CPU, where inner points to
+     * the host ones above. */
     Dataset dev_train, dev_val;
     real *dev_w0;
     InnerProblem inner;     /* points into this struct: do not copy or move it */

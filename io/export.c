@@ -237,7 +237,7 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_array_end(j);
     json_field_int(j, "nparams", m->nparams);
     json_key(j, "param_conventions");
-    json_string(j, "w0 is one flat vector, tensors in this order, C order; conv2d weight "
+    json_put_string(j, "w0 is one flat vector, tensors in this order, C order; conv2d weight "
                    "[out, in, kh, kw] (cross-correlation, stride 1, zero padding), linear "
                    "weight [out, in] with y = x W^T + b; flatten is C order of [C, H, W] "
                    "(torch.flatten(x, 1))");
@@ -251,7 +251,7 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     if (s->clamp > 0)
         json_double(j, s->clamp);
     else
-        json_null(j);
+        json_put_null(j);
     json_key(j, "learn");
     json_object_begin(j, 1);
     for (int k = 0; k < HYPER_KINDS; k++)
@@ -272,14 +272,14 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     }
     json_object_end(j);
     json_key(j, "windows_note");
-    json_string(j, "window w of a kind covers steps [windows[w], windows[w + 1]); its learned "
+    json_put_string(j, "window w of a kind covers steps [windows[w], windows[w + 1]); its learned "
                    "value is used by all of them");
     json_field_string(j, "hypergrad_order",
                       "hypergrad.npy holds the lr windows, then mom, then wd (learned kinds only)");
     json_field_string(j, "loss", "mean softmax cross-entropy");
     json_field_string(j, "update", "v = m*v + clamp(g) + wd*w; w = w - lr*v");
     json_key(j, "update_details");
-    json_string(j, "for t = 0 .. steps-1: g = gradient of the mean loss of batch t (batches "
+    json_put_string(j, "for t = 0 .. steps-1: g = gradient of the mean loss of batch t (batches "
                    "row t) at w_t; clamp(g) = min(max(g, -c), c) elementwise, none when clamp "
                    "is null; m, wd, lr are mom[t], wd[t], lr[t]; w_0 = w0, v_0 = 0; the "
                    "validation loss is the mean loss of the whole validation set at w_T");
@@ -294,7 +294,7 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_array_begin(j, 1);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k] && r->per_step[k])
-            json_string(j, hyper_kind_name(k));
+            json_put_string(j, hyper_kind_name(k));
     json_array_end(j);
     json_field_int(j, "batches_rows", rows);
     json_field_int(j, "train_examples_used", n_used);
@@ -302,11 +302,11 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_object_begin(j, 0);
     json_field_string(j, "w0.npy", "[nparams] initial weights (dtype)");
     json_key(j, "train_x.npy");
-    json_string(j, "[n, *input_shape] the training examples the run uses, in order of first "
+    json_put_string(j, "[n, *input_shape] the training examples the run uses, in order of first "
                    "use, normalised (dtype)");
     json_field_string(j, "train_y.npy", "[n] int64 labels of train_x");
     json_key(j, "batches.npy");
-    json_string(j, "[batches_rows, batch] int64 row indices into train_x; row t is step t's "
+    json_put_string(j, "[batches_rows, batch] int64 row indices into train_x; row t is step t's "
                    "batch");
     json_field_string(j, "val_x.npy",
                       "[n_val, *input_shape] the validation set, normalised (dtype)");
@@ -314,7 +314,7 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_field_string(j, "hypergrad.npy",
                       "[N] float64 hypergradient of the learned values (hypergrad_order)");
     json_key(j, "per_step.npy");
-    json_string(j, "[len(per_step_kinds), steps] float64 per-step hypergradients (absent when "
+    json_put_string(j, "[len(per_step_kinds), steps] float64 per-step hypergradients (absent when "
                    "per_step_kinds is empty)");
     json_object_end(j);
 
@@ -323,7 +323,7 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_field_doubles(j, "mean", info->mean, p->train->c);
     json_field_doubles(j, "std", info->std, p->train->c);
     json_key(j, "note");
-    json_string(j, "train_x and val_x are already normalised, (x - mean[c]) / std[c] with the "
+    json_put_string(j, "train_x and val_x are already normalised, (x - mean[c]) / std[c] with the "
                    "training part's statistics");
     json_object_end(j);
     json_field_string(j, "data", info->data);

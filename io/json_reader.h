@@ -1,49 +1,31 @@
-/* json_reader.h — a strict JSON reader into a small tree, for what hgbench
- * reads back of its own output (hgbench hpo --resume reads its log).
+/* json_reader.h — reading JSON back with jansson, for what hgbench reads of
+ * its own output (hgbench hpo --resume reads its log): the one set of load
+ * flags, and messages that name the text.
  *
- * RFC 8259 syntax only: no comments, trailing commas, NaN or leading zeros;
- * nesting at most JSON_READ_MAX_DEPTH; a duplicate key is refused. Numbers
- * are read by strtod, so a double json_writer printed with %.17g comes back
- * bit for bit. Every value keeps the span of its text in the source, so a
- * caller can quote it in a message.
- * Errors give the name of the text and the byte offset.
- * Leaves out: \u escapes beyond one UTF-16 unit (surrogate pairs are
- * refused), numbers as integers wider than a double holds exactly.
- * (libjansson would do; its headers are not on the machines hgbench builds on.)
+ * RFC 8259 syntax only (jansson's strict default: no comments, trailing
+ * commas or NaN), a duplicate key refused, nesting within jansson's limit
+ * (2048). Every number is read as a double (JSON_DECODE_INT_AS_REAL), by
+ * strtod: a double json_writer printed with %.17g comes back bit for bit,
+ * "-0" keeps its sign, and 1 equals 1.0 (json_equal).
+ * Leaves out \u0000 in strings (refused).
  */
 #ifndef HG_JSON_READER_H
 #define HG_JSON_READER_H
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "../common/check.h"
 
-#define JSON_READ_MAX_DEPTH 64
-
-typedef enum JsonType { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY,
-                        JSON_OBJECT } JsonType;
-
-typedef struct JsonValue {
-    JsonType type;
-    double number;            /* JSON_NUMBER; JSON_BOOL: 0 or 1 */
-    char *string;             /* JSON_STRING: decoded, NUL-terminated */
-    int n;                    /* JSON_ARRAY, JSON_OBJECT: members */
-    struct JsonValue *items;  /* [n] */
-    char **keys;              /* JSON_OBJECT: [n], decoded */
-    size_t start, end;        /* the value's text: source[start, end) */
-} JsonValue;
-
-/* Parses text[0, len) (one value, whitespace around it). 0, or -1 with err
- * "name: byte N: what was wrong"; *out is then empty (freeing it is safe). */
-int json_parse(const char *text, size_t len, const char *name, JsonValue *out, HgErr *err);
-void json_value_free(JsonValue *v);
-
-/* The member named key of an object, NULL if absent or v is no object. */
-const JsonValue *json_member(const JsonValue *v, const char *key);
-const char *json_type_name(JsonType t); /* "null", "number", ... */
-/* The same value, whatever the layout: numbers equal as doubles, strings
- * byte for byte, arrays item by item, objects the same keys (in any order)
- * with equal values. */
-int json_equal(const JsonValue *a, const JsonValue *b);
+/* Parses text[0, len) (one value, whitespace around it). The value (the
+ * caller's reference: json_decref it), or NULL with err
+ * "name: line L, column C (byte B): what jansson found wrong". */
+json_t *json_read_text(const char *text, size_t len, const char *name, HgErr *err);
+/* "null", "a number", "an object", ... for messages; "missing" for NULL. */
+const char *json_kind(const json_t *v);
+/* v as compact JSON in buf (cut with "..." to fit), numbers in the fewest
+ * digits that read back to the same double; buf is returned. */
+const char *json_quote(const json_t *v, char *buf, size_t cap);
 
 #endif

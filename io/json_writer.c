@@ -96,7 +96,7 @@ void json_key(JsonWriter *j, const char *key)
     j->after_key = 1;
 }
 
-void json_string(JsonWriter *j, const char *s)
+void json_put_string(JsonWriter *j, const char *s)
 {
     before(j);
     if (s)
@@ -137,7 +137,7 @@ void json_bool(JsonWriter *j, int b)
     fputs(b ? "true" : "false", j->f);
 }
 
-void json_null(JsonWriter *j)
+void json_put_null(JsonWriter *j)
 {
     before(j);
     fputs("null", j->f);
@@ -146,7 +146,7 @@ void json_null(JsonWriter *j)
 void json_doubles(JsonWriter *j, const double *a, long n)
 {
     if (!a) {
-        json_null(j);
+        json_put_null(j);
         return;
     }
     json_array_begin(j, 1);
@@ -166,7 +166,7 @@ void json_longs(JsonWriter *j, const long *a, int n)
 void json_field_string(JsonWriter *j, const char *key, const char *s)
 {
     json_key(j, key);
-    json_string(j, s);
+    json_put_string(j, s);
 }
 
 void json_field_double(JsonWriter *j, const char *key, double x)
@@ -196,7 +196,7 @@ void json_field_bool(JsonWriter *j, const char *key, int b)
 void json_field_null(JsonWriter *j, const char *key)
 {
     json_key(j, key);
-    json_null(j);
+    json_put_null(j);
 }
 
 void json_field_doubles(JsonWriter *j, const char *key, const double *a, long n)

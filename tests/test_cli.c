@@ -518,7 +518,7 @@ static void test_json_writer(void)
     json_init(&j, f);
     json_object_begin(&j, 0);
     json_key(&j, "s");
-    json_string(&j, "a\"b\\c\nd\x01\x7f\xc3\xa9");
+    json_put_string(&j, "a\"b\\c\nd\x01\x7f\xc3\xa9");
     json_key(&j, "x");
     json_double(&j, 0.1);
     json_key(&j, "bad");
@@ -529,7 +529,7 @@ static void test_json_writer(void)
     json_array_begin(&j, 0);
     json_array_end(&j);
     json_key(&j, "n");
-    json_null(&j);
+    json_put_null(&j);
     json_object_end(&j);
     json_key(&j, "big");
     json_uint(&j, UINT64_MAX);

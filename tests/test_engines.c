@@ -861,6 +861,7 @@ static void test_engine_option_checks(void)
 
 int main(int argc, char **argv)
 {
+    fake_device_passive_omp(argv); /* the device staging test's fake device */
     static const TestCase tests[] = {
         TEST(test_engines_agree),            TEST(test_reversible_buffer),
         TEST(test_reversible_refusals),

@@ -96,9 +96,15 @@ static int open_device(void)
             snprintf(ctx.dnn_why, sizeof ctx.dnn_why, "cuDNN loaded, but cudnnCreate or "
                      "cudnnSetStream failed: %s", ctx.dnn_api->GetErrorString(d));
             ctx.dnn_api = NULL;
+        } else if (!cuda_dnn_probe(ctx.dnn_api, ctx.dnn, ctx.stream, ctx.dnn_why,
+                                   sizeof ctx.dnn_why)) {
+            // its own convolutions failed: off for the run, the reason kept
+            // (a sticky CUDA error would stop the next call anyway)
+            ctx.dnn_api = NULL;
+            cudaGetLastError();
         }
     }
-    char dnn_note[340];
+    char dnn_note[440];
     if (ctx.dnn_api)
         snprintf(dnn_note, sizeof dnn_note, "cuDNN %zu", ctx.dnn_api->GetVersion());
     else

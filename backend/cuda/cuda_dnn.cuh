@@ -4,7 +4,11 @@
 // nothing links libcudnn: the probe dlopens libcudnn.so.9 (the binary's
 // rpath, then LD_LIBRARY_PATH and the loader's cache) and fills this table.
 // Where it does not load, the convolutions run as im2col + cuBLAS and
-// cuDNN's path reports itself skipped with dlerror's words.
+// cuDNN's path reports itself skipped with dlerror's words. HG_CUDNN_LIB
+// names the library file, or the folder holding it (a Python wheel's
+// nvidia/cudnn/lib): its sub-libraries there are loaded first, so that
+// cuDNN finds them without LD_LIBRARY_PATH. A cuDNN that loads is then
+// tried on its own convolutions (cuda_dnn_probe.cu) before any work.
 #ifndef HG_CUDA_DNN_CUH
 #define HG_CUDA_DNN_CUH
 
@@ -31,5 +35,9 @@ struct CudnnApi {
 // The loaded table, or NULL with why (dlerror's or the version check's
 // words) filled: called once, by the probe.
 const CudnnApi *cuda_dnn_load(char *why, size_t cap);
+
+// 1: cuDNN's forward, backward-data and backward-filter convolutions ran
+// and agree with the host's sums (dnn_probe.h); 0 with why filled.
+int cuda_dnn_probe(const CudnnApi *a, cudnnHandle_t h, cudaStream_t st, char *why, size_t cap);
 
 #endif

@@ -49,7 +49,7 @@ struct CudaCtx {
     cublasHandle_t blas;
     const CudnnApi *dnn_api; // NULL: cuDNN did not load (dnn_why says why)
     cudnnHandle_t dnn;
-    char dnn_why[300];
+    char dnn_why[400];
     void *host;      // pinned, CUDA_HOST_BYTES: scalars coming back
     void *partial;   // device, CUDA_PARTIAL_BYTES: reduction partials
 };

@@ -1,0 +1,29 @@
+# report.mk — hgbench-report (bench/report*.c): RESULTS.md and the plots from
+# the bench's JSON results, read with jansson. One binary, build/hgbench-report
+# (it has no real type; built from the f64 objects). Its tests
+# (tests/test_report*.c) link the renderers, the envelope writer and
+# fixtures under tests/fixtures/report/, in every configuration.
+REPORT_SRCS := $(filter-out bench/report_main.c,$(sort $(wildcard bench/report_*.c))) \
+               io/atomic_file.c cli/flags.c
+REPORT_TEST_SRCS := $(REPORT_SRCS) io/envelope.c io/json_writer.c io/machine.c
+REPORT_LDLIBS := -ljansson
+
+REPORT_TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_report*.c)))
+
+# $(1) = config, $(2) = its flags, $(3) = one report test
+define report_test_rule
+build/$(1)/tests/$(3): build/$(1)/obj/tests/$(3).o $$(patsubst %.c,build/$(1)/obj/%.o,$$(TEST_SUPPORT) $$(REPORT_TEST_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(REPORT_LDLIBS) -o $$@
+endef
+define report_rules
+$(foreach t,$(REPORT_TESTS),$(eval $(call report_test_rule,$(1),$(2),$(t))))
+$(1)-tests: build/hgbench-report
+endef
+$(eval $(call report_rules,f32,))
+$(eval $(call report_rules,f64,-DHG_F64))
+$(eval $(call report_rules,asan-f32,$(SAN)))
+$(eval $(call report_rules,asan-f64,-DHG_F64 $(SAN)))
+
+build/hgbench-report: $(patsubst %.c,build/f64/obj/%.o,bench/report_main.c $(REPORT_SRCS) common/check.c)
+	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -o $@

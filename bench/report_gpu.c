@@ -1,0 +1,11 @@
+/* report_gpu.c — the gpu section of RESULTS.md.
+ * Interim: its script still writes the Markdown (<results>/gpu.md); this
+ * renderer copies it until the section's results are rendered here. */
+#include "report.h"
+
+static int render(ReportCtx *c)
+{
+    return report_legacy_md(c);
+}
+
+const ReportSection REPORT_GPU = {"gpu", render};

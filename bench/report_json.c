@@ -1,0 +1,213 @@
+/* report_json.c — the checked getters of report_json.h, on jansson. */
+#include "report_json.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+json_t *rj_load(Rj *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->file, sizeof r->file, "%s", path);
+    json_error_t e;
+    r->root = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (!r->root) {
+        r->bad = 1;
+        if (!rj_exists(path))
+            hg_fail(&r->err, "%s: no such file (the run that writes it did not finish?)", path);
+        else
+            hg_fail(&r->err, "%s: line %d, column %d: not valid JSON: %s", path, e.line,
+                    e.column, e.text);
+    }
+    return r->root;
+}
+
+void rj_close(Rj *r)
+{
+    json_decref(r->root);
+    r->root = NULL;
+}
+
+int rj_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void rj_at(Rj *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->at, sizeof r->at, fmt, ap);
+    va_end(ap);
+}
+
+int rj_fail(Rj *r, const char *fmt, ...)
+{
+    if (r->bad) return -1;
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->bad = 1;
+    return hg_fail(&r->err, "%s: %s%s%s", r->file, r->at, r->at[0] ? ": " : "", msg);
+}
+
+json_t *rj_row(Rj *r, json_t *arr, const char *name, size_t i)
+{
+    rj_at(r, "%s[%zu]", name, i);
+    json_t *v = json_array_get(arr, i);
+    if (!json_is_object(v)) {
+        rj_fail(r, "not an object");
+        return NULL;
+    }
+    return v;
+}
+
+/* The member, or NULL with an error naming it (absent, or obj not one). */
+static json_t *member(Rj *r, json_t *obj, const char *key)
+{
+    if (r->bad) return NULL;
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    if (!v) rj_fail(r, "field '%s' is missing", key);
+    return v;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE: case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+static void wrong_type(Rj *r, const char *key, const json_t *v, const char *want)
+{
+    rj_fail(r, "field '%s' is %s, expected %s", key, type_name(v), want);
+}
+
+double rj_num(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (!v) return 0;
+    if (!json_is_number(v)) { wrong_type(r, key, v, "a number"); return 0; }
+    return json_number_value(v);
+}
+
+double rj_num_or_null(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (!v) return 0;
+    if (json_is_null(v)) return NAN;
+    if (!json_is_number(v)) { wrong_type(r, key, v, "a number or null"); return 0; }
+    return json_number_value(v);
+}
+
+long rj_int(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (!v) return 0;
+    if (!json_is_integer(v)) { wrong_type(r, key, v, "an integer"); return 0; }
+    return (long)json_integer_value(v);
+}
+
+const char *rj_str(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (!v) return "";
+    if (!json_is_string(v)) { wrong_type(r, key, v, "a string"); return ""; }
+    return json_string_value(v);
+}
+
+json_t *rj_array(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (v && !json_is_array(v)) { wrong_type(r, key, v, "an array"); return NULL; }
+    return v;
+}
+
+json_t *rj_object(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (v && !json_is_object(v)) { wrong_type(r, key, v, "an object"); return NULL; }
+    return v;
+}
+
+int rj_bool(Rj *r, json_t *obj, const char *key)
+{
+    json_t *v = member(r, obj, key);
+    if (!v) return 0;
+    if (!json_is_boolean(v)) { wrong_type(r, key, v, "true or false"); return 0; }
+    return json_is_true(v);
+}
+
+int rj_has(json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return v && !json_is_null(v);
+}
+
+double rj_num_opt(Rj *r, json_t *obj, const char *key, double dflt)
+{
+    return rj_has(obj, key) ? rj_num(r, obj, key) : dflt;
+}
+
+long rj_int_opt(Rj *r, json_t *obj, const char *key, long dflt)
+{
+    return rj_has(obj, key) ? rj_int(r, obj, key) : dflt;
+}
+
+const char *rj_str_opt(Rj *r, json_t *obj, const char *key, const char *dflt)
+{
+    return rj_has(obj, key) ? rj_str(r, obj, key) : dflt;
+}
+
+long rj_nums(Rj *r, json_t *obj, const char *key, double *out, long cap)
+{
+    json_t *a = rj_array(r, obj, key);
+    if (!a) return -1;
+    long n = (long)json_array_size(a);
+    if (n > cap) { rj_fail(r, "field '%s' has %ld entries, more than %ld", key, n, cap); return -1; }
+    for (long i = 0; i < n; i++) {
+        json_t *v = json_array_get(a, (size_t)i);
+        if (json_is_null(v)) out[i] = NAN;
+        else if (json_is_number(v)) out[i] = json_number_value(v);
+        else { rj_fail(r, "field '%s'[%ld] is %s, expected a number", key, i, type_name(v)); return -1; }
+    }
+    return n;
+}
+
+void rj_envelope(Rj *r, json_t *root, RjEnvelope *e)
+{
+    char at[sizeof r->at];
+    memcpy(at, r->at, sizeof at);
+    r->at[0] = '\0';
+    memset(e, 0, sizeof *e);
+    const char *schema = rj_str(r, root, "schema");
+    if (!r->bad && strcmp(schema, "hgbench-results/1"))
+        rj_fail(r, "field 'schema' is '%s', expected 'hgbench-results/1'", schema);
+    e->program = rj_str(r, root, "program");
+    e->commit = rj_str(r, root, "commit");
+    e->command = rj_str(r, root, "command");
+    e->date = rj_str(r, root, "date");
+    e->threads = rj_int(r, root, "threads");
+    e->ranks = rj_int_opt(r, root, "ranks", 1);
+    e->precision = rj_str_opt(r, root, "precision", "");
+    e->device = rj_str_opt(r, root, "device", "cpu");
+    json_t *m = rj_object(r, root, "machine");
+    rj_at(r, "machine");
+    e->cpu = rj_str(r, m, "cpu");
+    e->host = rj_str(r, m, "host");
+    e->cores = rj_int(r, m, "cores");
+    e->pus = rj_int(r, m, "pus");
+    e->packages = rj_int(r, m, "packages");
+    memcpy(r->at, at, sizeof at);
+}
