@@ -60,15 +60,15 @@ static volatile real sink;
 static void touch_outside_op(void)
 {
     const Backend *be = fake_device_strict();
-    real *d = be->alloc(MEM_OTHER, sizeof(real) * 10);
+    real *d = be->mem.alloc(MEM_OTHER, sizeof(real) * 10);
     sink = d[3]; /* what engines/reversible.c did with g[P / 2] (issue 24, item 1) */
 }
 
 static void touch_after_op(void)
 {
     const Backend *be = fake_device_strict();
-    real *d = be->alloc(MEM_OTHER, sizeof(real) * 10);
-    be->axpy(d, 1.0, d, 10); /* opens d while it runs ... */
+    real *d = be->mem.alloc(MEM_OTHER, sizeof(real) * 10);
+    be->vec.axpy(d, 1.0, d, 10); /* opens d while it runs ... */
     d[0] = 1;                /* ... and closes it after */
 }
 
@@ -95,15 +95,15 @@ static void test_ops_and_copies(void)
         h[i] = (real)(i % 13) - 6;
     const size_t up0 = fake_device_uploaded(), down0 = fake_device_downloaded();
     const size_t cur0 = mem_current(MEM_TANGENTS);
-    real *x = be->alloc(MEM_TANGENTS, sizeof h), *y = be->alloc(MEM_TANGENTS, sizeof h);
+    real *x = be->mem.alloc(MEM_TANGENTS, sizeof h), *y = be->mem.alloc(MEM_TANGENTS, sizeof h);
     EXPECT(x && y && fake_device_owns(x) && fake_device_owns(y + N - 1) && !fake_device_owns(h),
            "owns: its allocations, not host memory");
     EXPECT(mem_current(MEM_TANGENTS) == cur0 + 2 * sizeof h, "tagged bytes counted");
-    be->upload(x, h, sizeof h);
-    be->copy(y, x, sizeof h);
-    be->axpy(y, 2.0, x, N); /* y = 3 h */
-    const double d = be->dot(x, y, N);
-    be->download(back, y, sizeof h);
+    be->mem.upload(x, h, sizeof h);
+    be->mem.copy(y, x, sizeof h);
+    be->vec.axpy(y, 2.0, x, N); /* y = 3 h */
+    const double d = be->vec.dot(x, y, N);
+    be->mem.download(back, y, sizeof h);
     double want = 0;
     int same = 1;
     for (int i = 0; i < N; i++) {
@@ -114,10 +114,10 @@ static void test_ops_and_copies(void)
     EXPECT(fake_device_uploaded() - up0 == sizeof h && fake_device_downloaded() - down0 == sizeof h,
            "counters: %zu up, %zu down", fake_device_uploaded() - up0,
            fake_device_downloaded() - down0);
-    be->free(x);
-    be->free(y);
+    be->mem.free(x);
+    be->mem.free(y);
     EXPECT(mem_current(MEM_TANGENTS) == cur0, "freed bytes counted");
-    be->free(NULL);
+    be->mem.free(NULL);
 }
 
 static void test_env_selects_it(void)
@@ -161,7 +161,7 @@ static void test_data_only_load_uploads(void)
                (void *)p.dev_train.x, p.dev_train.n, p.dev_train.c, p.dev_train.h,
                p.dev_train.w);
         if (fake_device_owns(p.dev_train.x)) {
-            be->download(back, p.dev_train.x, xb);
+            be->mem.download(back, p.dev_train.x, xb);
             EXPECT(!memcmp(back, p.train.x, xb), "the uploaded data are the host's bytes");
         }
         mem_free(back);
