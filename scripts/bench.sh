@@ -8,7 +8,8 @@
 #
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
 # pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
-# min on one thread), gpu (device record, ceilings and model ops on a GPU;
+# min on one thread), sweep (8 jobs as 1 rank x 2 threads and 2 ranks x 1
+# thread, and Figures 2 and 3 projected onto 16-256 ranks), gpu (device record, ceilings and model ops on a GPU;
 # skipped, saying why, without one). Environment: QUICK=1 (every experiment cut to run in minutes; the
 # cuts are stated in RESULTS.md), THREADS (default 2), SECTIONS (a subset,
 # e.g. "engines fig2"), DATA_DIR (a folder with MNIST, SVHN or CIFAR-10 files
@@ -32,7 +33,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit
-all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak gpu"
+all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
 sections=${SECTIONS:-$all_sections}
 mkdir -p bench/results plots
 status=0
@@ -43,7 +44,7 @@ declare -A script=(
   [fig2]=scripts/fig2.sh [fig3]=scripts/fig3.sh [micro]=scripts/bench-micro.sh
   [pytorch]=scripts/bench-pytorch.sh [atlas]=scripts/bench-atlas.sh
   [conditioning]=scripts/bench-conditioning.sh
-  [soak]=scripts/bench-soak.sh [gpu]=scripts/bench-gpu.sh
+  [soak]=scripts/bench-soak.sh [sweep]=scripts/bench-sweep.sh [gpu]=scripts/bench-gpu.sh
 )
 declare -A took ran
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)
