@@ -102,32 +102,49 @@ void sweep_clean_parts(const SweepJob *job)
     closedir(d);
 }
 
-/* In the child: never returns. */
-static void child(const SweepJob *job, const char *prog, const char *part, const char *log,
-                  const char *gpu, pid_t parent)
+extern char **environ;
+
+/* The environment with CUDA_VISIBLE_DEVICES=gpu (replacing one there), made
+ * before fork: a forked child of a threaded process should only exec. */
+static char **job_environ(const char *gpu, char *entry, size_t cap)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    HG_CHECK(env, "environment of %zu entries", n);
+    snprintf(entry, cap, "CUDA_VISIBLE_DEVICES=%s", gpu);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!gpu[0] || strncmp(environ[i], "CUDA_VISIBLE_DEVICES=", 21))
+            env[k++] = environ[i];
+    if (gpu[0])
+        env[k++] = entry;
+    env[k] = NULL;
+    return env;
+}
+
+/* In the child: never returns. Only async-signal-safe calls until execve
+ * (rank 0 has a thread answering the other ranks). */
+static void child(char **argv, char **env, const char *prog, const char *log, pid_t parent)
 {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) /* the runner died before prctl */
         _exit(143);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    /* the runner's handlers are reset by execve */
     const int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0666);
     const int nul = open("/dev/null", O_RDONLY);
-    if (fd < 0) {
-        fprintf(stderr, "hgbench-sweep: %s: cannot write the job's log: %s\n", log,
-                strerror(errno));
-        _exit(127);
-    }
+    if (fd < 0)
+        _exit(126); /* the parent says why */
     dup2(fd, 1);
     dup2(fd, 2);
     if (nul >= 0)
         dup2(nul, 0);
-    if (gpu[0])
-        setenv("CUDA_VISIBLE_DEVICES", gpu, 1);
-    char **argv = sweep_job_argv(job, prog, part);
-    execv(prog, argv);
-    fprintf(stderr, "hgbench-sweep: cannot run %s: %s\n", prog, strerror(errno));
+    execve(prog, argv, env);
+    static const char msg[] = "hgbench-sweep: cannot run the job's program (--hgbench)\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(127);
     _exit(127);
 }
 
@@ -151,15 +168,19 @@ void sweep_exec(const SweepJob *job, const char *prog, const char *gpu,
     sweep_clean_parts(job);
     const double t0 = now_s();
     const pid_t parent = getpid();
+    char entry[64];
+    char **argv = sweep_job_argv(job, prog, part), **env = job_environ(gpu, entry, sizeof entry);
     fflush(NULL);
     const pid_t pid = fork();
+    if (pid == 0)
+        child(argv, env, prog, log, parent);
+    sweep_argv_free(job, argv);
+    free(env);
     if (pid < 0) {
         out->status = JOB_FAILED;
         snprintf(out->message, sizeof out->message, "cannot start: fork: %s", strerror(errno));
         return;
     }
-    if (pid == 0)
-        child(job, prog, part, log, gpu, parent);
     sweep_child_pid = pid;
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -189,6 +210,9 @@ void sweep_exec(const SweepJob *job, const char *prog, const char *gpu,
     last_line(log, last, sizeof last);
     if (out->exit_code == 0)
         snprintf(out->message, sizeof out->message, "exit 0 but no complete JSON in %.300s", part);
+    else if (out->exit_code == 126 && access(log, W_OK))
+        snprintf(out->message, sizeof out->message, "cannot write its log %.300s: %s", log,
+                 strerror(errno));
     else if (WIFSIGNALED(ws))
         snprintf(out->message, sizeof out->message, "killed by signal %d%s%s", WTERMSIG(ws),
                  last[0] ? "; last line: " : "", last);
