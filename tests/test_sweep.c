@@ -318,6 +318,7 @@ static void expect_same(const char *a, const char *b, const char *what)
     free(tb);
 }
 
+#ifdef HG_F64 /* the sweep's end-to-end tests: once, in the float64 builds */
 #define SMALL "--model mlp:16:tanh --data synthetic:64 --steps 6 --batch 8 --val 16 --threads 1"
 /* Eight jobs: five engines, hpo, float32 and float64, one bad flag (line 9). */
 static const char *const JOBS[] = {
@@ -641,6 +642,8 @@ static void test_sweep_refusals(void)
            r.err);
     run_free(&r);
 }
+
+#endif
 
 /* hgbench-fig2 on 1 and 3 ranks: the same table, steps, JSON and seed
  * files, times and date aside. */
