@@ -265,16 +265,16 @@ int main(int argc, char **argv)
     ok = ok && sweep_list_read(o.jobs, &sw.list, &err) == 0;
     /* folders are made and probed once, by rank 0 */
     ok = ok && (farm.rank != 0 || sweep_list_check_folders(&sw.list, &err) == 0);
-    if (ok && o.summary && farm.rank == 0) {
+    if (ok && o.summary && farm.rank == 0) { /* a sweep must not end unable to write it */
         AtomicFile af;
-        if (atomic_open(&af, o.summary, &err))
-            ok = 0;
+        HgErr why = {{0}};
+        if (atomic_open(&af, o.summary, &why))
+            ok = hg_fail(&err, "--summary %s", why.msg) == 0;
         else
             atomic_abort(&af);
     }
     if (!ok && farm.rank == 0)
-        fprintf(stderr, PROG ": %s%s\n", o.summary && strstr(err.msg, o.summary) == err.msg ?
-                "--summary " : "", err.msg);
+        fprintf(stderr, PROG ": %s\n", err.msg);
     if (!farm_all_ok(&farm, ok)) {
         if (farm.rank == 0 && ok)
             fprintf(stderr, PROG ": another rank could not read the job list (see above)\n");

@@ -633,7 +633,17 @@ static void test_sweep_refusals(void)
         EXPECT(k && !strcmp(k, "{\"kept\": true}\n"), "case %d: a result already there kept", i);
         free(k);
     }
-    Run r = run_prog(sweep, "--jobs");
+    /* a summary that cannot be written: refused before the jobs run */
+    snprintf(args, sizeof args, "hgbench hypergrad " SMALL " --json %s/out/job1.json\n", dir);
+    write_text(jobs, args);
+    snprintf(args, sizeof args, "--jobs %s --summary %s/x.json", jobs, plain);
+    Run r = run_prog(sweep, args);
+    EXPECT(r.status == 2 && strstr(r.err, "--summary") && strstr(r.err, "a-file"),
+           "unwritable --summary: exit %d: %s", r.status, r.err);
+    run_free(&r);
+    snprintf(args, sizeof args, "%s/out/job1.json", dir);
+    EXPECT(access(args, F_OK) != 0, "unwritable --summary: nothing ran");
+    r = run_prog(sweep, "--jobs");
     EXPECT(r.status == 2 && strstr(r.err, "--jobs"), "--jobs without a value: %d %s", r.status,
            r.err);
     run_free(&r);
