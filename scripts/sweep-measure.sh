@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# bench-sweep.sh — the `sweep` section of make bench: independent runs over
-# processes (hgbench-sweep, bench/farm.h), measured and projected.
+# sweep-measure.sh — independent runs over processes (hgbench-sweep,
+# bench/farm.h), measured here and projected onto more ranks. Not yet a
+# make bench section (RESULTS.md is being moved to hgbench-report's
+# renderers; this script's Markdown is ready for one): run it alone,
+#   scripts/sweep-measure.sh && cat bench/results/sweep.md
 #   1. The same 8 jobs (LeNet on Fashion-MNIST, float64, four engines, two
 #      seeds each) as 1 rank x 2 threads (one process, --threads 2) and as
 #      2 ranks x 1 thread (MPIRUN, default `mpirun -np 2`, --threads 1):
@@ -128,7 +131,7 @@ hms() { awk -v s="$1" 'BEGIN { if (s >= 3600) printf "%.1f h", s / 3600; else if
   echo "  least ~1000 jobs/s, against 256 ranks / a 200 s job = 1.3 jobs/s here; each job's"
   echo "  process start and data loading happen on its own rank, in parallel."
   echo
-  echo "Reproduce: \`SECTIONS=sweep make bench\` (\`MPIRUN=\"...\"\` for the 2-rank launcher)."
+  echo "Reproduce: \`scripts/sweep-measure.sh\` (\`MPIRUN=\"...\"\` for the 2-rank launcher)."
   echo
 } > "$r/sweep.md.tmp.$$" && mv "$r/sweep.md.tmp.$$" "$r/sweep.md"
 rm -rf "$r/sweep-out-1" "$r/sweep-out-2"
