@@ -226,7 +226,7 @@ int farm_run(const Farm *f, int n, size_t result_bytes, FarmWork work, FarmDone 
         work_locally(&s);
     } else if (f->rank != 0) {
         work_remotely(&s);
-    } else if (thread_level >= MPI_THREAD_SERIALIZED) {
+    } else if (thread_level >= MPI_THREAD_SERIALIZED && !f->dispatch_only) {
         /* only the dispatcher calls MPI until it is joined */
         pthread_t t;
         HG_CHECK(pthread_create(&t, NULL, dispatch, &s) == 0, "farm: a dispatcher thread");

@@ -25,6 +25,7 @@
 typedef struct Farm {
     int rank, size;
     int mpi;        /* 1: MPI_Init was called (farm_finalize ends it) */
+    int dispatch_only; /* 1: rank 0 only hands out (farm_init sets 0) */
 } Farm;
 
 /* Rank and size (0 and 1 without a launcher). */

@@ -46,6 +46,7 @@
 typedef struct SweepOptions {
     const char *jobs, *summary, *hgbench, *gpus;
     int help;
+    int handout;   /* --handout-rate N: N empty items through the farm, timed */
 } SweepOptions;
 
 static FlagTable sweep_flags(SweepOptions *o)
@@ -61,6 +62,9 @@ static FlagTable sweep_flags(SweepOptions *o)
         {"--gpus", "N|auto", "auto", "GPUs per node for CUDA_VISIBLE_DEVICES by local rank "
          "(auto: /dev/nvidia0.. counted; 0: leave it alone)", FLAG_STRING,
          .target = &o->gpus},
+        {"--handout-rate", "N", "off", "no jobs: hand N empty items out over the ranks and "
+         "print rank 0's rate (items per second), the limit of the hand-out itself",
+         FLAG_INT, .target = &o->handout, .lo = 1, .hi = 100000000},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &o->help},
     }};
 }
@@ -108,6 +112,32 @@ typedef struct Sweep {
     int finished;
     double t0;
 } Sweep;
+
+static void empty_work(int item, void *result, void *ctx)
+{
+}
+
+static void empty_done(int item, const void *result, int rank, void *ctx)
+{
+    int *by_workers = ctx;
+    *by_workers += rank != 0;
+}
+
+/* --handout-rate N: the farm with nothing to run, rank 0 only handing out
+ * (working too, it would take nearly every empty item itself). */
+static int handout_rate(Farm *farm, int n)
+{
+    int by_workers = 0;
+    farm->dispatch_only = farm->size > 1;
+    const double t0 = now_s();
+    farm_run(farm, n, sizeof(SweepResult), empty_work, empty_done, &by_workers, NULL);
+    const double s = now_s() - t0;
+    if (farm->rank == 0)
+        printf(PROG ": %d empty items over %d rank%s in %.3f s: %.0f items/s (%d by other "
+               "ranks)\n", n, farm->size, farm->size == 1 ? "" : "s", s, n / s, by_workers);
+    farm_finalize(farm);
+    return 0;
+}
 
 static void work(int item, void *result, void *ctx)
 {
@@ -258,6 +288,8 @@ int main(int argc, char **argv)
         farm_finalize(&farm);
         return 0;
     }
+    if (ok && o.handout)
+        return handout_rate(&farm, o.handout);
     if (ok && !o.jobs)
         ok = hg_fail(&err, "--jobs FILE is needed (" PROG " --help)") == 0;
     ok = ok && parse_gpus(o.gpus, &ngpus, &err) == 0;
