@@ -127,9 +127,11 @@ hms() { awk -v s="$1" 'BEGIN { if (s >= 3600) printf "%.1f h", s / 3600; else if
   else
     echo "- Figure 3: no full run's results in $r: nothing to project."
   fi
-  echo "- Rank 0's hand-out is one MPI message pair per job, answered within its 1 ms poll: at"
-  echo "  least ~1000 jobs/s, against 256 ranks / a 200 s job = 1.3 jobs/s here; each job's"
-  echo "  process start and data loading happen on its own rank, in parallel."
+  echo "- Rank 0's hand-out is one MPI message pair per job, answered after its 1 ms poll"
+  echo "  sleep: about 1000 jobs/s on an idle machine, fewer on a loaded one, where the sleep"
+  echo "  lasts longer (\`mpirun -np 2 build/hgbench-sweep --handout-rate 2000\` measures it);"
+  echo "  256 ranks on 200 s jobs ask for 1.3 jobs/s. Each job's process start and data"
+  echo "  loading happen on its own rank, in parallel."
   echo
   echo "Reproduce: \`scripts/sweep-measure.sh\` (\`MPIRUN=\"...\"\` for the 2-rank launcher)."
   echo
