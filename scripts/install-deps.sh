@@ -21,6 +21,8 @@ packages=(
   libclang-rt-dev          # clang's libFuzzer and sanitizer runtimes (only recommended by clang)
   libomp-dev               # clang's OpenMP (-fopenmp), for the fuzz build of the library
   dataset-fashion-mnist    # the default real data set
+  openmpi-bin              # mpirun: hgbench-sweep and hgbench-fig2 over ranks (make test runs them)
+  libopenmpi-dev           # mpi.h and libmpi for bench/farm.c
 )
 [ "${HGBENCH_WITH_TORCH:-0}" = 1 ] && packages+=(python3-torch)  # PyTorch baseline (bench)
 # oneDNN's C API, for hgbench-conv-dnnl (bench/conv_dnnl.mk): the convolution
