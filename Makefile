@@ -59,8 +59,9 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # bench/: the experiments hgbench-models, hgbench-engines, hgbench-fig2 (and
 # hgbench-micro, bench/micro.mk; hgbench-conv-dnnl, float32, where libdnnl-dev
 # is installed, bench/conv_dnnl.mk). Every binary parses its flags with
-# cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
-FLAGS_SRCS := cli/flags.c
+# common/flags.c, which is in libhg.a (tests/test_flags tests it alone);
+# FLAGS_SRCS stays, empty, for the rules that name it.
+FLAGS_SRCS :=
 GPU_CONV_SRCS := bench/gpu_conv.c $(FLAGS_SRCS)
 MODELS_SRCS := bench/bench_models.c bench/load.c io/machine.c io/atomic_file.c bench/ceiling.c \
                $(FLAGS_SRCS)

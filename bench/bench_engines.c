@@ -32,7 +32,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"

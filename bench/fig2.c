@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../common/timer.h"

@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "../backend/cpu/blas.h"
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"

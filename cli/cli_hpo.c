@@ -34,7 +34,7 @@
 #include "../io/atomic_file.h"
 #include "../io/json_writer.h"
 #include "../io/progress.h"
-#include "flags.h"
+#include "../common/flags.h"
 #include "hpo_resume.h"
 #include "interrupt.h"
 

@@ -37,7 +37,7 @@
 #include "../io/export.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
-#include "flags.h"
+#include "../common/flags.h"
 #include "interrupt.h"
 
 #define MAX_STEPS 10000000
