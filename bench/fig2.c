@@ -44,6 +44,7 @@
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
+#include "../harness/runner.h"
 #include "../io/atomic_file.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
@@ -311,8 +312,9 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
     if (o->record && !o->seeds_out)
         return hg_fail(err, "--record %d: needs --seeds-out DIR to keep the trajectories in",
                        o->record);
-    const EngineOptions eo = {.T = o->steps, .N = o->steps, .truncate = -1,
-                              .kahan = o->kahan, .trajectory = o->record > 0};
+    EngineOptions eo = engine_options_plain(o->steps, o->steps);
+    eo.kahan = o->kahan;
+    eo.trajectory = o->record > 0;
     if (rev->check && rev->check(&eo, err))
         return -1;
     if (!o->windows_given)
@@ -875,14 +877,13 @@ static int write_seeds_out(const Fig2Run *r, HgErr *err)
 /* Seed s's runs: the reverse engine (its trajectory kept for the first
  * --record seeds) and the look-ahead one, into row s of r's arrays; then
  * each --compare's replay of that seed. */
-static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb,
-                     const HyperLayout *layout, const Schedule *sched, int s, Progress *pg,
-                     long *done)
+static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb, const Runner *run,
+                     int s, Progress *pg, long *done)
 {
     const Fig2Options *o = r->o;
     const int T = o->steps;
     problem_reseed(pb, (uint64_t)s); /* w_0 and batch order as hypergrad --seed s */
-    const EngineConfig cfg = {.prob = &pb->inner, .layout = layout, .sched = sched};
+    const EngineConfig cfg = run->cfg; /* the run builder's, on pb's inner problem */
     for (int e = 0; e < 1 + o->greedy; e++) {
         EngineResult res;
         HgErr e_err = {{0}};
@@ -1030,20 +1031,24 @@ static int fig2_run(const Fig2Options *o)
     r.device = pb.be->name;
     HG_CHECK(r.P == LENET_PARAMS, "LeNet 1x28x28 has %ld parameters", r.P);
 
-    HyperLayout layout;
-    Schedule sched = {0};
-    const int K[HYPER_KINDS] = {T, 0, 0};
-    if (hyper_layout_init(&layout, T, K, &err) ||
-        schedule_init(&sched, T, SCHEDULE_COSINE, o->lr, o->mom, 0, o->clamp, &err)) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        problem_free(&pb);
-        return 2;
-    }
-    r.lr = sched.v[HYPER_LR];
-    run_arrays_alloc(&r, S, T);
     const EngineOps *const ops[2] = {engine_find(o->reverse), look_ahead_engine()};
     HG_CHECK(ops[0] && ops[1], "engines %s and a look-ahead (greedy) are registered",
              o->reverse);
+    /* lr learned per step (K = T) on a cosine schedule without weight decay:
+     * each engine runs the run builder's config (the look-ahead one, and the
+     * trajectory hooks, on a copy of it) */
+    RunSpec spec = runner_spec(ops[0], T, (int[]){T, 0, 0}, o->lr, o->mom, 0);
+    spec.shape = SCHEDULE_COSINE;
+    spec.clamp = o->clamp;
+    Runner run;
+    if (runner_build(&run, &pb.inner, &spec, &err)) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        runner_free(&run);
+        problem_free(&pb);
+        return 2;
+    }
+    r.lr = run.sched.v[HYPER_LR];
+    run_arrays_alloc(&r, S, T);
     EngineState est;
     const EngineOptions eo = engine_options_plain(T, T);
     engine_check_state(ops[0], r.P, &eo, o->clamp > 0, &est, &err);
@@ -1058,7 +1063,7 @@ static int fig2_run(const Fig2Options *o)
         units += r.cmp[i].S < S ? r.cmp[i].S : S;
     progress_start(&pg, "fig2", units);
     for (int s = 0; s < S; s++)
-        run_seed(&r, ops, &pb, &layout, &sched, s, &pg, &done);
+        run_seed(&r, ops, &pb, &run, s, &pg, &done);
     progress_end(&pg);
     r.total_s = now_s() - t_start;
     compare_rows(&r);
@@ -1074,7 +1079,7 @@ static int fig2_run(const Fig2Options *o)
     }
     fig2_stats_free(&st);
     run_arrays_free(&r);
-    schedule_free(&sched);
+    runner_free(&run);
     problem_free(&pb);
     return status;
 }
