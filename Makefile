@@ -69,8 +69,8 @@ CLI_SRCS := cli/cli_hypergrad.c cli/hypergrad_flags.c cli/hypergrad_report.c cli
             io/export.c io/json_writer.c io/npy.c \
             io/json_reader.c \
             io/atomic_file.c io/machine.c $(FLAGS_SRCS)
-HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_flags.c cli/hpo_report.c cli/hpo_resume.c \
-                io/progress.c $(CLI_SRCS)
+HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_flags.c cli/hpo_report.c cli/hpo_json.c \
+                cli/hpo_resume.c io/progress.c $(CLI_SRCS)
 ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c \
                       io/json_writer.c io/progress.c $(FLAGS_SRCS)
 FIG2_LIB_SRCS := bench/fig2_stats.c io/npy.c io/trajectory_file.c io/atomic_file.c

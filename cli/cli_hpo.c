@@ -122,6 +122,33 @@ static void hpo_run_free(HpoRun *H)
     dataset_free(&H->test);
 }
 
+/* The sign optimiser's search range of each learned kind (initial +- step x
+ * outer steps, within the bounds), kept for the header and printed. */
+static void sign_ranges(HpoRun *H)
+{
+    const HpoOptions *ho = H->ho;
+    const HyperLayout *h = &H->run.layout;
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!h->K[k])
+            continue;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int j = 0; j < h->K[k]; j++) {
+            double a, b;
+            outer_sign_range(&ho->outer, (HyperKind)k, H->run.theta[h->offset[k] + j],
+                             ho->outer_steps, &a, &b);
+            lo = fmin(lo, a);
+            hi = fmax(hi, b);
+        }
+        H->range[k][0] = lo;
+        H->range[k][1] = hi;
+        if (ho->outer.kind == OUTER_SIGN && ho->outer_steps > 0)
+            fprintf(stderr, "hgbench hpo: sign search range of %s: [%g, %g] (initial +- %g x "
+                    "%d outer steps%s)\n", hyper_kind_name(k), lo, hi,
+                    ho->outer.sign_step[k], ho->outer_steps,
+                    ho->outer.bounded ? ", within the bounds" : "");
+    }
+}
+
 static int hpo_command(const HpoOptions *ho)
 {
     const HypergradOptions *o = &ho->prob;
@@ -160,36 +187,17 @@ static int hpo_command(const HpoOptions *ho)
         status = 2;
         goto done;
     }
-    const double *theta = H.run.theta;
     const HpoConfig hc = {.prob = &H.pb.inner, .layout = &H.run.layout, .outer = ho->outer,
                           .outer_steps = ho->outer_steps, .patience = ho->patience,
                           .test = ho->test ? &H.test : NULL, .hypergrad = engine_hypergrad,
                           .hypergrad_ctx = &H, .on_step = on_step, .ctx = &H};
-    if (hpo_init(&H.loop, &hc, theta, &H.run.sched, &err)) {
+    if (hpo_init(&H.loop, &hc, H.run.theta, &H.run.sched, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         status = 2;
         goto done;
     }
     hypergrad_note_windows("hpo", o, &H.run, "starts at");
-    for (int k = 0; k < HYPER_KINDS; k++) {
-        if (!H.run.layout.K[k])
-            continue;
-        double lo = INFINITY, hi = -INFINITY;
-        for (int j = 0; j < H.run.layout.K[k]; j++) {
-            const double x = theta[H.run.layout.offset[k] + j];
-            double a, b;
-            outer_sign_range(&ho->outer, (HyperKind)k, x, ho->outer_steps, &a, &b);
-            lo = fmin(lo, a);
-            hi = fmax(hi, b);
-        }
-        H.range[k][0] = lo;
-        H.range[k][1] = hi;
-        if (ho->outer.kind == OUTER_SIGN && ho->outer_steps > 0)
-            fprintf(stderr, "hgbench hpo: sign search range of %s: [%g, %g] (initial +- %g x "
-                    "%d outer steps%s)\n", hyper_kind_name(k), lo, hi,
-                    ho->outer.sign_step[k], ho->outer_steps,
-                    ho->outer.bounded ? ", within the bounds" : "");
-    }
+    sign_ranges(&H);
     if (ho->resume && resume(&H, &err)) {
         fprintf(stderr, "hgbench hpo: --resume %s: %s\n", ho->resume, err.msg);
         status = 2;

@@ -1,6 +1,6 @@
-/* hpo_report.c — what `hgbench hpo` prints and writes (hpo_report.h): the
- * table with its '#' context, the best and final schedules, and the JSON
- * log.
+/* hpo_report.c — what `hgbench hpo` prints (hpo_report.h): the table with
+ * its '#' context, the best and final schedules per inner step. The JSON
+ * log is hpo_json.c's.
  */
 #include "hpo_report.h"
 
@@ -10,10 +10,8 @@
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../engines/engine.h"
-#include "../io/atomic_file.h"
-#include "hpo_resume.h"
 
-static int has_grad(const HpoStep *e)
+int hpo_step_has_grad(const HpoStep *e)
 {
     return e->status == HPO_STEP_OK;
 }
@@ -97,7 +95,7 @@ void hpo_report_row(const HpoRun *H, const HpoStep *e)
     char test[32] = "-", hg[32] = "-", flips[16] = "-", clamped[16] = "-";
     if (e->has_test)
         snprintf(test, sizeof test, "%.4f", e->test_acc);
-    if (has_grad(e)) {
+    if (hpo_step_has_grad(e)) {
         snprintf(hg, sizeof hg, "%.4e", e->hg_norm);
         snprintf(flips, sizeof flips, "%d", e->flips);
         snprintf(clamped, sizeof clamped, "%d", e->clamped);
@@ -116,11 +114,11 @@ void hpo_report_row(const HpoRun *H, const HpoStep *e)
         }
         printf(" %11.5g %11.5g %11.5g", sum / h->K[k], lo, hi);
     }
-    printf(" %s\n", has_grad(e) ? "ok" : "final");
+    printf(" %s\n", hpo_step_has_grad(e) ? "ok" : "final");
     fflush(stdout);
 }
 
-static const char *stop_text(const HpoRun *H, char *buf, size_t cap)
+const char *hpo_stop_text(const HpoRun *H, char *buf, size_t cap)
 {
     switch (H->loop.stop) {
     case HPO_COMPLETED:
@@ -139,8 +137,7 @@ static const char *stop_text(const HpoRun *H, char *buf, size_t cap)
     return buf;
 }
 
-/* The per-step schedule of an entry's theta (into H->run.sched). */
-static void load_theta(HpoRun *H, const double *theta)
+void hpo_load_theta(HpoRun *H, const double *theta)
 {
     hyper_unpack(&H->run.layout, theta, &H->run.sched);
 }
@@ -148,7 +145,7 @@ static void load_theta(HpoRun *H, const double *theta)
 void hpo_report_footer(HpoRun *H)
 {
     char buf[700];
-    printf("# stopped: %s\n", stop_text(H, buf, sizeof buf));
+    printf("# stopped: %s\n", hpo_stop_text(H, buf, sizeof buf));
     if (H->loop.best < 0) {
         printf("# best: none (no schedule was evaluated)\n");
         return;
@@ -166,7 +163,7 @@ void hpo_report_footer(HpoRun *H)
     double eng = 0;
     int runs = 0;
     for (int i = 0; i < H->loop.nlog; i++)
-        if (has_grad(&H->loop.log[i])) {
+        if (hpo_step_has_grad(&H->loop.log[i])) {
             eng += H->loop.log[i].time_s;
             runs++;
         }
@@ -181,191 +178,16 @@ void hpo_report_footer(HpoRun *H)
     printf("# columns: t lr_best mom_best wd_best lr_final mom_final wd_final\n");
     const int T = H->run.layout.T;
     double *best[HYPER_KINDS];
-    load_theta(H, b->theta);
+    hpo_load_theta(H, b->theta);
     for (int k = 0; k < HYPER_KINDS; k++) {
         best[k] = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)T);
         memcpy(best[k], H->run.sched.v[k], sizeof(double) * (size_t)T);
     }
-    load_theta(H, f->theta);
+    hpo_load_theta(H, f->theta);
     for (int t = 0; t < T; t++)
         printf("%d %.9g %.9g %.9g %.9g %.9g %.9g\n", t, best[0][t], best[1][t], best[2][t],
                H->run.sched.v[0][t], H->run.sched.v[1][t], H->run.sched.v[2][t]);
     for (int k = 0; k < HYPER_KINDS; k++)
         mem_free(best[k]);
     fflush(stdout);
-}
-
-static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
-{
-    json_object_begin(j, 0);
-    for (int k = 0; k < HYPER_KINDS; k++)
-        if (h->K[k]) {
-            json_field_doubles(j, hyper_kind_name(k), theta + h->offset[k], h->K[k]);
-        }
-    json_object_end(j);
-}
-
-/* A value a step does not have is written as NaN, which the writer prints
- * as null. */
-static void json_entry_summary(JsonWriter *j, HpoRun *H, const HpoStep *e, int with_schedule)
-{
-    json_object_begin(j, 0);
-    json_field_int(j, "outer", e->outer);
-    json_field_double(j, "val_loss", e->val_loss);
-    json_field_double(j, "val_acc", e->val_acc);
-    json_field_double(j, "test_loss", e->has_test ? e->test_loss : NAN);
-    json_field_double(j, "test_acc", e->has_test ? e->test_acc : NAN);
-    if (with_schedule) {
-        json_key(j, "theta");
-        json_theta(j, &H->run.layout, e->theta);
-        json_key(j, "schedule"); /* per inner step, every kind */
-        load_theta(H, e->theta);
-        json_object_begin(j, 0);
-        for (int k = 0; k < HYPER_KINDS; k++) {
-            json_field_doubles(j, hyper_kind_name(k), H->run.sched.v[k], H->run.layout.T);
-        }
-        json_object_end(j);
-    }
-    json_object_end(j);
-}
-
-void hpo_report_json_header(JsonWriter *j, const HpoRun *H)
-{
-    const HpoOptions *ho = H->ho;
-    const HypergradOptions *o = H->o;
-    const HyperLayout *h = &H->run.layout;
-    const OuterConfig *c = &ho->outer;
-    json_field_string(j, "command", "hpo");
-    json_field_string(j, "engine", o->engine);
-    hypergrad_json_problem(j, o, H->pb.model, &H->pb.train, &H->pb.val, h);
-    json_key(j, "test_examples");
-    if (ho->test)
-        json_int(j, H->test.n);
-    else
-        json_null(j);
-    json_key(j, "outer");
-    json_object_begin(j, 0);
-    json_field_string(j, "optimizer", outer_kind_name(c->kind));
-    json_field_int(j, "steps", ho->outer_steps);
-    if (c->kind == OUTER_SIGN) {
-        json_key(j, "sign_step");
-        json_object_begin(j, 1);
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k]) {
-                json_field_double(j, hyper_kind_name(k), c->sign_step[k]);
-            }
-        json_object_end(j);
-        json_field_double(j, "sign_decay", c->sign_decay);
-        json_key(j, "search_range");
-        json_object_begin(j, 1);
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k]) {
-                json_field_doubles(j, hyper_kind_name(k), H->range[k], 2);
-            }
-        json_object_end(j);
-    } else {
-        json_field_double(j, "lr", c->lr);
-    }
-    if (c->kind == OUTER_SGD) {
-        json_field_double(j, "clip", c->clip > 0 ? c->clip : NAN);
-    }
-    if (c->kind == OUTER_ADAM) {
-        json_field_double(j, "beta1", c->beta1);
-        json_field_double(j, "beta2", c->beta2);
-        json_field_double(j, "eps", c->eps);
-    }
-    json_key(j, "bounds"); /* [lo, hi] per kind, null for no upper bound */
-    if (c->bounded) {
-        json_object_begin(j, 1);
-        for (int k = 0; k < HYPER_KINDS; k++) {
-            double lo, hi;
-            outer_bounds((HyperKind)k, &lo, &hi);
-            json_field_doubles(j, hyper_kind_name(k), (double[]){lo, isinf(hi) ? NAN : hi}, 2);
-        }
-        json_object_end(j);
-    } else {
-        json_null(j);
-    }
-    json_field_int(j, "patience", ho->patience);
-    json_object_end(j);
-}
-
-int hpo_report_json(HpoRun *H, HgErr *err)
-{
-    const HpoOptions *ho = H->ho;
-    const HyperLayout *h = &H->run.layout;
-    const OuterConfig *c = &ho->outer;
-    AtomicFile af;
-    if (atomic_open(&af, ho->json, err))
-        return -1;
-    JsonWriter jw, *j = &jw;
-    json_init(j, af.f);
-    json_object_begin(j, 0);
-    hpo_report_json_header(j, H);
-
-    json_key(j, "log");
-    json_array_begin(j, 0);
-    for (int i = 0; i < H->loop.nlog; i++) {
-        const HpoStep *e = &H->loop.log[i];
-        json_object_begin(j, 0);
-        json_field_int(j, "outer", e->outer);
-        json_field_string(j, "status", has_grad(e) ? "ok" : "final");
-        json_field_double(j, "val_loss", e->val_loss);
-        json_field_double(j, "val_acc", e->val_acc);
-        json_field_double(j, "test_loss", e->has_test ? e->test_loss : NAN);
-        json_field_double(j, "test_acc", e->has_test ? e->test_acc : NAN);
-        json_field_double(j, "hypergrad_norm", has_grad(e) ? e->hg_norm : NAN);
-        json_field_double(j, "time_s", e->time_s);
-        json_field_double(j, "engine_time_s", has_grad(e) ? e->engine_time_s : NAN);
-        json_key(j, "flips");
-        if (has_grad(e) && c->kind == OUTER_SIGN)
-            json_int(j, e->flips);
-        else
-            json_null(j);
-        json_key(j, "clamped");
-        if (has_grad(e))
-            json_int(j, e->clamped);
-        else
-            json_null(j);
-        json_key(j, "theta");
-        json_theta(j, h, e->theta);
-        json_key(j, "hypergrad");
-        if (has_grad(e))
-            json_theta(j, h, e->grad);
-        else
-            json_null(j);
-        json_object_end(j);
-    }
-    json_array_end(j);
-    hpo_resume_write_state(j, h, &H->loop.opt, H->loop.theta);
-
-    char buf[700];
-    json_key(j, "stop");
-    json_object_begin(j, 0);
-    json_key(j, "reason");
-    json_string(j, H->loop.stop == HPO_COMPLETED ? "completed"
-                   : H->loop.stop == HPO_PATIENCE ? "patience" : H->loop.fail_status);
-    json_key(j, "outer");
-    json_int(j, H->loop.stop == HPO_FAILED ? H->loop.fail_outer
-                : H->loop.nlog ? H->loop.log[H->loop.nlog - 1].outer : 0);
-    json_field_string(j, "message", stop_text(H, buf, sizeof buf));
-    json_object_end(j);
-    json_key(j, "best");
-    if (H->loop.best >= 0)
-        json_entry_summary(j, H, &H->loop.log[H->loop.best], 1);
-    else
-        json_null(j);
-    json_key(j, "final");
-    if (H->loop.nlog)
-        json_entry_summary(j, H, &H->loop.log[H->loop.nlog - 1], 1);
-    else
-        json_null(j);
-    json_field_double(j, "time_s", H->loop.total_s);
-    if (H->estimate > 0) {
-        json_field_double(j, "mem_estimate", H->estimate);
-    }
-    json_field_uint(j, "peak_rss", mem_peak_rss());
-    hypergrad_json_machine(j);
-    json_object_end(j);
-    return atomic_commit(&af, err);
 }

@@ -24,6 +24,13 @@ typedef struct HpoRun {
     int val_mismatch_noted;
 } HpoRun;
 
+/* 1: the step ran an engine (it has a hypergradient). */
+int hpo_step_has_grad(const HpoStep *e);
+/* Why the loop stopped, in a sentence. */
+const char *hpo_stop_text(const HpoRun *H, char *buf, size_t cap);
+/* The per-step schedule of an entry's theta, into H->run.sched. */
+void hpo_load_theta(HpoRun *H, const double *theta);
+
 /* The '#' context lines before the table. */
 void hpo_report_header(const HpoRun *H);
 /* One row of the table (an evaluated step). */
