@@ -170,9 +170,9 @@ typedef struct EngineOps {
     int trajectory;
     /* 1: fills EngineResult's recomputed_steps and recomputed_min. */
     int recomputes;
-    /* What the options of cfg make of the run, for a summary line, as
-     * " (truncated to the last 5 steps)" (r: the finished run, or NULL
-     * before it); "" when nothing is asked; NULL: nothing ever. */
+    /* The options in opt in words, for a summary line, into buf (left ""
+     * when none is asked), as " (truncated to the last 5 steps)"; r: the
+     * finished run, or NULL before it. NULL: the engine has nothing to say. */
     void (*describe)(const EngineSettings *opt, const EngineResult *r, char *buf, size_t cap);
     /* 1: the exact derivative of f = L_val(w_T) (to rounding); 0: an
      * estimate (greedy: a biased one-step look-ahead, exact only for T = 1). */

@@ -62,7 +62,7 @@ EngineSettings engine_settings_defaults(void)
     EngineSettings s;
     memset(&s, 0, sizeof s);
     const EngineOption *x;
-    for (int i = 0; (x = engine_option_at(i, NULL)); i++)
+    for (int i = 0; i < ENGINE_OPTIONS_MAX && (x = engine_option_at(i, NULL)); i++)
         set_value(x, &s, x->def);
     return s;
 }
@@ -87,7 +87,7 @@ unsigned engine_options_set(const EngineSettings *s)
 {
     unsigned bits = 0;
     const EngineOption *x;
-    for (int i = 0; (x = engine_option_at(i, NULL)); i++)
+    for (int i = 0; i < ENGINE_OPTIONS_MAX && (x = engine_option_at(i, NULL)); i++)
         if (engine_option_value(x, s) != x->def)
             bits |= 1u << i;
     return bits;
@@ -132,7 +132,7 @@ static const char *takers(const char *flag, char *buf, size_t cap)
 int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *err)
 {
     const EngineOption *x;
-    for (int i = 0; (x = engine_option_at(i, NULL)); i++)
+    for (int i = 0; i < ENGINE_OPTIONS_MAX && (x = engine_option_at(i, NULL)); i++)
         if ((o->asked >> i & 1) && !engine_takes(ops, x->flag)) {
             char who[128];
             return hg_fail(err, "%s: only for --engine %s (--engine %s)", x->flag,
