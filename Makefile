@@ -82,12 +82,15 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # bench/: the experiments hgbench-models, hgbench-engines, hgbench-fig2 (and
 # hgbench-micro, bench/micro.mk; hgbench-conv-dnnl, float32, where libdnnl-dev
 # is installed, bench/conv_dnnl.mk). Every binary parses its flags with
-# cli/flags.c (FLAGS_SRCS; tests/test_flags tests it alone).
-FLAGS_SRCS := cli/flags.c
+# common/flags.c, which is in libhg.a (tests/test_flags tests it alone);
+# FLAGS_SRCS stays, empty, for the rules that name it.
+FLAGS_SRCS :=
 GPU_CONV_SRCS := bench/gpu_conv.c $(FLAGS_SRCS)
 MODELS_SRCS := bench/bench_models.c bench/load.c bench/ceiling.c $(FLAGS_SRCS)
-CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c $(FLAGS_SRCS)
-HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_resume.c $(CLI_SRCS)
+CLI_SRCS := cli/cli_hypergrad.c cli/hypergrad_flags.c cli/hypergrad_report.c cli/interrupt.c \
+            $(FLAGS_SRCS)
+HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_flags.c cli/hpo_report.c cli/hpo_json.c \
+                cli/hpo_resume.c $(CLI_SRCS)
 ENGINES_BENCH_SRCS := bench/bench_engines.c $(FLAGS_SRCS)
 FIG2_LIB_SRCS := bench/fig2_stats.c
 FIG2_SRCS := bench/fig2.c $(FIG2_LIB_SRCS) $(FLAGS_SRCS)

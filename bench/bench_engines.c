@@ -32,13 +32,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
+#include "../harness/runner.h"
 #include "../io/atomic_file.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
@@ -251,22 +252,27 @@ static void fmt_num(char *buf, size_t cap, double x)
     }
 }
 
-/* The `hgbench hypergrad` command that runs what row (engine, T, K) ran: the
- * same problem spec and seeds (harness/problem.h), so the same val loss and
- * hypergradient, bit for bit, on the same machine and threads. */
-/* The checkpoint count of an engine that takes one (sqrt T by default, the
- * classic balance of stored states and recomputation); 0 for the others. */
-static int checkpoints_for(const Options *o, const char *engine, int T)
+/* The run of row (engine, T, K): the problem's constant schedule, lr learned
+ * in K windows, the engine's options from this bench's flags (the checkpoint
+ * count: sqrt T by default, the classic balance of stored states and
+ * recomputation; greedy's look-ahead target). */
+static RunSpec row_spec(const Options *o, const EngineOps *ops, int T, int K)
 {
-    if (!engine_takes(engine_find(engine), "checkpoint"))
-        return 0;
-    return checkpoint_count(o->checkpoints, T);
+    RunSpec spec = runner_spec(ops, T, (int[]){K, 0, 0}, o->lr, o->mom, o->wd);
+    if (engine_takes(ops, "--checkpoints"))
+        spec.opt.checkpoints = checkpoint_count(o->checkpoints, T);
+    if (engine_takes(ops, "--greedy-target"))
+        spec.opt.greedy_on_train = o->greedy_on_train;
+    return spec;
 }
 
-static void reproduce_command(const Options *o, const char *engine, int T, int K, char *buf,
-                              size_t cap)
+/* The `hgbench hypergrad` command that runs what row (engine, T, K) ran: the
+ * same problem spec and seeds (harness/problem.h), so the same val loss and
+ * hypergradient, bit for bit, on the same machine and threads. The engine's
+ * options are written as it declares them, those not at their default. */
+static void reproduce_command(const Options *o, const RunSpec *spec, char *buf, size_t cap)
 {
-    char lr[32], mom[32], wd[32], dir[512] = "", dev[64] = "", greedy[32] = "", ck[32] = "";
+    char lr[32], mom[32], wd[32], dir[512] = "", dev[64] = "", opts[256] = "";
     fmt_num(lr, sizeof lr, o->lr);
     fmt_num(mom, sizeof mom, o->mom);
     fmt_num(wd, sizeof wd, o->wd);
@@ -274,87 +280,72 @@ static void reproduce_command(const Options *o, const char *engine, int T, int K
         snprintf(dir, sizeof dir, " --data-dir %s", o->data_dir);
     if (strcmp(o->device, "cpu"))
         snprintf(dev, sizeof dev, " --device %s", o->device);
-    if (engine_takes(engine_find(engine), "look-ahead"))
-        snprintf(greedy, sizeof greedy, " --greedy-target %s",
-                 o->greedy_on_train ? "train" : "val");
-    if (checkpoints_for(o, engine, T))
-        snprintf(ck, sizeof ck, " --checkpoints %d", checkpoints_for(o, engine, T));
+    for (const EngineOption *x = spec->engine->options; x && x->flag; x++)
+        if (engine_option_value(x, &spec->opt) != x->def) {
+            char v[64];
+            engine_option_text(x, &spec->opt, v, sizeof v);
+            snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " %s %s", x->flag, v);
+        }
     /* build/hgbench picks a CPU build; the CUDA ones are run by path */
     char bin[64] = "build/hgbench";
     if (strcmp(o->device, "cpu"))
         snprintf(bin, sizeof bin, "build/cuda-f%d/hgbench", HG_PRECISION);
     snprintf(buf, cap, "%s hypergrad --precision %d --engine %s --model %s --data %s"
              "%s%s --steps %d --batch %d --val %d --learn lr:%d --lr %s --mom %s --wd %s "
-             "--seed %llu%s%s --threads %d", bin, HG_PRECISION, engine, o->model, o->data, dir, dev, T,
-             o->batch, o->val, K, lr, mom, wd, (unsigned long long)o->seed, greedy, ck,
-             o->threads);
+             "--seed %llu%s --threads %d", bin, HG_PRECISION, spec->engine->name, o->model,
+             o->data, dir, dev, spec->T, o->batch, o->val, spec->K[HYPER_LR], lr, mom, wd,
+             (unsigned long long)o->seed, opts, o->threads);
 }
 
 static void run_one(const Options *o, const InnerProblem *prob, const char *engine, int T, int K,
                     Row *row)
 {
     HgErr err;
-    HyperLayout layout;
-    Schedule sched;
     const long P = prob->model->nparams;
+    const EngineOps *ops = engine_find(engine);
+    const RunSpec spec = row_spec(o, ops, T, K);
     *row = (Row){.engine = engine, .T = T, .K = K};
-    reproduce_command(o, engine, T, K, row->reproduce, sizeof row->reproduce);
+    reproduce_command(o, &spec, row->reproduce, sizeof row->reproduce);
     EngineState st;
-    EngineOptions eo = engine_options_plain(T, K);
-    eo.checkpoints = checkpoints_for(o, engine, T);
-    if (eo.checkpoints == 0 && engine_takes(engine_find(engine), "checkpoint")) {
+    const EngineOptions eo = runner_options(&spec, 0);
+    if (engine_takes(ops, "--checkpoints") && T < 2) {
         row->status = ROW_SKIPPED;
         snprintf(row->msg, sizeof row->msg, "T = %d: no step to checkpoint", T);
         return;
     }
-    if (engine_check_state(engine_find(engine), P, &eo, 0, &st, &err)) {
+    if (engine_check_state(ops, P, &eo, 0, &st, &err)) {
         row->status = ROW_SKIPPED;
         snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 80%% of memory)", err.msg);
         return;
     }
-    if (engine_check_device(engine_find(engine), prob->model->be, &st, &err)) {
+    if (engine_check_device(ops, prob->model->be, &st, &err)) {
         row->status = ROW_SKIPPED; /* the engine's own refusal, made before any work */
         snprintf(row->msg, sizeof row->msg, "%.400s (the limit is 90%% of the free device "
                  "memory)", err.msg);
         return;
     }
-    if (hyper_layout_init(&layout, T, (int[]){K, 0, 0}, &err) ||
-        schedule_init(&sched, T, SCHEDULE_CONSTANT, o->lr, o->mom, o->wd, 0, &err))
-        hg_die("%s", err.msg);
-    /* the schedule theta describes (each window's mean), as hgbench hypergrad runs */
-    double *theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)layout.N);
-    hyper_pack(&layout, &sched, theta);
-    hyper_unpack(&layout, theta, &sched);
-    mem_free(theta);
-    const EngineOps *ops = engine_find(engine);
-    /* the look-ahead target is an option of the engines that take it only */
-    const EngineConfig cfg = {.prob = prob, .layout = &layout, .sched = &sched,
-                              .greedy_on_train = engine_takes(ops, "look-ahead") &&
-                                                 o->greedy_on_train,
-                              .checkpoints = eo.checkpoints};
     EngineResult r;
-    if (engine_run(ops, &cfg, &r, &err)) {
+    if (runner_once(prob, &spec, &r, &err)) {
         row->status = ROW_FAILED;
         snprintf(row->msg, sizeof row->msg, "%s", err.msg);
-    } else {
-        row->time_s = r.time_s;
-        row->val_loss = r.val_loss;
-        for (int q = 0; q < r.N; q++)
-            row->hg_norm += r.hypergrad[q] * r.hypergrad[q];
-        row->hg_norm = sqrt(row->hg_norm);
-        for (int k = 0; k < MEM_NTAGS; k++)
-            row->mem[k] = (double)r.mem_peak[k];
-        row->rss = (double)r.peak_rss;
-        row->device_peak = (double)r.device_peak;
-        row->infobuf = (double)r.infobuf_bytes;
-        row->infobuf_floor = r.infobuf_floor_bytes;
-        row->formula = engine_formula_bytes(engine_find(engine), P, T, layout.N, &r);
-        row->recomputed = r.recomputed_steps;
-        memcpy(row->phase, r.phase_s, sizeof row->phase);
-        row->phase_device = r.phase_device;
-        engine_result_free(&r);
+        return;
     }
-    schedule_free(&sched);
+    row->time_s = r.time_s;
+    row->val_loss = r.val_loss;
+    for (int q = 0; q < r.N; q++)
+        row->hg_norm += r.hypergrad[q] * r.hypergrad[q];
+    row->hg_norm = sqrt(row->hg_norm);
+    for (int k = 0; k < MEM_NTAGS; k++)
+        row->mem[k] = (double)r.mem_peak[k];
+    row->rss = (double)r.peak_rss;
+    row->device_peak = (double)r.device_peak;
+    row->infobuf = (double)r.infobuf_bytes;
+    row->infobuf_floor = r.infobuf_floor_bytes;
+    row->formula = engine_formula_bytes(ops, P, T, r.N, &r);
+    row->recomputed = r.recomputed_steps;
+    memcpy(row->phase, r.phase_s, sizeof row->phase);
+    row->phase_device = r.phase_device;
+    engine_result_free(&r);
 }
 
 /* "# phases bptt T=100 K=10: inner 1.2 s, validation 0.1 s, hypergrad 2.3 s,

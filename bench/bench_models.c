@@ -31,7 +31,7 @@
 
 #include "../backend/cpu/blas.h"
 #include "../backend/backend.h"
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../io/atomic_file.h"
 #include "../common/check.h"
 #include "../common/mem.h"

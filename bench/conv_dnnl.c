@@ -55,7 +55,7 @@
 #include "../backend/backend.h"
 #include "../backend/cpu/blas.h"
 #include "../backend/cpu/kernels.h"
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"

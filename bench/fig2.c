@@ -44,13 +44,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../common/timer.h"
 #include "../datasets/dataset.h"
 #include "../engines/engine.h"
 #include "../harness/problem.h"
+#include "../harness/runner.h"
 #include "../io/atomic_file.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
@@ -321,8 +322,9 @@ static int fig2_parse(int argc, char **argv, Fig2Options *o, HgErr *err)
     if (o->record && !o->seeds_out)
         return hg_fail(err, "--record %d: needs --seeds-out DIR to keep the trajectories in",
                        o->record);
-    const EngineOptions eo = {.T = o->steps, .N = o->steps, .truncate = -1,
-                              .kahan = o->kahan, .trajectory = o->record > 0};
+    EngineOptions eo = engine_options_plain(o->steps, o->steps);
+    eo.kahan = o->kahan;
+    eo.trajectory = o->record > 0;
     if (rev->check && rev->check(&eo, err))
         return -1;
     if (!o->windows_given)
@@ -885,14 +887,13 @@ static int write_seeds_out(const Fig2Run *r, HgErr *err)
 /* Seed s's runs: the reverse engine (its trajectory kept for the first
  * --record seeds) and the look-ahead one, into row s of r's arrays; then
  * each --compare's replay of that seed. pg NULL: no progress drawn. */
-static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb,
-                     const HyperLayout *layout, const Schedule *sched, int s, Progress *pg,
-                     long *done)
+static void run_seed(Fig2Run *r, const EngineOps *const ops[2], Problem *pb, const Runner *run,
+                     int s, Progress *pg, long *done)
 {
     const Fig2Options *o = r->o;
     const int T = o->steps;
     problem_reseed(pb, (uint64_t)s); /* w_0 and batch order as hypergrad --seed s */
-    const EngineConfig cfg = {.prob = &pb->inner, .layout = layout, .sched = sched};
+    const EngineConfig cfg = run->cfg; /* the run builder's, on pb's inner problem */
     for (int e = 0; e < 1 + o->greedy; e++) {
         EngineResult res;
         HgErr e_err = {{0}};
@@ -1008,8 +1009,7 @@ typedef struct SeedFarm {
     Fig2Run *r, *w;
     const EngineOps *const *ops;
     Problem *pb;
-    const HyperLayout *layout;
-    const Schedule *sched;
+    const Runner *run;
     Progress *pg;
     long done;
 } SeedFarm;
@@ -1077,7 +1077,7 @@ static void seed_work(int s, void *result, void *ctx)
     long ignored = 0;
     for (int i = 0; i < sf->w->o->ncompare; i++)
         before[i] = sf->w->cmp[i].replay_failed;
-    run_seed(sf->w, sf->ops, sf->pb, sf->layout, sf->sched, s, NULL, &ignored);
+    run_seed(sf->w, sf->ops, sf->pb, sf->run, s, NULL, &ignored);
     for (int i = 0; i < sf->w->o->ncompare; i++)
         failed[i] = sf->w->cmp[i].replay_failed - before[i];
     seed_row(sf->w, s, result, failed, 1);
@@ -1163,20 +1163,24 @@ static int fig2_run(const Fig2Options *o, const Farm *farm)
     r.device = pb.be->name;
     HG_CHECK(r.P == LENET_PARAMS, "LeNet 1x28x28 has %ld parameters", r.P);
 
-    HyperLayout layout;
-    Schedule sched = {0};
-    const int K[HYPER_KINDS] = {T, 0, 0};
-    if (hyper_layout_init(&layout, T, K, &err) ||
-        schedule_init(&sched, T, SCHEDULE_COSINE, o->lr, o->mom, 0, o->clamp, &err)) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        problem_free(&pb);
-        return 2;
-    }
-    r.lr = sched.v[HYPER_LR];
-    run_arrays_alloc(&r, S, T);
     const EngineOps *const ops[2] = {engine_find(o->reverse), look_ahead_engine()};
     HG_CHECK(ops[0] && ops[1], "engines %s and a look-ahead (greedy) are registered",
              o->reverse);
+    /* lr learned per step (K = T) on a cosine schedule without weight decay:
+     * each engine runs the run builder's config (the look-ahead one, and the
+     * trajectory hooks, on a copy of it) */
+    RunSpec spec = runner_spec(ops[0], T, (int[]){T, 0, 0}, o->lr, o->mom, 0);
+    spec.shape = SCHEDULE_COSINE;
+    spec.clamp = o->clamp;
+    Runner run;
+    if (runner_build(&run, &pb.inner, &spec, &err)) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        runner_free(&run);
+        problem_free(&pb);
+        return 2;
+    }
+    r.lr = run.sched.v[HYPER_LR];
+    run_arrays_alloc(&r, S, T);
     EngineState est;
     const EngineOptions eo = engine_options_plain(T, T);
     engine_check_state(ops[0], r.P, &eo, o->clamp > 0, &est, &err);
@@ -1193,15 +1197,14 @@ static int fig2_run(const Fig2Options *o, const Farm *farm)
         progress_start(&pg, "fig2", units);
     Fig2Run w;
     scratch_init(&w, &r);
-    SeedFarm sf = {.r = &r, .w = &w, .ops = ops, .pb = &pb, .layout = &layout,
-                   .sched = &sched, .pg = &pg};
+    SeedFarm sf = {.r = &r, .w = &w, .ops = ops, .pb = &pb, .run = &run, .pg = &pg};
     farm_run(farm, S, seed_bytes(o), seed_work, seed_done, &sf, NULL);
     scratch_free(&w);
     if (farm->rank != 0) { /* rank 0 has every seed and writes the outputs */
         for (int i = 0; i < o->ncompare; i++)
             compare_free(&r.cmp[i]);
         run_arrays_free(&r);
-        schedule_free(&sched);
+        runner_free(&run);
         problem_free(&pb);
         return 0;
     }
@@ -1220,7 +1223,7 @@ static int fig2_run(const Fig2Options *o, const Farm *farm)
     }
     fig2_stats_free(&st);
     run_arrays_free(&r);
-    schedule_free(&sched);
+    runner_free(&run);
     problem_free(&pb);
     return status;
 }

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "../backend/backend.h"
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/mem.h"
 #include "../common/rng.h"
 #include "../common/timer.h"

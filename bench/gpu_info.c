@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "../backend/cuda/cuda.h"
-#include "../cli/flags.h"
+#include "../common/flags.h"
 
 typedef struct Options {
     int gemm_n, repeats, copy_mib, help;

@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "../backend/cpu/blas.h"
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -66,6 +66,7 @@
 #include "../harness/hyper.h"
 #include "../harness/inner.h"
 #include "../harness/problem.h"
+#include "../harness/runner.h"
 #include "../models/model.h"
 #include "gbench_shim.h"
 #include "load.h"
@@ -383,35 +384,21 @@ static void bm_infobuf(GbState *st, void *ctx)
 /* ---------------------------------------------------------------- engines */
 
 typedef struct EngineCtx {
-    const EngineOps *ops;
-    EngineConfig cfg;
+    Runner run; /* lenet on the loaded data, w0 and batch order of seed 0; the
+                 * schedule theta describes, as hgbench hypergrad runs */
     int warmed;
 } EngineCtx;
 
-/* Shared by the engine benchmarks. */
-typedef struct EngineProblem {
-    const Problem *pb; /* lenet on the loaded data, w0 and batch order of seed 0 */
-    HyperLayout layout;
-    Schedule sched;
-} EngineProblem;
-
-static void engine_problem_init(EngineProblem *e, const Problem *pb)
+/* The engine's run of the engine benchmarks, by the run builder. */
+static void engine_ctx_init(EngineCtx *c, const EngineOps *ops, const Problem *pb, int C)
 {
     HgErr err = {{0}};
-    e->pb = pb;
     const int K[HYPER_KINDS] = {[HYPER_LR] = ENGINE_K_LR};
-    if (hyper_layout_init(&e->layout, ENGINE_T, K, &err) ||
-        schedule_init(&e->sched, ENGINE_T, SCHEDULE_CONSTANT, ENGINE_LR, ENGINE_MOM, ENGINE_WD,
-                      0.0, &err))
+    RunSpec spec = runner_spec(ops, ENGINE_T, K, ENGINE_LR, ENGINE_MOM, ENGINE_WD);
+    spec.opt.checkpoints = C;
+    c->warmed = 0;
+    if (runner_build(&c->run, &pb->inner, &spec, &err))
         hg_die("engine problem: %s", err.msg);
-    double theta[ENGINE_K_LR]; /* run the schedule theta describes */
-    hyper_pack(&e->layout, &e->sched, theta);
-    hyper_unpack(&e->layout, theta, &e->sched);
-}
-
-static void engine_problem_free(EngineProblem *e)
-{
-    schedule_free(&e->sched);
 }
 
 static void bm_engine(GbState *st, void *ctx)
@@ -420,7 +407,7 @@ static void bm_engine(GbState *st, void *ctx)
     EngineResult r;
     HgErr err = {{0}};
     if (!c->warmed) {
-        if (engine_run(c->ops, &c->cfg, &r, &err)) {
+        if (runner_hypergrad(&c->run, NULL, &r, &err)) {
             gb_state_skip_with_error(st, err.msg);
             return;
         }
@@ -429,14 +416,14 @@ static void bm_engine(GbState *st, void *ctx)
     }
     const Load l0 = load_now();
     while (gb_state_keep_running(st)) {
-        if (engine_run(c->ops, &c->cfg, &r, &err)) {
+        if (runner_hypergrad(&c->run, NULL, &r, &err)) {
             gb_state_skip_with_error(st, err.msg);
             return;
         }
         engine_result_free(&r);
     }
     report_load(st, l0);
-    gb_state_counter(st, "per_step", c->cfg.layout->T, GB_COUNTER_TIME_PER_UNIT);
+    gb_state_counter(st, "per_step", c->run.layout.T, GB_COUNTER_TIME_PER_UNIT);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -532,18 +519,16 @@ int main(int argc, char **argv)
         gb_bench_real_time(b);
     }
 
-    EngineProblem ep;
-    engine_problem_init(&ep, &pb);
     EngineCtx ecs[MAX_ENGINES];
+    int necs = 0;
     for (int i = 0; engine_at(i); i++) {
         const EngineOps *eo = engine_at(i);
         HG_CHECK(i < MAX_ENGINES, "more than %d engines registered", MAX_ENGINES);
         /* the checkpoint engine gets its default count of states, as in
          * the engines bench (C = 0 is refused) */
-        const int C = engine_takes(eo, "checkpoint") ? checkpoint_count(0, ENGINE_T) : 0;
-        ecs[i] = (EngineCtx){.ops = eo,
-                             .cfg = {.prob = &ep.pb->inner, .layout = &ep.layout,
-                                     .sched = &ep.sched, .checkpoints = C}};
+        const int C = engine_takes(eo, "--checkpoints") ? checkpoint_count(0, ENGINE_T) : 0;
+        engine_ctx_init(&ecs[i], eo, &pb, C);
+        necs = i + 1;
         if (C)
             snprintf(buf, sizeof buf, "engine_run/%s/lenet/T:%d/C:%d/incl_val_grad", eo->name,
                      ENGINE_T, C);
@@ -562,7 +547,8 @@ int main(int argc, char **argv)
                 "during a benchmark (counter busy_others): its timings are noisy\n",
                 g_busy_max);
 
-    engine_problem_free(&ep);
+    for (int i = 0; i < necs; i++)
+        runner_free(&ecs[i].run);
     for (int t = 0; t < 2; t++) info_ctx_free(&info[t]);
     for (int i = 0; i < NMODELS; i++) model_ctx_free(&mcs[i]);
     problem_free(&pb);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "report.h"
 
 int main(int argc, char **argv)

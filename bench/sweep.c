@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "../common/timer.h"
 #include "../io/atomic_file.h"
 #include "../io/json_writer.h"

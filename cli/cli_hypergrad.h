@@ -16,8 +16,10 @@
 
 #include "../common/check.h"
 #include "../datasets/dataset.h"
+#include "../engines/engine.h"
 #include "../harness/hyper.h"
 #include "../harness/problem.h"
+#include "../harness/runner.h"
 #include "../models/model.h"
 
 struct JsonWriter;
@@ -44,11 +46,8 @@ typedef struct HypergradOptions {
     int threads;
     int kahan;              /* compensated weight update (inner.h) */
     double perturb_w0;      /* w_0 nudged by this relative size (problem.h); 0 off */
-    int truncate;           /* bptt: last `truncate` steps; 0 all */
-    int greedy_on_train;    /* greedy: look ahead on the next training batch */
-    double greedy_online_lr;/* greedy: > 0 updates the learned values online */
-    int checkpoints;        /* checkpoint: C stored states */
-    int checkpoint_uniform; /* checkpoint: uniform segments, not binomial */
+    EngineSettings opt;     /* the engines' options: flags made from their
+                             * declarations (engine_flags) */
     const char *json;       /* NULL: none */
     const char *export_dir; /* NULL: none */
     int help;               /* --help: print the usage and stop */
@@ -99,5 +98,22 @@ void hypergrad_json_problem(struct JsonWriter *j, const HypergradOptions *o, con
                             const Dataset *train, const Dataset *val, const HyperLayout *h);
 /* "machine": host, cpu, cores, pus, memory_bytes. */
 void hypergrad_json_machine(struct JsonWriter *j);
+/* The run builder's spec of the options (harness/runner.h): engine, steps,
+ * what is learned, the schedule, the engine's options. hypergrad and hpo
+ * both run through it, so an option reaches the engine the same way. */
+RunSpec hypergrad_run_spec(const HypergradOptions *o);
+
+/* --- between the command's files (flags, report, run) -------------------- */
+
+/* "hgbench CMD: note: K is learned with N shared values: each window WHAT
+ * the mean ..." on stderr, for each kind whose schedule the windows changed. */
+void hypergrad_note_windows(const char *cmd, const HypergradOptions *o, const Runner *run,
+                            const char *what);
+/* The summary of a finished run, to out. */
+void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem *pb,
+                             const Runner *run, const EngineResult *r);
+/* The --json record, atomically. */
+int hypergrad_write_json(const HypergradOptions *o, const Problem *pb, const Runner *run,
+                         const EngineResult *r, double estimate, HgErr *err);
 
 #endif

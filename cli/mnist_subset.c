@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "../datasets/mnist_json.h"
-#include "flags.h"
+#include "../common/flags.h"
 
 static void usage(FILE *f, const Flag *table)
 {

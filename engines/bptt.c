@@ -13,6 +13,7 @@
  * run from that of the reverse pass. The hook sees host memory: on a device
  * backend the trajectory is staged through host copies (below).
  */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "engine.h"
@@ -34,8 +35,9 @@ static void bptt_state(long P, const EngineOptions *o, int clamp, EngineState *s
 
 static int bptt_check(const EngineOptions *o, HgErr *err)
 {
-    if (o->truncate > o->T)
-        return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->truncate, o->T);
+    if (o->opt.truncate > o->T)
+        return hg_fail(err, "--truncate %d: more than the %d steps (--steps)", o->opt.truncate,
+                       o->T);
     return engine_refuse_foreign(&BPTT_OPS, o, err);
 }
 
@@ -180,7 +182,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     for (int k = 0; k < HYPER_KINDS; k++)
         if (cfg->layout->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
-    const int stop = cfg->truncate > 0 && cfg->truncate < T ? T - cfg->truncate : 0;
+    const int stop = cfg->opt.truncate > 0 && cfg->opt.truncate < T ? T - cfg->opt.truncate : 0;
     engine_phase(out, ENGINE_PHASE_HYPERGRAD);
     for (int t = T - 1; t >= stop && rc == 0; t--) {
         if ((rc = engine_interrupted(cfg, "bptt", t, err)))
@@ -225,7 +227,7 @@ static double bptt_formula_bytes(long P, int T, int N, const EngineResult *r)
 
 static const char *bptt_definition(const EngineConfig *cfg)
 {
-    if (cfg->truncate <= 0)
+    if (cfg->opt.truncate <= 0)
         return NULL; /* the exact derivative */
     return "truncated back-propagation: each value is the derivative of the mean "
            "validation loss at w_T with respect to that shared value, through the last "
@@ -233,7 +235,18 @@ static const char *bptt_definition(const EngineConfig *cfg)
            "biased), summed over its window's steps";
 }
 
-const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state,
-                            .takes = "truncate trajectory", .exact = 1, .reverse = 1,
+static void bptt_describe(const EngineSettings *o, const EngineResult *r, char *buf, size_t cap)
+{
+    if (o->truncate > 0)
+        snprintf(buf, cap, " (truncated to the last %d steps)", o->truncate);
+}
+
+static const EngineOption BPTT_OPTIONS[] = {
+    {"--truncate", "K", "0", "differentiate through the last K steps (biased); 0 = all",
+     ENGINE_OPTION_INT, offsetof(EngineSettings, truncate), "truncate", .lo = 0, .hi = 10000000},
+    {0}};
+
+const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state, .options = BPTT_OPTIONS,
+                            .trajectory = 1, .exact = 1, .reverse = 1,
                             .formula_bytes = bptt_formula_bytes,
-                            .definition = bptt_definition};
+                            .definition = bptt_definition, .describe = bptt_describe};

@@ -21,6 +21,7 @@
  * evaluates T + advances gradients where bptt evaluates T.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "engine.h"
@@ -258,7 +259,7 @@ static int uniform_length(int T, int C)
 static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     const InnerProblem *p = cfg->prob;
-    const int T = cfg->sched->T, C = cfg->checkpoints, uniform = cfg->checkpoint_uniform;
+    const int T = cfg->sched->T, C = cfg->opt.checkpoints, uniform = cfg->opt.checkpoint_uniform;
     Run r = {.cfg = cfg, .p = p, .be = inner_backend(p), .s = cfg->sched, .out = out,
              .err = err, .P = p->model->nparams, .clamp = cfg->sched->clamp > 0};
     r.words = (r.P + 63) / 64;
@@ -339,9 +340,9 @@ size_t checkpoint_bytes(long P, int T, int C, int uniform, int kahan)
 
 static void checkpoint_state(long P, const EngineOptions *o, int clamp, EngineState *st)
 {
-    const int C = o->checkpoints;
-    st->bytes = (double)checkpoint_bytes(P, o->T, C, o->checkpoint_uniform, o->kahan);
-    if (o->checkpoint_uniform)
+    const int C = o->opt.checkpoints;
+    st->bytes = (double)checkpoint_bytes(P, o->T, C, o->opt.checkpoint_uniform, o->kahan);
+    if (o->opt.checkpoint_uniform)
         snprintf(st->what, sizeof st->what, "the checkpoints and one segment ((C + L) states "
                  "of 2 P = (%d + %d) x 2 x %ld reals of %zu bytes%s)", C,
                  uniform_length(o->T, C), P, sizeof(real), o->kahan ? ", plus compensation" : "");
@@ -355,10 +356,10 @@ static void checkpoint_state(long P, const EngineOptions *o, int clamp, EngineSt
 
 static int checkpoint_check(const EngineOptions *o, HgErr *err)
 {
-    if (o->checkpoints <= 0 || o->checkpoints >= o->T)
+    if (o->opt.checkpoints <= 0 || o->opt.checkpoints >= o->T)
         return hg_fail(err, "--checkpoints %d: the checkpoint engine needs 1 <= C < T = %d "
                        "(--steps) slots (C = 0 leaves nothing to recompute from; C >= T "
-                       "stores every state: use --engine bptt)", o->checkpoints, o->T);
+                       "stores every state: use --engine bptt)", o->opt.checkpoints, o->T);
     return engine_refuse_foreign(&CHECKPOINT_OPS, o, err);
 }
 
@@ -367,6 +368,34 @@ static double checkpoint_formula_bytes(long P, int T, int N, const EngineResult 
     return (double)r->stored_states * 2 * (double)P * sizeof(real);
 }
 
+static void checkpoint_describe(const EngineSettings *o, const EngineResult *r, char *buf,
+                                size_t cap)
+{
+    if (o->checkpoints <= 0)
+        return;
+    const int n = snprintf(buf, cap, " (%d checkpoints, %s schedule", o->checkpoints,
+                           o->checkpoint_uniform ? "uniform" : "binomial");
+    if (n > 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, r ? ": %ld steps recomputed; binomial minimum %ld)"
+                                             : ")", r ? r->recomputed_steps : 0,
+                 r ? r->recomputed_min : 0);
+}
+
+static const char *const CHECKPOINT_SCHEDULES[] = {"binomial", "uniform", NULL};
+
+static const EngineOption CHECKPOINT_OPTIONS[] = {
+    {"--checkpoints", "C", "none",
+     "states stored, 1 <= C < T; the segments between them are recomputed", ENGINE_OPTION_INT,
+     offsetof(EngineSettings, checkpoints), "checkpoints", .lo = 0, .hi = 10000000},
+    {"--checkpoint-schedule", "binomial|uniform", "binomial",
+     "binomial (revolve: the fewest recomputed steps for C) or uniform (every ceil(T / (C + 1)) "
+     "steps, each segment stored while reversed)", ENGINE_OPTION_CHOICE,
+     offsetof(EngineSettings, checkpoint_uniform), "checkpoint_schedule",
+     .choices = CHECKPOINT_SCHEDULES},
+    {0}};
+
 const EngineOps CHECKPOINT_OPS = {"checkpoint", checkpoint_run, checkpoint_check,
-                                  checkpoint_state, .takes = "checkpoint", .exact = 1,
-                                  .reverse = 1, .formula_bytes = checkpoint_formula_bytes};
+                                  checkpoint_state, .options = CHECKPOINT_OPTIONS, .exact = 1,
+                                  .reverse = 1, .recomputes = 1,
+                                  .formula_bytes = checkpoint_formula_bytes,
+                                  .describe = checkpoint_describe};

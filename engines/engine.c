@@ -21,19 +21,6 @@ const EngineOps *engine_at(int i)
     return i >= 0 && i < NENGINES ? ENGINES[i] : NULL;
 }
 
-int engine_takes(const EngineOps *ops, const char *opt)
-{
-    const size_t n = strlen(opt);
-    for (const char *p = ops->takes ? ops->takes : ""; *p;) {
-        const size_t len = strcspn(p, " ");
-        if (len == n && !strncmp(p, opt, n))
-            return 1;
-        p += len;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
 double engine_formula_bytes(const EngineOps *ops, long P, int T, int N, const EngineResult *r)
 {
     return ops->formula_bytes ? ops->formula_bytes(P, T, N, r) : 0;
@@ -81,7 +68,7 @@ double engine_memory_limit(void)
 
 EngineOptions engine_options_plain(int T, int N)
 {
-    return (EngineOptions){.T = T, .N = N, .truncate = -1};
+    return (EngineOptions){.T = T, .N = N, .opt = engine_settings_defaults()};
 }
 
 int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int clamp,
@@ -131,32 +118,6 @@ static int finite_array(const double *a, int n)
         if (!isfinite(a[i]))
             return 0;
     return 1;
-}
-
-EngineOptions engine_options(const EngineConfig *cfg)
-{
-    return (EngineOptions){
-        .T = cfg->layout->T, .N = cfg->layout->N,
-        .truncate = cfg->truncate > 0 ? cfg->truncate : -1,
-        .greedy_target = cfg->greedy_on_train != 0, .greedy_online = cfg->greedy_online_lr > 0,
-        .kahan = cfg->prob->kahan, .trajectory = cfg->trajectory != NULL,
-        .checkpoints = cfg->checkpoints, .checkpoint_uniform = cfg->checkpoint_uniform};
-}
-
-int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *err)
-{
-    const char *e = ops->name;
-    if (o->truncate >= 0 && !engine_takes(ops, "truncate"))
-        return hg_fail(err, "--truncate: only the bptt engine truncates (--engine %s)", e);
-    if (o->greedy_target && !engine_takes(ops, "look-ahead"))
-        return hg_fail(err, "--greedy-target: only for --engine greedy (--engine %s)", e);
-    if (o->greedy_online && !engine_takes(ops, "look-ahead"))
-        return hg_fail(err, "--greedy-online-lr: only for --engine greedy (--engine %s)", e);
-    if (o->trajectory && !engine_takes(ops, "trajectory"))
-        return hg_fail(err, "%s: recording or replaying a trajectory is a bptt option", e);
-    if ((o->checkpoints || o->checkpoint_uniform) && !engine_takes(ops, "checkpoint"))
-        return hg_fail(err, "--checkpoints: only for --engine checkpoint (--engine %s)", e);
-    return 0;
 }
 
 void engine_phase(EngineResult *out, EnginePhase p)

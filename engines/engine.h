@@ -34,21 +34,31 @@ typedef struct TrajectoryHook {
                   HgErr *err);
 } TrajectoryHook;
 
+/* The values of the options only some engines take: the one generic place
+ * an option is listed. Which engine takes which, its flag, default, help
+ * and JSON member are declared by the engine (EngineOps.options, its
+ * EngineOption table), and every program's flags, JSON members, config and
+ * refusals are made from those declarations. Zero is every option's
+ * default unless its declaration says otherwise. */
+typedef struct EngineSettings {
+    int truncate;            /* bptt: differentiate through the last `truncate`
+                              * steps only (0: all; Shaban et al. 2019, biased) */
+    int greedy_on_train;     /* greedy: look ahead on the next training batch (HD)
+                              * instead of the validation set (FDS's baseline) */
+    double greedy_online_lr; /* greedy: > 0 updates the learned values after
+                              * every step by this outer learning rate (HD) */
+    int checkpoints;         /* checkpoint: C stored states (1 <= C < T) */
+    int checkpoint_uniform;  /* checkpoint: every ceil(T / (C + 1)) steps instead of
+                              * the binomial (revolve) schedule */
+} EngineSettings;
+
 typedef struct EngineConfig {
     const InnerProblem *prob;
     const HyperLayout *layout;
     const Schedule *sched;
-    int truncate;       /* bptt: differentiate through the last `truncate` steps
-                         * only (0: all; Shaban et al. 2019, biased) */
-    int greedy_on_train;/* greedy: look ahead on the next training batch (HD)
-                         * instead of the validation set (FDS's baseline) */
-    double greedy_online_lr; /* greedy: > 0 updates the learned values after
-                              * every step by this outer learning rate (HD) */
+    EngineSettings opt;               /* the engine's options (EngineOps.options) */
     const TrajectoryHook *trajectory; /* bptt: record its trajectory (hook's
                                        * record set) or replay one (replay set) */
-    int checkpoints;        /* checkpoint: C stored states (1 <= C < T) */
-    int checkpoint_uniform; /* checkpoint: every ceil(T / (C + 1)) steps instead of
-                             * the binomial (revolve) schedule */
 } EngineConfig;
 
 /* The parts of a run timed apart (EngineResult.phase_s), so that a device
@@ -105,15 +115,42 @@ typedef struct EngineState {
 /* The options a run asks of an engine, known before any data is loaded, so
  * that a program refuses what an engine cannot do before any work. */
 typedef struct EngineOptions {
-    int T, N;             /* steps, learned values */
-    int truncate;         /* -1: not asked for; else the last `truncate` steps */
-    int greedy_target;    /* 1: a look-ahead target was chosen (val or train) */
-    int greedy_online;    /* 1: online updates were asked for */
-    int kahan;            /* the problem's compensated update */
-    int trajectory;       /* a trajectory record or replay hook */
-    int checkpoints;      /* 0: not asked for; else C */
-    int checkpoint_uniform;
+    int T, N;          /* steps, learned values */
+    int kahan;         /* the problem's compensated update */
+    int trajectory;    /* a trajectory record or replay hook */
+    EngineSettings opt;/* the options' values */
+    unsigned asked;    /* bit i: engine_option_at(i) was asked for (given on the
+                        * command line, or set to other than its default) */
 } EngineOptions;
+
+/* One option an engine takes, declared in its file (EngineOps.options, a
+ * table ended by a NULL flag): the flag and its help, the default, the
+ * JSON member, and the EngineSettings field its value lives in. */
+typedef enum EngineOptionKind {
+    ENGINE_OPTION_INT,    /* an int field, an integer in [lo, hi] */
+    ENGINE_OPTION_REAL,   /* a double field, finite, in [lo, hi] */
+    ENGINE_OPTION_CHOICE, /* an int field, the index in choices (NULL-terminated);
+                           * written in JSON as the choice's name */
+} EngineOptionKind;
+
+typedef struct EngineOption {
+    const char *flag;  /* "--truncate"; NULL ends a table */
+    const char *meta;  /* "K" in "--truncate K" */
+    const char *shown; /* the default as help shows it */
+    const char *help;  /* help prints "<engine> only: " before it */
+    EngineOptionKind kind;
+    size_t field;      /* offsetof(EngineSettings, ...) */
+    const char *json;  /* the member of a record (hgbench hypergrad --json) */
+    double lo, hi;     /* INT, REAL */
+    const char *const *choices; /* CHOICE */
+    double def;        /* the default value (a CHOICE's index) */
+    int moves_schedule;/* 1: set (not its default), the run changes its schedule
+                        * while it runs (greedy's online updates), so the
+                        * schedule given is not the one run */
+} EngineOption;
+
+/* At most this many options over all engines (EngineOptions.asked's bits). */
+#define ENGINE_OPTIONS_MAX 16
 
 /* What an engine knows about itself, so that no code outside engines/ has to
  * compare its name: a program asks the table (an option's JSON members are
@@ -127,10 +164,16 @@ typedef struct EngineOps {
     /* The state for P parameters and the options' T steps, N learned values
     * (and the checkpoint count); NULL: none. */
     void (*state)(long P, const EngineOptions *o, int clamp, EngineState *st);
-    /* The options only some engines take, that this one does, space-separated
-     * from "truncate" (--truncate), "look-ahead" (--greedy-target and
-     * --greedy-online-lr), "trajectory" (record/replay hooks); "" for none. */
-    const char *takes;
+    /* The options only this engine (or a few) takes; NULL: none. */
+    const EngineOption *options;
+    /* 1: takes a trajectory record or replay hook (EngineConfig.trajectory). */
+    int trajectory;
+    /* 1: fills EngineResult's recomputed_steps and recomputed_min. */
+    int recomputes;
+    /* The options in opt in words, for a summary line, into buf (left ""
+     * when none is asked), as " (truncated to the last 5 steps)"; r: the
+     * finished run, or NULL before it. NULL: the engine has nothing to say. */
+    void (*describe)(const EngineSettings *opt, const EngineResult *r, char *buf, size_t cap);
     /* 1: the exact derivative of f = L_val(w_T) (to rounding); 0: an
      * estimate (greedy: a biased one-step look-ahead, exact only for T = 1). */
     int exact;
@@ -192,7 +235,8 @@ int engine_check_state(const EngineOps *ops, long P, const EngineOptions *o, int
  * with engine_check_state, before any work. */
 int engine_check_device(const EngineOps *ops, const Backend *be, const EngineState *st,
                         HgErr *err);
-/* The options of a run of T steps learning N values, nothing else asked. */
+/* The options of a run of T steps learning N values, nothing else asked
+ * (every option at its default). */
 EngineOptions engine_options_plain(int T, int N);
 
 /* Test hook: >= 0 perturbs one recomputed gradient entry by 1e-3 at that
@@ -206,20 +250,47 @@ const char *engine_names(void);
 /* The i-th registered engine, in the registry's order; NULL for i past the
  * last (for (int i = 0; engine_at(i); i++) visits them all). */
 const EngineOps *engine_at(int i);
-/* 1 if ops takes option opt ("truncate", "look-ahead", "trajectory"). */
-int engine_takes(const EngineOps *ops, const char *opt);
-/* ops->formula_bytes, or 0 without one. */
+/* 1 if ops takes the option of that flag ("--truncate"). */
+int engine_takes(const EngineOps *ops, const char *flag);
+
+/* --- the options the engines declare (EngineOps.options) ----------------- */
+
+/* The i-th option over the registry (engines in order, each flag once), its
+ * engine in *owner (may be NULL); NULL for i past the last. */
+const EngineOption *engine_option_at(int i, const EngineOps **owner);
+/* Every option at its declared default. */
+EngineSettings engine_settings_defaults(void);
+/* The option's value in s (a CHOICE's index). */
+double engine_option_value(const EngineOption *x, const EngineSettings *s);
+/* The value as the flag takes it ("5", "0.01", "uniform"). */
+void engine_option_text(const EngineOption *x, const EngineSettings *s, char *buf, size_t cap);
+/* Bits of the options whose value in s is not their default. */
+unsigned engine_options_set(const EngineSettings *s);
+/* The options of ops that move the schedule while the run goes (set in s):
+ * the first one's flag, or NULL. */
+const char *engine_moving_option(const EngineOps *ops, const EngineSettings *s);
+/* The flag table entries of every option (engine_option_at's order) into
+ * out, at most cap, their targets in *s and given[i] set when option i is on
+ * the command line; the number written. Help reads "<engine> only: <help>". */
+struct Flag;
+int engine_flags(struct Flag *out, int cap, EngineSettings *s, int given[ENGINE_OPTIONS_MAX]);
+/* The asked bits of given (engine_flags's). */
+unsigned engine_options_given(const int given[ENGINE_OPTIONS_MAX]);
+/* ops's summary of s (EngineOps.describe) into buf; "" without one. */
+const char *engine_describe(const EngineOps *ops, const EngineSettings *s, const EngineResult *r,
+                            char *buf, size_t cap);
+
 double engine_formula_bytes(const EngineOps *ops, long P, int T, int N, const EngineResult *r);
 /* ops->definition for cfg, or the exact derivative's sentence. */
 const char *engine_definition(const EngineOps *ops, const EngineConfig *cfg);
 
-/* What cfg asks of the engine (truncate > 0, greedy_on_train,
- * greedy_online_lr > 0 count as asked for). */
+/* What cfg asks of the engine (an option counts as asked for when it is not
+ * its default). */
 EngineOptions engine_options(const EngineConfig *cfg);
 
-/* Refusals of the options only some engines take, for an engine whose
- * `takes` lacks them: truncate, the look-ahead flags, a trajectory hook,
- * checkpoints. */
+/* Refusals of the options ops does not declare, each naming its flag and
+ * the engines that take it, and of a trajectory hook for an engine without
+ * one. */
 int engine_refuse_foreign(const EngineOps *ops, const EngineOptions *o, HgErr *err);
 
 /* -1 with "<engine>: interrupted at step t" once the problem's stop flag is

@@ -185,5 +185,5 @@ static double forward_formula_bytes(long P, int T, int N, const EngineResult *r)
 }
 
 const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state,
-                               .takes = "", .exact = 1,
+                               .exact = 1,
                                .formula_bytes = forward_formula_bytes};

@@ -12,6 +12,9 @@
  * values are updated after every step by that outer learning rate, as HD
  * does; the run then uses and reports the updated schedule.
  */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -64,7 +67,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->mem.copy(v_old, v, bytes);
         be->vec.sgd_step(w, v, comp, g, P, a, m, l);
         engine_phase(out, ENGINE_PHASE_HYPERGRAD); /* the look-ahead */
-        if (cfg->greedy_on_train) {
+        if (cfg->opt.greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);
             model_loss_grad(p->model, w, x, y, p->batch, gf);
         } else {
@@ -83,10 +86,10 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
                 continue;
             per[k][t] = hg[k];
             /* online (HD): the shared value that the next step uses moves */
-            if (cfg->greedy_online_lr > 0 && t + 1 < T) {
+            if (cfg->opt.greedy_online_lr > 0 && t + 1 < T) {
                 const int col = hyper_column(h, k, t + 1);
                 for (int u = t + 1; u < T && hyper_column(h, k, u) == col; u++)
-                    s.v[k][u] -= cfg->greedy_online_lr * hg[k];
+                    s.v[k][u] -= cfg->opt.greedy_online_lr * hg[k];
             }
         }
     }
@@ -117,7 +120,7 @@ static int greedy_check(const EngineOptions *o, HgErr *err)
 
 static const char *greedy_definition(const EngineConfig *cfg)
 {
-    return cfg->greedy_on_train
+    return cfg->opt.greedy_on_train
                ? "greedy one-step look-ahead (the derivative of the final validation loss "
                  "only when steps = 1): per-step value t is the derivative, with w_t and "
                  "v_t held fixed, of the mean loss on the next training batch (batches "
@@ -132,5 +135,27 @@ static const char *greedy_definition(const EngineConfig *cfg)
 }
 
 /* exact 0: a biased estimate of the hypergradient; no state grows with T or N. */
-const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL, .takes = "look-ahead",
-                              .exact = 0, .definition = greedy_definition};
+static void greedy_describe(const EngineSettings *o, const EngineResult *r, char *buf,
+                            size_t cap)
+{
+    if (o->greedy_on_train || o->greedy_online_lr > 0)
+        snprintf(buf, cap, " (look-ahead on the %s%s)",
+                 o->greedy_on_train ? "next batch" : "validation set",
+                 o->greedy_online_lr > 0 ? ", online updates" : "");
+}
+
+static const char *const GREEDY_TARGETS[] = {"val", "train", NULL};
+
+static const EngineOption GREEDY_OPTIONS[] = {
+    {"--greedy-target", "val|train", "val",
+     "look ahead on the validation set or on the next training batch", ENGINE_OPTION_CHOICE,
+     offsetof(EngineSettings, greedy_on_train), "greedy_target", .choices = GREEDY_TARGETS},
+    {"--greedy-online-lr", "X", "0",
+     "update the learned values after every step with this outer learning rate; 0 = off",
+     ENGINE_OPTION_REAL, offsetof(EngineSettings, greedy_online_lr), "greedy_online_lr",
+     .lo = 0, .hi = INFINITY, .moves_schedule = 1},
+    {0}};
+
+const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL, .options = GREEDY_OPTIONS,
+                              .exact = 0, .definition = greedy_definition,
+                              .describe = greedy_describe};

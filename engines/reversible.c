@@ -203,5 +203,5 @@ static double reversible_formula_bytes(long P, int T, int N, const EngineResult 
 }
 
 const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, reversible_check, NULL,
-                                  .takes = "", .exact = 1, .reverse = 1, .infobuf = 1,
+                                  .exact = 1, .reverse = 1, .infobuf = 1,
                                   .formula_bytes = reversible_formula_bytes};

@@ -179,9 +179,7 @@ static const char *definition(const ExportInfo *info)
 {
     const EngineOps *ops = engine_find(info->engine);
     HG_CHECK(ops, "--engine %s: checked by the command", info->engine);
-    const EngineConfig cfg = {.truncate = info->truncate,
-                              .greedy_on_train = info->greedy_on_train,
-                              .greedy_online_lr = info->greedy_online_lr};
+    const EngineConfig cfg = {.opt = info->opt};
     return engine_definition(ops, &cfg);
 }
 
@@ -284,8 +282,8 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
                    "is null; m, wd, lr are mom[t], wd[t], lr[t]; w_0 = w0, v_0 = 0; the "
                    "validation loss is the mean loss of the whole validation set at w_T");
     json_field_string(j, "hypergrad_definition", definition(info));
-    if (info->truncate > 0) {
-        json_field_int(j, "truncate", info->truncate);
+    if (info->opt.truncate > 0) {
+        json_field_int(j, "truncate", info->opt.truncate);
     }
     json_field_double(j, "val_loss", r->val_loss);
     json_field_double(j, "val_acc", r->val_acc);
@@ -341,13 +339,13 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
 int export_problem(const char *dir, const ExportInfo *info, const InnerProblem *p,
                    const HyperLayout *h, const Schedule *s, const EngineResult *r, HgErr *err)
 {
-    if (info->greedy_online_lr > 0)
+    if (info->opt.greedy_online_lr > 0)
         return hg_fail(err, "--export: greedy's online updates change the schedule while it "
                        "runs; the exported schedule would not be the one run");
     if (export_make_dir(dir, err))
         return -1;
     const Model *m = p->model;
-    const int rows = s->T + (info->greedy_on_train ? 1 : 0);
+    const int rows = s->T + (info->opt.greedy_on_train ? 1 : 0);
     char path[4096];
     long dims[4];
     int n_used = 0;

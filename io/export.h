@@ -38,9 +38,9 @@ typedef struct ExportInfo {
     const char *init;        /* "xavier", "kaiming", "normal" */
     double init_sigma;       /* normal only */
     uint64_t init_seed, batch_seed, val_seed;
-    int truncate;            /* bptt: last `truncate` steps only; 0 all */
-    int greedy_on_train;     /* batches get one more row (the look-ahead) */
-    double greedy_online_lr; /* > 0 is refused: the schedule would change */
+    EngineSettings opt;      /* the engine's options: bptt's truncate, greedy's
+                              * look-ahead (batches get one more row) and online
+                              * updates (refused: the schedule would change) */
     const double *mean, *std; /* [C] normalisation of train and val */
 } ExportInfo;
 

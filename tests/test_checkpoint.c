@@ -76,7 +76,7 @@ static void check_against_bptt(Case *c, const EngineResult *ref, int C, int unif
 {
     const int T = c->sched.T;
     const EngineConfig cfg = {.prob = &c->prob, .layout = &c->layout, .sched = &c->sched,
-                              .checkpoints = C, .checkpoint_uniform = uniform};
+                              .opt = {.checkpoints = C, .checkpoint_uniform = uniform}};
     EngineResult r;
     HgErr err;
     mem_reset_peaks();
@@ -146,24 +146,25 @@ static void test_checkpoint_refusals(void)
     const int bad[] = {0, 6, 7, -1};
     for (int i = 0; i < ARRAY_LEN(bad); i++) {
         const EngineConfig cfg = {.prob = &c.prob, .layout = &c.layout, .sched = &c.sched,
-                                  .checkpoints = bad[i]};
+                                  .opt.checkpoints = bad[i]};
         err.msg[0] = 0;
         EXPECT(engine_run(&CHECKPOINT_OPS, &cfg, &r, &err) == -1 &&
                    strstr(err.msg, "--checkpoints"),
                "C = %d for T = 6 refused naming --checkpoints: '%s'", bad[i], err.msg);
     }
     const EngineConfig foreign = {.prob = &c.prob, .layout = &c.layout, .sched = &c.sched,
-                                  .checkpoints = 2};
+                                  .opt.checkpoints = 2};
     err.msg[0] = 0;
     EXPECT(engine_run(&BPTT_OPS, &foreign, &r, &err) == -1 && strstr(err.msg, "--checkpoints"),
            "bptt refuses --checkpoints: '%s'", err.msg);
     const EngineConfig trunc = {.prob = &c.prob, .layout = &c.layout, .sched = &c.sched,
-                                .checkpoints = 2, .truncate = 3};
+                                .opt = {.checkpoints = 2, .truncate = 3}};
     err.msg[0] = 0;
     EXPECT(engine_run(&CHECKPOINT_OPS, &trunc, &r, &err) == -1 && strstr(err.msg, "--truncate"),
            "checkpoint refuses --truncate: '%s'", err.msg);
     EngineState st;
-    const EngineOptions o = {.T = 1000, .N = 1, .truncate = -1, .checkpoints = 10};
+    EngineOptions o = engine_options_plain(1000, 1);
+    o.opt.checkpoints = 10;
     EXPECT(engine_check_state(&CHECKPOINT_OPS, 5000, &o, 0, &st, &err) == 0 &&
                st.bytes == (double)checkpoint_bytes(5000, 1000, 10, 0, 0) &&
                st.bytes == 10 * 2.0 * 5000 * sizeof(real) && strstr(st.what, "checkpoints"),

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../cli/cli_hypergrad.h"
+#include "../common/flags.h"
 #include "../io/json_writer.h"
 #include "../io/npy.h"
 #include "../common/mem.h"
@@ -353,8 +354,8 @@ static void test_parse_defaults(void)
            "defaults: lr %g mom %g wd %g clamp %g", o.lr, o.mom, o.wd, o.clamp);
     EXPECT(o.schedule == SCHEDULE_CONSTANT && o.precision == HG_PRECISION && o.seed == 0 &&
                o.batch_seed == hypergrad_batch_seed(0) && o.val_seed == 1 && o.threads == 2 &&
-               o.init == INIT_XAVIER && o.truncate == 0 && !o.greedy_on_train &&
-               o.greedy_online_lr == 0 && o.perturb_w0 == 0 && !o.json && !o.export_dir &&
+               o.init == INIT_XAVIER && o.opt.truncate == 0 && !o.opt.greedy_on_train &&
+               o.opt.greedy_online_lr == 0 && o.perturb_w0 == 0 && !o.json && !o.export_dir &&
                !o.help,
            "other defaults");
     EXPECT(o.input.c == 1 && o.input.h == 28 && o.input.w == 28 && o.classes == 10 &&
@@ -390,10 +391,10 @@ static void test_parse_flags(void)
                o.input.c == 64 && o.input.h == 1,
            "--batch-seed overrides: %s", err.msg);
     EXPECT(parse_words("--engine bptt --truncate 5 --steps 10 --learn none", &o, &err) == 0 &&
-               o.truncate == 5 && o.K[0] + o.K[1] + o.K[2] == 0,
+               o.opt.truncate == 5 && o.K[0] + o.K[1] + o.K[2] == 0,
            "truncate, learn none: %s", err.msg);
     EXPECT(parse_words("--engine greedy --greedy-target train --greedy-online-lr 0.01", &o,
-                       &err) == 0 && o.greedy_on_train && o.greedy_online_lr == 0.01,
+                       &err) == 0 && o.opt.greedy_on_train && o.opt.greedy_online_lr == 0.01,
            "greedy flags: %s", err.msg);
     EXPECT(parse_words("--perturb-w0 1e-7", &o, &err) == 0 && o.perturb_w0 == 1e-7 &&
                hypergrad_problem_spec(&o).perturb_w0 == 1e-7,
@@ -451,8 +452,8 @@ static void test_parse_refusals(void)
         {"--data synthetic:0", "each dimension must be in [1, 4096]"},
         {"--data synthetic --data-dir /tmp", "--data-dir /tmp: --data synthetic is generated"},
         {"--engine forward --learn none", "nothing is learned"},
-        {"--engine greedy --truncate 3", "--truncate: only the bptt engine truncates"},
-        {"--engine forward --truncate 0", "--truncate: only the bptt engine truncates"},
+        {"--engine greedy --truncate 3", "--truncate: only for --engine bptt (--engine greedy)"},
+        {"--engine forward --truncate 0", "--truncate: only for --engine bptt (--engine forward)"},
         {"--steps 5 --truncate 6", "--truncate 6: more than the 5 steps"},
         {"--greedy-target train", "--greedy-target: only for --engine greedy"},
         {"--engine bptt --greedy-online-lr 0.1", "--greedy-online-lr: only for --engine greedy"},
@@ -690,7 +691,7 @@ static void test_engines_json(void)
     int have_bptt = 0, have_fwd = 0;
     for (char *e = strtok_r(names, ", ", &save); e; e = strtok_r(NULL, ", ", &save)) {
         char args[512];
-        const int ck = engine_takes(engine_find(e), "checkpoint");
+        const int ck = engine_takes(engine_find(e), "--checkpoints");
         snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:3,mom:2,wd:1 --engine %s "
                  "%s--json %s", e, ck ? "--checkpoints 3 " : "", files_tmp("r.json"));
         Run r;
@@ -761,6 +762,110 @@ static void test_engines_json(void)
             printf("#   bptt vs forward through the CLI, %s: %.2g\n", hyper_kind_name(k), e);
         }
     }
+}
+
+/* The first entry of an hpo log's "log" array, or NULL. */
+static const char *hpo_first_entry(const char *json)
+{
+    const char *log = json_get(json, "log");
+    return log && *log == '[' ? ws(log + 1) : NULL;
+}
+
+/* Every option an engine declares, set to other than its default, reaches
+ * the engine the same way in hypergrad and in hpo (both through the run
+ * builder): the JSON members say the values given, and hpo's outer step 0
+ * (theta_0, the same run) has hypergrad's hypergradient bit for bit. The
+ * regression of `hpo --engine checkpoint --checkpoints 3`, which ran with
+ * C = 0 and failed every outer step. */
+static void test_engine_options_reach_hpo(void)
+{
+    files_setup("cli");
+    int engines_with_options = 0;
+    for (int e = 0; engine_at(e); e++) {
+        const EngineOps *ops = engine_at(e);
+        if (!ops->options || !ops->options[0].flag)
+            continue;
+        engines_with_options++;
+        char flags[512] = "", values[8][64];
+        int n = 0;
+        for (const EngineOption *x = ops->options; x->flag && n < 8; x++, n++) {
+            EngineSettings set = engine_settings_defaults();
+            double v = x->kind == ENGINE_OPTION_REAL ? 0.01 : x->kind == ENGINE_OPTION_INT ? 3 : 1;
+            if (v == x->def)
+                v = x->def + 1; /* a choice's next name, an int's next value */
+            if (x->kind == ENGINE_OPTION_REAL)
+                *(double *)((char *)&set + x->field) = v;
+            else
+                *(int *)((char *)&set + x->field) = (int)v;
+            engine_option_text(x, &set, values[n], sizeof values[n]);
+            snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s %s ", x->flag,
+                     values[n]);
+        }
+        char args[1024], hg_json[300], hpo_json[300];
+        snprintf(hg_json, sizeof hg_json, "%s", files_tmp("hg.json"));
+        snprintf(hpo_json, sizeof hpo_json, "%s", files_tmp("hpo.json"));
+        snprintf(args, sizeof args, "hypergrad " SMALL "--learn lr:3 --engine %s %s--json %s",
+                 ops->name, flags, hg_json);
+        Run r;
+        const int hg_ok = run_ok(args, &r);
+        run_free(&r);
+        snprintf(args, sizeof args, "hpo " SMALL "--learn lr:3 --engine %s %s--outer-steps 1 "
+                 "--json %s", ops->name, flags, hpo_json);
+        const int hpo_ok = run_ok(args, &r);
+        run_free(&r);
+        if (!hg_ok || !hpo_ok)
+            continue;
+        char *a = files_slurp(hg_json, NULL), *b = files_slurp(hpo_json, NULL);
+        EXPECT(a && b && json_valid(a) && json_valid(b), "%s: JSON not valid", ops->name);
+        n = 0;
+        for (const EngineOption *x = ops->options; a && b && x->flag && n < 8; x++, n++)
+            for (int which = 0; which < 2; which++) {
+                const char *js = which ? b : a;
+                const int same = x->kind == ENGINE_OPTION_CHOICE
+                                     ? json_is_string(js, x->json, values[n])
+                                     : json_number(js, x->json) == strtod(values[n], NULL);
+                EXPECT(same, "%s %s: %s's JSON member %s is not %s", ops->name, x->flag,
+                       which ? "hpo" : "hypergrad", x->json, values[n]);
+            }
+        const char *first = b ? hpo_first_entry(b) : NULL;
+        double g_hg[8], g_hpo[8];
+        EXPECT(first && json_is_string(first, "status", "ok") &&
+                   json_hypergrad(a, g_hg, 8) == 3 && json_hypergrad(first, g_hpo, 8) == 3 &&
+                   !memcmp(g_hg, g_hpo, sizeof g_hg[0] * 3),
+               "%s with %s: hpo's outer step 0 is not hypergrad's run (status ok, the same "
+               "hypergradient bit for bit)", ops->name, flags);
+        free(a);
+        free(b);
+    }
+    EXPECT(engines_with_options >= 3, "only %d engines declare options", engines_with_options);
+}
+
+/* The flag entries made from the engines' declarations: one per option, in
+ * the registry's order, each writing its EngineSettings field. */
+static void test_engine_flags_from_declarations(void)
+{
+    Flag table[ENGINE_OPTIONS_MAX + 1];
+    memset(table, 0, sizeof table);
+    EngineSettings set = engine_settings_defaults();
+    int given[ENGINE_OPTIONS_MAX] = {0};
+    const int n = engine_flags(table, ENGINE_OPTIONS_MAX, &set, given);
+    int count = 0;
+    while (engine_option_at(count, NULL))
+        count++;
+    EXPECT(n == count && n > 0, "%d flag entries for %d declared options", n, count);
+    HgErr err = {{0}};
+    char *argv[] = {"x", "--checkpoints", "4", "--greedy-target", "train", NULL};
+    EXPECT(flags_parse(table, 5, argv, &err) == 0 && set.checkpoints == 4 &&
+               set.greedy_on_train == 1 && set.truncate == 0,
+           "parsed through the generated table: %s", err.msg);
+    const unsigned asked = engine_options_given(given);
+    for (int i = 0; i < n; i++) {
+        const int want = !strcmp(table[i].name, "--checkpoints") ||
+                         !strcmp(table[i].name, "--greedy-target");
+        EXPECT(((asked >> i) & 1) == (unsigned)want, "%s: given bit %u", table[i].name,
+               (asked >> i) & 1);
+    }
+    EXPECT(engine_options_set(&set) == asked, "the values set are the flags given");
 }
 
 /* The text of the "hypergrad" and "per_step" members (to compare bytes). */
@@ -1250,6 +1355,8 @@ int main(int argc, char **argv)
         TEST(test_bptt_memory_refusal),
         TEST(test_engine_error_exit1),
         TEST(test_engines_json),
+        TEST(test_engine_options_reach_hpo),
+        TEST(test_engine_flags_from_declarations),
         TEST(test_same_seed_same_bytes),
         TEST(test_thread_counts),
         TEST(test_kahan_flag),

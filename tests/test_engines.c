@@ -193,7 +193,7 @@ static void test_reversible_refusals(void)
     EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
                strstr(err.msg, "fixed-point overflow in the forward pass at step 0: |value| = "),
            "lr 1e8: '%s'", err.msg);
-    cfg.truncate = 3;
+    cfg.opt.truncate = 3;
     EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 && strstr(err.msg, "--truncate") &&
                strstr(err.msg, "bptt"),
            "truncation: '%s'", err.msg);
@@ -346,14 +346,14 @@ static void test_refusals_and_divergence(void)
     /* the same estimate and refusal for every caller, owned by the engine */
     EngineState st;
     err.msg[0] = 0;
-    EXPECT(engine_check_state(&FORWARD_OPS, 1000000, &(EngineOptions){.T = 10, .N = 100000, .truncate = -1}, 0, &st, &err) == -1 &&
+    EXPECT(engine_check_state(&FORWARD_OPS, 1000000, &(EngineOptions){.T = 10, .N = 100000}, 0, &st, &err) == -1 &&
                strstr(err.msg, "forward: the tangents") && st.bytes > 7e11,
            "huge forward: %g bytes, '%s'", st.bytes, err.msg);
-    EXPECT(engine_check_state(&BPTT_OPS, 100, &(EngineOptions){.T = 10, .N = 1, .truncate = -1}, 1, &st, &err) == 0 &&
+    EXPECT(engine_check_state(&BPTT_OPS, 100, &(EngineOptions){.T = 10, .N = 1}, 1, &st, &err) == 0 &&
                st.bytes == (double)bptt_trajectory_bytes(100, 10, 1) && strstr(st.what, "clamp"),
            "small bptt: %g bytes, '%s'", st.bytes, st.what);
-    EXPECT(engine_check_state(&GREEDY_OPS, 1000000, &(EngineOptions){.T = 100000000, .N = 1, .truncate = -1}, 0, &st, &err) == 0 &&
-               st.bytes == 0 && engine_check_state(&REVERSIBLE_OPS, 1, &(EngineOptions){.T = 1, .N = 1, .truncate = -1}, 0, &st, &err) == 0,
+    EXPECT(engine_check_state(&GREEDY_OPS, 1000000, &(EngineOptions){.T = 100000000, .N = 1}, 0, &st, &err) == 0 &&
+               st.bytes == 0 && engine_check_state(&REVERSIBLE_OPS, 1, &(EngineOptions){.T = 1, .N = 1}, 0, &st, &err) == 0,
            "greedy and reversible keep no growing state");
     big_s.T = 1;
     schedule_free(&big_s);
@@ -658,7 +658,7 @@ static void test_bptt_truncate_is_the_truncated_sum(void)
     EngineResult full = {0}, tr = {0};
     err = (HgErr){{0}};
     EngineConfig cfg = {.prob = &w.prob, .layout = &w.layout, .sched = &w.sched,
-                        .truncate = KEEP};
+                        .opt.truncate = KEEP};
     if (run(&a, &BPTT_OPS, &full) == 0 && engine_run(&BPTT_OPS, &cfg, &tr, &err) == 0) {
         for (int k = 0; k < HYPER_KINDS; k++)
             for (int t = 0; t < T - KEEP; t++)
@@ -710,7 +710,7 @@ static void test_greedy_is_its_definition(void)
         Setup s;
         setup_make(&s, "mlp-tanh", T, K, 0.05, 16);
         EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched,
-                            .greedy_on_train = on_train};
+                            .opt.greedy_on_train = on_train};
         EngineResult r;
         HgErr err;
         if (engine_run(&GREEDY_OPS, &cfg, &r, &err)) {
@@ -785,7 +785,7 @@ static void test_greedy_online_two_steps(void)
     schedule_free(&s.sched);
     schedule_init(&s.sched, T, SCHEDULE_CONSTANT, 0.05, 0.9, 1e-3, 0, &err);
     EngineConfig cfg = {.prob = &s.prob, .layout = &s.layout, .sched = &s.sched,
-                        .greedy_online_lr = beta};
+                        .opt.greedy_online_lr = beta};
     EngineResult r;
     if (engine_run(&GREEDY_OPS, &cfg, &r, &err)) {
         test_fail_at(__FILE__, __LINE__, "online greedy: %s", err.msg);
@@ -816,7 +816,7 @@ static void test_greedy_online_two_steps(void)
            r.per_step[HYPER_LR][0], r.per_step[HYPER_LR][1], r.val_loss, h[0], h[1], loss);
     /* and the online run is not the offline one */
     EngineResult off;
-    cfg.greedy_online_lr = 0;
+    cfg.opt.greedy_online_lr = 0;
     if (engine_run(&GREEDY_OPS, &cfg, &off, &err) == 0) {
         EXPECT(off.val_loss != r.val_loss, "online and offline greedy ran the same schedule");
         engine_result_free(&off);
@@ -838,22 +838,32 @@ static void test_greedy_online_two_steps(void)
  * something learned. */
 static void test_engine_option_checks(void)
 {
-    static const struct { const char *what; EngineOptions o; const char *takers; } cases[] = {
-        {"truncate", {.T = 10, .N = 1, .truncate = 3}, "bptt"},
-        {"greedy target", {.T = 10, .N = 1, .truncate = -1, .greedy_target = 1}, "greedy"},
-        {"greedy online", {.T = 10, .N = 1, .truncate = -1, .greedy_online = 1}, "greedy"},
-        {"trajectory", {.T = 10, .N = 1, .truncate = -1, .trajectory = 1}, "bptt"},
-        {"kahan", {.T = 10, .N = 1, .truncate = -1, .kahan = 1}, "bptt forward greedy"},
-        {"nothing learned", {.T = 10, .N = 0, .truncate = -1}, "bptt reversible greedy"},
-        {"truncate > T", {.T = 10, .N = 1, .truncate = 11}, ""},
-        {"plain", {.T = 10, .N = 1, .truncate = -1}, "bptt reversible forward greedy"},
+    static const struct {
+        const char *what;
+        int N, kahan, trajectory;
+        EngineSettings opt;
+        const char *takers;
+    } cases[] = {
+        {"truncate", 1, 0, 0, {.truncate = 3}, "bptt"},
+        {"greedy target", 1, 0, 0, {.greedy_on_train = 1}, "greedy"},
+        {"greedy online", 1, 0, 0, {.greedy_online_lr = 0.1}, "greedy"},
+        {"trajectory", 1, 0, 1, {0}, "bptt"},
+        {"kahan", 1, 1, 0, {0}, "bptt forward greedy"},
+        {"nothing learned", 0, 0, 0, {0}, "bptt reversible greedy"},
+        {"truncate > T", 1, 0, 0, {.truncate = 11}, ""},
+        {"plain", 1, 0, 0, {0}, "bptt reversible forward greedy"},
     };
     const EngineOps *all[] = {&BPTT_OPS, &REVERSIBLE_OPS, &FORWARD_OPS, &GREEDY_OPS};
     for (int c = 0; c < ARRAY_LEN(cases); c++)
         for (int e = 0; e < ARRAY_LEN(all); e++) {
             HgErr err = {{0}};
+            EngineOptions o = engine_options_plain(10, cases[c].N);
+            o.kahan = cases[c].kahan;
+            o.trajectory = cases[c].trajectory;
+            o.opt = cases[c].opt;
+            o.asked = engine_options_set(&o.opt);
             const int takes = strstr(cases[c].takers, all[e]->name) != NULL;
-            const int rc = all[e]->check ? all[e]->check(&cases[c].o, &err) : 0;
+            const int rc = all[e]->check ? all[e]->check(&o, &err) : 0;
             EXPECT((rc == 0) == takes && (takes || err.msg[0]), "%s with %s: rc %d, '%s'",
                    all[e]->name, cases[c].what, rc, err.msg);
         }

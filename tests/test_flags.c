@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/flags.h"
+#include "../common/flags.h"
 #include "test.h"
 
 typedef struct Opts {

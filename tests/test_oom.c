@@ -41,7 +41,7 @@ static void small_make(Small *s)
 static int run_engine(Small *s, const EngineOps *ops, HgErr *err)
 {
     EngineConfig cfg = {.prob = &s->prob, .layout = &s->layout, .sched = &s->sched,
-                        .checkpoints = ops == &CHECKPOINT_OPS ? 2 : 0};
+                        .opt.checkpoints = ops == &CHECKPOINT_OPS ? 2 : 0};
     EngineResult r;
     const int rc = engine_run(ops, &cfg, &r, err);
     if (rc == 0)

@@ -511,7 +511,7 @@ static void test_cli_test_split_and_greedy(void)
     Run r;
     if (run_ok(args, &r)) {
         EXPECT(strstr(r.out, "100 train, 20 val, 50 test examples") &&
-                   strstr(r.out, "greedy look-ahead on the validation set") &&
+                   strstr(r.out, "engine options --greedy-target val") &&
                    strstr(r.out, ", test_acc ") && table_rows(r.out) == 4,
                "greedy with --test:\n%s", r.out);
         char *j = files_slurp(js, NULL);

@@ -213,7 +213,7 @@ static int run(EngineCase *c, const EngineOps *ops, EngineResult *r)
 {
     HgErr err = {{0}};
     EngineConfig cfg = {.prob = &c->prob, .layout = &c->layout, .sched = &c->sched,
-                        .checkpoints = engine_takes(ops, "checkpoint") ? 2 : 0};
+                        .opt.checkpoints = engine_takes(ops, "--checkpoints") ? 2 : 0};
     const int rc = engine_run(ops, &cfg, r, &err);
     EXPECT(rc == 0, "%s: %s", ops->name, err.msg);
     return rc;

@@ -1,12 +1,12 @@
 /* fuzz_flags.c — libFuzzer harness of flags_parse and flags_parse_known
- * (cli/flags.c) over a table with every kind of flag. Input: the argument
+ * (common/flags.c) over a table with every kind of flag. Input: the argument
  * words, separated by NUL bytes (argv[0] is "fuzz"); a first byte with its
  * low bit set picks flags_parse_known. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cli/flags.h"
+#include "../../common/flags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

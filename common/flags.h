@@ -40,7 +40,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../common/check.h"
+#include "check.h"
 
 typedef enum FlagKind {
     FLAG_INT,    /* int *target, an integer in [lo, hi] */

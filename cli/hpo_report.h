@@ -1,0 +1,47 @@
+/* hpo_report.h — between `hgbench hpo`'s files (cli_hpo.h): the state of
+ * one run, and what hpo_report.c prints and writes of it.
+ */
+#ifndef HG_HPO_REPORT_H
+#define HG_HPO_REPORT_H
+
+#include "../harness/hpo.h"
+#include "../harness/runner.h"
+#include "../io/json_writer.h"
+#include "../io/progress.h"
+#include "cli_hpo.h"
+
+typedef struct HpoRun {
+    const HpoOptions *ho;
+    const HypergradOptions *o;
+    Problem pb;          /* train, val, model, w0 (problem.h) */
+    Dataset test;
+    Runner run;          /* layout, schedule (learned kinds from theta), engine
+                          * config: the run builder's (harness/runner.h) */
+    double range[HYPER_KINDS][2]; /* sign: search range per learned kind */
+    Hpo loop;            /* the outer loop and its log (harness/hpo.h) */
+    Progress pg;
+    double estimate;
+    int val_mismatch_noted;
+} HpoRun;
+
+/* 1: the step ran an engine (it has a hypergradient). */
+int hpo_step_has_grad(const HpoStep *e);
+/* Why the loop stopped, in a sentence. */
+const char *hpo_stop_text(const HpoRun *H, char *buf, size_t cap);
+/* The per-step schedule of an entry's theta, into H->run.sched. */
+void hpo_load_theta(HpoRun *H, const double *theta);
+
+/* The '#' context lines before the table. */
+void hpo_report_header(const HpoRun *H);
+/* One row of the table (an evaluated step). */
+void hpo_report_row(const HpoRun *H, const HpoStep *e);
+/* Why it stopped, the best and final steps, and the schedules per inner
+ * step (gnuplot's index 1). */
+void hpo_report_footer(HpoRun *H);
+/* The JSON fields before "log": the problem and the outer settings,
+ * everything a resumed run must share with the run that wrote its log. */
+void hpo_report_json_header(JsonWriter *j, const HpoRun *H);
+/* The whole --json log, atomically. */
+int hpo_report_json(HpoRun *H, HgErr *err);
+
+#endif
