@@ -71,7 +71,7 @@ HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_resume.c io/progress.c $(CLI
 ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c \
                       io/json_writer.c io/progress.c $(FLAGS_SRCS)
 FIG2_LIB_SRCS := bench/fig2_stats.c io/npy.c io/trajectory_file.c io/atomic_file.c
-FIG2_SRCS := bench/fig2.c io/machine.c io/json_writer.c io/progress.c $(FIG2_LIB_SRCS) \
+FIG2_SRCS := bench/fig2.c io/envelope.c io/machine.c io/json_writer.c io/progress.c $(FIG2_LIB_SRCS) \
              $(FLAGS_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 
