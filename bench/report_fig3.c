@@ -523,12 +523,16 @@ static int render(ReportCtx *c)
         md_provenance(f, &env);
         fprintf(f, "\n");
         int any_skipped = 0;
-        for (int i = 0; i < NDATA; i++)
-            if (ds[i].present && !ds[i].ran) {
+        for (int i = 0; i < NDATA; i++) {
+            if (ds[i].present && !ds[i].ran)
                 fprintf(f, "- **%s**: skipped: %s\n", DATASETS[i],
                         rj_str(&ds[i].r, ds[i].root, "reason"));
-                any_skipped = 1;
-            }
+            else if (!ds[i].present) /* fig3.sh stopped before it was done */
+                fprintf(f, "- **%s**: no results (no fig3-%s.json: the run stopped before this "
+                           "data set was done; see %s/fig3.log)\n", DATASETS[i], DATASETS[i],
+                        c->results);
+            any_skipped |= !ds[i].ran;
+        }
         if (any_skipped) fprintf(f, "\n");
         if (first_ran < 0) snprintf(c->skipped, sizeof c->skipped, "no data set available");
         for (int i = 0; i < NDATA; i++) {

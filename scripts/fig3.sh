@@ -113,6 +113,11 @@ repro=()
 repro+=("OUTER_STEPS=$OUTER_STEPS")
 [ "$QUICK" != 1 ] && [ -n "$QUICK_STEPS" ] && repro+=("INNER_STEPS=$QUICK_STEPS")
 [ "$THREADS" != 2 ] && repro+=("THREADS=$THREADS")
+[ "$VAL" != 1000 ] && repro+=("VAL=$VAL")
+[ "$SIGN_LR" != 0.02 ] && repro+=("SIGN_LR=$SIGN_LR")
+[ "$COSINE_LR" != 0.1 ] && repro+=("COSINE_LR=$COSINE_LR")
+[ "$PATIENCE" != 0 ] && repro+=("PATIENCE=$PATIENCE")
+[ "$FDS_ENGINE" != bptt ] && repro+=("FDS_ENGINE=$FDS_ENGINE")
 repro+=(scripts/fig3.sh)
 # a data set that fails or is skipped leaves no earlier run's manifest
 for d in fashion-mnist mnist svhn cifar10; do rm -f "$r/fig3-$d.json"; done
