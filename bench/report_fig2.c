@@ -551,13 +551,20 @@ int report_fig2_body(ReportCtx *c, const Fig2Files *files)
         if (files->anchor && !r->bad) {
             char b[3][48];
             double best = rj_num(r, u.root, "mse_best"), mse1 = rj_num_or_null(r, u.root, "mse1");
-            report_headline(c, files->anchor,
-                            "Figure 2 (%s, S = %ld seeds, T = %ld): the hypergradient MSE is "
-                            "lowest at a sharing window of W = %ld, %s against %s at W = 1 "
-                            "(%s× lower).", u.env.precision, ok_ng,
-                            rj_int(r, u.set, "steps"), rj_int(r, u.root, "w_best"),
-                            g(b[0], 48, 3, best), g(b[1], 48, 3, mse1),
-                            g(b[2], 48, 3, mse1 / best));
+            long wbest = rj_int(r, u.root, "w_best");
+            if (wbest == 1)
+                report_headline(c, files->anchor,
+                                "Figure 2 (%s, S = %ld seeds, T = %ld): no sharing window beats "
+                                "W = 1, where the hypergradient MSE is lowest (%s).",
+                                u.env.precision, ok_ng, rj_int(r, u.set, "steps"),
+                                g(b[0], 48, 3, best));
+            else
+                report_headline(c, files->anchor,
+                                "Figure 2 (%s, S = %ld seeds, T = %ld): the hypergradient MSE "
+                                "is lowest at a sharing window of W = %ld, %s against %s at "
+                                "W = 1 (%s× lower).", u.env.precision, ok_ng,
+                                rj_int(r, u.set, "steps"), wbest, g(b[0], 48, 3, best),
+                                g(b[1], 48, 3, mse1), g(b[2], 48, 3, mse1 / best));
         }
         rounding_section(c, &u, files);
         fprintf(f, "\n");

@@ -339,11 +339,11 @@ static void claims_table(ReportCtx *c, Data *d, const Claims *cl, int quick)
     else
         fprintf(f, "All hold on %s in this run.\n\n", d->label);
     report_headline(c, d->label,
-                    "Figure 3 on %s%s: %d of the paper's 4 claims hold here; FDS's test accuracy "
+                    "Figure 3 on %s%s: %d of the paper's 4 claims %s here; FDS's test accuracy "
                     "%.4f against the cosine baseline's %.4f (%s), and greedy's mean learned "
                     "learning rate at the last outer step %.4g against FDS's %.4g (%s).",
                     d->label, quick ? " (QUICK run: too short to resolve the claims)" : "",
-                    4 - cl->n_no, cl->test[0], cl->test[1], cl->holds[3] ? "holds" : "fails",
+                    4 - cl->n_no, 4 - cl->n_no == 1 ? "holds" : "hold", cl->test[0], cl->test[1], cl->holds[3] ? "holds" : "fails",
                     cl->lr_last[0], cl->lr_last[1], cl->holds[1] ? "holds" : "fails");
 }
 
