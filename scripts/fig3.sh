@@ -225,7 +225,7 @@ for d in fashion-mnist mnist svhn cifar10; do
 done
 [ ${#datasets[@]} -gt 0 ] || { echo "$0: no data set available" >&2; exit 1; }
 
-echo "# fig3: FDS Figure 3 with $hg ($("$hg" --help | sed -n '1s/.*(this binary: \(.*\))/\1/p'))," \
+echo "# fig3: FDS Figure 3 with $hg," \
      "$THREADS threads, $OUTER_STEPS outer steps per method (the paper: 50)${tag:+, QUICK}" >&2
 echo "# fds: engine $FDS_ENGINE with --learn lr:$FDS_K; forward mode gives the same" \
      "windowed hypergradient (tests/test_engines.c: bptt = forward to 1e-9 in float64)," \

@@ -4,7 +4,9 @@
  * the summary and claims tables are the logs' numbers as formatted, the
  * headline carries them, a skipped data set says why, a missing or mistyped
  * field fails naming the file and the field, and rendering twice gives the
- * same bytes. The expected numbers are read from the fixture here. */
+ * same bytes. The expected numbers are read from the fixture here. And
+ * build/hgbench-manifest, which writes the manifests: the envelope and the
+ * typed members read back, bad members refused naming the flag. */
 #define _GNU_SOURCE /* open_memstream */
 #include <dirent.h>
 #include <jansson.h>
@@ -13,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../bench/report.h"
+#include "../bench/report_json.h"
 #include "support_files.h"
 #include "test.h"
 
@@ -218,10 +222,58 @@ static void test_no_results_says_so(void)
     free(o.md);
 }
 
+static void test_manifest_writes_the_envelope(void)
+{
+    files_setup("report-fig3");
+    char prog[4200], out[4200], args[4800];
+    snprintf(prog, sizeof prog, "%s/../hgbench-manifest", files_bin_dir);
+    if (access(prog, X_OK)) {
+        test_skip_part("%s is not built (make builds it with hgbench-report)", prog);
+        return;
+    }
+    snprintf(out, sizeof out, "%s", files_tmp("manifest.json"));
+    snprintf(args, sizeof args, "--out %s --program scripts/fig3.sh --commit abc --threads 3 "
+             "--str data=mnist --int T=50 --num lr=0.02 -- QUICK=1 scripts/fig3.sh", out);
+    Run r = run_prog(prog, args);
+    EXPECT(r.status == 0, "exit %d: %s", r.status, r.err);
+    run_free(&r);
+    Rj rj;
+    json_t *root = rj_load(&rj, out);
+    EXPECT(root != NULL, "written: %s", rj.err.msg);
+    if (!root) return;
+    RjEnvelope e;
+    rj_envelope(&rj, root, &e);
+    EXPECT(!rj.bad, "an envelope: %s", rj.err.msg);
+    EXPECT(!strcmp(e.program, "scripts/fig3.sh") && !strcmp(e.commit, "abc") && e.threads == 3,
+           "program %s commit %s threads %ld", e.program, e.commit, e.threads);
+    EXPECT(!strcmp(e.command, "QUICK=1 scripts/fig3.sh"), "command '%s'", e.command);
+    EXPECT(!strcmp(rj_str(&rj, root, "data"), "mnist") && rj_int(&rj, root, "T") == 50 &&
+               rj_num(&rj, root, "lr") == 0.02 && !rj.bad,
+           "members typed: %s", rj.err.msg);
+    rj_close(&rj);
+
+    snprintf(args, sizeof args, "--out %s --program x --int T=5x -- a", out);
+    r = run_prog(prog, args);
+    EXPECT(r.status == 2 && strstr(r.err, "--int 'T=5x'"), "a bad integer: exit %d, %s",
+           r.status, r.err);
+    run_free(&r);
+    snprintf(args, sizeof args, "--out %s --program x --int T=5 --str T=6 -- a", out);
+    r = run_prog(prog, args);
+    EXPECT(r.status == 2 && strstr(r.err, "given twice"), "a key twice: exit %d, %s", r.status,
+           r.err);
+    run_free(&r);
+    snprintf(args, sizeof args, "--out %s --program x --str commit=y -- a", out);
+    r = run_prog(prog, args);
+    EXPECT(r.status == 2 && strstr(r.err, "envelope"), "an envelope key: exit %d, %s", r.status,
+           r.err);
+    run_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_tables_are_the_json_numbers),
-                              TEST(test_bad_fields_are_named), TEST(test_no_results_says_so)};
+                              TEST(test_bad_fields_are_named), TEST(test_no_results_says_so),
+                              TEST(test_manifest_writes_the_envelope)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;
