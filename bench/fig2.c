@@ -27,9 +27,11 @@
  * written by the rank that ran the seed (a folder all ranks share).
  *
  * Outputs: a whitespace-column table with '#' context lines (stdout, and
- * --out FILE atomically), a JSON record (--json) with the per-step curves and
- * every seed's per-step values, and the per-step curves as columns
- * (--steps-out). Plots: plots/fig2.gp (scripts/fig2-plot.sh).
+ * --out FILE atomically), a JSON record (--json: io/envelope.h's envelope,
+ * the settings and summary numbers, rows = one per window, the rounding
+ * rows of --compare, the per-step curves and every seed's per-step values),
+ * and the per-step curves as columns (--steps-out). hgbench-report renders
+ * the section and its plots from the JSON (bench/report_fig2.c).
  * Leaves out: hyperparameters other than the learning rate, outer
  * optimisation, a direct estimate of the theorem's maximum correlation c.
  */
@@ -53,6 +55,7 @@
 #include "../harness/problem.h"
 #include "../harness/runner.h"
 #include "../io/atomic_file.h"
+#include "../io/envelope.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 #include "../io/npy.h"
@@ -97,6 +100,9 @@ typedef struct Fig2Options {
     int record;         /* bptt trajectories kept for seeds < record */
     int ncompare;
     const char *compare_label[MAX_COMPARE], *compare_dir[MAX_COMPARE];
+    int ranks;          /* MPI ranks the seeds were spread over, for the envelope */
+    int argc;           /* the command as run, for the JSON's envelope */
+    char **argv;
 } Fig2Options;
 
 static Fig2Options fig2_defaults(void)
@@ -587,19 +593,19 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     const int S = o->seeds, T = o->steps;
     JsonWriter j;
     json_init(&j, f);
-    json_object_begin(&j, 0);
+    const Envelope env = {.program = PROG, .commit = o->commit, .argc = o->argc,
+                          .argv = o->argv, .threads = o->threads, .ranks = o->ranks,
+                          .precision = HG_REAL_NAME,
+                          .device = r->device, .machine = &r->mc};
+    envelope_begin(&j, &env);
     json_field_string(&j, "experiment", "fig2");
-    json_field_string(&j, "date", r->date);
-    json_field_string(&j, "commit", o->commit);
-    json_field_string(&j, "precision", HG_REAL_NAME);
-    json_field_string(&j, "device", r->device);
-    json_field_int(&j, "threads", o->threads);
     json_field_bool(&j, "quick", o->quick);
     json_key(&j, "settings");
     json_object_begin(&j, 0);
     json_field_string(&j, "model", "lenet");
     json_field_int(&j, "params", r->P);
     json_field_string(&j, "data", o->data);
+    json_field_string(&j, "data_dir", r->data_dir ? r->data_dir : "?");
     json_field_int(&j, "train", r->n_train);
     json_field_int(&j, "val", r->n_val);
     json_field_uint(&j, "val_seed", o->val_seed);
@@ -634,6 +640,8 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     for (int i = 0; i < o->nwin; i++)
         wl[i] = o->windows[i];
     json_field_longs(&j, "windows", wl, o->nwin);
+    json_field_string(&j, "windows_from", o->windows_given ? "flag" : o->windows_note ? "divisors"
+                      : o->quick ? "quick" : "paper");
     json_field_doubles(&j, "mse", st->mse, o->nwin);
     json_field_doubles(&j, "bound_fit", st->bound_fit, o->nwin);
     json_field_doubles(&j, "bound_est", st->bound_est, o->nwin);
@@ -655,19 +663,25 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_field_int(&j, "w_best", o->windows[st->best]);
     json_field_double(&j, "mse_best", st->mse[st->best]);
     json_field_double(&j, "last_step_max_rel_diff", st->last_step_rel);
+    const double mse1 = st->one >= 0 ? st->mse[st->one] : st->sigma2_est;
+    json_field_double(&j, "mse1", mse1);
     json_key(&j, "rounding");
     json_array_begin(&j, 0);
     for (int i = 0; i < o->ncompare; i++)
         for (int k = 0; k < COMPARE_ROWS; k++) {
             const Compare *c = &r->cmp[i];
             const Fig2Rounding *d = &c->row[k];
+            char name[MAX_LABEL + 24];
+            snprintf(name, sizeof name, "%s%s", c->label, ROW_SUFFIX[k]);
             json_object_begin(&j, 1);
+            json_field_string(&j, "name", name);
             json_field_string(&j, "label", c->label);
             json_field_string(&j, "dir", c->dir);
             json_field_string(&j, "seeds_used", k == ROW_DIRECT ? "all" : "replayed");
             json_field_bool(&j, "reverse_here", k == ROW_REPLAYED);
             json_field_int(&j, "seeds", d->seeds);
             json_field_double(&j, "mse_diff", d->mse_diff);
+            json_field_double(&j, "per_mse1", d->mse_diff / mse1);
             json_field_double(&j, "rel_rms", d->rel_rms);
             json_field_double(&j, "max_rel", d->max_rel);
             json_field_double(&j, "corr", d->corr);
@@ -685,6 +699,8 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
     json_field_doubles(&j, "nongreedy", r->time_h, S);
     json_field_doubles(&j, "greedy", r->time_g, S);
     json_field_double(&j, "total", r->total_s);
+    json_field_double(&j, "nongreedy_mean", mean_ok(r->time_h, r->ok_h, S));
+    json_field_double(&j, "greedy_mean", mean_ok(r->time_g, r->ok_g, S));
     json_object_end(&j);
     json_key(&j, "per_seed");
     json_object_begin(&j, 0);
@@ -710,14 +726,19 @@ static void write_json(const Fig2Run *r, const Fig2Stats *st, FILE *f)
             json_object_end(&j);
         }
     json_array_end(&j);
-    json_key(&j, "machine");
-    json_object_begin(&j, 0);
-    json_field_string(&j, "host", r->mc.host);
-    json_field_string(&j, "cpu", r->mc.cpu);
-    json_field_int(&j, "cores", r->mc.cores);
-    json_field_int(&j, "pus", r->mc.pus);
-    json_field_double(&j, "memory_bytes", r->mc.memory_bytes);
-    json_object_end(&j);
+    /* one row per window: the curve and the bound's three versions */
+    json_key(&j, "rows");
+    json_array_begin(&j, 0);
+    for (int i = 0; i < o->nwin; i++) {
+        json_object_begin(&j, 1);
+        json_field_int(&j, "W", o->windows[i]);
+        json_field_double(&j, "mse", st->mse[i]);
+        json_field_double(&j, "bound_fit", st->bound_fit[i]);
+        json_field_double(&j, "bound_est", st->bound_est[i]);
+        json_field_double(&j, "bound_fit_c", st->bound_fitc[i]);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
     json_object_end(&j);
 }
 
@@ -1250,6 +1271,9 @@ int main(int argc, char **argv)
         if (farm.rank == 0)
             usage(stdout);
     } else {
+        o.ranks = farm.size;
+        o.argc = argc; /* the envelope's command */
+        o.argv = argv;
         status = fig2_run(&o, &farm);
     }
     farm_finalize(&farm);

@@ -6,7 +6,7 @@
 REPORT_SRCS := $(filter-out bench/report_main.c,$(sort $(wildcard bench/report_*.c))) \
                io/atomic_file.c common/flags.c
 REPORT_TEST_SRCS := $(REPORT_SRCS) io/envelope.c io/json_writer.c io/machine.c
-REPORT_LDLIBS := -ljansson
+REPORT_LDLIBS := -ljansson -lm
 
 REPORT_TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_report*.c)))
 
@@ -18,7 +18,7 @@ build/$(1)/tests/$(3): build/$(1)/obj/tests/$(3).o $$(patsubst %.c,build/$(1)/ob
 endef
 define report_rules
 $(foreach t,$(REPORT_TESTS),$(eval $(call report_test_rule,$(1),$(2),$(t))))
-$(1)-tests: build/hgbench-report
+$(1)-tests: build/hgbench-report build/hgbench-manifest
 endef
 $(eval $(call report_rules,f32,))
 $(eval $(call report_rules,f64,-DHG_F64))
@@ -27,3 +27,12 @@ $(eval $(call report_rules,asan-f64,-DHG_F64 $(SAN)))
 
 build/hgbench-report: $(patsubst %.c,build/f64/obj/%.o,bench/report_main.c $(REPORT_SRCS) common/check.c)
 	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -o $@
+
+# hgbench-manifest (bench/manifest.c): the shared envelope around a
+# script-driven section's settings and outcomes (scripts/fig3.sh), so that
+# its results open like every program's. Built with hgbench-report.
+MANIFEST_SRCS := bench/manifest.c io/envelope.c io/json_writer.c io/machine.c io/atomic_file.c \
+                 common/flags.c common/check.c
+build/hgbench-manifest: $(patsubst %.c,build/f64/obj/%.o,$(MANIFEST_SRCS))
+	$(CC) $(CFLAGS_BASE) $^ -lhwloc -lm -o $@
+all: build/hgbench-manifest

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# fig2-plot.sh — turns hgbench-fig2's results into PNG and SVG with
-# plots/fig2.gp: PREFIX.png/.svg (MSE vs sharing window) and, when the
+# fig2-plot.sh — kept only for scripts/bench-gpu.sh's "Figure 2 on the GPU"
+# until hgbench-report renders that section too (bench/report_fig2.h's
+# report_fig2_body is its renderer); the fig2 section's plots are drawn by
+# hgbench-report (bench/report_fig2.c), which writes plots/fig2.gp itself.
+# Turns hgbench-fig2's text results into PNG and SVG with
+# plots/fig2-text.gp: PREFIX.png/.svg (MSE vs sharing window) and, when the
 # per-step file exists, PREFIX-steps.png/.svg.
 #
 #   scripts/fig2-plot.sh RESULTS [STEPS] [PREFIX] [RESULTS32 [STEPS32]]
@@ -36,7 +40,7 @@ vars="IN='$in'; OUT='$prefix'"
 [ -r "$steps" ] && vars+="; STEPS='$steps'"
 [ -n "$in32" ] && vars+="; IN32='$in32'"
 [ -n "$steps32" ] && vars+="; STEPS32='$steps32'"
-gnuplot -e "$vars" plots/fig2.gp || exit 1
+gnuplot -e "$vars" plots/fig2-text.gp || exit 1
 status=0
 for f in "$prefix.png" "$prefix.svg"; do
   [ -s "$f" ] || { echo "$0: $f was not written" >&2; status=1; }

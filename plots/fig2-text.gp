@@ -1,11 +1,13 @@
-# fig2.gp — Figure 2 of the FDS paper from hgbench-fig2's results: the
+# fig2-text.gp — Figure 2 of the FDS paper from hgbench-fig2's text results
+# (scripts/fig2-plot.sh, for bench-gpu.sh; the fig2 section's own plots are
+# hgbench-report's, plots/fig2.gp generated from the JSON): the
 # hypergradient MSE against the sharing window W (log-log), the greedy MSE as
 # a horizontal line, and Theorem 4.1's bound sigma^2/W + eps^2 (W^2-1)/12 with
 # the fitted sigma^2, eps^2 (dashed), the fit with the theorem's correlation
 # term sigma^2 ((1-c)/W + c) + ... (dotted), and the bound with the directly
 # estimated sigma^2, eps^2 (thin).
 # Run from the repository root:
-#   gnuplot -e "IN='bench/results/fig2.txt'; OUT='bench/results/fig2'" plots/fig2.gp
+#   gnuplot -e "IN='bench/results/fig2.txt'; OUT='bench/results/fig2'" plots/fig2-text.gp
 # writes OUT.png and OUT.svg. With STEPS='...' (hgbench-fig2 --steps-out) it
 # also writes OUT-steps.png/.svg: the per-step truth +- its across-seed std
 # and the greedy mean, against the step (learning rate on the right axis).
@@ -15,7 +17,7 @@
 # and in the same colours; STEPS32='...' adds its per-step truth.
 # Leaves out: per-seed curves (they are in hgbench-fig2 --json).
 if (!exists("IN") || !exists("OUT")) {
-    print "usage: gnuplot -e \"IN='results.txt'; OUT='prefix'\" plots/fig2.gp"
+    print "usage: gnuplot -e \"IN='results.txt'; OUT='prefix'\" plots/fig2-text.gp"
     exit status 2
 }
 load 'plots/style.gp'
