@@ -68,7 +68,7 @@ CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c io/export.c io/json_writer.c io/
             io/json_reader.c \
             io/atomic_file.c io/machine.c $(FLAGS_SRCS)
 HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_resume.c io/progress.c $(CLI_SRCS)
-ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c \
+ENGINES_BENCH_SRCS := bench/bench_engines.c io/machine.c io/atomic_file.c io/envelope.c \
                       io/json_writer.c io/progress.c $(FLAGS_SRCS)
 FIG2_LIB_SRCS := bench/fig2_stats.c io/npy.c io/trajectory_file.c io/atomic_file.c
 FIG2_SRCS := bench/fig2.c io/machine.c io/json_writer.c io/progress.c $(FIG2_LIB_SRCS) \
@@ -191,7 +191,7 @@ build/f64/hd_bodies.o: tests/hd_bodies.cu $(HD_HEADERS)
 all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f32/hgbench-models build/f64/hgbench-models \
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
-     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset build/hgbench-report \
+     build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset build/hgbench-report build/hgbench-runs \
      $(CONV_DNNL_ALL)
 
 # The launcher: runs build/f32/hgbench or build/f64/hgbench by --precision.

@@ -6,7 +6,7 @@
 REPORT_SRCS := $(filter-out bench/report_main.c,$(sort $(wildcard bench/report_*.c))) \
                io/atomic_file.c cli/flags.c
 REPORT_TEST_SRCS := $(REPORT_SRCS) io/envelope.c io/json_writer.c io/machine.c
-REPORT_LDLIBS := -ljansson
+REPORT_LDLIBS := -ljansson -lm
 
 REPORT_TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_report*.c)))
 
@@ -27,3 +27,10 @@ $(eval $(call report_rules,asan-f64,-DHG_F64 $(SAN)))
 
 build/hgbench-report: $(patsubst %.c,build/f64/obj/%.o,bench/report_main.c $(REPORT_SRCS) common/check.c)
 	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -o $@
+
+# hgbench-runs: a section made of single `hgbench hypergrad --json` runs
+# (atlas, conditioning) as one result file with the envelope (bench/runs_collect.c)
+RUNS_SRCS := bench/runs_collect.c io/envelope.c io/json_writer.c io/machine.c \
+             io/atomic_file.c cli/flags.c common/check.c
+build/hgbench-runs: $(patsubst %.c,build/f64/obj/%.o,$(RUNS_SRCS))
+	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -lhwloc -o $@
