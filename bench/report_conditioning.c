@@ -188,8 +188,6 @@ static void verdict(FILE *md, const Cond *d, int m)
     fprintf(md, ".\n\n");
 }
 
-static const char *short_g(char *buf, size_t n, double x);
-
 static void plot(ReportCtx *c, const Cond *d)
 {
     char pt[32];
@@ -204,7 +202,7 @@ static void plot(ReportCtx *c, const Cond *d)
                "with w0 moved by %s' noenhanced\nset key outside right top\nset arrow from graph "
                "0, first %g to graph 1, first %g nohead ls 5 dt 3\nset label 'criterion %g' at "
                "graph 0.02, first %g * 1.6 font ',9'\nplot",
-            short_g(pt, sizeof pt, d->perturb), d->max_gap, d->max_gap, d->max_gap, d->max_gap);
+            runs_short_g(pt, sizeof pt, d->perturb), d->max_gap, d->max_gap, d->max_gap, d->max_gap);
     int block = 0;
     for (int m = 0; m < d->nm; m++) {
         const char *extra = strcmp(d->models[m], "lenet") ? " dt 2 pt 6" : "";
@@ -235,16 +233,6 @@ static void plot(ReportCtx *c, const Cond *d)
     if (!block) fprintf(s, " NaN notitle");
     fprintf(s, "\n");
     plot_end(c, &p);
-}
-
-/* %g without the exponent's leading zero: 1e-7, as the flags spell it. */
-static const char *short_g(char *buf, size_t n, double x)
-{
-    snprintf(buf, n, "%g", x);
-    char *e = strstr(buf, "e-0");
-    if (!e) e = strstr(buf, "e+0");
-    if (e) memmove(e + 2, e + 3, strlen(e + 3) + 1);
-    return buf;
 }
 
 static const char *thousands(char *buf, size_t n, long x)
@@ -318,7 +306,7 @@ static int render(ReportCtx *c)
     if (runs_param(&d->f, "quick") == 1)
         fprintf(md, "**QUICK**: T ∈ {%s} (the full run: T ∈ {10, 30, 100, 300, 1000}).\n\n", tl);
     char pt[32];
-    short_g(pt, sizeof pt, d->perturb);
+    runs_short_g(pt, sizeof pt, d->perturb);
     fprintf(md, "- **gap** of an engine: |g₃₂ − g₆₄| / |g₆₄|, its float32 hypergradient against "
                 "its own\n  float64 one (");
     for (int e = 0; e < d->ne; e++) fprintf(md, "%s%s", e ? ", " : "", d->engines[e]);

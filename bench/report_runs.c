@@ -155,3 +155,12 @@ int runs_ints(const char *s, long *out, int cap)
     }
     return n;
 }
+
+const char *runs_short_g(char *buf, size_t n, double x)
+{
+    snprintf(buf, n, "%g", x);
+    char *e = strstr(buf, "e-0");
+    if (!e) e = strstr(buf, "e+0");
+    if (e) memmove(e + 2, e + 3, strlen(e + 3) + 1);
+    return buf;
+}

@@ -45,4 +45,7 @@ const char *runs_param_str(RunsFile *f, const char *key);
 /* The space- or comma-separated integers of s into out (at most cap): the count. */
 int runs_ints(const char *s, long *out, int cap);
 
+/* %g without the exponent's leading zero: 1e-7, as the flags spell it. */
+const char *runs_short_g(char *buf, size_t n, double x);
+
 #endif

@@ -8,38 +8,12 @@
  * the headline, a field removed or of the wrong type named with its file,
  * and the same bytes twice. */
 #define _GNU_SOURCE /* open_memstream */
-#include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "../bench/report.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
-/* The fixtures' folder: from the repository root (make test runs there), or
- * found from the test binary (build/<config>/tests/x). */
-static const char *fixture_dir(const char *section)
-{
-    static char dir[sizeof files_bin_dir + 128];
-    snprintf(dir, sizeof dir, "tests/fixtures/report/%s", section);
-    if (access(dir, R_OK) == 0) return dir;
-    snprintf(dir, sizeof dir, "%s/../../tests/fixtures/report/%s", files_bin_dir, section);
-    return dir;
-}
-
-/* Renders the section from results into a new string (free it); rc its result. */
 static char *render(const char *results, int *rc, ReportCtx *c)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    ReportOptions o = {.results = results, .plots = files_tmp_dir(), .out = "-"};
-    memset(c, 0, sizeof *c);
-    *rc = report_section(&o, "conditioning", f, c);
-    fclose(f);
-    return text;
+    return render_section("conditioning", results, rc, c);
 }
 
 static void test_cells_and_verdicts(void)
@@ -78,28 +52,14 @@ static void test_cells_and_verdicts(void)
     free(c);
 }
 
-/* The fixture with one change, as <tmp>/<name>/conditioning.json. */
 static const char *mutated(const char *name, void (*change)(json_t *root))
 {
-    char src[sizeof files_bin_dir + 256];
-    snprintf(src, sizeof src, "%s/conditioning.json", fixture_dir("conditioning"));
-    json_error_t e;
-    json_t *root = json_load_file(src, 0, &e);
-    HG_CHECK(root, "%s: %s", src, e.text);
-    change(root);
-    static char dir[1024];
-    snprintf(dir, sizeof dir, "%s", files_tmp(name));
-    mkdir(dir, 0777);
-    char path[1100];
-    snprintf(path, sizeof path, "%s/conditioning.json", dir);
-    HG_CHECK(json_dump_file(root, path, JSON_INDENT(1)) == 0, "%s", path);
-    json_decref(root);
-    return dir;
+    return mutated_fixture("conditioning", "conditioning.json", name, change);
 }
 
 static json_t *run_of(json_t *root, size_t i)
 {
-    return json_object_get(json_array_get(json_object_get(root, "rows"), i), "run");
+    return json_object_get(fixture_row(root, i), "run");
 }
 static void drop_val_loss(json_t *root)
 {
