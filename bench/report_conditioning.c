@@ -256,18 +256,19 @@ static void headline(ReportCtx *c, const Cond *d)
         const Cell *last = &d->cell[m][d->nT - 1][bptt];
         const char *sep = m == 0 ? "" : m == d->nm - 1 ? " and " : ", ";
         if (from >= 0)
-            len += (size_t)snprintf(text + len, sizeof text - len, "%s%s's from T = %ld (gap %.2g)",
-                                    sep, d->models[m], d->Ts[from], gap_of(&d->cell[m][from][bptt]));
+            len += (size_t)snprintf(text + len, sizeof text - len, "%sfrom T = %ld on for %s (gap "
+                                    "%.2g)", sep, d->Ts[from], d->models[m],
+                                    gap_of(&d->cell[m][from][bptt]));
         else if (last->ok)
-            len += (size_t)snprintf(text + len, sizeof text - len, "%s%s's at no T measured (gap "
+            len += (size_t)snprintf(text + len, sizeof text - len, "%sat no T measured for %s (gap "
                                     "%.2g at T = %ld)", sep, d->models[m], last->rel,
                                     d->Ts[d->nT - 1]);
         if (len >= sizeof text) break;
     }
     if (len)
         report_headline(c, "float32 conditioning",
-                        "float32 hypergradients (bptt) are not to be trusted, their gap to float64 "
-                        "above %g at every T from there on: %s.", d->max_gap, text);
+                        "By bptt, float32 hypergradients are not to be trusted (their gap to "
+                        "float64 above %g at every T from there on) %s.", d->max_gap, text);
 }
 
 static int render(ReportCtx *c)
