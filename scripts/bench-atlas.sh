@@ -99,7 +99,7 @@ methods() {  # T prec
 
 # ---- runs ------------------------------------------------------------------------
 if [ "${ATLAS_REPORT_ONLY:-0}" != 1 ]; then
-  rm -f "$dir"/*.json "$dir"/*.err
+  rm -f "$dir"/*.json "$dir"/*.err "$results/atlas.json"  # no stale results
   total=0
   for T in $Ts; do for p in 64 32; do total=$(( total + $(methods "$T" "$p" | wc -l) )); done; done
   i=0 t0=$(date +%s)

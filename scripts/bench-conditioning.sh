@@ -62,7 +62,7 @@ Ts=${horizons//,/ }
 
 # ---- runs ------------------------------------------------------------------------
 if [ "${CONDITIONING_REPORT_ONLY:-0}" != 1 ]; then
-  rm -f "$dir"/*.json "$dir"/*.err
+  rm -f "$dir"/*.json "$dir"/*.err "$results/conditioning.json"  # no stale results
   total=$(( $(wc -w <<< "$models") * $(wc -w <<< "$Ts") * 7 )) i=0 t0=$(date +%s)
   one() {  # model T run prec flags...
     local m=$1 T=$2 run=$3 p=$4; shift 4
