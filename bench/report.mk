@@ -18,7 +18,7 @@ build/$(1)/tests/$(3): build/$(1)/obj/tests/$(3).o $$(patsubst %.c,build/$(1)/ob
 endef
 define report_rules
 $(foreach t,$(REPORT_TESTS),$(eval $(call report_test_rule,$(1),$(2),$(t))))
-$(1)-tests: build/hgbench-report
+$(1)-tests: build/hgbench-report build/hgbench-runs
 endef
 $(eval $(call report_rules,f32,))
 $(eval $(call report_rules,f64,-DHG_F64))

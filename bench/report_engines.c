@@ -331,12 +331,12 @@ static void count(ReportCtx *c, const EFile *f)
     table(md, f);
     fprintf(md, "\n");
 
-    /* the N forward ran, ascending */
-    long ns[MAX_ROWS];
+    /* the N forward ran at the (first) T, ascending */
+    long ns[MAX_ROWS], T = Ts[0], tc = -1, mc = -1;
     int n = 0;
     for (int i = 0; i < f->n; i++) {
         const ERow *e = &f->rows[i];
-        if (!ok(e) || strcmp(e->engine, "forward")) continue;
+        if (!ok(e) || strcmp(e->engine, "forward") || e->T != T) continue;
         int seen = 0;
         for (int j = 0; j < n; j++) seen |= ns[j] == e->K;
         if (!seen) ns[n++] = e->K;
@@ -344,7 +344,6 @@ static void count(ReportCtx *c, const EFile *f)
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
             if (ns[j] < ns[i]) { long x = ns[i]; ns[i] = ns[j]; ns[j] = x; }
-    long T = Ts[0], tc = -1, mc = -1;
     for (int i = 0; i < n; i++) {
         const ERow *fw = find(f, "forward", T, ns[i]), *b = find(f, "bptt", T, ns[i]),
                    *r = find(f, "reversible", T, ns[i]);

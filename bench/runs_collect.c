@@ -202,7 +202,7 @@ int main(int argc, char **argv)
          .target = &c.out},
         {"--dir", "DIR", NULL, "the folder of the runs' JSON and .err files", FLAG_STRING,
          .target = &c.dir},
-        {"--runs", "NAMES", NULL, "the runs, space-separated, in the rows' order", FLAG_STRING,
+        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order", FLAG_STRING,
          .target = &c.runs},
         {"--commit", "ID", "unknown", "the commit measured", FLAG_STRING, .target = &c.commit,
          .empty_ok = 1},
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
     json_array_begin(&j, 0);
     char *names = strdup(c.runs), *save = NULL;
     HG_CHECK(names, "strdup");
-    for (char *t = strtok_r(names, " ", &save); t; t = strtok_r(NULL, " ", &save)) row(&j, &c, t);
+    for (char *t = strtok_r(names, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) row(&j, &c, t);
     free(names);
     json_array_end(&j);
     json_object_end(&j);
