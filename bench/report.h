@@ -38,6 +38,10 @@ typedef struct ReportCtx {
     /* a renderer sets skipped to say why its section did not run here
      * (no GPU, say); RESULTS.md's table then shows it as skipped */
     char skipped[256];
+    /* a renderer sets check_failed when a check its section exists for did
+     * not hold (the soak's buffer over 1.06x its floor, say): RESULTS.md's
+     * table then shows the section as failed, and hgbench-report exits 1 */
+    char check_failed[256];
     HgErr err;
     Headline heads[REPORT_MAX_HEADLINES];
     int nheads;

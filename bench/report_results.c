@@ -174,7 +174,7 @@ int report_section(const ReportOptions *o, const char *name, FILE *f, ReportCtx 
     c->run_gnuplot = o->run_gnuplot;
     c->section = s->name;
     c->md = f;
-    c->skipped[0] = c->commit[0] = '\0';
+    c->skipped[0] = c->check_failed[0] = c->commit[0] = '\0';
     c->threads = c->ranks = 0;
     return s->render(c);
 }
@@ -185,7 +185,7 @@ typedef struct Rendered {
     int ran_now, render_failed;
     char *md;
     size_t md_len;
-    char skipped[256], commit[96];
+    char skipped[256], check_failed[256], commit[96];
     long threads, ranks;
 } Rendered;
 
@@ -194,8 +194,10 @@ static const char *state_text(const Rendered *r, char *buf, size_t n)
     const char *st = r->render_failed ? "**not rendered** (see the section)"
                    : !strcmp(r->st.state, "failed") ? "**failed**"
                    : !strcmp(r->st.state, "interrupted") ? "**interrupted**"
+                   : r->check_failed[0] ? "**check failed**: "
                    : r->skipped[0] ? "skipped (the section says why)" : "ok";
-    snprintf(buf, n, "%s%s", st, r->ran_now ? "" : ", not rerun by this run: from an earlier one");
+    snprintf(buf, n, "%s%s%s", st, r->check_failed[0] && !r->render_failed ? r->check_failed : "",
+             r->ran_now ? "" : ", not rerun by this run: from an earlier one");
     return buf;
 }
 
@@ -223,7 +225,7 @@ static void write_results(FILE *f, const ReportOptions *o, const ReportCtx *c,
     fprintf(f, "\n## Sections\n\n");
     fprintf(f, "| section | status | commit | ranks × threads | time (s) |\n|---|---|---|--:|--:|\n");
     for (int i = 0; i < n; i++) {
-        char st[160];
+        char st[400];
         fprintf(f, "| %s | %s | %s | ", rs[i].name, state_text(&rs[i], st, sizeof st),
                 rs[i].commit[0] ? rs[i].commit : "");
         if (rs[i].threads) fprintf(f, "%ld × %ld", rs[i].ranks > 0 ? rs[i].ranks : 1, rs[i].threads);
@@ -290,6 +292,8 @@ int report_run(const ReportOptions *o)
         }
         fclose(md);
         snprintf(r->skipped, sizeof r->skipped, "%s", c->skipped);
+        snprintf(r->check_failed, sizeof r->check_failed, "%s", c->check_failed);
+        if (c->check_failed[0]) failed = 1;
         memcpy(r->commit, c->commit, sizeof r->commit);
         r->threads = c->threads;
         r->ranks = c->ranks;

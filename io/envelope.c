@@ -1,6 +1,7 @@
 /* envelope.c — the shared envelope of envelope.h. */
 #include "envelope.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,7 +84,8 @@ void envelope_begin(JsonWriter *j, const Envelope *e)
     json_object_begin(j, 0);
     json_field_string(j, "schema", ENVELOPE_SCHEMA);
     json_field_string(j, "program", e->program);
-    json_field_string(j, "commit", e->commit ? e->commit : "unknown");
+    const char *commit = e->commit ? e->commit : getenv("HGBENCH_COMMIT");
+    json_field_string(j, "commit", commit && *commit ? commit : "unknown");
     json_field_string(j, "command", cmd);
     json_field_string(j, "date", date);
     json_field_int(j, "threads", e->threads);

@@ -21,7 +21,9 @@
 
 typedef struct Envelope {
     const char *program;   /* "hgbench-engines" */
-    const char *commit;    /* the --commit the bench passed; NULL: "unknown" */
+    const char *commit;    /* the --commit the bench passed; NULL: $HGBENCH_COMMIT
+                            * (bench.sh exports it for every program it runs),
+                            * else "unknown" */
     int argc;              /* the command as run (argv[0] included) */
     char *const *argv;
     int threads;           /* OpenMP threads per process */

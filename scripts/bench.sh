@@ -34,7 +34,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 # The bench's own outputs do not make the measured code "uncommitted".
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
-export COMMIT=$commit
+export COMMIT=$commit HGBENCH_COMMIT=$commit
 all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak gpu"
 sections=${SECTIONS:-$all_sections}
 # Where results go: a full run's are committed (bench/results, plots,

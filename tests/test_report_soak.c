@@ -1,0 +1,130 @@
+/* test_report_soak.c — the soak section's renderer (bench/report_soak.c) on
+ * fixture results (tests/fixtures/report/soak/, trimmed from a T = 10^5
+ * run): its table's numbers are the JSON's, its buffer check, its headline,
+ * and a missing or malformed field named with its file. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "../bench/report.h"
+#include "support_files.h"
+#include "support_fixtures.h"
+#include "test.h"
+
+/* The section rendered from dir into a string (free it); rc the renderer's. */
+static char *render(const char *dir, ReportCtx *c, int *rc)
+{
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    ReportOptions o = {.results = dir, .plots = files_tmp("plots"), .out = "-"};
+    mkdir(o.plots, 0777);
+    memset(c, 0, sizeof *c);
+    *rc = report_section(&o, "soak", f, c);
+    fclose(f);
+    return md;
+}
+
+/* A copy of the fixture folder in the temporary one, soak.json edited by fn. */
+static const char *edited(const char *name, void (*fn)(json_t *root))
+{
+    const char *src = fixture_path("report/soak");
+    const char *dst = files_tmp(name);
+    mkdir(dst, 0777);
+    static const char *const files[] = {"soak-memory.json", "soak-summary.txt"};
+    for (int i = 0; i < 2; i++) {
+        char a[4096], b[4096];
+        snprintf(a, sizeof a, "%s/%s", src, files[i]);
+        snprintf(b, sizeof b, "%s/%s", dst, files[i]);
+        size_t n;
+        char *text = files_slurp(a, &n);
+        FILE *f = fopen(b, "w");
+        fwrite(text, 1, n, f);
+        fclose(f);
+        free(text);
+    }
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/soak.json", src);
+    snprintf(b, sizeof b, "%s/soak.json", dst);
+    json_t *root = json_load_file(a, 0, NULL);
+    HG_CHECK(root, "%s", a);
+    fn(root);
+    json_dump_file(root, b, JSON_INDENT(2));
+    json_decref(root);
+    return dst;
+}
+
+static void test_soak_numbers_are_the_json(void)
+{
+    files_setup("report-soak");
+    ReportCtx *c = calloc(1, sizeof *c);
+    int rc;
+    char *md = render(fixture_path("report/soak"), c, &rc);
+    EXPECT(rc == 0, "renders: %s", c->err.msg);
+    /* infobuf_bytes 407930352 / floor 386714870.11 = 1.05486; MiB 389.0, 368.8 */
+    EXPECT(strstr(md, "| information buffer / floor (at most 1.06) | 1.0549 (389.0 MiB against "
+                      "368.8 MiB) ok |"), "buffer row:\n%s", md);
+    EXPECT(strstr(md, "| run time | 2128.4 s (21.28 ms per inner step) |"), "time row");
+    EXPECT(strstr(md, "| peak RSS | 640.9 MiB |"), "peak RSS row (672043008 bytes)");
+    EXPECT(strstr(md, "(4 samples, every 2 s) | first 1.7 MiB, at the midpoint 639.6 MiB, last "
+                      "640.9 MiB, largest 640.9 MiB |"), "RSS samples row");
+    EXPECT(strstr(md, "MLP (203,530 parameters)") && strstr(md, "T = 100000 inner steps"),
+           "problem from the JSON");
+    EXPECT(strstr(md, "infobuf     389.03 MiB") != NULL, "the run's summary kept");
+    EXPECT(strstr(md, "Reproduce: `build/f32/hgbench hypergrad --engine reversible"), "reproduce");
+    EXPECT(c->nheads == 1 && strstr(c->heads[0].text, "1.055x its floor") &&
+               strstr(c->heads[0].text, "T = 100,000"),
+           "headline: %s", c->nheads ? c->heads[0].text : "(none)");
+    EXPECT(!c->check_failed[0], "check holds: %s", c->check_failed);
+    EXPECT(!strcmp(c->commit, "9d52efe") && c->threads == 1, "ran by %s x %ld", c->commit,
+           c->threads);
+    int rc2;
+    char *md2 = render(fixture_path("report/soak"), c, &rc2);
+    EXPECT(md2 && !strcmp(md, md2), "same results, same bytes");
+    free(md);
+    free(md2);
+    free(c);
+}
+
+static void drop_floor(json_t *root)
+{
+    json_object_del(json_object_get(root, "mem"), "infobuf_floor_bytes");
+}
+static void string_time(json_t *root) { json_object_set_new(root, "time_s", json_string("slow")); }
+static void big_buffer(json_t *root)
+{
+    json_object_set_new(json_object_get(root, "mem"), "infobuf_bytes", json_real(5e8));
+}
+
+static void test_soak_bad_fields_named(void)
+{
+    files_setup("report-soak");
+    ReportCtx *c = calloc(1, sizeof *c);
+    int rc;
+    char *md = render(edited("no-floor", drop_floor), c, &rc);
+    EXPECT(rc == -1 && strstr(c->err.msg, "no-floor/soak.json: mem: field 'infobuf_floor_bytes' is "
+                                          "missing"),
+           "missing field: %s", c->err.msg);
+    free(md);
+    md = render(edited("string-time", string_time), c, &rc);
+    EXPECT(rc == -1 && strstr(c->err.msg, "soak.json") &&
+               strstr(c->err.msg, "field 'time_s' is a string, expected a number"),
+           "wrong type: %s", c->err.msg);
+    free(md);
+    md = render(edited("big-buffer", big_buffer), c, &rc);
+    EXPECT(rc == 0 && strstr(md, "**over**") && strstr(c->check_failed, "1.2929x its floor"),
+           "a buffer over 1.06x fails the check: %s", c->check_failed);
+    free(md);
+    free(c);
+}
+
+int main(int argc, char **argv)
+{
+    const TestCase tests[] = {TEST(test_soak_numbers_are_the_json),
+                              TEST(test_soak_bad_fields_named)};
+    const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
+    files_cleanup();
+    return rc;
+}
