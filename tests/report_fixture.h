@@ -11,20 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "../bench/report.h"
 #include "support_files.h"
+#include "support_fixtures.h"
 
-/* tests/fixtures/report/<section>: from the repository root (make test runs
- * there), or found from the test binary (build/<config>/tests/x). */
+/* tests/fixtures/report/<section> (support_fixtures.h finds it). */
 static inline const char *fixture_dir(const char *section)
 {
-    static char dir[sizeof files_bin_dir + 128];
-    snprintf(dir, sizeof dir, "tests/fixtures/report/%s", section);
-    if (access(dir, R_OK) == 0) return dir;
-    snprintf(dir, sizeof dir, "%s/../../tests/fixtures/report/%s", files_bin_dir, section);
-    return dir;
+    char name[128];
+    snprintf(name, sizeof name, "report/%s", section);
+    return fixture_path(name);
 }
 
 /* The section rendered from results (plots' data and scripts to the
