@@ -132,7 +132,7 @@ static const char *list_of(const EFile *f, int by_k, long *vals, int *nvals, cha
 
 static const char *pretty(const char *name)
 {
-    return !strcmp(name, "lenet") ? "LeNet" : !strcmp(name, "mlp") ? "the MLP"
+    return !strcmp(name, "lenet") ? "LeNet" : !strcmp(name, "mlp") ? "MLP"
          : !strcmp(name, "fashion-mnist") ? "Fashion-MNIST" : !strcmp(name, "mnist") ? "MNIST"
          : name;
 }
