@@ -259,7 +259,7 @@ all: print-config $(CUDA_CHECKS) $(CUDA_ALL) $(addsuffix -tests,f32 f64) build/f
      build/f32/hgbench build/f64/hgbench build/hgbench build/f32/hgbench-engines \
      build/f64/hgbench-engines build/f32/hgbench-fig2 build/f64/hgbench-fig2 \
      build/f32/hgbench-micro build/f64/hgbench-micro build/f32/hgbench-mnist-subset build/hgbench-report \
-     build/hgbench-sweep \
+     build/hgbench-sweep build/hgbench-runs \
      $(CONV_DNNL_ALL)
 
 # The sweep runner: one binary for both precisions (its jobs run the launcher).

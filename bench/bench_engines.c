@@ -21,8 +21,9 @@
  * <phase>_time_s in the JSON, by CUDA events on a device.
  *
  * Output: whitespace columns with '#' context lines (--out, atomically) and
- * the same rows as JSON (--json). Exit 1 if a run failed (skips are not
- * failures).
+ * the same rows as JSON (--json, opened by the shared envelope of
+ * io/envelope.h; hgbench-report renders the engines section from it). Exit
+ * 1 if a run failed (skips are not failures).
  */
 #include <errno.h>
 #include <math.h>
@@ -41,6 +42,7 @@
 #include "../harness/problem.h"
 #include "../harness/runner.h"
 #include "../io/atomic_file.h"
+#include "../io/envelope.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 #include "../io/progress.h"
@@ -437,23 +439,46 @@ static void write_table(FILE *f, const Options *o, const Row *rows, int nrows, d
                 rows[i].reproduce);
 }
 
-static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, double base,
-                       long P, const Backend *be)
+/* The results as JSON: the shared envelope (io/envelope.h), the problem and
+ * the plain-step baseline, then one row per (engine, T, K) with every number
+ * the engines section of RESULTS.md renders, by name (bench/report_engines.c). */
+static void write_json(FILE *f, const Options *o, int argc, char **argv, const Row *rows,
+                       int nrows, double base, const double *plain, int nplain, long P,
+                       const Problem *pb)
 {
     JsonWriter j;
     json_init(&j, f);
-    json_object_begin(&j, 0);
+    const Envelope env = {.program = "hgbench-engines", .commit = o->commit, .argc = argc,
+                          .argv = argv, .threads = o->threads, .precision = HG_REAL_NAME,
+                          .device = pb->be->name};
+    envelope_begin(&j, &env);
     json_field_string(&j, "label", o->label);
-    json_field_string(&j, "precision", HG_REAL_NAME);
-    json_field_string(&j, "device", be->name);
-    json_field_string(&j, "commit", o->commit);
     json_field_string(&j, "model", o->model);
     json_field_int(&j, "params", P);
+    json_field_string(&j, "data", o->data);
+    json_field_int(&j, "train_examples", pb->train.n);
+    json_field_int(&j, "val_examples", pb->val.n);
     json_field_int(&j, "batch", o->batch);
-    json_field_int(&j, "threads", o->threads);
-    json_field_uint(&j, "seed", o->seed);
+    json_field_double(&j, "lr", o->lr);
+    json_field_double(&j, "mom", o->mom);
+    json_field_double(&j, "wd", o->wd);
+    json_field_string(&j, "greedy_target", o->greedy_on_train ? "train" : "val");
+    /* seeds as decimal strings: a derived one may pass 2^63, past what JSON
+     * readers (jansson) take as an integer */
+    char seed[3][24];
+    snprintf(seed[0], sizeof seed[0], "%llu", (unsigned long long)o->seed);
+    snprintf(seed[1], sizeof seed[1], "%llu", (unsigned long long)pb->batch_seed);
+    snprintf(seed[2], sizeof seed[2], "%llu", (unsigned long long)pb->val_seed);
+    json_field_string(&j, "seed", seed[0]);
+    json_field_string(&j, "batch_seed", seed[1]);
+    json_field_string(&j, "val_seed", seed[2]);
+    /* the baseline: median of nplain loops of PLAIN_STEPS steps, half before the runs */
     json_field_double(&j, "plain_step_s", base);
-    json_key(&j, "runs");
+    json_field_double(&j, "plain_step_min_s", plain[0]);
+    json_field_double(&j, "plain_step_max_s", plain[nplain - 1]);
+    json_field_int(&j, "plain_loops", nplain);
+    json_field_int(&j, "plain_loop_steps", PLAIN_STEPS);
+    json_key(&j, "rows");
     json_array_begin(&j, 0);
     for (int i = 0; i < nrows; i++) {
         const Row *r = &rows[i];
@@ -468,16 +493,17 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
         } else {
             json_field_double(&j, "time_s", r->time_s);
             json_field_double(&j, "step_ratio_to_plain", r->time_s / r->T / base);
-            for (int k = 0; k < MEM_NTAGS; k++) {
+            for (int k = 0; k < MEM_NTAGS; k++) { /* bytes, allocator peaks by tag */
                 json_field_double(&j, mem_tag_name((MemTag)k), r->mem[k]);
             }
             json_field_double(&j, "formula_bytes", r->formula);
             json_field_double(&j, "peak_rss", r->rss);
             json_field_double(&j, "infobuf_bytes", r->infobuf);
             json_field_double(&j, "infobuf_floor_bytes", r->infobuf_floor);
+            json_field_int(&j, "recomputed", r->recomputed);
             json_field_double(&j, "val_loss", r->val_loss);
             json_field_double(&j, "hypergrad_norm", r->hg_norm);
-            if (be->device_memory) /* the device's peak use so far (it only grows) */
+            if (pb->be->device_memory) /* the device's peak use so far (it only grows) */
                 json_field_double(&j, "device_peak", r->device_peak);
             for (int p = 0; p < ENGINE_PHASES; p++) {
                 char key[48];
@@ -493,8 +519,8 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, do
     fputc('\n', f);
 }
 
-static void write_outputs(const Options *o, const Row *rows, int nrows, double base,
-                          const double *plain, int nplain, long P, const Problem *pb)
+static void write_outputs(const Options *o, int argc, char **argv, const Row *rows, int nrows,
+                          double base, const double *plain, int nplain, long P, const Problem *pb)
 {
     HgErr err;
     AtomicFile a;
@@ -510,7 +536,7 @@ static void write_outputs(const Options *o, const Row *rows, int nrows, double b
     if (o->json) {
         if (atomic_open(&a, o->json, &err))
             hg_die("--json: %s", err.msg);
-        write_json(a.f, o, rows, nrows, base, P, pb->be);
+        write_json(a.f, o, argc, argv, rows, nrows, base, plain, nplain, P, pb);
         if (atomic_commit(&a, &err))
             hg_die("--json: %s", err.msg);
     }
@@ -586,7 +612,7 @@ int main(int argc, char **argv)
         plain[R + r] = plain_step_s(prob, o.lr, o.mom, o.wd, (long)(R + r) * PLAIN_STEPS);
     qsort(plain, 2 * R, sizeof *plain, cmp_double);
     const double base = 0.5 * (plain[R - 1] + plain[R]); /* median of 2R */
-    write_outputs(&o, rows, nrows, base, plain, 2 * R, P, &pb);
+    write_outputs(&o, argc, argv, rows, nrows, base, plain, 2 * R, P, &pb);
 
     free(rows);
     mem_free(plain);

@@ -18,7 +18,7 @@ build/$(1)/tests/$(3): build/$(1)/obj/tests/$(3).o $$(patsubst %.c,build/$(1)/ob
 endef
 define report_rules
 $(foreach t,$(REPORT_TESTS),$(eval $(call report_test_rule,$(1),$(2),$(t))))
-$(1)-tests: build/hgbench-report build/hgbench-manifest
+$(1)-tests: build/hgbench-report build/hgbench-manifest build/hgbench-runs
 endef
 $(eval $(call report_rules,f32,))
 $(eval $(call report_rules,f64,-DHG_F64))
@@ -36,3 +36,10 @@ MANIFEST_SRCS := bench/manifest.c io/envelope.c io/json_writer.c io/machine.c io
 build/hgbench-manifest: $(patsubst %.c,build/f64/obj/%.o,$(MANIFEST_SRCS))
 	$(CC) $(CFLAGS_BASE) $^ -lhwloc -lm -o $@
 all: build/hgbench-manifest
+
+# hgbench-runs: a section made of single `hgbench hypergrad --json` runs
+# (atlas, conditioning) as one result file with the envelope (bench/runs_collect.c)
+RUNS_SRCS := bench/runs_collect.c io/envelope.c io/json_writer.c io/machine.c \
+             io/atomic_file.c common/flags.c common/check.c
+build/hgbench-runs: $(patsubst %.c,build/f64/obj/%.o,$(RUNS_SRCS))
+	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -lhwloc -o $@

@@ -1,7 +1,8 @@
 # hypergrad-runs.sh — sourced by the bench sections that are made of many
 # single `hgbench hypergrad` runs (atlas, conditioning): the data folder
-# flag, one run into a JSON file with its stderr kept beside it, and the
-# fields the sections read back from such a file. Not a program.
+# flag, and one run into a JSON file with its stderr kept beside it (the
+# runs are then collected by build/hgbench-runs and rendered by
+# hgbench-report). Not a program.
 #
 #   hg_data                 sets the array data=(--data-dir DIR) if DATA_DIR
 #                           holds Fashion-MNIST, else data=()
@@ -9,11 +10,6 @@
 #                           --json JSON; stderr to JSON's .err; returns its exit
 #                           status, and a failed run leaves no JSON
 #   hg_why JSON             the failed run's reason (last line of its .err)
-#   hg_fields JSON          "time_s engine_MiB state_MiB activ_MiB rss_MiB
-#                           val_loss recomputed": engine memory is every tagged
-#                           peak but the model's activations and the data
-#                           (params: w, v and the engine's vectors; trajectory,
-#                           checkpoints, infobuf, tangents: its state; other)
 
 hg_data() {
   data=()
@@ -32,11 +28,3 @@ hg_why() {
   grep -v 'memory estimate' "$1.err" 2>/dev/null | tail -n 1 | sed 's/^hgbench hypergrad: //; s/|/\//g'
 }
 
-hg_fields() {
-  jq -r '.mem as $m | def mib: . / 1048576;
-    [ .time_s,
-      (($m.params + $m.trajectory + $m.checkpoints + $m.infobuf + $m.tangents + $m.other) | mib),
-      (($m.trajectory + $m.checkpoints + $m.infobuf + $m.tangents) | mib),
-      ($m.activations | mib), ($m.peak_rss | mib), .val_loss, (.recomputed_steps // 0) ]
-    | map(tostring) | join(" ")' "$1"
-}

@@ -1,0 +1,261 @@
+/* runs_collect.c — hgbench-runs: the results of a section made of many
+ * single `hgbench hypergrad --json` runs (atlas, conditioning) as one result
+ * file with the shared envelope (io/envelope.h), for hgbench-report.
+ *
+ *   hgbench-runs --program bench-atlas --out atlas.json --dir DIR
+ *                --runs "T20-f64-bptt T20-f64-reversible ..." [--commit ID]
+ *                [--threads N] [--param KEY=VALUE]... -- COMMAND WORDS...
+ *
+ * One row per name of --runs, in that order: {"name", "status": "ok", "run":
+ * <DIR/NAME.json as it is>} when the run left its JSON, else {"name",
+ * "status": "failed" or "skipped", "reason"}, the reason being the last line
+ * of DIR/NAME.json.err (the run's stderr; a line "skipped: why" written by
+ * the section for a run it left out makes the row skipped). --param values go
+ * to "params" (numbers as numbers); the words after `--` are the envelope's
+ * command, the section's own command line (what reproduces it).
+ * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
+ * running anything and judging the runs (the section's renderer does).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/flags.h"
+#include "../io/atomic_file.h"
+#include "../io/envelope.h"
+
+#define MAX_PARAMS 32
+
+typedef struct Collect {
+    const char *program, *out, *dir, *runs, *commit;
+    int threads;
+    const char *params[MAX_PARAMS];
+    int nparams;
+} Collect;
+
+static int parse_param(const char *flag, const char *value, void *target, HgErr *err)
+{
+    Collect *c = target;
+    const char *eq = strchr(value, '=');
+    if (!eq || eq == value) return hg_fail(err, "%s: '%s' is not KEY=VALUE", flag, value);
+    if (c->nparams == MAX_PARAMS) return hg_fail(err, "%s: more than %d", flag, MAX_PARAMS);
+    c->params[c->nparams++] = value;
+    return 0;
+}
+
+/* A jansson value through the writer, as it is (the run's own record). */
+static void put_value(JsonWriter *j, json_t *v)
+{
+    const char *key;
+    json_t *x;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        json_object_begin(j, 0);
+        json_object_foreach(v, key, x) {
+            json_key(j, key);
+            put_value(j, x);
+        }
+        json_object_end(j);
+        break;
+    case JSON_ARRAY:
+        json_array_begin(j, 1);
+        json_array_foreach(v, i, x) put_value(j, x);
+        json_array_end(j);
+        break;
+    case JSON_STRING: json_put_string(j, json_string_value(v)); break;
+    case JSON_INTEGER: json_int(j, (long long)json_integer_value(v)); break;
+    case JSON_REAL: json_double(j, json_real_value(v)); break;
+    case JSON_TRUE: json_bool(j, 1); break;
+    case JSON_FALSE: json_bool(j, 0); break;
+    default: json_put_null(j); break;
+    }
+}
+
+/* The reason a run left no JSON: the last line of its .err, without the
+ * program's prefix; *skipped when the section wrote "skipped: why". */
+static void reason_of(const char *errpath, char *buf, size_t n, int *skipped)
+{
+    *skipped = 0;
+    FILE *f = fopen(errpath, "r");
+    if (!f) {
+        snprintf(buf, n, "no result and no log (%.1000s: %s)", errpath, strerror(errno));
+        return;
+    }
+    char line[2048], last[2048] = "";
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] && !strstr(line, "memory estimate")) memcpy(last, line, sizeof last);
+    }
+    fclose(f);
+    const char *s = last;
+    if (!strncmp(s, "hgbench hypergrad: ", 19)) s += 19;
+    if (!strncmp(s, "skipped: ", 9)) { s += 9; *skipped = 1; }
+    snprintf(buf, n, "%s", s[0] ? s : "no result, and its log is empty");
+}
+
+/* Quotes the first bare occurrence of the integer `digits` in text (n bytes,
+ * room for two more): 1 if found. */
+static int quote_integer(char *text, size_t *n, const char *digits)
+{
+    size_t k = strlen(digits);
+    for (char *p = strstr(text, digits); p; p = strstr(p + 1, digits)) {
+        char before = p == text ? ' ' : p[-1], after = p[k];
+        if (strchr(":[, \n\t", before) && !(after >= '0' && after <= '9') && after != '"') {
+            memmove(p + k + 2, p + k, *n - (size_t)(p + k - text) + 1);
+            memmove(p + 1, p, k);
+            p[0] = p[k + 1] = '"';
+            *n += 2;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A run's JSON. Its unsigned 64-bit seeds may pass 2^63, beyond what jansson
+ * reads as an integer ("too big integer"): such a number is read as its
+ * decimal string instead, exactly (a seed is a name, not a quantity). */
+static json_t *load_run(const char *path, json_error_t *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return json_load_file(path, 0, e);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (len < 0) { fclose(f); return json_load_file(path, 0, e); }
+    size_t n = (size_t)len, cap = n + 64 + 1;
+    char *text = malloc(cap);
+    HG_CHECK(text, "malloc");
+    n = fread(text, 1, n, f);
+    fclose(f);
+    text[n] = '\0';
+    json_t *run = NULL;
+    for (int tries = 0; tries < 32; tries++) {
+        run = json_loadb(text, n, JSON_REJECT_DUPLICATES, e);
+        const char *near = strstr(e->text, "near '");
+        if (run || !strstr(e->text, "too big integer") || !near || n + 2 >= cap) break;
+        char digits[64];
+        snprintf(digits, sizeof digits, "%.*s", (int)strcspn(near + 6, "'"), near + 6);
+        if (!quote_integer(text, &n, digits)) break;
+    }
+    free(text);
+    return run;
+}
+
+static void row(JsonWriter *j, const Collect *c, const char *name)
+{
+    char path[4096], errpath[4200];
+    snprintf(path, sizeof path, "%s/%s.json", c->dir, name);
+    snprintf(errpath, sizeof errpath, "%s.err", path);
+    json_object_begin(j, 0);
+    json_field_string(j, "name", name);
+    FILE *probe = fopen(path, "r");
+    if (probe) {
+        fclose(probe);
+        json_error_t e;
+        json_t *run = load_run(path, &e);
+        if (run) {
+            json_field_string(j, "status", "ok");
+            json_key(j, "run");
+            put_value(j, run);
+            json_decref(run);
+        } else {
+            char why[600];
+            snprintf(why, sizeof why, "%.300s: line %d: not valid JSON: %.200s", path, e.line, e.text);
+            json_field_string(j, "status", "failed");
+            json_field_string(j, "reason", why);
+        }
+    } else {
+        char why[2048];
+        int skipped;
+        reason_of(errpath, why, sizeof why, &skipped);
+        json_field_string(j, "status", skipped ? "skipped" : "failed");
+        json_field_string(j, "reason", why);
+    }
+    json_object_end(j);
+}
+
+static void param(JsonWriter *j, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    char key[128];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+    char *end;
+    double x = strtod(eq + 1, &end);
+    if (eq[1] && !*end && isfinite(x)) json_field_double(j, key, x);
+    else json_field_string(j, key, eq + 1);
+}
+
+int main(int argc, char **argv)
+{
+    Collect c = {.commit = "unknown", .threads = 1};
+    int help = 0, dash = argc;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--")) { dash = i; break; }
+    Flag table[] = {
+        {"--program", "NAME", NULL, "the section's program, for the envelope", FLAG_STRING,
+         .target = &c.program},
+        {"--out", "FILE", NULL, "the result file (written atomically)", FLAG_STRING,
+         .target = &c.out},
+        {"--dir", "DIR", NULL, "the folder of the runs' JSON and .err files", FLAG_STRING,
+         .target = &c.dir},
+        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order", FLAG_STRING,
+         .target = &c.runs},
+        {"--commit", "ID", "unknown", "the commit measured", FLAG_STRING, .target = &c.commit,
+         .empty_ok = 1},
+        {"--threads", "N", "1", "threads each run used", FLAG_INT, .target = &c.threads, .lo = 1,
+         .hi = 4096},
+        {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
+         .target = &c, .parse = parse_param},
+        {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
+        {NULL},
+    };
+    HgErr err;
+    if (flags_parse(table, dash, argv, &err)) {
+        fprintf(stderr, "hgbench-runs: %s\n", err.msg);
+        return 2;
+    }
+    if (help) {
+        printf("usage: hgbench-runs [flags] -- COMMAND...\n\nCollects hgbench hypergrad --json "
+               "runs into one result file with the bench's envelope.\n\n");
+        flags_usage(stdout, table);
+        return 0;
+    }
+    const char *missing = !c.program ? "--program" : !c.out ? "--out" : !c.dir ? "--dir"
+                        : !c.runs ? "--runs" : dash + 1 >= argc ? "-- COMMAND" : NULL;
+    if (missing) {
+        fprintf(stderr, "hgbench-runs: %s is required\n", missing);
+        return 2;
+    }
+    AtomicFile a;
+    if (atomic_open(&a, c.out, &err)) {
+        fprintf(stderr, "hgbench-runs: %s\n", err.msg);
+        return 3;
+    }
+    JsonWriter j;
+    json_init(&j, a.f);
+    const Envelope env = {.program = c.program, .commit = c.commit, .argc = argc - dash - 1,
+                          .argv = argv + dash + 1, .threads = c.threads};
+    envelope_begin(&j, &env);
+    json_key(&j, "params");
+    json_object_begin(&j, 0);
+    for (int i = 0; i < c.nparams; i++) param(&j, c.params[i]);
+    json_object_end(&j);
+    json_key(&j, "rows");
+    json_array_begin(&j, 0);
+    char *names = strdup(c.runs), *save = NULL;
+    HG_CHECK(names, "strdup");
+    for (char *t = strtok_r(names, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) row(&j, &c, t);
+    free(names);
+    json_array_end(&j);
+    json_object_end(&j);
+    fputc('\n', a.f);
+    if (atomic_commit(&a, &err)) {
+        fprintf(stderr, "hgbench-runs: %s\n", err.msg);
+        return 3;
+    }
+    return 0;
+}
