@@ -16,7 +16,10 @@
 # several times that if other processes share the cores (counter
 # busy_others in the table).
 
-CXXFLAGS_GB := -std=c++17 $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -MMD -MP
+# the library's version, recorded in hgbench-micro --json's envelope
+GB_VERSION := $(shell dpkg-query -W -f='$${Version}' libbenchmark-dev 2>/dev/null)
+CXXFLAGS_GB := -std=c++17 $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -MMD -MP \
+               -DHG_GBENCH_VERSION='"$(GB_VERSION)"'
 GB_LDLIBS := -lbenchmark -lpthread
 
 # $(1) = config name, $(2) = its extra flags (-DHG_F64, sanitizers)
@@ -26,7 +29,7 @@ build/$(1)/obj/bench/gbench_shim.o: bench/gbench_shim.cc
 	$$(CXX) $$(CXXFLAGS_GB) $(2) -c $$< -o $$@
 
 build/$(1)/hgbench-micro: build/$(1)/obj/bench/micro.o build/$(1)/obj/bench/gbench_shim.o build/$(1)/obj/bench/load.o \
-                          $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) build/$(1)/libhg.a
+                          $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS) io/envelope.c io/json_writer.c io/machine.c io/atomic_file.c) build/$(1)/libhg.a
 	$$(CXX) $$(OPT) $$(ARCH) -fopenmp -g $(2) $$^ $$(LDLIBS) $$(GB_LDLIBS) -o $$@
 endef
 

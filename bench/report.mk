@@ -6,7 +6,7 @@
 REPORT_SRCS := $(filter-out bench/report_main.c,$(sort $(wildcard bench/report_*.c))) \
                io/atomic_file.c cli/flags.c
 REPORT_TEST_SRCS := $(REPORT_SRCS) io/envelope.c io/json_writer.c io/machine.c
-REPORT_LDLIBS := -ljansson
+REPORT_LDLIBS := -ljansson -lm
 
 REPORT_TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_report*.c)))
 
