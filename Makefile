@@ -63,6 +63,7 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 FLAGS_SRCS := cli/flags.c
 GPU_CONV_SRCS := bench/gpu_conv.c $(FLAGS_SRCS)
 MODELS_SRCS := bench/bench_models.c bench/load.c io/machine.c io/atomic_file.c bench/ceiling.c \
+               io/envelope.c io/json_writer.c \
                $(FLAGS_SRCS)
 CLI_SRCS := cli/cli_hypergrad.c cli/interrupt.c io/export.c io/json_writer.c io/npy.c \
             io/json_reader.c \

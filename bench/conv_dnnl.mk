@@ -15,7 +15,7 @@
 DNNL_HEADER := /usr/include/dnnl.h
 HAVE_DNNL := $(wildcard $(DNNL_HEADER))
 CONV_DNNL_SRCS := bench/conv_dnnl.c bench/dnnl_conv.c bench/load.c io/machine.c io/atomic_file.c \
-                  io/json_writer.c $(FLAGS_SRCS)
+                  io/json_writer.c io/envelope.c $(FLAGS_SRCS)
 
 ifneq ($(HAVE_DNNL),)
 # $(1) = config name, $(2) = its extra flags
