@@ -145,6 +145,11 @@ typedef struct Options {
     char **gb_argv;
     int argc;             /* the command as run, for the envelope */
     char **argv;
+    /* for the envelope, taken before gb_run (Google Benchmark takes its
+     * flags out of gb_argv): the --benchmark_out file, and the flags as
+     * given less where the output goes */
+    const char *gb_out;
+    char gb_flags[2048];
 } Options;
 
 /* The value of Google Benchmark's flag prefix ("--benchmark_out=") as given
@@ -207,10 +212,19 @@ static Options parse_flags(int argc, char **argv)
     for (int i = 1; i < nrest; i++)
         o.gb_argv[o.gb_argc++] = rest[i];
     free(rest);
-    if (o.json && !gb_flag_value(&o, "--benchmark_out=")) {
+    o.gb_out = gb_flag_value(&o, "--benchmark_out=");
+    if (o.json && !o.gb_out) {
         fprintf(stderr, "hgbench-micro: --json %s needs --benchmark_out=FILE (the results it "
                         "points to)\n", o.json);
         exit(2);
+    }
+    size_t len = 0;
+    for (int i = 2; i < o.gb_argc; i++) { /* [1]: our default --benchmark_min_time */
+        if (!strncmp(o.gb_argv[i], "--benchmark_out", 15)) continue;
+        int n = snprintf(o.gb_flags + len, sizeof o.gb_flags - len, "%s%s", len ? " " : "",
+                         o.gb_argv[i]);
+        if (n < 0 || (size_t)n >= sizeof o.gb_flags - len) break;
+        len += (size_t)n;
     }
     return o;
 }
@@ -488,18 +502,9 @@ static int write_envelope(const Options *o, int rc)
                                    .precision = HG_REAL_NAME, .device = o->device});
     json_field_int(&j, "exit", rc);
     json_field_string(&j, "gbench_version", gb_version());
-    const char *out = gb_flag_value(o, "--benchmark_out=");
-    const char *slash = strrchr(out, '/');
-    json_field_string(&j, "gbench_results", slash ? slash + 1 : out);
-    /* the Google Benchmark flags as given, less where its output goes */
-    char flags[2048] = "";
-    size_t len = 0;
-    for (int i = 2; i < o->gb_argc; i++) { /* [1]: our default --benchmark_min_time */
-        if (!strncmp(o->gb_argv[i], "--benchmark_out", 15)) continue;
-        len += (size_t)snprintf(flags + len, len < sizeof flags ? sizeof flags - len : 0, "%s%s",
-                                len ? " " : "", o->gb_argv[i]);
-    }
-    json_field_string(&j, "gbench_flags", flags);
+    const char *slash = strrchr(o->gb_out, '/');
+    json_field_string(&j, "gbench_results", slash ? slash + 1 : o->gb_out);
+    json_field_string(&j, "gbench_flags", o->gb_flags);
     json_key(&j, "settings");
     json_object_begin(&j, 0);
     json_field_int(&j, "batch", BATCH);
