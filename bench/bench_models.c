@@ -13,10 +13,10 @@
  * (model_grad_flops, model_hvp_flops: exact counts of the products).
  *
  * Output: whitespace columns with '#' context lines (gnuplot reads it as is);
- * '-' marks a column that does not apply. --json FILE: the same as data (the
- * envelope of io/envelope.h, the context, and per model its facts, rows and
- * profile by name), which hgbench-report renders (bench/report_models.c). A non-finite loss or output is an
- * error row, never a number. On a device (--device cuda) the timed loops
+ * '-' marks a column that does not apply. A non-finite loss or output is an
+ * error row, never a number. --json FILE: the same as data (the envelope of
+ * io/envelope.h, the context, and per model its facts, rows and profile by
+ * name), which hgbench-report renders (bench/report_models.c). On a device (--device cuda) the timed loops
  * end with a download, and the per-layer profile is timed by CUDA events.
  * Leaves out: the engines (hgbench-engines), memory beyond the activation
  * scratch peak.

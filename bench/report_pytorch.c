@@ -7,7 +7,8 @@
  *                                        read for their times)
  *   pytorch-f<p>.json                    scripts/pytorch_baseline.py --json,
  *                                        opened by the envelope
- *   pytorch.skipped                      the reason, when torch is missing
+ *   pytorch.skipped                      the check that failed, when torch
+ *                                        is missing
  *
  * Two tables: agreement (each method's time and its hypergradient's
  * max-norm relative difference from hgbench's bptt at the same precision,
@@ -215,7 +216,10 @@ static int render_skipped(ReportCtx *c, const char *path)
         fclose(in);
     }
     while (strlen(why) && (why[strlen(why) - 1] == '\n')) why[strlen(why) - 1] = '\0';
-    fprintf(c->md, "## " ANCHOR "\n\n**skipped**: %s\n\n", why[0] ? why : "(no reason given)");
+    fprintf(c->md, "## " ANCHOR "\n\n**skipped**: Debian's `python3-torch` is not installed "
+                   "(`%s`).\n`make bench` installs it through `HGBENCH_WITH_TORCH=1 "
+                   "scripts/install-deps.sh`\nwhen it runs as root.\n\n",
+            why[0] ? why : "import torch failed");
     snprintf(c->skipped, sizeof c->skipped, "python3-torch is not installed");
     return 0;
 }
