@@ -88,7 +88,7 @@ def machine_record():
 def envelope(o, dtype):
     """hgbench's result envelope (io/envelope.h), for --json."""
     return {"schema": "hgbench-results/1", "program": "pytorch_baseline.py",
-            "commit": o.commit, "command": shlex.join(sys.argv),
+            "commit": o.commit, "command": shlex.join([sys.executable] + sys.argv),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "threads": o.threads, "ranks": 1, "precision": dtype, "device": o.device,
             "machine": machine_record()}
