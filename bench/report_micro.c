@@ -306,14 +306,16 @@ static void headline(ReportCtx *c, const Run *runs, int nruns, const char *prec)
         }
     }
     if (!hvp || !block || strcmp(hvp->unit, block->unit)) return;
-    double per = block->agg_median / kmax;
+    /* in seconds, printed in a unit that suits them */
+    double unit = !strcmp(block->unit, "ns") ? 1e-9 : !strcmp(block->unit, "us") ? 1e-6
+                : !strcmp(block->unit, "ms") ? 1e-3 : 1;
+    double per = block->agg_median / kmax * unit, one = hvp->agg_median * unit;
     char a[32], b[32];
     report_headline(c, ANCHOR,
-                    "Block HVP on LeNet (%s): %d tangents at once cost %s %s per tangent against "
-                    "%s %s for one HVP, %.2fx less (Google Benchmark medians).",
-                    prec, kmax, fmt_num(a, sizeof a, per), unit_text(block->unit),
-                    fmt_num(b, sizeof b, hvp->agg_median), unit_text(hvp->unit),
-                    hvp->agg_median / per);
+                    "Block HVP on LeNet (%s): %d tangents at once cost %s per tangent against "
+                    "%s for one HVP, %.2fx less (Google Benchmark medians).",
+                    prec, kmax, fmt_seconds(a, sizeof a, per), fmt_seconds(b, sizeof b, one),
+                    one / per);
 }
 
 static int render(ReportCtx *c)
