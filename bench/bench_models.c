@@ -811,9 +811,11 @@ int main(int argc, char **argv)
     o.be = pb.be;
     const Dataset *d = &pb.train;
     long need = (long)o.batch * o.repeats;
-    if (need > d->n)
+    if (need > d->n) {
+        if (J) atomic_abort(&g_json_file); /* no half-written --json left behind */
         hg_die("--batch %d x --repeats %d needs %ld examples; fashion-mnist train has %d",
                o.batch, o.repeats, need, d->n);
+    }
     fprintf(f, "# data: fashion-mnist train from %s: %d examples of %dx%dx%d, %d classes "
                "(%d held out by validation seed %llu, as the hgbench command); normalised per "
                "channel by their mean %.4f and std %.4f (channel 0); repetition r uses "
