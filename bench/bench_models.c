@@ -14,7 +14,9 @@
  *
  * Output: whitespace columns with '#' context lines (gnuplot reads it as is);
  * '-' marks a column that does not apply. A non-finite loss or output is an
- * error row, never a number. On a device (--device cuda) the timed loops
+ * error row, never a number. --json FILE: the same as data (the envelope of
+ * io/envelope.h, the context, and per model its facts, rows and profile by
+ * name), which hgbench-report renders (bench/report_models.c). On a device (--device cuda) the timed loops
  * end with a download, and the per-layer profile is timed by CUDA events.
  * Leaves out: the engines (hgbench-engines), memory beyond the activation
  * scratch peak.
@@ -33,6 +35,7 @@
 #include "../backend/backend.h"
 #include "../common/flags.h"
 #include "../io/atomic_file.h"
+#include "../io/envelope.h"
 #include "../common/check.h"
 #include "../common/mem.h"
 #include "../common/real.h"
@@ -72,6 +75,7 @@ typedef struct Options {
     const char *device;   /* --device: the backend every model runs on */
     const Backend *be;    /* resolved from it by the problem layer */
     const char *out;      /* NULL: stdout */
+    const char *json;     /* --json: the results as data too (NULL: none) */
     const char *commit;
     int context_only, no_context;
 } Options;
@@ -142,6 +146,9 @@ static FlagTable models_flags(Options *o, int *help)
          .target = &o->device},
         {"--out", "FILE", "stdout", "write results to FILE (atomically)", FLAG_STRING,
          .target = &o->out},
+        {"--json", "FILE", NULL,
+         "also write the results as JSON to FILE (atomically), with the envelope",
+         FLAG_STRING, .target = &o->json},
         {"--commit", "ID", "unknown", "commit to record (scripts/bench-models.sh passes it)",
          FLAG_STRING, .target = &o->commit, .empty_ok = 1},
         {"--context-only", NULL, NULL, "print the machine/build preamble and exit",
@@ -191,6 +198,35 @@ static Options parse_flags(int argc, char **argv)
     return o;
 }
 
+/* ---------------------------------------------------------------- JSON */
+
+/* --json: the writer (NULL without it) and its file. The text output is
+ * written as before; each piece of it also goes here, by name. */
+static JsonWriter *J;
+static JsonWriter g_json;
+static AtomicFile g_json_file;
+
+/* The "# key: value" lines of text as members of an open JSON object; the
+ * header line, the column list and warnings (kept apart) are left out. */
+static void json_context_lines(const char *text)
+{
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        const char *colon = memchr(line, ':', n);
+        if (n > 2 && line[0] == '#' && line[1] == ' ' && colon && colon + 1 < line + n &&
+            colon[1] == ' ') {
+            char key[64], value[2048];
+            snprintf(key, sizeof key, "%.*s", (int)(colon - line - 2), line + 2);
+            snprintf(value, sizeof value, "%.*s", (int)(line + n - colon - 2), colon + 2);
+            if (strcmp(key, "hgbench-models") && strcmp(key, "columns") &&
+                strcmp(key, "WARNING"))
+                json_field_string(J, key, value);
+        }
+        line += n + (end ? 1 : 0);
+    }
+}
+
 /* ---------------------------------------------------------------- context */
 
 static void iso_date(char *buf, size_t cap)
@@ -223,7 +259,8 @@ static const char *isa_flags(void)
     return buf[0] ? buf + 1 : "baseline x86-64 (no -march)";
 }
 
-/* Loud, in the output and on stderr: these builds do not measure speed. */
+/* Loud, in the output and on stderr: these builds do not measure speed
+ * (and in --json's "build_warnings"). */
 static void print_build_warnings(FILE *f)
 {
     const char *w[2];
@@ -240,10 +277,22 @@ static void print_build_warnings(FILE *f)
         fprintf(f, "# WARNING: %s\n", w[i]);
         fprintf(stderr, "hgbench-models: WARNING: %s\n", w[i]);
     }
+    if (J) {
+        json_key(J, "build_warnings");
+        json_array_begin(J, 1);
+        for (int i = 0; i < n; i++) json_put_string(J, w[i]);
+        json_array_end(J);
+    }
 }
 
-static void print_context(FILE *f, const Options *o)
+static void print_context(FILE *out, const Options *o)
 {
+    /* written to a buffer first: the text as before, and its lines as
+     * --json's "context" */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *f = open_memstream(&text, &text_len);
+    HG_CHECK(f, "open_memstream");
     Machine mc;
     machine_probe(&mc);
     char date[32];
@@ -277,8 +326,9 @@ static void print_context(FILE *f, const Options *o)
             omp_get_max_threads(), openblas_get_config(), openblas_get_corename(),
             openblas_get_num_threads());
     fprintf(f, "# commit: %s\n", o->commit);
+    const double ceiling = gemm_ceiling_gflops(2048, 5);
     fprintf(f, "# gemm ceiling: %.1f GFLOP/s (%s 2048^3 GEMM, median of 5, %d threads)\n",
-            gemm_ceiling_gflops(2048, 5), HG_REAL_NAME, omp_get_max_threads());
+            ceiling, HG_REAL_NAME, omp_get_max_threads());
     fprintf(f, "# method: per op a warm-up (>= %.3g s, batch 0), then %d "
                "repetitions; repetition r times a loop of C calls on batch r, C calibrated "
                "so the loop lasts >= %.3g s; median time per call over repetitions, min and "
@@ -288,10 +338,22 @@ static void print_context(FILE *f, const Options *o)
                "conv and linear products) each op does: model_grad_flops for loss_grad, "
                "model_hvp_flops(k) for hvp and hvp_block; elementwise work is not "
                "counted\n");
-    print_build_warnings(f);
-    fprintf(f, "# columns: model params op k calls median_ms min_ms max_ms ms_per_tangent "
-               "ratio_to_loss_grad gemm_gflops status ('-': does not apply; status "
-               "'error: MESSAGE' replaces the numbers)\n");
+    fclose(f);
+    fputs(text, out);
+    if (J) {
+        json_field_int(J, "batch", o->batch);
+        json_field_int(J, "repeats", o->repeats);
+        json_field_double(J, "gemm_ceiling_gflops", ceiling);
+        json_key(J, "context");
+        json_object_begin(J, 0);
+        json_context_lines(text);
+        json_object_end(J);
+    }
+    free(text);
+    print_build_warnings(out);
+    fprintf(out, "# columns: model params op k calls median_ms min_ms max_ms ms_per_tangent "
+                 "ratio_to_loss_grad gemm_gflops status ('-': does not apply; status "
+                 "'error: MESSAGE' replaces the numbers)\n");
 }
 
 /* ---------------------------------------------------------------- timing */
@@ -428,6 +490,15 @@ static void row_error(FILE *f, const char *model, long params, const char *op, i
             ks, "-", "-", "-", "-", "-", "-", "-", msg);
     fflush(f);
     fprintf(stderr, "hgbench-models: %s %s %s: error: %s\n", HG_REAL_NAME, model, op, msg);
+    if (J) {
+        json_object_begin(J, 1);
+        json_field_string(J, "op", op);
+        if (k > 0) json_field_int(J, "k", k);
+        else json_field_null(J, "k");
+        json_field_string(J, "status", "error");
+        json_field_string(J, "error", msg);
+        json_object_end(J);
+    }
 }
 
 /* "conv2d(6@5x5,p2) relu maxpool ... linear(10)" */
@@ -481,9 +552,32 @@ static void print_profile(const Bench *b, const char *spec, const Options *o, FI
     else if (b->be->device_memory)
         fprintf(f, "# profile %s: on %s these are host times around asynchronous launches, "
                    "not the layers' device time\n", spec, b->be->name);
+    if (J) {
+        json_key(J, "profile");
+        json_object_begin(J, 0);
+        json_field_string(J, "clock", device_time ? "device events"
+                                      : b->be->device_memory ? "host, asynchronous launches"
+                                                             : "host");
+        json_key(J, "layers");
+        json_array_begin(J, 0);
+    }
     for (int l = 0; l < b->m->nlayers; l++) {
         double fl[4];
         model_layer_flops(b->m, l, o->batch, fl);
+        if (J) {
+            json_object_begin(J, 1);
+            json_field_int(J, "layer", l);
+            json_field_string(J, "type", layer_type_name(b->m->layers[l].type));
+            json_field_double(J, "forward_ms", 1e3 * grad[PASS_FORWARD][l] / PROFILE_CALLS);
+            json_field_double(J, "backward_ms", 1e3 * grad[PASS_BACKWARD][l] / PROFILE_CALLS);
+            json_field_double(J, "rforward_ms", 1e3 * hvp[PASS_RFORWARD][l] / PROFILE_CALLS);
+            json_field_double(J, "rbackward_ms", 1e3 * hvp[PASS_RBACKWARD][l] / PROFILE_CALLS);
+            json_field_double(J, "forward_mflop", fl[0] / 1e6);
+            json_field_double(J, "backward_mflop", fl[1] / 1e6);
+            json_field_double(J, "rforward_mflop", fl[2] / 1e6);
+            json_field_double(J, "rbackward_mflop", fl[3] / 1e6);
+            json_object_end(J);
+        }
         fprintf(f, "# profile %s: %2d %-8s %9.4f %9.4f %9.4f %9.4f %9.3f %9.3f %9.3f %9.3f\n",
                 spec, l, layer_type_name(b->m->layers[l].type),
                 1e3 * grad[PASS_FORWARD][l] / PROFILE_CALLS,
@@ -491,6 +585,10 @@ static void print_profile(const Bench *b, const char *spec, const Options *o, FI
                 1e3 * hvp[PASS_RFORWARD][l] / PROFILE_CALLS,
                 1e3 * hvp[PASS_RBACKWARD][l] / PROFILE_CALLS, fl[0] / 1e6, fl[1] / 1e6,
                 fl[2] / 1e6, fl[3] / 1e6);
+    }
+    if (J) {
+        json_array_end(J);
+        json_object_end(J);
     }
     fflush(f);
 }
@@ -502,8 +600,20 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
     HgErr err = {{0}};
     Shape in = {d->c, d->h, d->w};
     Model *m = model_by_name(spec, in, d->classes, &err);
+    if (J) {
+        json_object_begin(J, 0);
+        json_field_string(J, "model", spec);
+    }
     if (!m) {
+        if (J) {
+            json_key(J, "rows");
+            json_array_begin(J, 0);
+        }
         row_error(f, spec, 0, "build", 0, err.msg[0] ? err.msg : "model_by_name failed");
+        if (J) {
+            json_array_end(J);
+            json_object_end(J);
+        }
         return 1;
     }
     model_set_backend(m, o->be);
@@ -518,6 +628,16 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
     fprintf(f, "# hvp mflop %s: %.6g (one HVP of one batch: GEMM-shaped work only)\n", spec,
             model_hvp_flops(m, o->batch, 1) / 1e6);
     fflush(f);
+    if (J) {
+        json_field_string(J, "name", m->name);
+        json_field_int(J, "params", np);
+        json_field_double(J, "forward_mflop_per_example", F / o->batch / 1e6);
+        json_field_string(J, "layers", layers);
+        json_field_double(J, "grad_mflop", model_grad_flops(m, o->batch) / 1e6);
+        json_field_double(J, "hvp_mflop", model_hvp_flops(m, o->batch, 1) / 1e6);
+        json_key(J, "rows");
+        json_array_begin(J, 0);
+    }
 
     mem_reset_peaks();
     const Backend *be = o->be;
@@ -557,10 +677,30 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
         fprintf(f, "%-8s %8ld %-9s %2s %7d %11.5f %11.5f %11.5f %11s %7s %8.3f ok\n", spec, np,
                 op->name, ks, t.calls, 1e3 * t.median, 1e3 * t.min, 1e3 * t.max, per_tangent,
                 ratio, flops / t.median / 1e9);
+        if (J) {
+            json_object_begin(J, 1);
+            json_field_string(J, "op", op->name);
+            if (op->kind != OP_LOSS_GRAD) json_field_int(J, "k", op->k);
+            else json_field_null(J, "k");
+            json_field_string(J, "status", "ok");
+            json_field_int(J, "calls", t.calls);
+            json_field_double(J, "median_ms", 1e3 * t.median);
+            json_field_double(J, "min_ms", 1e3 * t.min);
+            json_field_double(J, "max_ms", 1e3 * t.max);
+            if (op->kind != OP_LOSS_GRAD)
+                json_field_double(J, "ms_per_tangent", 1e3 * t.median / op->k);
+            else
+                json_field_null(J, "ms_per_tangent");
+            if (isfinite(base)) json_field_double(J, "ratio_to_loss_grad", t.median / base);
+            else json_field_null(J, "ratio_to_loss_grad");
+            json_field_double(J, "gemm_gflops", flops / t.median / 1e9);
+            json_object_end(J);
+        }
         fflush(f);
         fprintf(stderr, "hgbench-models: %s %-6s %-9s k=%-2s %10.4f ms/call  (%d x %d calls)\n",
                 HG_REAL_NAME, spec, op->name, ks, 1e3 * t.median, o->repeats, t.calls);
     }
+    if (J) json_array_end(J);
     print_profile(&b, spec, o, f);
     Load l1 = load_now();
     double wall = l1.wall - l0.wall;
@@ -575,6 +715,14 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
                    "run (%.2f cores, steal %.2f): its timings may be noisy\n",
                 spec, other, steal);
     fflush(f);
+    if (J) {
+        json_field_double(J, "scratch_peak_mib", (double)mem_peak(MEM_ACTIVATIONS) / (1 << 20));
+        json_field_double(J, "seconds", wall);
+        json_field_double(J, "busy_other_cores", other < 0 ? 0 : other);
+        json_field_double(J, "steal", steal);
+        json_field_bool(J, "busy", other > 0.25 || steal > 0.1);
+        json_object_end(J);
+    }
 
     be->mem.free(b.w);
     be->mem.free(b.grad);
@@ -587,12 +735,35 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
 
 /* ---------------------------------------------------------------- main */
 
-/* Commits --out FILE (io/atomic_file.h); stdout is left as it is. */
+/* Commits --out FILE (io/atomic_file.h); stdout is left as it is. Closes
+ * and commits --json FILE. */
 static void finish_out(AtomicFile *af, const Options *o)
 {
     HgErr err = {{0}};
     if (o->out && atomic_commit(af, &err))
         hg_die("--out %s", err.msg);
+    if (J) {
+        json_object_end(J);
+        fputc('\n', g_json_file.f);
+        if (atomic_commit(&g_json_file, &err)) hg_die("--json %s", err.msg);
+        J = NULL;
+    }
+}
+
+/* Opens --json FILE with the envelope and the models this run was asked for. */
+static void begin_json(const Options *o, int argc, char **argv)
+{
+    HgErr err = {{0}};
+    if (atomic_open(&g_json_file, o->json, &err)) hg_die("--json %s", err.msg);
+    J = &g_json;
+    json_init(J, g_json_file.f);
+    envelope_begin(J, &(Envelope){.program = "hgbench-models", .commit = o->commit,
+                                  .argc = argc, .argv = argv, .threads = o->threads,
+                                  .precision = HG_REAL_NAME, .device = o->device});
+    json_key(J, "planned_models");
+    json_array_begin(J, 1);
+    for (int i = 0; i < o->nmodels; i++) json_put_string(J, o->models[i]);
+    json_array_end(J);
 }
 
 int main(int argc, char **argv)
@@ -608,6 +779,7 @@ int main(int argc, char **argv)
             hg_die("--out %s", oerr.msg);
         f = af.f;
     }
+    if (o.json) begin_json(&o, argc, argv);
     if (!o.no_context)
         print_context(f, &o);
     else
@@ -633,26 +805,46 @@ int main(int argc, char **argv)
     if (prc != 0) {
         fprintf(stderr, "hgbench-models: %s\n", err.msg); /* names the set, file or flag */
         if (o.out) atomic_abort(&af);
+        if (J) atomic_abort(&g_json_file);
         return prc == PROBLEM_BAD_SPEC ? 2 : 3;
     }
     o.be = pb.be;
     const Dataset *d = &pb.train;
     long need = (long)o.batch * o.repeats;
-    if (need > d->n)
+    if (need > d->n) {
+        if (J) atomic_abort(&g_json_file); /* no half-written --json left behind */
         hg_die("--batch %d x --repeats %d needs %ld examples; fashion-mnist train has %d",
                o.batch, o.repeats, need, d->n);
+    }
     fprintf(f, "# data: fashion-mnist train from %s: %d examples of %dx%dx%d, %d classes "
                "(%d held out by validation seed %llu, as the hgbench command); normalised per "
                "channel by their mean %.4f and std %.4f (channel 0); repetition r uses "
                "examples [%d r, %d r + %d)\n",
             dir ? dir : "?", d->n, d->c, d->h, d->w, d->classes, pb.val.n,
             (unsigned long long)pb.val_seed, pb.mean[0], pb.std[0], o.batch, o.batch, o.batch);
+    if (J) {
+        char data[1024];
+        snprintf(data, sizeof data, "fashion-mnist train from %s: %d examples of %dx%dx%d, %d "
+                 "classes (%d held out by validation seed %llu, as the hgbench command); "
+                 "normalised per channel by their mean %.4f and std %.4f (channel 0); "
+                 "repetition r uses examples [%d r, %d r + %d)",
+                 dir ? dir : "?", d->n, d->c, d->h, d->w, d->classes, pb.val.n,
+                 (unsigned long long)pb.val_seed, pb.mean[0], pb.std[0], o.batch, o.batch,
+                 o.batch);
+        json_field_string(J, "data", data);
+        json_key(J, "models");
+        json_array_begin(J, 0);
+    }
 
     int failed = 0;
     /* the ops read the backend's copy of the data (the uploaded one on a device) */
     const Dataset *dd = o.be->device_memory ? &pb.dev_train : d;
     for (int i = 0; i < o.nmodels; i++) failed += bench_model(o.models[i], dd, &o, f) > 0;
     problem_free(&pb);
+    if (J) {
+        json_array_end(J);
+        json_field_int(J, "failed_models", failed);
+    }
     if (failed) {
         fprintf(f, "# %d of %d models had errors\n", failed, o.nmodels);
         fprintf(stderr, "hgbench-models: %d of %d models had errors\n", failed, o.nmodels);

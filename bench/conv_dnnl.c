@@ -62,6 +62,7 @@
 #include "../common/rng.h"
 #include "../common/timer.h"
 #include "../io/atomic_file.h"
+#include "../io/envelope.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 #include "dnnl_conv.h"
@@ -767,7 +768,11 @@ static void json_timing(JsonWriter *j, const char *key, const Timing *t)
     json_object_end(j);
 }
 
-static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, int failed)
+/* --json: the envelope (io/envelope.h), the run's settings and one row per
+ * layer, batch, op, k and kernel of ours; hgbench-report renders it
+ * (bench/report_models.c). */
+static void write_json(FILE *f, const Options *o, int argc, char **argv, const Row *rows,
+                       int nrows, int failed)
 {
     static const char *const STATUS[] = {"ok", "skipped", "failed"};
     const dnnl_version_t *dv = dnnl_version();
@@ -775,12 +780,10 @@ static void write_json(FILE *f, const Options *o, const Row *rows, int nrows, in
     snprintf(ver, sizeof ver, "%d.%d.%d", dv->major, dv->minor, dv->patch);
     JsonWriter j;
     json_init(&j, f);
-    json_object_begin(&j, 0);
-    json_field_string(&j, "program", "hgbench-conv-dnnl");
-    json_field_string(&j, "precision", HG_REAL_NAME);
-    json_field_string(&j, "commit", o->commit);
+    envelope_begin(&j, &(Envelope){.program = "hgbench-conv-dnnl", .commit = o->commit,
+                                   .argc = argc, .argv = argv, .threads = o->threads,
+                                   .precision = HG_REAL_NAME});
     json_field_string(&j, "onednn", ver);
-    json_field_int(&j, "threads", o->threads);
     json_field_int(&j, "repeats", o->repeats);
     json_field_double(&j, "min_time_s", o->min_time);
     json_field_double(&j, "tolerance", TOL);
@@ -908,7 +911,7 @@ int main(int argc, char **argv)
     if (o.json) {
         AtomicFile af;
         if (atomic_open(&af, o.json, &err)) hg_die("--json %s", err.msg);
-        write_json(af.f, &o, rows, nrows, failed);
+        write_json(af.f, &o, argc, argv, rows, nrows, failed);
         if (atomic_commit(&af, &err)) hg_die("--json %s", err.msg);
     }
     free(rows);

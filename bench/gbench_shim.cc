@@ -179,6 +179,11 @@ void gb_print_flags_help(void)
     guarded("gb_print_flags_help", [] { benchmark::PrintDefaultHelp(); });
 }
 
+#ifndef HG_GBENCH_VERSION
+#define HG_GBENCH_VERSION "unknown"
+#endif
+const char *gb_version(void) { return HG_GBENCH_VERSION[0] ? HG_GBENCH_VERSION : "unknown"; }
+
 int gb_run(int argc, char **argv)
 {
     try {

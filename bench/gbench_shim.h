@@ -96,6 +96,10 @@ void gb_state_skip_with_error(GbState *st, const char *msg);
 void gb_state_pause(GbState *st);
 void gb_state_resume(GbState *st);
 
+/* The Google Benchmark this was built with (Debian's package version, from
+ * bench/micro.mk), or "unknown". */
+const char *gb_version(void);
+
 /* --- running ----------------------------------------------------------------
  * Google Benchmark's own list of its --benchmark_* flags, on stdout. */
 void gb_print_flags_help(void);

@@ -28,7 +28,7 @@
  * first call (scratch growth, page faults) is made once, untimed, before its
  * first timed loop. Times are wall clock (UseRealTime): the work runs on
  * OpenMP threads, which the main thread's CPU time would not see.
- * Counters named per_* are seconds per unit (the table script prints them as
+ * Counters named per_* are seconds per unit (the report prints them as
  * times); gemm_gflops is the GEMM-shaped work (model_grad_flops,
  * model_hvp_flops) per second of wall time; busy_others is the cores other
  * processes kept busy on average during the run (from /proc/stat, 10 ms
@@ -67,6 +67,8 @@
 #include "../harness/inner.h"
 #include "../harness/problem.h"
 #include "../harness/runner.h"
+#include "../io/atomic_file.h"
+#include "../io/envelope.h"
 #include "../models/model.h"
 #include "gbench_shim.h"
 #include "load.h"
@@ -120,8 +122,9 @@ static void usage(FILE *f, const Flag *flags)
     fputs("\n"
           "Every other flag goes to Google Benchmark (1.7.1). The bench runs it as\n"
           "  hgbench-micro --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \\\n"
-          "      --benchmark_out=FILE --benchmark_out_format=json\n"
-          "and scripts/gbench-table.sh FILE makes a Markdown table of FILE. Also useful:\n"
+          "      --json micro-f32.json --benchmark_out=micro-f32.gbench.json \\\n"
+          "      --benchmark_out_format=json\n"
+          "and hgbench-report renders both (bench/report_micro.c). Also useful:\n"
           "--benchmark_filter=REGEX (e.g. 'engine_run|lenet'), --benchmark_min_time=S\n"
           "(seconds each repetition lasts at least, a plain number in 1.7.1; default\n"
           "here 0.2, Google Benchmark's own 0.5), --benchmark_list_tests=true.\n"
@@ -136,15 +139,34 @@ static void usage(FILE *f, const Flag *flags)
 typedef struct Options {
     const char *data_dir; /* NULL: the loader's default */
     const char *device;   /* --device: the backend the models run on */
+    const char *json;     /* --json: the envelope file (NULL: none) */
+    const char *commit;   /* --commit, for the envelope */
     int threads;
     int gb_argc;          /* argv for Google Benchmark: argv[0] and the rest */
     char **gb_argv;
+    int argc;             /* the command as run, for the envelope */
+    char **argv;
+    /* for the envelope, taken before gb_run (Google Benchmark takes its
+     * flags out of gb_argv): the --benchmark_out file, and the flags as
+     * given less where the output goes */
+    const char *gb_out;
+    char gb_flags[2048];
 } Options;
+
+/* The value of Google Benchmark's flag prefix ("--benchmark_out=") as given
+ * (the last one wins, as in Google Benchmark); NULL if absent. */
+static const char *gb_flag_value(const Options *o, const char *prefix)
+{
+    const char *v = NULL;
+    for (int i = 1; i < o->gb_argc; i++)
+        if (!strncmp(o->gb_argv[i], prefix, strlen(prefix))) v = o->gb_argv[i] + strlen(prefix);
+    return v;
+}
 
 /* Takes our flags out of argv; the rest, in order, is Google Benchmark's. */
 static Options parse_flags(int argc, char **argv)
 {
-    Options o = {.threads = 2};
+    Options o = {.threads = 2, .argc = argc, .argv = argv};
     const char *env = getenv("OMP_NUM_THREADS"); /* "4" or a list "4,2" */
     if (env && *env) {
         char *end;
@@ -161,6 +183,12 @@ static Options parse_flags(int argc, char **argv)
          .target = &o.device},
         {"--threads", "N", "OMP_NUM_THREADS, else 2", "OpenMP and OpenBLAS threads",
          FLAG_INT, .target = &o.threads, .lo = 1, .hi = 4096},
+        {"--json", "FILE", NULL,
+         "also write the run's envelope (io/envelope.h) and settings to FILE, naming the "
+         "--benchmark_out file that holds the results",
+         FLAG_STRING, .target = &o.json},
+        {"--commit", "ID", "unknown", "the commit to record in --json's envelope", FLAG_STRING,
+         .target = &o.commit},
         {"--help", NULL, NULL, "this text, then Google Benchmark's flags", FLAG_SWITCH,
          .target = &help},
         {0},
@@ -185,6 +213,20 @@ static Options parse_flags(int argc, char **argv)
     for (int i = 1; i < nrest; i++)
         o.gb_argv[o.gb_argc++] = rest[i];
     free(rest);
+    o.gb_out = gb_flag_value(&o, "--benchmark_out=");
+    if (o.json && !o.gb_out) {
+        fprintf(stderr, "hgbench-micro: --json %s needs --benchmark_out=FILE (the results it "
+                        "points to)\n", o.json);
+        exit(2);
+    }
+    size_t len = 0;
+    for (int i = 2; i < o.gb_argc; i++) { /* [1]: our default --benchmark_min_time */
+        if (!strncmp(o.gb_argv[i], "--benchmark_out", 15)) continue;
+        int n = snprintf(o.gb_flags + len, sizeof o.gb_flags - len, "%s%s", len ? " " : "",
+                         o.gb_argv[i]);
+        if (n < 0 || (size_t)n >= sizeof o.gb_flags - len) break;
+        len += (size_t)n;
+    }
     return o;
 }
 
@@ -426,6 +468,55 @@ static void bm_engine(GbState *st, void *ctx)
     gb_state_counter(st, "per_step", c->run.layout.T, GB_COUNTER_TIME_PER_UNIT);
 }
 
+/* ---------------------------------------------------------------- --json */
+
+/* The envelope file (--json): what ran (io/envelope.h), the settings the
+ * section's text states, and where Google Benchmark's own JSON is
+ * (gbench_results: its file name, in the same folder). hgbench-report
+ * (bench/report_micro.c) reads both. Returns 0, or 1 (the reason on stderr). */
+static int write_envelope(const Options *o, int rc)
+{
+    AtomicFile a;
+    HgErr err = {{0}};
+    if (atomic_open(&a, o->json, &err)) {
+        fprintf(stderr, "hgbench-micro: %s\n", err.msg);
+        return 1;
+    }
+    JsonWriter j;
+    json_init(&j, a.f);
+    envelope_begin(&j, &(Envelope){.program = "hgbench-micro", .commit = o->commit,
+                                   .argc = o->argc, .argv = o->argv, .threads = o->threads,
+                                   .precision = HG_REAL_NAME, .device = o->device});
+    json_field_int(&j, "exit", rc);
+    json_field_string(&j, "gbench_version", gb_version());
+    const char *slash = strrchr(o->gb_out, '/');
+    json_field_string(&j, "gbench_results", slash ? slash + 1 : o->gb_out);
+    json_field_string(&j, "gbench_flags", o->gb_flags);
+    json_key(&j, "settings");
+    json_object_begin(&j, 0);
+    json_field_int(&j, "batch", BATCH);
+    json_key(&j, "models");
+    json_array_begin(&j, 1);
+    for (int i = 0; i < NMODELS; i++) json_put_string(&j, MODELS[i]);
+    json_array_end(&j);
+    json_key(&j, "ks");
+    json_array_begin(&j, 1);
+    for (int i = 0; i < NKS; i++) json_int(&j, KS[i]);
+    json_array_end(&j);
+    json_field_int(&j, "info_p", INFO_P);
+    json_field_double(&j, "info_m", INFO_M);
+    json_field_int(&j, "engine_steps", ENGINE_T);
+    json_field_int(&j, "engine_val", VAL);
+    json_object_end(&j);
+    json_object_end(&j);
+    fputc('\n', a.f);
+    if (atomic_commit(&a, &err)) {
+        fprintf(stderr, "hgbench-micro: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* The problem (harness/problem.h): Fashion-MNIST train, VAL examples held
@@ -541,7 +632,8 @@ int main(int argc, char **argv)
         gb_bench_real_time(b);
     }
 
-    const int rc = gb_run(o.gb_argc, o.gb_argv);
+    int rc = gb_run(o.gb_argc, o.gb_argv);
+    if (o.json && rc != 2 && write_envelope(&o, rc) && !rc) rc = 1;
     if (g_busy_max > 0.25)
         fprintf(stderr, "hgbench-micro: WARNING: other processes kept up to %.2f cores busy "
                 "during a benchmark (counter busy_others): its timings are noisy\n",

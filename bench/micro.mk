@@ -16,7 +16,10 @@
 # several times that if other processes share the cores (counter
 # busy_others in the table).
 
-CXXFLAGS_GB := -std=c++17 $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -MMD -MP
+# the library's version, recorded in hgbench-micro --json's envelope
+GB_VERSION := $(shell dpkg-query -W -f='$${Version}' libbenchmark-dev 2>/dev/null)
+CXXFLAGS_GB := -std=c++17 $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -MMD -MP \
+               -DHG_GBENCH_VERSION='"$(GB_VERSION)"'
 GB_LDLIBS := -lbenchmark -lpthread
 
 # $(1) = config name, $(2) = its extra flags (-DHG_F64, sanitizers)

@@ -9,7 +9,7 @@ in PyTorch, two ways, and compare with hgbench's:
             one column at a time, columns of windows not yet started skipped.
 
 Usage: pytorch_baseline.py EXPORT_DIR [--threads N] [--repeats R] [--json FILE]
-                           [--device cpu|cuda] [--warmup W]
+                           [--device cpu|cuda] [--warmup W] [--commit ID]
 EXPORT_DIR is what `hgbench hypergrad --export DIR` wrote (problem.json and
 .npy files). Prints one line per method: time (the median of R runs), and the max-norm relative
 error against hgbench's hypergrad.npy. --device cuda: the same on the GPU
@@ -17,12 +17,17 @@ error against hgbench's hypergrad.npy. --device cuda: the same on the GPU
 torch.cuda.synchronize()), W untimed runs first (default 1 on cuda, 0 on
 the CPU: CUDA's lazy initialisation is not the method's time). Exit 2 on a
 bad export or a device PyTorch cannot use, 1 if a method fails (e.g. runs
-out of memory), 0 otherwise.
+out of memory), 0 otherwise. --json FILE opens with the members of hgbench's
+result envelope (io/envelope.h: schema, program, commit, command, date,
+threads, ranks, precision, device, machine), so that hgbench-report
+(bench/report_pytorch.c) reads it as it reads hgbench's own results.
 """
 import argparse
 import json
 import math
 import os
+import shlex
+import socket
 import sys
 import time
 
@@ -56,6 +61,37 @@ def load(d):
         if key not in prob:
             die(f"{path}: field '{key}' missing")
     return prob, arrays
+
+
+def machine_record():
+    """The members of io/machine.h's record that /proc/cpuinfo gives."""
+    cpu, pus, cores, packages = "unknown", os.cpu_count() or 0, set(), set()
+    try:
+        phys = None
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                k, v = k.strip(), v.strip()
+                if k == "model name":
+                    cpu = v
+                elif k == "physical id":
+                    phys = v
+                    packages.add(v)
+                elif k == "core id":
+                    cores.add((phys, v))
+    except OSError:
+        pass
+    return {"host": socket.gethostname(), "cpu": cpu, "packages": max(len(packages), 1),
+            "cores": len(cores) or pus, "pus": pus, "source": "/proc/cpuinfo"}
+
+
+def envelope(o, dtype):
+    """hgbench's result envelope (io/envelope.h), for --json."""
+    return {"schema": "hgbench-results/1", "program": "pytorch_baseline.py",
+            "commit": o.commit, "command": shlex.join([sys.executable] + sys.argv),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "threads": o.threads, "ranks": 1, "precision": dtype, "device": o.device,
+            "machine": machine_record()}
 
 
 def unflatten(w, params):
@@ -199,6 +235,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs per method; time_s is their median")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--commit", default="unknown", help="the commit to record in --json")
     ap.add_argument("--warmup", type=int, default=None,
                     help="untimed runs of each method first (default 1 on cuda, 0 on cpu)")
     o = ap.parse_args()
@@ -216,10 +253,11 @@ def main():
     P = Problem(prob, arrays, dtype, o.device)
     ref = arrays["hypergrad"].astype(np.float64)
     sync = torch.cuda.synchronize if o.device == "cuda" else (lambda: None)
-    out = {"export": o.export_dir, "torch": torch.__version__, "threads": o.threads,
-           "device": o.device, "warmup": warmup,
+    out = envelope(o, prob["dtype"])
+    out.update({"export": o.export_dir, "torch": torch.__version__, "repeats": o.repeats,
+           "warmup": warmup,
            "dtype": prob["dtype"], "steps": P.T, "batch": prob["batch"], "N": len(P.cols),
-           "model": prob.get("model"), "methods": {}}
+           "model": prob.get("model"), "methods": {}})
     if o.device == "cuda":
         out["gpu"] = torch.cuda.get_device_name()
         out["torch_cuda"] = torch.version.cuda

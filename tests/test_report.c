@@ -124,7 +124,7 @@ static void test_number_formats(void)
     EXPECT(!strcmp(b, "figure-2-hypergradient-error-vs-sharing-window-experiment-3"), "%s", b);
 }
 
-/* A results folder with three sections' status files: models ok (its
+/* A results folder with three sections' status files: gpu ok (its
  * Markdown as a legacy section), engines failed (with a log), fig2 never
  * run; soak ran but its Markdown is missing (cannot render). */
 static const char *results_fixture(void)
@@ -133,10 +133,10 @@ static const char *results_fixture(void)
     const char *dir = files_tmp("results");
     mkdir(dir, 0777);
     char p[1024];
-    snprintf(p, sizeof p, "%s/models.status", dir);
-    write_text(p, "{\"section\": \"models\", \"seconds\": 12, \"exit\": 0, \"state\": \"ok\"}\n");
-    snprintf(p, sizeof p, "%s/models.md", dir);
-    write_text(p, "## Models\n\nA table.\n\n");
+    snprintf(p, sizeof p, "%s/gpu.status", dir);
+    write_text(p, "{\"section\": \"gpu\", \"seconds\": 12, \"exit\": 0, \"state\": \"ok\"}\n");
+    snprintf(p, sizeof p, "%s/gpu.md", dir);
+    write_text(p, "## GPU\n\nA table.\n\n");
     snprintf(p, sizeof p, "%s/engines.status", dir);
     write_text(p, "{\"section\": \"engines\", \"seconds\": 5, \"exit\": 3, \"state\": \"failed\"}\n");
     snprintf(p, sizeof p, "%s/engines.md", dir);
@@ -159,8 +159,8 @@ static void test_results_md(void)
     char *md = files_slurp(out, NULL);
     EXPECT(md != NULL, "RESULTS.md written");
     if (!md) return;
-    EXPECT(strstr(md, "## Models\n\nA table.") != NULL, "models section copied");
-    EXPECT(strstr(md, "| models | ok, not rerun by this run: from an earlier one |"), "models row");
+    EXPECT(strstr(md, "## GPU\n\nA table.") != NULL, "gpu section copied (a legacy renderer)");
+    EXPECT(strstr(md, "| gpu | ok, not rerun by this run: from an earlier one |"), "gpu row");
     EXPECT(strstr(md, "| engines | **failed** |"), "engines row:\n%s", md);
     EXPECT(strstr(md, "**Section `engines` failed** (exit 3)") &&
                strstr(md, "hgbench-engines: out of memory"),
@@ -186,7 +186,7 @@ static void test_results_md(void)
     EXPECT(rc == 1 && md && strstr(md, "**Section `soak` could not be rendered**") &&
                strstr(md, "soak.json"),
            "unrenderable section named (rc %d)", rc);
-    EXPECT(md && strstr(md, "## Models"), "the other sections still render");
+    EXPECT(md && strstr(md, "## GPU"), "the other sections still render");
     free(md);
 
     /* a malformed status file is named */

@@ -1,0 +1,179 @@
+/* test_report_models.c — the models section's renderer
+ * (bench/report_models.c) on fixture JSON (tests/fixtures/report/models/:
+ * hgbench-models --json of a small real run, logreg and lenet, float32 and
+ * float64 (float64's lenet left a .failed note instead, as a crash does),
+ * LeNet at one thread, and hgbench-conv-dnnl --json trimmed to four rows):
+ * table cells are the JSON's numbers as the old scripts formatted them, the
+ * speed-target headlines have their numbers, a field removed or of the
+ * wrong type is an error naming the file and the field, and rendering twice
+ * gives the same bytes. */
+#define _GNU_SOURCE /* open_memstream */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../bench/report.h"
+#include "support_files.h"
+#include "test.h"
+
+static const char *fixture_dir(void)
+{
+    static char dir[8192];
+    snprintf(dir, sizeof dir, "tests/fixtures/report/models");
+    if (access(dir, R_OK) == 0) return dir;
+    snprintf(dir, sizeof dir, "%s/../../tests/fixtures/report/models", files_bin_dir);
+    return dir;
+}
+
+static int render(const char *dir, char **md, ReportCtx *c)
+{
+    memset(c, 0, sizeof *c);
+    ReportOptions o = {.results = dir, .plots = files_tmp("plots"), .run_gnuplot = 0};
+    size_t len;
+    FILE *f = open_memstream(md, &len);
+    int rc = report_section(&o, "models", f, c);
+    fclose(f);
+    return rc;
+}
+
+/* The fixtures copied into a new folder sub, in file name the first `from`
+ * replaced by `to`. */
+static const char *edited_results(const char *sub, const char *name, const char *from,
+                                  const char *to)
+{
+    const char *dir = files_tmp(sub);
+    mkdir(dir, 0777);
+    DIR *d = opendir(fixture_dir());
+    HG_CHECK(d, "%s", fixture_dir());
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char src[8500], dst[8500];
+        snprintf(src, sizeof src, "%s/%s", fixture_dir(), e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", dir, e->d_name);
+        char *text = files_slurp(src, NULL);
+        HG_CHECK(text, "%s", src);
+        char *at = !strcmp(e->d_name, name) ? strstr(text, from) : NULL;
+        HG_CHECK(strcmp(e->d_name, name) || at, "'%s' not in %s", from, src);
+        FILE *f = fopen(dst, "w");
+        HG_CHECK(f, "%s", dst);
+        if (at) {
+            fwrite(text, 1, (size_t)(at - text), f);
+            fputs(to, f);
+            fputs(at + strlen(from), f);
+        } else {
+            fputs(text, f);
+        }
+        fclose(f);
+        free(text);
+    }
+    closedir(d);
+    return dir;
+}
+
+/* Cells of the fixture's numbers, as rendered (the speed targets: the
+ * fixture's lenet MFLOP over its GEMM ceiling, 2.62 GFLOP/s on a loaded
+ * machine) */
+#define EXPECT_LOGREG_ROW "| logreg | 7850 | HVP | 1 | 190 | 172–244 | 190 | 1.36 | 0.0317 |\n"
+#define EXPECT_TARGET_STEP \
+    "| step (loss+grad) | 110.584 ms | ≤ 1.5x | 1511.934 ms (13.67x) | **no** (9.11x the goal) |\n"
+#define EXPECT_TARGET_HVP \
+    "| HVP (model_hvp) | 268.084 ms | ≤ 1.5x | 2691.696 ms (10.04x) | **no** (6.69x the goal) |\n"
+#define EXPECT_THREADS_ROW "| hvp_block | 16 | 4795.245 | 21756.102 | 0.22x |\n"
+#define EXPECT_HEAD_STEP "1511.934 ms per call"
+
+static ReportCtx ctx;
+
+static void test_tables(void)
+{
+    files_setup("report-models");
+    char *md = NULL;
+    int rc = render(fixture_dir(), &md, &ctx);
+    EXPECT(rc == 0, "renders: %s", ctx.err.msg);
+    if (rc) { free(md); return; }
+    /* oneDNN's rows as scripts/conv-dnnl-table.py printed them from the same
+     * JSON */
+    EXPECT(strstr(md, "| conv1 | 128 | fwd |  | 45.8 (im2col) | 19.5 | 39.6 | 48 | 0.96 | "
+                      "1.5e-07 | yes |\n") &&
+               strstr(md, "| conv1 | 128 | fwd |  | 18 (direct) | 19.5 | 39.6 | 48 | 0.37 | "
+                          "2.3e-07 | yes |\n") &&
+               strstr(md, "| conv1 | 128 | bwd_data |  | 78.5 (im2col) | 103 | 100 | 189 | 0.42 "
+                          "| 4.5e-07 | yes |\n") &&
+               strstr(md, "| conv1 | 128 | rfwd | 16 | 180 (im2col) | 36.1 | 101 | 128 | 1.41 | "
+                          "1.8e-07 | yes |\n"),
+           "oneDNN rows:\n%s", md);
+    EXPECT(strstr(md, "oneDNN 2.6.3, 2 threads, medians of 9 repeats; errors within 0.0001 "
+                      "required (0 checks failed)."),
+           "oneDNN's line");
+    /* the models' facts and rows (the fixture's numbers, md_num's formats) */
+    EXPECT(strstr(md, "- `logreg`: logreg, 7850 params, forward 0.01568 MFLOP per example; "
+                      "layers: linear(10)\n") &&
+               strstr(md, "- `lenet`: lenet, 61706 params, forward 0.833 MFLOP per example; "
+                          "layers: conv2d(6@5x5,p2) relu maxpool"),
+           "the models list");
+    EXPECT(strstr(md, EXPECT_LOGREG_ROW), "logreg's loss+grad row:\n%s", md);
+    EXPECT(strstr(md, "| lenet |  | all ops |  | **failed**: hgbench-models: out of memory "
+                      "(killed by signal 9) | | | | |\n"),
+           "a model that left no results is a failed row");
+    /* the speed targets: floors from the fixture's MFLOP and ceiling */
+    EXPECT(strstr(md, EXPECT_TARGET_STEP), "step target row");
+    EXPECT(strstr(md, EXPECT_TARGET_HVP), "HVP target row");
+    EXPECT(strstr(md, EXPECT_THREADS_ROW), "threads row");
+    EXPECT(strstr(md, "## Machine and build\n\n- CPU: Intel(R) Xeon(R) Processor — 2 cores, 2 "
+                      "PUs, 1 package\n"),
+           "machine and build");
+    /* long tables below the main results */
+    const char *models = strstr(md, "## Models"), *onednn = strstr(md, "## oneDNN"),
+               *mach = strstr(md, "## Machine and build"), *targets = strstr(md, "## Speed targets");
+    EXPECT(targets && models && onednn && mach && targets < models && models < onednn &&
+               onednn < mach,
+           "order: targets, models, oneDNN, machine");
+    EXPECT(ctx.nheads == 2 && strstr(ctx.heads[0].text, EXPECT_HEAD_STEP) &&
+               strstr(ctx.heads[0].text, "13.67x its GEMM floor of 110.584 ms") &&
+               strstr(ctx.heads[1].text, "HVP (model_hvp)"),
+           "headlines: %s", ctx.nheads ? ctx.heads[0].text : "(none)");
+    EXPECT(!strcmp(ctx.commit, "fixture") && ctx.threads == 2, "ran by %s", ctx.commit);
+    char *md2 = NULL;
+    render(fixture_dir(), &md2, &ctx);
+    EXPECT(md2 && !strcmp(md, md2), "rendering twice gives the same bytes");
+    free(md2);
+    free(md);
+}
+
+static void test_bad_fields(void)
+{
+    files_setup("report-models");
+    char *md = NULL;
+    const char *dir = edited_results("missing", "models-f32-lenet.json", "\"grad_mflop\"",
+                                     "\"grad_mflops\"");
+    int rc = render(dir, &md, &ctx);
+    EXPECT(rc == -1 && strstr(ctx.err.msg, "models-f32-lenet.json") &&
+               strstr(ctx.err.msg, "models[0]: field 'grad_mflop' is missing"),
+           "missing field named: %s", ctx.err.msg);
+    free(md);
+
+    dir = edited_results("wrongtype", "conv-dnnl.json", "\"repeats\": 9", "\"repeats\": \"9\"");
+    rc = render(dir, &md, &ctx);
+    EXPECT(rc == -1 && strstr(ctx.err.msg, "conv-dnnl.json") &&
+               strstr(ctx.err.msg, "field 'repeats' is a string"),
+           "wrong type named: %s", ctx.err.msg);
+    free(md);
+
+    dir = edited_results("rowtype", "models-f64-logreg.json", "\"median_ms\": ",
+                         "\"median_ms\": null, \"x\": ");
+    rc = render(dir, &md, &ctx);
+    EXPECT(rc == -1 && strstr(ctx.err.msg, "models-f64-logreg.json") &&
+               strstr(ctx.err.msg, "models[0].rows[0]: field 'median_ms'"),
+           "a row's field named: %s", ctx.err.msg);
+    free(md);
+}
+
+int main(int argc, char **argv)
+{
+    const TestCase tests[] = {TEST(test_tables), TEST(test_bad_fields)};
+    const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
+    files_cleanup();
+    return rc;
+}
