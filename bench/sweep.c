@@ -36,6 +36,7 @@
 #include "../common/flags.h"
 #include "../common/timer.h"
 #include "../io/atomic_file.h"
+#include "../io/envelope.h"
 #include "../io/json_writer.h"
 #include "farm.h"
 #include "sweep_exec.h"
@@ -111,6 +112,8 @@ typedef struct Sweep {
     int *rank_of;      /* [n] */
     int finished;
     double t0;
+    int argc;          /* the command, for the summary's envelope */
+    char **argv;
 } Sweep;
 
 static void empty_work(int item, void *result, void *ctx)
@@ -174,13 +177,24 @@ static void done(int item, const void *result, int rank, void *ctx)
             r->status == JOB_FAILED ? r->message : "");
 }
 
+/* The jobs' --threads (the largest, if they differ; 1 when none says). */
+static int job_threads(const SweepList *l)
+{
+    int t = 1;
+    for (int i = 0; i < l->n; i++)
+        for (int a = 2; a + 1 < l->jobs[i].argc; a++)
+            if (!strcmp(l->jobs[i].argv[a], "--threads") && atoi(l->jobs[i].argv[a + 1]) > t)
+                t = atoi(l->jobs[i].argv[a + 1]);
+    return t;
+}
+
 static void write_summary_json(const Sweep *sw, const int count[5], double wall, FILE *f)
 {
     JsonWriter j;
     json_init(&j, f);
-    json_object_begin(&j, 0);
+    envelope_begin(&j, &(Envelope){.program = PROG, .argc = sw->argc, .argv = sw->argv,
+                                   .threads = job_threads(&sw->list), .ranks = sw->farm->size});
     json_field_string(&j, "jobs", sw->list.path);
-    json_field_int(&j, "ranks", sw->farm->size);
     json_field_string(&j, "mpi", farm_mpi_name());
     json_field_double(&j, "wall_s", wall);
     json_field_int(&j, "done", count[JOB_DONE]);
@@ -280,7 +294,7 @@ int main(int argc, char **argv)
     SweepOptions o = {.gpus = "auto"};
     const FlagTable t = sweep_flags(&o);
     HgErr err = {{0}};
-    Sweep sw = {.o = &o, .farm = &farm, .t0 = now_s()};
+    Sweep sw = {.o = &o, .farm = &farm, .t0 = now_s(), .argc = argc, .argv = argv};
     int ngpus = 0, ok = flags_parse(t.f, argc, argv, &err) == 0;
     if (ok && o.help) {
         if (farm.rank == 0)

@@ -35,7 +35,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit HGBENCH_COMMIT=$commit
-all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak gpu"
+all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
 sections=${SECTIONS:-$all_sections}
 # Where results go: a full run's are committed (bench/results, plots,
 # RESULTS.md); a QUICK run's go where git ignores them (build/bench-quick/),
@@ -57,7 +57,7 @@ declare -A script=(
   [fig2]=scripts/fig2.sh [fig3]=scripts/fig3.sh [micro]=scripts/bench-micro.sh
   [pytorch]=scripts/bench-pytorch.sh [atlas]=scripts/bench-atlas.sh
   [conditioning]=scripts/bench-conditioning.sh
-  [soak]=scripts/bench-soak.sh [gpu]=scripts/bench-gpu.sh
+  [soak]=scripts/bench-soak.sh [sweep]=scripts/bench-sweep.sh [gpu]=scripts/bench-gpu.sh
 )
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)
 # is marked interrupted, the sections already done keep their results, the
@@ -101,5 +101,15 @@ build/hgbench-report --results "$RESULTS_DIR" --plots "$PLOTS_DIR" --out "$RESUL
   --ran "${ran# }" --command "$cmd" $([ "$QUICK" = 1 ] && echo --quick)
 rrc=$?
 [ $rrc -ne 0 ] && [ $status -eq 0 ] && status=1
+# The same results rendered again must give the same bytes (a renderer that
+# reads the clock or depends on the order of a folder listing would not).
+again=$RESULTS_MD.again.$$
+build/hgbench-report --results "$RESULTS_DIR" --plots "$PLOTS_DIR" --out "$again" --no-gnuplot \
+  --ran "${ran# }" --command "$cmd" $([ "$QUICK" = 1 ] && echo --quick) 2> /dev/null
+if ! cmp -s "$RESULTS_MD" "$again"; then
+  echo "bench: RESULTS.md rendered twice from the same results differs (a renderer is not deterministic)" >&2
+  status=1
+fi
+rm -f "$again"
 echo "bench: wrote $RESULTS_MD in $(( $(date +%s) - start )) s$([ -n "$interrupted" ] && echo " (INTERRUPTED by $interrupted)" || { [ $status -ne 0 ] && echo ' (some sections FAILED, see it)'; })" >&2
 exit $status

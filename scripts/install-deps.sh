@@ -15,7 +15,6 @@ packages=(
   libhwloc-dev             # machine record in RESULTS.md
   libbenchmark-dev         # Google Benchmark (microbenchmarks)
   gnuplot-nox              # plots
-  jq                       # reads hgbench --json files in the bench sections (atlas, conditioning)
   libjansson-dev           # JSON reading: hgbench-report (bench/report_json.c), hpo --resume logs
   clang                    # the libFuzzer harnesses (tests/fuzz/, make fuzz; make test smokes them)
   libclang-rt-dev          # clang's libFuzzer and sanitizer runtimes (only recommended by clang)

@@ -225,7 +225,8 @@ static const char *mpirun_args(int np)
     return buf;
 }
 
-/* Text with the values of keys that hold times, dates or resident memory
+/* Text with the values of keys that hold times, dates, resident memory or
+ * the envelope's command and ranks
  * replaced by "#" (a value: up to the next , } ] or newline at its own
  * depth); text lines "# date:", "# time:" and the steps file's header
  * dropped. */
@@ -252,7 +253,10 @@ static char *mask_times(const char *in)
                 memcpy(o, p, (size_t)(e + 2 - p));
                 o += e + 2 - p;
                 p = e + 2;
-                if (strstr(key, "time") || strstr(key, "date") || strstr(key, "rss")) {
+                /* the envelope's command and ranks say how a run was started,
+                 * not what it computed */
+                if (strstr(key, "time") || strstr(key, "date") || strstr(key, "rss") ||
+                    !strcmp(key, "command") || !strcmp(key, "ranks")) {
                     int depth = 0, str = 0;
                     while (*p == ' ')
                         *o++ = *p++;
