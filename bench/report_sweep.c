@@ -32,8 +32,9 @@ static int read_sweep(ReportCtx *c, const char *name, Sweep *s, Rj *r)
 {
     char path[4096];
     memset(s, 0, sizeof *s);
+    memset(r, 0, sizeof *r); /* rj_close is safe on it when there is no file */
     report_path(c, name, path, sizeof path);
-    if (!rj_exists(path)) { r->bad = 0; return 0; }
+    if (!rj_exists(path)) return 0;
     json_t *root = rj_load(r, path);
     if (!root) return -1;
     rj_envelope(r, root, &s->env);
