@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # bench-gpu.sh — the gpu section of `make bench`: profiling a GPU (issue 9).
 # Skipped, with the CUDA error that refused the device, where there is no
-# CUDA build or no usable GPU (exit 0: the section says why). On a GPU, in
-# parts (GPU_PARTS), each writing its raw files under bench/results/ and its
-# Markdown to bench/results/gpu-<part>.md, put together in bench/results/gpu.md:
+# CUDA build or no usable GPU (exit 0: gpu.json says why). On a GPU, in
+# parts (GPU_PARTS), each writing its raw files under $RESULTS_DIR (default
+# bench/results), recorded in $RESULTS_DIR/gpu.json (build/hgbench-manifest:
+# the envelope, the device record, each part's outcome), from which
+# hgbench-report renders the section (bench/report_gpu.c; the parts models,
+# conv, engines, pytorch and phases still as Markdown fragments
+# gpu-<part>.md that it copies in, until they write JSON of their own):
 #   - the device record and measured ceilings (hgbench-gpu-info: name,
 #     compute capability, SMs, memory, clocks, driver, runtime, cuBLAS and
 #     cuDNN versions; float32 and float64 GEMM TFLOP/s, copy GB/s), always;
@@ -24,7 +28,8 @@
 #            kept) and float64 (comparing the float32 run, and those
 #            trajectories' reverse pass redone in float64 on the GPU), as
 #            scripts/fig2.sh does on the CPU, plus CPU_FIG2_SEEDS seeds of the
-#            CPU in float64 against the GPU's;
+#            CPU in float64 against the GPU's (gpu-fig2.json and
+#            gpu-fig2-f32.json: hgbench-report draws its tables and plots);
 #   pytorch  the bench-pytorch problem exported by hgbench on the GPU and
 #            recomputed by PyTorch on the same GPU (pytorch_baseline.py
 #            --device cuda), PyTorch's time over hgbench's; where PyTorch has
@@ -53,8 +58,8 @@
 # REHEARSE=1 runs every part on the strict fake device instead of the GPU
 # (HG_FAKE_DEVICE=strict: `--device cuda` is the CPU's kernels with device
 # memory closed to the host outside backend ops), into REHEARSE_DIR (default
-# a new temporary folder; never bench/results), its Markdown headed as a
-# rehearsal: to try this script's plumbing, and the programs' device code
+# a new temporary folder; never bench/results), its gpu.json marked as a
+# rehearsal (the section says so first): to try this script's plumbing, and the programs' device code
 # paths, where there is no GPU, with no number in it from one. Its programs
 # are GPU_BUILD_PREFIX{32,64}/ (build/cuda-f, else build/f: the CPU builds).
 set -uo pipefail
@@ -65,16 +70,16 @@ commit=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 threads=${THREADS:-2}
 cpu_threads=${CPU_THREADS:-$(nproc)}
 parts=${GPU_PARTS:-models conv engines fig2 pytorch phases}
-r=bench/results plots_dir=plots gdev=cuda rehearse=""
+r=${RESULTS_DIR:-bench/results} plots_dir=${PLOTS_DIR:-plots} gdev=cuda rehearse=""
 cb=${GPU_BUILD_PREFIX:-build/cuda-f}
 if [ "${REHEARSE:-0}" = 1 ]; then
   r=${REHEARSE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-rehearsal.XXXXXX")} plots_dir=$r/plots
   [ -n "${GPU_BUILD_PREFIX:-}" ] || [ -x build/cuda-f32/hgbench ] || cb=build/f
   export HG_FAKE_DEVICE=strict OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-  rehearse="**REHEARSAL on the CPU** (REHEARSE=1): every \"GPU\" run below ran on the strict fake device (the CPU's kernels behind device memory, HG_FAKE_DEVICE=strict); no number here is from a GPU."
+  rehearse=1
   echo "bench-gpu: rehearsal on the CPU into $r" >&2
 fi
-md=$r/gpu.md info=$r/gpu-info.txt
+info=$r/gpu-info.txt
 mkdir -p "$r" "$plots_dir"
 status=0
 start=$(date +%s)
@@ -85,8 +90,27 @@ for p in $parts; do
   case " $all_parts " in *" $p "*) ;; *) echo "bench-gpu: GPU_PARTS: unknown part '$p' (known: $all_parts)" >&2; exit 2 ;; esac
 done
 
+# gpu.json: the section's record (hgbench-manifest: the envelope, the
+# settings, the device record, each part's outcome); hgbench-report renders
+# the section from it (bench/report_gpu.c). Members added by the parts.
+manifest=${GPU_MANIFEST:-build/hgbench-manifest}
+[ -x "$manifest" ] || { echo "bench-gpu: $manifest not found: run make first" >&2; exit 2; }
+members=()
+repro=()
+[ "$quick" = 1 ] && repro+=(QUICK=1)
+[ -n "${GPU_PARTS:-}" ] && repro+=("GPU_PARTS=$parts")
+[ -n "${BUDGET_S:-}" ] && repro+=("BUDGET_S=$BUDGET_S")
+[ -n "$rehearse" ] && repro+=(REHEARSE=1)
+repro+=(bash scripts/bench-gpu.sh)
+write_json() {  # extra members...
+  "$manifest" --out "$r/gpu.json" --program scripts/bench-gpu.sh --commit "$commit" \
+    --threads "$threads" --precision "float32,float64" \
+    --int "quick=$([ "$quick" = 1 ] && echo 1 || echo 0)" --int "rehearsal=$([ -n "$rehearse" ] && echo 1 || echo 0)" \
+    --str "parts=$parts" --int "cpu_threads=$cpu_threads" "${members[@]}" "$@" -- "${repro[@]}" ||
+    { echo "bench-gpu: $r/gpu.json not written" >&2; status=1; }
+}
 skip() {  # why
-  { echo "## GPU"; echo; echo "**skipped**: $1"; echo; } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+  write_json --str "skipped=$1"
   echo "bench-gpu: skipped: $1" >&2
   exit 0
 }
@@ -166,37 +190,19 @@ frag() {  # part: stdin to bench/results/gpu-<part>.md, atomically
 }
 stamp() { echo "*Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ "$quick" = 1 ] && echo '; QUICK=1 sizes').*"; }
 
-# gpu.md from the device record and the parts' fragments; $1: a note (an
-# interruption) put first.
+# gpu.json from the device record and what the parts recorded; $1: a note
+# (an interruption) put first. The parts models, conv, engines, pytorch and
+# phases still write Markdown fragments (gpu-<part>.md) that hgbench-report
+# copies in (interim); fig2 is rendered from its runs' JSON.
 write_md() {
-  {
-    echo "## GPU"
-    echo
-    [ -n "$rehearse" ] && { echo "$rehearse"; echo; }
-    [ -n "${1:-}" ] && { echo "$1"; echo; }
-    echo "Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ). Command: \`$([ "$quick" = 1 ] && echo 'QUICK=1 ')bash scripts/bench-gpu.sh\`$([ -n "${GPU_PARTS:-}" ] && echo " with GPU_PARTS=\"$parts\"")$([ -n "${BUDGET_S:-}" ] && echo ", BUDGET_S=$BUDGET_S")."
-    [ "$quick" = 1 ] && { echo; echo "**QUICK run**: sizes cut to minutes (each part states its own); the numbers show that the pipeline works on this device, not the full results."; }
-    echo
-    echo "| device record | |"
-    echo "|---|---|"
-    echo "| device | $(val gpu "$info") |"
-    echo "| clocks | $(val clocks "$info") |"
-    echo "| float32 GEMM ceiling | $(val sgemm "$info") |"
-    echo "| float64 GEMM ceiling | $(val dgemm "$info") |"
-    echo "| device-to-device copy | $(val copy "$info") |"
-    echo "| host | $(nproc) CPUs, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1) |"
-    echo
-    for p in $all_parts; do
-      local f=$r/gpu-$p.md rerun=0
-      for x in $parts; do [ "$x" = "$p" ] && rerun=1; done
-      if [ -f "$f" ]; then
-        [ $rerun = 1 ] || { echo "*(Part \`$p\` not rerun here: as an earlier run wrote it.)*"; echo; }
-        cat "$f"
-      elif [ $rerun = 1 ] && [ "$p" = "$current" ]; then
-        echo "### $p"; echo; echo "**interrupted** before its results were written."; echo
-      fi
-    done
-  } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+  local m=()
+  [ -n "${1:-}" ] && m+=(--str "note=$1")
+  [ -n "$current" ] && m+=(--str "current=$current")
+  m+=(--str "gpu=$(val gpu "$info")" --str "clocks=$(val clocks "$info")"
+      --str "sgemm=$(val sgemm "$info")" --str "dgemm=$(val dgemm "$info")"
+      --str "copy=$(val copy "$info")" --int "host_cpus=$(nproc)"
+      --str "host_cpu=$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1)")
+  write_json "${m[@]}"
 }
 cleanup() { rm -f "$r"/*.tmp.$$; [ -n "$scratch" ] && rm -rf "$scratch"; }
 on_signal() { cleanup; write_md "**Interrupted** ($1) during part \`${current:-none}\`: the parts after it did not run."; exit "$2"; }
@@ -354,10 +360,7 @@ part_engines() {
 
 # ---- fig2: Figure 2 with the paper's seeds on the GPU -------------------------------
 part_fig2() {
-  if [ -z "$fashion_dir" ]; then
-    { echo "### Figure 2 on the GPU"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag fig2
-    return
-  fi
+  if [ -z "$fashion_dir" ]; then members+=(--str "fig2_not_run=$no_fashion"); return; fi
   local args rs cs
   args=(--device "$gdev" --threads "$threads" --commit "$commit" "${fashion_args[@]}")
   # shellcheck disable=SC2206 # FIG2_ARGS: extra words (gpu-check's rehearsal sizes)
@@ -367,10 +370,9 @@ part_fig2() {
   cs=${CPU_FIG2_SEEDS:-2}
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-fig2.XXXXXX") || { status=1; return; }
   local cmd32 cmdc cmd64
-  cmd32=("${cb}32/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
-         --steps-out "$r/gpu-fig2-f32-steps.txt" --seeds-out "$scratch/f32" --record "$rs")
-  cmd64=("${cb}64/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
-         --steps-out "$r/gpu-fig2-steps.txt" --compare "float32=$scratch/f32")
+  cmd32=("${cb}32/hgbench-fig2" "${args[@]}" --json "$r/gpu-fig2-f32.json"
+         --seeds-out "$scratch/f32" --record "$rs")
+  cmd64=("${cb}64/hgbench-fig2" "${args[@]}" --json "$r/gpu-fig2.json" --compare "float32=$scratch/f32")
   cmdc=()
   if [ "$cs" -ge 2 ]; then
     cmdc=("${cb}64/hgbench-fig2" "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
@@ -386,72 +388,10 @@ part_fig2() {
   fi
   echo "bench-gpu: fig2 3/3 float64 on the GPU, comparing both" >&2
   runlog "fig2 float64" "$scratch/f64.err" "${cmd64[@]}" > /dev/null
-  local plot_note=""
-  if [ -f "$r/gpu-fig2.txt" ]; then
-    if command -v gnuplot > /dev/null; then
-      local with32=()
-      [ -f "$r/gpu-fig2-f32.txt" ] && with32=("$r/gpu-fig2-f32.txt" "$r/gpu-fig2-f32-steps.txt")
-      scripts/fig2-plot.sh "$r/gpu-fig2.txt" "$r/gpu-fig2-steps.txt" "$plots_dir/gpu-fig2" "${with32[@]}" >&2 ||
-        status=1
-    else
-      plot_note="Not plotted here (no gnuplot on this machine): \`scripts/fig2-plot.sh $r/gpu-fig2.txt $r/gpu-fig2-steps.txt plots/gpu-fig2 $r/gpu-fig2-f32.txt $r/gpu-fig2-f32-steps.txt\` draws it from the raw files."
-    fi
-  fi
-  show() { printf '    '; printf ' %q' "$@" | sed 's|'"$scratch"'|$TMP|g'; echo; }
-  {
-    echo "### Figure 2 on the GPU"
-    echo
-    stamp
-    echo
-    if [ ! -f "$r/gpu-fig2.txt" ]; then
-      echo "No float64 results: $(outcome "$scratch/f64.err")"
-      [ -f "$r/gpu-fig2-f32.txt" ] || echo "float32: $(outcome "$scratch/f32.err")"
-      echo
-    else
-      echo "hgbench-fig2 --device cuda, float64 (the curve) and float32 (beside it), as experiment 3"
-      echo "(scripts/fig2.sh) on the CPU, without its --kahan run."
-      echo
-      grep -E '^# (date|model|inner|seeds|engines|succeeded|time|truth|windows): ' "$r/gpu-fig2.txt" | sed 's/^# /- /'
-      echo
-      echo "| W | MSE(W) float64 | MSE(W) float32 | bound σ²/W + ε²(W²−1)/12, fitted | same, estimated | with correlation term, fitted |"
-      echo "|--:|--:|--:|--:|--:|--:|"
-      local f32=/dev/null
-      [ -f "$r/gpu-fig2-f32.txt" ] && f32=$r/gpu-fig2-f32.txt
-      awk -v f32="$f32" 'FILENAME == f32 { if (/^# block 1/) stop32 = 1; if (!stop32 && !/^#/ && NF == 5) m32[$1] = $2; next }
-           /^# block 1/ { exit } /^#/ || NF != 5 { next }
-           { printf "| %s | %.4g | %s | %.4g | %.4g | %.4g |\n", $1, $2,
-                    ($1 in m32) ? sprintf("%.4g", m32[$1]) : "-", $3, $4, $5 }' \
-          "$f32" "$r/gpu-fig2.txt"
-      echo
-      grep -E '^# (measured minimum|greedy|bound|  fit|  estimated|check):? ' "$r/gpu-fig2.txt" | sed 's/^# */- /'
-      [ -f "$r/gpu-fig2-f32.txt" ] && grep -E '^# (measured minimum|greedy|time):' "$r/gpu-fig2-f32.txt" |
-        sed 's/^# */- float32 run: /'
-      [ -f "$r/gpu-fig2-f32.txt" ] || echo "- float32 run: $(outcome "$scratch/f32.err")"
-      grep -E '^# FAILED' "$r/gpu-fig2.txt" | sed 's/^# /- **/; s/$/**/'
-      echo
-      echo "Other runs' per-step values against this float64 GPU run (\`float32\`: the GPU's float32 run;"
-      echo "\`:reverse64\`: its recorded trajectories with the reverse pass redone in float64 on the GPU;"
-      echo "\`cpu-float64\`: the CPU in float64 on the first $cs seeds, no greedy):"
-      echo
-      echo "| run vs float64 GPU | seeds | mean square difference | ÷ MSE(1) | relative rms | worst seed | correlation | validation loss difference |"
-      echo "|---|--:|--:|--:|--:|--:|--:|--:|"
-      awk '/^# block 2/ { f = 1; next } f && !/^#/ && NF == 8 {
-             printf "| %s | %s | %.3g | %.3g | %.3g | %.3g | %.4f | %.3g |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$r/gpu-fig2.txt"
-      echo
-      if [ -n "$plot_note" ]; then echo "$plot_note"
-      else echo "![MSE vs window, GPU]($plots_dir/gpu-fig2.png)"
-           [ -f "$plots_dir/gpu-fig2-steps.png" ] && echo "![per-step hypergradients, GPU]($plots_dir/gpu-fig2-steps.png)"
-      fi
-    fi
-    echo
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-    echo "Reproduce (\$TMP: any scratch folder):"
-    echo
-    show "${cmd32[@]}"
-    [ ${#cmdc[@]} -gt 0 ] && show "${cmdc[@]}"
-    show "${cmd64[@]}"
-    echo
-  } | frag fig2
+  # what became of runs that left no results (hgbench-report says it)
+  [ -f "$r/gpu-fig2.json" ] || members+=(--str "fig2_f64_failed=$(outcome "$scratch/f64.err")")
+  [ -f "$r/gpu-fig2-f32.json" ] || members+=(--str "fig2_f32_failed=$(outcome "$scratch/f32.err")")
+  [ -n "$cut_note" ] && members+=(--str "fig2_cut=$cut_note")
   rm -rf "$scratch"; scratch=""
 }
 
