@@ -1,0 +1,225 @@
+/* test_report_gpu.c — the gpu renderer (bench/report_gpu.c) on fixture JSON
+ * from scripts/bench-gpu.sh (tests/fixtures/report/gpu/): ran/ is a
+ * REHEARSE=1 QUICK run of the fig2 part (gpu.json, gpu-fig2.json,
+ * gpu-fig2-f32.json), skipped/ a run here without a GPU. Checks: the device
+ * record's cells are gpu.json's strings, Figure 2's table is the runs'
+ * numbers as formatted, a rehearsal says so first and makes no headline
+ * while a GPU's run headlines its ceilings, a skip sets c->skipped with the
+ * reason, a missing or mistyped field fails naming the file and the field,
+ * and rendering twice gives the same bytes. */
+#define _GNU_SOURCE /* open_memstream */
+#include <dirent.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../bench/report.h"
+#include "support_files.h"
+#include "test.h"
+
+static const char *fixtures(const char *which)
+{
+    static char dir[4200];
+    files_setup("report-gpu");
+    char bin[4096];
+    snprintf(bin, sizeof bin, "%s", files_bin_dir);
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/report/gpu/%s", dirname(dirname(bin)), which);
+    return dir;
+}
+
+typedef struct Out {
+    int rc;
+    char *md;
+    ReportCtx c;
+} Out;
+
+static Out render(const char *results)
+{
+    Out o;
+    memset(&o, 0, sizeof o);
+    const char *plots = files_tmp("plots");
+    mkdir(plots, 0777);
+    ReportOptions opt = {.results = results, .plots = plots, .out = "-", .run_gnuplot = 0};
+    size_t len;
+    FILE *f = open_memstream(&o.md, &len);
+    o.rc = report_section(&opt, "gpu", f, &o.c);
+    fclose(f);
+    return o;
+}
+
+static json_t *load(const char *dir, const char *name)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    HG_CHECK(j, "%s: %s", path, e.text);
+    return j;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "(absent)";
+}
+
+/* The fixture `which` copied to a scratch folder `name`, `target` changed
+ * by edit (NULL: none). */
+static const char *copy(const char *which, const char *name, const char *target,
+                        void (*edit)(json_t *))
+{
+    const char *src = fixtures(which);
+    char *dir = files_tmp(name);
+    mkdir(dir, 0777);
+    DIR *d = opendir(src);
+    HG_CHECK(d, "%s", src);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".json")) continue;
+        json_t *j = load(src, e->d_name);
+        if (target && !strcmp(e->d_name, target)) edit(j);
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        HG_CHECK(json_dump_file(j, path, 0) == 0, "%s", path);
+        json_decref(j);
+    }
+    closedir(d);
+    return dir;
+}
+
+static void test_rehearsal_tables_are_the_json_numbers(void)
+{
+    const char *dir = fixtures("ran");
+    Out o = render(dir);
+    EXPECT(o.rc == 0, "renders: %s", o.c.err.msg);
+    if (o.rc) { free(o.md); return; }
+    json_t *g = load(dir, "gpu.json");
+    char line[1024];
+    const char *head = "## GPU\n\n**REHEARSAL on the CPU**";
+    EXPECT(!strncmp(o.md, head, strlen(head)), "a rehearsal says so first");
+    snprintf(line, sizeof line, "| device | %s |\n", str(g, "gpu"));
+    EXPECT(strstr(o.md, line) != NULL, "device cell: %s", line);
+    snprintf(line, sizeof line, "| host | %lld CPUs, %s |\n",
+             json_integer_value(json_object_get(g, "host_cpus")), str(g, "host_cpu"));
+    EXPECT(strstr(o.md, line) != NULL, "host cell: %s", line);
+    snprintf(line, sizeof line, "Reproduce: `%s`", str(g, "command"));
+    EXPECT(strstr(o.md, line) != NULL, "the script's command: %s", line);
+    EXPECT(strstr(o.md, "Machine: ") != NULL, "provenance");
+    /* Figure 2's first MSE row: W, float64's and float32's MSE(W) */
+    json_t *f64 = load(dir, "gpu-fig2.json"), *f32 = load(dir, "gpu-fig2-f32.json");
+    json_t *m64 = json_object_get(f64, "mse"), *m32 = json_object_get(f32, "mse");
+    json_t *w = json_object_get(f64, "windows");
+    EXPECT(json_array_size(m64) > 0 && json_array_size(w) > 0, "the fixture has MSE rows");
+    snprintf(line, sizeof line, "### Figure 2 on the GPU\n");
+    EXPECT(strstr(o.md, line) != NULL, "Figure 2's heading");
+    snprintf(line, sizeof line, "| %lld | %.4g | %.4g |", json_integer_value(json_array_get(w, 0)),
+             json_number_value(json_array_get(m64, 0)), json_number_value(json_array_get(m32, 0)));
+    EXPECT(strstr(o.md, line) != NULL, "MSE row: %s", line);
+    EXPECT(strstr(o.md, "/gpu-fig2.png)") != NULL, "the plot is linked");
+    EXPECT(o.c.nheads == 0, "no headline from a rehearsal (%d)", o.c.nheads);
+    EXPECT(o.c.skipped[0] == '\0', "not skipped: %s", o.c.skipped);
+    json_decref(f64);
+    json_decref(f32);
+    json_decref(g);
+    Out again = render(dir);
+    EXPECT(again.rc == 0 && !strcmp(o.md, again.md), "rendering twice gives the same bytes");
+    free(again.md);
+    free(o.md);
+}
+
+/* The rehearsal's record as a GPU's would read. */
+static void as_gpu(json_t *j)
+{
+    json_object_set_new(j, "rehearsal", json_integer(0));
+    json_object_set_new(j, "gpu", json_string("NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"));
+    json_object_set_new(j, "sgemm", json_string("51.3 TFLOP/s"));
+    json_object_set_new(j, "dgemm", json_string("49.9 TFLOP/s"));
+}
+
+static void test_gpu_run_headlines_its_ceilings(void)
+{
+    Out o = render(copy("ran", "as-gpu", "gpu.json", as_gpu));
+    EXPECT(o.rc == 0, "renders: %s", o.c.err.msg);
+    EXPECT(o.md && !strstr(o.md, "REHEARSAL"), "no rehearsal note");
+    EXPECT(o.md && strstr(o.md, "| float32 GEMM ceiling | 51.3 TFLOP/s |\n"), "ceiling cell");
+    int found = 0;
+    for (int i = 0; i < o.c.nheads; i++)
+        found |= strstr(o.c.heads[i].text, "51.3 TFLOP/s") && strstr(o.c.heads[i].text, "49.9");
+    EXPECT(found, "a headline has the ceilings (%d headlines)", o.c.nheads);
+    free(o.md);
+}
+
+static void test_skip_says_why(void)
+{
+    const char *dir = fixtures("skipped");
+    json_t *g = load(dir, "gpu.json");
+    Out o = render(dir);
+    char line[1024];
+    snprintf(line, sizeof line, "**skipped**: %s\n", str(g, "skipped"));
+    EXPECT(o.rc == 0 && o.md && strstr(o.md, line), "the reason: %s", o.md ? o.md : "");
+    EXPECT(!strncmp(o.c.skipped, str(g, "skipped"), sizeof o.c.skipped - 1), "c->skipped: %s",
+           o.c.skipped);
+    json_decref(g);
+    free(o.md);
+
+    files_setup("report-gpu");
+    char *empty = files_tmp("empty");
+    mkdir(empty, 0777);
+    o = render(empty);
+    EXPECT(o.rc == 0 && o.c.skipped[0] && o.md && strstr(o.md, "**not run**"),
+           "no gpu.json: not run, skipped: %s", o.md ? o.md : "");
+    free(o.md);
+}
+
+static void drop_parts(json_t *j)
+{
+    json_object_del(j, "parts");
+}
+
+static void mistype_host_cpus(json_t *j)
+{
+    json_object_set_new(j, "host_cpus", json_string("two"));
+}
+
+static void drop_seeds_ok(json_t *j)
+{
+    json_object_del(j, "seeds_ok");
+}
+
+static void test_bad_fields_are_named(void)
+{
+    Out o = render(copy("ran", "missing", "gpu.json", drop_parts));
+    EXPECT(o.rc == -1, "a missing field fails");
+    EXPECT(strstr(o.c.err.msg, "gpu.json") && strstr(o.c.err.msg, "'parts' is missing"),
+           "names the file and field: %s", o.c.err.msg);
+    free(o.md);
+
+    o = render(copy("ran", "mistyped", "gpu.json", mistype_host_cpus));
+    EXPECT(o.rc == -1, "a field of the wrong type fails");
+    EXPECT(strstr(o.c.err.msg, "gpu.json") && strstr(o.c.err.msg, "'host_cpus'"),
+           "names the file and field: %s", o.c.err.msg);
+    free(o.md);
+
+    o = render(copy("ran", "fig2-missing", "gpu-fig2.json", drop_seeds_ok));
+    EXPECT(o.rc == -1, "a missing field of Figure 2's run fails");
+    EXPECT(strstr(o.c.err.msg, "gpu-fig2.json") && strstr(o.c.err.msg, "'seeds_ok'"),
+           "names the file and field: %s", o.c.err.msg);
+    free(o.md);
+
+    o = render(copy("skipped", "skip-mistyped", "gpu.json", mistype_host_cpus));
+    EXPECT(o.rc == 0, "a skip reads no device record");
+    free(o.md);
+}
+
+int main(int argc, char **argv)
+{
+    const TestCase tests[] = {TEST(test_rehearsal_tables_are_the_json_numbers),
+                              TEST(test_gpu_run_headlines_its_ceilings), TEST(test_skip_says_why),
+                              TEST(test_bad_fields_are_named)};
+    const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
+    files_cleanup();
+    return rc;
+}
