@@ -3,13 +3,15 @@
  * envelope, the settings, the device record, each part's outcome, or why
  * the section was skipped) and, for Figure 2 on the GPU, hgbench-fig2's
  * gpu-fig2.json and gpu-fig2-f32.json (rendered by report_fig2_body).
- * Interim: the parts models, conv, engines, pytorch and phases still come
+ * PyTorch on the same GPU: bench/report_gpu_pytorch.c.
+ * Interim: the parts models, conv, engines and phases still come
  * as the script's Markdown fragments gpu-<part>.md, copied in as they are.
  */
 #include <string.h>
 
 #include "report.h"
 #include "report_fig2.h"
+#include "report_gpu.h"
 #include "report_json.h"
 #include "report_md.h"
 
@@ -145,6 +147,13 @@ static int render(ReportCtx *c)
         int shown;
         if (!strcmp(PARTS[i], "fig2")) {
             shown = fig2_part(c, &r, root, rerun, (int)rehearsal);
+            if (shown < 0) {
+                if (r.bad) goto bad;
+                rj_close(&r);
+                return -1;
+            }
+        } else if (!strcmp(PARTS[i], "pytorch")) {
+            shown = report_gpu_pytorch(c, &r, root, rerun);
             if (shown < 0) {
                 if (r.bad) goto bad;
                 rj_close(&r);

@@ -402,9 +402,8 @@ part_pytorch() {
     tried+=" $c"
     command -v "$c" > /dev/null && "$c" -c 'import torch' 2> /dev/null && { py=$c; break; }
   done
-  local head="### PyTorch on the same GPU"
   if [ -z "$py" ]; then
-    { echo "$head"; echo; stamp; echo; echo "**not measured**: no Python here imports torch (tried:$tried; PYTHON sets one)."; echo; } | frag pytorch
+    members+=(--str "pytorch_not_measured=no Python here imports torch (tried:$tried; PYTHON sets one)")
     return
   fi
   local tinfo cuda_ok
@@ -412,15 +411,15 @@ part_pytorch() {
   cuda_ok=$("$py" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null)
   [ -n "$rehearse" ] && cuda_ok=1 # pytorch_baseline.py runs on the CPU then
   if [ "$cuda_ok" != 1 ]; then
-    { echo "$head"; echo; stamp; echo; echo "**not measured**: PyTorch $tinfo ($py) has no usable CUDA device here (\`torch.cuda.is_available()\` is False): no PyTorch GPU run to compare with."; echo; } | frag pytorch
+    members+=(--str "pytorch_not_measured=PyTorch $tinfo ($py) has no usable CUDA device here (\`torch.cuda.is_available()\` is False): no PyTorch GPU run to compare with")
     return
   fi
-  local steps repeats data dnote="" prec e rep dir out extra
+  local steps repeats data dnote="" prec e rep dir out extra f
   steps=${PT_STEPS:-100} repeats=${PT_REPEATS:-3}
   [ "$quick" = 1 ] && steps=${PT_STEPS:-10} repeats=${PT_REPEATS:-1}
   if ! [ "$steps" -ge 10 ] 2>/dev/null || ! [ "$repeats" -ge 1 ] 2>/dev/null; then
     echo "bench-gpu: PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat" >&2
-    { echo "$head"; echo; stamp; echo; echo "**failed**: PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat."; echo; } | frag pytorch
+    members+=(--str "pytorch_failed=PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat")
     status=1; return
   fi
   data=(--data fashion-mnist "${fashion_args[@]}")
@@ -449,92 +448,18 @@ part_pytorch() {
       rm -f "$r/gpu-pytorch-f$prec.err.tmp.$$"
     fi
   done
-  {
-    echo "$head"
-    echo
-    stamp
-    echo
-    echo "The bench-pytorch problem (LeNet, T = $steps, batch 128, lr 0.05 / momentum 0.9 / wd 5e-4, lr learned"
-    echo "in 10 windows, seed 1)$dnote exported by \`build/cuda-f<p>/hgbench hypergrad --device cuda --export\`"
-    echo "and recomputed by PyTorch $tinfo on the same GPU from the exported files (\`pytorch_baseline.py"
-    echo "--device cuda\`: tensors on the device before timing, one untimed warm-up run per method, each timed"
-    echo "run ended by \`torch.cuda.synchronize()\`). Times: the median of $repeats run$([ "$repeats" = 1 ] || echo s) of each; hgbench's"
-    echo "are its engine run (\`time_s\`), PyTorch's its method. Error: max-norm relative difference of"
-    echo "the hypergradient from hgbench's GPU bptt at the same precision."
-    echo
-    "$py" - "$r" "$repeats" <<'EOF'
-import glob, json, os, sys
-import numpy as np
-r, repeats = sys.argv[1:3]
-def hg(e, prec):
-    path = f"{r}/gpu-pytorch-hgbench-{e}-f{prec}.json"
-    try:
-        runs = [json.load(open(p)) for p in [path] + glob.glob(path[:-5] + ".r*.json")]
-    except (OSError, ValueError):
-        return None
-    d = runs[0]
-    v = np.concatenate([np.asarray(d["hypergrad"][k], dtype=float) for k in ("lr", "mom", "wd") if k in d["hypergrad"]])
-    return {"s": float(np.median([x["time_s"] for x in runs])), "steps": d["steps"], "hg": v}
-def why(path):
-    try:
-        lines = [l for l in open(path).read().splitlines() if l and not l.startswith("[")]
-    except OSError:
-        return "**failed**: no result"
-    last = lines[-1].replace("|", "\\|") if lines else "no message"
-    return "**stopped** " + last[len("stopped "):] if last.startswith("stopped by the time budget") else "**failed**: " + last
-def pt(prec):
-    try:
-        return json.load(open(f"{r}/gpu-pytorch-f{prec}.json"))
-    except (OSError, ValueError):
-        return None
-print("| method | precision | s per hypergradient | ms per step | rel. error vs hgbench GPU bptt |")
-print("|---|---|--:|--:|--:|")
-ratios = []
-for prec in (64, 32):
-    ref = hg("bptt", prec)
-    def err(v):
-        return "" if ref is None else "%.2g" % (np.max(np.abs(v - ref["hg"])) / max(np.max(np.abs(ref["hg"])), 1e-300))
-    for e in ("bptt", "forward"):
-        h = hg(e, prec)
-        if h is None:
-            print(f"| hgbench {e} (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-hgbench-{e}-f{prec}.err')} | | |")
-        else:
-            print(f"| hgbench {e} (GPU) | float{prec} | {h['s']:.3f} | {1e3 * h['s'] / h['steps']:.2f} | {err(h['hg'])} |")
-    d = pt(prec)
-    names = {"autograd": "PyTorch autograd (unrolled loop, GPU)", "forward": "PyTorch forward mode, columns looped (GPU)"}
-    if d is None:
-        print(f"| PyTorch (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-f{prec}.err')} | | |")
-        continue
-    for name, m in d["methods"].items():
-        if m["status"] != "ok":
-            print(f"| {names[name]} | float{prec} | **{m['status']}**: {m.get('error', '')} | | |")
-        else:
-            print(f"| {names[name]} | float{prec} | {m['time_s']:.3f} | {m['ms_per_step']:.2f} | {err(np.asarray(m['hypergrad']))} |")
-    for e, name in (("bptt", "autograd"), ("forward", "forward")):
-        h, m = hg(e, prec), d["methods"].get(name, {})
-        if h is not None and m.get("status") == "ok":
-            ratios.append((prec, e, 1e3 * h["s"] / h["steps"], name, m["ms_per_step"]))
-    if d.get("gpu"):
-        gpu = d["gpu"]
-print()
-if "gpu" in globals():
-    print(f"PyTorch's device: {gpu} (CUDA {d.get('torch_cuda')}, cuDNN {d.get('cudnn')}).")
-    print()
-print("PyTorch's time over hgbench's on the same GPU, same problem, ms per inner step:")
-print()
-print("| precision | hgbench engine | ms/step | PyTorch method | ms/step | PyTorch / hgbench |")
-print("|---|---|--:|---|--:|--:|")
-for prec, e, h, name, p in ratios:
-    print(f"| float{prec} | {e} | {h:.2f} | {name} | {p:.2f} | {p / h:.2f}x |")
-if not ratios:
-    print("| | no pair measured (see the failures above) | | | | |")
-EOF
-    echo
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-    echo "Reproduce: \`build/cuda-f64/hgbench hypergrad --device cuda --engine bptt --precision 64 ${problem[*]} --export DIR\`"
-    echo "then \`$py scripts/pytorch_baseline.py DIR --device cuda --threads $threads --repeats $repeats\`."
-    echo
-  } | frag pytorch
+  # what became of runs that left no JSON, and the settings the section states
+  for prec in 64 32; do
+    for e in bptt forward; do
+      f=$r/gpu-pytorch-hgbench-$e-f$prec
+      [ -f "$f.json" ] || members+=(--str "pytorch_${e}_f${prec}_failed=$(outcome "$f.err")")
+    done
+    [ -f "$r/gpu-pytorch-f$prec.json" ] || members+=(--str "pytorch_f${prec}_failed=$(outcome "$r/gpu-pytorch-f$prec.err")")
+  done
+  members+=(--int "pytorch_steps=$steps" --int "pytorch_repeats=$repeats" --str "pytorch_torch=$tinfo"
+            --str "pytorch_python=$py" --str "pytorch_problem=${problem[*]}")
+  [ -n "$dnote" ] && members+=(--str "pytorch_data_note=${dnote# }")
+  [ -n "$cut_note" ] && members+=(--str "pytorch_cut=$cut_note")
   # the exports hold the training examples (tens of MiB): not results to keep
   rm -rf "$r/gpu-pytorch-export-f32" "$r/gpu-pytorch-export-f64" "$r"/gpu-pytorch-*.err
 }
