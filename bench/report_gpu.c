@@ -3,9 +3,10 @@
  * envelope, the settings, the device record, each part's outcome, or why
  * the section was skipped) and, for Figure 2 on the GPU, hgbench-fig2's
  * gpu-fig2.json and gpu-fig2-f32.json (rendered by report_fig2_body).
- * PyTorch on the same GPU: bench/report_gpu_pytorch.c.
- * Interim: the parts models, conv, engines and phases still come
- * as the script's Markdown fragments gpu-<part>.md, copied in as they are.
+ * The engines part: bench/report_gpu_engines.c; PyTorch on the same GPU:
+ * bench/report_gpu_pytorch.c. Interim: the parts models, conv and phases
+ * still come as the script's Markdown fragments gpu-<part>.md, copied in
+ * as they are.
  */
 #include <string.h>
 
@@ -152,8 +153,9 @@ static int render(ReportCtx *c)
                 rj_close(&r);
                 return -1;
             }
-        } else if (!strcmp(PARTS[i], "pytorch")) {
-            shown = report_gpu_pytorch(c, &r, root, rerun);
+        } else if (!strcmp(PARTS[i], "pytorch") || !strcmp(PARTS[i], "engines")) {
+            shown = PARTS[i][0] == 'p' ? report_gpu_pytorch(c, &r, root, rerun)
+                                       : report_gpu_engines(c, &r, root, rerun);
             if (shown < 0) {
                 if (r.bad) goto bad;
                 rj_close(&r);

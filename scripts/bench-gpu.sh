@@ -272,25 +272,7 @@ engines_run() {
     --label "$label" --threads "$threads_here" --commit "$commit" --plain-repeats "$plain_repeats" \
     "$@" --out "$out.txt" --json "$out.json"
   # exit 1 is a failed row (in the table); others leave no table
-  if [ ! -f "$out.txt" ]; then mv "$out.err.tmp.$$" "$out.err"; else rm -f "$out.err.tmp.$$"; fi
-}
-# The GPU rows of one experiment with the CPU's beside them: GPU file, CPU file.
-engines_table() {
-  echo "| engine | T | K | GPU s | GPU ms/step | × GPU plain step | CPU s | CPU / GPU | trajectory (checkpoints) MiB | buffer MiB | tangents MiB | device peak MiB | \\|hg\\| GPU vs CPU |"
-  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-  awk -v cpu="$2" '/^#/ { next }
-    FILENAME == cpu { key = $1 " " $2 " " $3
-                if ($4 == "ok") { ct[key] = $5; cn[key] = $16 } else cs[key] = $4
-                next }
-    { key = $1 " " $2 " " $3
-      if ($4 != "ok") { msg = $5; for (i = 6; i <= NF; i++) msg = msg " " $i
-                        gsub(/\|/, "\\|", msg)
-                        printf "| %s | %s | %s | **%s**: %s | | | | | | | | | |\n", $1, $2, $3, $4, msg; next }
-      cpu = (key in ct) ? sprintf("%.3f", ct[key]) : ((key in cs) ? cs[key] : "not run")
-      ratio = ((key in ct) && $5 > 0) ? sprintf("%.2f", ct[key] / $5) : ""
-      d = ((key in cn) && cn[key] != 0) ? sprintf("%.2g", ($16 - cn[key]) / cn[key]) : ""
-      printf "| %s | %s | %s | %.3f | %.3f | %.2f | %s | %s | %.2f | %.4f | %.2f | %s | %s |\n",
-             $1, $2, $3, $5, $6, $7, cpu, ratio, $8 + $17, $9, $10, $19, d }' "$2" "$1"
+  if [ ! -f "$out.json" ]; then mv "$out.err.tmp.$$" "$out.err"; else rm -f "$out.err.tmp.$$"; fi
 }
 part_engines() {
   local data p dflags name
@@ -311,51 +293,18 @@ part_engines() {
         --engines forward,bptt,reversible
     done
   done
-  {
-    echo "### Engines on the device: vs T and vs N"
-    echo
-    stamp
-    echo
-    echo "LeNet, batch 128, lr 0.05 / momentum 0.9 / wd 5e-4 constant (hgbench-engines, as experiments 1"
-    echo "and 2 on the CPU). **vs T**: every engine, lr learned in K = 10 windows, T ∈ {$horizons} on the"
-    echo "GPU, T ∈ {$cpu_horizons} on the CPU. **vs N**: forward against the reverse engines at"
-    echo "T = $count_t, N = K ∈ {$counts} on the GPU, {$cpu_counts} on the CPU. GPU runs: --device cuda,"
-    echo "$threads host threads; CPU runs: the same binary with --device cpu, $cpu_threads threads, same"
-    echo "machine, same run. CPU / GPU: the CPU's time over the GPU's for the same (engine, T, K). Times"
-    echo "include the final validation gradient (1000 examples). Engine state: the allocator's peaks by"
-    echo "kind during the run (on the device: device memory). Device peak: the device's peak use"
-    echo "(cudaMemGetInfo at each allocation) since the program started, so it only grows down a"
-    echo "table. \\|hg\\| GPU vs CPU: the relative difference of the hypergradient's norm (same"
-    echo "precision, same seeds; summation orders differ). A run whose state does not fit is a"
-    echo "**skipped** row with the engine's refusal, not a number."
-    echo
-    for data in $engine_data; do
-      case $data in synthetic) name="synthetic 3x32x32" ;; fashion-mnist) name="Fashion-MNIST" ;; *) continue ;; esac
-      for p in $engine_precs; do
-        echo "#### $name, float$p"
-        echo
-        if [ "$data" = fashion-mnist ] && [ -z "$fashion_dir" ]; then
-          echo "**not run**: $no_fashion."; echo; continue
-        fi
-        local exp
-        for exp in horizon count; do
-          local g=$r/gpu-engines-$exp-$data-f$p-cuda c=$r/gpu-engines-$exp-$data-f$p-cpu
-          echo "**$([ $exp = horizon ] && echo "vs T" || echo "vs N (T = $count_t)")**$([ -f "$g.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/; GPU plain step \1 ms/p' "$g.txt")$([ -f "$c.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/, CPU plain step \1 ms/p' "$c.txt")."
-          echo
-          if [ ! -f "$g.txt" ]; then
-            echo "GPU run: $(outcome "$g.err")"; echo
-          else
-            engines_table "$g.txt" "$([ -f "$c.txt" ] && echo "$c.txt" || echo /dev/null)"
-            echo
-            [ -f "$c.txt" ] || echo "CPU run: $(outcome "$c.err")"
-            echo "First row's command: \`$(sed -n 's/^# reproduce [^:]*: //p' "$g.txt" | head -n 1)\` (every row's is in \`$g.txt\`)."
-            echo
-          fi
-        done
-      done
-    done
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note; its rows are missing."; echo; }
-  } | frag engines
+  # the settings the section states, and what became of runs that left no JSON
+  members+=(--str "engines_data=$engine_data" --str "engines_precisions=$engine_precs"
+            --str "engines_horizons=$horizons" --str "engines_counts=$counts" --int "engines_count_t=$count_t"
+            --str "engines_cpu_horizons=$cpu_horizons" --str "engines_cpu_counts=$cpu_counts")
+  [ -z "$fashion_dir" ] && members+=(--str "fashion_missing=$no_fashion")
+  local f
+  for f in "$r"/gpu-engines-*.err; do
+    [ -f "$f" ] || continue
+    local label=${f##*/gpu-engines-}; label=${label%.err}
+    members+=(--str "engines_${label}_failed=$(outcome "$f")")
+  done
+  [ -n "$cut_note" ] && members+=(--str "engines_cut=$cut_note")
 }
 
 # ---- fig2: Figure 2 with the paper's seeds on the GPU -------------------------------
