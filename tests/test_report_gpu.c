@@ -120,6 +120,33 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     EXPECT(strstr(o.md, line) != NULL, "MSE row: %s", line);
     EXPECT(strstr(o.md, "/gpu-fig2.png)") != NULL, "the plot is linked");
     EXPECT(o.c.nheads == 0, "no headline from a rehearsal (%d)", o.c.nheads);
+    /* the engines part: the GPU's first row with the CPU's time beside it */
+    json_t *eg = load(dir, "gpu-engines-horizon-synthetic-f32-cuda.json");
+    json_t *ec = load(dir, "gpu-engines-horizon-synthetic-f32-cpu.json");
+    json_t *g0 = json_array_get(json_object_get(eg, "rows"), 0);
+    json_t *c0 = json_array_get(json_object_get(ec, "rows"), 0);
+    double t = json_number_value(json_object_get(g0, "time_s"));
+    long long T = json_integer_value(json_object_get(g0, "T"));
+    snprintf(line, sizeof line, "| %s | %lld | %lld | %.3f | %.3f | %.2f | %.3f | %.2f |",
+             str(g0, "engine"), T, json_integer_value(json_object_get(g0, "K")), t, 1e3 * t / T,
+             json_number_value(json_object_get(g0, "step_ratio_to_plain")),
+             json_number_value(json_object_get(c0, "time_s")),
+             json_number_value(json_object_get(c0, "time_s")) / t);
+    EXPECT(strstr(o.md, line) != NULL, "engines row: %s", line);
+    snprintf(line, sizeof line, "GPU plain step %.3f ms",
+             1e3 * json_number_value(json_object_get(eg, "plain_step_s")));
+    EXPECT(strstr(o.md, line) != NULL, "plain step: %s", line);
+    json_decref(eg);
+    json_decref(ec);
+    /* the pytorch part: hgbench's rows, PyTorch's failure as recorded */
+    json_t *hb = load(dir, "gpu-pytorch-hgbench-bptt-f64.json");
+    t = json_number_value(json_object_get(hb, "time_s"));
+    snprintf(line, sizeof line, "| hgbench bptt (GPU) | float64 | %.3f | %.2f | 0 |\n", t,
+             1e3 * t / (double)json_integer_value(json_object_get(hb, "steps")));
+    EXPECT(strstr(o.md, line) != NULL, "hgbench row: %s", line);
+    snprintf(line, sizeof line, "| PyTorch (GPU) | float64 | %s |", str(g, "pytorch_f64_failed"));
+    EXPECT(strstr(o.md, line) != NULL, "PyTorch's failure: %s", line);
+    json_decref(hb);
     EXPECT(o.c.skipped[0] == '\0', "not skipped: %s", o.c.skipped);
     json_decref(f64);
     json_decref(f32);
@@ -149,6 +176,45 @@ static void test_gpu_run_headlines_its_ceilings(void)
     for (int i = 0; i < o.c.nheads; i++)
         found |= strstr(o.c.heads[i].text, "51.3 TFLOP/s") && strstr(o.c.heads[i].text, "49.9");
     EXPECT(found, "a headline has the ceilings (%d headlines)", o.c.nheads);
+    free(o.md);
+}
+
+/* The rehearsal as a GPU's run; test_pytorch_pair adds a PyTorch float32
+ * result (the fixture has none: no CUDA there) made from hgbench's bptt
+ * run: autograd at 2 s, the same hypergradient. */
+static void as_gpu_run(json_t *j)
+{
+    json_object_set_new(j, "rehearsal", json_integer(0));
+}
+
+static void test_pytorch_pair(void)
+{
+    const char *dir = copy("ran", "pytorch", "gpu.json", as_gpu_run);
+    json_t *hb = load(dir, "gpu-pytorch-hgbench-bptt-f32.json");
+    json_t *pt = json_object(), *methods = json_object(), *m = json_object();
+    json_object_set_new(m, "status", json_string("ok"));
+    json_object_set_new(m, "time_s", json_real(2.0));
+    json_object_set_new(m, "ms_per_step", json_real(200.0));
+    json_object_set(m, "hypergrad", json_object_get(json_object_get(hb, "hypergrad"), "lr"));
+    json_object_set_new(methods, "autograd", m);
+    json_object_set_new(pt, "methods", methods);
+    json_object_set_new(pt, "gpu", json_string("NVIDIA H100"));
+    char path[4400];
+    snprintf(path, sizeof path, "%s/gpu-pytorch-f32.json", dir);
+    HG_CHECK(json_dump_file(pt, path, 0) == 0, "%s", path);
+    json_decref(pt);
+    Out o = render(dir);
+    EXPECT(o.rc == 0, "renders: %s", o.c.err.msg);
+    double t = json_number_value(json_object_get(hb, "time_s"));
+    double ms = 1e3 * t / (double)json_integer_value(json_object_get(hb, "steps"));
+    char line[512];
+    snprintf(line, sizeof line, "| PyTorch autograd (unrolled loop, GPU) | float32 | 2.000 | 200.00 | 0 |\n");
+    EXPECT(o.md && strstr(o.md, line), "PyTorch's row: %s", line);
+    snprintf(line, sizeof line, "| float32 | bptt | %.2f | autograd | 200.00 | %.2fx |\n", ms,
+             200.0 / ms);
+    EXPECT(o.md && strstr(o.md, line), "the pair: %s", line);
+    EXPECT(o.md && strstr(o.md, "PyTorch's device: NVIDIA H100."), "PyTorch's device");
+    json_decref(hb);
     free(o.md);
 }
 
@@ -189,6 +255,12 @@ static void drop_seeds_ok(json_t *j)
     json_object_del(j, "seeds_ok");
 }
 
+static void mistype_time(json_t *j)
+{
+    json_object_set_new(json_array_get(json_object_get(j, "rows"), 1), "time_s",
+                        json_string("fast"));
+}
+
 static void test_bad_fields_are_named(void)
 {
     Out o = render(copy("ran", "missing", "gpu.json", drop_parts));
@@ -209,6 +281,14 @@ static void test_bad_fields_are_named(void)
            "names the file and field: %s", o.c.err.msg);
     free(o.md);
 
+    o = render(copy("ran", "engines-mistyped", "gpu-engines-horizon-synthetic-f32-cuda.json",
+                    mistype_time));
+    EXPECT(o.rc == -1, "a mistyped engines row fails");
+    EXPECT(strstr(o.c.err.msg, "gpu-engines-horizon-synthetic-f32-cuda.json") &&
+               strstr(o.c.err.msg, "rows[1]") && strstr(o.c.err.msg, "'time_s'"),
+           "names the file, row and field: %s", o.c.err.msg);
+    free(o.md);
+
     o = render(copy("skipped", "skip-mistyped", "gpu.json", mistype_host_cpus));
     EXPECT(o.rc == 0, "a skip reads no device record");
     free(o.md);
@@ -217,7 +297,8 @@ static void test_bad_fields_are_named(void)
 int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_rehearsal_tables_are_the_json_numbers),
-                              TEST(test_gpu_run_headlines_its_ceilings), TEST(test_skip_says_why),
+                              TEST(test_gpu_run_headlines_its_ceilings), TEST(test_pytorch_pair),
+                              TEST(test_skip_says_why),
                               TEST(test_bad_fields_are_named)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
