@@ -358,7 +358,8 @@ part_pytorch() {
   local tinfo cuda_ok
   tinfo=$("$py" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)
   cuda_ok=$("$py" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null)
-  [ -n "$rehearse" ] && cuda_ok=1 # pytorch_baseline.py runs on the CPU then
+  local ptdev=$gdev
+  [ -n "$rehearse" ] && cuda_ok=1 ptdev=cpu # pytorch_baseline.py runs on the CPU then
   if [ "$cuda_ok" != 1 ]; then
     members+=(--str "pytorch_not_measured=PyTorch $tinfo ($py) has no usable CUDA device here (\`torch.cuda.is_available()\` is False): no PyTorch GPU run to compare with")
     return
@@ -392,7 +393,7 @@ part_pytorch() {
     done
     if [ -f "$dir/problem.json" ]; then
       runlog "pytorch float$prec" "$r/gpu-pytorch-f$prec.err.tmp.$$" "$py" scripts/pytorch_baseline.py \
-        "$dir" --device "$gdev" --threads "$threads" --repeats "$repeats" --json "$r/gpu-pytorch-f$prec.json"
+        "$dir" --device "$ptdev" --threads "$threads" --repeats "$repeats" --json "$r/gpu-pytorch-f$prec.json"
       [ $rc -eq 0 ] || cp "$r/gpu-pytorch-f$prec.err.tmp.$$" "$r/gpu-pytorch-f$prec.err"
       rm -f "$r/gpu-pytorch-f$prec.err.tmp.$$"
     fi
