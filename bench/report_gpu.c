@@ -3,10 +3,9 @@
  * envelope, the settings, the device record, each part's outcome, or why
  * the section was skipped) and, for Figure 2 on the GPU, hgbench-fig2's
  * gpu-fig2.json and gpu-fig2-f32.json (rendered by report_fig2_body).
- * The engines part: bench/report_gpu_engines.c; PyTorch on the same GPU:
- * bench/report_gpu_pytorch.c. Interim: the parts models, conv and phases
- * still come as the script's Markdown fragments gpu-<part>.md, copied in
- * as they are.
+ * The parts models, engines and pytorch: bench/report_gpu_<part>.c.
+ * Interim: the parts conv and phases still come as the script's Markdown
+ * fragments gpu-<part>.md, copied in as they are.
  */
 #include <string.h>
 
@@ -145,24 +144,15 @@ static int render(ReportCtx *c)
                         "float64 one of %s.", val[0], val[2], val[3]);
     for (int i = 0; i < NPARTS; i++) {
         int rerun = listed(parts, PARTS[i]);
-        int shown;
-        if (!strcmp(PARTS[i], "fig2")) {
-            shown = fig2_part(c, &r, root, rerun, (int)rehearsal);
-            if (shown < 0) {
-                if (r.bad) goto bad;
-                rj_close(&r);
-                return -1;
-            }
-        } else if (!strcmp(PARTS[i], "pytorch") || !strcmp(PARTS[i], "engines")) {
-            shown = PARTS[i][0] == 'p' ? report_gpu_pytorch(c, &r, root, rerun)
-                                       : report_gpu_engines(c, &r, root, rerun);
-            if (shown < 0) {
-                if (r.bad) goto bad;
-                rj_close(&r);
-                return -1;
-            }
-        } else {
-            shown = copy_fragment(c, PARTS[i], rerun);
+        int shown = !strcmp(PARTS[i], "fig2")    ? fig2_part(c, &r, root, rerun, (int)rehearsal)
+                  : !strcmp(PARTS[i], "pytorch") ? report_gpu_pytorch(c, &r, root, rerun)
+                  : !strcmp(PARTS[i], "engines") ? report_gpu_engines(c, &r, root, rerun)
+                  : !strcmp(PARTS[i], "models")  ? report_gpu_models(c, &r, root, rerun)
+                                                 : copy_fragment(c, PARTS[i], rerun);
+        if (shown < 0) {
+            if (r.bad) goto bad;
+            rj_close(&r);
+            return -1;
         }
         if (!shown && rerun && !strcmp(PARTS[i], current))
             fprintf(f, "### %s\n\n**interrupted** before its results were written.\n\n", PARTS[i]);

@@ -18,4 +18,7 @@ int report_gpu_pytorch(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
 /* "### Engines on the device: vs T and vs N": gpu-engines-<label>.json. */
 int report_gpu_engines(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
 
+/* "### Model ops on the device": gpu-models-f<p>-b<batch>.json. */
+int report_gpu_models(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
+
 #endif

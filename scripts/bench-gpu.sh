@@ -214,48 +214,25 @@ trap cleanup EXIT
 # ---- models: the model ops on the device ------------------------------------------
 part_models() {
   local p b raw
-  if [ -z "$fashion_dir" ]; then
-    { echo "### Model ops on the device"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag models
-    return
-  fi
+  if [ -z "$fashion_dir" ]; then members+=(--str "models_not_run=$no_fashion"); return; fi
   for p in 32 64; do
     for b in $batches; do
-      raw=$r/gpu-models-f$p-b$b.txt
-      rm -f "$raw" "$raw.err"
+      raw=$r/gpu-models-f$p-b$b
+      rm -f "$raw.txt" "$raw.json" "$raw.err"
+      # the text (--out) is the phases part's input; the JSON the table's
       runlog "models float$p batch $b" "$raw.err.tmp.$$" \
         ${cb}$p/hgbench-models --device "$gdev" --batch "$b" --threads "$threads" \
-        --commit "$commit" "${fashion_args[@]}" ${MODELS_ARGS:-} --out "$raw"
-      [ $rc -eq 0 ] || cp "$raw.err.tmp.$$" "$raw.err"
+        --commit "$commit" "${fashion_args[@]}" ${MODELS_ARGS:-} --out "$raw.txt" --json "$raw.json"
+      # a failed run (or row) is one row saying so, as before; its stderr kept
+      if [ $rc -ne 0 ] || [ ! -f "$raw.json" ]; then
+        cp "$raw.err.tmp.$$" "$raw.err"
+        members+=(--str "models_f${p}_b${b}_failed=$(outcome "$raw.err")")
+      fi
       rm -f "$raw.err.tmp.$$"
     done
   done
-  {
-    echo "### Model ops on the device (Fashion-MNIST batches; medians of 9 repeats)"
-    echo
-    stamp
-    echo
-    echo "GEMM rate: the op's GEMM-shaped FLOPs over its median time; × ceiling: that rate over the"
-    echo "same precision's GEMM ceiling above."
-    echo
-    echo "| precision | batch | model | op | k | median ms | GEMM TFLOP/s | × ceiling |"
-    echo "|---|--:|---|---|--:|--:|--:|--:|"
-    for p in 32 64; do
-      local ceil
-      ceil=$(val "$([ $p = 32 ] && echo sgemm || echo dgemm)" "$info" | cut -d' ' -f1)
-      for b in $batches; do
-        raw=$r/gpu-models-f$p-b$b.txt
-        if [ ! -f "$raw" ] || [ -f "$raw.err" ]; then
-          echo "| float$p | $b | $(outcome "$raw.err") | | | | | |"; rm -f "$raw.err"; continue
-        fi
-        awk -v p="$p" -v b="$b" -v c="$ceil" '/^#/ || NF < 12 { next }
-          $12 == "ok" { printf "| float%s | %s | %s | %s | %s | %.4g | %.3g | %.3f |\n", p, b, $1, $3,
-                        ($4 == "-" ? "" : $4), $6, $11 / 1000, (c > 0 ? $11 / 1000 / c : 0) }
-          $12 != "ok" { printf "| float%s | %s | %s | %s | %s | **failed** | | |\n", p, b, $1, $3, $4 }' "$raw"
-      done
-    done
-    echo
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-  } | frag models
+  members+=(--str "models_batches=$batches")
+  [ -n "$cut_note" ] && members+=(--str "models_cut=$cut_note")
 }
 
 # ---- engines: vs T and vs N on the device, the CPU beside it ------------------------
