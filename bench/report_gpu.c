@@ -3,9 +3,9 @@
  * envelope, the settings, the device record, each part's outcome, or why
  * the section was skipped) and, for Figure 2 on the GPU, hgbench-fig2's
  * gpu-fig2.json and gpu-fig2-f32.json (rendered by report_fig2_body).
- * The parts models, engines and pytorch: bench/report_gpu_<part>.c.
- * Interim: the parts conv and phases still come as the script's Markdown
- * fragments gpu-<part>.md, copied in as they are.
+ * The parts models, conv, engines and pytorch: bench/report_gpu_<part>.c.
+ * Interim: the phases part still comes as the script's Markdown fragment
+ * gpu-phases.md (scripts/gpu-phase-table.sh), copied in as it is.
  */
 #include <string.h>
 
@@ -148,6 +148,7 @@ static int render(ReportCtx *c)
                   : !strcmp(PARTS[i], "pytorch") ? report_gpu_pytorch(c, &r, root, rerun)
                   : !strcmp(PARTS[i], "engines") ? report_gpu_engines(c, &r, root, rerun)
                   : !strcmp(PARTS[i], "models")  ? report_gpu_models(c, &r, root, rerun)
+                  : !strcmp(PARTS[i], "conv")    ? report_gpu_conv(c, &r, root, rerun)
                                                  : copy_fragment(c, PARTS[i], rerun);
         if (shown < 0) {
             if (r.bad) goto bad;

@@ -21,4 +21,7 @@ int report_gpu_engines(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
 /* "### Model ops on the device": gpu-models-f<p>-b<batch>.json. */
 int report_gpu_models(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
 
+/* "### Convolutions: cuDNN against im2col + cuBLAS": gpu-conv-f<p>.json. */
+int report_gpu_conv(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
+
 #endif

@@ -67,6 +67,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 quick=${QUICK:-0}
 commit=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+export HGBENCH_COMMIT=$commit # the envelope's commit for programs without --commit
 threads=${THREADS:-2}
 cpu_threads=${CPU_THREADS:-$(nproc)}
 parts=${GPU_PARTS:-models conv engines fig2 pytorch phases}
@@ -395,51 +396,20 @@ part_pytorch() {
 part_conv() {
   local p raw
   for p in 32 64; do
-    raw=$r/gpu-conv-f$p.txt
-    rm -f "$raw" "$raw.err"
+    raw=$r/gpu-conv-f$p
+    rm -f "$raw.txt" "$raw.json" "$raw.err"
     runlog "conv float$p" "$raw.err.tmp.$$" ${cb}$p/hgbench-gpu-conv --device "$gdev" \
       --batch "$(echo "$batches" | tr ' ' ,)" --repeats "$([ "$quick" = 1 ] && echo 3 || echo 9)" \
-      > "$raw.tmp.$$"
-    if [ $rc -eq 0 ]; then mv "$raw.tmp.$$" "$raw"; else cp "$raw.err.tmp.$$" "$raw.err"; rm -f "$raw.tmp.$$"; fi
+      --json "$raw.json" > "$raw.txt.tmp.$$"
+    if [ $rc -eq 0 ]; then mv "$raw.txt.tmp.$$" "$raw.txt"
+    else
+      cp "$raw.err.tmp.$$" "$raw.err"; rm -f "$raw.txt.tmp.$$" "$raw.json"
+      members+=(--str "conv_f${p}_failed=$(outcome "$raw.err")")
+    fi
     rm -f "$raw.err.tmp.$$"
   done
-  {
-    echo "### Convolutions: cuDNN against im2col + cuBLAS"
-    echo
-    stamp
-    echo
-    echo "\`hgbench-gpu-conv\`: LeNet's distinct conv layers (conv1 on 1x28x28 with padding 2, conv1 on"
-    echo "3x32x32, conv2), each op on each path, median ms per call over repeats of at least 20 ms"
-    echo "(each ending with a download). R-ops for kc tangents; the first layer without R{x} and"
-    echo "R{dx}, as the model runs it. Then \`auto\`'s pick per shape (timed by CUDA events at the"
-    echo "shape's first call; cuDNN unless im2col + cuBLAS is 5% faster)."
-    echo
-    [ -n "$rehearse" ] && { echo "*(Rehearsal: the CPU backend has one conv path; its times are in the cuDNN column.)*"; echo; }
-    echo "| precision | layer | n | op | kc | cuDNN ms | im2col + cuBLAS ms | im2col / cuDNN |"
-    echo "|---|---|--:|---|--:|--:|--:|--:|"
-    for p in 32 64; do
-      raw=$r/gpu-conv-f$p.txt
-      if [ ! -f "$raw" ]; then echo "| float$p | $(outcome "$raw.err") | | | | | | |"; rm -f "$raw.err"; continue; fi
-      awk -v p="$p" '/^#/ || NF < 8 { next }
-        { k = $1 " " $2 " " $3 " " $4; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
-          t[k, $5] = ($8 == "ok" ? $6 : "failed") }
-        END { for (i = 1; i <= n; i++) { k = order[i]; split(k, f, " ")
-                d = ((k, "cudnn") in t) ? t[k, "cudnn"] : ((k, "cpu") in t) ? t[k, "cpu"] : "skipped"; g = ((k, "gemm") in t) ? t[k, "gemm"] : "skipped"
-                printf "| float%s | %s | %s | %s | %s | %s | %s | %s |\n", p, f[1], f[2], f[3], f[4], d, g,
-                       (d + 0 > 0 && g + 0 > 0 ? sprintf("%.2f", g / d) : "") } }' "$raw"
-      grep '^# path .*skipped' "$raw" | sed "s/^# /\n*float$p: /; s/\$/*/"
-    done
-    echo
-    echo "Picks of \`auto\` (HG_CUDA_CONV unset), per op, layer geometry, n, kc and which optional"
-    echo "inputs and outputs the call had:"
-    echo
-    for p in 32 64; do
-      raw=$r/gpu-conv-f$p.txt
-      [ -f "$raw" ] || continue
-      echo "float$p:"; echo; echo '```'; grep '^# conv p' "$raw" | sed 's/^# //'; echo '```'; echo
-    done
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-  } | frag conv
+  members+=(--int "conv_ran=1")
+  [ -n "$cut_note" ] && members+=(--str "conv_cut=$cut_note")
 }
 
 # ---- phases: where the time goes, by CUDA events ------------------------------------
