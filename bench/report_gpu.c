@@ -3,9 +3,7 @@
  * envelope, the settings, the device record, each part's outcome, or why
  * the section was skipped) and, for Figure 2 on the GPU, hgbench-fig2's
  * gpu-fig2.json and gpu-fig2-f32.json (rendered by report_fig2_body).
- * The parts models, conv, engines and pytorch: bench/report_gpu_<part>.c.
- * Interim: the phases part still comes as the script's Markdown fragment
- * gpu-phases.md (scripts/gpu-phase-table.sh), copied in as it is.
+ * The other parts: bench/report_gpu_<part>.c (report_gpu.h).
  */
 #include <string.h>
 
@@ -27,22 +25,6 @@ static int listed(const char *list, const char *word)
     for (const char *p = list; (p = strstr(p, word)); p += n)
         if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n])) return 1;
     return 0;
-}
-
-/* A part's Markdown fragment copied in; 0 when absent. */
-static int copy_fragment(ReportCtx *c, const char *part, int rerun)
-{
-    char name[64], path[4096];
-    snprintf(name, sizeof name, "gpu-%s.md", part);
-    report_path(c, name, path, sizeof path);
-    FILE *in = fopen(path, "rb");
-    if (!in) return 0;
-    if (!rerun) fprintf(c->md, "*(Part `%s` not rerun here: as an earlier run wrote it.)*\n\n", part);
-    char buf[8192];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, k, c->md);
-    fclose(in);
-    return 1;
 }
 
 /* Figure 2 on the GPU: the runs' JSON, or what became of them. 1: shown,
@@ -144,12 +126,20 @@ static int render(ReportCtx *c)
                         "float64 one of %s.", val[0], val[2], val[3]);
     for (int i = 0; i < NPARTS; i++) {
         int rerun = listed(parts, PARTS[i]);
+        char key[64];
+        snprintf(key, sizeof key, "%s_not_started", PARTS[i]);
+        const char *not_started = rj_str_opt(&r, root, key, NULL);
+        if (r.bad) goto bad;
+        if (not_started) {
+            fprintf(f, "### %s\n\n**not run**: %s.\n\n", PARTS[i], not_started);
+            continue;
+        }
         int shown = !strcmp(PARTS[i], "fig2")    ? fig2_part(c, &r, root, rerun, (int)rehearsal)
                   : !strcmp(PARTS[i], "pytorch") ? report_gpu_pytorch(c, &r, root, rerun)
                   : !strcmp(PARTS[i], "engines") ? report_gpu_engines(c, &r, root, rerun)
                   : !strcmp(PARTS[i], "models")  ? report_gpu_models(c, &r, root, rerun)
                   : !strcmp(PARTS[i], "conv")    ? report_gpu_conv(c, &r, root, rerun)
-                                                 : copy_fragment(c, PARTS[i], rerun);
+                                                 : report_gpu_phases(c, &r, root, rerun);
         if (shown < 0) {
             if (r.bad) goto bad;
             rj_close(&r);

@@ -24,4 +24,8 @@ int report_gpu_models(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
 /* "### Convolutions: cuDNN against im2col + cuBLAS": gpu-conv-f<p>.json. */
 int report_gpu_conv(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
 
+/* "### Per-phase times (CUDA events)": the models runs' per-layer profiles
+ * and the engines runs' phases, from their JSON. */
+int report_gpu_phases(ReportCtx *c, Rj *r, json_t *gpu, int rerun);
+
 #endif

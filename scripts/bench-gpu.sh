@@ -5,9 +5,8 @@
 # parts (GPU_PARTS), each writing its raw files under $RESULTS_DIR (default
 # bench/results), recorded in $RESULTS_DIR/gpu.json (build/hgbench-manifest:
 # the envelope, the device record, each part's outcome), from which
-# hgbench-report renders the section (bench/report_gpu.c; the parts models,
-# conv, engines, pytorch and phases still as Markdown fragments
-# gpu-<part>.md that it copies in, until they write JSON of their own):
+# hgbench-report renders the section (bench/report_gpu*.c: tables, plots,
+# headlines; this script writes no Markdown):
 #   - the device record and measured ceilings (hgbench-gpu-info: name,
 #     compute capability, SMs, memory, clocks, driver, runtime, cuBLAS and
 #     cuDNN versions; float32 and float64 GEMM TFLOP/s, copy GB/s), always;
@@ -34,9 +33,9 @@
 #            recomputed by PyTorch on the same GPU (pytorch_baseline.py
 #            --device cuda), PyTorch's time over hgbench's; where PyTorch has
 #            no CUDA the part says so;
-#   phases   per-phase times from CUDA events (scripts/gpu-phase-table.sh on
-#            the models part's per-layer profiles and the engines part's
-#            per-run phases).
+#   phases   per-phase times from CUDA events (the models part's per-layer
+#            profiles and the engines part's per-run phases, tabled by
+#            hgbench-report from their JSON).
 # Only the CUDA builds are needed (build/cuda-f32, build/cuda-f64; the CPU
 # runs are theirs with --device cpu). Every number is measured in this run;
 # a part that fails says so and the others still run. Exit 1 if a run on a
@@ -45,7 +44,7 @@
 # Environment: QUICK=1 (small sizes, minutes), THREADS (host threads of the
 # GPU runs, 2), CPU_THREADS (the CPU runs', all CPUs), COMMIT, DATA_DIR
 # (Fashion-MNIST folder), GPU_PARTS ("models conv engines fig2 pytorch phases"; a
-# part left out keeps its last fragment, marked as not rerun), BUDGET_S
+# part left out is not in gpu.json, so the section leaves it out), BUDGET_S
 # (seconds: a part starting later is not run, a program still running then
 # is stopped; both said in the section), BATCHES ("128 1024"; QUICK "128"),
 # HORIZONS, COUNTS, COUNT_T, CPU_HORIZONS, CPU_COUNTS, ENGINE_DATA
@@ -186,16 +185,10 @@ outcome() {
   local e; e=$(errline "$1")
   case $e in "$budget_mark"*) echo "**stopped** ${e#stopped }" ;; *) echo "**failed**: ${e:-no message}" ;; esac
 }
-frag() {  # part: stdin to bench/results/gpu-<part>.md, atomically
-  cat > "$r/gpu-$1.md.tmp.$$" && mv "$r/gpu-$1.md.tmp.$$" "$r/gpu-$1.md"
-}
-stamp() { echo "*Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ "$quick" = 1 ] && echo '; QUICK=1 sizes').*"; }
 
 # gpu.json from the device record and what the parts recorded; $1: a note
-# (an interruption) put first. The parts models, conv, engines, pytorch and
-# phases still write Markdown fragments (gpu-<part>.md) that hgbench-report
-# copies in (interim); fig2 is rendered from its runs' JSON.
-write_md() {
+# (an interruption) put first.
+write_record() {
   local m=()
   [ -n "${1:-}" ] && m+=(--str "note=$1")
   [ -n "$current" ] && m+=(--str "current=$current")
@@ -206,7 +199,7 @@ write_md() {
   write_json "${m[@]}"
 }
 cleanup() { rm -f "$r"/*.tmp.$$; [ -n "$scratch" ] && rm -rf "$scratch"; }
-on_signal() { cleanup; write_md "**Interrupted** ($1) during part \`${current:-none}\`: the parts after it did not run."; exit "$2"; }
+on_signal() { cleanup; write_record "**Interrupted** ($1) during part \`${current:-none}\`: the parts after it did not run."; exit "$2"; }
 trap 'on_signal SIGINT 130' INT
 trap 'on_signal SIGTERM 143' TERM
 trap 'cleanup; exit 141' PIPE
@@ -413,40 +406,24 @@ part_conv() {
 }
 
 # ---- phases: where the time goes, by CUDA events ------------------------------------
-# scripts/gpu-phase-table.sh on this run's files: the models part's per-layer
-# profiles and the engines part's per-run phases (both timed by CUDA events
-# on the device; each row names its clock).
+# Nothing to run: hgbench-report tables the models part's per-layer profiles
+# and the engines part's per-run phases from their JSON (both timed by CUDA
+# events on the device; each row names its clock).
 part_phases() {
-  local files=() f
-  for f in "$r"/gpu-models-f*-b*.txt "$r"/gpu-engines-*.txt; do
-    [ -f "$f" ] && grep -q '^# profile \|^# phases ' "$f" && files+=("$f")
-  done
-  if [ ${#files[@]} -eq 0 ]; then
-    { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
-      echo "**not measured**: no models or engines output of this run holds a profile or phases"
-      echo "(run the models and engines parts first)."; echo; } | frag phases
-    return
-  fi
-  local out=$r/gpu-phases.md.part.tmp.$$
-  { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
-    echo "From this run's files: ${files[*]##*/}."; echo; } > "$out"
-  bash scripts/gpu-phase-table.sh "${files[@]}" >> "$out"; rc=$?
-  if [ $rc -ne 0 ]; then status=1; echo; echo "**scripts/gpu-phase-table.sh failed** (exit $rc)." >> "$out"; fi
-  frag phases < "$out"; rm -f "$out"
+  members+=(--int "phases_ran=1")
 }
 
 for p in $all_parts; do
   case " $parts " in *" $p "*) ;; *) continue ;; esac
   current=$p cut_note=""
-  rm -f "$r/gpu-$p.md" # an interruption must not show the last run's part as this one's
   if spent; then
-    { echo "### $p"; echo; stamp; echo; echo "**not run**: the time budget (BUDGET_S=$BUDGET_S s) was spent before this part started."; echo; } | frag "$p"
+    members+=(--str "${p}_not_started=the time budget (BUDGET_S=$BUDGET_S s) was spent before this part started")
     continue
   fi
   echo "bench-gpu: === $p ===" >&2
   "part_$p"
-  write_md
+  write_record
 done
 current=""
-write_md
+write_record
 exit $status

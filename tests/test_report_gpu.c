@@ -144,9 +144,38 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     snprintf(line, sizeof line, "| hgbench bptt (GPU) | float64 | %.3f | %.2f | 0 |\n", t,
              1e3 * t / (double)json_integer_value(json_object_get(hb, "steps")));
     EXPECT(strstr(o.md, line) != NULL, "hgbench row: %s", line);
-    snprintf(line, sizeof line, "| PyTorch (GPU) | float64 | %s |", str(g, "pytorch_f64_failed"));
-    EXPECT(strstr(o.md, line) != NULL, "PyTorch's failure: %s", line);
+    json_t *pt = load(dir, "gpu-pytorch-f64.json");
+    json_t *ag = json_object_get(json_object_get(pt, "methods"), "autograd");
+    snprintf(line, sizeof line, "| PyTorch autograd (unrolled loop, GPU) | float64 | %.3f | %.2f |",
+             json_number_value(json_object_get(ag, "time_s")),
+             json_number_value(json_object_get(ag, "ms_per_step")));
+    EXPECT(strstr(o.md, line) != NULL, "PyTorch's row: %s", line);
+    json_decref(pt);
     json_decref(hb);
+    /* the models part: the first op of the first model, float32 */
+    json_t *mj = load(dir, "gpu-models-f32-b16.json");
+    json_t *m0 = json_array_get(json_object_get(mj, "models"), 0);
+    json_t *r0 = json_array_get(json_object_get(m0, "rows"), 0);
+    snprintf(line, sizeof line, "| float32 | 16 | %s | %s |  | %.4g | %.3g | 0.000 |\n",
+             str(m0, "model"), str(r0, "op"), json_number_value(json_object_get(r0, "median_ms")),
+             json_number_value(json_object_get(r0, "gemm_gflops")) / 1000);
+    EXPECT(strstr(o.md, line) != NULL, "models row: %s", line);
+    /* the phases part: that model's first layer from its profile */
+    json_t *l0 = json_array_get(json_object_get(json_object_get(m0, "profile"), "layers"), 0);
+    snprintf(line, sizeof line, "| float32 | 16 | %s | 0 | %s | %.4f | %.4f |", str(m0, "model"),
+             str(l0, "type"), json_number_value(json_object_get(l0, "forward_ms")),
+             json_number_value(json_object_get(l0, "backward_ms")));
+    EXPECT(strstr(o.md, line) != NULL, "profile row: %s", line);
+    json_decref(mj);
+    /* the conv part: the first row, one path (the fake device's) */
+    json_t *cj = load(dir, "gpu-conv-f32.json");
+    json_t *c0r = json_array_get(json_object_get(cj, "rows"), 0);
+    snprintf(line, sizeof line, "| float32 | %s | %lld | %s | %lld | %.4f | skipped |  |\n",
+             str(c0r, "layer"), json_integer_value(json_object_get(c0r, "n")), str(c0r, "op"),
+             json_integer_value(json_object_get(c0r, "kc")),
+             json_number_value(json_object_get(c0r, "median_ms")));
+    EXPECT(strstr(o.md, line) != NULL, "conv row: %s", line);
+    json_decref(cj);
     EXPECT(o.c.skipped[0] == '\0', "not skipped: %s", o.c.skipped);
     json_decref(f64);
     json_decref(f32);
@@ -179,9 +208,9 @@ static void test_gpu_run_headlines_its_ceilings(void)
     free(o.md);
 }
 
-/* The rehearsal as a GPU's run; test_pytorch_pair adds a PyTorch float32
- * result (the fixture has none: no CUDA there) made from hgbench's bptt
- * run: autograd at 2 s, the same hypergradient. */
+/* The rehearsal as a GPU's run; test_pytorch_pair replaces the PyTorch
+ * float32 result with one made from hgbench's bptt run: autograd at 2 s,
+ * the same hypergradient, on a named GPU. */
 static void as_gpu_run(json_t *j)
 {
     json_object_set_new(j, "rehearsal", json_integer(0));
