@@ -10,9 +10,11 @@
 # (one line per step: ok, FAILED or SKIPPED, with its seconds),
 # gpu-check.tar.gz (every file the steps wrote: JSON, tables, the bench's
 # results and plots, each program's stderr) and, when the bench ran,
-# gpu.md (rendered from the bench's JSON by build/hgbench-report). They are written at exit whatever ends the run (an error, the
-# deadline, SIGTERM or SIGINT), so a machine that hands back at most 8
-# files, 2 folders deep, returns all of it.
+# gpu.md (rendered from the bench's JSON by build/hgbench-report; the JSON
+# is in the tarball, so `hgbench-report --section gpu --results DIR`
+# renders it again here). They are written at exit whatever ends the run
+# (an error, the deadline, SIGTERM or SIGINT), so a machine that hands back
+# at most 8 files, 2 folders deep, returns all of it.
 #
 # Steps, each under one global deadline (CHECK_BUDGET_S, 300 s: a step gets
 # at most its own cap and never more than what is left, less the time to
