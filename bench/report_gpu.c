@@ -16,7 +16,9 @@
 #define FIG2_HEADING "Figure 2 on the GPU"
 #define NPARTS 6
 
-static const char *const PARTS[NPARTS] = {"models", "conv", "engines", "fig2", "pytorch", "phases"};
+/* the order of the section: the main results first, then the per-op and
+ * per-shape tables (the device record after them) */
+static const char *const PARTS[NPARTS] = {"engines", "fig2", "pytorch", "models", "conv", "phases"};
 
 /* 1 if the space-separated list holds word. */
 static int listed(const char *list, const char *word)
@@ -118,11 +120,10 @@ static int render(ReportCtx *c)
     if (quick)
         fprintf(f, "**QUICK run**: sizes cut to minutes (each part states its own); the numbers "
                    "show that the pipeline works on this device, not the full results.\n\n");
-    fprintf(f, "| device record | |\n|---|---|\n");
-    for (int i = 0; i < 5; i++) fprintf(f, "| %s | %s |\n", rec[i][0], val[i]);
-    fprintf(f, "| host | %ld CPUs, %s |\n\n", host_cpus, host_cpu);
+    fprintf(f, "Device: %s (its record, with the measured GEMM ceilings, is at the end of "
+               "the section).\n\n", val[0]);
     if (!rehearsal && val[2][0])
-        report_headline(c, "GPU", "The GPU (%s) measured a float32 GEMM ceiling of %s and a "
+        report_headline(c, "Device record", "The GPU (%s) measured a float32 GEMM ceiling of %s and a "
                         "float64 one of %s.", val[0], val[2], val[3]);
     for (int i = 0; i < NPARTS; i++) {
         int rerun = listed(parts, PARTS[i]);
@@ -148,6 +149,9 @@ static int render(ReportCtx *c)
         if (!shown && rerun && !strcmp(PARTS[i], current))
             fprintf(f, "### %s\n\n**interrupted** before its results were written.\n\n", PARTS[i]);
     }
+    fprintf(f, "### Device record\n\n| device record | |\n|---|---|\n");
+    for (int i = 0; i < 5; i++) fprintf(f, "| %s | %s |\n", rec[i][0], val[i]);
+    fprintf(f, "| host | %ld CPUs, %s |\n\n", host_cpus, host_cpu);
     rj_close(&r);
     return 0;
 bad:

@@ -71,7 +71,7 @@ int report_gpu_models(ReportCtx *c, Rj *r, json_t *gpu, int rerun)
     double ceil[2] = {atof(rj_str(r, gpu, "sgemm")), atof(rj_str(r, gpu, "dgemm"))};
     if (r->bad) return -1;
     fprintf(f, "GEMM rate: the op's GEMM-shaped FLOPs over its median time; × ceiling: that "
-               "rate over the same precision's GEMM ceiling above.\n\n");
+               "rate over the same precision's GEMM ceiling (the device record, below).\n\n");
     static const char *const head[] = {"precision", "batch", "model", "op", "k", "median ms",
                                        "GEMM TFLOP/s", "× ceiling", NULL};
     md_table_head(f, "lrllrrrr", head);

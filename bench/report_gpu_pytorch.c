@@ -196,6 +196,7 @@ int report_gpu_pytorch(ReportCtx *c, Rj *r, json_t *gpu, int rerun)
     const char *problem = rj_str(r, gpu, "pytorch_problem");
     const char *dnote = rj_str_opt(r, gpu, "pytorch_data_note", NULL);
     const char *cut = rj_str_opt(r, gpu, "pytorch_cut", NULL);
+    long rehearsal = rj_int(r, gpu, "rehearsal");
     if (r->bad) return -1;
     fprintf(f, "The bench-pytorch problem (LeNet, T = %ld, batch 128, lr 0.05 / momentum 0.9 / wd "
                "5e-4, lr learned in 10 windows, seed 1)%s%s exported by `build/cuda-f<p>/hgbench "
@@ -234,6 +235,17 @@ int report_gpu_pytorch(ReportCtx *c, Rj *r, json_t *gpu, int rerun)
                     md_f(b[1], 48, 2, pairs[i].pt_ms),
                     md_f(b[2], 48, 2, pairs[i].pt_ms / pairs[i].hg_ms));
         if (!npairs) fprintf(f, "| | no pair measured (see the failures above) | | | | |\n");
+        /* the headline: float32 bptt against autograd where measured, else the first pair;
+         * a rehearsal's numbers are no GPU's */
+        int h = -1;
+        for (int i = 0; i < npairs; i++)
+            if (h < 0 || (pairs[i].prec == 32 && !strcmp(pairs[i].engine, "bptt"))) h = i;
+        if (h >= 0 && !rehearsal)
+            report_headline(c, HEADING, "On the same GPU, PyTorch %s takes %sx hgbench %s's "
+                            "time per inner step (float%d, %s against %s ms, T = %ld).",
+                            pairs[h].method, md_f(b[0], 48, 2, pairs[h].pt_ms / pairs[h].hg_ms),
+                            pairs[h].engine, pairs[h].prec, md_f(b[1], 48, 2, pairs[h].pt_ms),
+                            md_f(b[2], 48, 2, pairs[h].hg_ms), steps);
         fprintf(f, "\n");
         if (cut) fprintf(f, "**Cut**: a run was %s.\n\n", cut);
         fprintf(f, "Reproduce: `build/cuda-f64/hgbench hypergrad --device cuda --engine bptt "

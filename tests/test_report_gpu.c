@@ -243,6 +243,11 @@ static void test_pytorch_pair(void)
              200.0 / ms);
     EXPECT(o.md && strstr(o.md, line), "the pair: %s", line);
     EXPECT(o.md && strstr(o.md, "PyTorch's device: NVIDIA H100."), "PyTorch's device");
+    snprintf(line, sizeof line, "PyTorch autograd takes %.2fx hgbench bptt's time per inner step "
+             "(float32, 200.00 against %.2f ms", 200.0 / ms, ms);
+    int found = 0;
+    for (int i = 0; i < o.c.nheads; i++) found |= strstr(o.c.heads[i].text, line) != NULL;
+    EXPECT(found, "a headline has '%s'", line);
     json_decref(hb);
     free(o.md);
 }
