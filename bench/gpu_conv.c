@@ -15,7 +15,10 @@
  *
  * Output: '#' context lines, then columns
  *   layer n op kc path median_ms min_ms status
- * (status "ok", or "skipped" with the reason in a '#' line above). Inputs
+ * (status "ok", or "skipped" with the reason in a '#' line above); with
+ * --json FILE also the same as JSON opened by the shared envelope
+ * (io/envelope.h): rows {layer, n, op, kc, path, median_ms, min_ms,
+ * status}, skipped_paths {path, reason}, and auto's picks as text. Inputs
  * are seeded normals; the numbers are not checked here (test_backend_ops
  * checks every path against the CPU). */
 #include <math.h>
@@ -27,7 +30,11 @@
 #include "../common/flags.h"
 #include "../common/mem.h"
 #include "../common/rng.h"
+#include "../common/real.h"
 #include "../common/timer.h"
+#include "../io/atomic_file.h"
+#include "../io/envelope.h"
+#include "../io/json_writer.h"
 #include "../models/model.h"
 
 #define PROG "hgbench-gpu-conv"
@@ -35,7 +42,7 @@
 #define MAX_REPEATS 99
 
 typedef struct Options {
-    const char *device;
+    const char *device, *json;
     int batches[MAX_LIST], nbatches, kcs[MAX_LIST], nkcs, repeats, help;
     double min_ms;
 } Options;
@@ -52,6 +59,8 @@ static FlagTable conv_flags(Options *o)
          FLAG_INT, .target = &o->repeats, .lo = 1, .hi = MAX_REPEATS},
         {"--min-ms", "MS", "20", "each repeat runs calls until it lasts this long", FLAG_REAL,
          .target = &o->min_ms, .lo = 0, .hi = 1e5},
+        {"--json", "FILE", "none", "also the results as JSON (atomically)", FLAG_STRING,
+         .target = &o->json},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &o->help},
         {NULL, NULL, NULL, NULL, 0, .target = NULL},
     }};
@@ -233,6 +242,34 @@ int main(int argc, char **argv)
     printf("# " PROG " --device %s: %d repeats of at least %g ms each; median and min ms per "
            "call\n", be->name, o.repeats, o.min_ms);
     printf("# columns: layer n op kc path median_ms min_ms status\n");
+    /* --json: written as the rows come, committed at the end (atomic) */
+    AtomicFile af;
+    JsonWriter jw, *J = NULL;
+    if (o.json) {
+        if (atomic_open(&af, o.json, &err)) {
+            fprintf(stderr, PROG ": --json: %s\n", err.msg);
+            return 3;
+        }
+        J = &jw;
+        json_init(J, af.f);
+        const Envelope env = {.program = PROG, .argc = argc, .argv = argv, .threads = 1,
+                              .precision = HG_REAL_NAME, .device = be->name};
+        envelope_begin(J, &env);
+        json_field_int(J, "repeats", o.repeats);
+        json_field_double(J, "min_ms", o.min_ms);
+        json_key(J, "skipped_paths");
+        json_array_begin(J, 0);
+        for (int p = 0; p < npaths; p++)
+            if (be->layer.conv_path && be->layer.conv_path(paths[p], &err)) {
+                json_object_begin(J, 1);
+                json_field_string(J, "path", paths[p]);
+                json_field_string(J, "reason", err.msg);
+                json_object_end(J);
+            }
+        json_array_end(J);
+        json_key(J, "rows");
+        json_array_begin(J, 0);
+    }
     int kc_max = 1;
     for (int k = 0; k < o.nkcs; k++)
         kc_max = o.kcs[k] > kc_max ? o.kcs[k] : kc_max;
@@ -260,6 +297,18 @@ int main(int argc, char **argv)
                         printf("%-8s %5d %-9s %3d %-6s %10.4f %10.4f %s\n", convs[c].name, n,
                                OP_NAMES[op], kc, paths[p], med, mn, ok ? "ok" : "failed");
                         fflush(stdout);
+                        if (J) {
+                            json_object_begin(J, 1);
+                            json_field_string(J, "layer", convs[c].name);
+                            json_field_int(J, "n", n);
+                            json_field_string(J, "op", OP_NAMES[op]);
+                            json_field_int(J, "kc", kc);
+                            json_field_string(J, "path", paths[p]);
+                            json_field_double(J, "median_ms", med);
+                            json_field_double(J, "min_ms", mn);
+                            json_field_string(J, "status", ok ? "ok" : "failed");
+                            json_object_end(J);
+                        }
                     }
                 bufs_free(&b, be);
             }
@@ -276,9 +325,23 @@ int main(int argc, char **argv)
                              op >= OP_RFORWARD ? o.kcs[k] : 1, sc);
                 bufs_free(&b, be);
             }
-        char report[1 << 16];
+        static char report[1 << 16];
         be->layer.conv_picks(report, sizeof report);
         fputs(report, stdout);
+        if (J) {
+            json_array_end(J);
+            json_field_string(J, "auto_picks", report);
+        }
+    } else if (J) {
+        json_array_end(J);
+    }
+    if (J) {
+        json_object_end(J);
+        fputc('\n', af.f);
+        if (atomic_commit(&af, &err)) {
+            fprintf(stderr, PROG ": --json: %s\n", err.msg);
+            return 3;
+        }
     }
     be->mem.scratch_free(sc);
     return failed ? 1 : 0;

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench-gpu.sh — the gpu section of `make bench`: profiling a GPU (issue 9).
 # Skipped, with the CUDA error that refused the device, where there is no
-# CUDA build or no usable GPU (exit 0: the section says why). On a GPU, in
-# parts (GPU_PARTS), each writing its raw files under bench/results/ and its
-# Markdown to bench/results/gpu-<part>.md, put together in bench/results/gpu.md:
+# CUDA build or no usable GPU (exit 0: gpu.json says why). On a GPU, in
+# parts (GPU_PARTS), each writing its raw files under $RESULTS_DIR (default
+# bench/results), recorded in $RESULTS_DIR/gpu.json (build/hgbench-manifest:
+# the envelope, the device record, each part's outcome), from which
+# hgbench-report renders the section (bench/report_gpu*.c: tables, plots,
+# headlines; this script writes no Markdown):
 #   - the device record and measured ceilings (hgbench-gpu-info: name,
 #     compute capability, SMs, memory, clocks, driver, runtime, cuBLAS and
 #     cuDNN versions; float32 and float64 GEMM TFLOP/s, copy GB/s), always;
@@ -24,14 +27,15 @@
 #            kept) and float64 (comparing the float32 run, and those
 #            trajectories' reverse pass redone in float64 on the GPU), as
 #            scripts/fig2.sh does on the CPU, plus CPU_FIG2_SEEDS seeds of the
-#            CPU in float64 against the GPU's;
+#            CPU in float64 against the GPU's (gpu-fig2.json and
+#            gpu-fig2-f32.json: hgbench-report draws its tables and plots);
 #   pytorch  the bench-pytorch problem exported by hgbench on the GPU and
 #            recomputed by PyTorch on the same GPU (pytorch_baseline.py
 #            --device cuda), PyTorch's time over hgbench's; where PyTorch has
 #            no CUDA the part says so;
-#   phases   per-phase times from CUDA events (scripts/gpu-phase-table.sh on
-#            the models part's per-layer profiles and the engines part's
-#            per-run phases).
+#   phases   per-phase times from CUDA events (the models part's per-layer
+#            profiles and the engines part's per-run phases, tabled by
+#            hgbench-report from their JSON).
 # Only the CUDA builds are needed (build/cuda-f32, build/cuda-f64; the CPU
 # runs are theirs with --device cpu). Every number is measured in this run;
 # a part that fails says so and the others still run. Exit 1 if a run on a
@@ -40,7 +44,7 @@
 # Environment: QUICK=1 (small sizes, minutes), THREADS (host threads of the
 # GPU runs, 2), CPU_THREADS (the CPU runs', all CPUs), COMMIT, DATA_DIR
 # (Fashion-MNIST folder), GPU_PARTS ("models conv engines fig2 pytorch phases"; a
-# part left out keeps its last fragment, marked as not rerun), BUDGET_S
+# part left out is not in gpu.json, so the section leaves it out), BUDGET_S
 # (seconds: a part starting later is not run, a program still running then
 # is stopped; both said in the section), BATCHES ("128 1024"; QUICK "128"),
 # HORIZONS, COUNTS, COUNT_T, CPU_HORIZONS, CPU_COUNTS, ENGINE_DATA
@@ -53,8 +57,8 @@
 # REHEARSE=1 runs every part on the strict fake device instead of the GPU
 # (HG_FAKE_DEVICE=strict: `--device cuda` is the CPU's kernels with device
 # memory closed to the host outside backend ops), into REHEARSE_DIR (default
-# a new temporary folder; never bench/results), its Markdown headed as a
-# rehearsal: to try this script's plumbing, and the programs' device code
+# a new temporary folder; never bench/results), its gpu.json marked as a
+# rehearsal (the section says so first): to try this script's plumbing, and the programs' device code
 # paths, where there is no GPU, with no number in it from one. Its programs
 # are GPU_BUILD_PREFIX{32,64}/ (build/cuda-f, else build/f: the CPU builds).
 set -uo pipefail
@@ -62,19 +66,20 @@ cd "$(dirname "$0")/.." || exit 1
 
 quick=${QUICK:-0}
 commit=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+export HGBENCH_COMMIT=$commit # the envelope's commit for programs without --commit
 threads=${THREADS:-2}
 cpu_threads=${CPU_THREADS:-$(nproc)}
 parts=${GPU_PARTS:-models conv engines fig2 pytorch phases}
-r=bench/results plots_dir=plots gdev=cuda rehearse=""
+r=${RESULTS_DIR:-bench/results} plots_dir=${PLOTS_DIR:-plots} gdev=cuda rehearse=""
 cb=${GPU_BUILD_PREFIX:-build/cuda-f}
 if [ "${REHEARSE:-0}" = 1 ]; then
   r=${REHEARSE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-rehearsal.XXXXXX")} plots_dir=$r/plots
   [ -n "${GPU_BUILD_PREFIX:-}" ] || [ -x build/cuda-f32/hgbench ] || cb=build/f
   export HG_FAKE_DEVICE=strict OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-  rehearse="**REHEARSAL on the CPU** (REHEARSE=1): every \"GPU\" run below ran on the strict fake device (the CPU's kernels behind device memory, HG_FAKE_DEVICE=strict); no number here is from a GPU."
+  rehearse=1
   echo "bench-gpu: rehearsal on the CPU into $r" >&2
 fi
-md=$r/gpu.md info=$r/gpu-info.txt
+info=$r/gpu-info.txt
 mkdir -p "$r" "$plots_dir"
 status=0
 start=$(date +%s)
@@ -85,8 +90,27 @@ for p in $parts; do
   case " $all_parts " in *" $p "*) ;; *) echo "bench-gpu: GPU_PARTS: unknown part '$p' (known: $all_parts)" >&2; exit 2 ;; esac
 done
 
+# gpu.json: the section's record (hgbench-manifest: the envelope, the
+# settings, the device record, each part's outcome); hgbench-report renders
+# the section from it (bench/report_gpu.c). Members added by the parts.
+manifest=${GPU_MANIFEST:-build/hgbench-manifest}
+[ -x "$manifest" ] || { echo "bench-gpu: $manifest not found: run make first" >&2; exit 2; }
+members=()
+repro=()
+[ "$quick" = 1 ] && repro+=(QUICK=1)
+[ -n "${GPU_PARTS:-}" ] && repro+=("GPU_PARTS=$parts")
+[ -n "${BUDGET_S:-}" ] && repro+=("BUDGET_S=$BUDGET_S")
+[ -n "$rehearse" ] && repro+=(REHEARSE=1)
+repro+=(bash scripts/bench-gpu.sh)
+write_json() {  # extra members...
+  "$manifest" --out "$r/gpu.json" --program scripts/bench-gpu.sh --commit "$commit" \
+    --threads "$threads" --precision "float32,float64" \
+    --int "quick=$([ "$quick" = 1 ] && echo 1 || echo 0)" --int "rehearsal=$([ -n "$rehearse" ] && echo 1 || echo 0)" \
+    --str "parts=$parts" --int "cpu_threads=$cpu_threads" "${members[@]}" "$@" -- "${repro[@]}" ||
+    { echo "bench-gpu: $r/gpu.json not written" >&2; status=1; }
+}
 skip() {  # why
-  { echo "## GPU"; echo; echo "**skipped**: $1"; echo; } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+  write_json --str "skipped=$1"
   echo "bench-gpu: skipped: $1" >&2
   exit 0
 }
@@ -161,45 +185,21 @@ outcome() {
   local e; e=$(errline "$1")
   case $e in "$budget_mark"*) echo "**stopped** ${e#stopped }" ;; *) echo "**failed**: ${e:-no message}" ;; esac
 }
-frag() {  # part: stdin to bench/results/gpu-<part>.md, atomically
-  cat > "$r/gpu-$1.md.tmp.$$" && mv "$r/gpu-$1.md.tmp.$$" "$r/gpu-$1.md"
-}
-stamp() { echo "*Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ "$quick" = 1 ] && echo '; QUICK=1 sizes').*"; }
 
-# gpu.md from the device record and the parts' fragments; $1: a note (an
-# interruption) put first.
-write_md() {
-  {
-    echo "## GPU"
-    echo
-    [ -n "$rehearse" ] && { echo "$rehearse"; echo; }
-    [ -n "${1:-}" ] && { echo "$1"; echo; }
-    echo "Commit $commit; $(date -u +%Y-%m-%dT%H:%M:%SZ). Command: \`$([ "$quick" = 1 ] && echo 'QUICK=1 ')bash scripts/bench-gpu.sh\`$([ -n "${GPU_PARTS:-}" ] && echo " with GPU_PARTS=\"$parts\"")$([ -n "${BUDGET_S:-}" ] && echo ", BUDGET_S=$BUDGET_S")."
-    [ "$quick" = 1 ] && { echo; echo "**QUICK run**: sizes cut to minutes (each part states its own); the numbers show that the pipeline works on this device, not the full results."; }
-    echo
-    echo "| device record | |"
-    echo "|---|---|"
-    echo "| device | $(val gpu "$info") |"
-    echo "| clocks | $(val clocks "$info") |"
-    echo "| float32 GEMM ceiling | $(val sgemm "$info") |"
-    echo "| float64 GEMM ceiling | $(val dgemm "$info") |"
-    echo "| device-to-device copy | $(val copy "$info") |"
-    echo "| host | $(nproc) CPUs, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1) |"
-    echo
-    for p in $all_parts; do
-      local f=$r/gpu-$p.md rerun=0
-      for x in $parts; do [ "$x" = "$p" ] && rerun=1; done
-      if [ -f "$f" ]; then
-        [ $rerun = 1 ] || { echo "*(Part \`$p\` not rerun here: as an earlier run wrote it.)*"; echo; }
-        cat "$f"
-      elif [ $rerun = 1 ] && [ "$p" = "$current" ]; then
-        echo "### $p"; echo; echo "**interrupted** before its results were written."; echo
-      fi
-    done
-  } > "$md.tmp.$$" && mv "$md.tmp.$$" "$md"
+# gpu.json from the device record and what the parts recorded; $1: a note
+# (an interruption) put first.
+write_record() {
+  local m=()
+  [ -n "${1:-}" ] && m+=(--str "note=$1")
+  [ -n "$current" ] && m+=(--str "current=$current")
+  m+=(--str "gpu=$(val gpu "$info")" --str "clocks=$(val clocks "$info")"
+      --str "sgemm=$(val sgemm "$info")" --str "dgemm=$(val dgemm "$info")"
+      --str "copy=$(val copy "$info")" --int "host_cpus=$(nproc)"
+      --str "host_cpu=$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1)")
+  write_json "${m[@]}"
 }
 cleanup() { rm -f "$r"/*.tmp.$$; [ -n "$scratch" ] && rm -rf "$scratch"; }
-on_signal() { cleanup; write_md "**Interrupted** ($1) during part \`${current:-none}\`: the parts after it did not run."; exit "$2"; }
+on_signal() { cleanup; write_record "**Interrupted** ($1) during part \`${current:-none}\`: the parts after it did not run."; exit "$2"; }
 trap 'on_signal SIGINT 130' INT
 trap 'on_signal SIGTERM 143' TERM
 trap 'cleanup; exit 141' PIPE
@@ -208,48 +208,25 @@ trap cleanup EXIT
 # ---- models: the model ops on the device ------------------------------------------
 part_models() {
   local p b raw
-  if [ -z "$fashion_dir" ]; then
-    { echo "### Model ops on the device"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag models
-    return
-  fi
+  if [ -z "$fashion_dir" ]; then members+=(--str "models_not_run=$no_fashion"); return; fi
   for p in 32 64; do
     for b in $batches; do
-      raw=$r/gpu-models-f$p-b$b.txt
-      rm -f "$raw" "$raw.err"
+      raw=$r/gpu-models-f$p-b$b
+      rm -f "$raw.txt" "$raw.json" "$raw.err"
+      # the text (--out) is the phases part's input; the JSON the table's
       runlog "models float$p batch $b" "$raw.err.tmp.$$" \
         ${cb}$p/hgbench-models --device "$gdev" --batch "$b" --threads "$threads" \
-        --commit "$commit" "${fashion_args[@]}" ${MODELS_ARGS:-} --out "$raw"
-      [ $rc -eq 0 ] || cp "$raw.err.tmp.$$" "$raw.err"
+        --commit "$commit" "${fashion_args[@]}" ${MODELS_ARGS:-} --out "$raw.txt" --json "$raw.json"
+      # a failed run (or row) is one row saying so, as before; its stderr kept
+      if [ $rc -ne 0 ] || [ ! -f "$raw.json" ]; then
+        cp "$raw.err.tmp.$$" "$raw.err"
+        members+=(--str "models_f${p}_b${b}_failed=$(outcome "$raw.err")")
+      fi
       rm -f "$raw.err.tmp.$$"
     done
   done
-  {
-    echo "### Model ops on the device (Fashion-MNIST batches; medians of 9 repeats)"
-    echo
-    stamp
-    echo
-    echo "GEMM rate: the op's GEMM-shaped FLOPs over its median time; × ceiling: that rate over the"
-    echo "same precision's GEMM ceiling above."
-    echo
-    echo "| precision | batch | model | op | k | median ms | GEMM TFLOP/s | × ceiling |"
-    echo "|---|--:|---|---|--:|--:|--:|--:|"
-    for p in 32 64; do
-      local ceil
-      ceil=$(val "$([ $p = 32 ] && echo sgemm || echo dgemm)" "$info" | cut -d' ' -f1)
-      for b in $batches; do
-        raw=$r/gpu-models-f$p-b$b.txt
-        if [ ! -f "$raw" ] || [ -f "$raw.err" ]; then
-          echo "| float$p | $b | $(outcome "$raw.err") | | | | | |"; rm -f "$raw.err"; continue
-        fi
-        awk -v p="$p" -v b="$b" -v c="$ceil" '/^#/ || NF < 12 { next }
-          $12 == "ok" { printf "| float%s | %s | %s | %s | %s | %.4g | %.3g | %.3f |\n", p, b, $1, $3,
-                        ($4 == "-" ? "" : $4), $6, $11 / 1000, (c > 0 ? $11 / 1000 / c : 0) }
-          $12 != "ok" { printf "| float%s | %s | %s | %s | %s | **failed** | | |\n", p, b, $1, $3, $4 }' "$raw"
-      done
-    done
-    echo
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-  } | frag models
+  members+=(--str "models_batches=$batches")
+  [ -n "$cut_note" ] && members+=(--str "models_cut=$cut_note")
 }
 
 # ---- engines: vs T and vs N on the device, the CPU beside it ------------------------
@@ -266,25 +243,7 @@ engines_run() {
     --label "$label" --threads "$threads_here" --commit "$commit" --plain-repeats "$plain_repeats" \
     "$@" --out "$out.txt" --json "$out.json"
   # exit 1 is a failed row (in the table); others leave no table
-  if [ ! -f "$out.txt" ]; then mv "$out.err.tmp.$$" "$out.err"; else rm -f "$out.err.tmp.$$"; fi
-}
-# The GPU rows of one experiment with the CPU's beside them: GPU file, CPU file.
-engines_table() {
-  echo "| engine | T | K | GPU s | GPU ms/step | × GPU plain step | CPU s | CPU / GPU | trajectory (checkpoints) MiB | buffer MiB | tangents MiB | device peak MiB | \\|hg\\| GPU vs CPU |"
-  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-  awk -v cpu="$2" '/^#/ { next }
-    FILENAME == cpu { key = $1 " " $2 " " $3
-                if ($4 == "ok") { ct[key] = $5; cn[key] = $16 } else cs[key] = $4
-                next }
-    { key = $1 " " $2 " " $3
-      if ($4 != "ok") { msg = $5; for (i = 6; i <= NF; i++) msg = msg " " $i
-                        gsub(/\|/, "\\|", msg)
-                        printf "| %s | %s | %s | **%s**: %s | | | | | | | | | |\n", $1, $2, $3, $4, msg; next }
-      cpu = (key in ct) ? sprintf("%.3f", ct[key]) : ((key in cs) ? cs[key] : "not run")
-      ratio = ((key in ct) && $5 > 0) ? sprintf("%.2f", ct[key] / $5) : ""
-      d = ((key in cn) && cn[key] != 0) ? sprintf("%.2g", ($16 - cn[key]) / cn[key]) : ""
-      printf "| %s | %s | %s | %.3f | %.3f | %.2f | %s | %s | %.2f | %.4f | %.2f | %s | %s |\n",
-             $1, $2, $3, $5, $6, $7, cpu, ratio, $8 + $17, $9, $10, $19, d }' "$2" "$1"
+  if [ ! -f "$out.json" ]; then mv "$out.err.tmp.$$" "$out.err"; else rm -f "$out.err.tmp.$$"; fi
 }
 part_engines() {
   local data p dflags name
@@ -305,59 +264,23 @@ part_engines() {
         --engines forward,bptt,reversible
     done
   done
-  {
-    echo "### Engines on the device: vs T and vs N"
-    echo
-    stamp
-    echo
-    echo "LeNet, batch 128, lr 0.05 / momentum 0.9 / wd 5e-4 constant (hgbench-engines, as experiments 1"
-    echo "and 2 on the CPU). **vs T**: every engine, lr learned in K = 10 windows, T ∈ {$horizons} on the"
-    echo "GPU, T ∈ {$cpu_horizons} on the CPU. **vs N**: forward against the reverse engines at"
-    echo "T = $count_t, N = K ∈ {$counts} on the GPU, {$cpu_counts} on the CPU. GPU runs: --device cuda,"
-    echo "$threads host threads; CPU runs: the same binary with --device cpu, $cpu_threads threads, same"
-    echo "machine, same run. CPU / GPU: the CPU's time over the GPU's for the same (engine, T, K). Times"
-    echo "include the final validation gradient (1000 examples). Engine state: the allocator's peaks by"
-    echo "kind during the run (on the device: device memory). Device peak: the device's peak use"
-    echo "(cudaMemGetInfo at each allocation) since the program started, so it only grows down a"
-    echo "table. \\|hg\\| GPU vs CPU: the relative difference of the hypergradient's norm (same"
-    echo "precision, same seeds; summation orders differ). A run whose state does not fit is a"
-    echo "**skipped** row with the engine's refusal, not a number."
-    echo
-    for data in $engine_data; do
-      case $data in synthetic) name="synthetic 3x32x32" ;; fashion-mnist) name="Fashion-MNIST" ;; *) continue ;; esac
-      for p in $engine_precs; do
-        echo "#### $name, float$p"
-        echo
-        if [ "$data" = fashion-mnist ] && [ -z "$fashion_dir" ]; then
-          echo "**not run**: $no_fashion."; echo; continue
-        fi
-        local exp
-        for exp in horizon count; do
-          local g=$r/gpu-engines-$exp-$data-f$p-cuda c=$r/gpu-engines-$exp-$data-f$p-cpu
-          echo "**$([ $exp = horizon ] && echo "vs T" || echo "vs N (T = $count_t)")**$([ -f "$g.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/; GPU plain step \1 ms/p' "$g.txt")$([ -f "$c.txt" ] && sed -n 's/^# plain step (gradient + update): median \([0-9.]*\) ms.*/, CPU plain step \1 ms/p' "$c.txt")."
-          echo
-          if [ ! -f "$g.txt" ]; then
-            echo "GPU run: $(outcome "$g.err")"; echo
-          else
-            engines_table "$g.txt" "$([ -f "$c.txt" ] && echo "$c.txt" || echo /dev/null)"
-            echo
-            [ -f "$c.txt" ] || echo "CPU run: $(outcome "$c.err")"
-            echo "First row's command: \`$(sed -n 's/^# reproduce [^:]*: //p' "$g.txt" | head -n 1)\` (every row's is in \`$g.txt\`)."
-            echo
-          fi
-        done
-      done
-    done
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note; its rows are missing."; echo; }
-  } | frag engines
+  # the settings the section states, and what became of runs that left no JSON
+  members+=(--str "engines_data=$engine_data" --str "engines_precisions=$engine_precs"
+            --str "engines_horizons=$horizons" --str "engines_counts=$counts" --int "engines_count_t=$count_t"
+            --str "engines_cpu_horizons=$cpu_horizons" --str "engines_cpu_counts=$cpu_counts")
+  [ -z "$fashion_dir" ] && members+=(--str "fashion_missing=$no_fashion")
+  local f
+  for f in "$r"/gpu-engines-*.err; do
+    [ -f "$f" ] || continue
+    local label=${f##*/gpu-engines-}; label=${label%.err}
+    members+=(--str "engines_${label}_failed=$(outcome "$f")")
+  done
+  [ -n "$cut_note" ] && members+=(--str "engines_cut=$cut_note")
 }
 
 # ---- fig2: Figure 2 with the paper's seeds on the GPU -------------------------------
 part_fig2() {
-  if [ -z "$fashion_dir" ]; then
-    { echo "### Figure 2 on the GPU"; echo; stamp; echo; echo "**not run**: $no_fashion."; echo; } | frag fig2
-    return
-  fi
+  if [ -z "$fashion_dir" ]; then members+=(--str "fig2_not_run=$no_fashion"); return; fi
   local args rs cs
   args=(--device "$gdev" --threads "$threads" --commit "$commit" "${fashion_args[@]}")
   # shellcheck disable=SC2206 # FIG2_ARGS: extra words (gpu-check's rehearsal sizes)
@@ -367,10 +290,9 @@ part_fig2() {
   cs=${CPU_FIG2_SEEDS:-2}
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/hgbench-gpu-fig2.XXXXXX") || { status=1; return; }
   local cmd32 cmdc cmd64
-  cmd32=("${cb}32/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2-f32.txt" --json "$r/gpu-fig2-f32.json"
-         --steps-out "$r/gpu-fig2-f32-steps.txt" --seeds-out "$scratch/f32" --record "$rs")
-  cmd64=("${cb}64/hgbench-fig2" "${args[@]}" --out "$r/gpu-fig2.txt" --json "$r/gpu-fig2.json"
-         --steps-out "$r/gpu-fig2-steps.txt" --compare "float32=$scratch/f32")
+  cmd32=("${cb}32/hgbench-fig2" "${args[@]}" --json "$r/gpu-fig2-f32.json"
+         --seeds-out "$scratch/f32" --record "$rs")
+  cmd64=("${cb}64/hgbench-fig2" "${args[@]}" --json "$r/gpu-fig2.json" --compare "float32=$scratch/f32")
   cmdc=()
   if [ "$cs" -ge 2 ]; then
     cmdc=("${cb}64/hgbench-fig2" "${args[@]}" --device cpu --threads "$cpu_threads" --seeds "$cs"
@@ -386,72 +308,10 @@ part_fig2() {
   fi
   echo "bench-gpu: fig2 3/3 float64 on the GPU, comparing both" >&2
   runlog "fig2 float64" "$scratch/f64.err" "${cmd64[@]}" > /dev/null
-  local plot_note=""
-  if [ -f "$r/gpu-fig2.txt" ]; then
-    if command -v gnuplot > /dev/null; then
-      local with32=()
-      [ -f "$r/gpu-fig2-f32.txt" ] && with32=("$r/gpu-fig2-f32.txt" "$r/gpu-fig2-f32-steps.txt")
-      scripts/fig2-plot.sh "$r/gpu-fig2.txt" "$r/gpu-fig2-steps.txt" "$plots_dir/gpu-fig2" "${with32[@]}" >&2 ||
-        status=1
-    else
-      plot_note="Not plotted here (no gnuplot on this machine): \`scripts/fig2-plot.sh $r/gpu-fig2.txt $r/gpu-fig2-steps.txt plots/gpu-fig2 $r/gpu-fig2-f32.txt $r/gpu-fig2-f32-steps.txt\` draws it from the raw files."
-    fi
-  fi
-  show() { printf '    '; printf ' %q' "$@" | sed 's|'"$scratch"'|$TMP|g'; echo; }
-  {
-    echo "### Figure 2 on the GPU"
-    echo
-    stamp
-    echo
-    if [ ! -f "$r/gpu-fig2.txt" ]; then
-      echo "No float64 results: $(outcome "$scratch/f64.err")"
-      [ -f "$r/gpu-fig2-f32.txt" ] || echo "float32: $(outcome "$scratch/f32.err")"
-      echo
-    else
-      echo "hgbench-fig2 --device cuda, float64 (the curve) and float32 (beside it), as experiment 3"
-      echo "(scripts/fig2.sh) on the CPU, without its --kahan run."
-      echo
-      grep -E '^# (date|model|inner|seeds|engines|succeeded|time|truth|windows): ' "$r/gpu-fig2.txt" | sed 's/^# /- /'
-      echo
-      echo "| W | MSE(W) float64 | MSE(W) float32 | bound σ²/W + ε²(W²−1)/12, fitted | same, estimated | with correlation term, fitted |"
-      echo "|--:|--:|--:|--:|--:|--:|"
-      local f32=/dev/null
-      [ -f "$r/gpu-fig2-f32.txt" ] && f32=$r/gpu-fig2-f32.txt
-      awk -v f32="$f32" 'FILENAME == f32 { if (/^# block 1/) stop32 = 1; if (!stop32 && !/^#/ && NF == 5) m32[$1] = $2; next }
-           /^# block 1/ { exit } /^#/ || NF != 5 { next }
-           { printf "| %s | %.4g | %s | %.4g | %.4g | %.4g |\n", $1, $2,
-                    ($1 in m32) ? sprintf("%.4g", m32[$1]) : "-", $3, $4, $5 }' \
-          "$f32" "$r/gpu-fig2.txt"
-      echo
-      grep -E '^# (measured minimum|greedy|bound|  fit|  estimated|check):? ' "$r/gpu-fig2.txt" | sed 's/^# */- /'
-      [ -f "$r/gpu-fig2-f32.txt" ] && grep -E '^# (measured minimum|greedy|time):' "$r/gpu-fig2-f32.txt" |
-        sed 's/^# */- float32 run: /'
-      [ -f "$r/gpu-fig2-f32.txt" ] || echo "- float32 run: $(outcome "$scratch/f32.err")"
-      grep -E '^# FAILED' "$r/gpu-fig2.txt" | sed 's/^# /- **/; s/$/**/'
-      echo
-      echo "Other runs' per-step values against this float64 GPU run (\`float32\`: the GPU's float32 run;"
-      echo "\`:reverse64\`: its recorded trajectories with the reverse pass redone in float64 on the GPU;"
-      echo "\`cpu-float64\`: the CPU in float64 on the first $cs seeds, no greedy):"
-      echo
-      echo "| run vs float64 GPU | seeds | mean square difference | ÷ MSE(1) | relative rms | worst seed | correlation | validation loss difference |"
-      echo "|---|--:|--:|--:|--:|--:|--:|--:|"
-      awk '/^# block 2/ { f = 1; next } f && !/^#/ && NF == 8 {
-             printf "| %s | %s | %.3g | %.3g | %.3g | %.3g | %.4f | %.3g |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$r/gpu-fig2.txt"
-      echo
-      if [ -n "$plot_note" ]; then echo "$plot_note"
-      else echo "![MSE vs window, GPU]($plots_dir/gpu-fig2.png)"
-           [ -f "$plots_dir/gpu-fig2-steps.png" ] && echo "![per-step hypergradients, GPU]($plots_dir/gpu-fig2-steps.png)"
-      fi
-    fi
-    echo
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-    echo "Reproduce (\$TMP: any scratch folder):"
-    echo
-    show "${cmd32[@]}"
-    [ ${#cmdc[@]} -gt 0 ] && show "${cmdc[@]}"
-    show "${cmd64[@]}"
-    echo
-  } | frag fig2
+  # what became of runs that left no results (hgbench-report says it)
+  [ -f "$r/gpu-fig2.json" ] || members+=(--str "fig2_f64_failed=$(outcome "$scratch/f64.err")")
+  [ -f "$r/gpu-fig2-f32.json" ] || members+=(--str "fig2_f32_failed=$(outcome "$scratch/f32.err")")
+  [ -n "$cut_note" ] && members+=(--str "fig2_cut=$cut_note")
   rm -rf "$scratch"; scratch=""
 }
 
@@ -462,25 +322,25 @@ part_pytorch() {
     tried+=" $c"
     command -v "$c" > /dev/null && "$c" -c 'import torch' 2> /dev/null && { py=$c; break; }
   done
-  local head="### PyTorch on the same GPU"
   if [ -z "$py" ]; then
-    { echo "$head"; echo; stamp; echo; echo "**not measured**: no Python here imports torch (tried:$tried; PYTHON sets one)."; echo; } | frag pytorch
+    members+=(--str "pytorch_not_measured=no Python here imports torch (tried:$tried; PYTHON sets one)")
     return
   fi
   local tinfo cuda_ok
   tinfo=$("$py" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)
   cuda_ok=$("$py" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null)
-  [ -n "$rehearse" ] && cuda_ok=1 # pytorch_baseline.py runs on the CPU then
+  local ptdev=$gdev
+  [ -n "$rehearse" ] && cuda_ok=1 ptdev=cpu # pytorch_baseline.py runs on the CPU then
   if [ "$cuda_ok" != 1 ]; then
-    { echo "$head"; echo; stamp; echo; echo "**not measured**: PyTorch $tinfo ($py) has no usable CUDA device here (\`torch.cuda.is_available()\` is False): no PyTorch GPU run to compare with."; echo; } | frag pytorch
+    members+=(--str "pytorch_not_measured=PyTorch $tinfo ($py) has no usable CUDA device here (\`torch.cuda.is_available()\` is False): no PyTorch GPU run to compare with")
     return
   fi
-  local steps repeats data dnote="" prec e rep dir out extra
+  local steps repeats data dnote="" prec e rep dir out extra f
   steps=${PT_STEPS:-100} repeats=${PT_REPEATS:-3}
   [ "$quick" = 1 ] && steps=${PT_STEPS:-10} repeats=${PT_REPEATS:-1}
   if ! [ "$steps" -ge 10 ] 2>/dev/null || ! [ "$repeats" -ge 1 ] 2>/dev/null; then
     echo "bench-gpu: PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat" >&2
-    { echo "$head"; echo; stamp; echo; echo "**failed**: PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat."; echo; } | frag pytorch
+    members+=(--str "pytorch_failed=PT_STEPS=$steps PT_REPEATS=$repeats: expected T >= 10 (lr is learned in 10 windows) and at least 1 repeat")
     status=1; return
   fi
   data=(--data fashion-mnist "${fashion_args[@]}")
@@ -504,97 +364,23 @@ part_pytorch() {
     done
     if [ -f "$dir/problem.json" ]; then
       runlog "pytorch float$prec" "$r/gpu-pytorch-f$prec.err.tmp.$$" "$py" scripts/pytorch_baseline.py \
-        "$dir" --device "$gdev" --threads "$threads" --repeats "$repeats" --json "$r/gpu-pytorch-f$prec.json"
+        "$dir" --device "$ptdev" --threads "$threads" --repeats "$repeats" --json "$r/gpu-pytorch-f$prec.json"
       [ $rc -eq 0 ] || cp "$r/gpu-pytorch-f$prec.err.tmp.$$" "$r/gpu-pytorch-f$prec.err"
       rm -f "$r/gpu-pytorch-f$prec.err.tmp.$$"
     fi
   done
-  {
-    echo "$head"
-    echo
-    stamp
-    echo
-    echo "The bench-pytorch problem (LeNet, T = $steps, batch 128, lr 0.05 / momentum 0.9 / wd 5e-4, lr learned"
-    echo "in 10 windows, seed 1)$dnote exported by \`build/cuda-f<p>/hgbench hypergrad --device cuda --export\`"
-    echo "and recomputed by PyTorch $tinfo on the same GPU from the exported files (\`pytorch_baseline.py"
-    echo "--device cuda\`: tensors on the device before timing, one untimed warm-up run per method, each timed"
-    echo "run ended by \`torch.cuda.synchronize()\`). Times: the median of $repeats run$([ "$repeats" = 1 ] || echo s) of each; hgbench's"
-    echo "are its engine run (\`time_s\`), PyTorch's its method. Error: max-norm relative difference of"
-    echo "the hypergradient from hgbench's GPU bptt at the same precision."
-    echo
-    "$py" - "$r" "$repeats" <<'EOF'
-import glob, json, os, sys
-import numpy as np
-r, repeats = sys.argv[1:3]
-def hg(e, prec):
-    path = f"{r}/gpu-pytorch-hgbench-{e}-f{prec}.json"
-    try:
-        runs = [json.load(open(p)) for p in [path] + glob.glob(path[:-5] + ".r*.json")]
-    except (OSError, ValueError):
-        return None
-    d = runs[0]
-    v = np.concatenate([np.asarray(d["hypergrad"][k], dtype=float) for k in ("lr", "mom", "wd") if k in d["hypergrad"]])
-    return {"s": float(np.median([x["time_s"] for x in runs])), "steps": d["steps"], "hg": v}
-def why(path):
-    try:
-        lines = [l for l in open(path).read().splitlines() if l and not l.startswith("[")]
-    except OSError:
-        return "**failed**: no result"
-    last = lines[-1].replace("|", "\\|") if lines else "no message"
-    return "**stopped** " + last[len("stopped "):] if last.startswith("stopped by the time budget") else "**failed**: " + last
-def pt(prec):
-    try:
-        return json.load(open(f"{r}/gpu-pytorch-f{prec}.json"))
-    except (OSError, ValueError):
-        return None
-print("| method | precision | s per hypergradient | ms per step | rel. error vs hgbench GPU bptt |")
-print("|---|---|--:|--:|--:|")
-ratios = []
-for prec in (64, 32):
-    ref = hg("bptt", prec)
-    def err(v):
-        return "" if ref is None else "%.2g" % (np.max(np.abs(v - ref["hg"])) / max(np.max(np.abs(ref["hg"])), 1e-300))
-    for e in ("bptt", "forward"):
-        h = hg(e, prec)
-        if h is None:
-            print(f"| hgbench {e} (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-hgbench-{e}-f{prec}.err')} | | |")
-        else:
-            print(f"| hgbench {e} (GPU) | float{prec} | {h['s']:.3f} | {1e3 * h['s'] / h['steps']:.2f} | {err(h['hg'])} |")
-    d = pt(prec)
-    names = {"autograd": "PyTorch autograd (unrolled loop, GPU)", "forward": "PyTorch forward mode, columns looped (GPU)"}
-    if d is None:
-        print(f"| PyTorch (GPU) | float{prec} | {why(f'{r}/gpu-pytorch-f{prec}.err')} | | |")
-        continue
-    for name, m in d["methods"].items():
-        if m["status"] != "ok":
-            print(f"| {names[name]} | float{prec} | **{m['status']}**: {m.get('error', '')} | | |")
-        else:
-            print(f"| {names[name]} | float{prec} | {m['time_s']:.3f} | {m['ms_per_step']:.2f} | {err(np.asarray(m['hypergrad']))} |")
-    for e, name in (("bptt", "autograd"), ("forward", "forward")):
-        h, m = hg(e, prec), d["methods"].get(name, {})
-        if h is not None and m.get("status") == "ok":
-            ratios.append((prec, e, 1e3 * h["s"] / h["steps"], name, m["ms_per_step"]))
-    if d.get("gpu"):
-        gpu = d["gpu"]
-print()
-if "gpu" in globals():
-    print(f"PyTorch's device: {gpu} (CUDA {d.get('torch_cuda')}, cuDNN {d.get('cudnn')}).")
-    print()
-print("PyTorch's time over hgbench's on the same GPU, same problem, ms per inner step:")
-print()
-print("| precision | hgbench engine | ms/step | PyTorch method | ms/step | PyTorch / hgbench |")
-print("|---|---|--:|---|--:|--:|")
-for prec, e, h, name, p in ratios:
-    print(f"| float{prec} | {e} | {h:.2f} | {name} | {p:.2f} | {p / h:.2f}x |")
-if not ratios:
-    print("| | no pair measured (see the failures above) | | | | |")
-EOF
-    echo
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-    echo "Reproduce: \`build/cuda-f64/hgbench hypergrad --device cuda --engine bptt --precision 64 ${problem[*]} --export DIR\`"
-    echo "then \`$py scripts/pytorch_baseline.py DIR --device cuda --threads $threads --repeats $repeats\`."
-    echo
-  } | frag pytorch
+  # what became of runs that left no JSON, and the settings the section states
+  for prec in 64 32; do
+    for e in bptt forward; do
+      f=$r/gpu-pytorch-hgbench-$e-f$prec
+      [ -f "$f.json" ] || members+=(--str "pytorch_${e}_f${prec}_failed=$(outcome "$f.err")")
+    done
+    [ -f "$r/gpu-pytorch-f$prec.json" ] || members+=(--str "pytorch_f${prec}_failed=$(outcome "$r/gpu-pytorch-f$prec.err")")
+  done
+  members+=(--int "pytorch_steps=$steps" --int "pytorch_repeats=$repeats" --str "pytorch_torch=$tinfo"
+            --str "pytorch_python=$py" --str "pytorch_problem=${problem[*]}")
+  [ -n "$dnote" ] && members+=(--str "pytorch_data_note=${dnote# }")
+  [ -n "$cut_note" ] && members+=(--str "pytorch_cut=$cut_note")
   # the exports hold the training examples (tens of MiB): not results to keep
   rm -rf "$r/gpu-pytorch-export-f32" "$r/gpu-pytorch-export-f64" "$r"/gpu-pytorch-*.err
 }
@@ -603,88 +389,41 @@ EOF
 part_conv() {
   local p raw
   for p in 32 64; do
-    raw=$r/gpu-conv-f$p.txt
-    rm -f "$raw" "$raw.err"
+    raw=$r/gpu-conv-f$p
+    rm -f "$raw.txt" "$raw.json" "$raw.err"
     runlog "conv float$p" "$raw.err.tmp.$$" ${cb}$p/hgbench-gpu-conv --device "$gdev" \
       --batch "$(echo "$batches" | tr ' ' ,)" --repeats "$([ "$quick" = 1 ] && echo 3 || echo 9)" \
-      > "$raw.tmp.$$"
-    if [ $rc -eq 0 ]; then mv "$raw.tmp.$$" "$raw"; else cp "$raw.err.tmp.$$" "$raw.err"; rm -f "$raw.tmp.$$"; fi
+      --json "$raw.json" > "$raw.txt.tmp.$$"
+    if [ $rc -eq 0 ]; then mv "$raw.txt.tmp.$$" "$raw.txt"
+    else
+      cp "$raw.err.tmp.$$" "$raw.err"; rm -f "$raw.txt.tmp.$$" "$raw.json"
+      members+=(--str "conv_f${p}_failed=$(outcome "$raw.err")")
+    fi
     rm -f "$raw.err.tmp.$$"
   done
-  {
-    echo "### Convolutions: cuDNN against im2col + cuBLAS"
-    echo
-    stamp
-    echo
-    echo "\`hgbench-gpu-conv\`: LeNet's distinct conv layers (conv1 on 1x28x28 with padding 2, conv1 on"
-    echo "3x32x32, conv2), each op on each path, median ms per call over repeats of at least 20 ms"
-    echo "(each ending with a download). R-ops for kc tangents; the first layer without R{x} and"
-    echo "R{dx}, as the model runs it. Then \`auto\`'s pick per shape (timed by CUDA events at the"
-    echo "shape's first call; cuDNN unless im2col + cuBLAS is 5% faster)."
-    echo
-    [ -n "$rehearse" ] && { echo "*(Rehearsal: the CPU backend has one conv path; its times are in the cuDNN column.)*"; echo; }
-    echo "| precision | layer | n | op | kc | cuDNN ms | im2col + cuBLAS ms | im2col / cuDNN |"
-    echo "|---|---|--:|---|--:|--:|--:|--:|"
-    for p in 32 64; do
-      raw=$r/gpu-conv-f$p.txt
-      if [ ! -f "$raw" ]; then echo "| float$p | $(outcome "$raw.err") | | | | | | |"; rm -f "$raw.err"; continue; fi
-      awk -v p="$p" '/^#/ || NF < 8 { next }
-        { k = $1 " " $2 " " $3 " " $4; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
-          t[k, $5] = ($8 == "ok" ? $6 : "failed") }
-        END { for (i = 1; i <= n; i++) { k = order[i]; split(k, f, " ")
-                d = ((k, "cudnn") in t) ? t[k, "cudnn"] : ((k, "cpu") in t) ? t[k, "cpu"] : "skipped"; g = ((k, "gemm") in t) ? t[k, "gemm"] : "skipped"
-                printf "| float%s | %s | %s | %s | %s | %s | %s | %s |\n", p, f[1], f[2], f[3], f[4], d, g,
-                       (d + 0 > 0 && g + 0 > 0 ? sprintf("%.2f", g / d) : "") } }' "$raw"
-      grep '^# path .*skipped' "$raw" | sed "s/^# /\n*float$p: /; s/\$/*/"
-    done
-    echo
-    echo "Picks of \`auto\` (HG_CUDA_CONV unset), per op, layer geometry, n, kc and which optional"
-    echo "inputs and outputs the call had:"
-    echo
-    for p in 32 64; do
-      raw=$r/gpu-conv-f$p.txt
-      [ -f "$raw" ] || continue
-      echo "float$p:"; echo; echo '```'; grep '^# conv p' "$raw" | sed 's/^# //'; echo '```'; echo
-    done
-    [ -n "$cut_note" ] && { echo "**Cut**: a run was $cut_note."; echo; }
-  } | frag conv
+  members+=(--int "conv_ran=1")
+  [ -n "$cut_note" ] && members+=(--str "conv_cut=$cut_note")
 }
 
 # ---- phases: where the time goes, by CUDA events ------------------------------------
-# scripts/gpu-phase-table.sh on this run's files: the models part's per-layer
-# profiles and the engines part's per-run phases (both timed by CUDA events
-# on the device; each row names its clock).
+# Nothing to run: hgbench-report tables the models part's per-layer profiles
+# and the engines part's per-run phases from their JSON (both timed by CUDA
+# events on the device; each row names its clock).
 part_phases() {
-  local files=() f
-  for f in "$r"/gpu-models-f*-b*.txt "$r"/gpu-engines-*.txt; do
-    [ -f "$f" ] && grep -q '^# profile \|^# phases ' "$f" && files+=("$f")
-  done
-  if [ ${#files[@]} -eq 0 ]; then
-    { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
-      echo "**not measured**: no models or engines output of this run holds a profile or phases"
-      echo "(run the models and engines parts first)."; echo; } | frag phases
-    return
-  fi
-  local out=$r/gpu-phases.md.part.tmp.$$
-  { echo "### Per-phase times (CUDA events)"; echo; stamp; echo
-    echo "From this run's files: ${files[*]##*/}."; echo; } > "$out"
-  bash scripts/gpu-phase-table.sh "${files[@]}" >> "$out"; rc=$?
-  if [ $rc -ne 0 ]; then status=1; echo; echo "**scripts/gpu-phase-table.sh failed** (exit $rc)." >> "$out"; fi
-  frag phases < "$out"; rm -f "$out"
+  members+=(--int "phases_ran=1")
 }
 
 for p in $all_parts; do
   case " $parts " in *" $p "*) ;; *) continue ;; esac
   current=$p cut_note=""
-  rm -f "$r/gpu-$p.md" # an interruption must not show the last run's part as this one's
   if spent; then
-    { echo "### $p"; echo; stamp; echo; echo "**not run**: the time budget (BUDGET_S=$BUDGET_S s) was spent before this part started."; echo; } | frag "$p"
+    members+=(--str "${p}_not_started=the time budget (BUDGET_S=$BUDGET_S s) was spent before this part started")
     continue
   fi
   echo "bench-gpu: === $p ===" >&2
   "part_$p"
-  write_md
+  write_record
 done
 current=""
-write_md
+write_record
 exit $status

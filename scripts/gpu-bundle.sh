@@ -6,7 +6,9 @@
 # The device image has nvcc, cuBLAS and PyTorch, but not this machine's
 # OpenBLAS, hwloc or zlib, and its CPU need not have this one's vector
 # units. So the bundle holds:
-#   - the CUDA builds' programs and GPU tests (build/cuda-f32, build/cuda-f64)
+#   - the CUDA builds' programs and GPU tests (build/cuda-f32, build/cuda-f64),
+#     and build/hgbench-manifest and build/hgbench-report (the gpu section's
+#     JSON record and its Markdown)
 #     compiled again from this checkout's working tree (tracked files as
 #     they are now, uncommitted edits included, and untracked files git
 #     does not ignore: a fix made for the device run is in it; the commit
@@ -44,6 +46,9 @@ for c in cuda-f32 cuda-f64; do
     targets="$targets build/$c/$p"
   done
 done
+# bench-gpu.sh records its results with hgbench-manifest; gpu-check.sh
+# renders the gpu section with hgbench-report (libjansson goes in gpu-lib)
+targets="$targets build/hgbench-manifest build/hgbench-report"
 echo "gpu-bundle: building $(git rev-parse --short HEAD) with ARCH=$arch in $src" >&2
 # shellcheck disable=SC2086
 make -C "$src" -j"$(nproc)" ARCH="$arch" $targets > "$src/build.log" 2>&1 ||

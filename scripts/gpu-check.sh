@@ -9,10 +9,12 @@
 # OUT_DIR gets only: gpu-check.log (everything printed), gpu-check-summary.txt
 # (one line per step: ok, FAILED or SKIPPED, with its seconds),
 # gpu-check.tar.gz (every file the steps wrote: JSON, tables, the bench's
-# Markdown and plots, each program's stderr) and, when the bench ran,
-# gpu.md. They are written at exit whatever ends the run (an error, the
-# deadline, SIGTERM or SIGINT), so a machine that hands back at most 8
-# files, 2 folders deep, returns all of it.
+# results and plots, each program's stderr) and, when the bench ran,
+# gpu.md (rendered from the bench's JSON by build/hgbench-report; the JSON
+# is in the tarball, so `hgbench-report --section gpu --results DIR`
+# renders it again here). They are written at exit whatever ends the run
+# (an error, the deadline, SIGTERM or SIGINT), so a machine that hands back
+# at most 8 files, 2 folders deep, returns all of it.
 #
 # Steps, each under one global deadline (CHECK_BUDGET_S, 300 s: a step gets
 # at most its own cap and never more than what is left, less the time to
@@ -76,6 +78,21 @@ note() {  # WORD text: one summary line, also in the log
   echo "$1: $2" >> "$work/summary.txt"
   echo "gpu-check: $1: $2" >&3
 }
+# The gpu section's Markdown, rendered from bench-gpu.sh's JSON by
+# hgbench-report (build/hgbench-report: the bundle carries it, libjansson in
+# build/gpu-lib) into the scratch folder, so that it is both in the tarball
+# and beside it; where it cannot run, the JSON in the tarball still renders
+# on the build machine (hgbench-report --section gpu --results DIR).
+render_gpu() {
+  local rep=${GPU_REPORT:-build/hgbench-report}
+  [ -f "$work/bench/gpu.json" ] || return 0
+  if [ ! -x "$rep" ]; then echo "gpu-check: no $rep: gpu.md not rendered here (its JSON is in the tarball)" >&3; return 0; fi
+  "${hgenv[@]}" "$rep" --section gpu --results "$work/bench" --plots "$work/bench/plots" \
+    --out "$work/bench/gpu.md" --quick > "$work/bench/gpu.md.tmp" 2> "$work/bench/gpu-report.err" &&
+    mv "$work/bench/gpu.md.tmp" "$work/bench/gpu.md" ||
+    { echo "gpu-check: hgbench-report failed: $(tail -n 1 "$work/bench/gpu-report.err")" >&3
+      rm -f "$work/bench/gpu.md.tmp"; }
+}
 # Packs every file of the scratch folder into one tarball, writes the
 # summary, and removes the scratch folder: whatever ended the run.
 finish() {
@@ -84,6 +101,7 @@ finish() {
   note "done" "$fails failed, $skipped skipped, $warnings warnings, in $(( $(date +%s) - t0 )) s of $budget (exit $rc)"
   { [ $rehearse = 1 ] && echo "REHEARSAL on the CPU (strict fake device): no number here is from a GPU"
     cat "$work/summary.txt"; } > "$summary.tmp" && mv "$summary.tmp" "$summary"
+  render_gpu
   [ -f "$work/bench/gpu.md" ] && cp "$work/bench/gpu.md" "$out/gpu.md"
   tar -C "$work" -czf "$out/gpu-check.tar.gz.tmp" . && mv "$out/gpu-check.tar.gz.tmp" "$out/gpu-check.tar.gz"
   rm -rf "$work"
@@ -290,14 +308,10 @@ if has_part bench; then
     if [ $rehearse = 1 ]; then
       bench_env+=(REHEARSE=1 "REHEARSE_DIR=$work/bench" "GPU_BUILD_PREFIX=$cb")
     fi
+    # its results straight into the scratch folder (packed at the end)
+    bench_env+=("RESULTS_DIR=$work/bench" "PLOTS_DIR=$work/bench/plots")
     step "bench-gpu.sh (QUICK=1, BUDGET_S=$l)" $((l + 5)) "${hgenv[@]}" "${bench_env[@]}" bash scripts/bench-gpu.sh
-    if [ $rehearse = 0 ]; then
-      for f in bench/results/gpu*.md bench/results/gpu*.txt bench/results/gpu*.json; do
-        [ -f "$f" ] && cp "$f" "$work/bench/"
-      done
-      mkdir -p "$work/bench/plots"
-      for f in plots/gpu*; do [ -f "$f" ] && cp "$f" "$work/bench/plots/"; done
-    fi
+    render_gpu
     [ -f "$work/bench/gpu.md" ] && grep -E '^\*\*|^### ' "$work/bench/gpu.md"
   fi
 fi

@@ -6,9 +6,9 @@
  * a profile's or a run's parts sum to no more than the wall time around
  * them (they are disjoint pieces of it) and to more than 0; marks go to the
  * device only while asked for; the same bytes with and without them; the
- * programs print the phases, and scripts/gpu-phase-table.sh tables them
- * (and a device's profile, from a written file). Timings are printed, never
- * held to a speed. */
+ * programs print the phases (hgbench-report's gpu section tables them from
+ * the JSON: tests/test_report_gpu.c). Timings are printed, never held to a
+ * speed. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,21 +250,11 @@ static void test_engine_phases(void)
     engine_case_free(&c);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    EXPECT(f && fputs(text, f) >= 0 && fclose(f) == 0, "writing %s", path);
-}
-
-/* hgbench hypergrad --json and hgbench-engines --out give the phases, and
- * the script tables them with a device's profile (a hgbench-models file in
- * its CUDA format, written here: no GPU makes one) and, where Fashion-MNIST
- * is installed, this build's own hgbench-models output. */
-static void test_phase_table_script(void)
+/* hgbench hypergrad --json and hgbench-engines --out give the phases. */
+static void test_programs_print_phases(void)
 {
     files_setup("profile");
-    char script[4300], args[8192];
-    snprintf(script, sizeof script, "%s/../../scripts/gpu-phase-table.sh", files_bin_dir);
+    char args[8192];
     const char *json = files_tmp("run.json"), *eng = files_tmp("engines.txt");
     snprintf(args, sizeof args, "hypergrad --engine bptt --model logreg --data synthetic:16 "
              "--steps 4 --batch 8 --val 16 --threads 1 --json %s", json);
@@ -287,63 +277,12 @@ static void test_phase_table_script(void)
     EXPECT(e && strstr(e, "\n# phases bptt T=4 K=2: inner ") &&
                strstr(e, "\n# phases greedy T=4 K=2: inner "), "hgbench-engines prints phases");
     free(e);
-    if (access(script, R_OK) != 0) {
-        test_skip_part("%s not found: the script is not tested", script);
-        files_cleanup();
-        return;
-    }
-
-    const char *dev = files_tmp("gpu-models-f64-b128.txt");
-    write_file(dev, "# hgbench-models: time per call of the model ops (loss+gradient, HVP, block "
-                    "HVP), batch 128\n# precision: float64\n"
-                    "# profile mlp:8:relu: columns layer type forward_ms backward_ms ...\n"
-                    "# profile mlp:8:relu: device times on cuda by CUDA events: the stream's "
-                    "time ...\n"
-                    "# profile mlp:8:relu:  0 linear      0.0100    0.0200    0.0300    0.0400 "
-                    "    0.1     0.1     0.1     0.1\n"
-                    "# profile mlp:8:relu:  1 relu        0.0010    0.0020    0.0030    0.0040 "
-                    "    0.0     0.0     0.0     0.0\n");
-    snprintf(args, sizeof args, "%s %s %s %s", script, dev, eng, json);
-    r = run_prog("/bin/bash", args);
-    EXPECT(r.status == 0 &&
-               strstr(r.out, "| float64 | 128 | mlp:8:relu | 1 | relu | 0.0010 | 0.0020 | 0.0030 "
-                             "| 0.0040 | CUDA events |") &&
-               strstr(r.out, "| float64 | 128 | mlp:8:relu | | **total** | **0.0110** | **0.0220** "
-                             "| **0.0330** | **0.0440** | CUDA events |") &&
-               strstr(r.out, "| " HG_REAL_NAME " | bptt | 4 | 2 | ") &&
-               strstr(r.out, "| " HG_REAL_NAME " | greedy | 4 | 2 | ") &&
-               strstr(r.out, "| " HG_REAL_NAME " | bptt | 4 | | "),
-           "gpu-phase-table.sh: exit %d: %s%s", r.status, r.out, r.err);
-    run_free(&r);
-    snprintf(args, sizeof args, "%s %s", script, files_tmp("no-such-file"));
-    r = run_prog("/bin/bash", args);
-    EXPECT(r.status == 2 && strstr(r.err, "not readable"), "a missing file: exit %d", r.status);
-    run_free(&r);
-
-    const char *cpu = files_tmp("models.txt");
-    snprintf(args, sizeof args, "--model logreg --batch 8 --repeats 1 --min-time 0.001 "
-             "--threads 1 --no-context --out %s", cpu);
-    r = run_bin("hgbench-models", args);
-    const int no_data = r.status == 3;
-    EXPECT(r.status == 0 || no_data, "hgbench-models: exit %d: %s", r.status, r.err);
-    run_free(&r);
-    if (no_data) {
-        test_skip_part("Fashion-MNIST is not installed: the script is not run on hgbench-models");
-        files_cleanup();
-        return;
-    }
-    snprintf(args, sizeof args, "%s %s", script, cpu);
-    r = run_prog("/bin/bash", args);
-    EXPECT(r.status == 0 && strstr(r.out, " | logreg | 0 | linear | ") &&
-               strstr(r.out, " | logreg | | **total** | ") && strstr(r.out, " | host |"),
-           "gpu-phase-table.sh on hgbench-models: exit %d: %s%s", r.status, r.out, r.err);
-    run_free(&r);
     files_cleanup();
 }
 
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {TEST(test_profile_host), TEST(test_profile_fake_device),
-                                     TEST(test_engine_phases), TEST(test_phase_table_script)};
+                                     TEST(test_engine_phases), TEST(test_programs_print_phases)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

@@ -125,7 +125,7 @@ static void test_number_formats(void)
 }
 
 /* A results folder with three sections' status files: gpu ok (its
- * Markdown as a legacy section), engines failed (with a log), fig2 never
+ * record, no parts), engines failed (with a log), fig2 never
  * run; soak ran but its Markdown is missing (cannot render). */
 static const char *results_fixture(void)
 {
@@ -135,8 +135,14 @@ static const char *results_fixture(void)
     char p[1024];
     snprintf(p, sizeof p, "%s/gpu.status", dir);
     write_text(p, "{\"section\": \"gpu\", \"seconds\": 12, \"exit\": 0, \"state\": \"ok\"}\n");
-    snprintf(p, sizeof p, "%s/gpu.md", dir);
-    write_text(p, "## GPU\n\nA table.\n\n");
+    snprintf(p, sizeof p, "%s/gpu.json", dir);
+    write_text(p, "{\"schema\": \"hgbench-results/1\", \"program\": \"scripts/bench-gpu.sh\", "
+                  "\"commit\": \"abc\", \"command\": \"bash scripts/bench-gpu.sh\", \"date\": "
+                  "\"2026-01-01T00:00:00Z\", \"threads\": 2, \"machine\": {\"cpu\": \"x\", "
+                  "\"host\": \"h\", \"cores\": 2, \"pus\": 2, \"packages\": 1}, \"quick\": 1, "
+                  "\"rehearsal\": 0, \"parts\": \"\", \"gpu\": \"A GPU\", \"clocks\": \"\", "
+                  "\"sgemm\": \"\", \"dgemm\": \"\", \"copy\": \"\", \"host_cpus\": 2, "
+                  "\"host_cpu\": \"x\"}\n");
     snprintf(p, sizeof p, "%s/engines.status", dir);
     write_text(p, "{\"section\": \"engines\", \"seconds\": 5, \"exit\": 3, \"state\": \"failed\"}\n");
     snprintf(p, sizeof p, "%s/engines.md", dir);
@@ -159,7 +165,7 @@ static void test_results_md(void)
     char *md = files_slurp(out, NULL);
     EXPECT(md != NULL, "RESULTS.md written");
     if (!md) return;
-    EXPECT(strstr(md, "## GPU\n\nA table.") != NULL, "gpu section copied (a legacy renderer)");
+    EXPECT(strstr(md, "## GPU\n\n") && strstr(md, "| device | A GPU |"), "gpu section rendered");
     EXPECT(strstr(md, "| gpu | ok, not rerun by this run: from an earlier one |"), "gpu row");
     EXPECT(strstr(md, "| engines | **failed** |"), "engines row:\n%s", md);
     EXPECT(strstr(md, "**Section `engines` failed** (exit 3)") &&
