@@ -82,9 +82,6 @@ void report_image(ReportCtx *c, const char *name, const char *alt);
 /* GitHub's anchor for a heading ("Figure 2: a b" -> "figure-2-a-b"). */
 void report_slug(const char *heading, char *buf, size_t n);
 
-/* Interim: a section whose script still writes its own Markdown
- * (<results>/<section>.md) is copied as it is. Renderers replace it. */
-int report_legacy_md(ReportCtx *c);
 
 /* What one hgbench-report run renders (report_results.c). */
 typedef struct ReportOptions {

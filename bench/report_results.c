@@ -78,19 +78,6 @@ void report_slug(const char *heading, char *buf, size_t n)
     buf[k] = '\0';
 }
 
-int report_legacy_md(ReportCtx *c)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.md", c->results, c->section);
-    FILE *f = fopen(path, "r");
-    if (!f) return hg_fail(&c->err, "%s: %s", path, strerror(errno));
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, c->md);
-    fclose(f);
-    return 0;
-}
-
 /* 1 if name is one of the space-separated words of list. */
 static int in_list(const char *list, const char *name)
 {
