@@ -145,8 +145,10 @@ for T in $Ts; do
 done
 cmd=(HORIZONS="$horizons" HD_RATE="$hd_rate" FWD_MAX_NT="$fwd_max_nt" THREADS="$threads" bash scripts/bench-atlas.sh)
 [ "${QUICK:-0}" = 1 ] && cmd=(QUICK=1 "${cmd[@]}")
+ranks=()
+hg_sweeping && ranks=(--ranks "$hg_ranks")  # the envelope's ranks
 build/hgbench-runs --program bench-atlas --out "$results/atlas.json" --dir "$dir" \
-  --runs "${names# }" --commit "$commit" --threads "$threads" --param horizons="$horizons" \
+  --runs "${names# }" --commit "$commit" --threads "$threads" "${ranks[@]}" --param horizons="$horizons" \
   --param hd_rate="$hd_rate" --param fwd_max_nt="$fwd_max_nt" --param quick="${QUICK:-0}" \
   --param problem="${problem[*]}" -- "${cmd[@]}" || status=1
 exit $status

@@ -105,8 +105,10 @@ for m in $models; do
 done
 cmd=(HORIZONS="$horizons" PERTURB="$perturb" MAX_GAP="$max_gap" THREADS="$threads" bash scripts/bench-conditioning.sh)
 [ "${QUICK:-0}" = 1 ] && cmd=(QUICK=1 "${cmd[@]}")
+ranks=()
+hg_sweeping && ranks=(--ranks "$hg_ranks")  # the envelope's ranks
 build/hgbench-runs --program bench-conditioning --out "$results/conditioning.json" --dir "$dir" \
-  --runs "${names# }" --commit "$commit" --threads "$threads" --param models="$models" \
+  --runs "${names# }" --commit "$commit" --threads "$threads" "${ranks[@]}" --param models="$models" \
   --param engines="$engines" --param horizons="$horizons" --param perturb="$perturb" \
   --param max_gap="$max_gap" --param quick="${QUICK:-0}" --param problem="${problem[*]}" \
   -- "${cmd[@]}" || status=1

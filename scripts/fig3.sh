@@ -188,10 +188,11 @@ run_hpo() {
 }
 
 # a data set's manifest: data set, then hgbench-manifest's members
+ranks=()  # MPIRUN: --ranks R, the sweep's
 manifest() {
   local d=$1; shift
   "$manifest" --out "$r/fig3-$d.json" --program scripts/fig3.sh --commit "$commit" \
-    --threads "$THREADS" --str "data=$d" "$@" \
+    --threads "$THREADS" "${ranks[@]}" --str "data=$d" "$@" \
     --int "val=$VAL" --int "batch=$BATCH" --num "mom=$MOM" --num "wd=$WD" \
     --num "sign_lr=$SIGN_LR" --num "sign_decay=$SIGN_DECAY" --num "cosine_lr=$COSINE_LR" \
     --int "patience=$PATIENCE" --str "fds_engine=$FDS_ENGINE" --int "fds_k=$FDS_K" \
@@ -279,9 +280,14 @@ for phase in "${phases[@]}"; do
 if [ "$phase" = collect ]; then
   [ "${FIG3_DRY_RUN:-0}" = 1 ] && { echo "# fig3: FIG3_DRY_RUN=1: the job list is $jobs, nothing run" >&2; exit $status; }
   echo "# fig3: $MPIRUN build/hgbench-sweep --jobs $jobs" >&2
-  rm -f "$r/fig3-sweep.json"
-  "${launch[@]}" build/hgbench-sweep "${sweep_hg[@]}" --jobs "$jobs" --summary "$r/fig3-sweep.json" >&2 ||
-    status=1
+  rm -f "$r/fig3-sweep.json" "$r/fig3-sweep.json.out"
+  "${launch[@]}" build/hgbench-sweep "${sweep_hg[@]}" --jobs "$jobs" --summary "$r/fig3-sweep.json" \
+    > "$r/fig3-sweep.json.out" || status=1
+  cat "$r/fig3-sweep.json.out" >&2
+  # its last line: "hgbench-sweep: N jobs: ...; R ranks, S s", R for the manifests' envelope
+  while IFS= read -r line; do
+    [[ $line =~ ^hgbench-sweep:\ [0-9]+\ jobs:.*\;\ ([0-9]+)\ ranks?, ]] && ranks=(--ranks "${BASH_REMATCH[1]}")
+  done < "$r/fig3-sweep.json.out"
 fi
 for d in "${datasets[@]}"; do
   case $d in svhn) n=73257 ;; cifar10) n=50000 ;; *) n=60000 ;; esac   # official train sizes

@@ -24,7 +24,9 @@
 #                           it; a run that failed with an exit other than 1
 #                           (the engine's own failure) is said on stderr as
 #                           "TAG: JSON: exit N: why". Returns 1 if one did or
-#                           the sweep could not run, else 0
+#                           the sweep could not run, else 0; hg_ranks = the
+#                           sweep's ranks (its last line), for the collector's
+#                           --ranks
 
 hg_data() {
   data=()
@@ -33,7 +35,7 @@ hg_data() {
   return 0
 }
 
-hg_list=
+hg_list= hg_ranks=1
 hg_sweep_init() {
   hg_list= hg_jobs=()
   read -r -a hg_launch <<< "${MPIRUN:-}"
@@ -81,6 +83,8 @@ hg_sweep() {
       failed[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
     elif [[ $line =~ ^hgbench-sweep:\ FAILED\ line\ [0-9]+\ \((.*)\):\ killed ]]; then
       failed[${BASH_REMATCH[1]}]=signal
+    elif [[ $line =~ ^hgbench-sweep:\ [0-9]+\ jobs:.*\;\ ([0-9]+)\ ranks?, ]]; then
+      hg_ranks=${BASH_REMATCH[1]}
     fi
   done < "$summary.out"
   for json in "${hg_jobs[@]}"; do
