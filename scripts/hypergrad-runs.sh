@@ -35,9 +35,9 @@ hg_data() {
   return 0
 }
 
-hg_list= hg_ranks=1
+hg_list='' hg_ranks=1
 hg_sweep_init() {
-  hg_list= hg_jobs=()
+  hg_list='' hg_jobs=()
   read -r -a hg_launch <<< "${MPIRUN:-}"
   [ ${#hg_launch[@]} -gt 0 ] || return 0
   hg_list=$1
