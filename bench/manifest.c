@@ -4,7 +4,7 @@
  * The script states its settings and outcomes as typed members; the command
  * after "--" (the script's own command line) is the envelope's command.
  *
- *   hgbench-manifest --out FILE --program NAME [--commit C] [--threads N]
+ *   hgbench-manifest --out FILE --program NAME [--commit C] [--threads N] [--ranks N]
  *       [--precision P] [--str KEY=VALUE]... [--int KEY=N]... [--num KEY=X]...
  *       -- COMMAND...
  *
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     while (split < argc && strcmp(argv[split], "--")) split++;
     static Members ms;
     const char *out = NULL, *program = NULL, *commit = NULL, *precision = NULL;
-    int threads = 1, help = 0;
+    int threads = 1, ranks = 1, help = 0;
     Flag table[] = {
         {"--out", "FILE", NULL, "the file to write (atomically)", FLAG_STRING, .target = &out},
         {"--program", "NAME", NULL, "what made the results (scripts/fig3.sh)", FLAG_STRING,
@@ -108,6 +108,8 @@ int main(int argc, char **argv)
          .empty_ok = 1},
         {"--threads", "N", "1", "threads per process of the runs", FLAG_INT, .target = &threads,
          .lo = 1, .hi = 4096},
+        {"--ranks", "N", "1", "MPI ranks the runs were spread over (hgbench-sweep's)",
+         FLAG_INT, .target = &ranks, .lo = 1, .hi = 1 << 24},
         {"--precision", "P", "none", "the runs' precision (float32, float64)", FLAG_STRING,
          .target = &precision},
         {"--str", "KEY=VALUE", NULL, "a string member (repeatable)", FLAG_FUNC, .target = &ms,
@@ -146,7 +148,8 @@ int main(int argc, char **argv)
     JsonWriter j;
     json_init(&j, af.f);
     const Envelope env = {.program = program, .commit = commit, .argc = argc - split - 1,
-                          .argv = argv + split + 1, .threads = threads, .precision = precision};
+                          .argv = argv + split + 1, .threads = threads, .ranks = ranks,
+                          .precision = precision};
     envelope_begin(&j, &env);
     for (int i = 0; i < ms.n; i++) {
         const Member *m = &ms.m[i];

@@ -4,7 +4,7 @@
  *
  *   hgbench-runs --program bench-atlas --out atlas.json --dir DIR
  *                --runs "T20-f64-bptt T20-f64-reversible ..." [--commit ID]
- *                [--threads N] [--param KEY=VALUE]... -- COMMAND WORDS...
+ *                [--threads N] [--ranks N] [--param KEY=VALUE]... -- COMMAND WORDS...
  *
  * One row per name of --runs, in that order: {"name", "status": "ok", "run":
  * <DIR/NAME.json as it is>} when the run left its JSON, else {"name",
@@ -31,7 +31,7 @@
 
 typedef struct Collect {
     const char *program, *out, *dir, *runs, *commit;
-    int threads;
+    int threads, ranks;
     const char *params[MAX_PARAMS];
     int nparams;
 } Collect;
@@ -191,7 +191,7 @@ static void param(JsonWriter *j, const char *kv)
 
 int main(int argc, char **argv)
 {
-    Collect c = {.commit = "unknown", .threads = 1};
+    Collect c = {.commit = "unknown", .threads = 1, .ranks = 1};
     int help = 0, dash = argc;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--")) { dash = i; break; }
@@ -208,6 +208,8 @@ int main(int argc, char **argv)
          .empty_ok = 1},
         {"--threads", "N", "1", "threads each run used", FLAG_INT, .target = &c.threads, .lo = 1,
          .hi = 4096},
+        {"--ranks", "N", "1", "MPI ranks the runs were spread over (hgbench-sweep's)", FLAG_INT,
+         .target = &c.ranks, .lo = 1, .hi = 1 << 24},
         {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
          .target = &c, .parse = parse_param},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
@@ -238,7 +240,8 @@ int main(int argc, char **argv)
     JsonWriter j;
     json_init(&j, a.f);
     const Envelope env = {.program = c.program, .commit = c.commit, .argc = argc - dash - 1,
-                          .argv = argv + dash + 1, .threads = c.threads};
+                          .argv = argv + dash + 1, .threads = c.threads,
+                          .ranks = c.ranks};
     envelope_begin(&j, &env);
     json_key(&j, "params");
     json_object_begin(&j, 0);

@@ -44,8 +44,14 @@
 # engine's (usage, data); an engine's own failure (divergence) is a row of
 # the table.
 #
+# MPIRUN (e.g. "mpirun -np 8 --hostfile hosts"): the runs, the same
+# commands, go to the job list $RESULTS_DIR/atlas-jobs.txt and run over the
+# ranks through build/hgbench-sweep (summary atlas-sweep.json, its stdout
+# atlas-sweep.json.out); each run's log becomes its .err, so the files
+# collected are a one-process run's (times aside). THREADS stays per run.
+#
 # Environment: QUICK=1, THREADS (2), COMMIT, DATA_DIR, HORIZONS (comma list),
-# HD_RATE (1e-5), FWD_MAX_NT (10000), ATLAS_REPORT_ONLY=1 (no runs: the
+# HD_RATE (1e-5), FWD_MAX_NT (10000), MPIRUN, ATLAS_REPORT_ONLY=1 (no runs: the
 # results file from the runs already there), RESULTS_DIR (bench/results).
 set -uo pipefail
 trap 'exit 130' INT
@@ -99,7 +105,8 @@ methods() {  # T prec
 
 # ---- runs ------------------------------------------------------------------------
 if [ "${ATLAS_REPORT_ONLY:-0}" != 1 ]; then
-  rm -f "$dir"/*.json "$dir"/*.err "$results/atlas.json"  # no stale results
+  rm -f "$dir"/*.json "$dir"/*.err "$dir"/*.log "$results/atlas.json"  # no stale results
+  hg_sweep_init "$results/atlas-jobs.txt"  # MPIRUN: the runs become a job list
   total=0
   for T in $Ts; do for p in 64 32; do total=$(( total + $(methods "$T" "$p" | wc -l) )); done; done
   i=0 t0=$(date +%s)
@@ -114,6 +121,7 @@ if [ "${ATLAS_REPORT_ONLY:-0}" != 1 ]; then
           echo "skipped: N T = $(( n * T )) > FWD_MAX_NT = $fwd_max_nt" > "$json.err"
           continue
         fi
+        hg_sweeping ||
         printf 'atlas: [%d/%d] T = %s float%s %s (%d s so far)\n' "$i" "$total" "$T" "$p" "$name" $(( $(date +%s) - t0 )) >&2
         # shellcheck disable=SC2086 # flags is a list of words
         hg_run "$json" "$p" "${problem[@]}" --steps "$T" $flags
@@ -122,6 +130,10 @@ if [ "${ATLAS_REPORT_ONLY:-0}" != 1 ]; then
       done < <(methods "$T" "$p")
     done
   done
+  if hg_sweeping; then
+    echo "atlas: ${#hg_jobs[@]} runs over $MPIRUN (job list $hg_list)" >&2
+    hg_sweep "$results/atlas-sweep.json" atlas || status=1
+  fi
 fi
 
 # ---- the results: one file with the envelope, the runs as they are -------------------
@@ -133,8 +145,10 @@ for T in $Ts; do
 done
 cmd=(HORIZONS="$horizons" HD_RATE="$hd_rate" FWD_MAX_NT="$fwd_max_nt" THREADS="$threads" bash scripts/bench-atlas.sh)
 [ "${QUICK:-0}" = 1 ] && cmd=(QUICK=1 "${cmd[@]}")
+ranks=()
+hg_sweeping && ranks=(--ranks "$hg_ranks")  # the envelope's ranks
 build/hgbench-runs --program bench-atlas --out "$results/atlas.json" --dir "$dir" \
-  --runs "${names# }" --commit "$commit" --threads "$threads" --param horizons="$horizons" \
+  --runs "${names# }" --commit "$commit" --threads "$threads" "${ranks[@]}" --param horizons="$horizons" \
   --param hd_rate="$hd_rate" --param fwd_max_nt="$fwd_max_nt" --param quick="${QUICK:-0}" \
   --param problem="${problem[*]}" -- "${cmd[@]}" || status=1
 exit $status

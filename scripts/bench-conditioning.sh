@@ -35,8 +35,14 @@
 # (bench/report_conditioning.c). Exit 1 if a run failed for a reason other
 # than the engine's (usage, data); a diverged run is a row of the table.
 #
+# MPIRUN (e.g. "mpirun -np 8 --hostfile hosts"): the runs, the same
+# commands, go to the job list $RESULTS_DIR/conditioning-jobs.txt and run
+# over the ranks through build/hgbench-sweep (summary conditioning-sweep.json,
+# its stdout conditioning-sweep.json.out); each run's log becomes its .err, so
+# the files collected are a one-process run's (times aside).
+#
 # Environment: QUICK=1, THREADS (2), COMMIT, DATA_DIR, HORIZONS (comma list),
-# PERTURB (1e-7), MAX_GAP (0.1), CONDITIONING_REPORT_ONLY=1 (no runs: the
+# PERTURB (1e-7), MAX_GAP (0.1), MPIRUN, CONDITIONING_REPORT_ONLY=1 (no runs: the
 # results file from the runs already there), RESULTS_DIR (bench/results).
 set -uo pipefail
 trap 'exit 130' INT
@@ -62,11 +68,13 @@ Ts=${horizons//,/ }
 
 # ---- runs ------------------------------------------------------------------------
 if [ "${CONDITIONING_REPORT_ONLY:-0}" != 1 ]; then
-  rm -f "$dir"/*.json "$dir"/*.err "$results/conditioning.json"  # no stale results
+  rm -f "$dir"/*.json "$dir"/*.err "$dir"/*.log "$results/conditioning.json"  # no stale results
+  hg_sweep_init "$results/conditioning-jobs.txt"  # MPIRUN: the runs become a job list
   total=$(( $(wc -w <<< "$models") * $(wc -w <<< "$Ts") * 7 )) i=0 t0=$(date +%s)
   one() {  # model T run prec flags...
     local m=$1 T=$2 run=$3 p=$4; shift 4
     i=$((i + 1))
+    hg_sweeping ||
     printf 'conditioning: [%d/%d] %s T = %s %s (%d s so far)\n' "$i" "$total" "$m" "$T" "$run" $(( $(date +%s) - t0 )) >&2
     hg_run "$dir/$m-T$T-$run.json" "$p" "${problem[@]}" --model "$m" --steps "$T" "$@"
     local rc=$?
@@ -81,6 +89,10 @@ if [ "${CONDITIONING_REPORT_ONLY:-0}" != 1 ]; then
       one "$m" "$T" "bptt-f64-perturbed" 64 --engine bptt --perturb-w0 "$perturb"
     done
   done
+  if hg_sweeping; then
+    echo "conditioning: ${#hg_jobs[@]} runs over $MPIRUN (job list $hg_list)" >&2
+    hg_sweep "$results/conditioning-sweep.json" conditioning || status=1
+  fi
 fi
 
 # ---- the results: one file with the envelope, the runs as they are -----------------
@@ -93,8 +105,10 @@ for m in $models; do
 done
 cmd=(HORIZONS="$horizons" PERTURB="$perturb" MAX_GAP="$max_gap" THREADS="$threads" bash scripts/bench-conditioning.sh)
 [ "${QUICK:-0}" = 1 ] && cmd=(QUICK=1 "${cmd[@]}")
+ranks=()
+hg_sweeping && ranks=(--ranks "$hg_ranks")  # the envelope's ranks
 build/hgbench-runs --program bench-conditioning --out "$results/conditioning.json" --dir "$dir" \
-  --runs "${names# }" --commit "$commit" --threads "$threads" --param models="$models" \
+  --runs "${names# }" --commit "$commit" --threads "$threads" "${ranks[@]}" --param models="$models" \
   --param engines="$engines" --param horizons="$horizons" --param perturb="$perturb" \
   --param max_gap="$max_gap" --param quick="${QUICK:-0}" --param problem="${problem[*]}" \
   -- "${cmd[@]}" || status=1

@@ -60,6 +60,12 @@
 #   VAL, SIGN_LR, COSINE_LR (default 0.1), PATIENCE (default 0: off; the best
 #   outer step is kept either way), FDS_ENGINE (bptt or forward), THREADS
 #   (default OMP_NUM_THREADS or 2)
+#   MPIRUN         e.g. "mpirun -np 8 --hostfile hosts": the runs (the same
+#                  hpo commands) go to the job list $RESULTS_DIR/fig3-jobs.txt
+#                  and run over the ranks through build/hgbench-sweep (summary
+#                  fig3-sweep.json); a run's .txt is then its log (hpo's table
+#                  and its stderr notes). THREADS stays per run
+#   FIG3_DRY_RUN=1 with MPIRUN: write the job list and stop (nothing run)
 #
 # Only runs them: results go to $RESULTS_DIR (default bench/results):
 # fig3-<data>-<method>.json (hpo's full log: per outer step, the best and
@@ -130,11 +136,45 @@ has_files() { # dir file...
 }
 idx_files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
+# MPIRUN set: the runs over its ranks through build/hgbench-sweep. The data
+# set loop then goes twice: phase list writes each run as a line of the job
+# list $r/fig3-jobs.txt (`hgbench hpo --precision P FLAGS --json JSON`, the
+# command below: build/hgbench picks $BUILD's binary by --precision, any
+# other BUILD is the sweep's --hgbench), the sweep runs them, and phase
+# collect takes each run's result (its log, stdout and stderr, becomes its
+# .txt) and writes the manifests. Unset: phase run, one process, as always.
+read -r -a launch <<< "${MPIRUN:-}"
+phase=run
+jobs=$r/fig3-jobs.txt
+case $BUILD in *64) prec=64 ;; *) prec=32 ;; esac
+sweep_hg=()
+case $BUILD in build/f32|build/f64|./build/f32|./build/f64) ;; *) sweep_hg=(--hgbench "$hg") ;; esac
+
 # one hpo run: name, then flags; writes $r/$name.txt and .json atomically
 run_hpo() {
   local name=$1; shift
-  local txt=$r/$name.txt json=$r/$name.json
+  local txt=$r/$name.txt json=$r/$name.json a
   local tmp=$txt.tmp.$$
+  case $phase in
+    list)
+      rm -f "$json" "$txt" "$json.log"
+      for a in "$@" "$json"; do  # the list has no quoting: a word is a word
+        case $a in *[[:space:]\"\'\$\`\\]*|'')
+          echo "$0: $name: '$a': a job list word cannot hold spaces, quotes, \$, \` or \\" >&2
+          status=1; return 1 ;;
+        esac
+      done
+      echo "hgbench hpo --precision $prec $* --json $json" >> "$jobs"
+      return 0 ;;
+    collect)
+      if [ -f "$json" ]; then
+        [ -f "$json.log" ] && mv -f "$json.log" "$txt"
+        return 0
+      fi
+      echo "$0: $name: hgbench hpo failed over MPIRUN (its output: $json.log)" >&2
+      status=1
+      return 1 ;;
+  esac
   rm -f "$json" "$txt"
   echo "# $name: $hg hpo $*" >&2
   "$hg" hpo "$@" --json "$json" > "$tmp"
@@ -148,10 +188,11 @@ run_hpo() {
 }
 
 # a data set's manifest: data set, then hgbench-manifest's members
+ranks=()  # MPIRUN: --ranks R, the sweep's
 manifest() {
   local d=$1; shift
   "$manifest" --out "$r/fig3-$d.json" --program scripts/fig3.sh --commit "$commit" \
-    --threads "$THREADS" --str "data=$d" "$@" \
+    --threads "$THREADS" "${ranks[@]}" --str "data=$d" "$@" \
     --int "val=$VAL" --int "batch=$BATCH" --num "mom=$MOM" --num "wd=$WD" \
     --num "sign_lr=$SIGN_LR" --num "sign_decay=$SIGN_DECAY" --num "cosine_lr=$COSINE_LR" \
     --int "patience=$PATIENCE" --str "fds_engine=$FDS_ENGINE" --int "fds_k=$FDS_K" \
@@ -230,6 +271,24 @@ echo "# fig3: FDS Figure 3 with $hg," \
 echo "# fds: engine $FDS_ENGINE with --learn lr:$FDS_K; forward mode gives the same" \
      "windowed hypergradient (tests/test_engines.c: bptt = forward to 1e-9 in float64)," \
      "bptt is used for speed; FDS_ENGINE=forward runs forward mode" >&2
+phases=(run)
+if [ ${#launch[@]} -gt 0 ]; then
+  phases=(list collect)
+  echo "# $(basename "$0"): one hgbench hpo run a line, for build/hgbench-sweep" > "$jobs"
+fi
+for phase in "${phases[@]}"; do
+if [ "$phase" = collect ]; then
+  [ "${FIG3_DRY_RUN:-0}" = 1 ] && { echo "# fig3: FIG3_DRY_RUN=1: the job list is $jobs, nothing run" >&2; exit $status; }
+  echo "# fig3: $MPIRUN build/hgbench-sweep --jobs $jobs" >&2
+  rm -f "$r/fig3-sweep.json" "$r/fig3-sweep.json.out"
+  "${launch[@]}" build/hgbench-sweep "${sweep_hg[@]}" --jobs "$jobs" --summary "$r/fig3-sweep.json" \
+    > "$r/fig3-sweep.json.out" || status=1
+  cat "$r/fig3-sweep.json.out" >&2
+  # its last line: "hgbench-sweep: N jobs: ...; R ranks, S s", R for the manifests' envelope
+  while IFS= read -r line; do
+    [[ $line =~ ^hgbench-sweep:\ [0-9]+\ jobs:.*\;\ ([0-9]+)\ ranks?, ]] && ranks=(--ranks "${BASH_REMATCH[1]}")
+  done < "$r/fig3-sweep.json.out"
+fi
 for d in "${datasets[@]}"; do
   case $d in svhn) n=73257 ;; cifar10) n=50000 ;; *) n=60000 ;; esac   # official train sizes
   n=${ntrain[$d]:-$n}
@@ -240,6 +299,7 @@ for d in "${datasets[@]}"; do
   [ -n "${datadir[$d]}" ] && common+=(--data-dir "${datadir[$d]}")
   outer=(--lr 0 --outer sign --outer-steps "$OUTER_STEPS" --sign-step "lr:$SIGN_LR"
          --sign-decay "$SIGN_DECAY" --patience "$PATIENCE")
+  [ "$phase" = collect ] ||
   echo "# $d: T = $T inner steps, batch $BATCH, val $VAL, mom $MOM, wd $WD fixed, lr init 0;" \
        "sign steps lr $SIGN_LR, decay $SIGN_DECAY" >&2
   ok=1
@@ -248,11 +308,13 @@ for d in "${datasets[@]}"; do
   run_hpo "$base-greedy" "${common[@]}" "${outer[@]}" --engine greedy --learn lr:T || ok=0
   run_hpo "$base-nongreedy" "${common[@]}" "${outer[@]}" --engine bptt --learn lr:T || ok=0
   run_hpo "$base-fds" "${common[@]}" "${outer[@]}" --engine "$FDS_ENGINE" --learn "lr:$FDS_K" || ok=0
+  [ "$phase" = list ] && continue
 
   if [ -n "$tag" ]; then cut=quick; elif [ -n "$QUICK_STEPS" ]; then cut=inner_steps; else cut=none; fi
   # shellcheck disable=SC2086 # srcargs holds whole flags
   manifest "$d" --str state=ran --str "label=${label[$d]:-$d}" --str "base=$base" \
     --str "data_dir=${datadir[$d]}" ${srcargs[$d]:-} --int "T=$T" --int "train_after_val=$((n - VAL))" \
     --int "epoch_steps=$(( (n - VAL) / BATCH ))" --str "steps_cut=$cut" --int "runs_ok=$ok"
+done
 done
 exit $status
