@@ -2,6 +2,7 @@
 #include "report_json.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,73 @@ json_t *rj_load(Rj *r, const char *path)
         else
             hg_fail(&r->err, "%s: line %d, column %d: not valid JSON: %s", path, e.line,
                     e.column, e.text);
+    }
+    return r->root;
+}
+
+/* Bare non-finite tokens outside strings become null; NULL if unreadable. */
+static char *nonfinite_to_null(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, k;
+    char *in = malloc(cap);
+    HG_CHECK(in, "malloc");
+    while ((k = fread(in + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) { cap *= 2; in = realloc(in, cap); HG_CHECK(in, "realloc"); }
+    }
+    fclose(f);
+    char *out = malloc(2 * n + 1); /* "nan" -> "null" grows by one per token */
+    HG_CHECK(out, "malloc");
+    static const char *const tokens[] = {"-Infinity", "Infinity", "-NaN", "NaN", "-nan", "nan",
+                                         "-inf", "inf"};
+    size_t o = 0;
+    int str = 0;
+    for (size_t i = 0; i < n;) {
+        if (str) {
+            if (in[i] == '\\' && i + 1 < n) { out[o++] = in[i++]; out[o++] = in[i++]; continue; }
+            if (in[i] == '"') str = 0;
+            out[o++] = in[i++];
+            continue;
+        }
+        if (in[i] == '"') { str = 1; out[o++] = in[i++]; continue; }
+        size_t t = 0;
+        for (; t < sizeof tokens / sizeof tokens[0]; t++) {
+            size_t tl = strlen(tokens[t]);
+            if (i + tl <= n && !memcmp(in + i, tokens[t], tl)) break;
+        }
+        if (t < sizeof tokens / sizeof tokens[0]) {
+            memcpy(out + o, "null", 4);
+            o += 4;
+            i += strlen(tokens[t]);
+            continue;
+        }
+        out[o++] = in[i++];
+    }
+    free(in);
+    *len = o;
+    return out;
+}
+
+json_t *rj_load_lenient(Rj *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->file, sizeof r->file, "%s", path);
+    size_t len;
+    char *text = nonfinite_to_null(path, &len);
+    if (!text) {
+        r->bad = 1;
+        hg_fail(&r->err, "%s: no such file (the run that writes it did not finish?)", path);
+        return NULL;
+    }
+    json_error_t e;
+    r->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+    free(text);
+    if (!r->root) {
+        r->bad = 1;
+        hg_fail(&r->err, "%s: line %d, column %d: not valid JSON: %s", path, e.line, e.column,
+                e.text);
     }
     return r->root;
 }

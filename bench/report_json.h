@@ -44,6 +44,11 @@ typedef struct RjEnvelope {
  * reason) when it is missing or not JSON. */
 json_t *rj_load(Rj *r, const char *path);
 void rj_close(Rj *r);
+/* rj_load for JSON written by other programs that print non-finite numbers
+ * as bare NaN, nan, inf or Infinity (Google Benchmark's aggregates: the cv
+ * of a counter that is 0 in every repetition is NaN): those tokens, outside
+ * strings, read as null (a getter's rj_num_or_null gives NaN). */
+json_t *rj_load_lenient(Rj *r, const char *path);
 /* 1 if path exists (a section whose file is absent did not run). */
 int rj_exists(const char *path);
 

@@ -109,6 +109,30 @@ static void test_getters_name_file_and_field(void)
     EXPECT(strstr(r4.err.msg, "no such file"), "absent: %s", r4.err.msg);
 }
 
+/* Google Benchmark prints NaN for the cv of a counter that is 0 in every
+ * repetition: the lenient loader reads such tokens as null, strings kept. */
+static void test_lenient_nonfinite(void)
+{
+    files_setup("report");
+    const char *path = files_tmp("gbench.json");
+    write_text(path, "{\"a\": NaN, \"b\": -inf, \"c\": [Infinity, 1.5, nan],\n"
+                     " \"s\": \"NaN and \\\"inf\\\" stay\", \"t\": true}\n");
+    Rj r;
+    EXPECT(!rj_load(&r, path), "strict loading refuses NaN");
+    json_t *root = rj_load_lenient(&r, path);
+    EXPECT(root != NULL, "lenient: %s", r.err.msg);
+    EXPECT(isnan(rj_num_or_null(&r, root, "a")) && isnan(rj_num_or_null(&r, root, "b")),
+           "NaN and -inf read as null");
+    json_t *c = json_object_get(root, "c");
+    EXPECT(json_is_null(json_array_get(c, 0)) && json_real_value(json_array_get(c, 1)) == 1.5 &&
+               json_is_null(json_array_get(c, 2)),
+           "in arrays too");
+    EXPECT(!strcmp(rj_str(&r, root, "s"), "NaN and \"inf\" stay") && rj_bool(&r, root, "t"),
+           "strings and true untouched: %s", rj_str(&r, root, "s"));
+    EXPECT(!r.bad, "%s", r.err.msg);
+    rj_close(&r);
+}
+
 static void test_number_formats(void)
 {
     char b[64];
@@ -205,7 +229,8 @@ int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_envelope_round_trip),
                               TEST(test_getters_name_file_and_field),
-                              TEST(test_number_formats), TEST(test_results_md)};
+                              TEST(test_lenient_nonfinite), TEST(test_number_formats),
+                              TEST(test_results_md)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;

@@ -170,9 +170,30 @@ static void test_bad_fields(void)
     free(md);
 }
 
+/* A ceiling that makes an op beat its own floor (a slowed ceiling run, or a
+ * BLAS on slow kernels) gives no verdict, in the table or the headline. */
+static void test_implausible_floor(void)
+{
+    files_setup("report-models");
+    char *md = NULL;
+    const char *dir = edited_results("slowceiling", "models-f32.json", "\"gemm_ceiling_gflops\": ",
+                                     "\"gemm_ceiling_gflops\": 1e-3, \"was\": ");
+    int rc = render(dir, &md, &ctx);
+    EXPECT(rc == 0, "renders: %s", ctx.err.msg);
+    EXPECT(md && strstr(md, "**unknown** (below 1x: the ceiling was not measured right)") &&
+               !strstr(md, "| **yes** |"),
+           "no verdict below 1x:\n%s", md ? md : "");
+    int said = 0;
+    for (int i = 0; i < ctx.nheads; i++)
+        said += strstr(ctx.heads[i].text, "unknown: below 1x its floor") != NULL;
+    EXPECT(said == 2, "both target headlines say unknown (%d)", said);
+    free(md);
+}
+
 int main(int argc, char **argv)
 {
-    const TestCase tests[] = {TEST(test_tables), TEST(test_bad_fields)};
+    const TestCase tests[] = {TEST(test_tables), TEST(test_bad_fields),
+                              TEST(test_implausible_floor)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;
