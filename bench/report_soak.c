@@ -1,6 +1,7 @@
 /* report_soak.c — the soak section: the reversible engine over a long
- * horizon (scripts/bench-soak.sh). From soak.json (the run's hgbench
- * hypergrad --json), soak-memory.json (RSS samples) and soak-summary.txt
+ * horizon (scripts/bench-soak.sh). From soak-run.json (the envelope:
+ * commit, command, threads), soak.json (the run's hgbench hypergrad
+ * --json, which has none), soak-memory.json (RSS samples) and soak-summary.txt
  * (the run's own summary): w_0 restored (the run's success), the
  * information buffer against its floor (the check: at most 1.06x), time,
  * peak RSS, RSS over the run and its plot.
@@ -81,11 +82,13 @@ static void plot_rss(ReportCtx *c, const double *t, const double *rss, long n, l
 static int render(ReportCtx *c)
 {
     char path[4096], b1[64], b2[64];
-    Rj r, rm;
-    json_t *root = rj_load(&r, report_path(c, "soak.json", path, sizeof path));
-    if (!root) return hg_fail(&c->err, "%s", r.err.msg);
+    Rj r, rm, re;
+    json_t *eroot = rj_load(&re, report_path(c, "soak-run.json", path, sizeof path));
     RjEnvelope env;
-    rj_envelope(&r, root, &env);
+    if (eroot) rj_envelope(&re, eroot, &env);
+    if (re.bad) { int rc = hg_fail(&c->err, "%s", re.err.msg); rj_close(&re); return rc; }
+    json_t *root = rj_load(&r, report_path(c, "soak.json", path, sizeof path));
+    if (!root) { rj_close(&re); return hg_fail(&c->err, "%s", r.err.msg); }
     long T = rj_int(&r, root, "steps"), params = rj_int(&r, root, "model_params");
     long batch = rj_int(&r, root, "batch");
     json_t *learn = rj_object(&r, root, "learn");
@@ -95,12 +98,12 @@ static int render(ReportCtx *c)
     rj_at(&r, "mem");
     double buf = rj_num(&r, mem, "infobuf_bytes"), floor = rj_num(&r, mem, "infobuf_floor_bytes");
     double peak = rj_num(&r, mem, "peak_rss");
-    if (r.bad) { int rc = hg_fail(&c->err, "%s", r.err.msg); rj_close(&r); return rc; }
+    if (r.bad) { int rc = hg_fail(&c->err, "%s", r.err.msg); rj_close(&r); rj_close(&re); return rc; }
     double *t = NULL, *rss = NULL, dt = 0;
     long n = read_samples(c, &rm, &t, &rss, &dt);
     if (n < 0) {
         int rc = hg_fail(&c->err, "%s", rm.err.msg);
-        rj_close(&r); rj_close(&rm); free(t); free(rss);
+        rj_close(&r); rj_close(&rm); rj_close(&re); free(t); free(rss);
         return rc;
     }
     report_ran_by(c, &env);
@@ -152,6 +155,7 @@ static int render(ReportCtx *c)
                     ratio, md_f(b1, sizeof b1, 1, mib(buf)), mib(peak));
     rj_close(&r);
     rj_close(&rm);
+    rj_close(&re);
     free(t);
     free(rss);
     return 0;

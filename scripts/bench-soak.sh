@@ -4,6 +4,7 @@
 # batch 128, lr learned in K = 10 windows, float32 build) at T = 10^5 inner
 # steps (QUICK=1: 10^4), one run, with its resident memory sampled from
 # /proc every SAMPLE_S seconds while it runs. It leaves in $RESULTS_DIR:
+#   soak-run.json      the envelope (hgbench-manifest): commit, command, threads
 #   soak.json          the run's hgbench hypergrad --json (w_0 restored bit for
 #                      bit: the engine checks it and fails the run otherwise;
 #                      the information buffer and its floor)
@@ -28,14 +29,15 @@ trap 'cleanup; exit 141' PIPE
 threads=${THREADS:-2}
 if [ "${QUICK:-0}" = 1 ]; then T=${SOAK_T:-10000} dt=${SAMPLE_S:-0.5}; else T=${SOAK_T:-100000} dt=${SAMPLE_S:-2}; fi
 bin=build/f32/hgbench
-json=$out/soak.json mem=$out/soak-memory.json summary=$out/soak-summary.txt
+json=$out/soak.json mem=$out/soak-memory.json summary=$out/soak-summary.txt run=$out/soak-run.json
 mkdir -p "$out"
 [ -x "$bin" ] || { echo "bench-soak: $bin not built (make)" >&2; exit 1; }
-rm -f "$json" "$mem" "$summary" # a failed run leaves none of an earlier run's
+rm -f "$json" "$mem" "$summary" "$run" # a failed run leaves none of an earlier run's
 
 # The run in the background; its RSS sampled until it exits.
-"$bin" hypergrad --engine reversible --model mlp --data synthetic --steps "$T" --batch 128 \
-  --learn lr:10 --threads "$threads" --json "$json" > "$summary.tmp.$$" &
+cmd=("$bin" hypergrad --engine reversible --model mlp --data synthetic --steps "$T" --batch 128
+     --learn lr:10 --threads "$threads" --json "$json")
+"${cmd[@]}" > "$summary.tmp.$$" &
 pid=$!
 {
   printf '{"interval_s": %s, "samples": [' "$dt"
@@ -51,5 +53,7 @@ pid=$!
 wait "$pid"; rc=$?; pid=""
 mv "$mem.tmp.$$" "$mem"
 mv "$summary.tmp.$$" "$summary"
+[ $rc -eq 0 ] && build/hgbench-manifest --out "$run" --program scripts/bench-soak.sh \
+  --commit "${COMMIT:-unknown}" --threads "$threads" --precision float32 -- "${cmd[@]}"
 [ $rc -eq 0 ] || echo "bench-soak: the run failed (exit $rc)" >&2
 exit $([ $rc -eq 0 ] && echo 0 || echo 1)

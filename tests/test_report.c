@@ -214,7 +214,7 @@ static void test_results_md(void)
     rc = report_run(&o);
     md = files_slurp(out, NULL);
     EXPECT(rc == 1 && md && strstr(md, "**Section `soak` could not be rendered**") &&
-               strstr(md, "soak.json"),
+               strstr(md, "soak-run.json"),
            "unrenderable section named (rc %d)", rc);
     EXPECT(md && strstr(md, "## GPU"), "the other sections still render");
     free(md);

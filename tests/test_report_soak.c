@@ -33,8 +33,8 @@ static const char *edited(const char *name, void (*fn)(json_t *root))
     const char *src = fixture_path("report/soak");
     const char *dst = files_tmp(name);
     mkdir(dst, 0777);
-    static const char *const files[] = {"soak-memory.json", "soak-summary.txt"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const files[] = {"soak-memory.json", "soak-summary.txt", "soak-run.json"};
+    for (int i = 0; i < 3; i++) {
         char a[4096], b[4096];
         snprintf(a, sizeof a, "%s/%s", src, files[i]);
         snprintf(b, sizeof b, "%s/%s", dst, files[i]);
