@@ -6,27 +6,21 @@
  * The expected numbers are read from the fixture here, never typed. */
 #define _GNU_SOURCE /* open_memstream */
 #include <jansson.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../bench/report.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
-static const char *const FILES[] = {"fig2.json", "fig2-f32.json", "fig2-f32-kahan.json"};
 
-/* The fixture folder, found from the test binary (build/<config>/tests). */
+/* The fixture folder (files_setup first: the renders write to its
+ * temporary folder). */
 static const char *fixtures(void)
 {
-    static char dir[4200];
     files_setup("report-fig2");
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s", files_bin_dir);
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/report/fig2", dirname(dirname(bin)));
-    return dir;
+    return fixture_dir("fig2");
 }
 
 typedef struct Out {
@@ -39,24 +33,8 @@ static Out render(const char *results)
 {
     Out o;
     memset(&o, 0, sizeof o);
-    const char *plots = files_tmp("plots");
-    mkdir(plots, 0777);
-    ReportOptions opt = {.results = results, .plots = plots, .out = "-", .run_gnuplot = 0};
-    size_t len;
-    FILE *f = open_memstream(&o.md, &len);
-    o.rc = report_section(&opt, "fig2", f, &o.c);
-    fclose(f);
+    o.rc = render_into("fig2", results, &o.md, &o.c);
     return o;
-}
-
-static json_t *load(const char *dir, const char *name)
-{
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    HG_CHECK(j, "%s: %s", path, e.text);
-    return j;
 }
 
 static double num(json_t *o, const char *key)
@@ -71,7 +49,7 @@ static void test_tables_are_the_json_numbers(void)
     Out o = render(dir);
     EXPECT(o.rc == 0, "renders: %s", o.c.err.msg);
     if (o.rc) { free(o.md); return; }
-    json_t *f64 = load(dir, "fig2.json"), *f32 = load(dir, "fig2-f32.json");
+    json_t *f64 = fixture_load(dir, "fig2.json"), *f32 = fixture_load(dir, "fig2-f32.json");
     /* the MSE(W) table: each window's row, float64 and float32 side by side */
     json_t *rows = json_object_get(f64, "rows"), *rows32 = json_object_get(f32, "rows");
     EXPECT(json_array_size(rows) >= 2, "the fixture has windows");
@@ -114,7 +92,7 @@ static void test_tables_are_the_json_numbers(void)
            "the commands, the scratch folder as $TMP");
     EXPECT(strstr(o.md, "![MSE vs window](") && strstr(o.md, "/fig2-steps.png)"), "plots linked");
     char gp[4400];
-    snprintf(gp, sizeof gp, "%s/fig2.gp", files_tmp("plots"));
+    snprintf(gp, sizeof gp, "%s/fig2.gp", files_tmp_dir()); /* render_into's plots */
     char *script = files_slurp(gp, NULL);
     EXPECT(script && strstr(script, "DAT index 1 using 1:2"), "the plot draws the float32 curve");
     free(script);
@@ -130,18 +108,8 @@ static void test_tables_are_the_json_numbers(void)
 /* The fixture copied to a scratch folder with fig2.json changed by edit. */
 static const char *broken(const char *name, void (*edit)(json_t *))
 {
-    const char *src = fixtures();
-    char *dir = files_tmp(name);
-    mkdir(dir, 0777);
-    for (size_t i = 0; i < sizeof FILES / sizeof *FILES; i++) {
-        json_t *j = load(src, FILES[i]);
-        if (i == 0) edit(j);
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", dir, FILES[i]);
-        HG_CHECK(json_dump_file(j, path, 0) == 0, "%s", path);
-        json_decref(j);
-    }
-    return dir;
+    fixtures();
+    return fixture_copy("fig2", name, (FixtureEdit){.target = "fig2.json", .edit = edit});
 }
 
 static void drop_mse_best(json_t *j)

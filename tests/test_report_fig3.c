@@ -8,28 +8,23 @@
  * build/hgbench-manifest, which writes the manifests: the envelope and the
  * typed members read back, bad members refused naming the flag. */
 #define _GNU_SOURCE /* open_memstream */
-#include <dirent.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../bench/report.h"
 #include "../bench/report_json.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
+/* The fixture folder (files_setup first: the renders write to its
+ * temporary folder). */
 static const char *fixtures(void)
 {
-    static char dir[4200];
     files_setup("report-fig3");
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s", files_bin_dir);
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/report/fig3", dirname(dirname(bin)));
-    return dir;
+    return fixture_dir("fig3");
 }
 
 typedef struct Out {
@@ -42,24 +37,8 @@ static Out render(const char *results)
 {
     Out o;
     memset(&o, 0, sizeof o);
-    const char *plots = files_tmp("plots");
-    mkdir(plots, 0777);
-    ReportOptions opt = {.results = results, .plots = plots, .out = "-", .run_gnuplot = 0};
-    size_t len;
-    FILE *f = open_memstream(&o.md, &len);
-    o.rc = report_section(&opt, "fig3", f, &o.c);
-    fclose(f);
+    o.rc = render_into("fig3", results, &o.md, &o.c);
     return o;
-}
-
-static json_t *load(const char *dir, const char *name)
-{
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    HG_CHECK(j, "%s: %s", path, e.text);
-    return j;
 }
 
 static double num(json_t *o, const char *key)
@@ -73,7 +52,7 @@ static json_t *ran_manifest(const char *dir)
 {
     static const char *const names[] = {"fig3-fashion-mnist.json", "fig3-mnist.json"};
     for (int i = 0; i < 2; i++) {
-        json_t *m = load(dir, names[i]);
+        json_t *m = fixture_load(dir, names[i]);
         if (!strcmp(json_string_value(json_object_get(m, "state")), "ran")) return m;
         json_decref(m);
     }
@@ -85,7 +64,7 @@ static json_t *method(const char *dir, json_t *manifest, const char *m)
 {
     char name[512];
     snprintf(name, sizeof name, "%s-%s.json", json_string_value(json_object_get(manifest, "base")), m);
-    return load(dir, name);
+    return fixture_load(dir, name);
 }
 
 static void test_tables_are_the_json_numbers(void)
@@ -140,7 +119,7 @@ static void test_tables_are_the_json_numbers(void)
     json_decref(fds);
     json_decref(cos);
     /* a skipped data set says why */
-    json_t *sv = load(dir, "fig3-svhn.json");
+    json_t *sv = fixture_load(dir, "fig3-svhn.json");
     snprintf(line, sizeof line, "- **svhn**: skipped: %s\n",
              json_string_value(json_object_get(sv, "reason")));
     EXPECT(strstr(o.md, line) != NULL, "skipped: %s", line);
@@ -158,23 +137,8 @@ static void test_tables_are_the_json_numbers(void)
 /* The fixture copied to a scratch folder, the file `target` changed by edit. */
 static const char *broken(const char *name, const char *target, void (*edit)(json_t *))
 {
-    const char *src = fixtures();
-    char *dir = files_tmp(name);
-    mkdir(dir, 0777);
-    DIR *d = opendir(src);
-    HG_CHECK(d, "%s", src);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strstr(e->d_name, ".json")) continue;
-        json_t *j = load(src, e->d_name);
-        if (!strcmp(e->d_name, target)) edit(j);
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        HG_CHECK(json_dump_file(j, path, 0) == 0, "%s", path);
-        json_decref(j);
-    }
-    closedir(d);
-    return dir;
+    fixtures();
+    return fixture_copy("fig3", name, (FixtureEdit){.target = target, .edit = edit});
 }
 
 static void drop_T(json_t *j)

@@ -8,26 +8,23 @@
  * reason, a missing or mistyped field fails naming the file and the field,
  * and rendering twice gives the same bytes. */
 #define _GNU_SOURCE /* open_memstream */
-#include <dirent.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../bench/report.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
+/* The fixture folder gpu/<which> (files_setup first: the renders write to
+ * its temporary folder). */
 static const char *fixtures(const char *which)
 {
-    static char dir[4200];
     files_setup("report-gpu");
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s", files_bin_dir);
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/report/gpu/%s", dirname(dirname(bin)), which);
-    return dir;
+    char name[64];
+    snprintf(name, sizeof name, "gpu/%s", which);
+    return fixture_dir(name);
 }
 
 typedef struct Out {
@@ -40,24 +37,8 @@ static Out render(const char *results)
 {
     Out o;
     memset(&o, 0, sizeof o);
-    const char *plots = files_tmp("plots");
-    mkdir(plots, 0777);
-    ReportOptions opt = {.results = results, .plots = plots, .out = "-", .run_gnuplot = 0};
-    size_t len;
-    FILE *f = open_memstream(&o.md, &len);
-    o.rc = report_section(&opt, "gpu", f, &o.c);
-    fclose(f);
+    o.rc = render_into("gpu", results, &o.md, &o.c);
     return o;
-}
-
-static json_t *load(const char *dir, const char *name)
-{
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    HG_CHECK(j, "%s: %s", path, e.text);
-    return j;
 }
 
 static const char *str(json_t *o, const char *key)
@@ -71,23 +52,10 @@ static const char *str(json_t *o, const char *key)
 static const char *copy(const char *which, const char *name, const char *target,
                         void (*edit)(json_t *))
 {
-    const char *src = fixtures(which);
-    char *dir = files_tmp(name);
-    mkdir(dir, 0777);
-    DIR *d = opendir(src);
-    HG_CHECK(d, "%s", src);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strstr(e->d_name, ".json")) continue;
-        json_t *j = load(src, e->d_name);
-        if (target && !strcmp(e->d_name, target)) edit(j);
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        HG_CHECK(json_dump_file(j, path, 0) == 0, "%s", path);
-        json_decref(j);
-    }
-    closedir(d);
-    return dir;
+    char section[64];
+    snprintf(section, sizeof section, "gpu/%s", which);
+    files_setup("report-gpu");
+    return fixture_copy(section, name, (FixtureEdit){.target = edit ? target : NULL, .edit = edit});
 }
 
 static void test_rehearsal_tables_are_the_json_numbers(void)
@@ -96,7 +64,7 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     Out o = render(dir);
     EXPECT(o.rc == 0, "renders: %s", o.c.err.msg);
     if (o.rc) { free(o.md); return; }
-    json_t *g = load(dir, "gpu.json");
+    json_t *g = fixture_load(dir, "gpu.json");
     char line[1024];
     const char *head = "## GPU\n\n**REHEARSAL on the CPU**";
     EXPECT(!strncmp(o.md, head, strlen(head)), "a rehearsal says so first");
@@ -109,7 +77,7 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     EXPECT(strstr(o.md, line) != NULL, "the script's command: %s", line);
     EXPECT(strstr(o.md, "Machine: ") != NULL, "provenance");
     /* Figure 2's first MSE row: W, float64's and float32's MSE(W) */
-    json_t *f64 = load(dir, "gpu-fig2.json"), *f32 = load(dir, "gpu-fig2-f32.json");
+    json_t *f64 = fixture_load(dir, "gpu-fig2.json"), *f32 = fixture_load(dir, "gpu-fig2-f32.json");
     json_t *m64 = json_object_get(f64, "mse"), *m32 = json_object_get(f32, "mse");
     json_t *w = json_object_get(f64, "windows");
     EXPECT(json_array_size(m64) > 0 && json_array_size(w) > 0, "the fixture has MSE rows");
@@ -121,8 +89,8 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     EXPECT(strstr(o.md, "/gpu-fig2.png)") != NULL, "the plot is linked");
     EXPECT(o.c.nheads == 0, "no headline from a rehearsal (%d)", o.c.nheads);
     /* the engines part: the GPU's first row with the CPU's time beside it */
-    json_t *eg = load(dir, "gpu-engines-horizon-synthetic-f32-cuda.json");
-    json_t *ec = load(dir, "gpu-engines-horizon-synthetic-f32-cpu.json");
+    json_t *eg = fixture_load(dir, "gpu-engines-horizon-synthetic-f32-cuda.json");
+    json_t *ec = fixture_load(dir, "gpu-engines-horizon-synthetic-f32-cpu.json");
     json_t *g0 = json_array_get(json_object_get(eg, "rows"), 0);
     json_t *c0 = json_array_get(json_object_get(ec, "rows"), 0);
     double t = json_number_value(json_object_get(g0, "time_s"));
@@ -139,12 +107,12 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     json_decref(eg);
     json_decref(ec);
     /* the pytorch part: hgbench's rows, PyTorch's failure as recorded */
-    json_t *hb = load(dir, "gpu-pytorch-hgbench-bptt-f64.json");
+    json_t *hb = fixture_load(dir, "gpu-pytorch-hgbench-bptt-f64.json");
     t = json_number_value(json_object_get(hb, "time_s"));
     snprintf(line, sizeof line, "| hgbench bptt (GPU) | float64 | %.3f | %.2f | 0 |\n", t,
              1e3 * t / (double)json_integer_value(json_object_get(hb, "steps")));
     EXPECT(strstr(o.md, line) != NULL, "hgbench row: %s", line);
-    json_t *pt = load(dir, "gpu-pytorch-f64.json");
+    json_t *pt = fixture_load(dir, "gpu-pytorch-f64.json");
     json_t *ag = json_object_get(json_object_get(pt, "methods"), "autograd");
     snprintf(line, sizeof line, "| PyTorch autograd (unrolled loop, GPU) | float64 | %.3f | %.2f |",
              json_number_value(json_object_get(ag, "time_s")),
@@ -153,7 +121,7 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     json_decref(pt);
     json_decref(hb);
     /* the models part: the first op of the first model, float32 */
-    json_t *mj = load(dir, "gpu-models-f32-b16.json");
+    json_t *mj = fixture_load(dir, "gpu-models-f32-b16.json");
     json_t *m0 = json_array_get(json_object_get(mj, "models"), 0);
     json_t *r0 = json_array_get(json_object_get(m0, "rows"), 0);
     snprintf(line, sizeof line, "| float32 | 16 | %s | %s |  | %.4g | %.3g | 0.000 |\n",
@@ -168,7 +136,7 @@ static void test_rehearsal_tables_are_the_json_numbers(void)
     EXPECT(strstr(o.md, line) != NULL, "profile row: %s", line);
     json_decref(mj);
     /* the conv part: the first row, one path (the fake device's) */
-    json_t *cj = load(dir, "gpu-conv-f32.json");
+    json_t *cj = fixture_load(dir, "gpu-conv-f32.json");
     json_t *c0r = json_array_get(json_object_get(cj, "rows"), 0);
     snprintf(line, sizeof line, "| float32 | %s | %lld | %s | %lld | %.4f | skipped |  |\n",
              str(c0r, "layer"), json_integer_value(json_object_get(c0r, "n")), str(c0r, "op"),
@@ -219,7 +187,7 @@ static void as_gpu_run(json_t *j)
 static void test_pytorch_pair(void)
 {
     const char *dir = copy("ran", "pytorch", "gpu.json", as_gpu_run);
-    json_t *hb = load(dir, "gpu-pytorch-hgbench-bptt-f32.json");
+    json_t *hb = fixture_load(dir, "gpu-pytorch-hgbench-bptt-f32.json");
     json_t *pt = json_object(), *methods = json_object(), *m = json_object();
     json_object_set_new(m, "status", json_string("ok"));
     json_object_set_new(m, "time_s", json_real(2.0));
@@ -255,7 +223,7 @@ static void test_pytorch_pair(void)
 static void test_skip_says_why(void)
 {
     const char *dir = fixtures("skipped");
-    json_t *g = load(dir, "gpu.json");
+    json_t *g = fixture_load(dir, "gpu.json");
     Out o = render(dir);
     char line[1024];
     snprintf(line, sizeof line, "**skipped**: %s\n", str(g, "skipped"));

@@ -6,74 +6,22 @@
  * type is an error naming the file and the field, and rendering twice gives
  * the same bytes. */
 #define _GNU_SOURCE /* open_memstream */
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "../bench/report.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
-/* The fixtures' folder: from the repository root (make test runs there), or
- * found from the binary (build/<config>/tests/..). */
-static const char *fixture_dir(const char *section)
-{
-    static char dir[8192];
-    snprintf(dir, sizeof dir, "tests/fixtures/report/%s", section);
-    if (access(dir, R_OK) == 0) return dir;
-    snprintf(dir, sizeof dir, "%s/../../tests/fixtures/report/%s", files_bin_dir, section);
-    return dir;
-}
-
-/* Renders the micro section from results folder dir: 0 and the Markdown in
- * *md (free it), or -1 with c->err. */
+/* The micro section rendered from results folder dir: its result, and
+ * the Markdown in *md (free it). */
 static int render(const char *dir, char **md, ReportCtx *c)
 {
-    memset(c, 0, sizeof *c);
-    ReportOptions o = {.results = dir, .plots = files_tmp("plots"), .run_gnuplot = 0};
-    size_t len;
-    FILE *f = open_memstream(md, &len);
-    int rc = report_section(&o, "micro", f, c);
-    fclose(f);
-    return rc;
+    return render_into("micro", dir, md, c);
 }
 
-/* Copies the fixture file name into dir, replacing the first `from` by `to`
- * (from NULL: unchanged). */
-static void copy_edited(const char *name, const char *dir, const char *from, const char *to)
-{
-    char src[8400], dst[8400];
-    snprintf(src, sizeof src, "%s/%s", fixture_dir("micro"), name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    char *text = files_slurp(src, NULL);
-    HG_CHECK(text, "%s", src);
-    FILE *f = fopen(dst, "w");
-    HG_CHECK(f, "%s", dst);
-    char *at = from ? strstr(text, from) : NULL;
-    HG_CHECK(!from || at, "'%s' not in %s", from, src);
-    if (at) {
-        fwrite(text, 1, (size_t)(at - text), f);
-        fputs(to, f);
-        fputs(at + strlen(from), f);
-    } else {
-        fputs(text, f);
-    }
-    fclose(f);
-    free(text);
-}
-
-/* A results folder with the fixtures, one of them edited. */
+/* The fixtures copied into a new folder sub, in file name the first `from`
+ * replaced by `to`. */
 static const char *edited_results(const char *sub, const char *name, const char *from,
                                   const char *to)
 {
-    const char *dir = files_tmp(sub);
-    mkdir(dir, 0777);
-    static const char *const files[] = {"micro-f32.json", "micro-f32.gbench.json",
-                                        "micro-f64.json", "micro-f64.gbench.json"};
-    for (int i = 0; i < 4; i++)
-        copy_edited(files[i], dir, strcmp(files[i], name) ? NULL : from, to);
-    return dir;
+    return fixture_copy("micro", sub, (FixtureEdit){.target = name, .from = from, .to = to});
 }
 
 static ReportCtx ctx;
@@ -153,10 +101,7 @@ static void test_bad_fields(void)
     free(md);
 
     /* a precision whose results are absent is said, not an error */
-    dir = edited_results("absent", "", NULL, NULL);
-    char p[4096];
-    snprintf(p, sizeof p, "%s/micro-f64.gbench.json", dir);
-    unlink(p);
+    dir = fixture_copy("micro", "absent", (FixtureEdit){.target = "micro-f64.gbench.json"});
     rc = render(dir, &md, &ctx);
     EXPECT(rc == 0 && strstr(md, "### float64\n\n**failed**: no results"),
            "absent results said (rc %d): %s", rc, ctx.err.msg);

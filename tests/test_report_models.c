@@ -8,34 +8,14 @@
  * wrong type is an error naming the file and the field, and rendering twice
  * gives the same bytes. */
 #define _GNU_SOURCE /* open_memstream */
-#include <dirent.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "../bench/report.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
-static const char *fixture_dir(void)
-{
-    static char dir[8192];
-    snprintf(dir, sizeof dir, "tests/fixtures/report/models");
-    if (access(dir, R_OK) == 0) return dir;
-    snprintf(dir, sizeof dir, "%s/../../tests/fixtures/report/models", files_bin_dir);
-    return dir;
-}
-
+/* The models section rendered from results folder dir: its result, and
+ * the Markdown in *md (free it). */
 static int render(const char *dir, char **md, ReportCtx *c)
 {
-    memset(c, 0, sizeof *c);
-    ReportOptions o = {.results = dir, .plots = files_tmp("plots"), .run_gnuplot = 0};
-    size_t len;
-    FILE *f = open_memstream(md, &len);
-    int rc = report_section(&o, "models", f, c);
-    fclose(f);
-    return rc;
+    return render_into("models", dir, md, c);
 }
 
 /* The fixtures copied into a new folder sub, in file name the first `from`
@@ -43,34 +23,7 @@ static int render(const char *dir, char **md, ReportCtx *c)
 static const char *edited_results(const char *sub, const char *name, const char *from,
                                   const char *to)
 {
-    const char *dir = files_tmp(sub);
-    mkdir(dir, 0777);
-    DIR *d = opendir(fixture_dir());
-    HG_CHECK(d, "%s", fixture_dir());
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char src[8500], dst[8500];
-        snprintf(src, sizeof src, "%s/%s", fixture_dir(), e->d_name);
-        snprintf(dst, sizeof dst, "%s/%s", dir, e->d_name);
-        char *text = files_slurp(src, NULL);
-        HG_CHECK(text, "%s", src);
-        char *at = !strcmp(e->d_name, name) ? strstr(text, from) : NULL;
-        HG_CHECK(strcmp(e->d_name, name) || at, "'%s' not in %s", from, src);
-        FILE *f = fopen(dst, "w");
-        HG_CHECK(f, "%s", dst);
-        if (at) {
-            fwrite(text, 1, (size_t)(at - text), f);
-            fputs(to, f);
-            fputs(at + strlen(from), f);
-        } else {
-            fputs(text, f);
-        }
-        fclose(f);
-        free(text);
-    }
-    closedir(d);
-    return dir;
+    return fixture_copy("models", sub, (FixtureEdit){.target = name, .from = from, .to = to});
 }
 
 /* Cells of the fixture's numbers, as rendered (the speed targets: the
@@ -90,7 +43,7 @@ static void test_tables(void)
 {
     files_setup("report-models");
     char *md = NULL;
-    int rc = render(fixture_dir(), &md, &ctx);
+    int rc = render(fixture_dir("models"), &md, &ctx);
     EXPECT(rc == 0, "renders: %s", ctx.err.msg);
     if (rc) { free(md); return; }
     /* oneDNN's rows as scripts/conv-dnnl-table.py printed them from the same
@@ -136,7 +89,7 @@ static void test_tables(void)
            "headlines: %s", ctx.nheads ? ctx.heads[0].text : "(none)");
     EXPECT(!strcmp(ctx.commit, "fixture") && ctx.threads == 2, "ran by %s", ctx.commit);
     char *md2 = NULL;
-    render(fixture_dir(), &md2, &ctx);
+    render(fixture_dir("models"), &md2, &ctx);
     EXPECT(md2 && !strcmp(md, md2), "rendering twice gives the same bytes");
     free(md2);
     free(md);

@@ -7,34 +7,14 @@
  * is an error naming the file and the field, a missing torch is a skipped
  * section, and rendering twice gives the same bytes. */
 #define _GNU_SOURCE /* open_memstream */
-#include <dirent.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "../bench/report.h"
-#include "support_files.h"
+#include "report_fixture.h"
 #include "test.h"
 
-static const char *fixture_dir(void)
-{
-    static char dir[8192];
-    snprintf(dir, sizeof dir, "tests/fixtures/report/pytorch");
-    if (access(dir, R_OK) == 0) return dir;
-    snprintf(dir, sizeof dir, "%s/../../tests/fixtures/report/pytorch", files_bin_dir);
-    return dir;
-}
-
+/* The pytorch section rendered from results folder dir: its result, and
+ * the Markdown in *md (free it). */
 static int render(const char *dir, char **md, ReportCtx *c)
 {
-    memset(c, 0, sizeof *c);
-    ReportOptions o = {.results = dir, .plots = files_tmp("plots"), .run_gnuplot = 0};
-    size_t len;
-    FILE *f = open_memstream(md, &len);
-    int rc = report_section(&o, "pytorch", f, c);
-    fclose(f);
-    return rc;
+    return render_into("pytorch", dir, md, c);
 }
 
 /* The fixtures copied into a new folder sub, in file name the first `from`
@@ -42,34 +22,7 @@ static int render(const char *dir, char **md, ReportCtx *c)
 static const char *edited_results(const char *sub, const char *name, const char *from,
                                   const char *to)
 {
-    const char *dir = files_tmp(sub);
-    mkdir(dir, 0777);
-    DIR *d = opendir(fixture_dir());
-    HG_CHECK(d, "%s", fixture_dir());
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char src[8500], dst[8500];
-        snprintf(src, sizeof src, "%s/%s", fixture_dir(), e->d_name);
-        snprintf(dst, sizeof dst, "%s/%s", dir, e->d_name);
-        char *text = files_slurp(src, NULL);
-        HG_CHECK(text, "%s", src);
-        char *at = !strcmp(e->d_name, name) ? strstr(text, from) : NULL;
-        HG_CHECK(strcmp(e->d_name, name) || at, "'%s' not in %s", from, src);
-        FILE *f = fopen(dst, "w");
-        HG_CHECK(f, "%s", dst);
-        if (at) {
-            fwrite(text, 1, (size_t)(at - text), f);
-            fputs(to, f);
-            fputs(at + strlen(from), f);
-        } else {
-            fputs(text, f);
-        }
-        fclose(f);
-        free(text);
-    }
-    closedir(d);
-    return dir;
+    return fixture_copy("pytorch", sub, (FixtureEdit){.target = name, .from = from, .to = to});
 }
 
 static ReportCtx ctx;
@@ -78,7 +31,7 @@ static void test_tables(void)
 {
     files_setup("report-pytorch");
     char *md = NULL;
-    int rc = render(fixture_dir(), &md, &ctx);
+    int rc = render(fixture_dir("pytorch"), &md, &ctx);
     EXPECT(rc == 0, "renders: %s", ctx.err.msg);
     if (rc) { free(md); return; }
     /* rows as scripts/bench-pytorch.sh printed them from the same files
@@ -107,7 +60,7 @@ static void test_tables(void)
                strstr(ctx.heads[0].text, "7.0 against 21.1 ms"),
            "headline: %s", ctx.nheads ? ctx.heads[0].text : "(none)");
     char *md2 = NULL;
-    render(fixture_dir(), &md2, &ctx);
+    render(fixture_dir("pytorch"), &md2, &ctx);
     EXPECT(md2 && !strcmp(md, md2), "rendering twice gives the same bytes");
     free(md2);
     free(md);
@@ -133,7 +86,7 @@ static void test_bad_fields_and_skip(void)
            "wrong type named: %s", ctx.err.msg);
     free(md);
 
-    dir = edited_results("skipped", "", NULL, NULL);
+    dir = fixture_copy("pytorch", "skipped", (FixtureEdit){0}); /* unchanged */
     char p[8500];
     snprintf(p, sizeof p, "%s/pytorch.skipped", dir);
     FILE *f = fopen(p, "w");

@@ -2,58 +2,19 @@
  * fixture results (tests/fixtures/report/soak/, trimmed from a T = 10^5
  * run): its table's numbers are the JSON's, its buffer check, its headline,
  * and a missing or malformed field named with its file. */
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
-#include <jansson.h>
-
-#include "../bench/report.h"
-#include "support_files.h"
-#include "support_fixtures.h"
+#include "report_fixture.h"
 #include "test.h"
 
 /* The section rendered from dir into a string (free it); rc the renderer's. */
 static char *render(const char *dir, ReportCtx *c, int *rc)
 {
-    char *md = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&md, &len);
-    ReportOptions o = {.results = dir, .plots = files_tmp("plots"), .out = "-"};
-    mkdir(o.plots, 0777);
-    memset(c, 0, sizeof *c);
-    *rc = report_section(&o, "soak", f, c);
-    fclose(f);
-    return md;
+    return render_section("soak", dir, rc, c);
 }
 
 /* A copy of the fixture folder in the temporary one, soak.json edited by fn. */
 static const char *edited(const char *name, void (*fn)(json_t *root))
 {
-    const char *src = fixture_path("report/soak");
-    const char *dst = files_tmp(name);
-    mkdir(dst, 0777);
-    static const char *const files[] = {"soak-memory.json", "soak-summary.txt", "soak-run.json"};
-    for (int i = 0; i < 3; i++) {
-        char a[4096], b[4096];
-        snprintf(a, sizeof a, "%s/%s", src, files[i]);
-        snprintf(b, sizeof b, "%s/%s", dst, files[i]);
-        size_t n;
-        char *text = files_slurp(a, &n);
-        FILE *f = fopen(b, "w");
-        fwrite(text, 1, n, f);
-        fclose(f);
-        free(text);
-    }
-    char a[4096], b[4096];
-    snprintf(a, sizeof a, "%s/soak.json", src);
-    snprintf(b, sizeof b, "%s/soak.json", dst);
-    json_t *root = json_load_file(a, 0, NULL);
-    HG_CHECK(root, "%s", a);
-    fn(root);
-    json_dump_file(root, b, JSON_INDENT(2));
-    json_decref(root);
-    return dst;
+    return fixture_copy("soak", name, (FixtureEdit){.target = "soak.json", .edit = fn});
 }
 
 static void test_soak_numbers_are_the_json(void)
@@ -61,7 +22,7 @@ static void test_soak_numbers_are_the_json(void)
     files_setup("report-soak");
     ReportCtx *c = calloc(1, sizeof *c);
     int rc;
-    char *md = render(fixture_path("report/soak"), c, &rc);
+    char *md = render(fixture_dir("soak"), c, &rc);
     EXPECT(rc == 0, "renders: %s", c->err.msg);
     /* infobuf_bytes 407930352 / floor 386714870.11 = 1.05486; MiB 389.0, 368.8 */
     EXPECT(strstr(md, "| information buffer / floor (at most 1.06) | 1.0549 (389.0 MiB against "
@@ -81,7 +42,7 @@ static void test_soak_numbers_are_the_json(void)
     EXPECT(!strcmp(c->commit, "9d52efe") && c->threads == 1, "ran by %s x %ld", c->commit,
            c->threads);
     int rc2;
-    char *md2 = render(fixture_path("report/soak"), c, &rc2);
+    char *md2 = render(fixture_dir("soak"), c, &rc2);
     EXPECT(md2 && !strcmp(md, md2), "same results, same bytes");
     free(md);
     free(md2);

@@ -7,29 +7,11 @@
 #include "report_fixture.h"
 #include "test.h"
 
-static const char *const FILES[] = {"sweep-1x2.json", "sweep-2x1.json", "fig2.json",
-                                    "fig3-mnist-subset-greedy.json", "fig3-mnist-subset-fds.json"};
-
 /* The fixture folder copied to <tmp>/<name>, file `which` changed by fn
  * (NULL: removed). */
 static const char *copy_with(const char *name, const char *which, void (*fn)(json_t *))
 {
-    const char *dst = files_tmp(name);
-    mkdir(dst, 0777);
-    for (int i = 0; i < ARRAY_LEN(FILES); i++) {
-        char a[4096], b[4096];
-        snprintf(a, sizeof a, "%s/%s", fixture_dir("sweep"), FILES[i]);
-        snprintf(b, sizeof b, "%s/%s", dst, FILES[i]);
-        json_t *root = json_load_file(a, 0, NULL);
-        HG_CHECK(root, "%s", a);
-        if (which && !strcmp(which, FILES[i])) {
-            if (!fn) { json_decref(root); continue; }
-            fn(root);
-        }
-        HG_CHECK(json_dump_file(root, b, JSON_INDENT(1)) == 0, "%s", b);
-        json_decref(root);
-    }
-    return dst;
+    return fixture_copy("sweep", name, (FixtureEdit){.target = which, .edit = fn});
 }
 
 static void test_sweep_numbers_are_the_json(void)
