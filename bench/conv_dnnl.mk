@@ -14,7 +14,7 @@
 
 DNNL_HEADER := /usr/include/dnnl.h
 HAVE_DNNL := $(wildcard $(DNNL_HEADER))
-CONV_DNNL_SRCS := bench/conv_dnnl.c bench/dnnl_conv.c bench/load.c $(FLAGS_SRCS)
+CONV_DNNL_SRCS := bench/conv_dnnl.c bench/dnnl_conv.c bench/load.c
 
 ifneq ($(HAVE_DNNL),)
 # $(1) = config name, $(2) = its extra flags

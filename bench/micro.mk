@@ -29,7 +29,7 @@ build/$(1)/obj/bench/gbench_shim.o: bench/gbench_shim.cc
 	$$(CXX) $$(CXXFLAGS_GB) $(2) -c $$< -o $$@
 
 build/$(1)/hgbench-micro: build/$(1)/obj/bench/micro.o build/$(1)/obj/bench/gbench_shim.o build/$(1)/obj/bench/load.o \
-                          $(patsubst %.c,build/$(1)/obj/%.o,$(FLAGS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
+                          $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	$$(CXX) $$(OPT) $$(ARCH) -fopenmp -g $(2) $$^ $$(LDLIBS) $$(GB_LDLIBS) -o $$@
 endef
 

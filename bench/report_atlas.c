@@ -20,7 +20,6 @@
 #include "report_plot.h"
 #include "report_runs.h"
 
-#define MIB 1048576.0
 #define MAX_ROWS 256
 #define MAX_T 16
 #define EXACT 1e-3 /* "within 1e-3 of g*": exact up to rounding */
@@ -91,9 +90,9 @@ static void read_row(Atlas *a, size_t i, ARow *w)
     double params = rj_num(r, m, "params"), traj = rj_num(r, m, "trajectory"),
            ckpt = rj_num(r, m, "checkpoints"), info = rj_num(r, m, "infobuf"),
            tang = rj_num(r, m, "tangents"), other = rj_num(r, m, "other");
-    w->act_mib = rj_num(r, m, "activations") / MIB;
-    w->state_mib = (traj + ckpt + info + tang) / MIB;
-    w->engine_mib = (params + traj + ckpt + info + tang + other) / MIB;
+    w->act_mib = rj_num(r, m, "activations") / MD_MIB;
+    w->state_mib = (traj + ckpt + info + tang) / MD_MIB;
+    w->engine_mib = (params + traj + ckpt + info + tang + other) / MD_MIB;
 }
 
 static ARow *find(Atlas *a, long T, int prec, const char *method)

@@ -16,7 +16,6 @@
 #include "report_md.h"
 #include "report_plot.h"
 
-#define MIB 1048576.0
 #define MAX_ROWS 512
 
 typedef struct ERow {
@@ -160,8 +159,8 @@ static void table(FILE *md, const EFile *f)
         }
         fprintf(md, "| %s | %ld | %ld | %.2f | %.2f | %.2f | %.2f | %.4f | %.2f | %.3f | %.0f |\n",
                 e->engine, e->T, e->K, e->time_s, 1e3 * e->time_s / (double)e->T, e->ratio,
-                (e->trajectory + e->checkpoints) / MIB, e->infobuf / MIB, e->tangents / MIB,
-                e->formula / MIB, e->rss / MIB);
+                (e->trajectory + e->checkpoints) / MD_MIB, e->infobuf / MD_MIB, e->tangents / MD_MIB,
+                e->formula / MD_MIB, e->rss / MD_MIB);
     }
 }
 
@@ -214,7 +213,7 @@ static void time_per_step(FILE *d, const ERow *e)
 }
 static void state_and_formula(FILE *d, const ERow *e)
 {
-    fprintf(d, "%ld %.9g %.9g\n", e->T, state_bytes(e) / MIB, e->formula / MIB);
+    fprintf(d, "%ld %.9g %.9g\n", e->T, state_bytes(e) / MD_MIB, e->formula / MD_MIB);
 }
 static void time_by_count(FILE *d, const ERow *e)
 {
@@ -301,8 +300,8 @@ static void horizon(ReportCtx *c, const EFile *f)
         report_headline(c, "Horizon scaling (experiment 1)",
                         "At T = %ld the reversible engine keeps %s MiB of state against bptt's %s "
                         "MiB (%.0fx less), at %.2fx bptt's time per hypergradient (%s s against "
-                        "%s s).", Ts[i], md_num(rm, sizeof rm, state_bytes(r) / MIB),
-                        md_num(bm, sizeof bm, state_bytes(b) / MIB), state_bytes(b) / state_bytes(r),
+                        "%s s).", Ts[i], md_num(rm, sizeof rm, state_bytes(r) / MD_MIB),
+                        md_num(bm, sizeof bm, state_bytes(b) / MD_MIB), state_bytes(b) / state_bytes(r),
                         r->time_s / b->time_s, md_num(rt, sizeof rt, r->time_s),
                         md_num(bt, sizeof bt, b->time_s));
         break;

@@ -12,7 +12,6 @@
 #include "report_md.h"
 
 #define HEADING "Engines on the device: vs T and vs N"
-#define MIB 1048576.0
 
 /* One hgbench-engines --json, open (present 0: no file). */
 typedef struct EFile {
@@ -95,10 +94,10 @@ static void table(FILE *f, EFile *g, EFile *cpu)
         fprintf(f, "| %s | %ld | %ld | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", engine,
                 T, K, md_f(b[3], 48, 3, t), md_f(b[4], 48, 3, 1e3 * t / (double)T),
                 md_f(b[5], 48, 2, rj_num(r, o, "step_ratio_to_plain")), cpu_s, b[1],
-                md_f(b[6], 48, 2, (rj_num(r, o, "trajectory") + rj_num(r, o, "checkpoints")) / MIB),
-                md_f(b[7], 48, 4, rj_num(r, o, "infobuf") / MIB),
-                md_f(b[8], 48, 2, rj_num(r, o, "tangents") / MIB),
-                rj_has(o, "device_peak") ? md_f(b[9], 48, 1, rj_num(r, o, "device_peak") / MIB)
+                md_f(b[6], 48, 2, (rj_num(r, o, "trajectory") + rj_num(r, o, "checkpoints")) / MD_MIB),
+                md_f(b[7], 48, 4, rj_num(r, o, "infobuf") / MD_MIB),
+                md_f(b[8], 48, 2, rj_num(r, o, "tangents") / MD_MIB),
+                rj_has(o, "device_peak") ? md_f(b[9], 48, 1, rj_num(r, o, "device_peak") / MD_MIB)
                                          : "",
                 b[2]);
     }

@@ -11,6 +11,8 @@
 
 #include "report_json.h"
 
+#define MD_MIB 1048576.0 /* bytes in a MiB, for every renderer's memory columns */
+
 /* Significant-looking digits by magnitude: >= 100 "%.0f", >= 10 "%.1f",
  * >= 1 "%.2f", >= 0.1 "%.3f", >= 0.01 "%.4f", else "%.5f". NaN: "". */
 const char *md_num(char *buf, size_t n, double x);

@@ -19,7 +19,7 @@
 #define SOAK_MAX_RATIO 1.06
 #define HEADING "soak"
 
-static double mib(double bytes) { return bytes / 1048576.0; }
+static double mib(double bytes) { return bytes / MD_MIB; }
 
 /* The run's summary lines worth repeating (its tagged peaks by kind). */
 static void summary_block(ReportCtx *c)

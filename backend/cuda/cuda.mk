@@ -62,7 +62,7 @@ build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SR
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(2)/obj/%.o,$(FIG2_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) $$(FARM_LIBS) -o $$@
-build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(patsubst %.c,build/$(2)/obj/%.o,$(FLAGS_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
+build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(2)/obj/%.o,$(GPU_CONV_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
