@@ -52,7 +52,7 @@ void hpo_report_json_header(JsonWriter *j, const HpoRun *H)
     const OuterConfig *c = &ho->outer;
     json_field_string(j, "command", "hpo");
     json_field_string(j, "engine", o->engine);
-    hypergrad_json_problem(j, o, H->pb.model, &H->pb.train, &H->pb.val, h);
+    hypergrad_json_problem(j, o, &H->pb, h);
     json_key(j, "test_examples");
     if (ho->test)
         json_int(j, H->test.n);

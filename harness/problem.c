@@ -34,6 +34,47 @@ uint64_t problem_perturb_seed(const ProblemSpec *s)
     return rng_next(&r);
 }
 
+uint64_t problem_subset_seed(const ProblemSpec *s)
+{
+    Rng r = rng_seed(s->val_seed ^ 0x7375627365740000ULL); /* "subset" */
+    return rng_next(&r);
+}
+
+uint64_t problem_label_noise_seed(const ProblemSpec *s)
+{
+    Rng r = rng_seed(s->val_seed ^ 0x6c6162656c730000ULL); /* "labels" */
+    return rng_next(&r);
+}
+
+/* The training part cut to spec.train_size examples, then its labels
+ * corrupted (problem.h): 0, or PROBLEM_BAD_SPEC naming --train-size. */
+static int shape_train(const ProblemSpec *s, Problem *p, HgErr *err)
+{
+    if (s->train_size > 0 && s->train_size < p->train.n) {
+        if (s->train_size < s->batch) {
+            hg_fail(err, "--train-size %d: fewer than --batch %d examples", s->train_size,
+                    s->batch);
+            return PROBLEM_BAD_SPEC;
+        }
+        Dataset kept, rest;
+        if (dataset_split(&p->train, s->train_size, problem_subset_seed(s), &rest, &kept, err))
+            return -1;
+        dataset_free(&rest);
+        dataset_free(&p->train);
+        p->train = kept;
+    } else if (s->train_size > p->train.n) {
+        hg_fail(err, "--train-size %d: --data %s has %d training examples after holding "
+                "out --val %d", s->train_size, s->data, p->train.n, s->val);
+        return PROBLEM_BAD_SPEC;
+    }
+    if (s->label_noise > 0) {
+        p->label_changed = mem_alloc(MEM_DATA, (size_t)p->train.n);
+        p->labels_changed = label_noise_apply(&p->train, s->label_noise, s->label_noise_mode,
+                                              problem_label_noise_seed(s), p->label_changed);
+    }
+    return 0;
+}
+
 /* w_0 += eps |w_0| d / |d| (problem.h). The direction is drawn twice from one
  * seed (once for |d|, once to apply it) rather than stored: P doubles saved. */
 static void perturb_w0(const ProblemSpec *s, real *w0, long P)
@@ -253,6 +294,8 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     dataset_free(&full);
     if (rc)
         return -1;
+    if ((rc = shape_train(s, p, err)))
+        return rc;
     p->mean = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
     p->std = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
     dataset_channel_stats(&p->train, p->mean, p->std);
@@ -296,6 +339,7 @@ void problem_free(Problem *p)
         p->be->mem.free(p->dev_val.y);
     }
     mem_free(p->w0);
+    mem_free(p->label_changed);
     mem_free(p->mean);
     mem_free(p->std);
     dataset_free(&p->train);

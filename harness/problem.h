@@ -11,6 +11,12 @@
  *   synthetic    problem_data_seed(spec)         spec.val_seed + 1
  *   w_0 nudge    problem_perturb_seed(spec)      derived from spec.seed (only
  *                                                with spec.perturb_w0 > 0)
+ *   train subset problem_subset_seed(spec)       derived from spec.val_seed (only
+ *                                                with spec.train_size > 0)
+ *   label noise  problem_label_noise_seed(spec)  derived from spec.val_seed (only
+ *                                                with spec.label_noise > 0)
+ * The subset and the label noise belong to the data, like the split: every
+ * init seed sees the same corrupted examples unless --val-seed changes.
  * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
  * min(60000, max(batch, steps x batch)) training examples plus val: so it,
  * unlike a data set from files, depends on spec.steps.
@@ -21,6 +27,13 @@
  * |w_0' - w_0| = eps |w_0| up to rounding. It measures how sensitive the
  * hypergradient is to its starting point (a conditioning test, not noise:
  * the same spec gives the same nudge).
+ * Training subset (spec.train_size = n > 0): after the split, n of the
+ * training part's examples, a seeded choice kept in their original order
+ * (dataset_split's: the rest is dropped). Label noise (spec.label_noise = p
+ * > 0, datasets/label_noise.h): then the kept examples' labels corrupted;
+ * Problem.label_changed marks the examples whose label now differs from the
+ * file's. Both before normalisation, whose statistics see only the kept
+ * examples.
  * Errors name the flag of the field at fault (--data, --model, --device,
  * --val, --batch), so a command can print them as they are.
  * On a device with its own memory (CUDA) the data and w_0 are uploaded
@@ -35,6 +48,7 @@
 
 #include "../common/check.h"
 #include "../datasets/dataset.h"
+#include "../datasets/label_noise.h"
 #include "../models/model.h"
 #include "inner.h"
 
@@ -65,6 +79,9 @@ typedef struct ProblemSpec {
     double init_sigma;    /* INIT_NORMAL only */
     int kahan;            /* compensated weight update (inner.h) */
     double perturb_w0;    /* eps >= 0: w_0 nudged by eps relative (above); 0 = off */
+    int train_size;       /* training examples kept after the split; 0 = all */
+    double label_noise;   /* fraction of training labels corrupted; 0 = off */
+    LabelNoiseMode label_noise_mode;
 } ProblemSpec;
 
 /* lenet on fashion-mnist, cpu, T 100, batch 128, val 10000, seed 0 (batch
@@ -83,6 +100,8 @@ typedef struct ProblemData {
 uint64_t problem_batch_seed(const ProblemSpec *s);
 uint64_t problem_data_seed(const ProblemSpec *s);
 uint64_t problem_perturb_seed(const ProblemSpec *s);
+uint64_t problem_subset_seed(const ProblemSpec *s);
+uint64_t problem_label_noise_seed(const ProblemSpec *s);
 
 /* --data's shape and classes: 0, or -1 naming --data and the valid names. */
 int problem_parse_data(const char *data, ProblemData *out, HgErr *err);
@@ -103,6 +122,9 @@ typedef struct Problem {
                              * engines' ops run on it */
     uint64_t batch_seed, val_seed, data_seed; /* as derived */
     Dataset train, val;     /* normalised */
+    uint8_t *label_changed; /* [train.n] 1 where label noise changed the label;
+                             * NULL without label noise */
+    int labels_changed;     /* how many */
     double *mean, *std;     /* [C] the training part's per-channel statistics */
     Model *model;
     real *w0;               /* [P] */
