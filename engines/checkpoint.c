@@ -203,6 +203,7 @@ static void reverse_step(Run *r, int t)
     }
     inner_batch(r->p, &r->bo, t, r->x, r->y);
     model_hvp(r->p->model, r->cur.w, r->x, r->y, r->p->batch, r->u, r->hu);
+    engine_clamp_hvp(be, r->cfg->opt.hvp_clamp, r->hu, P);
     be->vec.sgd_adjoint(r->wb, r->vb, r->hu, P, l, m);
     if (!be->vec.all_finite(r->wb, P))
         r->rc = hg_fail(r->err, "checkpoint: reverse pass diverged at step %d", t);
@@ -392,6 +393,7 @@ static const EngineOption CHECKPOINT_OPTIONS[] = {
      "steps, each segment stored while reversed)", ENGINE_OPTION_CHOICE,
      offsetof(EngineSettings, checkpoint_uniform), "checkpoint_schedule",
      .choices = CHECKPOINT_SCHEDULES},
+    ENGINE_OPTION_HVP_CLAMP,
     {0}};
 
 const EngineOps CHECKPOINT_OPS = {"checkpoint", checkpoint_run, checkpoint_check,

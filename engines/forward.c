@@ -57,7 +57,7 @@ typedef struct Step {
     real *Z, *U, *g, *mask;
     const real *w, *v;        /* w_t, v_t */
     long P;
-    double a, m, l, clamp;
+    double a, m, l, clamp, hvp_clamp;
     int cm, cw;               /* storage columns that get v_t, w_t; -1: none */
     int clamped, finite;
 } Step;
@@ -73,6 +73,8 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
     }
     if (!s->finite)
         return;
+    /* --hvp-clamp; HZ is this run's own scratch (forward_run's), handed back const */
+    engine_clamp_hvp(s->be, s->hvp_clamp, (real *)HZ, (long)kc * s->P);
     /* U = m U + M HZ + l Z (+ v_t, w_t in their columns); Z -= a U */
     s->be->vec.tangent_fold(s->Z, s->U, HZ, s->mask, s->v, s->w, s->P, j0, kc, s->cm, s->cw, s->a,
                         s->m, s->l);
@@ -127,7 +129,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             active++;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
-        Step st = {be, Z, U, g, mask, w, v, P, a, m, l, s->clamp,
+        Step st = {be, Z, U, g, mask, w, v, P, a, m, l, s->clamp, cfg->opt.hvp_clamp,
                    cm >= 0 ? slot[cm] : -1, cw >= 0 ? slot[cw] : -1, 0, 1};
         inner_batch(p, &bo, t, x, y);
         model_hvp_block_each(p->model, w, x, y, p->batch, active, chunk, Z, HZ, g, fold, &st);
@@ -184,6 +186,8 @@ static double forward_formula_bytes(long P, int T, int N, const EngineResult *r)
     return 2.0 * P * N * sizeof(real);
 }
 
+static const EngineOption FORWARD_OPTIONS[] = {ENGINE_OPTION_HVP_CLAMP, {0}};
+
 const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state,
-                               .exact = 1,
+                               .options = FORWARD_OPTIONS, .exact = 1,
                                .formula_bytes = forward_formula_bytes};

@@ -141,6 +141,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         } else { /* gradient and H vb from one pass */
             model_hvp_block(p->model, w, x, y, p->batch, 1, vb, hu, g);
         }
+        engine_clamp_hvp(be, cfg->opt.hvp_clamp, hu, P);
         if (t == reversible_test_flip) { /* g is device memory: through the backend */
             real gi;
             be->mem.download(&gi, g + P / 2, sizeof gi);
@@ -202,6 +203,8 @@ static double reversible_formula_bytes(long P, int T, int N, const EngineResult 
     return r ? r->infobuf_floor_bytes : 0;
 }
 
+static const EngineOption REVERSIBLE_OPTIONS[] = {ENGINE_OPTION_HVP_CLAMP, {0}};
+
 const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, reversible_check, NULL,
-                                  .exact = 1, .reverse = 1, .infobuf = 1,
+                                  .options = REVERSIBLE_OPTIONS, .exact = 1, .reverse = 1, .infobuf = 1,
                                   .formula_bytes = reversible_formula_bytes};
