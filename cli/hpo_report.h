@@ -31,6 +31,17 @@ const char *hpo_stop_text(const HpoRun *H, char *buf, size_t cap);
 /* The per-step schedule of an entry's theta, into H->run.sched. */
 void hpo_load_theta(HpoRun *H, const double *theta);
 
+/* --resample's kinds as the flag takes them ("batches,val"; "none"). */
+const char *hpo_resample_text(unsigned bits, char *buf, size_t cap);
+/* The seed of kind (one ProblemResample bit) that outer step s ran with:
+ * problem_outer_seed's for a resampled kind, else outer step 0's. */
+uint64_t hpo_step_seed(const HpoRun *H, unsigned kind, int outer);
+/* The Hessian-vector product clamp the run's engine applies (0: none; greedy
+ * forms no HVP). */
+double hpo_hvp_clamp(const HpoRun *H);
+/* How the best outer step is chosen, in a sentence. */
+const char *hpo_best_rule(const HpoRun *H);
+
 /* The '#' context lines before the table. */
 void hpo_report_header(const HpoRun *H);
 /* One row of the table (an evaluated step). */

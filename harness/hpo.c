@@ -189,6 +189,10 @@ void hpo_run(Hpo *h)
     for (int s = h->nlog; s < S && h->stop == HPO_COMPLETED; s++) {
         HgErr err = {{0}};
         const double t0 = now_s();
+        if (c->resample && c->resample(c->resample_ctx, s, &err)) {
+            fail(h, s, err.msg);
+            break;
+        }
         hyper_unpack(c->layout, h->theta, h->sched);
         HpoStep *e = new_entry(h, s);
         e->grad = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
@@ -224,7 +228,7 @@ void hpo_run(Hpo *h)
         HpoStep *e = new_entry(h, S);
         e->status = HPO_STEP_FINAL;
         hyper_unpack(c->layout, h->theta, h->sched);
-        if (retrain(h, e, 1, &err)) {
+        if ((c->resample && c->resample(c->resample_ctx, S, &err)) || retrain(h, e, 1, &err)) {
             drop_last(h);
             fail(h, S, err.msg);
         } else {

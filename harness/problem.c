@@ -75,6 +75,31 @@ static int shape_train(const ProblemSpec *s, Problem *p, HgErr *err)
     return 0;
 }
 
+const char *problem_resample_name(int i)
+{
+    static const char *const names[PROBLEM_RESAMPLE_KINDS] = {"batches", "val", "init"};
+    return i >= 0 && i < PROBLEM_RESAMPLE_KINDS ? names[i] : NULL;
+}
+
+uint64_t problem_outer_seed(const ProblemSpec *s, ProblemResample what, int outer)
+{
+    static const uint64_t tag[PROBLEM_RESAMPLE_KINDS] = {
+        0x6261746368657300ULL, 0x76616c0000000000ULL, 0x696e697400000000ULL}; /* the names */
+    int k = 0;
+    while (k < PROBLEM_RESAMPLE_KINDS - 1 && what != 1u << k)
+        k++;
+    HG_CHECK(what == 1u << k, "problem_outer_seed: one kind, not 0x%x", (unsigned)what);
+    const uint64_t base = what == PROBLEM_RESAMPLE_BATCHES ? problem_batch_seed(s)
+                          : what == PROBLEM_RESAMPLE_VAL  ? s->val_seed
+                                                          : s->seed;
+    if (outer == 0)
+        return base;
+    Rng r = rng_seed(base ^ tag[k]); /* splitmix64 seeding mixes the bits */
+    const uint64_t kind_seed = rng_next(&r);
+    r = rng_seed(kind_seed + (uint64_t)outer);
+    return rng_next(&r);
+}
+
 /* w_0 += eps |w_0| d / |d| (problem.h). The direction is drawn twice from one
  * seed (once for |d|, once to apply it) rather than stored: P doubles saved. */
 static void perturb_w0(const ProblemSpec *s, real *w0, long P)
@@ -274,6 +299,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     p->batch_seed = problem_batch_seed(s);
     p->val_seed = s->val_seed;
     p->data_seed = problem_data_seed(s);
+    p->init_seed = s->seed;
     Dataset full;
     int rc = load_full(s, &p->data, p->data_seed, &full, err);
     if (rc)
@@ -317,6 +343,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
 void problem_reseed(Problem *p, uint64_t seed)
 {
     p->spec.seed = seed;
+    p->init_seed = seed;
     p->spec.batch_seed_given = 0;
     p->batch_seed = problem_batch_seed(&p->spec);
     if (p->model) {
@@ -326,6 +353,49 @@ void problem_reseed(Problem *p, uint64_t seed)
             p->be->mem.upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
     }
     p->inner.batch_seed = p->batch_seed;
+}
+
+/* w_0 from an init seed (and the spec's nudge, drawn from that seed as
+ * problem_reseed does), uploaded where the run reads it. */
+static void init_w0(Problem *p, uint64_t seed)
+{
+    ProblemSpec s = p->spec;
+    s.seed = seed;
+    model_init(p->model, p->w0, s.init, s.init_sigma, seed);
+    perturb_w0(&s, p->w0, p->model->nparams);
+    if (p->dev_w0)
+        p->be->mem.upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
+    p->init_seed = seed;
+}
+
+/* dev = host's examples again, into the buffers place_data made */
+static void reupload_set(const Backend *be, const Dataset *host, const Dataset *dev)
+{
+    be->mem.upload(dev->x, host->x, sizeof(real) * (size_t)host->n * (size_t)dataset_dim(host));
+    be->mem.upload(dev->y, host->y, sizeof(int32_t) * (size_t)host->n);
+}
+
+int problem_resample(Problem *p, unsigned what, int outer, HgErr *err)
+{
+    const ProblemSpec *s = &p->spec;
+    if (what & PROBLEM_RESAMPLE_BATCHES) {
+        p->batch_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_BATCHES, outer);
+        p->inner.batch_seed = p->batch_seed;
+    }
+    const uint64_t val_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_VAL, outer);
+    if ((what & PROBLEM_RESAMPLE_VAL) && val_seed != p->val_seed) {
+        if (dataset_resplit(&p->train, &p->val, p->val_seed, val_seed, err))
+            return -1;
+        p->val_seed = val_seed;
+        if (p->dev_train.x) {
+            reupload_set(p->be, &p->train, &p->dev_train);
+            reupload_set(p->be, &p->val, &p->dev_val);
+        }
+    }
+    const uint64_t init_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_INIT, outer);
+    if ((what & PROBLEM_RESAMPLE_INIT) && p->model && init_seed != p->init_seed)
+        init_w0(p, init_seed);
+    return 0;
 }
 
 void problem_free(Problem *p)

@@ -17,6 +17,11 @@
  *                                                with spec.label_noise > 0)
  * The subset and the label noise belong to the data, like the split: every
  * init seed sees the same corrupted examples unless --val-seed changes.
+ *   outer step s problem_outer_seed(spec, what, s) hgbench hpo --resample: for
+ *                                                s = 0 the seed above (init,
+ *                                                batch order or val split), for
+ *                                                s > 0 one derived from it, the
+ *                                                kind and s (below)
  * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
  * min(60000, max(batch, steps x batch)) training examples plus val: so it,
  * unlike a data set from files, depends on spec.steps.
@@ -34,6 +39,15 @@
  * Problem.label_changed marks the examples whose label now differs from the
  * file's. Both before normalisation, whose statistics see only the kept
  * examples.
+ * Resampling (problem_resample, hgbench hpo --resample): outer step s's
+ * batch order, validation split and/or w_0 from problem_outer_seed; what is
+ * not resampled keeps outer step 0's. A resampled split is another split of
+ * the same examples (train and val together), the same sizes; every split
+ * is normalised by outer step 0's statistics (those of the spec's training
+ * part), so that one normalisation holds for all of them and a test split.
+ * Each outer step's problem follows from the spec and s alone, not from the
+ * steps before it (a resumed run reaches step s directly). s = 0 is the
+ * problem problem_load gives, bit for bit.
  * Errors name the flag of the field at fault (--data, --model, --device,
  * --val, --batch), so a command can print them as they are.
  * On a device with its own memory (CUDA) the data and w_0 are uploaded
@@ -103,6 +117,20 @@ uint64_t problem_perturb_seed(const ProblemSpec *s);
 uint64_t problem_subset_seed(const ProblemSpec *s);
 uint64_t problem_label_noise_seed(const ProblemSpec *s);
 
+/* What each outer step may draw anew (hgbench hpo --resample), as bits. */
+typedef enum ProblemResample {
+    PROBLEM_RESAMPLE_BATCHES = 1, /* the batch order */
+    PROBLEM_RESAMPLE_VAL = 2,     /* the validation split */
+    PROBLEM_RESAMPLE_INIT = 4,    /* w_0 */
+} ProblemResample;
+#define PROBLEM_RESAMPLE_KINDS 3
+/* "batches", "val", "init" for bit i (1 << i), NULL past the last. */
+const char *problem_resample_name(int i);
+/* Outer step s's seed of what (one bit): s = 0 gives the spec's own
+ * (problem_batch_seed, val_seed, seed), s > 0 a seed mixed from that one,
+ * the kind and s. */
+uint64_t problem_outer_seed(const ProblemSpec *s, ProblemResample what, int outer);
+
 /* --data's shape and classes: 0, or -1 naming --data and the valid names. */
 int problem_parse_data(const char *data, ProblemData *out, HgErr *err);
 
@@ -120,7 +148,8 @@ typedef struct Problem {
     ProblemData data;
     const Backend *be;      /* --device's backend: the model's passes and the
                              * engines' ops run on it */
-    uint64_t batch_seed, val_seed, data_seed; /* as derived */
+    uint64_t batch_seed, val_seed, data_seed; /* as derived; val_seed the split's now */
+    uint64_t init_seed;     /* w_0's now: spec.seed unless resampled */
     Dataset train, val;     /* normalised */
     uint8_t *label_changed; /* [train.n] 1 where label noise changed the label;
                              * NULL without label noise */
@@ -150,6 +179,12 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err);
  * derived from it (batch_seed_given is cleared): what problem_load gives for
  * the spec with that seed, without reloading. */
 void problem_reseed(Problem *p, uint64_t seed);
+
+/* The problem of outer step s for the kinds in what (ProblemResample bits;
+ * the others stay as they are): the batch seed, the split and/or w_0 from
+ * problem_outer_seed (uploaded again on a device with its own memory). 0, or
+ * -1 (out of memory while splitting) with err set and the split as it was. */
+int problem_resample(Problem *p, unsigned what, int outer, HgErr *err);
 
 void problem_free(Problem *p);
 
