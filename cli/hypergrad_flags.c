@@ -335,6 +335,9 @@ static int check_options(HypergradOptions *o, const int given[GIVEN_COUNT], HgEr
     if (o->export_dir && moving)
         return hg_fail(err, "--export with %s: the run changes its schedule while it runs, so "
                        "the exported one would not be the one run", moving);
+    if (o->opt.hvp_clamp > 0 && o->export_dir)
+        return hg_fail(err, "--export with --hvp-clamp: the exported problem defines the exact "
+                       "hypergradient, so another framework would recompute the unclamped one");
     if (o->kahan && o->export_dir)
         return hg_fail(err, "--export with --kahan: the exported update rule is the plain one, "
                        "so another framework would recompute a different run");

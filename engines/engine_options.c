@@ -107,6 +107,10 @@ const char *engine_describe(const EngineOps *ops, const EngineSettings *s, const
     buf[0] = '\0';
     if (ops->describe)
         ops->describe(s, r, buf, cap);
+    const size_t n = strlen(buf);
+    if (s->hvp_clamp > 0 && n < cap) /* the one option several engines share */
+        snprintf(buf + n, cap - n, " (Hessian-vector products clamped to [-%g, %g])",
+                 s->hvp_clamp, s->hvp_clamp);
     return buf;
 }
 

@@ -9,7 +9,8 @@
  * (each step's problem follows from the step alone). The HPO loop runs each
  * outer step (and the final evaluation) on that step's problem: each
  * entry's hypergradient is an engine run on a fresh problem brought to that
- * step. Through the binary: the flag's refusals (exit 2, naming it), the
+ * step. Through the binary: the flags' refusals (exit 2, naming them; an
+ * --export of a clamped run too), the
  * --json header's "resample" and "hvp_clamp", entry 0 equal to a run without
  * --resample, a later entry reproduced by hgbench hypergrad with its logged
  * seeds, and --resume refusing a log of other options, leaving it as it was
@@ -332,6 +333,7 @@ static void test_cli_refusals(void)
         {"hypergrad " CLI_PROBLEM " --hvp-clamp -0.5", "--hvp-clamp -0.5"},
         {"hypergrad " CLI_PROBLEM " --hvp-clamp nan", "--hvp-clamp"},
         {"hpo " CLI_PROBLEM " --engine greedy --hvp-clamp 3", "--hvp-clamp: only for --engine"},
+        {"hypergrad " CLI_PROBLEM " --hvp-clamp 3 --export x", "--export with --hvp-clamp"},
     };
     files_setup("hpo-protocol");
     for (int i = 0; i < ARRAY_LEN(bad); i++) {
