@@ -47,6 +47,7 @@ static int load_test(HpoRun *H, HgErr *err)
         return -1;
     }
     dataset_normalize(&H->test, H->pb.mean, H->pb.std);
+    problem_place_set(&H->pb, &H->test, &H->dev_test); /* a device's copy where it has one */
     return 0;
 }
 
@@ -130,6 +131,7 @@ static int resume(HpoRun *H, HgErr *err)
 static void hpo_run_free(HpoRun *H)
 {
     hpo_free(&H->loop);
+    problem_free_set(&H->pb, &H->dev_test);
     runner_free(&H->run);
     problem_free(&H->pb);
     dataset_free(&H->test);
@@ -202,7 +204,7 @@ static int hpo_command(const HpoOptions *ho)
     }
     const HpoConfig hc = {.prob = &H.pb.inner, .layout = &H.run.layout, .outer = ho->outer,
                           .outer_steps = ho->outer_steps, .patience = ho->patience,
-                          .test = ho->test ? &H.test : NULL, .hypergrad = engine_hypergrad,
+                          .test = ho->test ? &H.dev_test : NULL, .hypergrad = engine_hypergrad,
                           .hypergrad_ctx = &H, .on_step = on_step, .ctx = &H,
                           .resample = ho->resample ? resample : NULL, .resample_ctx = &H};
     if (hpo_init(&H.loop, &hc, H.run.theta, &H.run.sched, &err)) {

@@ -15,6 +15,7 @@ typedef struct HpoRun {
     const HypergradOptions *o;
     Problem pb;          /* train, val, model, w0 (problem.h) */
     Dataset test;
+    Dataset dev_test;    /* test where the runs read it (problem_place_set) */
     Runner run;          /* layout, schedule (learned kinds from theta), engine
                           * config: the run builder's (harness/runner.h) */
     double range[HYPER_KINDS][2]; /* sign: search range per learned kind */

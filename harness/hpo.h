@@ -76,7 +76,8 @@ typedef struct HpoConfig {
     OuterConfig outer;
     int outer_steps;              /* S >= 0 */
     int patience;                 /* 0: off */
-    const Dataset *test;          /* NULL: no test evaluation; normalised as prob's */
+    const Dataset *test;          /* NULL: no test evaluation; normalised as prob's,
+                                   * in its backend's memory (problem_place_set) */
     HpoHypergradFn hypergrad;
     void *hypergrad_ctx;
     /* Sets prob up for outer step s (s = S: the final evaluation) before its
@@ -95,7 +96,7 @@ typedef struct Hpo {
     OuterOpt opt;
     double *theta;          /* [N] current */
     Schedule *sched;        /* the caller's: the learned kinds are rewritten */
-    real *w;                /* [P] retraining scratch */
+    real *w;                /* [P] retraining scratch, in the problem's backend memory */
     HpoStep *log;           /* entries 0 .. nlog-1 (outer steps, then the final one) */
     int nlog, best;         /* best: index into log, -1 none */
     HpoStop stop;

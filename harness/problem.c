@@ -398,6 +398,23 @@ int problem_resample(Problem *p, unsigned what, int outer, HgErr *err)
     return 0;
 }
 
+void problem_place_set(const Problem *p, const Dataset *host, Dataset *dev)
+{
+    if (p->be->device_memory)
+        upload_set(p->be, host, dev);
+    else
+        *dev = *host;
+}
+
+void problem_free_set(const Problem *p, Dataset *dev)
+{
+    if (p->be && p->be->device_memory) {
+        p->be->mem.free(dev->x);
+        p->be->mem.free(dev->y);
+    }
+    memset(dev, 0, sizeof *dev);
+}
+
 void problem_free(Problem *p)
 {
     if (p->dev_w0)

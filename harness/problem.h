@@ -186,6 +186,13 @@ void problem_reseed(Problem *p, uint64_t seed);
  * -1 (out of memory while splitting) with err set and the split as it was. */
 int problem_resample(Problem *p, unsigned what, int outer, HgErr *err);
 
+/* A set that is not the problem's (a test split, normalised by the caller)
+ * where the problem's runs read it: on a backend with memory of its own a
+ * copy uploaded into *dev, which problem_free_set frees; else *dev = *host
+ * (the same arrays, problem_free_set then does nothing). */
+void problem_place_set(const Problem *p, const Dataset *host, Dataset *dev);
+void problem_free_set(const Problem *p, Dataset *dev);
+
 void problem_free(Problem *p);
 
 #endif

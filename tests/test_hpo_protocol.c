@@ -14,7 +14,8 @@
  * --json header's "resample" and "hvp_clamp", entry 0 equal to a run without
  * --resample, a later entry reproduced by hgbench hypergrad with its logged
  * seeds, and --resume refusing a log of other options, leaving it as it was
- * (tests/test_resume.c resumes one bit for bit).
+ * (tests/test_resume.c resumes one bit for bit), and on the strict fake
+ * device (a backend with memory of its own) the same log as on the CPU.
  *
  * --hvp-clamp (engines/engine.h): a huge C is the unclamped run bit for
  * bit, in every engine that takes it; C -> 0 (1e-200, float64) drops the
@@ -26,6 +27,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/mem.h"
 #include "../engines/engine.h"
@@ -462,6 +464,65 @@ static void test_cli_resume_refuses_other_options(void)
     free(after);
 }
 
+/* The log's members that follow from the computation (times dropped). */
+static json_t *results(const char *path)
+{
+    json_t *j = read_json(path), *out = json_object();
+    static const char *const keep[] = {"log", "outer_state", "best", "final"};
+    for (int i = 0; j && i < ARRAY_LEN(keep); i++) {
+        json_t *v = json_object_get(j, keep[i]);
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(j, "log"), k, e) {
+            json_object_del(e, "time_s");
+            json_object_del(e, "engine_time_s");
+        }
+        json_object_set(out, keep[i], v);
+    }
+    json_decref(j);
+    return out;
+}
+
+/* On a device with memory of its own (the strict fake device: the CPU's
+ * kernels, device memory closed to the host), the options' paths (the
+ * split uploaded again, the clamp on device memory, the test split and the
+ * retraining there) give the CPU's log; the host touching device memory
+ * would stop it. */
+static void test_cli_device_matches_cpu(void)
+{
+    files_setup("hpo-protocol");
+    char dir[1024], args[4096], cpu[1024], dev[1024];
+    snprintf(dir, sizeof dir, "%s", files_tmp("idx"));
+    mkdir(dir, 0755);
+    files_write_idx(dir, "train", 60, 0);
+    files_write_idx(dir, "t10k", 20, 3);
+    snprintf(cpu, sizeof cpu, "%s", files_tmp("cpu.json"));
+    snprintf(dev, sizeof dev, "%s", files_tmp("dev.json"));
+    static const char *const engines[] = {"bptt", "forward"};
+    for (int e = 0; e < ARRAY_LEN(engines); e++) {
+        char common[2048];
+        snprintf(common, sizeof common, "hpo --data mnist --data-dir %s --model logreg --steps 6 "
+                 "--batch 8 --val 12 --threads 1 --learn lr:2 --outer-steps 2 --test "
+                 "--resample batches,val,init --hvp-clamp 0.001 --engine %s", dir, engines[e]);
+        snprintf(args, sizeof args, "%s --json %s", common, cpu);
+        Run r = run_bin("hgbench", args);
+        EXPECT(r.status == 0, "%s: exit %d: %s", args, r.status, r.err);
+        run_free(&r);
+        setenv("HG_FAKE_DEVICE", "strict", 1);
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        snprintf(args, sizeof args, "%s --device cuda --json %s", common, dev);
+        r = run_bin("hgbench", args);
+        unsetenv("HG_FAKE_DEVICE");
+        EXPECT(r.status == 0, "%s: exit %d: %s", args, r.status, r.err);
+        run_free(&r);
+        json_t *a = results(cpu), *b = results(dev);
+        EXPECT(json_object_size(a) == 4 && json_equal(a, b),
+               "%s: the fake device's log differs from the CPU's", engines[e]);
+        json_decref(a);
+        json_decref(b);
+    }
+}
+
 /* ------------------------------------------------------------ --hvp-clamp */
 
 typedef struct Case {
@@ -644,6 +705,7 @@ int main(int argc, char **argv)
         TEST(test_cli_refusals),
         TEST(test_cli_header_and_seeds),
         TEST(test_cli_resume_refuses_other_options),
+        TEST(test_cli_device_matches_cpu),
         TEST(test_hvp_clamp_huge_is_off),
         TEST_F64_ONLY(test_hvp_clamp_tiny_drops_the_hessian,
                       "1e-200 and 1e-12 against a hand-computed reference need float64"),
