@@ -215,8 +215,8 @@ static FlagTable hpo_flags(HpoOptions *o, int given[H_COUNT])
         {"--resample", "LIST", "none",
          "draw anew at each outer step s > 0, a comma list of: batches (the batch order), "
          "val (the validation split: other images of the train part, the same number), init "
-         "(w0); seeds from s (outer step 0 is the run without it); the best outer step is "
-         "then judged on each step's own validation sample", FLAG_FUNC, .target = &o->resample,
+         "(w0); seeds from s (outer step 0 is the run without it); with val the best outer "
+         "step is judged on each step's own validation sample", FLAG_FUNC, .target = &o->resample,
          .parse = set_resample, .given = &given[H_RESAMPLE]},
         {"--test", NULL, "off",
          "also evaluate the test accuracy on the data set's test split at every outer step, "
