@@ -258,6 +258,11 @@ static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
                        "the initial schedule only", p->learn);
     if (o->resume && !o->json)
         o->json = o->resume; /* the resumed run's log replaces the one it continues */
+    if ((o->resample & PROBLEM_RESAMPLE_VAL) && (p->train_size > 0 || p->label_noise > 0))
+        return hg_fail(err, "--resample val with %s: the training subset and its corrupted "
+                       "labels are drawn with the split (harness/problem.h), so another split "
+                       "would need them drawn again; resample batches or init only",
+                       p->train_size > 0 ? "--train-size" : "--label-noise");
     if (o->test && p->synthetic)
         return hg_fail(err, "--test with --data %s: synthetic data has no test split",
                        p->data);

@@ -384,6 +384,8 @@ int problem_resample(Problem *p, unsigned what, int outer, HgErr *err)
     }
     const uint64_t val_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_VAL, outer);
     if ((what & PROBLEM_RESAMPLE_VAL) && val_seed != p->val_seed) {
+        if (s->train_size > 0 || s->label_noise > 0) /* drawn with the split */
+            return hg_fail(err, "a new split with --train-size or --label-noise: not made");
         if (dataset_resplit(&p->train, &p->val, p->val_seed, val_seed, err))
             return -1;
         p->val_seed = val_seed;

@@ -47,7 +47,8 @@
  * part), so that one normalisation holds for all of them and a test split.
  * Each outer step's problem follows from the spec and s alone, not from the
  * steps before it (a resumed run reaches step s directly). s = 0 is the
- * problem problem_load gives, bit for bit.
+ * problem problem_load gives, bit for bit. A training subset or label noise is drawn with
+ * the split, so the split is not resampled with them (refused).
  * Errors name the flag of the field at fault (--data, --model, --device,
  * --val, --batch), so a command can print them as they are.
  * On a device with its own memory (CUDA) the data and w_0 are uploaded

@@ -336,6 +336,8 @@ static void test_cli_refusals(void)
         {"hypergrad " CLI_PROBLEM " --hvp-clamp nan", "--hvp-clamp"},
         {"hpo " CLI_PROBLEM " --engine greedy --hvp-clamp 3", "--hvp-clamp: only for --engine"},
         {"hypergrad " CLI_PROBLEM " --hvp-clamp 3 --export x", "--export with --hvp-clamp"},
+        {"hpo " CLI_PROBLEM " --resample val --train-size 100", "--resample val with --train-size"},
+        {"hpo " CLI_PROBLEM " --resample init,val --label-noise 0.1", "--resample val with --label-noise"},
     };
     files_setup("hpo-protocol");
     for (int i = 0; i < ARRAY_LEN(bad); i++) {
