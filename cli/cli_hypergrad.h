@@ -46,6 +46,7 @@ typedef struct HypergradOptions {
     int threads;
     int kahan;              /* compensated weight update (inner.h) */
     double perturb_w0;      /* w_0 nudged by this relative size (problem.h); 0 off */
+    RoundNoise round_noise; /* --round-noise: the run rounded at every step (round_noise.h) */
     EngineSettings opt;     /* the engines' options: flags made from their
                              * declarations (engine_flags) */
     const char *json;       /* NULL: none */

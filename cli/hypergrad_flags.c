@@ -56,6 +56,13 @@ static int set_precision(const char *flag, const char *v, void *target, HgErr *e
     return 0;
 }
 
+static int set_round_noise(const char *flag, const char *v, void *target, HgErr *err)
+{
+    if (round_noise_parse(v, target))
+        return hg_fail(err, "%s '%s': must be off or sr32", flag, v);
+    return 0;
+}
+
 static int parse_init(HypergradOptions *o, const char *v, HgErr *err);
 
 static int set_init(const char *flag, const char *v, void *target, HgErr *err)
@@ -127,6 +134,11 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "move w0 by EPS relative (|dw0| = EPS |w0|) along a direction seeded by --seed: how "
          "much the hypergradient depends on its start; 0 = off, at most 1", FLAG_REAL,
          .target = &o->perturb_w0, .lo = 0, .hi = 1},
+        {"--round-noise", "off|sr32", "off",
+         "sr32: after every inner update round w and v stochastically (unbiased, seeded by "
+         "--seed) to float32's grid: float32-sized noise at each step of a float64 run, "
+         "differentiated as if unrounded; float64 builds, cpu, not for reversible",
+         FLAG_FUNC, .target = &o->round_noise, .parse = set_round_noise},
         {"--threads", "N", "2", "OpenMP and OpenBLAS threads, 1..1024", FLAG_INT,
          .target = &o->threads, .lo = 1, .hi = MAX_THREADS},
     }, tail[] = {
@@ -199,6 +211,7 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     s.init_sigma = o->init_sigma;
     s.kahan = o->kahan;
     s.perturb_w0 = o->perturb_w0;
+    s.round_noise = o->round_noise;
     return s;
 }
 

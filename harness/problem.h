@@ -11,6 +11,8 @@
  *   synthetic    problem_data_seed(spec)         spec.val_seed + 1
  *   w_0 nudge    problem_perturb_seed(spec)      derived from spec.seed (only
  *                                                with spec.perturb_w0 > 0)
+ *   rounding     problem_round_seed(spec)        derived from spec.seed (only
+ *                                                with spec.round_noise sr32)
  * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
  * min(60000, max(batch, steps x batch)) training examples plus val: so it,
  * unlike a data set from files, depends on spec.steps.
@@ -65,6 +67,8 @@ typedef struct ProblemSpec {
     double init_sigma;    /* INIT_NORMAL only */
     int kahan;            /* compensated weight update (inner.h) */
     double perturb_w0;    /* eps >= 0: w_0 nudged by eps relative (above); 0 = off */
+    RoundNoise round_noise; /* sr32: the run rounded to float32's grid at every
+                             * step (round_noise.h; float64 builds, cpu only) */
 } ProblemSpec;
 
 /* lenet on fashion-mnist, cpu, T 100, batch 128, val 10000, seed 0 (batch
@@ -83,6 +87,7 @@ typedef struct ProblemData {
 uint64_t problem_batch_seed(const ProblemSpec *s);
 uint64_t problem_data_seed(const ProblemSpec *s);
 uint64_t problem_perturb_seed(const ProblemSpec *s);
+uint64_t problem_round_seed(const ProblemSpec *s);
 
 /* --data's shape and classes: 0, or -1 naming --data and the valid names. */
 int problem_parse_data(const char *data, ProblemData *out, HgErr *err);
