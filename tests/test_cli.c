@@ -396,9 +396,14 @@ static void test_parse_flags(void)
     EXPECT(parse_words("--engine greedy --greedy-target train --greedy-online-lr 0.01", &o,
                        &err) == 0 && o.opt.greedy_on_train && o.opt.greedy_online_lr == 0.01,
            "greedy flags: %s", err.msg);
+#ifdef HG_F64
     EXPECT(parse_words("--round-noise sr32", &o, &err) == 0 &&
                hypergrad_problem_spec(&o).round_noise == ROUND_NOISE_SR32,
            "--round-noise reaches the problem spec: %s", err.msg);
+#else
+    EXPECT(parse_words("--round-noise sr32", &o, &err) == -1 && strstr(err.msg, "float32 build"),
+           "--round-noise in a float32 build: refused: %s", err.msg);
+#endif
     EXPECT(parse_words("--perturb-w0 1e-7", &o, &err) == 0 && o.perturb_w0 == 1e-7 &&
                hypergrad_problem_spec(&o).perturb_w0 == 1e-7,
            "--perturb-w0 reaches the problem spec: %s", err.msg);
