@@ -286,3 +286,84 @@ void fig2_rounding(int T, int S_ref, const double *h, const int *ok_h, const dou
     r->corr = ch > 0 && cx > 0 ? chx / sqrt(ch * cx) : NAN;
     r->val_diff = h_val && x_val ? vd / r->seeds : NAN;
 }
+
+/* ---------------------------------------------------------------- bootstrap */
+
+enum { BOOT_MSE, BOOT_SIGMA2, BOOT_EPS2, BOOT_BEST };
+
+typedef struct BootCtx {
+    const Fig2Setup *o;
+    const double *rows; /* [n][T] the successful seeds' rows */
+    double *res;        /* [n][T] one resample's rows */
+    int *ok;            /* [n] all 1 */
+    int what, win;      /* the quantity (BOOT_*), its window for BOOT_MSE */
+    long calls;         /* calls so far: the first is on the seeds as they are */
+    double *share;      /* [nwin] BOOT_BEST: resamples choosing each window */
+} BootCtx;
+
+/* x: seed indices (one resample of them); the quantity ctx asks for. */
+static double boot_statistic(const double *x, int n, void *vctx)
+{
+    BootCtx *c = vctx;
+    const int T = c->o->T;
+    for (int i = 0; i < n; i++)
+        memcpy(c->res + (long)i * T, c->rows + (long)x[i] * T, sizeof(double) * T);
+    Fig2Setup o = *c->o;
+    o.S = n;
+    Fig2Stats st;
+    fig2_stats(&o, c->res, c->ok, c->res, c->ok, &st);
+    double v = c->what == BOOT_MSE      ? st.mse[c->win]
+             : c->what == BOOT_SIGMA2 ? st.sigma2_fit
+             : c->what == BOOT_EPS2   ? st.eps2_fit
+                                      : st.best;
+    if (c->what == BOOT_BEST && c->calls > 0)
+        c->share[st.best] += 1;
+    c->calls++;
+    fig2_stats_free(&st);
+    return v;
+}
+
+void fig2_bootstrap(const Fig2Setup *o, const double *h, const int *ok_h, int B, double level,
+                    uint64_t seed, Fig2Boot *out)
+{
+    memset(out, 0, sizeof *out);
+    const int T = o->T;
+    int n = 0;
+    for (int s = 0; s < o->S; s++)
+        n += ok_h[s] != 0;
+    out->B = B;
+    out->n = n;
+    out->level = level;
+    double *rows = mem_alloc(MEM_OTHER, sizeof(double) * (n ? n : 1) * T);
+    double *res = mem_alloc(MEM_OTHER, sizeof(double) * (n ? n : 1) * T);
+    double *x = mem_alloc(MEM_OTHER, sizeof(double) * (n ? n : 1));
+    int *ok = mem_alloc(MEM_OTHER, sizeof(int) * (n ? n : 1));
+    for (int s = 0, i = 0; s < o->S; s++)
+        if (ok_h[s]) {
+            memcpy(rows + (long)i * T, h + (long)s * T, sizeof(double) * T);
+            x[i] = i;
+            ok[i++] = 1;
+        }
+    BootCtx c = {.o = o, .rows = rows, .res = res, .ok = ok, .share = out->best_share};
+    if (n > 0) {
+        for (int i = 0; i < o->nwin; i++) {
+            c.what = BOOT_MSE;
+            c.win = i;
+            out->mse[i] = stats_bootstrap(x, n, boot_statistic, &c, B, level, seed);
+        }
+        c.what = BOOT_SIGMA2;
+        out->sigma2 = stats_bootstrap(x, n, boot_statistic, &c, B, level, seed);
+        c.what = BOOT_EPS2;
+        out->eps2 = stats_bootstrap(x, n, boot_statistic, &c, B, level, seed);
+        c.what = BOOT_BEST;
+        c.calls = 0;
+        out->best = stats_bootstrap(x, n, boot_statistic, &c, B, level, seed);
+        const long drawn = c.calls - 1; /* B, or 0 when stats_bootstrap drew none (n < 2) */
+        for (int i = 0; i < o->nwin; i++)
+            out->best_share[i] = drawn > 0 ? out->best_share[i] / drawn : i == (int)out->best.mean;
+    }
+    mem_free(rows);
+    mem_free(res);
+    mem_free(x);
+    mem_free(ok);
+}

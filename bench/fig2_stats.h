@@ -24,6 +24,10 @@
 #ifndef HG_FIG2_STATS_H
 #define HG_FIG2_STATS_H
 
+#include <stdint.h>
+
+#include "../common/stats.h"
+
 #define MAX_WINDOWS 64
 
 typedef enum FitKind { FIT_REL, FIT_ABS } FitKind;
@@ -55,6 +59,31 @@ typedef struct Fig2Stats {
 void fig2_stats(const Fig2Setup *o, const double *h, const int *ok_h, const double *g,
                 const int *ok_g, Fig2Stats *st);
 void fig2_stats_free(Fig2Stats *st);
+
+/* The bootstrap over seeds (common/stats.h's percentile bootstrap): B
+ * resamples of the n successful seeds with replacement, each a whole
+ * seed's per-step row, and on each the statistics above recomputed as
+ * they are (the truth is the resample's own mean; the bound refitted):
+ *   mse[i]       the interval of MSE(W_i)
+ *   sigma2, eps2 the interval of the fitted sigma^2 and eps^2
+ *   best         the interval of the index of the best window (windows
+ *                ascend, so windows[best.lo] .. windows[best.hi])
+ *   best_share[i] the share of the B resamples whose smallest MSE is W_i
+ * Every interval's mean is the statistic on the seeds as they are. Each
+ * quantity is its own stats_bootstrap call with the same seed, so every
+ * quantity sees the same B resamples. The seed is FIG2_BOOT_SEED (fixed:
+ * the report that computes this is deterministic and reads no clock). */
+#define FIG2_BOOT_B 1000
+#define FIG2_BOOT_SEED 0x6669673262ULL /* "fig2b" */
+typedef struct Fig2Boot {
+    int B, n;
+    double level;
+    StatsInterval mse[MAX_WINDOWS], sigma2, eps2, best;
+    double best_share[MAX_WINDOWS];
+} Fig2Boot;
+
+void fig2_bootstrap(const Fig2Setup *o, const double *h, const int *ok_h, int B, double level,
+                    uint64_t seed, Fig2Boot *out);
 
 /* Another run's per-step values x_s[t] of the same seeds against the
  * reference h_s[t], over the seeds both have (s < min(S_ref, S_x), ok in

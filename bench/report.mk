@@ -4,7 +4,8 @@
 # (tests/test_report*.c) link the renderers, the envelope writer and
 # fixtures under tests/fixtures/report/, in every configuration.
 REPORT_SRCS := $(filter-out bench/report_main.c,$(sort $(wildcard bench/report_*.c))) \
-               io/atomic_file.c common/flags.c
+               io/atomic_file.c common/flags.c bench/fig2_stats.c common/stats.c common/rng.c \
+               common/mem.c
 REPORT_TEST_SRCS := $(REPORT_SRCS) io/envelope.c io/json_writer.c io/machine.c
 REPORT_LDLIBS := -ljansson -lm
 

@@ -5,12 +5,18 @@
  * fig2-f32-kahan.json (its command only). Plots fig2 and fig2-steps.
  * report_fig2_body (report_fig2.h) is the part another section can repeat
  * on other files (the GPU section's Figure 2).
+ * Intervals: a bootstrap over seeds from fig2.json's per-seed values
+ * (per_seed.nongreedy, fig2_stats.h's fig2_bootstrap: MSE(W), the fitted
+ * sigma^2 and eps^2, the best W), computed here with the fixed seed
+ * FIG2_BOOT_SEED, so the same results render to the same bytes.
  */
 #include "report_fig2.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fig2_stats.h"
 
 #include "report_json.h"
 #include "report_md.h"
@@ -55,6 +61,90 @@ static void run_close(Run *u)
 static const char *g(char *b, size_t n, int digits, double x)
 {
     return md_g(b, n, digits, x);
+}
+
+/* The bootstrap over seeds of run u (fig2_bootstrap), from its per-seed
+ * values; have = 0 when they are absent and not required. */
+typedef struct Boot {
+    int have, nwin;
+    int windows[MAX_WINDOWS];
+    Fig2Boot b;
+} Boot;
+
+static void boot_compute(Run *u, int required, Boot *bt)
+{
+    memset(bt, 0, sizeof *bt);
+    Rj *r = &u->r;
+    if (r->bad || (!required && !rj_has(u->root, "per_seed")))
+        return;
+    json_t *ng = rj_array(r, rj_object(r, u->root, "per_seed"), "nongreedy");
+    const long T = rj_int(r, u->set, "steps");
+    const char *fit = rj_str(r, u->set, "fit");
+    double w[MAX_WINDOWS];
+    const long nw = rj_nums(r, u->root, "windows", w, MAX_WINDOWS);
+    if (r->bad || T < 1 || nw < 1)
+        return;
+    const size_t S = json_array_size(ng);
+    double *h = calloc(S ? S * (size_t)T : 1, sizeof *h);
+    int *ok = calloc(S ? S : 1, sizeof *ok);
+    HG_CHECK(h && ok, "calloc");
+    for (size_t s = 0; s < S && !r->bad; s++) {
+        json_t *row = json_array_get(ng, s);
+        if (json_is_null(row)) /* a seed that failed */
+            continue;
+        if (!json_is_array(row) || (long)json_array_size(row) != T) {
+            rj_fail(r, "per_seed.nongreedy[%zu]: expected null or %ld numbers (T)", s, T);
+            break;
+        }
+        for (long t = 0; t < T && !r->bad; t++) {
+            json_t *v = json_array_get(row, (size_t)t);
+            if (!json_is_number(v))
+                rj_fail(r, "per_seed.nongreedy[%zu][%ld]: expected a number", s, t);
+            h[s * (size_t)T + (size_t)t] = json_number_value(v);
+        }
+        ok[s] = 1;
+    }
+    if (!r->bad) {
+        bt->nwin = (int)nw;
+        for (long i = 0; i < nw; i++) bt->windows[i] = (int)w[i];
+        const Fig2Setup o = {.S = (int)S, .T = (int)T, .nwin = (int)nw, .windows = bt->windows,
+                             .fit = strcmp(fit, "abs") ? FIT_REL : FIT_ABS};
+        fig2_bootstrap(&o, h, ok, FIG2_BOOT_B, 0.95, FIG2_BOOT_SEED, &bt->b);
+        bt->have = bt->b.n >= 2;
+    }
+    free(h);
+    free(ok);
+}
+
+/* The bootstrap's index of window W; -1 if none. */
+static int boot_index(const Boot *bt, long W)
+{
+    for (int i = 0; bt->have && i < bt->nwin; i++)
+        if (bt->windows[i] == W) return i;
+    return -1;
+}
+
+/* The intervals under the bound's bullets. */
+static void boot_bullets(FILE *f, const Boot *bt, long wbest)
+{
+    if (!bt->have) return;
+    const Fig2Boot *b = &bt->b;
+    char x[9][48];
+    const int lo = (int)b->best.lo, hi = (int)b->best.hi, k = boot_index(bt, wbest);
+    fprintf(f, "- 95%% intervals: a bootstrap over seeds, %d resamples of the %d seeds with "
+               "replacement (each a seed's whole per-step row; the truth and the fits recomputed "
+               "on each; percentile intervals; fixed seed 0x%llx, so the same results give the "
+               "same numbers)%s\n", b->B, b->n, (unsigned long long)FIG2_BOOT_SEED,
+            b->n < 10 ? "; with so few seeds they are rough: a resample that draws one seed n "
+                        "times has MSE 0 at every W (its smallest counted at the first window)"
+                      : "");
+    fprintf(f, "- fitted sigma^2 = %s (95%%: %s – %s), eps^2 = %s (95%%: %s – %s)\n",
+            g(x[0], 48, 4, b->sigma2.mean), g(x[1], 48, 4, b->sigma2.lo),
+            g(x[2], 48, 4, b->sigma2.hi), g(x[3], 48, 4, b->eps2.mean),
+            g(x[4], 48, 4, b->eps2.lo), g(x[5], 48, 4, b->eps2.hi));
+    fprintf(f, "- best window W = %ld (95%%: W = %d – %d), the smallest MSE in %.0f%% of the "
+               "resamples (each window's share is in the table)\n", wbest, bt->windows[lo],
+            bt->windows[hi], k >= 0 ? 100 * b->best_share[k] : NAN);
 }
 
 /* The run's settings, as hgbench-fig2's table states them. */
@@ -188,21 +278,34 @@ static double mse_at(Run *u, long W)
     return NAN;
 }
 
-static void mse_table(FILE *f, Run *u, Run *u32)
+static void mse_table(FILE *f, Run *u, Run *u32, const Boot *bt)
 {
     static const char *const names[] = {
+        "W", "MSE(W) float64", "95% interval over seeds", "best in (resamples)",
+        "MSE(W) float32", "bound σ²/W + ε²(W²−1)/12, fitted", "same, estimated",
+        "with correlation term, fitted"};
+    static const char *const plain[] = {
         "W", "MSE(W) float64", "MSE(W) float32", "bound σ²/W + ε²(W²−1)/12, fitted",
         "same, estimated", "with correlation term, fitted"};
-    md_table_head(f, "rrrrrr", names);
+    if (bt->have) md_table_head(f, "rrrrrrrr", names);
+    else md_table_head(f, "rrrrrr", plain); /* no per-seed values: no intervals */
     Rj *r = &u->r;
     size_t n = json_array_size(u->rows);
     for (size_t i = 0; i < n && !r->bad; i++) {
         json_t *row = rj_row(r, u->rows, "rows", i);
         long W = rj_int(r, row, "W");
-        char b[5][48];
+        char b[5][48], iv[112] = "-", share[32] = "-";
         double m32 = mse_at(u32, W);
-        fprintf(f, "| %ld | %s | %s | %s | %s | %s |\n", W,
-                g(b[0], 48, 4, rj_num_or_null(r, row, "mse")),
+        const int k = boot_index(bt, W);
+        if (k >= 0) {
+            char lo[48], hi[48];
+            snprintf(iv, sizeof iv, "%s – %s", g(lo, 48, 4, bt->b.mse[k].lo),
+                     g(hi, 48, 4, bt->b.mse[k].hi));
+            snprintf(share, sizeof share, "%.0f%%", 100 * bt->b.best_share[k]);
+        }
+        fprintf(f, "| %ld | %s |", W, g(b[0], 48, 4, rj_num_or_null(r, row, "mse")));
+        if (bt->have) fprintf(f, " %s | %s |", iv, share);
+        fprintf(f, " %s | %s | %s | %s |\n",
                 isnan(m32) ? "-" : g(b[1], 48, 4, m32),
                 g(b[2], 48, 4, rj_num_or_null(r, row, "bound_fit")),
                 g(b[3], 48, 4, rj_num_or_null(r, row, "bound_est")),
@@ -336,7 +439,7 @@ static void mse_range(Run *u, double *lo, double *hi)
 /* MSE against W (log-log): the float64 curve, the float32 one thinner, the
  * greedy MSEs as lines, and the bound fitted, with its correlation term,
  * and estimated. */
-static void plot_mse(ReportCtx *c, Run *u, Run *u32, const char *name)
+static void plot_mse(ReportCtx *c, Run *u, Run *u32, const Boot *bt, const char *name)
 {
     Rj *r = &u->r;
     json_t *o = u->root;
@@ -358,14 +461,18 @@ static void plot_mse(ReportCtx *c, Run *u, Run *u32, const char *name)
     Run *runs[2] = {u, u32};
     for (int k = 0; k < 1 + u32->present; k++) {
         Rj *rk = &runs[k]->r;
-        fprintf(d, "%s# %s run: W mse bound_fit bound_est bound_fit_c\n", k ? "\n\n" : "",
-                runs[k]->env.precision);
+        fprintf(d, "%s# %s run: W mse bound_fit bound_est bound_fit_c%s\n", k ? "\n\n" : "",
+                runs[k]->env.precision, k ? "" : " mse_lo mse_hi (95%, bootstrap over seeds)");
         size_t n = json_array_size(runs[k]->rows);
         for (size_t i = 0; i < n; i++) {
             json_t *row = rj_row(rk, runs[k]->rows, "rows", i);
-            fprintf(d, "%ld %.17g %.17g %.17g %.17g\n", rj_int(rk, row, "W"),
-                    rj_num_or_null(rk, row, "mse"), rj_num_or_null(rk, row, "bound_fit"),
+            const long W = rj_int(rk, row, "W");
+            const double m = rj_num_or_null(rk, row, "mse");
+            fprintf(d, "%ld %.17g %.17g %.17g %.17g", W, m, rj_num_or_null(rk, row, "bound_fit"),
                     rj_num_or_null(rk, row, "bound_est"), rj_num_or_null(rk, row, "bound_fit_c"));
+            const int q = k ? -1 : boot_index(bt, W);
+            if (!k) fprintf(d, " %.17g %.17g", q >= 0 ? bt->b.mse[q].lo : m, q >= 0 ? bt->b.mse[q].hi : m);
+            fprintf(d, "\n");
         }
         rj_at(rk, "%s", "");
     }
@@ -384,6 +491,9 @@ static void plot_mse(ReportCtx *c, Run *u, Run *u32, const char *name)
     fprintf(s, "plot DAT index 0 using 1:2 with linespoints ls ENGINE_LS('%s') "
                "title '%s %s, window-averaged (min at W = %ld)' noenhanced",
             rev, rev, u->env.precision, wbest);
+    if (bt->have)
+        fprintf(s, ", \\\n  DAT index 0 using 1:2:6:7 with yerrorbars ls ENGINE_LS('%s') pt 0 "
+                   "title '95%% interval, bootstrap over seeds'", rev);
     if (!isnan(gm))
         fprintf(s, ", \\\n  %.17g with lines ls 4 title 'greedy %s (one-step look-ahead)'", gm,
                 u->env.precision);
@@ -534,17 +644,20 @@ int report_fig2_body(ReportCtx *c, const Fig2Files *files)
     long ok_ng = rj_int(r, rj_object(r, u.root, "seeds_ok"), "nongreedy");
     fprintf(f, "Float64 (the curve), with the paper's float32 run drawn beside it; why, below.\n\n");
     settings_bullets(f, &u);
+    Boot bt;
+    boot_compute(&u, files->intervals, &bt);
     if (ok_ng < 2) {
         fprintf(f, "\n**failed**: only %ld of the seeds gave non-greedy hypergradients; no MSE.\n",
                 ok_ng);
         failure_bullets(f, &u);
     } else {
         fprintf(f, "\n");
-        mse_table(f, &u, &u32);
+        mse_table(f, &u, &u32, &bt);
         fprintf(f, "\n");
         md_provenance(f, &u.env);
         fprintf(f, "\n");
         bound_bullets(f, &u);
+        boot_bullets(f, &bt, rj_int(r, u.root, "w_best"));
         if (u32.present) minimum_bullets(f, &u32, "float32 run: ");
         failure_bullets(f, &u);
         fprintf(f, "\n");
@@ -552,25 +665,29 @@ int report_fig2_body(ReportCtx *c, const Fig2Files *files)
             char b[3][48];
             double best = rj_num(r, u.root, "mse_best"), mse1 = rj_num_or_null(r, u.root, "mse1");
             long wbest = rj_int(r, u.root, "w_best");
+            char iv[160] = "";
+            if (bt.have)
+                snprintf(iv, sizeof iv, " Over seeds (bootstrap, 95%%) the best window is W = "
+                         "%d – %d.", bt.windows[(int)bt.b.best.lo], bt.windows[(int)bt.b.best.hi]);
             if (wbest == 1)
                 report_headline(c, files->anchor,
                                 "Figure 2 (%s, S = %ld seeds, T = %ld): no sharing window beats "
-                                "W = 1, where the hypergradient MSE is lowest (%s).",
+                                "W = 1, where the hypergradient MSE is lowest (%s).%s",
                                 u.env.precision, ok_ng, rj_int(r, u.set, "steps"),
-                                g(b[0], 48, 3, best));
+                                g(b[0], 48, 3, best), iv);
             else
                 report_headline(c, files->anchor,
                                 "Figure 2 (%s, S = %ld seeds, T = %ld): the hypergradient MSE "
                                 "is lowest at a sharing window of W = %ld, %s against %s at "
-                                "W = 1 (%s× lower).", u.env.precision, ok_ng,
+                                "W = 1 (%s× lower).%s", u.env.precision, ok_ng,
                                 rj_int(r, u.set, "steps"), wbest, g(b[0], 48, 3, best),
-                                g(b[1], 48, 3, mse1), g(b[2], 48, 3, mse1 / best));
+                                g(b[1], 48, 3, mse1), g(b[2], 48, 3, mse1 / best), iv);
         }
         rounding_section(c, &u, files);
         fprintf(f, "\n");
         char steps[160];
         snprintf(steps, sizeof steps, "%s-steps", files->plot);
-        plot_mse(c, &u, &u32, files->plot);
+        plot_mse(c, &u, &u32, &bt, files->plot);
         plot_steps(c, &u, &u32, steps);
         report_image(c, files->plot, "MSE vs window");
         report_image(c, steps, "per-step hypergradients");
@@ -598,7 +715,8 @@ static int render(ReportCtx *c)
         return 0;
     }
     const Fig2Files files = {.f64 = p64, .f32 = p32, .kahan = pk, .plot = "fig2",
-                             .anchor = HEADING, .anchor_precision = HEADING_PRECISION};
+                             .anchor = HEADING, .anchor_precision = HEADING_PRECISION,
+                             .intervals = 1};
     return report_fig2_body(c, &files);
 }
 

@@ -15,6 +15,9 @@ typedef struct Fig2Files {
     const char *plot;  /* plot names: <plot> (MSE vs W) and <plot>-steps */
     const char *anchor;          /* the heading the headlines link to; NULL: no headlines */
     const char *anchor_precision;
+    int intervals;     /* 1: the f64 run's per_seed values are required, and the
+                        * bootstrap intervals over seeds shown; 0: shown only
+                        * when the file has them */
 } Fig2Files;
 
 /* Under the caller's heading: the run's settings as bullets, the MSE(W)

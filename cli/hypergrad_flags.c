@@ -57,6 +57,13 @@ static int set_precision(const char *flag, const char *v, void *target, HgErr *e
     return 0;
 }
 
+static int set_round_noise(const char *flag, const char *v, void *target, HgErr *err)
+{
+    if (round_noise_parse(v, target))
+        return hg_fail(err, "%s '%s': must be off or sr32", flag, v);
+    return 0;
+}
+
 static int parse_init(HypergradOptions *o, const char *v, HgErr *err);
 
 static int set_init(const char *flag, const char *v, void *target, HgErr *err)
@@ -143,6 +150,11 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "round(P n) examples a different class, as Franceschi et al.; uniform gives each "
          "example with probability P a class drawn among all, as benchopt's data cleaning",
          FLAG_FUNC, .target = o, .parse = set_label_noise},
+        {"--round-noise", "off|sr32", "off",
+         "sr32: after every inner update round w and v stochastically (unbiased, seeded by "
+         "--seed) to float32's grid: float32-sized noise at each step of a float64 run, "
+         "differentiated as if unrounded; float64 builds, cpu, not for reversible",
+         FLAG_FUNC, .target = &o->round_noise, .parse = set_round_noise},
         {"--threads", "N", "2", "OpenMP and OpenBLAS threads, 1..1024", FLAG_INT,
          .target = &o->threads, .lo = 1, .hi = MAX_THREADS},
     }, tail[] = {
@@ -218,6 +230,7 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     s.train_size = o->train_size;
     s.label_noise = o->label_noise;
     s.label_noise_mode = o->label_noise_mode;
+    s.round_noise = o->round_noise;
     return s;
 }
 

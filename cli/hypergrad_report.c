@@ -80,6 +80,8 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
            m->nparams, m->input.c, m->input.h, m->input.w, m->classes, o->init_name);
     if (o->perturb_w0 > 0)
         fprintf(out, ", w0 perturbed by %g relative", o->perturb_w0);
+    if (o->round_noise != ROUND_NOISE_OFF)
+        fprintf(out, ", w and v rounded (%s) at every step", round_noise_name(o->round_noise));
     fprintf(out, "\n");
     fprintf(out, "data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
            o->data, train->n, val->n, o->threads);
@@ -215,6 +217,11 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Prob
         const ProblemSpec spec = hypergrad_problem_spec(o);
         json_field_double(j, "perturb_w0", o->perturb_w0);
         json_field_uint(j, "perturb_seed", problem_perturb_seed(&spec));
+    }
+    if (o->round_noise != ROUND_NOISE_OFF) { /* only when asked, as perturb_w0 */
+        const ProblemSpec spec = hypergrad_problem_spec(o);
+        json_field_string(j, "round_noise", round_noise_name(o->round_noise));
+        json_field_uint(j, "round_seed", problem_round_seed(&spec));
     }
     json_key(j, "learn");
     json_object_begin(j, 1);

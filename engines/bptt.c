@@ -168,6 +168,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (clamp) /* mask bits, for the reverse pass */
             be->vec.mask_pack(mask, P, M + t * words);
         be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        inner_round(p, t, w, v); /* --round-noise: stored rounded, identity in reverse */
         be->mem.copy(V + (long)t * P, v, bytes);
     }
     engine_phase(out, ENGINE_PHASE_NONE);

@@ -151,6 +151,7 @@ static void step(Run *r, State *st, int t)
     r->be->vec.clamp(r->g, r->P, s->clamp, r->mask);
     r->be->vec.sgd_step(st->w, st->v, st->comp, r->g, r->P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
                     s->v[HYPER_WD][t]);
+    inner_round(r->p, t, st->w, st->v); /* --round-noise: the same bits when recomputed */
 }
 
 /* r->cur from step a to step b, counted as recomputation. */

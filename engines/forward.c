@@ -138,6 +138,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             break;
         }
         be->vec.sgd_step(w, v, comp, g, P, a, m, l);
+        inner_round(p, t, w, v); /* --round-noise: identity for the tangents */
         const int ca = hyper_column(h, HYPER_LR, t);
         if (ca >= 0)
             be->vec.axpy(Z + (long)slot[ca] * P, -1, v, P);

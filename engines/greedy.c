@@ -66,6 +66,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->mem.copy(w_old, w, bytes);
         be->mem.copy(v_old, v, bytes);
         be->vec.sgd_step(w, v, comp, g, P, a, m, l);
+        inner_round(p, t, w, v); /* --round-noise */
         engine_phase(out, ENGINE_PHASE_HYPERGRAD); /* the look-ahead */
         if (cfg->opt.greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);

@@ -62,6 +62,10 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     const int T = s->T, clamp = s->clamp > 0;
     const long P = p->model->nparams, dim = dataset_dim(p->train);
     const size_t bytes = sizeof(real) * P;
+    if (p->round_noise != ROUND_NOISE_OFF) /* no stored run to round: it replays exactly */
+        return hg_fail(err, "--round-noise %s: the reversible engine's run is exact fixed-point "
+                       "arithmetic, replayed backwards; it has no rounded update to perturb",
+                       round_noise_name(p->round_noise));
     InfoRational *q = mem_alloc(MEM_OTHER, sizeof(InfoRational) * T);
     uint64_t S = 1;
     double floor_bits = 0;

@@ -29,6 +29,15 @@ real *inner_comp_alloc(const InnerProblem *p)
     return inner_backend(p)->mem.alloc(MEM_PARAMS, sizeof(real) * p->model->nparams); /* zeroed */
 }
 
+void inner_round(const InnerProblem *p, long t, real *w, real *v)
+{
+    if (p->round_noise != ROUND_NOISE_SR32)
+        return;
+    const long P = p->model->nparams;
+    round_noise_apply(w, P, p->round_seed, t, 0);
+    round_noise_apply(v, P, p->round_seed, t, 1);
+}
+
 int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
                 double *val_acc, HgErr *err)
 {
@@ -55,6 +64,7 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
             rc = hg_fail(err, "inner run diverged: non-finite gradient at step %d", t);
         be->vec.clamp(g, P, s->clamp, NULL);
         be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        inner_round(p, t, w, v);
     }
     if (rc == 0 && !be->vec.all_finite(w, P))
         rc = hg_fail(err, "inner run diverged: non-finite weights after step %d", s->T - 1);

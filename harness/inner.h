@@ -18,6 +18,7 @@
 #include "../datasets/dataset.h"
 #include "../models/model.h"
 #include "hyper.h"
+#include "round_noise.h"
 
 typedef struct InnerProblem {
     Model *model;
@@ -33,6 +34,9 @@ typedef struct InnerProblem {
     /* Not NULL and nonzero (a signal handler sets it): runs on this problem
      * stop at their next inner step, so a Ctrl-C ends them within a step. */
     const volatile sig_atomic_t *stop;
+    RoundNoise round_noise; /* ROUND_NOISE_SR32: w and v rounded to float32's
+                             * grid after every update (inner_round) */
+    uint64_t round_seed;    /* its draws (problem_round_seed) */
 } InnerProblem;
 
 /* The batch-order seed that goes with initialisation seed `seed`: a stream
@@ -54,6 +58,14 @@ static inline int inner_stopped(const InnerProblem *p) { return p->stop && *p->s
 /* [P] zeroed compensation for p's update (sgd_step's comp), or NULL when
  * p->kahan is off. */
 real *inner_comp_alloc(const InnerProblem *p);
+
+/* After step t's update: w_{t+1} and v_{t+1} rounded stochastically to
+ * float32's grid when p->round_noise is sr32 (round_noise.h), else nothing.
+ * Host memory only (problem_load refuses sr32 on a device backend). The
+ * engines store and differentiate the rounded run and count the rounding
+ * as the identity in their reverse and tangent passes: the hypergradient
+ * is the float64 one of that noisy run, up to terms of float32's size. */
+void inner_round(const InnerProblem *p, long t, real *w, real *v);
 
 /* Trains w (in place, from w0 copied by the caller) for the schedule's T
  * steps and evaluates f: val loss and accuracy at w_T. Divergence (a

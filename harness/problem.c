@@ -28,6 +28,12 @@ uint64_t problem_data_seed(const ProblemSpec *s)
     return s->val_seed + 1;
 }
 
+uint64_t problem_round_seed(const ProblemSpec *s)
+{
+    Rng r = rng_seed(s->seed ^ 0x726f756e64000000ULL); /* "round" */
+    return rng_next(&r);
+}
+
 uint64_t problem_perturb_seed(const ProblemSpec *s)
 {
     Rng r = rng_seed(s->seed ^ 0x7065727475726200ULL); /* "perturb" */
@@ -182,6 +188,23 @@ static int check_device(const char *device, const Backend **be, HgErr *err)
     return found ? 0 : -1;
 }
 
+/* --round-noise sr32 rounds a float64 run on the host (inner_round). */
+static int check_round_noise(const ProblemSpec *s, const Backend *be, HgErr *err)
+{
+    if (s->round_noise == ROUND_NOISE_OFF)
+        return 0;
+    if (sizeof(real) != sizeof(double))
+        return hg_fail(err, "--round-noise %s: rounds a float64 run to float32's grid; this "
+                       "is a float32 build (use --precision 64)", round_noise_name(s->round_noise));
+    if (be->device_memory)
+        return hg_fail(err, "--round-noise %s: implemented on the cpu backend only, not on "
+                       "--device %s", round_noise_name(s->round_noise), be->name);
+    if (s->kahan)
+        return hg_fail(err, "--round-noise %s with --kahan: the compensation would carry the "
+                       "rounded-off part to the next step", round_noise_name(s->round_noise));
+    return 0;
+}
+
 static Model *build_model(const ProblemSpec *s, const ProblemData *d, HgErr *err)
 {
     HgErr merr = {{0}};
@@ -197,7 +220,10 @@ int problem_check(const ProblemSpec *s, ProblemData *d, HgErr *err)
     ProblemData own;
     if (!d)
         d = &own;
-    if (check_device(s->device, NULL, err) || problem_parse_data(s->data, d, err))
+    const Backend *be = NULL;
+    if (check_device(s->device, &be, err) || problem_parse_data(s->data, d, err))
+        return -1;
+    if (check_round_noise(s, be, err))
         return -1;
     if (d->synthetic && s->data_dir)
         return hg_fail(err, "--data-dir %s: --data %s is generated, it has no folder",
@@ -287,7 +313,8 @@ static void place_inner(Problem *p)
         val = &p->dev_val;
         w0 = p->dev_w0;
     }
-    p->inner = (InnerProblem){p->model, train, val, s->batch, p->batch_seed, w0, s->kahan, NULL};
+    p->inner = (InnerProblem){p->model, train, val, s->batch, p->batch_seed, w0, s->kahan, NULL,
+                              s->round_noise, problem_round_seed(s)};
 }
 
 int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
@@ -353,6 +380,7 @@ void problem_reseed(Problem *p, uint64_t seed)
             p->be->mem.upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
     }
     p->inner.batch_seed = p->batch_seed;
+    p->inner.round_seed = problem_round_seed(&p->spec);
 }
 
 /* w_0 from an init seed (and the spec's nudge, drawn from that seed as

@@ -15,13 +15,15 @@
  *                                                with spec.train_size > 0)
  *   label noise  problem_label_noise_seed(spec)  derived from spec.val_seed (only
  *                                                with spec.label_noise > 0)
- * The subset and the label noise belong to the data, like the split: every
- * init seed sees the same corrupted examples unless --val-seed changes.
  *   outer step s problem_outer_seed(spec, what, s) hgbench hpo --resample: for
  *                                                s = 0 the seed above (init,
  *                                                batch order or val split), for
  *                                                s > 0 one derived from it, the
  *                                                kind and s (below)
+ *   rounding     problem_round_seed(spec)        derived from spec.seed (only
+ *                                                with spec.round_noise sr32)
+ * The subset and the label noise belong to the data, like the split: every
+ * init seed sees the same corrupted examples unless --val-seed changes.
  * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
  * min(60000, max(batch, steps x batch)) training examples plus val: so it,
  * unlike a data set from files, depends on spec.steps.
@@ -97,6 +99,8 @@ typedef struct ProblemSpec {
     int train_size;       /* training examples kept after the split; 0 = all */
     double label_noise;   /* fraction of training labels corrupted; 0 = off */
     LabelNoiseMode label_noise_mode;
+    RoundNoise round_noise; /* sr32: the run rounded to float32's grid at every
+                             * step (round_noise.h; float64 builds, cpu only) */
 } ProblemSpec;
 
 /* lenet on fashion-mnist, cpu, T 100, batch 128, val 10000, seed 0 (batch
@@ -131,6 +135,7 @@ const char *problem_resample_name(int i);
  * (problem_batch_seed, val_seed, seed), s > 0 a seed mixed from that one,
  * the kind and s. */
 uint64_t problem_outer_seed(const ProblemSpec *s, ProblemResample what, int outer);
+uint64_t problem_round_seed(const ProblemSpec *s);
 
 /* --data's shape and classes: 0, or -1 naming --data and the valid names. */
 int problem_parse_data(const char *data, ProblemData *out, HgErr *err);

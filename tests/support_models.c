@@ -143,7 +143,8 @@ void engine_case_make(EngineCase *c, const char *model, int n, int val, int T,
     dataset_free(&full);
     c->w0 = mem_alloc(MEM_PARAMS, sizeof(real) * c->model->nparams);
     model_init(c->model, c->w0, INIT_XAVIER, 0, 5);
-    c->prob = (InnerProblem){c->model, &c->train, &c->val, batch, 17, c->w0, kahan, NULL};
+    c->prob = (InnerProblem){c->model, &c->train, &c->val, batch, 17, c->w0, kahan, NULL,
+                             ROUND_NOISE_OFF, 0};
 }
 
 void engine_case_free(EngineCase *c)
