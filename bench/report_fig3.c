@@ -99,8 +99,9 @@ static void data_bullets(FILE *f, Data *d, const char *name)
 /* "m ± sd" of x[0..n) at %.4f; "-" for none */
 static const char *mean_sd(char *b, size_t len, const double *x, int n)
 {
-    if (n < 1) return snprintf(b, len, "-"), b;
-    snprintf(b, len, "%.4f ± %.4f", stats_mean(x, n), stats_sd(x, n));
+    if (n < 1) snprintf(b, len, "-");
+    else if (n == 1) snprintf(b, len, "%.4f (1 run)", x[0]);
+    else snprintf(b, len, "%.4f ± %.4f", stats_mean(x, n), stats_sd(x, n));
     return b;
 }
 
@@ -217,7 +218,8 @@ static void claim_compute(const Data *d, Claim *cl)
 
 static const char *verdict_text(char *b, size_t n, StatsVerdict v, int runs)
 {
-    if (v == STATS_UNRESOLVED) snprintf(b, n, "not resolved by %d runs", runs);
+    if (v == STATS_UNRESOLVED && runs < 2) snprintf(b, n, "not resolved (%d paired run%s)", runs, runs == 1 ? "" : "s");
+    else if (v == STATS_UNRESOLVED) snprintf(b, n, "not resolved by %d runs", runs);
     else snprintf(b, n, "%s", stats_verdict_name(v));
     return b;
 }
@@ -293,11 +295,14 @@ static void noise_bullets(FILE *f, Data *d, double thr, int classes, long n_val)
     long n_test = 0;
     for (int i = 0; i < d->repeats && !n_test; i++)
         if (d->runs[FIG3_FDS][i].present) n_test = d->runs[FIG3_FDS][i].n_test;
-    fprintf(f, "- Counting noise: one accuracy p on n images has standard error sqrt(p(1-p)/n); "
-               "at FDS's mean accuracies that is %.4f on the %ld test images (p = %.4f) and "
-               "%.4f on the %ld validation images (p = %.4f). A difference smaller than about "
-               "twice these is within the noise of one evaluation.\n",
-            fig3_count_se(pt, n_test), n_test, pt, fig3_count_se(pv, n_val), n_val, pv);
+    if (isnan(pt) || isnan(pv) || !n_test)
+        fprintf(f, "- Counting noise: no FDS run finished here, so none is stated.\n");
+    else
+        fprintf(f, "- Counting noise: one accuracy p on n images has standard error "
+                   "sqrt(p(1-p)/n); at FDS's mean accuracies that is %.4f on the %ld test images "
+                   "(p = %.4f) and %.4f on the %ld validation images (p = %.4f). A difference "
+                   "smaller than about twice these is within the noise of one evaluation.\n",
+                fig3_count_se(pt, n_test), n_test, pt, fig3_count_se(pv, n_val), n_val, pv);
     fprintf(f, "- Collapses: outer steps (>= 1; step 0 trains nothing, every lr = 0) whose inner "
                "run ended at chance, validation accuracy <= %.4f = 1/%d + %.2f (a dead network "
                "predicting one class scores that class's share, up to 11.2%% on MNIST) + 3 "
@@ -385,7 +390,10 @@ static int render(ReportCtx *c)
                 fprintf(f, "Some runs failed on %s (their logs: %s/fig3.log): the claims and "
                            "plots use the repeats that ran.\n\n", d->label, c->results);
             claims_table(c, d, quick);
-            fig3_plots(c, d);
+            if (!fig3_plots(c, d)) {
+                fprintf(f, "No plots: no learning method's run finished on %s.\n\n", d->label);
+                continue;
+            }
             fprintf(f, "Schedules: each method's mean learned learning rate over the repeats "
                        "at each run's best outer step (top) and at its last (bottom), the band "
                        "from the smallest to the largest run. Accuracy: mean validation accuracy "

@@ -92,8 +92,10 @@ void fig3_band_free(Fig3Band *b);
 /* ---- report_fig3_plots.c */
 
 /* The data set's plots <base>-schedules and <base>-accuracy: the mean over
- * the repeats with a min-max band; collapses marked in the accuracy plot. */
-void fig3_plots(ReportCtx *c, Fig3Set *s);
+ * the repeats with a min-max band; collapses marked in the accuracy plot.
+ * Methods with no finished run are left out; 0 (nothing drawn) when no
+ * learning method has one. */
+int fig3_plots(ReportCtx *c, Fig3Set *s);
 
 /* ---- report_fig3_protocol.c */
 

@@ -26,6 +26,7 @@ static void plot_schedules(ReportCtx *c, Fig3Set *s, const char *title, const ch
     Plot p;
     FILE *f = plot_begin(c, &p, name);
     if (!f) return;
+    int has[FIG3_METHODS] = {0};
     for (int k = 0; k < FIG3_METHODS; k++) {
         Fig3Band best = {0}, fin = {0};
         for (int i = 0; i < s->repeats; i++) {
@@ -44,6 +45,7 @@ static void plot_schedules(ReportCtx *c, Fig3Set *s, const char *title, const ch
             fprintf(f, "\n");
         }
         if (!best.n || !fin.n) fprintf(f, "0 NaN NaN NaN NaN NaN NaN\n");
+        has[k] = best.n && fin.n;
         fig3_band_free(&best);
         fig3_band_free(&fin);
     }
@@ -60,14 +62,17 @@ static void plot_schedules(ReportCtx *c, Fig3Set *s, const char *title, const ch
         int col = panel ? 5 : 2;
         fprintf(g, "%sset ylabel 'learning rate, %s outer step'\nplot ", panel ? "unset title\n" : "",
                 panel ? "last" : "best");
+        int first = 1;
         for (int k = 0; k < FIG3_METHODS; k++) {
+            if (!has[k]) continue; /* no run finished: gnuplot refuses an all-NaN block */
             char lab[96];
             if (k != FIG3_FDS) snprintf(lab, sizeof lab, "%s", TITLE[k]);
             else snprintf(lab, sizeof lab, "FDS (K = %ld)", K);
             fprintf(g, "%sDAT index %d using 1:%d:%d with filledcurves ls ENGINE_LS('%s') notitle, "
                        "\\\n  DAT index %d using 1:%d with lines ls ENGINE_LS('%s') title '%s: mean, "
-                       "min-max band'", k ? ", \\\n  " : "", k, col + 1, col + 2, STYLE[k], k, col,
+                       "min-max band'", first ? "" : ", \\\n  ", k, col + 1, col + 2, STYLE[k], k, col,
                     STYLE[k], lab);
+            first = 0;
         }
         fprintf(g, "\n");
     }
@@ -95,7 +100,7 @@ static void plot_accuracy(ReportCtx *c, Fig3Set *s, const char *title, const cha
     FILE *f = plot_begin(c, &p, name);
     if (!f) return;
     double thr = NAN, cos_sum = 0;
-    int cos_n = 0;
+    int cos_n = 0, has[FIG3_COSINE] = {0};
     long smax = 1;
     for (int k = 0; k < FIG3_COSINE; k++) {
         Fig3Band b = {0};
@@ -117,6 +122,7 @@ static void plot_accuracy(ReportCtx *c, Fig3Set *s, const char *title, const cha
             fprintf(f, " %d\n", b.count[o]);
         }
         if (!b.n) fprintf(f, "0 NaN NaN NaN 0\n");
+        has[k] = b.n > 0;
         if (b.n - 1 > smax) smax = b.n - 1;
         fig3_band_free(&b);
     }
@@ -151,14 +157,16 @@ static void plot_accuracy(ReportCtx *c, Fig3Set *s, const char *title, const cha
                 thr, thr, thr, thr);
     fprintf(g, "plot ");
     for (int k = 0; k < FIG3_COSINE; k++) {
+        if (!has[k]) continue; /* no run finished: gnuplot refuses an all-NaN block */
         char lab[96];
         if (k == FIG3_FDS) snprintf(lab, sizeof lab, "FDS (K = %ld)", K);
         else snprintf(lab, sizeof lab, "%s", TITLE[k]);
-        fprintf(g, "%sDAT index %d using 1:3:4 with filledcurves ls ENGINE_LS('%s') notitle, \\\n"
+        fprintf(g, "DAT index %d using 1:3:4 with filledcurves ls ENGINE_LS('%s') notitle, \\\n"
                    "  DAT index %d using 1:2 with linespoints ls ENGINE_LS('%s') title '%s: mean, "
-                   "min-max band'", k ? ", \\\n  " : "", k, STYLE[k], k, STYLE[k], lab);
+                   "min-max band', \\\n  ", k, STYLE[k], k, STYLE[k], lab);
     }
-    fprintf(g, ", \\\n  DAT index 3 using 1:2 with points pt 2 ps 1.6 lw 2 lc rgb 'black' title "
+    /* always there: an empty block is one NaN row, drawn as nothing */
+    fprintf(g, "DAT index 3 using 1:2 with points pt 2 ps 1.6 lw 2 lc rgb 'black' title "
                "'collapse (an inner run at chance)'");
     if (cos_n)
         fprintf(g, ", \\\n  %.17g with lines ls ENGINE_LS('plain') title 'cosine baseline: mean "
@@ -167,8 +175,12 @@ static void plot_accuracy(ReportCtx *c, Fig3Set *s, const char *title, const cha
     plot_end(c, &p);
 }
 
-void fig3_plots(ReportCtx *c, Fig3Set *s)
+int fig3_plots(ReportCtx *c, Fig3Set *s)
 {
+    int any = 0;
+    for (int k = 0; k < FIG3_COSINE; k++)
+        for (int i = 0; i < s->repeats; i++) any |= s->runs[k][i].has_best;
+    if (!any) return 0;
     Rj *r = &s->r;
     json_t *o = s->root;
     long T = rj_int(r, o, "T"), B = rj_int(r, o, "batch"), left = rj_int(r, o, "train_after_val");
@@ -182,9 +194,10 @@ void fig3_plots(ReportCtx *c, Fig3Set *s)
              "%ld outer steps; FDS by %s", s->label, T, span, s->repeats, rj_int(r, o, "val"),
              rj_num(r, o, "mom"), rj_num(r, o, "wd"), rj_num(r, o, "sign_lr"),
              rj_num(r, o, "sign_decay"), rj_int(r, o, "outer_steps"), rj_str(r, o, "fds_engine"));
-    if (r->bad) return;
+    if (r->bad) return 1;
     snprintf(name, sizeof name, "%s-schedules", s->base);
     plot_schedules(c, s, title, name);
     snprintf(name, sizeof name, "%s-accuracy", s->base);
     plot_accuracy(c, s, title, name);
+    return 1;
 }

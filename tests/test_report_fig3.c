@@ -417,6 +417,29 @@ static void test_bad_fields_are_named(void)
     free(o.md);
 }
 
+/* A run whose log is missing (it failed): its method's row says so, the
+ * mean is the other repeat's alone, and a claim with one pair is not resolved. */
+static void test_a_failed_run(void)
+{
+    fixtures();
+    const char *dir = fixture_copy("fig3", "failed-run",
+                                   (FixtureEdit){.target = "fig3-mnist-subset-fds-r1.json"});
+    Out o = render(dir);
+    EXPECT(o.rc == 0, "renders: %s", o.c.err.msg);
+    json_t *j = run_log(dir, "fig3-mnist-subset", "fds", 0);
+    json_t *best = json_object_get(j, "best");
+    char line[256];
+    snprintf(line, sizeof line, "| fds | 1 of 2 | %lld, failed | %.4f (1 run) | %.4f (1 run) |",
+             json_integer_value(json_object_get(best, "outer")), num(best, "val_acc"),
+             num(best, "test_acc"));
+    EXPECT(o.md && strstr(o.md, line), "the failed run's row: %s", line);
+    EXPECT(o.md && strstr(o.md, "none (1 pair) | **not resolved (1 paired run)** |"),
+           "one pair: no interval");
+    EXPECT(o.md && strstr(o.md, "Some runs failed on mnist-subset"), "says runs failed");
+    json_decref(j);
+    free(o.md);
+}
+
 /* Hand-computed: the threshold, the count noise, and a band over rows of
  * different lengths. */
 static void test_fig3_numbers(void)
@@ -506,7 +529,8 @@ static void test_manifest_writes_the_envelope(void)
 int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_tables_are_the_json_numbers), TEST(test_verdicts),
-                              TEST(test_collapses_are_counted), TEST(test_protocol_table),
+                              TEST(test_collapses_are_counted), TEST(test_a_failed_run),
+                              TEST(test_protocol_table),
                               TEST(test_bad_fields_are_named), TEST(test_fig3_numbers),
                               TEST(test_no_results_says_so),
                               TEST(test_manifest_writes_the_envelope)};
