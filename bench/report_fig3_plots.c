@@ -145,11 +145,16 @@ static void plot_accuracy(ReportCtx *c, Fig3Set *s, const char *title, const cha
     }
     long K = rj_int(&s->r, s->root, "fds_k");
     FILE *g = plot_script(&p);
+    fprintf(g, "if (GPVAL_TERM eq 'svg') { set terminal svg size 800,620 dynamic enhanced font "
+               "'Helvetica,12' } else { set terminal pngcairo size 800,620 enhanced font "
+               "'Helvetica,10' }\n");
     fprintf(g, "set encoding utf8\nset title \"%s\" noenhanced\nset xlabel 'outer step'\n"
-               "set ylabel 'validation accuracy'\nset key inside bottom right box opaque font ',8' "
-               "samplen 2\nset xrange [0:%ld]\nset yrange [0:1]\n"
+               "set ylabel 'validation accuracy'\nset bmargin 10\n" /* the key below: collapses lie low */
+               "set key at screen 0.5, screen 0.02 center bottom horizontal maxcols 2 box font ',8' "
+               "samplen 2\n"
+               "set xrange [0:%ld]\nset xtics %d\nset yrange [0:1]\n"
                "set style fill transparent solid 0.18 noborder\n",
-            title, smax);
+            title, smax, smax <= 10 ? 1 : smax <= 25 ? 2 : 5);
     if (!isnan(thr))
         fprintf(g, "set arrow 1 from graph 0, first %.17g to graph 1, first %.17g nohead dt 2 lc "
                    "rgb 'gray50'\nset label 1 'chance (collapse) threshold %.3f' at graph 0.02, "

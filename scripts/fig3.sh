@@ -2,7 +2,7 @@
 # fig3.sh — Figure 3 of the FDS paper (section 5.2): learning-rate schedules
 # learned by greedy, non-greedy (no sharing) and FDS hypergradients over the
 # same outer optimiser, for LeNet trained on one epoch, against a cosine
-# annealing baseline. One `hgbench hpo` run per method and data set:
+# annealing baseline. `hgbench hpo` runs per method and data set (R of each, below):
 #
 #   greedy     --engine greedy --learn lr:T   one-step look-ahead on the validation
 #                                             set at every inner step (K = T),
@@ -17,6 +17,7 @@
 #                                             float64) and bptt is faster here;
 #                                             FDS_ENGINE=forward runs forward mode
 #   cosine     --learn none --schedule cosine --outer-steps 0: trained once
+#                                             per repeat
 #
 # Fixed for all: batch 128, T = floor(n_train / 128) (one epoch), every
 # learning rate initialised at 0, momentum 0.9 and weight decay 5e-4 fixed
@@ -47,8 +48,9 @@
 # test_batch.bin) when present, skipped with the reason otherwise.
 #
 # Environment:
-#   QUICK=1        T = 50 inner steps, 4 outer steps, 2 repeats (about a minute
-#                  per data set and repeat on 2 cores); results and plots named
+#   QUICK=1        T = 50 inner steps, 4 outer steps, 2 repeats (minutes per
+#                  data set and repeat: greedy's look-ahead on the validation
+#                  set is the longest run); results and plots named
 #                  fig3-<data>-quick-*
 #   REPEATS        R, runs per method and data set (default 3; QUICK: 2)
 #   OUTER_STEPS    outer steps per method (default 50, the paper's; QUICK: 4)
