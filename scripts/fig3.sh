@@ -80,7 +80,8 @@
 #   PRECISION      32 or 64 (default 32, or BUILD's); the jobs' --precision
 #   CLAMP C        the inner-gradient clamp --clamp C (the FDS code: 3)
 #   HVP_CLAMP C    the Hessian-vector product clamp --hvp-clamp C (needs an
-#                  hgbench hpo that has the flag)
+#                  hgbench hpo that has the flag), for non-greedy and FDS only:
+#                  greedy forms no HVP, cosine runs no engine
 #   RESAMPLE LIST  --resample LIST: a new batch order / validation sample /
 #                  initialisation at each outer step (batches,val,init; needs
 #                  an hgbench hpo that has the flag)
@@ -154,7 +155,8 @@ for p in "$manifest" "$sweep"; do
   [ -x "$p" ] || { echo "$0: $p not found: run make first" >&2; exit 2; }
 done
 # the hpo flags a knob needs: a knob set for an hpo without its flag is an error
-has_flag() { "$hg" hpo --help 2>&1 | grep -q -- "$1 "; }
+hpo_help=$("$hg" hpo --help 2>&1)  # read whole: grep -q under pipefail would see hpo's SIGPIPE
+has_flag() { [[ $hpo_help == *"  $1 "* ]]; }
 for k in "RESAMPLE --resample" "HVP_CLAMP --hvp-clamp"; do
   read -r var flag <<< "$k"
   if [ -n "${!var}" ] && ! has_flag "$flag"; then
@@ -352,6 +354,7 @@ if [ "$FIG3_PROTOCOL" = 1 ]; then
   other=$([ "$PRECISION" = 64 ] && echo 32 || echo 64)
   variant "float$other" "$other" "$SIGN_LR" "$CLAMP" "$HVP_CLAMP" "$RESAMPLE" "float$other"
   [ -x "build/f$other/hgbench" ] || v_skip[float$other]="build/f$other/hgbench is not built"
+  [ ${#sweep_hg[@]} -eq 0 ] || v_skip[float$other]="BUILD=$BUILD runs every job, in float$PRECISION only"
   variant small-step "$PRECISION" "$ps" "$CLAMP" "$HVP_CLAMP" "$RESAMPLE" "sign optimiser's initial step $ps"
 fi
 
@@ -416,7 +419,10 @@ for d in "${datasets[@]}"; do
     continue
   fi
   base=fig3-${label[$d]:-$d}$tag
-  mapfile -t knobs < <(knob_flags "$CLAMP" "$HVP_CLAMP" "$RESAMPLE")
+  # the HVP clamp only where an HVP is formed: greedy forms none (hpo refuses
+  # the flag there) and cosine runs no engine
+  mapfile -t knobs < <(knob_flags "$CLAMP" "" "$RESAMPLE")
+  mapfile -t hvp_knobs < <(knob_flags 0 "$HVP_CLAMP" "")
   outer=(--lr 0 --outer sign --outer-steps "$OUTER_STEPS" --sign-step "lr:$SIGN_LR"
          --sign-decay "$SIGN_DECAY" --patience "$PATIENCE")
   ok=1
@@ -426,9 +432,9 @@ for d in "${datasets[@]}"; do
       --schedule cosine --lr "$COSINE_LR" --outer-steps 0 || ok=0
     run_hpo "$base-greedy-r$rep" "$PRECISION" "${common[@]}" "${knobs[@]}" "${seeds[@]}" "${outer[@]}" \
       --engine greedy --learn lr:T || ok=0
-    run_hpo "$base-nongreedy-r$rep" "$PRECISION" "${common[@]}" "${knobs[@]}" "${seeds[@]}" "${outer[@]}" \
+    run_hpo "$base-nongreedy-r$rep" "$PRECISION" "${common[@]}" "${knobs[@]}" "${hvp_knobs[@]}" "${seeds[@]}" "${outer[@]}" \
       --engine bptt --learn lr:T || ok=0
-    run_hpo "$base-fds-r$rep" "$PRECISION" "${common[@]}" "${knobs[@]}" "${seeds[@]}" "${outer[@]}" \
+    run_hpo "$base-fds-r$rep" "$PRECISION" "${common[@]}" "${knobs[@]}" "${hvp_knobs[@]}" "${seeds[@]}" "${outer[@]}" \
       --engine "$FDS_ENGINE" --learn "lr:$FDS_K" || ok=0
   done
   [ "$phase" = list ] && continue
