@@ -26,7 +26,7 @@ $(eval $(call report_rules,f64,-DHG_F64))
 $(eval $(call report_rules,asan-f32,$(SAN)))
 $(eval $(call report_rules,asan-f64,-DHG_F64 $(SAN)))
 
-build/hgbench-report: $(patsubst %.c,build/f64/obj/%.o,bench/report_main.c $(REPORT_SRCS) common/check.c)
+build/hgbench-report: $(patsubst %.c,build/f64/obj/%.o,bench/report_main.c $(REPORT_SRCS) common/check.c common/stats.c common/rng.c)
 	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -o $@
 
 # hgbench-manifest (bench/manifest.c): the shared envelope around a

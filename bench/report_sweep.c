@@ -129,17 +129,21 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* 1 if name is fig3-<data set>-<method>.json of one of Figure 3's methods. */
+/* 1 if name is fig3-<data set>-<method>.json of one of Figure 3's methods,
+ * or its repeat 0, fig3-<data set>-<method>-r0.json (one job per method and
+ * data set, whatever the repeats that ran). */
 static int fig3_log(const char *name)
 {
-    static const char *const methods[] = {"-greedy.json", "-nongreedy.json", "-fds.json",
-                                          "-cosine.json"};
+    static const char *const methods[] = {"-greedy", "-nongreedy", "-fds", "-cosine"};
+    static const char *const tails[] = {".json", "-r0.json"};
     size_t n = strlen(name);
-    if (strncmp(name, "fig3-", 5)) return 0;
-    for (int i = 0; i < 4; i++) {
-        size_t k = strlen(methods[i]);
-        if (n > k && !strcmp(name + n - k, methods[i])) return 1;
-    }
+    if (strncmp(name, "fig3-", 5) || !strncmp(name, "fig3-protocol-", 14)) return 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 2; j++) {
+            char end[32];
+            size_t k = (size_t)snprintf(end, sizeof end, "%s%s", methods[i], tails[j]);
+            if (n > k && !strcmp(name + n - k, end)) return 1;
+        }
     return 0;
 }
 

@@ -76,10 +76,48 @@ static void test_sweep_bad_fields_named(void)
     free(c);
 }
 
+/* Figure 3's logs named by repeat (fig3-<data>-<method>-r<r>.json): repeat
+ * 0's are the jobs projected, the others and the protocol's left out, so
+ * the projection is the unrepeated fixture's. */
+static void test_sweep_fig3_repeats(void)
+{
+    files_setup("report-sweep");
+    const char *dir = copy_with("repeats", NULL, NULL);
+    static const char *const m[] = {"fds", "greedy"};
+    for (int i = 0; i < 2; i++) {
+        char a[4400], b[4400], c2[4400];
+        snprintf(a, sizeof a, "%s/fig3-mnist-subset-%s.json", dir, m[i]);
+        snprintf(b, sizeof b, "%s/fig3-mnist-subset-%s-r0.json", dir, m[i]);
+        snprintf(c2, sizeof c2, "%s/fig3-mnist-subset-%s-r1.json", dir, m[i]);
+        HG_CHECK(rename(a, b) == 0, "%s", a);
+        size_t n;
+        char *text = files_slurp(b, &n);
+        HG_CHECK(text, "%s", b);
+        FILE *f = fopen(c2, "w");
+        HG_CHECK(f, "%s", c2);
+        fwrite(text, 1, n, f);
+        fclose(f);
+        snprintf(c2, sizeof c2, "%s/fig3-protocol-base-%s-r0.json", dir, m[i]);
+        f = fopen(c2, "w");
+        HG_CHECK(f, "%s", c2);
+        fwrite(text, 1, n, f);
+        fclose(f);
+        free(text);
+    }
+    ReportCtx *c = calloc(1, sizeof *c);
+    int rc;
+    char *md = render_section("sweep", dir, &rc, c);
+    EXPECT(rc == 0, "renders: %s", c->err.msg);
+    EXPECT(md && strstr(md, "10 hpo jobs") && strstr(md, "3.5 min one after another"),
+           "fig3 total from repeat 0's logs:\n%s", md);
+    free(md);
+    free(c);
+}
+
 int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_sweep_numbers_are_the_json),
-                              TEST(test_sweep_bad_fields_named)};
+                              TEST(test_sweep_bad_fields_named), TEST(test_sweep_fig3_repeats)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;
