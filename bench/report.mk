@@ -40,7 +40,7 @@ all: build/hgbench-manifest
 
 # hgbench-runs: a section made of single `hgbench hypergrad --json` runs
 # (atlas, conditioning) as one result file with the envelope (bench/runs_collect.c)
-RUNS_SRCS := bench/runs_collect.c io/envelope.c io/json_writer.c io/machine.c \
+RUNS_SRCS := bench/runs_collect.c bench/report_json.c io/envelope.c io/json_writer.c io/machine.c \
              io/atomic_file.c common/flags.c common/check.c
 build/hgbench-runs: $(patsubst %.c,build/f64/obj/%.o,$(RUNS_SRCS))
 	$(CC) $(CFLAGS_BASE) $^ $(REPORT_LDLIBS) -lhwloc -o $@

@@ -8,37 +8,42 @@
 #include <string.h>
 #include <sys/stat.h>
 
-json_t *rj_load(Rj *r, const char *path)
-{
-    memset(r, 0, sizeof *r);
-    snprintf(r->file, sizeof r->file, "%s", path);
-    json_error_t e;
-    r->root = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
-    if (!r->root) {
-        r->bad = 1;
-        if (!rj_exists(path))
-            hg_fail(&r->err, "%s: no such file (the run that writes it did not finish?)", path);
-        else
-            hg_fail(&r->err, "%s: line %d, column %d: not valid JSON: %s", path, e.line,
-                    e.column, e.text);
-    }
-    return r->root;
-}
-
-/* Bare non-finite tokens outside strings become null; NULL if unreadable. */
-static char *nonfinite_to_null(const char *path, size_t *len)
+/* The file's bytes, NUL-terminated; NULL if unreadable. */
+static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t cap = 1 << 16, n = 0, k;
     char *in = malloc(cap);
     HG_CHECK(in, "malloc");
-    while ((k = fread(in + n, 1, cap - n, f)) > 0) {
+    while ((k = fread(in + n, 1, cap - n - 1, f)) > 0) {
         n += k;
-        if (n == cap) { cap *= 2; in = realloc(in, cap); HG_CHECK(in, "realloc"); }
+        if (n + 1 == cap) { cap *= 2; in = realloc(in, cap); HG_CHECK(in, "realloc"); }
     }
     fclose(f);
-    char *out = malloc(2 * n + 1); /* "nan" -> "null" grows by one per token */
+    in[n] = '\0';
+    *len = n;
+    return in;
+}
+
+/* 1 if the token of k bytes is an integer beyond int64 (jansson refuses it:
+ * "too big integer"), as the unsigned 64-bit seeds past 2^63 are. */
+static int big_integer(const char *t, size_t k)
+{
+    const int neg = k && *t == '-';
+    if (neg) { t++; k--; }
+    for (size_t i = 0; i < k; i++)
+        if (t[i] < '0' || t[i] > '9') return 0;
+    const char *max = neg ? "9223372036854775808" : "9223372036854775807"; /* 19 digits */
+    return k > 19 || (k == 19 && memcmp(t, max, k) > 0);
+}
+
+/* One pass over JSON text, outside strings: integers beyond int64 become
+ * their decimal strings, exactly (a seed is a name, not a quantity); with
+ * nonfinite, bare NaN, nan, inf or Infinity become null. Returns new text. */
+static char *tidy(const char *in, size_t n, int nonfinite, size_t *len)
+{
+    char *out = malloc(2 * n + 3); /* "nan" -> "null": +1 per 3; quotes: +2 per 20 */
     HG_CHECK(out, "malloc");
     static const char *const tokens[] = {"-Infinity", "Infinity", "-NaN", "NaN", "-nan", "nan",
                                          "-inf", "inf"};
@@ -53,43 +58,70 @@ static char *nonfinite_to_null(const char *path, size_t *len)
         }
         if (in[i] == '"') { str = 1; out[o++] = in[i++]; continue; }
         size_t t = 0;
-        for (; t < sizeof tokens / sizeof tokens[0]; t++) {
+        for (; nonfinite && t < sizeof tokens / sizeof tokens[0]; t++) {
             size_t tl = strlen(tokens[t]);
             if (i + tl <= n && !memcmp(in + i, tokens[t], tl)) break;
         }
-        if (t < sizeof tokens / sizeof tokens[0]) {
+        if (nonfinite && t < sizeof tokens / sizeof tokens[0]) {
             memcpy(out + o, "null", 4);
             o += 4;
             i += strlen(tokens[t]);
             continue;
         }
+        if (in[i] == '-' || (in[i] >= '0' && in[i] <= '9')) {
+            size_t k = strspn(in + i, "-+0123456789.eE");
+            const int quote = big_integer(in + i, k);
+            if (quote) out[o++] = '"';
+            memcpy(out + o, in + i, k);
+            o += k;
+            i += k;
+            if (quote) out[o++] = '"';
+            continue;
+        }
         out[o++] = in[i++];
     }
-    free(in);
+    out[o] = '\0';
     *len = o;
     return out;
 }
 
-json_t *rj_load_lenient(Rj *r, const char *path)
+json_t *rj_parse_file(const char *path, int nonfinite, json_error_t *e)
+{
+    size_t n, len;
+    char *in = slurp(path, &n);
+    if (!in) return json_load_file(path, 0, e); /* its error names the cause */
+    char *text = tidy(in, n, nonfinite, &len);
+    free(in);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, e);
+    free(text);
+    return root;
+}
+
+static json_t *load(Rj *r, const char *path, int nonfinite)
 {
     memset(r, 0, sizeof *r);
     snprintf(r->file, sizeof r->file, "%s", path);
-    size_t len;
-    char *text = nonfinite_to_null(path, &len);
-    if (!text) {
-        r->bad = 1;
-        hg_fail(&r->err, "%s: no such file (the run that writes it did not finish?)", path);
-        return NULL;
-    }
     json_error_t e;
-    r->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
-    free(text);
+    r->root = rj_parse_file(path, nonfinite, &e);
     if (!r->root) {
         r->bad = 1;
-        hg_fail(&r->err, "%s: line %d, column %d: not valid JSON: %s", path, e.line, e.column,
-                e.text);
+        if (!rj_exists(path))
+            hg_fail(&r->err, "%s: no such file (the run that writes it did not finish?)", path);
+        else
+            hg_fail(&r->err, "%s: line %d, column %d: not valid JSON: %s", path, e.line,
+                    e.column, e.text);
     }
     return r->root;
+}
+
+json_t *rj_load(Rj *r, const char *path)
+{
+    return load(r, path, 0);
+}
+
+json_t *rj_load_lenient(Rj *r, const char *path)
+{
+    return load(r, path, 1);
 }
 
 void rj_close(Rj *r)

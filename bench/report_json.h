@@ -41,7 +41,9 @@ typedef struct RjEnvelope {
 } RjEnvelope;
 
 /* Loads path; NULL with r->err (the file, and jansson's line, column and
- * reason) when it is missing or not JSON. */
+ * reason) when it is missing or not JSON. Integers beyond int64 (the
+ * unsigned 64-bit seeds past 2^63, which jansson refuses) read as their
+ * decimal strings, exactly. */
 json_t *rj_load(Rj *r, const char *path);
 void rj_close(Rj *r);
 /* rj_load for JSON written by other programs that print non-finite numbers
@@ -49,6 +51,9 @@ void rj_close(Rj *r);
  * of a counter that is 0 in every repetition is NaN): those tokens, outside
  * strings, read as null (a getter's rj_num_or_null gives NaN). */
 json_t *rj_load_lenient(Rj *r, const char *path);
+/* The JSON of path read as rj_load reads it (nonfinite: as rj_load_lenient),
+ * with jansson's error in e; for programs that keep their own Rj-less flow. */
+json_t *rj_parse_file(const char *path, int nonfinite, json_error_t *e);
 /* 1 if path exists (a section whose file is absent did not run). */
 int rj_exists(const char *path);
 

@@ -26,6 +26,7 @@
 #include "../common/flags.h"
 #include "../io/atomic_file.h"
 #include "../io/envelope.h"
+#include "report_json.h"
 
 #define MAX_PARAMS 32
 
@@ -97,54 +98,6 @@ static void reason_of(const char *errpath, char *buf, size_t n, int *skipped)
     snprintf(buf, n, "%s", s[0] ? s : "no result, and its log is empty");
 }
 
-/* Quotes the first bare occurrence of the integer `digits` in text (n bytes,
- * room for two more): 1 if found. */
-static int quote_integer(char *text, size_t *n, const char *digits)
-{
-    size_t k = strlen(digits);
-    for (char *p = strstr(text, digits); p; p = strstr(p + 1, digits)) {
-        char before = p == text ? ' ' : p[-1], after = p[k];
-        if (strchr(":[, \n\t", before) && !(after >= '0' && after <= '9') && after != '"') {
-            memmove(p + k + 2, p + k, *n - (size_t)(p + k - text) + 1);
-            memmove(p + 1, p, k);
-            p[0] = p[k + 1] = '"';
-            *n += 2;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* A run's JSON. Its unsigned 64-bit seeds may pass 2^63, beyond what jansson
- * reads as an integer ("too big integer"): such a number is read as its
- * decimal string instead, exactly (a seed is a name, not a quantity). */
-static json_t *load_run(const char *path, json_error_t *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return json_load_file(path, 0, e);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (len < 0) { fclose(f); return json_load_file(path, 0, e); }
-    size_t n = (size_t)len, cap = n + 64 + 1;
-    char *text = malloc(cap);
-    HG_CHECK(text, "malloc");
-    n = fread(text, 1, n, f);
-    fclose(f);
-    text[n] = '\0';
-    json_t *run = NULL;
-    for (int tries = 0; tries < 32; tries++) {
-        run = json_loadb(text, n, JSON_REJECT_DUPLICATES, e);
-        const char *near = strstr(e->text, "near '");
-        if (run || !strstr(e->text, "too big integer") || !near || n + 2 >= cap) break;
-        char digits[64];
-        snprintf(digits, sizeof digits, "%.*s", (int)strcspn(near + 6, "'"), near + 6);
-        if (!quote_integer(text, &n, digits)) break;
-    }
-    free(text);
-    return run;
-}
-
 static void row(JsonWriter *j, const Collect *c, const char *name)
 {
     char path[4096], errpath[4200];
@@ -156,7 +109,7 @@ static void row(JsonWriter *j, const Collect *c, const char *name)
     if (probe) {
         fclose(probe);
         json_error_t e;
-        json_t *run = load_run(path, &e);
+        json_t *run = rj_parse_file(path, 0, &e); /* seeds past 2^63 as strings */
         if (run) {
             json_field_string(j, "status", "ok");
             json_key(j, "run");

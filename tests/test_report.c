@@ -5,6 +5,7 @@
  * render, determinism). The section renderers have tests of their own
  * (tests/test_report_<section>.c) on fixture JSON. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,6 +134,41 @@ static void test_lenient_nonfinite(void)
     rj_close(&r);
 }
 
+/* hpo's per-step seeds are uint64 values written as bare integers; those
+ * past 2^63 (jansson's limit) read as their exact decimal strings, in the
+ * strict and lenient loaders, while small integers, reals and strings that
+ * look like numbers keep their types. */
+static void test_big_integers(void)
+{
+    files_setup("report");
+    const char *path = files_tmp("seeds.json");
+    write_text(path, "{\"seeds\": [13545793002821144494, 7, -9223372036854775808],\n"
+                     " \"big\": 18446744073709551615, \"neg\": -9223372036854775809,\n"
+                     " \"x\": 1.5e300, \"s\": \"13545793002821144494\"}\n");
+    for (int lenient = 0; lenient <= 1; lenient++) {
+        Rj r;
+        json_t *root = lenient ? rj_load_lenient(&r, path) : rj_load(&r, path);
+        EXPECT(root != NULL, "big integers load (lenient %d): %s", lenient, r.err.msg);
+        if (!root) continue;
+        json_t *seeds = json_object_get(root, "seeds");
+        EXPECT(json_is_string(json_array_get(seeds, 0)) &&
+                   !strcmp(json_string_value(json_array_get(seeds, 0)), "13545793002821144494"),
+               "a seed past 2^63 reads as its exact decimal string");
+        EXPECT(json_integer_value(json_array_get(seeds, 1)) == 7 &&
+                   json_is_integer(json_array_get(seeds, 2)) &&
+                   json_integer_value(json_array_get(seeds, 2)) == INT64_MIN,
+               "integers within int64 stay integers");
+        EXPECT(!strcmp(rj_str(&r, root, "big"), "18446744073709551615") &&
+                   !strcmp(rj_str(&r, root, "neg"), "-9223372036854775809"),
+               "2^64-1 and below INT64_MIN as strings");
+        EXPECT(rj_num(&r, root, "x") == 1.5e300 &&
+                   !strcmp(rj_str(&r, root, "s"), "13545793002821144494"),
+               "reals and strings untouched");
+        EXPECT(!r.bad, "%s", r.err.msg);
+        rj_close(&r);
+    }
+}
+
 static void test_number_formats(void)
 {
     char b[64];
@@ -229,7 +265,8 @@ int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_envelope_round_trip),
                               TEST(test_getters_name_file_and_field),
-                              TEST(test_lenient_nonfinite), TEST(test_number_formats),
+                              TEST(test_lenient_nonfinite), TEST(test_big_integers),
+                              TEST(test_number_formats),
                               TEST(test_results_md)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
