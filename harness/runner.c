@@ -25,6 +25,8 @@ EngineOptions runner_options(const RunSpec *spec, int kahan)
     o.trajectory = spec->trajectory != NULL;
     o.opt = spec->opt;
     o.asked = engine_options_set(&spec->opt);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        o.per[k] = spec->K[k] ? spec->per[k] : HYPER_PER_RUN;
     return o;
 }
 
@@ -32,7 +34,9 @@ int runner_build(Runner *r, const InnerProblem *prob, const RunSpec *spec, HgErr
 {
     memset(r, 0, sizeof *r);
     r->engine = spec->engine;
-    if (hyper_layout_init(&r->layout, spec->T, spec->K, err) ||
+    HyperBlocks blocks;
+    if (hyper_blocks_of_model(prob->model, &blocks, err) ||
+        hyper_layout_init_per(&r->layout, spec->T, spec->K, spec->per, &blocks, err) ||
         schedule_init(&r->sched, spec->T, spec->shape, spec->lr, spec->mom, spec->wd,
                       spec->clamp, err))
         return -1;
@@ -41,10 +45,12 @@ int runner_build(Runner *r, const InnerProblem *prob, const RunSpec *spec, HgErr
     const int N = r->layout.N;
     r->theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
     hyper_pack(&r->layout, &r->sched, r->theta);
-    for (int k = 0; k < HYPER_KINDS; k++)
+    for (int k = 0; k < HYPER_KINDS && !spec->theta0; k++)
         for (int t = 0; r->layout.K[k] && t < spec->T; t++)
             r->windowed[k] |= fabs(r->theta[hyper_column(&r->layout, k, t)] -
                                    r->sched.v[k][t]) > 1e-12 * fabs(r->sched.v[k][t]);
+    if (spec->theta0) /* --theta: every learned value given */
+        memcpy(r->theta, spec->theta0, sizeof(double) * (size_t)N);
     hyper_unpack(&r->layout, r->theta, &r->sched);
     r->cfg = (EngineConfig){.prob = prob, .layout = &r->layout, .sched = &r->sched,
                             .opt = spec->opt, .trajectory = spec->trajectory};
