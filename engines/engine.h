@@ -121,6 +121,7 @@ typedef struct EngineOptions {
     EngineSettings opt;/* the options' values */
     unsigned asked;    /* bit i: engine_option_at(i) was asked for (given on the
                         * command line, or set to other than its default) */
+    HyperPer per[HYPER_KINDS]; /* learned kinds per layer or weight (else per run) */
 } EngineOptions;
 
 /* One option an engine takes, declared in its file (EngineOps.options, a

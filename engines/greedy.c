@@ -11,6 +11,8 @@
  * hypergradient only when T = 1. With cfg->greedy_online_lr > 0 the learned
  * values are updated after every step by that outer learning rate, as HD
  * does; the run then uses and reports the updated schedule.
+ * Kinds per layer or weight (kinds.h): the same products summed over each
+ * value's range of w, times that range's a_t (online updates refused).
  */
 #include <math.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "kinds.h"
 
 static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
@@ -43,11 +46,15 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
-    for (int k = 0; k < HYPER_KINDS; k++)
+    const int kv = hyper_layout_vector(h); /* the per-parameter path */
+    for (int k = 0; k < HYPER_KINDS && !kv; k++)
         if (h->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     real *comp = inner_comp_alloc(p);
     int rc = mem_failures() != fails ? mem_oom_error(err, "greedy") : 0;
+    Kinds kd = {0};
+    if (rc == 0 && kv)
+        rc = kinds_init(&kd, cfg, out->hypergrad, err);
     if (rc == 0)
         be->mem.copy(w, p->w0, bytes);
 
@@ -65,7 +72,10 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->vec.clamp(g, P, s.clamp, NULL);
         be->mem.copy(w_old, w, bytes);
         be->mem.copy(v_old, v, bytes);
-        be->vec.sgd_step(w, v, comp, g, P, a, m, l);
+        if (kv)
+            kinds_sgd_step(&kd, t, w, v, comp, g);
+        else
+            be->vec.sgd_step(w, v, comp, g, P, a, m, l);
         engine_phase(out, ENGINE_PHASE_HYPERGRAD); /* the look-ahead */
         if (cfg->opt.greedy_on_train) {
             inner_batch(p, &bo, t + 1, x, y);
@@ -76,6 +86,12 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (!be->vec.all_finite(gf, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite look-ahead gradient at step %d", t);
             break;
+        }
+        if (kv) {
+            kinds_accumulate(&kd, HYPER_LR, t, gf, v, -1, 0);
+            kinds_accumulate(&kd, HYPER_MOM, t, gf, v_old, -1, 1);
+            kinds_accumulate(&kd, HYPER_WD, t, gf, w_old, -1, 1);
+            continue;
         }
         double hg[HYPER_KINDS];
         hg[HYPER_LR] = -be->vec.dot(gf, v, P);
@@ -101,8 +117,12 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, &out->val_loss,
                        &out->val_acc);
         engine_phase(out, ENGINE_PHASE_NONE);
-        hyper_sum_windows(h, per, out->hypergrad);
+        if (kv)
+            kinds_finish(&kd);
+        else
+            hyper_sum_windows(h, per, out->hypergrad);
     }
+    kinds_free(&kd);
     for (int k = 0; k < HYPER_KINDS; k++)
         mem_free(s.v[k]);
     real *const bufs[] = {w, v, comp, w_old, v_old, g, gf, x};
@@ -115,6 +135,11 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
 static int greedy_check(const EngineOptions *o, HgErr *err)
 {
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (o->per[k] != HYPER_PER_RUN && o->opt.greedy_online_lr > 0)
+            return hg_fail(err, "--greedy-online-lr: the online updates move values learned "
+                           "per run only, and %s is learned per %s", hyper_kind_name(k),
+                           hyper_per_name(o->per[k]));
     return engine_refuse_foreign(&GREEDY_OPS, o, err);
 }
 
