@@ -14,6 +14,7 @@
  */
 #include "cli_hypergrad.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "../common/mem.h"
@@ -36,6 +37,7 @@ RunSpec hypergrad_run_spec(const HypergradOptions *o)
     RunSpec s = {.engine = engine_find(o->engine), .T = o->steps, .shape = o->schedule,
                  .lr = o->lr, .mom = o->mom, .wd = o->wd, .clamp = o->clamp, .opt = o->opt};
     memcpy(s.K, o->K, sizeof s.K);
+    memcpy(s.per, o->per, sizeof s.per);
     return s;
 }
 
@@ -91,9 +93,15 @@ static int hypergrad_run(const HypergradOptions *o)
     EngineResult res = {0};
     int have_res = 0;
     double estimate;
-    const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
-    const int est_rc = hypergrad_memory_estimate("hypergrad", o, sized->nparams, N, &estimate,
-                                                 &err);
+    HyperBlocks blocks;
+    const long N = hyper_blocks_of_model(sized, &blocks, &err)
+                       ? -1
+                       : hyper_count(o->K, o->per, blocks.L, sized->nparams);
+    const int est_rc = N < 0 || N > INT_MAX
+                           ? (N < 0 ? -1 : hg_fail(&err, "--learn %s: %ld learned values: too "
+                                                   "many", o->learn, N))
+                           : hypergrad_memory_estimate("hypergrad", o, sized->nparams, (int)N,
+                                                       &estimate, &err);
     model_free(sized);
     if (est_rc) {
         fprintf(stderr, "hgbench hypergrad: refused: %s\n", err.msg);

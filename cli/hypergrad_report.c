@@ -35,7 +35,8 @@ int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P
     const EngineOps *ops = engine_find(o->engine);
     EngineState st;
     const RunSpec spec = hypergrad_run_spec(o);
-    const EngineOptions eo = runner_options(&spec, o->kahan);
+    EngineOptions eo = runner_options(&spec, o->kahan);
+    eo.N = N; /* with the kinds per layer or weight counted (hyper_count) */
     const int rc = engine_check_state(ops, P, &eo, o->clamp > 0, &st, err);
     *estimate = st.bytes;
     if (st.bytes > 0) {
@@ -60,8 +61,10 @@ static void learn_string(const HyperLayout *h, char *buf, size_t cap)
     buf[0] = '\0';
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k] && len < cap)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s:%d", len ? "," : "",
-                                    hyper_kind_name(k), h->K[k]);
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s:%d%s%s", len ? "," : "",
+                                    hyper_kind_name(k), h->K[k],
+                                    h->per[k] != HYPER_PER_RUN ? "/" : "",
+                                    h->per[k] != HYPER_PER_RUN ? hyper_per_name(h->per[k]) : "");
     if (!len)
         snprintf(buf, cap, "none");
 }
@@ -72,7 +75,7 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     const Model *m = pb->model;
     const Dataset *train = &pb->train, *val = &pb->val;
     const HyperLayout *h = &run->layout;
-    char learn[64], b[32], desc[256];
+    char learn[96], b[32], desc[256];
     learn_string(h, learn, sizeof learn);
     fprintf(out, "engine      %s%s\n", o->engine,
             engine_describe(run->engine, &o->opt, r, desc, sizeof desc));
@@ -95,12 +98,13 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     for (int k = 0; k < HYPER_KINDS; k++) {
         if (!h->K[k])
             continue;
-        fprintf(out, "%s%s [%d]:", lead, hyper_kind_name(k), h->K[k]);
-        const int show = h->K[k] <= 8 ? h->K[k] : 6;
-        for (int i = 0; i < show; i++)
+        const long n = (long)h->K[k] * h->width[k];
+        fprintf(out, "%s%s [%ld]:", lead, hyper_kind_name(k), n);
+        const long show = n <= 8 ? n : 6;
+        for (long i = 0; i < show; i++)
             fprintf(out, " %.6g", r->hypergrad[h->offset[k] + i]);
-        if (show < h->K[k])
-            fprintf(out, " ... (all %d in --json)", h->K[k]);
+        if (show < n)
+            fprintf(out, " ... (all %ld in --json)", n);
         fprintf(out, "\n");
         lead = "            ";
     }
@@ -189,6 +193,14 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
             json_field_int(j, hyper_kind_name(k), h->K[k]);
         }
     json_object_end(j);
+    if (hyper_layout_vector(h)) { /* only then: other records keep their bytes */
+        json_key(j, "learn_per");
+        json_object_begin(j, 1);
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k])
+                json_field_string(j, hyper_kind_name(k), hyper_per_name(h->per[k]));
+        json_object_end(j);
+    }
     /* the engine's options, as it declares them */
     const EngineOps *ops = engine_find(o->engine);
     for (const EngineOption *x = ops->options; x && x->flag; x++) {
@@ -200,6 +212,37 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
         else
             json_field_double(j, x->json, v);
     }
+}
+
+void hypergrad_json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
+{
+    json_key(j, "theta");
+    json_object_begin(j, 0);
+    json_key(j, "layout");
+    json_array_begin(j, 0);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!h->K[k])
+            continue;
+        json_object_begin(j, 1);
+        json_field_string(j, "kind", hyper_kind_name(k));
+        json_field_string(j, "per", hyper_per_name(h->per[k]));
+        json_field_int(j, "windows", h->K[k]);
+        json_field_int(j, "width", h->width[k]);
+        json_field_int(j, "offset", h->offset[k]);
+        json_field_int(j, "count", (long long)h->K[k] * h->width[k]);
+        if (h->per[k] == HYPER_PER_LAYER) {
+            json_key(j, "layers");
+            json_array_begin(j, 1);
+            for (int b = 0; b < h->blocks.L; b++)
+                json_put_string(j, h->blocks.name[b]);
+            json_array_end(j);
+            json_field_longs(j, "layer_starts", h->blocks.start, h->blocks.L + 1);
+        }
+        json_object_end(j);
+    }
+    json_array_end(j);
+    json_field_doubles(j, "values", theta, h->N);
+    json_object_end(j);
 }
 
 void hypergrad_json_machine(JsonWriter *j)
@@ -236,13 +279,15 @@ int hypergrad_write_json(const HypergradOptions *o, const Problem *pb, const Run
         json_field_string(j, "conv_picks", picks);
     }
     hypergrad_json_problem(j, o, m, &pb->train, &pb->val, h);
+    hypergrad_json_theta(j, h, run->theta);
     json_field_double(j, "val_loss", r->val_loss);
     json_field_double(j, "val_acc", r->val_acc);
     json_key(j, "hypergrad");
     json_object_begin(j, 0);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k]) {
-            json_field_doubles(j, hyper_kind_name(k), r->hypergrad + h->offset[k], h->K[k]);
+            json_field_doubles(j, hyper_kind_name(k), r->hypergrad + h->offset[k],
+                               (long)h->K[k] * h->width[k]);
         }
     json_object_end(j);
     json_key(j, "per_step");
