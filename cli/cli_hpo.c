@@ -182,7 +182,7 @@ static int hpo_command(const HpoOptions *ho)
         goto done;
     }
     const RunSpec rs = hypergrad_run_spec(o); /* the same run hgbench hypergrad makes */
-    if (runner_build(&H.run, &H.pb.inner, &rs, &err)) {
+    if (runner_build(&H.run, &H.pb.inner, &rs, &err) || hypergrad_apply_theta(o, &H.run, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         status = 2;
         goto done;

@@ -23,6 +23,7 @@
 #include "../harness/runner.h"
 #include "../io/export.h"
 #include "interrupt.h"
+#include "theta_file.h"
 
 int hypergrad_load_problem(const HypergradOptions *o, Problem *p, int *status, HgErr *err)
 {
@@ -39,6 +40,17 @@ RunSpec hypergrad_run_spec(const HypergradOptions *o)
     memcpy(s.K, o->K, sizeof s.K);
     memcpy(s.per, o->per, sizeof s.per);
     return s;
+}
+
+int hypergrad_apply_theta(const HypergradOptions *o, Runner *run, HgErr *err)
+{
+    if (!o->theta_file)
+        return 0;
+    if (theta_file_read(o->theta_file, &run->layout, run->theta, err))
+        return -1;
+    hyper_unpack(&run->layout, run->theta, &run->sched);
+    memset(run->windowed, 0, sizeof run->windowed); /* the schedule's means are not used */
+    return 0;
 }
 
 /* The notes of a learned kind whose schedule became its windows' means. */
@@ -115,7 +127,7 @@ static int hypergrad_run(const HypergradOptions *o)
     InnerProblem prob = pb.inner;
     prob.stop = &interrupt_signal;
     const RunSpec rs = hypergrad_run_spec(o);
-    if (runner_build(&run, &prob, &rs, &err)) {
+    if (runner_build(&run, &prob, &rs, &err) || hypergrad_apply_theta(o, &run, &err)) {
         fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
         status = 2;
         goto done;

@@ -34,6 +34,7 @@ typedef struct HypergradOptions {
     const char *learn;      /* "lr:1,mom:T", or "none" */
     int K[HYPER_KINDS];     /* resolved from learn and steps */
     HyperPer per[HYPER_KINDS]; /* and each kind's values per run, layer or weight */
+    const char *theta_file; /* --theta: the learned values to start from; NULL: none */
     double lr, mom, wd, clamp;
     const char *schedule_name;
     ScheduleShape schedule;
@@ -117,6 +118,10 @@ RunSpec hypergrad_run_spec(const HypergradOptions *o);
  * the mean ..." on stderr, for each kind whose schedule the windows changed. */
 void hypergrad_note_windows(const char *cmd, const HypergradOptions *o, const Runner *run,
                             const char *what);
+/* --theta: the run's theta read from o->theta_file (cli/theta_file.h) and
+ * its schedule set from it; nothing without --theta. -1 with a message
+ * naming the file (exit status 2). */
+int hypergrad_apply_theta(const HypergradOptions *o, Runner *run, HgErr *err);
 /* The summary of a finished run, to out. */
 void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem *pb,
                              const Runner *run, const EngineResult *r);

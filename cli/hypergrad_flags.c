@@ -96,6 +96,11 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "K values for each parameterised layer, /weight (wd only): K values for each weight "
          "(N = K P); or none", FLAG_STRING,
          .target = &o->learn},
+        {"--theta", "FILE", "none",
+         "start every learned value from FILE: a --json record of hgbench hypergrad (its "
+         "theta: layout and values; the layout must be this run's) or a .npy of N values in "
+         "that layout; the schedule's values are then not used for learned kinds",
+         FLAG_STRING, .target = &o->theta_file},
         {"--lr", "X", "0.1", "initial learning rate, >= 0", FLAG_REAL, .target = &o->lr,
          .lo = 0, .hi = INFINITY},
         {"--mom", "X", "0.9", "initial momentum, in [0, 1]", FLAG_REAL, .target = &o->mom,

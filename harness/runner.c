@@ -45,12 +45,10 @@ int runner_build(Runner *r, const InnerProblem *prob, const RunSpec *spec, HgErr
     const int N = r->layout.N;
     r->theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
     hyper_pack(&r->layout, &r->sched, r->theta);
-    for (int k = 0; k < HYPER_KINDS && !spec->theta0; k++)
+    for (int k = 0; k < HYPER_KINDS; k++)
         for (int t = 0; r->layout.K[k] && t < spec->T; t++)
             r->windowed[k] |= fabs(r->theta[hyper_column(&r->layout, k, t)] -
                                    r->sched.v[k][t]) > 1e-12 * fabs(r->sched.v[k][t]);
-    if (spec->theta0) /* --theta: every learned value given */
-        memcpy(r->theta, spec->theta0, sizeof(double) * (size_t)N);
     hyper_unpack(&r->layout, r->theta, &r->sched);
     r->cfg = (EngineConfig){.prob = prob, .layout = &r->layout, .sched = &r->sched,
                             .opt = spec->opt, .trajectory = spec->trajectory};

@@ -24,8 +24,6 @@ typedef struct RunSpec {
     int T;                 /* inner steps */
     int K[HYPER_KINDS];    /* learned values per kind; 0: not learned */
     HyperPer per[HYPER_KINDS]; /* per run (0, the default), layer or weight */
-    const double *theta0;  /* [N] the learned values to start from (--theta);
-                            * NULL: the schedule's window means */
     ScheduleShape shape;   /* of the learning rate */
     double lr, mom, wd, clamp;
     EngineSettings opt;    /* the engine's options (engine_settings_defaults for none) */
