@@ -11,6 +11,7 @@
 #include "../engines/engine.h"
 #include "../harness/runner.h"
 #include "../io/atomic_file.h"
+#include "../io/export.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 
@@ -218,29 +219,7 @@ void hypergrad_json_theta(JsonWriter *j, const HyperLayout *h, const double *the
 {
     json_key(j, "theta");
     json_object_begin(j, 0);
-    json_key(j, "layout");
-    json_array_begin(j, 0);
-    for (int k = 0; k < HYPER_KINDS; k++) {
-        if (!h->K[k])
-            continue;
-        json_object_begin(j, 1);
-        json_field_string(j, "kind", hyper_kind_name(k));
-        json_field_string(j, "per", hyper_per_name(h->per[k]));
-        json_field_int(j, "windows", h->K[k]);
-        json_field_int(j, "width", h->width[k]);
-        json_field_int(j, "offset", h->offset[k]);
-        json_field_int(j, "count", (long long)h->K[k] * h->width[k]);
-        if (h->per[k] == HYPER_PER_LAYER) {
-            json_key(j, "layers");
-            json_array_begin(j, 1);
-            for (int b = 0; b < h->blocks.L; b++)
-                json_put_string(j, h->blocks.name[b]);
-            json_array_end(j);
-            json_field_longs(j, "layer_starts", h->blocks.start, h->blocks.L + 1);
-        }
-        json_object_end(j);
-    }
-    json_array_end(j);
+    export_json_theta_layout(j, "layout", h);
     json_field_doubles(j, "values", theta, h->N);
     json_object_end(j);
 }
