@@ -39,6 +39,7 @@ RunSpec hypergrad_run_spec(const HypergradOptions *o)
                  .lr = o->lr, .mom = o->mom, .wd = o->wd, .clamp = o->clamp, .opt = o->opt};
     memcpy(s.K, o->K, sizeof s.K);
     memcpy(s.per, o->per, sizeof s.per);
+    s.examples = o->examples;
     return s;
 }
 
@@ -108,7 +109,7 @@ static int hypergrad_run(const HypergradOptions *o)
     HyperBlocks blocks;
     const long N = hyper_blocks_of_model(sized, &blocks, &err)
                        ? -1
-                       : hyper_count(o->K, o->per, blocks.L, sized->nparams);
+                       : hyper_count(o->K, o->per, blocks.L, sized->nparams) + o->examples;
     const int est_rc = N < 0 || N > INT_MAX
                            ? (N < 0 ? -1 : hg_fail(&err, "--learn %s: %ld learned values: too "
                                                    "many", o->learn, N))

@@ -35,6 +35,7 @@ typedef struct HypergradOptions {
     int K[HYPER_KINDS];     /* resolved from learn and steps */
     HyperPer per[HYPER_KINDS]; /* and each kind's values per run, layer or weight */
     const char *theta_file; /* --theta: the learned values to start from; NULL: none */
+    int examples;           /* --example-weights E: loss weights learned on E examples */
     double lr, mom, wd, clamp;
     const char *schedule_name;
     ScheduleShape schedule;

@@ -96,6 +96,11 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "K values for each parameterised layer, /weight (wd only): K values for each weight "
          "(N = K P); or none", FLAG_STRING,
          .target = &o->learn},
+        {"--example-weights", "E", "0",
+         "learn a weight sigmoid(gamma_i) on the loss of each of training examples 0..E-1 "
+         "(the batch loss is (1/B) sum c_i l_i; others weigh 1), gamma starting at 0 (weight "
+         "1/2) unless --theta says; 0 = none", FLAG_INT, .target = &o->examples, .lo = 0,
+         .hi = 100000000},
         {"--theta", "FILE", "none",
          "start every learned value from FILE: a --json record of hgbench hypergrad (its "
          "theta: layout and values; the layout must be this run's) or a .npy of N values in "
@@ -356,6 +361,11 @@ static int check_options(HypergradOptions *o, const int given[GIVEN_COUNT], HgEr
                         .asked = engine_options_given(given + F_COUNT)};
     for (int k = 0; k < HYPER_KINDS; k++)
         eo.per[k] = o->K[k] ? o->per[k] : HYPER_PER_RUN;
+    eo.E = o->examples;
+    eo.N += o->examples;
+    if (o->examples && o->export_dir)
+        return hg_fail(err, "--export with --example-weights: the exported problem does not "
+                       "hold the example weights yet");
     const EngineOps *ops = engine_find(o->engine);
     if (ops->check && ops->check(&eo, err))
         return -1;

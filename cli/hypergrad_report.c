@@ -109,6 +109,13 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
         fprintf(out, "\n");
         lead = "            ";
     }
+    if (h->E) {
+        const int show = h->E <= 8 ? h->E : 6;
+        fprintf(out, "%sex [%d]:", lead, h->E);
+        for (int i = 0; i < show; i++)
+            fprintf(out, " %.6g", r->hypergrad[h->ex_offset + i]);
+        fprintf(out, "%s\n", show < h->E ? " ... (all in --json)" : "");
+    }
     if (!h->N)
         fprintf(out, "hypergrad   (nothing learned)\n");
     fprintf(out, "time        %.3f s (%.3f ms per step)\n", r->time_s, 1e3 * r->time_s / o->steps);
@@ -268,6 +275,8 @@ int hypergrad_write_json(const HypergradOptions *o, const Problem *pb, const Run
             json_field_doubles(j, hyper_kind_name(k), r->hypergrad + h->offset[k],
                                (long)h->K[k] * h->width[k]);
         }
+    if (h->E) /* d f / d gamma of the example weights */
+        json_field_doubles(j, "ex", r->hypergrad + h->ex_offset, h->E);
     json_object_end(j);
     json_key(j, "per_step");
     if (per_step_kinds(h, r)) {

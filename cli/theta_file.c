@@ -108,7 +108,7 @@ static int read_json(const char *path, const HyperLayout *h, double *theta, HgEr
     if (!th && json_object_get(root, "layout"))
         th = root; /* a bare theta object */
     const json_t *layout = json_object_get(th, "layout"), *values = json_object_get(th, "values");
-    int learned = 0;
+    int learned = h->E > 0;
     for (int k = 0; k < HYPER_KINDS; k++)
         learned += h->K[k] != 0;
     if (!json_is_object(th))
@@ -129,6 +129,13 @@ static int read_json(const char *path, const HyperLayout *h, double *theta, HgEr
             expect_int(path, i, e, "offset", h->offset[k], err))
             rc = -1;
         i++;
+    }
+    if (rc == 0 && h->E) {
+        const json_t *e = json_array_get(layout, (size_t)(learned - 1));
+        if (expect_string(path, learned - 1, e, "kind", "ex", err) ||
+            expect_int(path, learned - 1, e, "width", h->E, err) ||
+            expect_int(path, learned - 1, e, "offset", h->ex_offset, err))
+            rc = -1;
     }
     if (rc == 0 && (!json_is_array(values) || json_array_size(values) != (size_t)h->N))
         rc = hg_fail(err, "%s: theta.values: %s of %zu, this run learns N = %d values", path,

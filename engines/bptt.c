@@ -165,7 +165,9 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             break;
         be->mem.copy(W + (long)t * P, w, bytes);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t)); /* example weights (kv only) */
         model_loss_grad(p->model, w, x, y, p->batch, g);
+        kinds_unweigh(&kd);
         if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "bptt: inner run diverged: non-finite gradient at step %d", t);
             break;
@@ -219,7 +221,10 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         else
             be->mem.copy(u, vb, bytes);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t));
         model_hvp(p->model, wt, x, y, p->batch, u, hu);
+        kinds_example_grads(&kd, batch_order_step(&bo, t), y, 1); /* u . grad l_i */
+        kinds_unweigh(&kd);
         if (kv)
             kinds_adjoint(&kd, t, wb, vb, hu);
         else

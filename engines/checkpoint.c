@@ -145,7 +145,9 @@ static void step(Run *r, State *st, int t)
     if ((r->rc = engine_interrupted(r->cfg, "checkpoint", t, r->err)))
         return;
     inner_batch(r->p, &r->bo, t, r->x, r->y);
+    kinds_weigh(&r->kd, batch_order_step(&r->bo, t)); /* example weights (kv only) */
     model_loss_grad(r->p->model, st->w, r->x, r->y, r->p->batch, r->g);
+    kinds_unweigh(&r->kd);
     if (!r->be->vec.all_finite(r->g, r->P)) {
         r->rc = hg_fail(r->err, "checkpoint: inner run diverged: non-finite gradient at step %d",
                         t);
@@ -216,7 +218,10 @@ static void reverse_step(Run *r, int t)
         be->mem.copy(r->u, r->vb, r->bytes);
     }
     inner_batch(r->p, &r->bo, t, r->x, r->y);
+    kinds_weigh(&r->kd, batch_order_step(&r->bo, t));
     model_hvp(r->p->model, r->cur.w, r->x, r->y, r->p->batch, r->u, r->hu);
+    kinds_example_grads(&r->kd, batch_order_step(&r->bo, t), r->y, 1); /* u . grad l_i */
+    kinds_unweigh(&r->kd);
     if (r->kv)
         kinds_adjoint(&r->kd, t, r->wb, r->vb, r->hu);
     else

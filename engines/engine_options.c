@@ -117,6 +117,7 @@ EngineOptions engine_options(const EngineConfig *cfg)
                        .asked = engine_options_set(&cfg->opt)};
     for (int k = 0; k < HYPER_KINDS; k++)
         o.per[k] = cfg->layout->K[k] ? cfg->layout->per[k] : HYPER_PER_RUN;
+    o.E = cfg->layout->E;
     return o;
 }
 

@@ -72,6 +72,8 @@ typedef struct Step {
     const Column *cols;
     const real *A, *Mv, *Lv;
     real *tmp;
+    const real *G;            /* [B][P] grad l_i of the batch's weighted examples */
+    const int *ex_slot;       /* [E] example i's slot in the batch, or -1 */
 } Step;
 
 static void fold(void *ctx, int j0, int kc, const real *HZ)
@@ -90,15 +92,22 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
         const long P = s->P;
         for (int c = j0; c < j0 + kc; c++) {
             real *Zc = s->Z + (long)c * P, *Uc = s->U + (long)c * P;
-            int j;
-            long o, n;
-            const HyperKind k = kinds_of_column(s->kd, s->cols[c].theta, &j, &o, &n);
+            const HyperLayout *h = s->kd->h;
+            const int q = s->cols[c].theta, ex = h->E && q >= h->ex_offset;
             be->vec.mul(Uc, s->Mv, Uc, P);
             be->vec.mul(s->tmp, s->mask, HZ + (long)(c - j0) * P, P);
             be->vec.axpy(Uc, 1, s->tmp, P);
             be->vec.mul(s->tmp, s->Lv, Zc, P);
             be->vec.axpy(Uc, 1, s->tmp, P);
-            if (k != HYPER_LR && j == (int)((long)s->t * s->kd->h->K[k] / s->kd->h->T))
+            if (ex && s->ex_slot[q - h->ex_offset] >= 0) { /* + M_t grad l_i c_i' / B */
+                const int i = q - h->ex_offset;
+                be->vec.mul(s->tmp, s->mask, s->G + (long)s->ex_slot[i] * P, P);
+                be->vec.axpy(Uc, kinds_example_scale(s->kd, i), s->tmp, P);
+            }
+            int j;
+            long o, n;
+            const HyperKind k = ex ? HYPER_LR : kinds_of_column(s->kd, q, &j, &o, &n);
+            if (!ex && k != HYPER_LR && j == (int)((long)s->t * h->K[k] / h->T))
                 be->vec.axpy(Uc + o, 1, (k == HYPER_MOM ? s->v : s->w) + o, n);
             be->vec.mul(s->tmp, s->A, Uc, P);
             be->vec.axpy(Zc, -1, s->tmp, P);
@@ -135,6 +144,8 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             for (long i = 0; i < h->width[k]; i++, c++)
                 cols[c] = (Column){hyper_window_start(h, k, j),
                                    (int)(h->offset[k] + j * h->width[k] + i)};
+    for (int i = 0; i < h->E; i++) /* example weights: one column each, from step 0 */
+        cols[h->ex_offset + i] = (Column){0, h->ex_offset + i};
     qsort(cols, N, sizeof *cols, by_start);
     for (int c = 0; c < N; c++)
         slot[cols[c].theta] = c;
@@ -150,7 +161,12 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
     const int kv = hyper_layout_vector(h); /* the per-parameter path */
-    real *A = NULL, *Mv = NULL, *Lv = NULL, *tmp = NULL;
+    real *A = NULL, *Mv = NULL, *Lv = NULL, *tmp = NULL, *G = NULL;
+    int *ex_slot = h->E ? mem_alloc(MEM_OTHER, sizeof(int) * h->E) : NULL;
+    for (int i = 0; i < h->E; i++)
+        ex_slot[i] = -1;
+    if (h->E)
+        G = be->mem.alloc(MEM_TANGENTS, bytes * p->batch);
     if (kv) {
         A = be->mem.alloc(MEM_PARAMS, bytes);
         Mv = be->mem.alloc(MEM_PARAMS, bytes);
@@ -183,9 +199,22 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             st.Mv = Mv;
             st.Lv = Lv;
             st.tmp = tmp;
+            st.G = G;
+            st.ex_slot = ex_slot;
         }
         inner_batch(p, &bo, t, x, y);
+        const int *idx = batch_order_step(&bo, t);
+        for (int b = 0; b < p->batch && h->E; b++) /* grad l_i of each weighted example */
+            if (idx[b] < h->E) {
+                ex_slot[idx[b]] = b;
+                model_loss_grad(p->model, w, x + (long)b * dim, y + b, 1, G + (long)b * P);
+            }
+        kinds_weigh(&kd, idx);
         model_hvp_block_each(p->model, w, x, y, p->batch, active, chunk, Z, HZ, g, fold, &st);
+        kinds_unweigh(&kd);
+        for (int b = 0; b < p->batch && h->E; b++)
+            if (idx[b] < h->E)
+                ex_slot[idx[b]] = -1;
         if (!st.finite) {
             rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
             break;
@@ -228,7 +257,8 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     mem_free(cols);
     mem_free(slot);
     kinds_free(&kd);
-    real *const bufs[] = {Z, U, HZ, w, v, comp, g, mask, x, A, Mv, Lv, tmp};
+    mem_free(ex_slot);
+    real *const bufs[] = {Z, U, HZ, w, v, comp, g, mask, x, A, Mv, Lv, tmp, G};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         be->mem.free(bufs[i]);
     be->mem.free(y);

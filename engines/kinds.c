@@ -2,6 +2,7 @@
  * one backend op per block, per-weight decay as one mul over w. */
 #include "kinds.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The window of kind at step t. */
@@ -53,7 +54,72 @@ int kinds_init(Kinds *k, const EngineConfig *cfg, double *hypergrad, HgErr *err)
             be->mem.upload(k->lw, stage, sizeof(real) * n);
         mem_free(stage);
     }
+    if (h->E) {
+        k->model = cfg->prob->model;
+        k->B = cfg->prob->batch;
+        if (h->E > cfg->prob->train->n)
+            return hg_fail(err, "example weights: %d examples, the training part has %d",
+                           h->E, cfg->prob->train->n);
+        if (!(be->layer.xent_weigh_rows && be->layer.xent_rdot))
+            return hg_fail(err, "example weights: the %s backend has no per-example loss ops "
+                           "(xent_weigh_rows, xent_rdot)", be->name);
+        k->cb = be->mem.alloc(MEM_PARAMS, sizeof(real) * k->B);
+        k->rd = be->mem.alloc(MEM_PARAMS, sizeof(real) * k->B);
+        k->hcb = mem_alloc(MEM_OTHER, sizeof(real) * k->B);
+        k->hrd = mem_alloc(MEM_OTHER, sizeof(real) * k->B);
+    }
     return mem_failures() != fails ? mem_oom_error(err, "per-parameter hyperparameters") : 0;
+}
+
+static double sigmoid(double g)
+{
+    return g >= 0 ? 1 / (1 + exp(-g)) : exp(g) / (1 + exp(g));
+}
+
+static double gamma_of(const Kinds *k, int i)
+{
+    return k->s->gamma ? k->s->gamma[i] : 0;
+}
+
+void kinds_weigh(Kinds *k, const int *idx)
+{
+    if (!k->model)
+        return;
+    for (int b = 0; b < k->B; b++)
+        k->hcb[b] = idx[b] < k->h->E ? (real)sigmoid(gamma_of(k, idx[b])) : 1;
+    k->be->mem.upload(k->cb, k->hcb, sizeof(real) * k->B);
+    model_set_example_weights(k->model, k->cb); /* kinds_init checked the ops */
+}
+
+void kinds_unweigh(Kinds *k)
+{
+    if (k->model)
+        model_set_example_weights(k->model, NULL);
+}
+
+double kinds_example_scale(const Kinds *k, int i)
+{
+    const double c = sigmoid(gamma_of(k, i));
+    return c * (1 - c) / k->B;
+}
+
+void kinds_example_grads(Kinds *k, const int *idx, const int32_t *y, double sign)
+{
+    if (!k->model)
+        return;
+    model_example_rdots(k->model, y, k->B, 0, k->rd);
+    k->be->mem.download(k->hrd, k->rd, sizeof(real) * k->B);
+    for (int b = 0; b < k->B; b++)
+        if (idx[b] < k->h->E)
+            k->hg[k->h->ex_offset + idx[b]] += sign * kinds_example_scale(k, idx[b]) * k->hrd[b];
+}
+
+void kinds_scale_lr(Kinds *k, int t, real *u)
+{
+    for (int b = 0; b < k->L; b++) {
+        const long o = k->start[b];
+        k->be->vec.axpy(u + o, kinds_value(k, HYPER_LR, t, b) - 1, u + o, k->start[b + 1] - o);
+    }
 }
 
 void kinds_free(Kinds *k)
@@ -65,6 +131,11 @@ void kinds_free(Kinds *k)
     k->be->mem.free(k->gw);
     for (int i = 0; i < 3; i++)
         mem_free(k->host[i]);
+    kinds_unweigh(k);
+    k->be->mem.free(k->cb);
+    k->be->mem.free(k->rd);
+    mem_free(k->hcb);
+    mem_free(k->hrd);
     memset(k, 0, sizeof *k);
 }
 

@@ -22,6 +22,19 @@
  * Forward mode's tangent column c (kinds_fold):
  *   U_c = m_t (.) U_c + M_t H_t Z_c + l_t (.) Z_c + [v_t, w_t on c's range]
  *   Z_c -= a_t (.) U_c;  after the step Z_c -= v_{t+1} on an lr column's range
+ *
+ * Per-example loss weights c_i = sigmoid(gamma_i) (DESIGN.md, "inside the
+ * loss"): every training-batch pass runs on the weighted loss (kinds_weigh:
+ * the model scales each example's delta and R-delta by c_i), and
+ *   reverse (after vb -= a_t wb):  dF/dc_i += (M_t vb) . grad l_i(w_t) / |B_t|
+ *   greedy:    dF_t/dc_i = - (a_t (.) M_t grad f_t) . grad l_i(w_t) / |B_t|
+ *   forward:   U_c += M_t grad l_i(w_t) / |B_t| in example i's column
+ *   dF/dgamma_i = sigmoid'(gamma_i) dF/dc_i
+ * (M_t vb) . grad l_i is example i's loss along the HVP's own tangent: the
+ * R-forward pass that makes H_t (M_t vb) gives it for every example of the
+ * batch at once (model_example_rdots), no pass per example. Forward mode
+ * needs grad l_i itself, one single-example gradient per weighted example
+ * of the batch (|B| P reals of scratch).
  */
 #ifndef HG_KINDS_H
 #define HG_KINDS_H
@@ -40,6 +53,11 @@ typedef struct Kinds {
     real *tmp;                        /* [P] scratch (backend) */
     real *host[3];                    /* [P] host scratch for kinds_expand */
     double *hg;                       /* the result's hypergradient [N] (host) */
+    /* per-example weights (layout E > 0) */
+    Model *model;
+    int B;                            /* batch size */
+    real *cb, *rd;                    /* [B] the batch's weights, its rdots (backend) */
+    real *hcb, *hrd;                  /* [B] host copies */
 } Kinds;
 
 /* Allocates, uploads the per-weight decay, zeroes hypergrad [N]. 0, or -1
@@ -68,6 +86,19 @@ void kinds_adjoint(Kinds *k, int t, real *wb, real *vb, real *hu);
 void kinds_decay_add(Kinds *k, int t, real *x, const real *y);
 /* Adds the per-weight sums into hypergrad (once, at the end). */
 void kinds_finish(Kinds *k);
+
+/* The batch idx [B]'s weights c_i (1 outside 0..E-1) set on the model for
+ * the passes that follow; kinds_unweigh: the plain mean again (the
+ * validation set's passes). No-ops without example weights. */
+void kinds_weigh(Kinds *k, const int *idx);
+void kinds_unweigh(Kinds *k);
+/* After an HVP pass along u on batch idx with labels y [B]: each weighted
+ * example's gamma hypergradient += sign sigmoid'(gamma_i) (u . grad l_i) / B. */
+void kinds_example_grads(Kinds *k, const int *idx, const int32_t *y, double sign);
+/* sigmoid'(gamma_i) / B of example i (forward's column term's scale). */
+double kinds_example_scale(const Kinds *k, int i);
+/* u[b] *= a_{t,b} on each block (greedy's a_t (.) tangent). */
+void kinds_scale_lr(Kinds *k, int t, real *u);
 
 /* Step t's values as P-vectors on the backend: a, m, l (forward mode). */
 void kinds_expand(Kinds *k, int t, real *a, real *m, real *l);

@@ -97,7 +97,9 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
     int rc = mem_failures() != fails ? mem_oom_error(err, "reversible") : 0;
-    const int kv = hyper_layout_vector(cfg->layout); /* weight decay per layer or weight */
+    const int kv = hyper_layout_vector(cfg->layout); /* kinds.h's path */
+    const HyperLayout *h = cfg->layout; /* weight decay per layer or weight: folded into g */
+    const int wv = h->K[HYPER_WD] && h->per[HYPER_WD] != HYPER_PER_RUN;
     Kinds kd = {0};
     if (rc == 0 && kv)
         rc = kinds_init(&kd, cfg, out->hypergrad, err);
@@ -112,15 +114,17 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
         be->fix.fix_to_real(w, W, P);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t)); /* example weights (kv only) */
         model_loss_grad(p->model, w, x, y, p->batch, g);
+        kinds_unweigh(&kd);
         if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "reversible: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
         be->vec.clamp(g, P, s->clamp, NULL);
-        if (kv)
+        if (wv)
             kinds_decay_add(&kd, t, g, w); /* g' = g + l_t (.) w_t; l below is 0 */
-        bad = be->fix.fix_step(st, W, V, g, &q[t], a, kv ? 0 : l);
+        bad = be->fix.fix_step(st, W, V, g, &q[t], a, wv ? 0 : l);
         if (bad != 0)
             rc = overflow(err, "the forward pass", t, bad);
     }
@@ -138,20 +142,21 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;
 
     for (int k = 0; k < HYPER_KINDS; k++)
-        if (cfg->layout->K[k] && !(kv && k == HYPER_WD))
+        if (cfg->layout->K[k] && !(wv && k == HYPER_WD))
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     engine_phase(out, ENGINE_PHASE_HYPERGRAD);
     for (int t = T - 1; t >= 0 && rc == 0; t--) {
         if ((rc = engine_interrupted(cfg, "reversible", t, err)))
             break;
-        const double a = s->v[HYPER_LR][t], l = kv ? 0 : s->v[HYPER_WD][t];
+        const double a = s->v[HYPER_LR][t], l = wv ? 0 : s->v[HYPER_WD][t];
         const double m = (double)q[t].n / (double)q[t].d; /* the momentum actually run */
         double d_lr, d_wd;
         /* vb -= a wb; W -> w_t (rebuilding w); the lr and wd derivatives */
         be->fix.fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
-        if (kv)
+        if (wv)
             kinds_accumulate(&kd, HYPER_WD, t, vb, w, 1, 0);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t));
         if (clamp) { /* the tangent M_t vb needs the gradient first */
             model_loss_grad(p->model, w, x, y, p->batch, g);
             be->vec.clamp(g, P, s->clamp, mask);
@@ -160,13 +165,15 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         } else { /* gradient and H vb from one pass */
             model_hvp_block(p->model, w, x, y, p->batch, 1, vb, hu, g);
         }
+        kinds_example_grads(&kd, batch_order_step(&bo, t), y, 1); /* (M vb) . grad l_i */
+        kinds_unweigh(&kd);
         if (t == reversible_test_flip) { /* g is device memory: through the backend */
             real gi;
             be->mem.download(&gi, g + P / 2, sizeof gi);
             gi += (real)1e-3;
             be->mem.upload(g + P / 2, &gi, sizeof gi);
         }
-        if (kv) { /* g' as the forward pass made it; hu += l_t (.) vb */
+        if (wv) { /* g' as the forward pass made it; hu += l_t (.) vb */
             kinds_decay_add(&kd, t, g, w);
             kinds_decay_add(&kd, t, hu, vb);
         }
@@ -195,7 +202,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
                          "reproducible or the buffer is corrupt", wrong, first, open,
                          be->fix.fix_streams_count(st));
     }
-    if (rc == 0 && kv) { /* lr and mom per run, wd summed by kinds */
+    if (rc == 0 && kv) { /* lr and mom per run (wd too unless kinds summed it) */
         for (int k = 0; k < HYPER_KINDS; k++)
             for (int t = 0; per[k] && t < T; t++)
                 out->hypergrad[hyper_column(cfg->layout, k, t)] += per[k][t];

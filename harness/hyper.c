@@ -74,8 +74,20 @@ int hyper_layout_init_per(HyperLayout *h, int T, const int K[HYPER_KINDS],
     return 0;
 }
 
+int hyper_layout_examples(HyperLayout *h, int E, HgErr *err)
+{
+    if (E < 0 || (long)h->N + E > INT_MAX)
+        return hg_fail(err, "example weights: %d: need 0 <= E (and N + E within int)", E);
+    h->E = E;
+    h->ex_offset = h->N;
+    h->N += E;
+    return 0;
+}
+
 int hyper_layout_vector(const HyperLayout *h)
 {
+    if (h->E)
+        return 1;
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k] && h->per[k] != HYPER_PER_RUN)
             return 1;
@@ -147,6 +159,7 @@ void schedule_free(Schedule *s)
         mem_free(s->v[k]);
         mem_free(s->vec[k]);
     }
+    mem_free(s->gamma);
     memset(s, 0, sizeof *s);
 }
 
@@ -164,6 +177,8 @@ void hyper_pack(const HyperLayout *h, const Schedule *s, double *theta)
             for (long i = 0; W > 1 && i < W; i++)
                 theta[at + i] = s->vec[k] ? s->vec[k][(long)j * W + i] : sum / (t1 - t0);
         }
+    for (int i = 0; i < h->E; i++) /* gamma 0: weight 1/2 unless set */
+        theta[h->ex_offset + i] = s->gamma ? s->gamma[i] : 0;
 }
 
 void hyper_unpack(const HyperLayout *h, const double *theta, Schedule *s)
@@ -178,6 +193,11 @@ void hyper_unpack(const HyperLayout *h, const double *theta, Schedule *s)
         }
         for (int t = 0; h->K[k] && t < h->T; t++)
             s->v[k][t] = theta[hyper_column(h, k, t)];
+    }
+    if (h->E) {
+        if (!s->gamma)
+            s->gamma = mem_alloc(MEM_PARAMS, sizeof(double) * h->E);
+        memcpy(s->gamma, theta + h->ex_offset, sizeof(double) * h->E);
     }
 }
 

@@ -48,6 +48,11 @@ typedef struct HyperLayout {
     HyperPer per[HYPER_KINDS];
     long width[HYPER_KINDS]; /* values per window: 1, L or P */
     HyperBlocks blocks;      /* the model's layers (L = 0: not given) */
+    /* Per-example loss weights c_i = sigmoid(gamma_i) on training examples
+     * 0 .. E-1 (hyper_layout_examples): gamma at theta[ex_offset + i],
+     * after every other kind; the loss of a batch B_t is then
+     * (1/|B_t|) sum_{i in B_t} c_i l_i(w), c_i = 1 for i >= E. */
+    int E, ex_offset;
 } HyperLayout;
 
 /* 0 <= K[k] <= T for each kind, T >= 1; refused with a message otherwise.
@@ -60,8 +65,11 @@ int hyper_layout_init(HyperLayout *h, int T, const int K[HYPER_KINDS], HgErr *er
  * Momentum and learning rate per weight are refused. */
 int hyper_layout_init_per(HyperLayout *h, int T, const int K[HYPER_KINDS],
                           const HyperPer per[HYPER_KINDS], const HyperBlocks *b, HgErr *err);
-/* 1 if some learned kind is per layer or per weight: the engines then run
- * their per-parameter path (engines/kinds.h); 0 keeps today's arithmetic. */
+/* Appends E per-example loss weights (their gamma) to theta: N += E. */
+int hyper_layout_examples(HyperLayout *h, int E, HgErr *err);
+/* 1 if some learned kind is per layer or per weight, or examples are
+ * weighted: the engines then run their per-parameter path
+ * (engines/kinds.h); 0 keeps today's arithmetic. */
 int hyper_layout_vector(const HyperLayout *h);
 /* The theta index of kind k's value at step t for layer or weight i (per
  * run: i = 0); -1 if k is not learned. */
@@ -102,6 +110,8 @@ typedef struct Schedule {
     double *vec[HYPER_KINDS]; /* kinds per layer or weight: [K][width] their
                                * values (hyper_unpack sets them); else NULL,
                                * and v[k] is every parameter's value */
+    double *gamma;            /* [E] per-example weights' gamma (hyper_unpack);
+                               * NULL: none, or all 0 (weight 1/2) */
     double clamp;           /* elementwise gradient clamp to [-c, c]; 0: off */
 } Schedule;
 

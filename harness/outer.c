@@ -53,6 +53,9 @@ static int check_config(const OuterConfig *c, const HyperLayout *h, HgErr *err)
 {
     if ((unsigned)c->kind >= OUTER_KINDS)
         return hg_fail(err, "outer optimiser %d: unknown (valid: sign, sgd, adam)", (int)c->kind);
+    if (h->E)
+        return hg_fail(err, "example weights: the outer optimisers move values learned per run "
+                       "only (hgbench hypergrad takes example weights)");
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k] && h->per[k] != HYPER_PER_RUN) /* its windows are K x width values */
             return hg_fail(err, "%s per %s: the outer optimisers move values learned per run "

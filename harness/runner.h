@@ -24,6 +24,7 @@ typedef struct RunSpec {
     int T;                 /* inner steps */
     int K[HYPER_KINDS];    /* learned values per kind; 0: not learned */
     HyperPer per[HYPER_KINDS]; /* per run (0, the default), layer or weight */
+    int examples;          /* learned loss weights on training examples 0 .. E-1 */
     ScheduleShape shape;   /* of the learning rate */
     double lr, mom, wd, clamp;
     EngineSettings opt;    /* the engine's options (engine_settings_defaults for none) */

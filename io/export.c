@@ -375,6 +375,16 @@ void export_json_theta_layout(JsonWriter *j, const char *key, const HyperLayout 
         }
         json_object_end(j);
     }
+    if (h->E) { /* per-example loss weights: gamma of examples 0 .. E-1 */
+        json_object_begin(j, 1);
+        json_field_string(j, "kind", "ex");
+        json_field_string(j, "per", "example");
+        json_field_int(j, "windows", 1);
+        json_field_int(j, "width", h->E);
+        json_field_int(j, "offset", h->ex_offset);
+        json_field_int(j, "count", h->E);
+        json_object_end(j);
+    }
     json_array_end(j);
 }
 

@@ -58,6 +58,7 @@ static void test_round_trip(void)
         "--engine forward --learn lr:2/layer,wd:2/layer",
         "--engine reversible --learn lr:1,wd:1/weight",
         "--engine checkpoint --checkpoints 2 --learn mom:T/layer --schedule cosine",
+        "--engine bptt --learn lr:2/layer --example-weights 12",
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         char args[4096], a[512], b[512];
@@ -155,6 +156,11 @@ static void test_bad_files(void)
     expect_refused(args, (const char *[]){good, "theta.layout[0].windows: 2", "has 3"}, 3);
     snprintf(args, sizeof args, PROBLEM " --learn lr:2/layer --theta %s", good);
     expect_refused(args, (const char *[]){good, "theta.layout", "learns 1"}, 3);
+    snprintf(args, sizeof args, PROBLEM " --learn lr:2/layer --example-weights 3 --theta %s",
+             good);
+    expect_refused(args, (const char *[]){good, "theta.layout[1].kind", "\"ex\""}, 3);
+    snprintf(args, sizeof args, PROBLEM " --example-weights 25");
+    expect_refused(args, (const char *[]){"--example-weights 25", "24 examples"}, 2);
     /* a null (a non-finite number as --json writes it) among the values */
     size_t len;
     char *t = files_slurp(good, &len);
