@@ -14,7 +14,10 @@
  * --resume LOG: after the data is loaded, the log's finished outer steps are
  * checked against this command and restored (hpo_resume.h), and the loop
  * goes on from there; the log is rewritten (--json defaults to LOG).
- * Leaves out: repeated seeds per outer step.
+ * --resample: before each outer step's runs (and the final evaluation) the
+ * problem is made that step's (problem_resample: seeds from the step alone,
+ * so a resumed run is bit for bit the uninterrupted one too); the test split
+ * stays the same, normalised once.
  */
 #include "cli_hpo.h"
 
@@ -44,6 +47,7 @@ static int load_test(HpoRun *H, HgErr *err)
         return -1;
     }
     dataset_normalize(&H->test, H->pb.mean, H->pb.std);
+    problem_place_set(&H->pb, &H->test, &H->dev_test); /* a device's copy where it has one */
     return 0;
 }
 
@@ -60,6 +64,16 @@ static int engine_hypergrad(void *ctx, const Schedule *sched, double *grad, doub
     *val_acc = res.val_acc;
     *time_s = res.time_s;
     engine_result_free(&res);
+    return 0;
+}
+
+/* --resample: outer step s's problem (problem.h) */
+static int resample(void *ctx, int outer, HgErr *err)
+{
+    HpoRun *H = ctx;
+    HgErr e = {{0}};
+    if (problem_resample(&H->pb, H->ho->resample, outer, &e))
+        return hg_fail(err, "--resample: outer step %d: %s", outer, e.msg);
     return 0;
 }
 
@@ -117,6 +131,7 @@ static int resume(HpoRun *H, HgErr *err)
 static void hpo_run_free(HpoRun *H)
 {
     hpo_free(&H->loop);
+    problem_free_set(&H->pb, &H->dev_test);
     runner_free(&H->run);
     problem_free(&H->pb);
     dataset_free(&H->test);
@@ -189,8 +204,9 @@ static int hpo_command(const HpoOptions *ho)
     }
     const HpoConfig hc = {.prob = &H.pb.inner, .layout = &H.run.layout, .outer = ho->outer,
                           .outer_steps = ho->outer_steps, .patience = ho->patience,
-                          .test = ho->test ? &H.test : NULL, .hypergrad = engine_hypergrad,
-                          .hypergrad_ctx = &H, .on_step = on_step, .ctx = &H};
+                          .test = ho->test ? &H.dev_test : NULL, .hypergrad = engine_hypergrad,
+                          .hypergrad_ctx = &H, .on_step = on_step, .ctx = &H,
+                          .resample = ho->resample ? resample : NULL, .resample_ctx = &H};
     if (hpo_init(&H.loop, &hc, H.run.theta, &H.run.sched, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         status = 2;

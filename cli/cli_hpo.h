@@ -13,6 +13,13 @@
  * (atomic) with the whole log. A failed inner run (divergence) ends the run
  * cleanly: it is logged with its message, never printed as a number.
  *
+ * --resample batches,val,init (any of them; none, the default) gives each
+ * outer step s its own batch order, validation split and/or w_0 (seeds from
+ * harness/problem.h's problem_outer_seed; outer step 0 is the run without
+ * it); --hvp-clamp C (an engine option) clamps the Hessian-vector products.
+ * Both are in the table's '#' header and the --json header ("resample",
+ * "hvp_clamp").
+ *
  * --resume LOG continues the run that wrote LOG (after an interrupt, say)
  * from its last finished outer step: the same flags must be given, and the
  * outcome is bit for bit the uninterrupted run's (cli/hpo_resume.h).
@@ -38,6 +45,8 @@ typedef struct HpoOptions {
     int outer_steps;        /* updates of theta; 0: evaluate the initial schedule only */
     int patience;           /* stop after this many outer steps without a better
                              * validation accuracy; 0: off */
+    unsigned resample;      /* --resample: ProblemResample bits drawn anew at each
+                             * outer step (problem.h); 0: none */
     int test;               /* evaluate on the data set's test split too */
     const char *json;       /* NULL: none; --resume's log by default with it */
     const char *resume;     /* --resume LOG: NULL unless given */

@@ -49,6 +49,9 @@ typedef struct HypergradOptions {
     int threads;
     int kahan;              /* compensated weight update (inner.h) */
     double perturb_w0;      /* w_0 nudged by this relative size (problem.h); 0 off */
+    int train_size;         /* training examples kept (problem.h); 0 all */
+    double label_noise;     /* fraction of training labels corrupted; 0 off */
+    LabelNoiseMode label_noise_mode;
     EngineSettings opt;     /* the engines' options: flags made from their
                              * declarations (engine_flags) */
     const char *json;       /* NULL: none */
@@ -101,8 +104,8 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o);
 int hypergrad_load_problem(const HypergradOptions *o, Problem *p, int *status, HgErr *err);
 /* The problem's JSON members, "model" .. "learn" (and truncate, greedy's
  * settings for those engines), into the open object. */
-void hypergrad_json_problem(struct JsonWriter *j, const HypergradOptions *o, const Model *m,
-                            const Dataset *train, const Dataset *val, const HyperLayout *h);
+void hypergrad_json_problem(struct JsonWriter *j, const HypergradOptions *o, const Problem *pb,
+                            const HyperLayout *h);
 /* "theta": {"layout": [{kind, per, windows, width, offset, count (, layers,
  * layer_starts)} per learned kind], "values": [N]}: what --theta reads back. */
 void hypergrad_json_theta(struct JsonWriter *j, const HyperLayout *h, const double *theta);

@@ -1,5 +1,5 @@
 /* hpo_flags.c — `hgbench hpo`'s flags (cli_hpo.h): its own (the outer
- * optimiser, --patience, --test, --json, --resume) are taken out of argv;
+ * optimiser, --patience, --resample, --test, --json, --resume) are taken out of argv;
  * every other flag must be one of hypergrad's problem flags (the engines'
  * options among them) and goes, in order, to hypergrad_parse, so the
  * problem's defaults, checks and messages are hypergrad's. --export (one
@@ -14,6 +14,7 @@
 #include "../common/flags.h"
 #include "../common/real.h"
 #include "../engines/engine.h"
+#include "../harness/problem.h"
 
 #define MAX_OUTER_STEPS 1000000
 
@@ -21,7 +22,7 @@
 
 typedef enum HpoFlag {
     H_OUTER, H_OUTER_STEPS, H_OUTER_LR, H_SIGN_STEP, H_SIGN_DECAY, H_CLIP, H_BOUNDS,
-    H_PATIENCE, H_TEST, H_JSON, H_RESUME, H_HELP, H_COUNT
+    H_PATIENCE, H_RESAMPLE, H_TEST, H_JSON, H_RESUME, H_HELP, H_COUNT
 } HpoFlag;
 
 /* hypergrad flags hpo does not pass on: its own --json and --help, and
@@ -52,6 +53,12 @@ void hpo_usage(FILE *f)
           "returned: the log holds theta, the run's start):\n",
           f);
     hypergrad_print_flags(f, OMITTED);
+    fputs("\nThe protocol of the FDS paper's code differs from the defaults: a new batch order\n"
+          "and validation sample at each outer step (--resample batches,val), the inner\n"
+          "gradients clamped (--clamp C) and the Hessian-vector products too (--hvp-clamp C;\n"
+          "not greedy's, which forms none). Both are stated in the table's header and the\n"
+          "--json log (\"resample\", \"hvp_clamp\"); --resume needs the same.\n",
+          f);
     fputs("\nOutputs: the per-outer-step table and the best and final schedules on stdout;\n"
           "the memory estimate, notes and a progress bar on stderr.\n"
           "Exit status: 0 done (also when stopped early by --patience or by a failed inner\n"
@@ -138,6 +145,33 @@ static int set_bounds(const char *flag, const char *v, void *target, HgErr *err)
     return 0;
 }
 
+/* "batches,val" into ProblemResample bits; "none" alone is 0. */
+static int set_resample(const char *flag, const char *v, void *target, HgErr *err)
+{
+    unsigned *bits = target;
+    *bits = 0;
+    if (!strcmp(v, "none"))
+        return 0;
+    for (const char *p = v;;) {
+        const size_t len = strcspn(p, ",");
+        int kind = -1;
+        for (int k = 0; problem_resample_name(k); k++)
+            if (strlen(problem_resample_name(k)) == len && !strncmp(p, problem_resample_name(k), len))
+                kind = k;
+        if (kind < 0)
+            return hg_fail(err, "%s '%s': unknown '%.*s' (valid: a comma list of batches, val, "
+                           "init; or none)", flag, v, (int)len, p);
+        if (*bits & 1u << kind)
+            return hg_fail(err, "%s '%s': %s is given twice", flag, v,
+                           problem_resample_name(kind));
+        *bits |= 1u << kind;
+        p += len;
+        if (!*p)
+            return 0;
+        p++;
+    }
+}
+
 static int refuse_export(const char *flag, const char *v, void *target, HgErr *err)
 {
     return hg_fail(err, "%s: hpo runs a sequence of inner problems; export one of them with "
@@ -178,6 +212,12 @@ static FlagTable hpo_flags(HpoOptions *o, int given[H_COUNT])
          "stop after P outer steps without a better validation accuracy (the best schedule "
          "is kept either way); 0 = off", FLAG_INT, .target = &o->patience, .lo = 0,
          .hi = MAX_OUTER_STEPS, .given = &given[H_PATIENCE]},
+        {"--resample", "LIST", "none",
+         "draw anew at each outer step s > 0, a comma list of: batches (the batch order), "
+         "val (the validation split: other images of the train part, the same number), init "
+         "(w0); seeds from s (outer step 0 is the run without it); with val the best outer "
+         "step is judged on each step's own validation sample", FLAG_FUNC, .target = &o->resample,
+         .parse = set_resample, .given = &given[H_RESAMPLE]},
         {"--test", NULL, "off",
          "also evaluate the test accuracy on the data set's test split at every outer step, "
          "by retraining the schedule (not for synthetic data)", FLAG_SWITCH,
@@ -218,6 +258,11 @@ static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
                        "the initial schedule only", p->learn);
     if (o->resume && !o->json)
         o->json = o->resume; /* the resumed run's log replaces the one it continues */
+    if ((o->resample & PROBLEM_RESAMPLE_VAL) && (p->train_size > 0 || p->label_noise > 0))
+        return hg_fail(err, "--resample val with %s: the training subset and its corrupted "
+                       "labels are drawn with the split (harness/problem.h), so another split "
+                       "would need them drawn again; resample batches or init only",
+                       p->train_size > 0 ? "--train-size" : "--label-noise");
     if (o->test && p->synthetic)
         return hg_fail(err, "--test with --data %s: synthetic data has no test split",
                        p->data);

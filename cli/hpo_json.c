@@ -7,6 +7,8 @@
 #include <math.h>
 
 #include "../common/mem.h"
+#include "../engines/engine.h"
+#include "../harness/problem.h"
 #include "../io/atomic_file.h"
 #include "hpo_resume.h"
 
@@ -52,7 +54,17 @@ void hpo_report_json_header(JsonWriter *j, const HpoRun *H)
     const OuterConfig *c = &ho->outer;
     json_field_string(j, "command", "hpo");
     json_field_string(j, "engine", o->engine);
-    hypergrad_json_problem(j, o, H->pb.model, &H->pb.train, &H->pb.val, h);
+    hypergrad_json_problem(j, o, &H->pb, h);
+    json_key(j, "resample"); /* the kinds drawn anew at each outer step, [] for none */
+    json_array_begin(j, 1);
+    for (int k = 0; problem_resample_name(k); k++)
+        if (ho->resample & 1u << k)
+            json_put_string(j, problem_resample_name(k));
+    json_array_end(j);
+    if (!engine_takes(H->run.engine, "--hvp-clamp")) { /* else the engine's option above */
+        json_field_double(j, "hvp_clamp", 0);
+    }
+    json_field_string(j, "best_rule", hpo_best_rule(H));
     json_key(j, "test_examples");
     if (ho->test)
         json_int(j, H->test.n);
@@ -142,6 +154,14 @@ int hpo_report_json(HpoRun *H, HgErr *err)
             json_int(j, e->clamped);
         else
             json_put_null(j);
+        if (ho->resample) { /* the seeds this step ran with (problem.h's table) */
+            json_key(j, "seeds");
+            json_object_begin(j, 1);
+            json_field_uint(j, "init", hpo_step_seed(H, PROBLEM_RESAMPLE_INIT, e->outer));
+            json_field_uint(j, "batches", hpo_step_seed(H, PROBLEM_RESAMPLE_BATCHES, e->outer));
+            json_field_uint(j, "val", hpo_step_seed(H, PROBLEM_RESAMPLE_VAL, e->outer));
+            json_object_end(j);
+        }
         json_key(j, "theta");
         json_theta(j, h, e->theta);
         json_key(j, "hypergrad");

@@ -10,10 +10,43 @@
 #include "../common/mem.h"
 #include "../common/real.h"
 #include "../engines/engine.h"
+#include "../harness/problem.h"
 
 int hpo_step_has_grad(const HpoStep *e)
 {
     return e->status == HPO_STEP_OK;
+}
+
+const char *hpo_resample_text(unsigned bits, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; problem_resample_name(k) && at < cap; k++)
+        if (bits & 1u << k)
+            at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? "," : "",
+                                   problem_resample_name(k));
+    if (!at)
+        snprintf(buf, cap, "none");
+    return buf;
+}
+
+uint64_t hpo_step_seed(const HpoRun *H, unsigned kind, int outer)
+{
+    return problem_outer_seed(&H->pb.spec, (ProblemResample)kind,
+                              H->ho->resample & kind ? outer : 0);
+}
+
+double hpo_hvp_clamp(const HpoRun *H)
+{
+    return H->o->opt.hvp_clamp;
+}
+
+const char *hpo_best_rule(const HpoRun *H)
+{
+    return H->ho->resample & PROBLEM_RESAMPLE_VAL
+               ? "the highest val_acc, each outer step's on its own validation sample "
+                 "(--resample val: different samples of the same size)"
+               : "the highest val_acc, on the same validation set at every outer step";
 }
 
 void hpo_report_header(const HpoRun *H)
@@ -36,6 +69,23 @@ void hpo_report_header(const HpoRun *H)
         printf("off");
     printf("; seeds init %llu, batch order %llu, val split %llu\n", (unsigned long long)o->seed,
            (unsigned long long)o->batch_seed, (unsigned long long)o->val_seed);
+    char rs[64];
+    printf("# protocol: resample %s", hpo_resample_text(ho->resample, rs, sizeof rs));
+    if (ho->resample)
+        printf(" (outer step s > 0 draws its own from seeds derived from s; the --json log "
+               "holds each step's seeds)");
+    printf("; inner-gradient clamp ");
+    if (o->clamp > 0)
+        printf("%g", o->clamp);
+    else
+        printf("off");
+    printf("; Hessian-vector product clamp ");
+    if (hpo_hvp_clamp(H) > 0)
+        printf("%g", hpo_hvp_clamp(H));
+    else
+        printf(engine_takes(H->run.engine, "--hvp-clamp") ? "off" : "none (%s forms no HVP)",
+               o->engine);
+    printf("\n# best outer step: %s\n", hpo_best_rule(H));
     printf("# learned:");
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k])

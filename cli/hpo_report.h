@@ -15,6 +15,7 @@ typedef struct HpoRun {
     const HypergradOptions *o;
     Problem pb;          /* train, val, model, w0 (problem.h) */
     Dataset test;
+    Dataset dev_test;    /* test where the runs read it (problem_place_set) */
     Runner run;          /* layout, schedule (learned kinds from theta), engine
                           * config: the run builder's (harness/runner.h) */
     double range[HYPER_KINDS][2]; /* sign: search range per learned kind */
@@ -30,6 +31,17 @@ int hpo_step_has_grad(const HpoStep *e);
 const char *hpo_stop_text(const HpoRun *H, char *buf, size_t cap);
 /* The per-step schedule of an entry's theta, into H->run.sched. */
 void hpo_load_theta(HpoRun *H, const double *theta);
+
+/* --resample's kinds as the flag takes them ("batches,val"; "none"). */
+const char *hpo_resample_text(unsigned bits, char *buf, size_t cap);
+/* The seed of kind (one ProblemResample bit) that outer step s ran with:
+ * problem_outer_seed's for a resampled kind, else outer step 0's. */
+uint64_t hpo_step_seed(const HpoRun *H, unsigned kind, int outer);
+/* The Hessian-vector product clamp the run's engine applies (0: none; greedy
+ * forms no HVP). */
+double hpo_hvp_clamp(const HpoRun *H);
+/* How the best outer step is chosen, in a sentence. */
+const char *hpo_best_rule(const HpoRun *H);
 
 /* The '#' context lines before the table. */
 void hpo_report_header(const HpoRun *H);

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,6 +62,12 @@ static int parse_init(HypergradOptions *o, const char *v, HgErr *err);
 static int set_init(const char *flag, const char *v, void *target, HgErr *err)
 {
     return parse_init(target, v, err);
+}
+
+static int set_label_noise(const char *flag, const char *v, void *target, HgErr *err)
+{
+    HypergradOptions *o = target;
+    return label_noise_parse(flag, v, &o->label_noise, &o->label_noise_mode, err);
 }
 
 /* The flags over o; given[id] is set for each flag on the command line. The
@@ -139,6 +146,15 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "move w0 by EPS relative (|dw0| = EPS |w0|) along a direction seeded by --seed: how "
          "much the hypergradient depends on its start; 0 = off, at most 1", FLAG_REAL,
          .target = &o->perturb_w0, .lo = 0, .hi = 1},
+        {"--train-size", "N", "0: all",
+         "train on N of the training examples left after --val, a choice seeded by "
+         "--val-seed (kept in their order)", FLAG_INT, .target = &o->train_size, .lo = 0,
+         .hi = INT_MAX},
+        {"--label-noise", "P[:other|:uniform]", "0",
+         "corrupt training labels, seeded by --val-seed: other (default) gives exactly "
+         "round(P n) examples a different class, as Franceschi et al.; uniform gives each "
+         "example with probability P a class drawn among all, as benchopt's data cleaning",
+         FLAG_FUNC, .target = o, .parse = set_label_noise},
         {"--threads", "N", "2", "OpenMP and OpenBLAS threads, 1..1024", FLAG_INT,
          .target = &o->threads, .lo = 1, .hi = MAX_THREADS},
     }, tail[] = {
@@ -211,6 +227,9 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     s.init_sigma = o->init_sigma;
     s.kahan = o->kahan;
     s.perturb_w0 = o->perturb_w0;
+    s.train_size = o->train_size;
+    s.label_noise = o->label_noise;
+    s.label_noise_mode = o->label_noise_mode;
     return s;
 }
 
@@ -373,6 +392,9 @@ static int check_options(HypergradOptions *o, const int given[GIVEN_COUNT], HgEr
     if (o->export_dir && moving)
         return hg_fail(err, "--export with %s: the run changes its schedule while it runs, so "
                        "the exported one would not be the one run", moving);
+    if (o->opt.hvp_clamp > 0 && o->export_dir)
+        return hg_fail(err, "--export with --hvp-clamp: the exported problem defines the exact "
+                       "hypergradient, so another framework would recompute the unclamped one");
     if (o->kahan && o->export_dir)
         return hg_fail(err, "--export with --kahan: the exported update rule is the plain one, "
                        "so another framework would recompute a different run");

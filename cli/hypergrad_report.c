@@ -87,6 +87,10 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     fprintf(out, "\n");
     fprintf(out, "data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
            o->data, train->n, val->n, o->threads);
+    if (o->label_noise > 0)
+        fprintf(out, "labels      %d of %d training labels corrupted (%g, %s)\n",
+                pb->labels_changed, train->n, o->label_noise,
+                label_noise_mode_name(o->label_noise_mode));
     fprintf(out, "steps       %d, batch %d, schedule %s (lr %g, mom %g, wd %g), clamp ", o->steps,
            o->batch, o->schedule_name, o->lr, o->mom, o->wd);
     if (o->clamp > 0)
@@ -151,9 +155,38 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     fflush(stdout);
 }
 
-void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Model *m,
-                            const Dataset *train, const Dataset *val, const HyperLayout *h)
+/* The training subset and the label noise, only when asked (other records
+ * keep their bytes); the changed examples' indices in the training part,
+ * for a detector of corrupted labels to be scored against. */
+static void json_training_set(JsonWriter *j, const HypergradOptions *o, const Problem *pb)
 {
+    const ProblemSpec spec = hypergrad_problem_spec(o);
+    if (o->train_size > 0) {
+        json_field_int(j, "train_size", o->train_size);
+        json_field_uint(j, "subset_seed", problem_subset_seed(&spec));
+    }
+    if (!(o->label_noise > 0))
+        return;
+    json_key(j, "label_noise");
+    json_object_begin(j, 0);
+    json_field_double(j, "fraction", o->label_noise);
+    json_field_string(j, "mode", label_noise_mode_name(o->label_noise_mode));
+    json_field_uint(j, "seed", problem_label_noise_seed(&spec));
+    json_field_int(j, "changed", pb->labels_changed);
+    json_key(j, "changed_examples");
+    json_array_begin(j, 1);
+    for (int i = 0; i < pb->train.n; i++)
+        if (pb->label_changed[i])
+            json_int(j, i);
+    json_array_end(j);
+    json_object_end(j);
+}
+
+void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Problem *pb,
+                            const HyperLayout *h)
+{
+    const Model *m = pb->model;
+    const Dataset *train = &pb->train, *val = &pb->val;
     json_field_string(j, "model", o->model);
     json_field_int(j, "model_params", m->nparams);
     json_field_string(j, "data", o->data);
@@ -168,6 +201,7 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Mode
     json_field_int(j, "classes", m->classes);
     json_field_int(j, "train_examples", train->n);
     json_field_int(j, "val_examples", val->n);
+    json_training_set(j, o, pb);
     json_field_int(j, "steps", o->steps);
     json_field_int(j, "batch", o->batch);
     json_field_string(j, "precision", HG_REAL_NAME);
@@ -264,7 +298,7 @@ int hypergrad_write_json(const HypergradOptions *o, const Problem *pb, const Run
         m->be->layer.conv_picks(picks, sizeof picks);
         json_field_string(j, "conv_picks", picks);
     }
-    hypergrad_json_problem(j, o, m, &pb->train, &pb->val, h);
+    hypergrad_json_problem(j, o, pb, h);
     hypergrad_json_theta(j, h, run->theta);
     json_field_double(j, "val_loss", r->val_loss);
     json_field_double(j, "val_acc", r->val_acc);

@@ -53,6 +53,23 @@ int dataset_alloc(Dataset *d, int n, int c, int h, int w, int classes,
 /* The split is a pure choice of subset: val holds perm[0..n_val) and train
  * the rest, both in their original index order, so a set sorted by class or
  * source stays sorted and the two parts do not depend on each other's order. */
+/* in_val [n]: 1 for the n_val examples the seed's permutation puts first. */
+static int split_members(int n, int n_val, uint64_t seed, unsigned char *in_val, HgErr *err)
+{
+    int *perm = mem_try_alloc(MEM_DATA, (size_t)n * sizeof(int));
+    if (!perm)
+        return hg_fail(err, "dataset split: out of memory");
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    Rng r = rng_seed(seed);
+    rng_shuffle_int(&r, perm, n);
+    memset(in_val, 0, (size_t)n);
+    for (int i = 0; i < n_val; i++)
+        in_val[perm[i]] = 1;
+    mem_free(perm);
+    return 0;
+}
+
 int dataset_split(const Dataset *full, int n_val, uint64_t seed,
                   Dataset *train, Dataset *val, HgErr *err)
 {
@@ -64,20 +81,12 @@ int dataset_split(const Dataset *full, int n_val, uint64_t seed,
     if (n_val <= 0 || n_val >= n)
         return hg_fail(err, "dataset split: n_val = %d must be in [1, %d) "
                        "for a set of %d examples", n_val, n, n);
-    int *perm = mem_try_alloc(MEM_DATA, (size_t)n * sizeof(int));
-    unsigned char *in_val = perm ? mem_try_alloc(MEM_DATA, (size_t)n) : NULL;
-    if (!in_val) {
-        mem_free(perm);
+    unsigned char *in_val = mem_try_alloc(MEM_DATA, (size_t)n);
+    if (!in_val)
         return hg_fail(err, "dataset split: out of memory");
-    }
-    for (int i = 0; i < n; i++)
-        perm[i] = i;
-    Rng r = rng_seed(seed);
-    rng_shuffle_int(&r, perm, n);
-    for (int i = 0; i < n_val; i++)
-        in_val[perm[i]] = 1;
-
-    int rc = dataset_alloc(train, n - n_val, full->c, full->h, full->w,
+    int rc = split_members(n, n_val, seed, in_val, err);
+    if (rc == 0)
+        rc = dataset_alloc(train, n - n_val, full->c, full->h, full->w,
                            full->classes, err);
     if (rc == 0)
         rc = dataset_alloc(val, n_val, full->c, full->h, full->w,
@@ -96,8 +105,45 @@ int dataset_split(const Dataset *full, int n_val, uint64_t seed,
         dataset_free(train);
         dataset_free(val);
     }
-    mem_free(perm);
     mem_free(in_val);
+    return rc;
+}
+
+int dataset_resplit(Dataset *train, Dataset *val, uint64_t from_seed, uint64_t to_seed,
+                    HgErr *err)
+{
+    const int n = train->n + val->n, n_val = val->n;
+    const size_t dim = (size_t)dataset_dim(train);
+    unsigned char *from = mem_try_alloc(MEM_DATA, (size_t)n), *to = mem_try_alloc(MEM_DATA, (size_t)n);
+    Dataset nt = {0}, nv = {0};
+    int rc = from && to ? 0 : hg_fail(err, "dataset split: out of memory");
+    if (rc == 0)
+        rc = split_members(n, n_val, from_seed, from, err);
+    if (rc == 0)
+        rc = split_members(n, n_val, to_seed, to, err);
+    if (rc == 0)
+        rc = dataset_alloc(&nt, train->n, train->c, train->h, train->w, train->classes, err);
+    if (rc == 0)
+        rc = dataset_alloc(&nv, n_val, train->c, train->h, train->w, train->classes, err);
+    if (rc == 0) { /* example i of the full set: the k-th of its part in each split */
+        int ft = 0, fv = 0, tt = 0, tv = 0;
+        for (int i = 0; i < n; i++) {
+            const Dataset *src = from[i] ? val : train;
+            Dataset *dst = to[i] ? &nv : &nt;
+            const int a = from[i] ? fv++ : ft++, b = to[i] ? tv++ : tt++;
+            memcpy(dst->x + (size_t)b * dim, src->x + (size_t)a * dim, dim * sizeof(real));
+            dst->y[b] = src->y[a];
+        }
+        dataset_free(train);
+        dataset_free(val);
+        *train = nt;
+        *val = nv;
+    } else {
+        dataset_free(&nt);
+        dataset_free(&nv);
+    }
+    mem_free(from);
+    mem_free(to);
     return rc;
 }
 

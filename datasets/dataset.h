@@ -70,6 +70,13 @@ const char *dataset_default_dir(const char *name); /* NULL if none */
  * kept. n_val must be in [1, n). */
 int dataset_split(const Dataset *full, int n_val, uint64_t seed,
                   Dataset *train, Dataset *val, HgErr *err);
+/* Another split of the same full set without it: train and val, the parts
+ * dataset_split gave with from_seed, become (in place, the same sizes) the
+ * parts it gives with to_seed, the same examples in the same order, bit for
+ * bit. Needs both parts' memory once more while it copies; on failure (-1,
+ * out of memory) train and val are left as they were. */
+int dataset_resplit(Dataset *train, Dataset *val, uint64_t from_seed, uint64_t to_seed,
+                    HgErr *err);
 
 /* Per-channel mean and standard deviation (population) over all examples;
  * mean and std have d->c entries. Accumulated in double. */

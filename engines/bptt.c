@@ -5,6 +5,7 @@
  * parameter per step). Reverse, with wb = df/dw, vb = df/dv:
  *   vb -= a_t wb;  df/da_t = -wb.v_{t+1};  df/dm_t = vb.v_t;  df/dl_t = vb.w_t
  *   wb += H_t (M_t vb) + l_t vb;  vb = m_t vb
+ * (--hvp-clamp C: each entry of H_t (M_t vb) clamped to [-C, C] first.)
  * One HVP per step, whatever the number of hyperparameters. With truncation
  * only the last `truncate` steps are differentiated (earlier per-step
  * hypergradients are 0): biased, as Shaban et al. 2019. cfg->trajectory
@@ -225,6 +226,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         model_hvp(p->model, wt, x, y, p->batch, u, hu);
         kinds_example_grads(&kd, batch_order_step(&bo, t), y, 1); /* u . grad l_i */
         kinds_unweigh(&kd);
+        engine_clamp_hvp(be, cfg->opt.hvp_clamp, hu, P);
         if (kv)
             kinds_adjoint(&kd, t, wb, vb, hu);
         else
@@ -273,6 +275,7 @@ static void bptt_describe(const EngineSettings *o, const EngineResult *r, char *
 static const EngineOption BPTT_OPTIONS[] = {
     {"--truncate", "K", "0", "differentiate through the last K steps (biased); 0 = all",
      ENGINE_OPTION_INT, offsetof(EngineSettings, truncate), "truncate", .lo = 0, .hi = 10000000},
+    ENGINE_OPTION_HVP_CLAMP,
     {0}};
 
 const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state, .options = BPTT_OPTIONS,

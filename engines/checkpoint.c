@@ -222,6 +222,7 @@ static void reverse_step(Run *r, int t)
     model_hvp(r->p->model, r->cur.w, r->x, r->y, r->p->batch, r->u, r->hu);
     kinds_example_grads(&r->kd, batch_order_step(&r->bo, t), r->y, 1); /* u . grad l_i */
     kinds_unweigh(&r->kd);
+    engine_clamp_hvp(be, r->cfg->opt.hvp_clamp, r->hu, P);
     if (r->kv)
         kinds_adjoint(&r->kd, t, r->wb, r->vb, r->hu);
     else
@@ -420,6 +421,7 @@ static const EngineOption CHECKPOINT_OPTIONS[] = {
      "steps, each segment stored while reversed)", ENGINE_OPTION_CHOICE,
      offsetof(EngineSettings, checkpoint_uniform), "checkpoint_schedule",
      .choices = CHECKPOINT_SCHEDULES},
+    ENGINE_OPTION_HVP_CLAMP,
     {0}};
 
 const EngineOps CHECKPOINT_OPS = {"checkpoint", checkpoint_run, checkpoint_check,

@@ -12,6 +12,7 @@
 #ifndef HG_ENGINE_H
 #define HG_ENGINE_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "../common/mem.h"
@@ -50,6 +51,9 @@ typedef struct EngineSettings {
     int checkpoints;         /* checkpoint: C stored states (1 <= C < T) */
     int checkpoint_uniform;  /* checkpoint: every ceil(T / (C + 1)) steps instead of
                               * the binomial (revolve) schedule */
+    double hvp_clamp;        /* bptt, checkpoint, reversible, forward: each entry of
+                              * every Hessian-vector product clamped to [-C, C], as
+                              * the FDS code does (engine_clamp_hvp); 0: off */
 } EngineSettings;
 
 typedef struct EngineConfig {
@@ -150,6 +154,17 @@ typedef struct EngineOption {
                         * while it runs (greedy's online updates), so the
                         * schedule given is not the one run */
 } EngineOption;
+
+/* --hvp-clamp C, declared alike by each engine that forms Hessian-vector
+ * products (bptt, checkpoint, reversible: H u in the reverse pass; forward:
+ * H Z in the tangent update) and applied there by engine_clamp_hvp. Greedy
+ * forms none (its look-ahead is a gradient), so it does not declare it and
+ * refuses it by name (engine_refuse_foreign). */
+#define ENGINE_OPTION_HVP_CLAMP                                                              \
+    {"--hvp-clamp", "C", "0",                                                                \
+     "clamp each entry of every Hessian-vector product to [-C, C], as the FDS code does "     \
+     "(an estimate, no longer the exact derivative); 0 = off", ENGINE_OPTION_REAL,            \
+     offsetof(EngineSettings, hvp_clamp), "hvp_clamp", .lo = 0, .hi = HUGE_VAL}
 
 /* At most this many options over all engines (EngineOptions.asked's bits). */
 #define ENGINE_OPTIONS_MAX 16
@@ -304,6 +319,16 @@ static inline int engine_interrupted(const EngineConfig *cfg, const char *engine
     if (!inner_stopped(cfg->prob))
         return 0;
     return hg_fail(err, "%s: interrupted at step %d", engine, t);
+}
+
+/* --hvp-clamp: hv [n], a Hessian-vector product (or a block of them), each
+ * entry clamped to [-c, c]. c = 0 leaves it untouched (no pass over it: the
+ * run is bit for bit the unclamped one). A product that is not finite is
+ * left as it is, so that the engine's divergence check still sees it. */
+static inline void engine_clamp_hvp(const Backend *be, double c, real *hv, long n)
+{
+    if (c > 0 && be->vec.all_finite(hv, n))
+        be->vec.clamp(hv, n, c, NULL);
 }
 
 /* An engine's run enters phase p (ENGINE_PHASE_NONE: leaves the one it was

@@ -107,6 +107,10 @@ const char *engine_describe(const EngineOps *ops, const EngineSettings *s, const
     buf[0] = '\0';
     if (ops->describe)
         ops->describe(s, r, buf, cap);
+    const size_t n = strlen(buf);
+    if (s->hvp_clamp > 0 && n < cap) /* the one option several engines share */
+        snprintf(buf + n, cap - n, " (Hessian-vector products clamped to [-%g, %g])",
+                 s->hvp_clamp, s->hvp_clamp);
     return buf;
 }
 
@@ -152,11 +156,12 @@ int engine_flags(Flag *out, int cap, EngineSettings *s, int given[ENGINE_OPTIONS
 {
     static char help[ENGINE_OPTIONS_MAX][512]; /* the table may outlive the call */
     const EngineOption *x;
-    const EngineOps *owner;
     int n = 0;
-    for (int i = 0; (x = engine_option_at(i, &owner)) && n < cap && i < ENGINE_OPTIONS_MAX;
+    for (int i = 0; (x = engine_option_at(i, NULL)) && n < cap && i < ENGINE_OPTIONS_MAX;
          i++) {
-        snprintf(help[i], sizeof help[i], "%s only: %s", owner->name, x->help);
+        char who[128]; /* every engine that takes it: "bptt or forward only: ..." */
+        snprintf(help[i], sizeof help[i], "%s only: %s", takers(x->flag, who, sizeof who),
+                 x->help);
         Flag f = {x->flag, x->meta, x->shown, help[i], FLAG_INT, .target = field(x, s),
                   .lo = x->lo, .hi = x->hi, .given = &given[i]};
         if (x->kind == ENGINE_OPTION_REAL)

@@ -62,7 +62,7 @@ typedef struct Step {
     real *Z, *U, *g, *mask;
     const real *w, *v;        /* w_t, v_t */
     long P;
-    double a, m, l, clamp;
+    double a, m, l, clamp, hvp_clamp;
     int cm, cw;               /* storage columns that get v_t, w_t; -1: none */
     int clamped, finite;
     /* the per-parameter path: step t, the columns' theta indices by storage
@@ -87,6 +87,8 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
     }
     if (!s->finite)
         return;
+    /* --hvp-clamp; HZ is this run's own scratch (forward_run's), handed back const */
+    engine_clamp_hvp(s->be, s->hvp_clamp, (real *)HZ, (long)kc * s->P);
     if (s->kd) { /* kinds.h: per column, a, m, l as vectors */
         const Backend *be = s->be;
         const long P = s->P;
@@ -188,8 +190,9 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             active++;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
-        Step st = {be, Z, U, g, mask, w, v, P, a, m, l, s->clamp,
-                   cm >= 0 && !kv ? slot[cm] : -1, cw >= 0 && !kv ? slot[cw] : -1, 0, 1, .kd = NULL};
+        Step st = {be, Z, U, g, mask, w, v, P, a, m, l, s->clamp, cfg->opt.hvp_clamp,
+                   cm >= 0 && !kv ? slot[cm] : -1, cw >= 0 && !kv ? slot[cw] : -1, 0, 1,
+                   .kd = NULL};
         if (kv) {
             kinds_expand(&kd, t, A, Mv, Lv);
             st.kd = &kd;
@@ -281,6 +284,8 @@ static double forward_formula_bytes(long P, int T, int N, const EngineResult *r)
     return 2.0 * P * N * sizeof(real);
 }
 
+static const EngineOption FORWARD_OPTIONS[] = {ENGINE_OPTION_HVP_CLAMP, {0}};
+
 const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state,
-                               .exact = 1,
+                               .options = FORWARD_OPTIONS, .exact = 1,
                                .formula_bytes = forward_formula_bytes};

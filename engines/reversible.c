@@ -167,6 +167,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         }
         kinds_example_grads(&kd, batch_order_step(&bo, t), y, 1); /* (M vb) . grad l_i */
         kinds_unweigh(&kd);
+        engine_clamp_hvp(be, cfg->opt.hvp_clamp, hu, P);
         if (t == reversible_test_flip) { /* g is device memory: through the backend */
             real gi;
             be->mem.download(&gi, g + P / 2, sizeof gi);
@@ -246,6 +247,8 @@ static double reversible_formula_bytes(long P, int T, int N, const EngineResult 
     return r ? r->infobuf_floor_bytes : 0;
 }
 
+static const EngineOption REVERSIBLE_OPTIONS[] = {ENGINE_OPTION_HVP_CLAMP, {0}};
+
 const EngineOps REVERSIBLE_OPS = {"reversible", reversible_run, reversible_check, NULL,
-                                  .exact = 1, .reverse = 1, .infobuf = 1,
+                                  .options = REVERSIBLE_OPTIONS, .exact = 1, .reverse = 1, .infobuf = 1,
                                   .formula_bytes = reversible_formula_bytes};

@@ -28,7 +28,9 @@ int hpo_init(Hpo *h, const HpoConfig *c, const double *theta0, Schedule *sched, 
     const int N = c->layout->N;
     h->theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
     memcpy(h->theta, theta0, sizeof(double) * (size_t)N);
-    h->w = mem_alloc(MEM_PARAMS, sizeof(real) * (size_t)c->prob->model->nparams);
+    /* where the problem's w0 and data live (a device's memory) */
+    h->w = inner_backend(c->prob)->mem.alloc(MEM_PARAMS,
+                                             sizeof(real) * (size_t)c->prob->model->nparams);
     h->log = calloc((size_t)c->outer_steps + 1, sizeof *h->log);
     HG_CHECK(h->log, "out of memory");
     return 0;
@@ -42,7 +44,8 @@ void hpo_free(Hpo *h)
     }
     free(h->log);
     mem_free(h->theta);
-    mem_free(h->w);
+    if (h->cfg.prob)
+        inner_backend(h->cfg.prob)->mem.free(h->w);
     outer_free(&h->opt);
     memset(h, 0, sizeof *h);
 }
@@ -52,7 +55,7 @@ static int retrain(Hpo *h, HpoStep *e, int want_val, HgErr *err)
 {
     const InnerProblem *p = h->cfg.prob;
     double vl, va;
-    memcpy(h->w, p->w0, sizeof(real) * (size_t)p->model->nparams);
+    inner_backend(p)->mem.copy(h->w, p->w0, sizeof(real) * (size_t)p->model->nparams);
     if (inner_train(p, h->sched, h->w, &vl, &va, err))
         return -1;
     e->retrain_val_acc = va;
@@ -189,6 +192,10 @@ void hpo_run(Hpo *h)
     for (int s = h->nlog; s < S && h->stop == HPO_COMPLETED; s++) {
         HgErr err = {{0}};
         const double t0 = now_s();
+        if (c->resample && c->resample(c->resample_ctx, s, &err)) {
+            fail(h, s, err.msg);
+            break;
+        }
         hyper_unpack(c->layout, h->theta, h->sched);
         HpoStep *e = new_entry(h, s);
         e->grad = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
@@ -224,7 +231,7 @@ void hpo_run(Hpo *h)
         HpoStep *e = new_entry(h, S);
         e->status = HPO_STEP_FINAL;
         hyper_unpack(c->layout, h->theta, h->sched);
-        if (retrain(h, e, 1, &err)) {
+        if ((c->resample && c->resample(c->resample_ctx, S, &err)) || retrain(h, e, 1, &err)) {
             drop_last(h);
             fail(h, S, err.msg);
         } else {

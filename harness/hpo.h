@@ -7,12 +7,18 @@
  * the final evaluation and a failure are handed to HpoConfig.on_step as an
  * HpoStep, in order, and kept in the loop's log.
  *
- * Outer step s: the schedule of theta_s (hyper_unpack), its hypergradient
+ * Outer step s: HpoConfig.resample (when set) makes outer step s's problem
+ * (hgbench hpo --resample: a new batch order, validation split and/or w_0,
+ * problem.h's problem_resample), then the schedule of theta_s (hyper_unpack), its hypergradient
  * g_s and validation loss/accuracy at w_T; with a test set, the schedule is
  * retrained from w_0 (the engines do not return w_T) and evaluated on it;
  * then the outer optimiser's update (outer.h) to theta_{s+1}, its flips and
- * clamps recorded in entry s. best: the entry of highest validation
- * accuracy (the first of equals). patience > 0 stops after that many outer
+ * clamps recorded in entry s; the final evaluation is outer step S's problem.
+ * best: the entry of highest validation accuracy (the first of equals), each
+ * measured on its own outer step's validation set: with a resampled split
+ * these are different samples of the same size, so the best is chosen
+ * through their sampling noise too, as early stopping on a fresh
+ * validation sample does. patience > 0 stops after that many outer
  * steps without a better one; a failed hypergradient or retraining stops the
  * loop (stop HPO_FAILED, the failing step's message kept), never a number.
  *
@@ -21,11 +27,11 @@
  * signs, Adam moments), the best entry and the patience count. All of it
  * follows from theta_0 and the hypergradients g_0 .. g_s, because the
  * update is deterministic and nothing else carries over between outer
- * steps (every inner run starts from the same w_0 and seeds). So the loop
+ * steps (every inner run starts from the same w_0 and seeds, or with
+ * resampling from outer step s's, which follow from s alone). So the loop
  * is restored by replaying outer_step over a log's g_s, checking each
  * logged theta_s bit for bit on the way; the resumed loop then computes
  * exactly what the uninterrupted one would have.
- * Leaves out: repeated seeds per outer step.
  */
 #ifndef HG_HPO_H
 #define HG_HPO_H
@@ -70,9 +76,15 @@ typedef struct HpoConfig {
     OuterConfig outer;
     int outer_steps;              /* S >= 0 */
     int patience;                 /* 0: off */
-    const Dataset *test;          /* NULL: no test evaluation; normalised as prob's */
+    const Dataset *test;          /* NULL: no test evaluation; normalised as prob's,
+                                   * in its backend's memory (problem_place_set) */
     HpoHypergradFn hypergrad;
     void *hypergrad_ctx;
+    /* Sets prob up for outer step s (s = S: the final evaluation) before its
+     * runs: 0, or -1 with err set (the loop stops, failed). NULL: every
+     * outer step runs the same problem. */
+    int (*resample)(void *ctx, int outer, HgErr *err);
+    void *resample_ctx;
     void (*on_step)(void *ctx, const HpoStep *step); /* may be NULL */
     void *ctx;
 } HpoConfig;
@@ -84,7 +96,7 @@ typedef struct Hpo {
     OuterOpt opt;
     double *theta;          /* [N] current */
     Schedule *sched;        /* the caller's: the learned kinds are rewritten */
-    real *w;                /* [P] retraining scratch */
+    real *w;                /* [P] retraining scratch, in the problem's backend memory */
     HpoStep *log;           /* entries 0 .. nlog-1 (outer steps, then the final one) */
     int nlog, best;         /* best: index into log, -1 none */
     HpoStop stop;

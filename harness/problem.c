@@ -34,6 +34,72 @@ uint64_t problem_perturb_seed(const ProblemSpec *s)
     return rng_next(&r);
 }
 
+uint64_t problem_subset_seed(const ProblemSpec *s)
+{
+    Rng r = rng_seed(s->val_seed ^ 0x7375627365740000ULL); /* "subset" */
+    return rng_next(&r);
+}
+
+uint64_t problem_label_noise_seed(const ProblemSpec *s)
+{
+    Rng r = rng_seed(s->val_seed ^ 0x6c6162656c730000ULL); /* "labels" */
+    return rng_next(&r);
+}
+
+/* The training part cut to spec.train_size examples, then its labels
+ * corrupted (problem.h): 0, or PROBLEM_BAD_SPEC naming --train-size. */
+static int shape_train(const ProblemSpec *s, Problem *p, HgErr *err)
+{
+    if (s->train_size > 0 && s->train_size < p->train.n) {
+        if (s->train_size < s->batch) {
+            hg_fail(err, "--train-size %d: fewer than --batch %d examples", s->train_size,
+                    s->batch);
+            return PROBLEM_BAD_SPEC;
+        }
+        Dataset kept, rest;
+        if (dataset_split(&p->train, s->train_size, problem_subset_seed(s), &rest, &kept, err))
+            return -1;
+        dataset_free(&rest);
+        dataset_free(&p->train);
+        p->train = kept;
+    } else if (s->train_size > p->train.n) {
+        hg_fail(err, "--train-size %d: --data %s has %d training examples after holding "
+                "out --val %d", s->train_size, s->data, p->train.n, s->val);
+        return PROBLEM_BAD_SPEC;
+    }
+    if (s->label_noise > 0) {
+        p->label_changed = mem_alloc(MEM_DATA, (size_t)p->train.n);
+        p->labels_changed = label_noise_apply(&p->train, s->label_noise, s->label_noise_mode,
+                                              problem_label_noise_seed(s), p->label_changed);
+    }
+    return 0;
+}
+
+const char *problem_resample_name(int i)
+{
+    static const char *const names[PROBLEM_RESAMPLE_KINDS] = {"batches", "val", "init"};
+    return i >= 0 && i < PROBLEM_RESAMPLE_KINDS ? names[i] : NULL;
+}
+
+uint64_t problem_outer_seed(const ProblemSpec *s, ProblemResample what, int outer)
+{
+    static const uint64_t tag[PROBLEM_RESAMPLE_KINDS] = {
+        0x6261746368657300ULL, 0x76616c0000000000ULL, 0x696e697400000000ULL}; /* the names */
+    int k = 0;
+    while (k < PROBLEM_RESAMPLE_KINDS - 1 && what != 1u << k)
+        k++;
+    HG_CHECK(what == 1u << k, "problem_outer_seed: one kind, not 0x%x", (unsigned)what);
+    const uint64_t base = what == PROBLEM_RESAMPLE_BATCHES ? problem_batch_seed(s)
+                          : what == PROBLEM_RESAMPLE_VAL  ? s->val_seed
+                                                          : s->seed;
+    if (outer == 0)
+        return base;
+    Rng r = rng_seed(base ^ tag[k]); /* splitmix64 seeding mixes the bits */
+    const uint64_t kind_seed = rng_next(&r);
+    r = rng_seed(kind_seed + (uint64_t)outer);
+    return rng_next(&r);
+}
+
 /* w_0 += eps |w_0| d / |d| (problem.h). The direction is drawn twice from one
  * seed (once for |d|, once to apply it) rather than stored: P doubles saved. */
 static void perturb_w0(const ProblemSpec *s, real *w0, long P)
@@ -233,6 +299,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     p->batch_seed = problem_batch_seed(s);
     p->val_seed = s->val_seed;
     p->data_seed = problem_data_seed(s);
+    p->init_seed = s->seed;
     Dataset full;
     int rc = load_full(s, &p->data, p->data_seed, &full, err);
     if (rc)
@@ -253,6 +320,8 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     dataset_free(&full);
     if (rc)
         return -1;
+    if ((rc = shape_train(s, p, err)))
+        return rc;
     p->mean = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
     p->std = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
     dataset_channel_stats(&p->train, p->mean, p->std);
@@ -274,6 +343,7 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
 void problem_reseed(Problem *p, uint64_t seed)
 {
     p->spec.seed = seed;
+    p->init_seed = seed;
     p->spec.batch_seed_given = 0;
     p->batch_seed = problem_batch_seed(&p->spec);
     if (p->model) {
@@ -283,6 +353,68 @@ void problem_reseed(Problem *p, uint64_t seed)
             p->be->mem.upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
     }
     p->inner.batch_seed = p->batch_seed;
+}
+
+/* w_0 from an init seed (and the spec's nudge, drawn from that seed as
+ * problem_reseed does), uploaded where the run reads it. */
+static void init_w0(Problem *p, uint64_t seed)
+{
+    ProblemSpec s = p->spec;
+    s.seed = seed;
+    model_init(p->model, p->w0, s.init, s.init_sigma, seed);
+    perturb_w0(&s, p->w0, p->model->nparams);
+    if (p->dev_w0)
+        p->be->mem.upload(p->dev_w0, p->w0, sizeof(real) * (size_t)p->model->nparams);
+    p->init_seed = seed;
+}
+
+/* dev = host's examples again, into the buffers place_data made */
+static void reupload_set(const Backend *be, const Dataset *host, const Dataset *dev)
+{
+    be->mem.upload(dev->x, host->x, sizeof(real) * (size_t)host->n * (size_t)dataset_dim(host));
+    be->mem.upload(dev->y, host->y, sizeof(int32_t) * (size_t)host->n);
+}
+
+int problem_resample(Problem *p, unsigned what, int outer, HgErr *err)
+{
+    const ProblemSpec *s = &p->spec;
+    if (what & PROBLEM_RESAMPLE_BATCHES) {
+        p->batch_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_BATCHES, outer);
+        p->inner.batch_seed = p->batch_seed;
+    }
+    const uint64_t val_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_VAL, outer);
+    if ((what & PROBLEM_RESAMPLE_VAL) && val_seed != p->val_seed) {
+        if (s->train_size > 0 || s->label_noise > 0) /* drawn with the split */
+            return hg_fail(err, "a new split with --train-size or --label-noise: not made");
+        if (dataset_resplit(&p->train, &p->val, p->val_seed, val_seed, err))
+            return -1;
+        p->val_seed = val_seed;
+        if (p->dev_train.x) {
+            reupload_set(p->be, &p->train, &p->dev_train);
+            reupload_set(p->be, &p->val, &p->dev_val);
+        }
+    }
+    const uint64_t init_seed = problem_outer_seed(s, PROBLEM_RESAMPLE_INIT, outer);
+    if ((what & PROBLEM_RESAMPLE_INIT) && p->model && init_seed != p->init_seed)
+        init_w0(p, init_seed);
+    return 0;
+}
+
+void problem_place_set(const Problem *p, const Dataset *host, Dataset *dev)
+{
+    if (p->be->device_memory)
+        upload_set(p->be, host, dev);
+    else
+        *dev = *host;
+}
+
+void problem_free_set(const Problem *p, Dataset *dev)
+{
+    if (p->be && p->be->device_memory) {
+        p->be->mem.free(dev->x);
+        p->be->mem.free(dev->y);
+    }
+    memset(dev, 0, sizeof *dev);
 }
 
 void problem_free(Problem *p)
@@ -296,6 +428,7 @@ void problem_free(Problem *p)
         p->be->mem.free(p->dev_val.y);
     }
     mem_free(p->w0);
+    mem_free(p->label_changed);
     mem_free(p->mean);
     mem_free(p->std);
     dataset_free(&p->train);

@@ -11,6 +11,17 @@
  *   synthetic    problem_data_seed(spec)         spec.val_seed + 1
  *   w_0 nudge    problem_perturb_seed(spec)      derived from spec.seed (only
  *                                                with spec.perturb_w0 > 0)
+ *   train subset problem_subset_seed(spec)       derived from spec.val_seed (only
+ *                                                with spec.train_size > 0)
+ *   label noise  problem_label_noise_seed(spec)  derived from spec.val_seed (only
+ *                                                with spec.label_noise > 0)
+ * The subset and the label noise belong to the data, like the split: every
+ * init seed sees the same corrupted examples unless --val-seed changes.
+ *   outer step s problem_outer_seed(spec, what, s) hgbench hpo --resample: for
+ *                                                s = 0 the seed above (init,
+ *                                                batch order or val split), for
+ *                                                s > 0 one derived from it, the
+ *                                                kind and s (below)
  * Synthetic data (synthetic[:CxHxW|:D]: 10 Gaussian classes, noise 1) has
  * min(60000, max(batch, steps x batch)) training examples plus val: so it,
  * unlike a data set from files, depends on spec.steps.
@@ -21,6 +32,23 @@
  * |w_0' - w_0| = eps |w_0| up to rounding. It measures how sensitive the
  * hypergradient is to its starting point (a conditioning test, not noise:
  * the same spec gives the same nudge).
+ * Training subset (spec.train_size = n > 0): after the split, n of the
+ * training part's examples, a seeded choice kept in their original order
+ * (dataset_split's: the rest is dropped). Label noise (spec.label_noise = p
+ * > 0, datasets/label_noise.h): then the kept examples' labels corrupted;
+ * Problem.label_changed marks the examples whose label now differs from the
+ * file's. Both before normalisation, whose statistics see only the kept
+ * examples.
+ * Resampling (problem_resample, hgbench hpo --resample): outer step s's
+ * batch order, validation split and/or w_0 from problem_outer_seed; what is
+ * not resampled keeps outer step 0's. A resampled split is another split of
+ * the same examples (train and val together), the same sizes; every split
+ * is normalised by outer step 0's statistics (those of the spec's training
+ * part), so that one normalisation holds for all of them and a test split.
+ * Each outer step's problem follows from the spec and s alone, not from the
+ * steps before it (a resumed run reaches step s directly). s = 0 is the
+ * problem problem_load gives, bit for bit. A training subset or label noise is drawn with
+ * the split, so the split is not resampled with them (refused).
  * Errors name the flag of the field at fault (--data, --model, --device,
  * --val, --batch), so a command can print them as they are.
  * On a device with its own memory (CUDA) the data and w_0 are uploaded
@@ -35,6 +63,7 @@
 
 #include "../common/check.h"
 #include "../datasets/dataset.h"
+#include "../datasets/label_noise.h"
 #include "../models/model.h"
 #include "inner.h"
 
@@ -65,6 +94,9 @@ typedef struct ProblemSpec {
     double init_sigma;    /* INIT_NORMAL only */
     int kahan;            /* compensated weight update (inner.h) */
     double perturb_w0;    /* eps >= 0: w_0 nudged by eps relative (above); 0 = off */
+    int train_size;       /* training examples kept after the split; 0 = all */
+    double label_noise;   /* fraction of training labels corrupted; 0 = off */
+    LabelNoiseMode label_noise_mode;
 } ProblemSpec;
 
 /* lenet on fashion-mnist, cpu, T 100, batch 128, val 10000, seed 0 (batch
@@ -83,6 +115,22 @@ typedef struct ProblemData {
 uint64_t problem_batch_seed(const ProblemSpec *s);
 uint64_t problem_data_seed(const ProblemSpec *s);
 uint64_t problem_perturb_seed(const ProblemSpec *s);
+uint64_t problem_subset_seed(const ProblemSpec *s);
+uint64_t problem_label_noise_seed(const ProblemSpec *s);
+
+/* What each outer step may draw anew (hgbench hpo --resample), as bits. */
+typedef enum ProblemResample {
+    PROBLEM_RESAMPLE_BATCHES = 1, /* the batch order */
+    PROBLEM_RESAMPLE_VAL = 2,     /* the validation split */
+    PROBLEM_RESAMPLE_INIT = 4,    /* w_0 */
+} ProblemResample;
+#define PROBLEM_RESAMPLE_KINDS 3
+/* "batches", "val", "init" for bit i (1 << i), NULL past the last. */
+const char *problem_resample_name(int i);
+/* Outer step s's seed of what (one bit): s = 0 gives the spec's own
+ * (problem_batch_seed, val_seed, seed), s > 0 a seed mixed from that one,
+ * the kind and s. */
+uint64_t problem_outer_seed(const ProblemSpec *s, ProblemResample what, int outer);
 
 /* --data's shape and classes: 0, or -1 naming --data and the valid names. */
 int problem_parse_data(const char *data, ProblemData *out, HgErr *err);
@@ -101,8 +149,12 @@ typedef struct Problem {
     ProblemData data;
     const Backend *be;      /* --device's backend: the model's passes and the
                              * engines' ops run on it */
-    uint64_t batch_seed, val_seed, data_seed; /* as derived */
+    uint64_t batch_seed, val_seed, data_seed; /* as derived; val_seed the split's now */
+    uint64_t init_seed;     /* w_0's now: spec.seed unless resampled */
     Dataset train, val;     /* normalised */
+    uint8_t *label_changed; /* [train.n] 1 where label noise changed the label;
+                             * NULL without label noise */
+    int labels_changed;     /* how many */
     double *mean, *std;     /* [C] the training part's per-channel statistics */
     Model *model;
     real *w0;               /* [P] */
@@ -128,6 +180,19 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err);
  * derived from it (batch_seed_given is cleared): what problem_load gives for
  * the spec with that seed, without reloading. */
 void problem_reseed(Problem *p, uint64_t seed);
+
+/* The problem of outer step s for the kinds in what (ProblemResample bits;
+ * the others stay as they are): the batch seed, the split and/or w_0 from
+ * problem_outer_seed (uploaded again on a device with its own memory). 0, or
+ * -1 (out of memory while splitting) with err set and the split as it was. */
+int problem_resample(Problem *p, unsigned what, int outer, HgErr *err);
+
+/* A set that is not the problem's (a test split, normalised by the caller)
+ * where the problem's runs read it: on a backend with memory of its own a
+ * copy uploaded into *dev, which problem_free_set frees; else *dev = *host
+ * (the same arrays, problem_free_set then does nothing). */
+void problem_place_set(const Problem *p, const Dataset *host, Dataset *dev);
+void problem_free_set(const Problem *p, Dataset *dev);
 
 void problem_free(Problem *p);
 

@@ -4,7 +4,9 @@
  * chosen at random) as its table shows a random outer step, resumed each
  * time from its log, and its final log must equal an uninterrupted run's
  * byte for byte, times and peak RSS aside (theta, losses, accuracies,
- * hypergradients, flips, the outer optimiser's state, best and final).
+ * hypergradients, flips, the outer optimiser's state, best and final), also
+ * with --resample and --hvp-clamp (the resumed steps' problems follow from
+ * their outer step alone).
  * The interrupt points come from a seed printed at the start
  * (HG_RESUME_SEED=N repeats them). Then the refusals: a log that does not
  * match the command, truncated, edited, or missing, refused with exit 2 and
@@ -110,6 +112,8 @@ static const char *const PROBLEMS[] = {
     "--engine bptt --outer sign --learn lr:2,mom:1",
     "--engine forward --outer adam --outer-lr 0.01 --learn lr:1,wd:1",
     "--engine reversible --outer sgd --outer-lr 0.001 --learn lr:3 --patience 2",
+    /* hpo's protocol options: each outer step its own batches, split and w0 */
+    "--engine bptt --outer sign --learn lr:2,mom:1 --resample batches,val,init --hvp-clamp 0.05",
 };
 
 static void problem_args(char *buf, size_t cap, int p, const char *tail)
