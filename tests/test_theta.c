@@ -187,9 +187,7 @@ static void test_learn_refusals(void)
     expect_refused(PROBLEM " --learn lr:1/weight", (const char *[]){"lr/weight", "only wd"}, 2);
     expect_refused(PROBLEM " --learn wd:1/block", (const char *[]){"unknown granularity"}, 1);
     expect_refused(PROBLEM " --learn wd:/layer", (const char *[]){"needs a count"}, 1);
-    expect_refused("hpo --model mlp:8 --data synthetic:12 --steps 6 --batch 4 --val 20 "
-                   "--learn lr:1/layer --outer-steps 1",
-                   (const char *[]){"per run only"}, 1);
+    /* hpo takes the per-layer and per-weight kinds: tests/test_hpo_kinds.c */
 }
 
 int main(int argc, char **argv)
