@@ -85,7 +85,8 @@ TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
 # common/flags.c, in the common layer's archive (tests/test_flags tests it alone).
 GPU_CONV_SRCS := bench/gpu_conv.c
 MODELS_SRCS := bench/bench_models.c bench/load.c bench/ceiling.c
-CLI_SRCS := cli/cli_hypergrad.c cli/hypergrad_flags.c cli/hypergrad_report.c cli/interrupt.c
+CLI_SRCS := cli/cli_hypergrad.c cli/hypergrad_flags.c cli/hypergrad_report.c cli/interrupt.c \
+            cli/theta_file.c
 HGBENCH_SRCS := cli/hgbench.c cli/cli_hpo.c cli/hpo_flags.c cli/hpo_report.c cli/hpo_json.c \
                 cli/hpo_resume.c $(CLI_SRCS)
 ENGINES_BENCH_SRCS := bench/bench_engines.c

@@ -149,6 +149,12 @@ typedef struct BackendLayerOps {
     void (*xent_backward)(const real *p, const int32_t *y, int n, int K, real *dz);
     void (*xent_rop)(const real *p, const real *rz, int n, int K, real *rdz);
     int (*xent_correct)(const real *z, const int32_t *y, int n, int K);
+    /* Per-example loss weights (engines/kinds.h): row i of z [n][K] *= c[i];
+     * out[i] = <p_i, rz_i> - rz_i[y_i], example i's loss along a tangent
+     * (rz: its logits' tangent). NULL on a backend without them: runs with
+     * example weights are refused there. */
+    void (*xent_weigh_rows)(real *z, const real *c, int n, int K);
+    void (*xent_rdot)(const real *p, const int32_t *y, const real *rz, int n, int K, real *out);
     /* Kink clearance (model_kink_clearance) of one relu input x with its
      * tangent rx, and of one maxpool layer's windows: the smallest
      * |x| / |rx|, or gap / closing rate; +inf if none moves. */

@@ -181,6 +181,24 @@ static inline HG_HD void hg_xent_rop_row(const real *p, const real *rz, int K, d
         rdz[k] = (real)(p[k] * (rz[k] - dot) * inv);
 }
 
+/* One row of per-example loss weights: row *= c (the weighted loss's
+ * delta or R-delta, c the example's weight) */
+static inline HG_HD void hg_scale_row(real *row, int K, real c)
+{
+    for (int k = 0; k < K; k++)
+        row[k] *= c;
+}
+
+/* d l / d z . rz for one row: <p, rz> - rz[y] (the example's loss along
+ * the tangent whose logits' tangent is rz) */
+static inline HG_HD real hg_xent_rdot_row(const real *p, const real *rz, int K, int y)
+{
+    double dot = 0;
+    for (int k = 0; k < K; k++)
+        dot += (double)p[k] * rz[k];
+    return (real)(dot - rz[y]);
+}
+
 /* argmax of a row (ties: the lowest index) */
 static inline HG_HD int hg_argmax_row(const real *z, int K)
 {

@@ -246,6 +246,8 @@ static size_t dev_peak(void) { return atomic_load(&peak_bytes); }
     OPV(layer, xent_backward, (const real *p, const int32_t *y, int n, int K, real *dz), (p, y, n, K, dz)) \
     OPV(layer, xent_rop, (const real *p, const real *rz, int n, int K, real *rdz), (p, rz, n, K, rdz)) \
     OPR(layer, int, xent_correct, (const real *z, const int32_t *y, int n, int K), (z, y, n, K)) \
+    OPV(layer, xent_weigh_rows, (real *z, const real *c, int n, int K), (z, c, n, K)) \
+    OPV(layer, xent_rdot, (const real *p, const int32_t *y, const real *rz, int n, int K, real *out), (p, y, rz, n, K, out)) \
     OPR(layer, double, relu_kink, (const real *x, const real *rx, long count), (x, rx, count)) \
     OPR(layer, double, maxpool_kink, (const LayerGeom *L, const int32_t *arg, const real *x, const real *rx, int n), (L, arg, x, rx, n)) \
     OPR(vec, double, dot, (const real *a, const real *b, long n), (a, b, n)) \

@@ -21,6 +21,7 @@
  */
 #include "cli_hpo.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,14 +144,14 @@ static void sign_ranges(HpoRun *H)
 {
     const HpoOptions *ho = H->ho;
     const HyperLayout *h = &H->run.layout;
-    for (int k = 0; k < HYPER_KINDS; k++) {
-        if (!h->K[k])
+    for (int k = 0; k < OUTER_GROUPS; k++) {
+        const long n = outer_group_count(h, k), at = outer_group_offset(h, k);
+        if (!n)
             continue;
         double lo = INFINITY, hi = -INFINITY;
-        for (int j = 0; j < h->K[k]; j++) {
+        for (long j = 0; j < n; j++) {
             double a, b;
-            outer_sign_range(&ho->outer, (HyperKind)k, H->run.theta[h->offset[k] + j],
-                             ho->outer_steps, &a, &b);
+            outer_sign_range(&ho->outer, k, H->run.theta[at + j], ho->outer_steps, &a, &b);
             lo = fmin(lo, a);
             hi = fmax(hi, b);
         }
@@ -158,7 +159,7 @@ static void sign_ranges(HpoRun *H)
         H->range[k][1] = hi;
         if (ho->outer.kind == OUTER_SIGN && ho->outer_steps > 0)
             fprintf(stderr, "hgbench hpo: sign search range of %s: [%g, %g] (initial +- %g x "
-                    "%d outer steps%s)\n", hyper_kind_name(k), lo, hi,
+                    "%d outer steps%s)\n", outer_group_name(k), lo, hi,
                     ho->outer.sign_step[k], ho->outer_steps,
                     ho->outer.bounded ? ", within the bounds" : "");
     }
@@ -180,9 +181,19 @@ static int hpo_command(const HpoOptions *ho)
     Model *sized = problem_model(&spec, &err); /* to size the run before loading */
     HG_CHECK(engine_find(o->engine) && sized, "checked by hpo_parse: %s", err.msg);
     const long P = sized->nparams;
+    HyperBlocks blocks; /* N as hypergrad counts it: layers, weights, examples */
+    const long N = hyper_blocks_of_model(sized, &blocks, &err)
+                       ? -1
+                       : hyper_count(o->K, o->per, blocks.L, P) + o->examples;
     model_free(sized);
-    const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
-    if (ho->outer_steps > 0 && hypergrad_memory_estimate("hpo", o, P, N, &H.estimate, &err)) {
+    if (N < 0 || N > INT_MAX) {
+        fprintf(stderr, "hgbench hpo: refused: --learn %s: %s\n", o->learn,
+                N < 0 ? err.msg : "too many learned values");
+        status = 2;
+        goto done;
+    }
+    if (ho->outer_steps > 0 &&
+        hypergrad_memory_estimate("hpo", o, P, (int)N, &H.estimate, &err)) {
         fprintf(stderr, "hgbench hpo: refused: %s\n", err.msg);
         status = 1;
         goto done;
@@ -197,7 +208,7 @@ static int hpo_command(const HpoOptions *ho)
         goto done;
     }
     const RunSpec rs = hypergrad_run_spec(o); /* the same run hgbench hypergrad makes */
-    if (runner_build(&H.run, &H.pb.inner, &rs, &err)) {
+    if (runner_build(&H.run, &H.pb.inner, &rs, &err) || hypergrad_apply_theta(o, &H.run, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);
         status = 2;
         goto done;

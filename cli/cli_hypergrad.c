@@ -14,6 +14,7 @@
  */
 #include "cli_hypergrad.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "../common/mem.h"
@@ -22,6 +23,7 @@
 #include "../harness/runner.h"
 #include "../io/export.h"
 #include "interrupt.h"
+#include "theta_file.h"
 
 int hypergrad_load_problem(const HypergradOptions *o, Problem *p, int *status, HgErr *err)
 {
@@ -36,7 +38,20 @@ RunSpec hypergrad_run_spec(const HypergradOptions *o)
     RunSpec s = {.engine = engine_find(o->engine), .T = o->steps, .shape = o->schedule,
                  .lr = o->lr, .mom = o->mom, .wd = o->wd, .clamp = o->clamp, .opt = o->opt};
     memcpy(s.K, o->K, sizeof s.K);
+    memcpy(s.per, o->per, sizeof s.per);
+    s.examples = o->examples;
     return s;
+}
+
+int hypergrad_apply_theta(const HypergradOptions *o, Runner *run, HgErr *err)
+{
+    if (!o->theta_file)
+        return 0;
+    if (theta_file_read(o->theta_file, &run->layout, run->theta, err))
+        return -1;
+    hyper_unpack(&run->layout, run->theta, &run->sched);
+    memset(run->windowed, 0, sizeof run->windowed); /* the schedule's means are not used */
+    return 0;
 }
 
 /* The notes of a learned kind whose schedule became its windows' means. */
@@ -91,9 +106,15 @@ static int hypergrad_run(const HypergradOptions *o)
     EngineResult res = {0};
     int have_res = 0;
     double estimate;
-    const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
-    const int est_rc = hypergrad_memory_estimate("hypergrad", o, sized->nparams, N, &estimate,
-                                                 &err);
+    HyperBlocks blocks;
+    const long N = hyper_blocks_of_model(sized, &blocks, &err)
+                       ? -1
+                       : hyper_count(o->K, o->per, blocks.L, sized->nparams) + o->examples;
+    const int est_rc = N < 0 || N > INT_MAX
+                           ? (N < 0 ? -1 : hg_fail(&err, "--learn %s: %ld learned values: too "
+                                                   "many", o->learn, N))
+                           : hypergrad_memory_estimate("hypergrad", o, sized->nparams, (int)N,
+                                                       &estimate, &err);
     model_free(sized);
     if (est_rc) {
         fprintf(stderr, "hgbench hypergrad: refused: %s\n", err.msg);
@@ -107,7 +128,7 @@ static int hypergrad_run(const HypergradOptions *o)
     InnerProblem prob = pb.inner;
     prob.stop = &interrupt_signal;
     const RunSpec rs = hypergrad_run_spec(o);
-    if (runner_build(&run, &prob, &rs, &err)) {
+    if (runner_build(&run, &prob, &rs, &err) || hypergrad_apply_theta(o, &run, &err)) {
         fprintf(stderr, "hgbench hypergrad: %s\n", err.msg);
         status = 2;
         goto done;

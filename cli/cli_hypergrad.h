@@ -33,6 +33,9 @@ typedef struct HypergradOptions {
     int steps, batch, val;
     const char *learn;      /* "lr:1,mom:T", or "none" */
     int K[HYPER_KINDS];     /* resolved from learn and steps */
+    HyperPer per[HYPER_KINDS]; /* and each kind's values per run, layer or weight */
+    const char *theta_file; /* --theta: the learned values to start from; NULL: none */
+    int examples;           /* --example-weights E: loss weights learned on E examples */
     double lr, mom, wd, clamp;
     const char *schedule_name;
     ScheduleShape schedule;
@@ -67,6 +70,10 @@ int hypergrad_parse(int argc, char **argv, HypergradOptions *o, HgErr *err);
 /* The --learn value: "lr:1,mom:T,wd:4" or "none" into K (every kind, 0 if
  * not learned), for T steps; -1 with a message naming the spec. */
 int hypergrad_parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *err);
+/* The same with "kind:K/layer" and "wd:K/weight" (per[k]: HYPER_PER_RUN when
+ * no '/' is given); per NULL refuses them, as hypergrad_parse_learn. */
+int hypergrad_parse_learn_per(const char *spec, int T, int K[HYPER_KINDS],
+                              HyperPer per[HYPER_KINDS], HgErr *err);
 
 /* Every flag with its default. */
 void hypergrad_usage(FILE *f);
@@ -100,6 +107,9 @@ int hypergrad_load_problem(const HypergradOptions *o, Problem *p, int *status, H
  * settings for those engines), into the open object. */
 void hypergrad_json_problem(struct JsonWriter *j, const HypergradOptions *o, const Problem *pb,
                             const HyperLayout *h);
+/* "theta": {"layout": [{kind, per, windows, width, offset, count (, layers,
+ * layer_starts)} per learned kind], "values": [N]}: what --theta reads back. */
+void hypergrad_json_theta(struct JsonWriter *j, const HyperLayout *h, const double *theta);
 /* "machine": host, cpu, cores, pus, memory_bytes. */
 void hypergrad_json_machine(struct JsonWriter *j);
 /* The run builder's spec of the options (harness/runner.h): engine, steps,
@@ -113,6 +123,10 @@ RunSpec hypergrad_run_spec(const HypergradOptions *o);
  * the mean ..." on stderr, for each kind whose schedule the windows changed. */
 void hypergrad_note_windows(const char *cmd, const HypergradOptions *o, const Runner *run,
                             const char *what);
+/* --theta: the run's theta read from o->theta_file (cli/theta_file.h) and
+ * its schedule set from it; nothing without --theta. -1 with a message
+ * naming the file (exit status 2). */
+int hypergrad_apply_theta(const HypergradOptions *o, Runner *run, HgErr *err);
 /* The summary of a finished run, to out. */
 void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem *pb,
                              const Runner *run, const EngineResult *r);

@@ -70,38 +70,38 @@ void hpo_usage(FILE *f)
 }
 
 /* "lr:0.02,wd:1e-4" into steps (kinds not given keep their value). */
-static int parse_sign_step(const char *spec, double steps[HYPER_KINDS], HgErr *err)
+static int parse_sign_step(const char *spec, double steps[OUTER_GROUPS], HgErr *err)
 {
-    int seen[HYPER_KINDS] = {0};
+    int seen[OUTER_GROUPS] = {0};
     if (!*spec)
         return hg_fail(err, "--sign-step '': empty (e.g. --sign-step lr:0.02)");
     for (const char *p = spec;;) {
         const size_t len = strcspn(p, ","), klen = strcspn(p, ":,");
         int kind = -1;
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (strlen(hyper_kind_name(k)) == klen && !strncmp(p, hyper_kind_name(k), klen))
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            if (strlen(outer_group_name(k)) == klen && !strncmp(p, outer_group_name(k), klen))
                 kind = k;
         if (klen == len)
             return hg_fail(err, "--sign-step '%s': '%.*s' needs a value, as lr:0.02", spec,
                            (int)len, p);
         if (kind < 0)
-            return hg_fail(err, "--sign-step '%s': unknown kind '%.*s' (valid: lr, mom, wd)",
+            return hg_fail(err, "--sign-step '%s': unknown kind '%.*s' (valid: lr, mom, wd, ex)",
                            spec, (int)klen, p);
         if (seen[kind]++)
             return hg_fail(err, "--sign-step '%s': %s is given twice", spec,
-                           hyper_kind_name(kind));
+                           outer_group_name(kind));
         char value[64], flag[32];
         const size_t vlen = len - klen - 1;
         if (vlen >= sizeof value)
             return hg_fail(err, "--sign-step '%s': value too long", spec);
         memcpy(value, p + klen + 1, vlen);
         value[vlen] = '\0';
-        snprintf(flag, sizeof flag, "--sign-step %s:", hyper_kind_name(kind));
+        snprintf(flag, sizeof flag, "--sign-step %s:", outer_group_name(kind));
         if (flags_parse_real(flag, value, 0, INFINITY, 0, &steps[kind], err))
             return -1;
         if (!(steps[kind] > 0))
             return hg_fail(err, "--sign-step '%s': the %s step must be > 0", spec,
-                           hyper_kind_name(kind));
+                           outer_group_name(kind));
         p += len;
         if (!*p)
             return 0;
@@ -195,7 +195,9 @@ static FlagTable hpo_flags(HpoOptions *o, int given[H_COUNT])
         {"--outer-lr", "X", "0.01", "sgd and adam: outer learning rate, > 0", FLAG_FUNC,
          .target = &o->outer.lr, .parse = set_outer_lr, .given = &given[H_OUTER_LR]},
         {"--sign-step", "LIST", "lr:0.02,mom:0.05,wd:0.0001",
-         "sign: initial step per kind, kind:X comma-separated, kinds lr, mom, wd; each > 0",
+         "sign: initial step per kind, kind:X comma-separated, kinds lr, mom, wd, ex (the "
+         "example weights' gamma, 0.5 unless given); each > 0; the same step for each entry "
+         "of a kind learned per layer or weight",
          FLAG_FUNC, .target = o->outer.sign_step, .parse = set_sign_step,
          .given = &given[H_SIGN_STEP]},
         {"--sign-decay", "X", "0.5",
@@ -242,7 +244,7 @@ static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
 {
     const HypergradOptions *p = &o->prob;
     const OuterKind kind = o->outer.kind;
-    const int N = p->K[HYPER_LR] + p->K[HYPER_MOM] + p->K[HYPER_WD];
+    const int N = p->K[HYPER_LR] + p->K[HYPER_MOM] + p->K[HYPER_WD] + p->examples;
     if ((given[H_SIGN_STEP] || given[H_SIGN_DECAY]) && kind != OUTER_SIGN)
         return hg_fail(err, "--%s: only for --outer sign (--outer %s)",
                        given[H_SIGN_STEP] ? "sign-step" : "sign-decay", outer_kind_name(kind));
@@ -273,8 +275,8 @@ static int check_hpo(HpoOptions *o, const int given[H_COUNT], HgErr *err)
                        "that was logged", moving);
     HyperLayout h;
     OuterOpt opt;
-    if (hyper_layout_init(&h, p->steps, p->K, err))
-        return -1;
+    if (hyper_layout_init(&h, p->steps, p->K, err) || hyper_layout_examples(&h, p->examples, err))
+        return -1; /* per layer or weight: the same groups, wider (outer.h) */
     if (outer_init(&opt, &o->outer, &h, err)) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);

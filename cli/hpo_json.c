@@ -15,9 +15,10 @@
 static void json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
 {
     json_object_begin(j, 0);
-    for (int k = 0; k < HYPER_KINDS; k++)
-        if (h->K[k]) {
-            json_field_doubles(j, hyper_kind_name(k), theta + h->offset[k], h->K[k]);
+    for (int k = 0; k < OUTER_GROUPS; k++) /* per layer or weight: K x width, window-major */
+        if (outer_group_count(h, k)) {
+            json_field_doubles(j, outer_group_name(k), theta + outer_group_offset(h, k),
+                               outer_group_count(h, k));
         }
     json_object_end(j);
 }
@@ -77,17 +78,17 @@ void hpo_report_json_header(JsonWriter *j, const HpoRun *H)
     if (c->kind == OUTER_SIGN) {
         json_key(j, "sign_step");
         json_object_begin(j, 1);
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k]) {
-                json_field_double(j, hyper_kind_name(k), c->sign_step[k]);
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            if (outer_group_count(h, k)) {
+                json_field_double(j, outer_group_name(k), c->sign_step[k]);
             }
         json_object_end(j);
         json_field_double(j, "sign_decay", c->sign_decay);
         json_key(j, "search_range");
         json_object_begin(j, 1);
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k]) {
-                json_field_doubles(j, hyper_kind_name(k), H->range[k], 2);
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            if (outer_group_count(h, k)) {
+                json_field_doubles(j, outer_group_name(k), H->range[k], 2);
             }
         json_object_end(j);
     } else {
@@ -104,10 +105,11 @@ void hpo_report_json_header(JsonWriter *j, const HpoRun *H)
     json_key(j, "bounds"); /* [lo, hi] per kind, null for no upper bound */
     if (c->bounded) {
         json_object_begin(j, 1);
-        for (int k = 0; k < HYPER_KINDS; k++) {
+        for (int k = 0; k < (h->E ? OUTER_GROUPS : HYPER_KINDS); k++) {
             double lo, hi;
-            outer_bounds((HyperKind)k, &lo, &hi);
-            json_field_doubles(j, hyper_kind_name(k), (double[]){lo, isinf(hi) ? NAN : hi}, 2);
+            outer_bounds(k, &lo, &hi);
+            json_field_doubles(j, outer_group_name(k),
+                               (double[]){isinf(lo) ? NAN : lo, isinf(hi) ? NAN : hi}, 2);
         }
         json_object_end(j);
     } else {

@@ -89,7 +89,10 @@ void hpo_report_header(const HpoRun *H)
     printf("# learned:");
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k])
-            printf(" %s:%d", hyper_kind_name(k), h->K[k]);
+            printf(" %s:%d%s%s", hyper_kind_name(k), h->K[k], h->per[k] ? "/" : "",
+                   h->per[k] ? hyper_per_name(h->per[k]) : "");
+    if (h->E)
+        printf(" ex:%d (example weights)", h->E);
     printf("%s (N = %d)", h->N ? "" : " none", h->N);
     const char *sep = "; engine options"; /* as the engine declares them, with their values */
     for (const EngineOption *x = H->run.engine->options; x && x->flag; x++, sep = ",") {
@@ -100,13 +103,13 @@ void hpo_report_header(const HpoRun *H)
     printf("\n# outer: %s, %d outer steps", outer_kind_name(c->kind), ho->outer_steps);
     if (c->kind == OUTER_SIGN) {
         printf("; initial steps");
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k])
-                printf(" %s %g", hyper_kind_name(k), c->sign_step[k]);
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            if (outer_group_count(h, k))
+                printf(" %s %g", outer_group_name(k), c->sign_step[k]);
         printf(", x %g on each sign flip; search range", c->sign_decay);
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k])
-                printf(" %s [%g, %g]", hyper_kind_name(k), H->range[k][0], H->range[k][1]);
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            if (outer_group_count(h, k))
+                printf(" %s [%g, %g]", outer_group_name(k), H->range[k][0], H->range[k][1]);
         printf(" (initial +- step x outer steps at most)");
     } else {
         printf("; outer learning rate %g", c->lr);
@@ -115,10 +118,11 @@ void hpo_report_header(const HpoRun *H)
         if (c->kind == OUTER_ADAM)
             printf(", beta1 %g, beta2 %g, eps %g", c->beta1, c->beta2, c->eps);
     }
-    printf("\n# bounds: %s\n", c->bounded ? "on: after each update lr >= 0, 0 <= mom <= 0.999, "
-                                            "wd >= 0; values outside are clamped (column "
-                                            "clamped counts them)"
-                                          : "off");
+    printf("\n# bounds: %s%s\n", c->bounded ? "on: after each update lr >= 0, 0 <= mom <= 0.999, "
+                                              "wd >= 0; values outside are clamped (column "
+                                              "clamped counts them)"
+                                            : "off",
+           h->E ? "; the example weights' gamma unbounded" : "");
     if (ho->patience)
         printf("# patience: stop after %d outer steps without a better validation accuracy\n",
                ho->patience);
@@ -131,10 +135,10 @@ void hpo_report_header(const HpoRun *H)
     printf("# time_s: wall time of the outer step (engine%s, update)\n",
            ho->test ? ", retraining and test evaluation" : "");
     printf("# columns: outer val_loss val_acc test_acc hg_norm time_s flips clamped");
-    for (int k = 0; k < HYPER_KINDS; k++)
-        if (h->K[k])
-            printf(" %s_mean %s_min %s_max", hyper_kind_name(k), hyper_kind_name(k),
-                   hyper_kind_name(k));
+    for (int k = 0; k < OUTER_GROUPS; k++)
+        if (outer_group_count(h, k))
+            printf(" %s_mean %s_min %s_max", outer_group_name(k), outer_group_name(k),
+                   outer_group_name(k));
     printf(" status\n");
     fflush(stdout);
 }
@@ -152,17 +156,18 @@ void hpo_report_row(const HpoRun *H, const HpoStep *e)
     }
     printf("%5d %10.6f %8.4f %8s %11s %8.3f %5s %7s", e->outer, e->val_loss, e->val_acc, test,
            hg, e->time_s, flips, clamped);
-    for (int k = 0; k < HYPER_KINDS; k++) {
-        if (!h->K[k])
+    for (int k = 0; k < OUTER_GROUPS; k++) {
+        const long n = outer_group_count(h, k);
+        if (!n)
             continue;
-        const double *x = e->theta + h->offset[k];
+        const double *x = e->theta + outer_group_offset(h, k);
         double sum = 0, lo = INFINITY, hi = -INFINITY;
-        for (int j = 0; j < h->K[k]; j++) {
+        for (long j = 0; j < n; j++) {
             sum += x[j];
             lo = fmin(lo, x[j]);
             hi = fmax(hi, x[j]);
         }
-        printf(" %11.5g %11.5g %11.5g", sum / h->K[k], lo, hi);
+        printf(" %11.5g %11.5g %11.5g", sum / n, lo, hi);
     }
     printf(" %s\n", hpo_step_has_grad(e) ? "ok" : "final");
     fflush(stdout);

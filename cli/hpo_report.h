@@ -18,7 +18,7 @@ typedef struct HpoRun {
     Dataset dev_test;    /* test where the runs read it (problem_place_set) */
     Runner run;          /* layout, schedule (learned kinds from theta), engine
                           * config: the run builder's (harness/runner.h) */
-    double range[HYPER_KINDS][2]; /* sign: search range per learned kind */
+    double range[OUTER_GROUPS][2]; /* sign: search range per learned kind (and ex) */
     Hpo loop;            /* the outer loop and its log (harness/hpo.h) */
     Progress pg;
     double estimate;

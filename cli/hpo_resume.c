@@ -19,9 +19,10 @@ static void write_kinds(JsonWriter *j, const char *key, const HyperLayout *h, co
 {
     json_key(j, key);
     json_object_begin(j, 0);
-    for (int k = 0; k < HYPER_KINDS; k++)
-        if (h->K[k]) {
-            json_field_doubles(j, hyper_kind_name(k), x + h->offset[k], h->K[k]);
+    for (int k = 0; k < OUTER_GROUPS; k++) /* per layer or weight: K x width, window-major */
+        if (outer_group_count(h, k)) {
+            json_field_doubles(j, outer_group_name(k), x + outer_group_offset(h, k),
+                               outer_group_count(h, k));
         }
     json_object_end(j);
 }
@@ -142,26 +143,26 @@ static int get_kinds(const json_t *parent, const char *key, const char *where,
     const json_t *a;
     json_object_foreach((json_t *)obj, name, a) {
         int learned = 0;
-        for (int k = 0; k < HYPER_KINDS; k++)
-            learned |= h->K[k] && !strcmp(name, hyper_kind_name(k));
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            learned |= outer_group_count(h, k) && !strcmp(name, outer_group_name(k));
         if (!learned)
             return hg_fail(err, "%s.%s.%s: not a learned kind of this command", where, key,
                            name);
     }
-    for (int k = 0; k < HYPER_KINDS; k++) {
-        if (!h->K[k])
+    for (int k = 0; k < OUTER_GROUPS; k++) {
+        const long n = outer_group_count(h, k), at = outer_group_offset(h, k);
+        const char *kn = outer_group_name(k);
+        if (!n)
             continue;
-        a = json_object_get(obj, hyper_kind_name(k));
-        if (!json_is_array(a) || json_array_size(a) != (size_t)h->K[k])
-            return hg_fail(err, "%s.%s.%s: must be an array of %d numbers (the learned "
-                           "values of %s)", where, key, hyper_kind_name(k), h->K[k],
-                           hyper_kind_name(k));
-        for (int j = 0; j < h->K[k]; j++) {
+        a = json_object_get(obj, kn);
+        if (!json_is_array(a) || json_array_size(a) != (size_t)n)
+            return hg_fail(err, "%s.%s.%s: must be an array of %ld numbers (the learned "
+                           "values of %s)", where, key, kn, n, kn);
+        for (long j = 0; j < n; j++) {
             const json_t *x = json_array_get(a, (size_t)j);
             if (!json_is_number(x) || !isfinite(json_number_value(x)))
-                return hg_fail(err, "%s.%s.%s[%d]: not a finite number", where, key,
-                               hyper_kind_name(k), j);
-            out[h->offset[k] + j] = json_number_value(x);
+                return hg_fail(err, "%s.%s.%s[%ld]: not a finite number", where, key, kn, j);
+            out[at + j] = json_number_value(x);
         }
     }
     return 0;

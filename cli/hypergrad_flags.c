@@ -105,9 +105,21 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "validation examples, held out of the train split by --val-seed; must leave at least "
          "--batch for training", FLAG_INT, .target = &o->val, .lo = 1, .hi = MAX_VAL},
         {"--learn", "LIST", "lr:1",
-         "what is learned: kind:K, comma-separated, kinds lr, mom, wd; K shared values per "
-         "kind, an integer in 1..T or the letter T (one per step); or none", FLAG_STRING,
+         "what is learned: kind:K[/layer|/weight], comma-separated, kinds lr, mom, wd; K "
+         "shared values per kind, an integer in 1..T or the letter T (one per step); /layer: "
+         "K values for each parameterised layer, /weight (wd only): K values for each weight "
+         "(N = K P); or none", FLAG_STRING,
          .target = &o->learn},
+        {"--example-weights", "E", "0",
+         "learn a weight sigmoid(gamma_i) on the loss of each of training examples 0..E-1 "
+         "(the batch loss is (1/B) sum c_i l_i; others weigh 1), gamma starting at 0 (weight "
+         "1/2) unless --theta says; 0 = none", FLAG_INT, .target = &o->examples, .lo = 0,
+         .hi = 100000000},
+        {"--theta", "FILE", "none",
+         "start every learned value from FILE: a --json record of hgbench hypergrad (its "
+         "theta: layout and values; the layout must be this run's) or a .npy of N values in "
+         "that layout; the schedule's values are then not used for learned kinds",
+         FLAG_STRING, .target = &o->theta_file},
         {"--lr", "X", "0.1", "initial learning rate, >= 0", FLAG_REAL, .target = &o->lr,
          .lo = 0, .hi = INFINITY},
         {"--mom", "X", "0.9", "initial momentum, in [0, 1]", FLAG_REAL, .target = &o->mom,
@@ -236,8 +248,33 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
 
 int hypergrad_parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *err)
 {
-    for (int k = 0; k < HYPER_KINDS; k++)
+    return hypergrad_parse_learn_per(spec, T, K, NULL, err);
+}
+
+/* "layer" or "weight" after a '/' of an item of --learn: per into *per. */
+static int parse_per(const char *spec, HyperKind kind, const char *s, size_t len, HyperPer *per,
+                     HgErr *err)
+{
+    for (int q = 0; q < HYPER_PERS; q++)
+        if (strlen(hyper_per_name(q)) == len && !strncmp(s, hyper_per_name(q), len)) {
+            *per = q;
+            if (q == HYPER_PER_WEIGHT && kind != HYPER_WD)
+                return hg_fail(err, "--learn '%s': %s/weight: only wd is learned per weight "
+                               "(lr and mom per layer at most)", spec, hyper_kind_name(kind));
+            return 0;
+        }
+    return hg_fail(err, "--learn '%s': %s/%.*s: unknown granularity (valid: run, layer, weight)",
+                   spec, hyper_kind_name(kind), (int)len, s);
+}
+
+int hypergrad_parse_learn_per(const char *spec, int T, int K[HYPER_KINDS],
+                              HyperPer per[HYPER_KINDS], HgErr *err)
+{
+    for (int k = 0; k < HYPER_KINDS; k++) {
         K[k] = 0;
+        if (per)
+            per[k] = HYPER_PER_RUN;
+    }
     if (!strcmp(spec, "none"))
         return 0;
     if (!*spec)
@@ -257,12 +294,25 @@ int hypergrad_parse_learn(const char *spec, int T, int K[HYPER_KINDS], HgErr *er
                            (int)klen, p);
         if (K[kind])
             return hg_fail(err, "--learn '%s': %s is given twice", spec, hyper_kind_name(kind));
+        /* kind:K or kind:K/per */
+        const char *cnt = p + klen + 1;
+        size_t clen = len - klen - 1;
+        const char *slash = memchr(cnt, '/', clen);
+        if (slash) {
+            HyperPer q = HYPER_PER_RUN;
+            if (!per)
+                return hg_fail(err, "--learn '%s': %s: values per layer or weight are not "
+                               "taken here (per run only)", spec, hyper_kind_name(kind));
+            if (parse_per(spec, kind, slash + 1, clen - (size_t)(slash + 1 - cnt), &q, err))
+                return -1;
+            per[kind] = q;
+            clen = (size_t)(slash - cnt);
+        }
         char count[32];
-        const size_t clen = len - klen - 1;
         if (clen == 0 || clen >= sizeof count)
             return hg_fail(err, "--learn '%s': %s needs a count, as %s:1 or %s:T", spec,
                            hyper_kind_name(kind), hyper_kind_name(kind), hyper_kind_name(kind));
-        memcpy(count, p + klen + 1, clen);
+        memcpy(count, cnt, clen);
         count[clen] = '\0';
         if (!strcmp(count, "T")) {
             K[kind] = T;
@@ -335,12 +385,19 @@ static int check_options(HypergradOptions *o, const int given[GIVEN_COUNT], HgEr
     o->input = pd.input;
     o->classes = pd.classes;
     o->synthetic = pd.synthetic;
-    if (hypergrad_parse_learn(o->learn, o->steps, o->K, err))
+    if (hypergrad_parse_learn_per(o->learn, o->steps, o->K, o->per, err))
         return -1;
     const int N = o->K[HYPER_LR] + o->K[HYPER_MOM] + o->K[HYPER_WD];
     /* what the engine cannot do, in its own words (engine.h) */
-    const EngineOptions eo = {.T = o->steps, .N = N, .kahan = o->kahan, .opt = o->opt,
-                              .asked = engine_options_given(given + F_COUNT)};
+    EngineOptions eo = {.T = o->steps, .N = N, .kahan = o->kahan, .opt = o->opt,
+                        .asked = engine_options_given(given + F_COUNT)};
+    for (int k = 0; k < HYPER_KINDS; k++)
+        eo.per[k] = o->K[k] ? o->per[k] : HYPER_PER_RUN;
+    eo.E = o->examples;
+    eo.N += o->examples;
+    if (o->examples && o->export_dir)
+        return hg_fail(err, "--export with --example-weights: the exported problem does not "
+                       "hold the example weights yet");
     const EngineOps *ops = engine_find(o->engine);
     if (ops->check && ops->check(&eo, err))
         return -1;

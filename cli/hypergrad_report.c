@@ -11,6 +11,7 @@
 #include "../engines/engine.h"
 #include "../harness/runner.h"
 #include "../io/atomic_file.h"
+#include "../io/export.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
 
@@ -35,7 +36,8 @@ int hypergrad_memory_estimate(const char *cmd, const HypergradOptions *o, long P
     const EngineOps *ops = engine_find(o->engine);
     EngineState st;
     const RunSpec spec = hypergrad_run_spec(o);
-    const EngineOptions eo = runner_options(&spec, o->kahan);
+    EngineOptions eo = runner_options(&spec, o->kahan);
+    eo.N = N; /* with the kinds per layer or weight counted (hyper_count) */
     const int rc = engine_check_state(ops, P, &eo, o->clamp > 0, &st, err);
     *estimate = st.bytes;
     if (st.bytes > 0) {
@@ -60,8 +62,10 @@ static void learn_string(const HyperLayout *h, char *buf, size_t cap)
     buf[0] = '\0';
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k] && len < cap)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s:%d", len ? "," : "",
-                                    hyper_kind_name(k), h->K[k]);
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s:%d%s%s", len ? "," : "",
+                                    hyper_kind_name(k), h->K[k],
+                                    h->per[k] != HYPER_PER_RUN ? "/" : "",
+                                    h->per[k] != HYPER_PER_RUN ? hyper_per_name(h->per[k]) : "");
     if (!len)
         snprintf(buf, cap, "none");
 }
@@ -72,7 +76,7 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     const Model *m = pb->model;
     const Dataset *train = &pb->train, *val = &pb->val;
     const HyperLayout *h = &run->layout;
-    char learn[64], b[32], desc[256];
+    char learn[96], b[32], desc[256];
     learn_string(h, learn, sizeof learn);
     fprintf(out, "engine      %s%s\n", o->engine,
             engine_describe(run->engine, &o->opt, r, desc, sizeof desc));
@@ -101,14 +105,22 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     for (int k = 0; k < HYPER_KINDS; k++) {
         if (!h->K[k])
             continue;
-        fprintf(out, "%s%s [%d]:", lead, hyper_kind_name(k), h->K[k]);
-        const int show = h->K[k] <= 8 ? h->K[k] : 6;
-        for (int i = 0; i < show; i++)
+        const long n = (long)h->K[k] * h->width[k];
+        fprintf(out, "%s%s [%ld]:", lead, hyper_kind_name(k), n);
+        const long show = n <= 8 ? n : 6;
+        for (long i = 0; i < show; i++)
             fprintf(out, " %.6g", r->hypergrad[h->offset[k] + i]);
-        if (show < h->K[k])
-            fprintf(out, " ... (all %d in --json)", h->K[k]);
+        if (show < n)
+            fprintf(out, " ... (all %ld in --json)", n);
         fprintf(out, "\n");
         lead = "            ";
+    }
+    if (h->E) {
+        const int show = h->E <= 8 ? h->E : 6;
+        fprintf(out, "%sex [%d]:", lead, h->E);
+        for (int i = 0; i < show; i++)
+            fprintf(out, " %.6g", r->hypergrad[h->ex_offset + i]);
+        fprintf(out, "%s\n", show < h->E ? " ... (all in --json)" : "");
     }
     if (!h->N)
         fprintf(out, "hypergrad   (nothing learned)\n");
@@ -230,6 +242,14 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Prob
             json_field_int(j, hyper_kind_name(k), h->K[k]);
         }
     json_object_end(j);
+    if (hyper_layout_vector(h)) { /* only then: other records keep their bytes */
+        json_key(j, "learn_per");
+        json_object_begin(j, 1);
+        for (int k = 0; k < HYPER_KINDS; k++)
+            if (h->K[k])
+                json_field_string(j, hyper_kind_name(k), hyper_per_name(h->per[k]));
+        json_object_end(j);
+    }
     /* the engine's options, as it declares them */
     const EngineOps *ops = engine_find(o->engine);
     for (const EngineOption *x = ops->options; x && x->flag; x++) {
@@ -241,6 +261,15 @@ void hypergrad_json_problem(JsonWriter *j, const HypergradOptions *o, const Prob
         else
             json_field_double(j, x->json, v);
     }
+}
+
+void hypergrad_json_theta(JsonWriter *j, const HyperLayout *h, const double *theta)
+{
+    json_key(j, "theta");
+    json_object_begin(j, 0);
+    export_json_theta_layout(j, "layout", h);
+    json_field_doubles(j, "values", theta, h->N);
+    json_object_end(j);
 }
 
 void hypergrad_json_machine(JsonWriter *j)
@@ -277,14 +306,18 @@ int hypergrad_write_json(const HypergradOptions *o, const Problem *pb, const Run
         json_field_string(j, "conv_picks", picks);
     }
     hypergrad_json_problem(j, o, pb, h);
+    hypergrad_json_theta(j, h, run->theta);
     json_field_double(j, "val_loss", r->val_loss);
     json_field_double(j, "val_acc", r->val_acc);
     json_key(j, "hypergrad");
     json_object_begin(j, 0);
     for (int k = 0; k < HYPER_KINDS; k++)
         if (h->K[k]) {
-            json_field_doubles(j, hyper_kind_name(k), r->hypergrad + h->offset[k], h->K[k]);
+            json_field_doubles(j, hyper_kind_name(k), r->hypergrad + h->offset[k],
+                               (long)h->K[k] * h->width[k]);
         }
+    if (h->E) /* d f / d gamma of the example weights */
+        json_field_doubles(j, "ex", r->hypergrad + h->ex_offset, h->E);
     json_object_end(j);
     json_key(j, "per_step");
     if (per_step_kinds(h, r)) {

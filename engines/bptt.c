@@ -13,11 +13,14 @@
  * run's trajectory differentiated in float64 separates the rounding of the
  * run from that of the reverse pass. The hook sees host memory: on a device
  * backend the trajectory is staged through host copies (below).
+ * Kinds learned per layer or per weight take the per-parameter path of
+ * kinds.h (its header: the same recursion with a_t, m_t, l_t vectors).
  */
 #include <stddef.h>
 #include <stdio.h>
 
 #include "engine.h"
+#include "kinds.h"
 
 size_t bptt_trajectory_bytes(long P, int T, int clamp)
 {
@@ -145,6 +148,10 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     double *per[HYPER_KINDS] = {0};
     const TrajectoryHook *hook = cfg->trajectory;
     int rc = mem_failures() != fails ? mem_oom_error(err, "bptt") : 0;
+    const int kv = hyper_layout_vector(cfg->layout); /* the per-parameter path */
+    Kinds kd = {0};
+    if (rc == 0 && kv)
+        rc = kinds_init(&kd, cfg, out->hypergrad, err);
     if (rc == 0)
         be->mem.copy(w, p->w0, bytes);
 
@@ -159,7 +166,9 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             break;
         be->mem.copy(W + (long)t * P, w, bytes);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t)); /* example weights (kv only) */
         model_loss_grad(p->model, w, x, y, p->batch, g);
+        kinds_unweigh(&kd);
         if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "bptt: inner run diverged: non-finite gradient at step %d", t);
             break;
@@ -167,7 +176,10 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         be->vec.clamp(g, P, s->clamp, mask);
         if (clamp) /* mask bits, for the reverse pass */
             be->vec.mask_pack(mask, P, M + t * words);
-        be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
+        if (kv)
+            kinds_sgd_step(&kd, t, w, v, comp, g);
+        else
+            be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
         inner_round(p, t, w, v); /* --round-noise: stored rounded, identity in reverse */
         be->mem.copy(V + (long)t * P, v, bytes);
     }
@@ -181,7 +193,7 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
 
-    for (int k = 0; k < HYPER_KINDS; k++)
+    for (int k = 0; k < HYPER_KINDS && !kv; k++)
         if (cfg->layout->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     const int stop = cfg->opt.truncate > 0 && cfg->opt.truncate < T ? T - cfg->opt.truncate : 0;
@@ -191,7 +203,15 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
             break;
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const real *wt = W + (long)t * P, *vt1 = V + (long)t * P;
-        be->vec.axpy(vb, -a, wb, P);
+        if (kv) {
+            kinds_adjoint_lr(&kd, t, wb, vb);
+            kinds_accumulate(&kd, HYPER_LR, t, wb, vt1, -1, 0);
+            if (t > 0) /* v_0 = 0 */
+                kinds_accumulate(&kd, HYPER_MOM, t, vb, V + (long)(t - 1) * P, 1, 0);
+            kinds_accumulate(&kd, HYPER_WD, t, vb, wt, 1, 0);
+        } else {
+            be->vec.axpy(vb, -a, wb, P);
+        }
         if (per[HYPER_LR])
             per[HYPER_LR][t] = -be->vec.dot(wb, vt1, P);
         if (per[HYPER_MOM]) /* v_0 = 0 */
@@ -203,15 +223,24 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         else
             be->mem.copy(u, vb, bytes);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t));
         model_hvp(p->model, wt, x, y, p->batch, u, hu);
+        kinds_example_grads(&kd, batch_order_step(&bo, t), y, 1); /* u . grad l_i */
+        kinds_unweigh(&kd);
         engine_clamp_hvp(be, cfg->opt.hvp_clamp, hu, P);
-        be->vec.sgd_adjoint(wb, vb, hu, P, l, m);
+        if (kv)
+            kinds_adjoint(&kd, t, wb, vb, hu);
+        else
+            be->vec.sgd_adjoint(wb, vb, hu, P, l, m);
         if (!be->vec.all_finite(wb, P))
             rc = hg_fail(err, "bptt: reverse pass diverged at step %d", t);
     }
     engine_phase(out, ENGINE_PHASE_NONE);
-    if (rc == 0)
+    if (rc == 0 && kv)
+        kinds_finish(&kd);
+    else if (rc == 0)
         hyper_sum_windows(cfg->layout, per, out->hypergrad);
+    kinds_free(&kd);
 
     real *const bufs[] = {W, V, w, v, g, mask, wb, vb, u, hu, comp, x};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "kinds.h"
 
 /* ---- the binomial schedule (pure arithmetic, exported for the tests) ---- */
 
@@ -109,6 +110,8 @@ typedef struct Run {
     real *g, *mask, *wb, *vb, *u, *hu;
     uint64_t *bits, *no_bits; /* one step's mask bits; a zero word run to clear them */
     double *per[HYPER_KINDS];
+    int kv;           /* kinds per layer or weight: the per-parameter path */
+    Kinds kd;
 } Run;
 
 static int state_alloc(Run *r, State *st, MemTag tag)
@@ -142,14 +145,19 @@ static void step(Run *r, State *st, int t)
     if ((r->rc = engine_interrupted(r->cfg, "checkpoint", t, r->err)))
         return;
     inner_batch(r->p, &r->bo, t, r->x, r->y);
+    kinds_weigh(&r->kd, batch_order_step(&r->bo, t)); /* example weights (kv only) */
     model_loss_grad(r->p->model, st->w, r->x, r->y, r->p->batch, r->g);
+    kinds_unweigh(&r->kd);
     if (!r->be->vec.all_finite(r->g, r->P)) {
         r->rc = hg_fail(r->err, "checkpoint: inner run diverged: non-finite gradient at step %d",
                         t);
         return;
     }
     r->be->vec.clamp(r->g, r->P, s->clamp, r->mask);
-    r->be->vec.sgd_step(st->w, st->v, st->comp, r->g, r->P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
+    if (r->kv)
+        kinds_sgd_step(&r->kd, t, st->w, st->v, st->comp, r->g);
+    else
+        r->be->vec.sgd_step(st->w, st->v, st->comp, r->g, r->P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
                     s->v[HYPER_WD][t]);
     inner_round(r->p, t, st->w, st->v); /* --round-noise: the same bits when recomputed */
 }
@@ -188,7 +196,15 @@ static void reverse_step(Run *r, int t)
     }
     const double a = r->s->v[HYPER_LR][t], m = r->s->v[HYPER_MOM][t], l = r->s->v[HYPER_WD][t];
     engine_phase(r->out, ENGINE_PHASE_HYPERGRAD);
-    be->vec.axpy(r->vb, -a, r->wb, P);
+    if (r->kv) {
+        kinds_adjoint_lr(&r->kd, t, r->wb, r->vb);
+        kinds_accumulate(&r->kd, HYPER_LR, t, r->wb, r->next.v, -1, 0);
+        if (t > 0) /* v_0 = 0 */
+            kinds_accumulate(&r->kd, HYPER_MOM, t, r->vb, r->cur.v, 1, 0);
+        kinds_accumulate(&r->kd, HYPER_WD, t, r->vb, r->cur.w, 1, 0);
+    } else {
+        be->vec.axpy(r->vb, -a, r->wb, P);
+    }
     if (r->per[HYPER_LR])
         r->per[HYPER_LR][t] = -be->vec.dot(r->wb, r->next.v, P);
     if (r->per[HYPER_MOM]) /* v_0 = 0 */
@@ -203,9 +219,15 @@ static void reverse_step(Run *r, int t)
         be->mem.copy(r->u, r->vb, r->bytes);
     }
     inner_batch(r->p, &r->bo, t, r->x, r->y);
+    kinds_weigh(&r->kd, batch_order_step(&r->bo, t));
     model_hvp(r->p->model, r->cur.w, r->x, r->y, r->p->batch, r->u, r->hu);
+    kinds_example_grads(&r->kd, batch_order_step(&r->bo, t), r->y, 1); /* u . grad l_i */
+    kinds_unweigh(&r->kd);
     engine_clamp_hvp(be, r->cfg->opt.hvp_clamp, r->hu, P);
-    be->vec.sgd_adjoint(r->wb, r->vb, r->hu, P, l, m);
+    if (r->kv)
+        kinds_adjoint(&r->kd, t, r->wb, r->vb, r->hu);
+    else
+        be->vec.sgd_adjoint(r->wb, r->vb, r->hu, P, l, m);
     if (!be->vec.all_finite(r->wb, P))
         r->rc = hg_fail(r->err, "checkpoint: reverse pass diverged at step %d", t);
 }
@@ -290,12 +312,15 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     r.no_bits = be->mem.alloc(MEM_PARAMS, sizeof(uint64_t) * r.words);
     r.x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dataset_dim(p->train));
     r.y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
-    for (int k = 0; k < HYPER_KINDS; k++)
+    r.kv = hyper_layout_vector(cfg->layout);
+    for (int k = 0; k < HYPER_KINDS && !r.kv; k++)
         if (cfg->layout->K[k])
             r.per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
 
     if (mem_failures() != fails)
         r.rc = mem_oom_error(err, "checkpoint");
+    else if (r.kv && kinds_init(&r.kd, cfg, out->hypergrad, err))
+        r.rc = -1;
     else
         be->mem.copy(r.base.w, p->w0, r.bytes); /* v and comp start at 0 */
     if (r.rc == 0 && uniform)
@@ -306,8 +331,11 @@ static int checkpoint_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     out->recomputed_steps = r.advances;
     out->recomputed_min = checkpoint_binomial_advances(T, C);
     out->stored_states = C + L;
-    if (r.rc == 0)
+    if (r.rc == 0 && r.kv)
+        kinds_finish(&r.kd);
+    else if (r.rc == 0)
         hyper_sum_windows(cfg->layout, r.per, out->hypergrad);
+    kinds_free(&r.kd);
 
     for (int k = 0; k < C; k++)
         state_free(&r, &r.slot[k]);

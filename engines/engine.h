@@ -125,6 +125,8 @@ typedef struct EngineOptions {
     EngineSettings opt;/* the options' values */
     unsigned asked;    /* bit i: engine_option_at(i) was asked for (given on the
                         * command line, or set to other than its default) */
+    HyperPer per[HYPER_KINDS]; /* learned kinds per layer or weight (else per run) */
+    int E;             /* examples whose loss weights are learned (0: none) */
 } EngineOptions;
 
 /* One option an engine takes, declared in its file (EngineOps.options, a

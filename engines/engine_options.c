@@ -116,9 +116,13 @@ const char *engine_describe(const EngineOps *ops, const EngineSettings *s, const
 
 EngineOptions engine_options(const EngineConfig *cfg)
 {
-    return (EngineOptions){.T = cfg->layout->T, .N = cfg->layout->N, .kahan = cfg->prob->kahan,
-                           .trajectory = cfg->trajectory != NULL, .opt = cfg->opt,
-                           .asked = engine_options_set(&cfg->opt)};
+    EngineOptions o = {.T = cfg->layout->T, .N = cfg->layout->N, .kahan = cfg->prob->kahan,
+                       .trajectory = cfg->trajectory != NULL, .opt = cfg->opt,
+                       .asked = engine_options_set(&cfg->opt)};
+    for (int k = 0; k < HYPER_KINDS; k++)
+        o.per[k] = cfg->layout->K[k] ? cfg->layout->per[k] : HYPER_PER_RUN;
+    o.E = cfg->layout->E;
+    return o;
 }
 
 /* "bptt" or "bptt and checkpoint": the engines that take flag. */

@@ -13,12 +13,17 @@
  * columns whose products are folded into U and Z at once); columns not yet
  * started are zero and skipped. K < T is FDS; K = T is Forward-HG.
  * Memory 2 P N + FORWARD_CHUNK P, constant in T; work ~ N HVPs per step.
+ * Kinds per layer or weight (kinds.h) have a column per layer or weight of
+ * each window (N = K L or K P), folded with step t's a_t, m_t, l_t as
+ * P-vectors (kinds_fold below); N tangents are estimated and refused
+ * beyond memory before any work, as always.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "kinds.h"
 
 enum { FORWARD_CHUNK = 4 }; /* tangents per R-op block: H Z scratch is 4 P */
 
@@ -60,6 +65,15 @@ typedef struct Step {
     double a, m, l, clamp, hvp_clamp;
     int cm, cw;               /* storage columns that get v_t, w_t; -1: none */
     int clamped, finite;
+    /* the per-parameter path: step t, the columns' theta indices by storage
+     * column, step t's values as P-vectors, scratch [P] */
+    Kinds *kd;
+    int t;
+    const Column *cols;
+    const real *A, *Mv, *Lv;
+    real *tmp;
+    const real *G;            /* [B][P] grad l_i of the batch's weighted examples */
+    const int *ex_slot;       /* [E] example i's slot in the batch, or -1 */
 } Step;
 
 static void fold(void *ctx, int j0, int kc, const real *HZ)
@@ -75,6 +89,33 @@ static void fold(void *ctx, int j0, int kc, const real *HZ)
         return;
     /* --hvp-clamp; HZ is this run's own scratch (forward_run's), handed back const */
     engine_clamp_hvp(s->be, s->hvp_clamp, (real *)HZ, (long)kc * s->P);
+    if (s->kd) { /* kinds.h: per column, a, m, l as vectors */
+        const Backend *be = s->be;
+        const long P = s->P;
+        for (int c = j0; c < j0 + kc; c++) {
+            real *Zc = s->Z + (long)c * P, *Uc = s->U + (long)c * P;
+            const HyperLayout *h = s->kd->h;
+            const int q = s->cols[c].theta, ex = h->E && q >= h->ex_offset;
+            be->vec.mul(Uc, s->Mv, Uc, P);
+            be->vec.mul(s->tmp, s->mask, HZ + (long)(c - j0) * P, P);
+            be->vec.axpy(Uc, 1, s->tmp, P);
+            be->vec.mul(s->tmp, s->Lv, Zc, P);
+            be->vec.axpy(Uc, 1, s->tmp, P);
+            if (ex && s->ex_slot[q - h->ex_offset] >= 0) { /* + M_t grad l_i c_i' / B */
+                const int i = q - h->ex_offset;
+                be->vec.mul(s->tmp, s->mask, s->G + (long)s->ex_slot[i] * P, P);
+                be->vec.axpy(Uc, kinds_example_scale(s->kd, i), s->tmp, P);
+            }
+            int j;
+            long o, n;
+            const HyperKind k = ex ? HYPER_LR : kinds_of_column(s->kd, q, &j, &o, &n);
+            if (!ex && k != HYPER_LR && j == (int)((long)s->t * h->K[k] / h->T))
+                be->vec.axpy(Uc + o, 1, (k == HYPER_MOM ? s->v : s->w) + o, n);
+            be->vec.mul(s->tmp, s->A, Uc, P);
+            be->vec.axpy(Zc, -1, s->tmp, P);
+        }
+        return;
+    }
     /* U = m U + M HZ + l Z (+ v_t, w_t in their columns); Z -= a U */
     s->be->vec.tangent_fold(s->Z, s->U, HZ, s->mask, s->v, s->w, s->P, j0, kc, s->cm, s->cw, s->a,
                         s->m, s->l);
@@ -101,8 +142,12 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     Column *cols = mem_alloc(MEM_OTHER, sizeof(Column) * N);
     int *slot = mem_alloc(MEM_OTHER, sizeof(int) * N);
     for (int k = 0, c = 0; k < HYPER_KINDS; k++)
-        for (int j = 0; j < h->K[k]; j++, c++)
-            cols[c] = (Column){hyper_window_start(h, k, j), h->offset[k] + j};
+        for (int j = 0; j < h->K[k]; j++)
+            for (long i = 0; i < h->width[k]; i++, c++)
+                cols[c] = (Column){hyper_window_start(h, k, j),
+                                   (int)(h->offset[k] + j * h->width[k] + i)};
+    for (int i = 0; i < h->E; i++) /* example weights: one column each, from step 0 */
+        cols[h->ex_offset + i] = (Column){0, h->ex_offset + i};
     qsort(cols, N, sizeof *cols, by_start);
     for (int c = 0; c < N; c++)
         slot[cols[c].theta] = c;
@@ -117,7 +162,23 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     real *comp = inner_comp_alloc(p);
+    const int kv = hyper_layout_vector(h); /* the per-parameter path */
+    real *A = NULL, *Mv = NULL, *Lv = NULL, *tmp = NULL, *G = NULL;
+    int *ex_slot = h->E ? mem_alloc(MEM_OTHER, sizeof(int) * h->E) : NULL;
+    for (int i = 0; i < h->E; i++)
+        ex_slot[i] = -1;
+    if (h->E)
+        G = be->mem.alloc(MEM_TANGENTS, bytes * p->batch);
+    if (kv) {
+        A = be->mem.alloc(MEM_PARAMS, bytes);
+        Mv = be->mem.alloc(MEM_PARAMS, bytes);
+        Lv = be->mem.alloc(MEM_PARAMS, bytes);
+        tmp = be->mem.alloc(MEM_PARAMS, bytes);
+    }
     int rc = mem_failures() != fails ? mem_oom_error(err, "forward") : 0, active = 0;
+    Kinds kd = {0};
+    if (rc == 0 && kv)
+        rc = kinds_init(&kd, cfg, out->hypergrad, err);
     if (rc == 0)
         be->mem.copy(w, p->w0, bytes);
 
@@ -130,12 +191,47 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         const double a = s->v[HYPER_LR][t], m = s->v[HYPER_MOM][t], l = s->v[HYPER_WD][t];
         const int cm = hyper_column(h, HYPER_MOM, t), cw = hyper_column(h, HYPER_WD, t);
         Step st = {be, Z, U, g, mask, w, v, P, a, m, l, s->clamp, cfg->opt.hvp_clamp,
-                   cm >= 0 ? slot[cm] : -1, cw >= 0 ? slot[cw] : -1, 0, 1};
+                   cm >= 0 && !kv ? slot[cm] : -1, cw >= 0 && !kv ? slot[cw] : -1, 0, 1,
+                   .kd = NULL};
+        if (kv) {
+            kinds_expand(&kd, t, A, Mv, Lv);
+            st.kd = &kd;
+            st.t = t;
+            st.cols = cols;
+            st.A = A;
+            st.Mv = Mv;
+            st.Lv = Lv;
+            st.tmp = tmp;
+            st.G = G;
+            st.ex_slot = ex_slot;
+        }
         inner_batch(p, &bo, t, x, y);
+        const int *idx = batch_order_step(&bo, t);
+        for (int b = 0; b < p->batch && h->E; b++) /* grad l_i of each weighted example */
+            if (idx[b] < h->E) {
+                ex_slot[idx[b]] = b;
+                model_loss_grad(p->model, w, x + (long)b * dim, y + b, 1, G + (long)b * P);
+            }
+        kinds_weigh(&kd, idx);
         model_hvp_block_each(p->model, w, x, y, p->batch, active, chunk, Z, HZ, g, fold, &st);
+        kinds_unweigh(&kd);
+        for (int b = 0; b < p->batch && h->E; b++)
+            if (idx[b] < h->E)
+                ex_slot[idx[b]] = -1;
         if (!st.finite) {
             rc = hg_fail(err, "forward: inner run diverged: non-finite gradient at step %d", t);
             break;
+        }
+        if (kv) {
+            kinds_sgd_step(&kd, t, w, v, comp, g);
+            for (long i = 0; h->K[HYPER_LR] && i < h->width[HYPER_LR]; i++) {
+                int j;
+                long o, n;
+                const long q = hyper_column_at(h, HYPER_LR, t, i);
+                kinds_of_column(&kd, q, &j, &o, &n);
+                be->vec.axpy(Z + (long)slot[q] * P + o, -1, v + o, n);
+            }
+            continue;
         }
         be->vec.sgd_step(w, v, comp, g, P, a, m, l);
         inner_round(p, t, w, v); /* --round-noise: identity for the tangents */
@@ -156,7 +252,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         engine_phase(out, ENGINE_PHASE_NONE);
     }
     /* per-step values exist only without sharing (every column one step) */
-    for (int k = 0; rc == 0 && k < HYPER_KINDS; k++)
+    for (int k = 0; rc == 0 && !kv && k < HYPER_KINDS; k++)
         if (h->K[k] == T) {
             out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
             memcpy(out->per_step[k], out->hypergrad + h->offset[k], sizeof(double) * T);
@@ -164,7 +260,9 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
     mem_free(cols);
     mem_free(slot);
-    real *const bufs[] = {Z, U, HZ, w, v, comp, g, mask, x};
+    kinds_free(&kd);
+    mem_free(ex_slot);
+    real *const bufs[] = {Z, U, HZ, w, v, comp, g, mask, x, A, Mv, Lv, tmp, G};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         be->mem.free(bufs[i]);
     be->mem.free(y);

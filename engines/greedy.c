@@ -11,6 +11,8 @@
  * hypergradient only when T = 1. With cfg->greedy_online_lr > 0 the learned
  * values are updated after every step by that outer learning rate, as HD
  * does; the run then uses and reports the updated schedule.
+ * Kinds per layer or weight (kinds.h): the same products summed over each
+ * value's range of w, times that range's a_t (online updates refused).
  */
 #include <math.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "kinds.h"
 
 static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
@@ -40,14 +43,22 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     real *w = be->mem.alloc(MEM_PARAMS, bytes), *v = be->mem.alloc(MEM_PARAMS, bytes);
     real *w_old = be->mem.alloc(MEM_PARAMS, bytes), *v_old = be->mem.alloc(MEM_PARAMS, bytes);
     real *g = be->mem.alloc(MEM_PARAMS, bytes), *gf = be->mem.alloc(MEM_PARAMS, bytes);
+    const int ex = cfg->layout->E > 0; /* example weights: M_t and an HVP per step */
+    real *mask = ex ? be->mem.alloc(MEM_PARAMS, bytes) : NULL;
+    real *tan = ex ? be->mem.alloc(MEM_PARAMS, bytes) : NULL;
+    real *htan = ex ? be->mem.alloc(MEM_PARAMS, bytes) : NULL;
     real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
     int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
-    for (int k = 0; k < HYPER_KINDS; k++)
+    const int kv = hyper_layout_vector(h); /* the per-parameter path */
+    for (int k = 0; k < HYPER_KINDS && !kv; k++)
         if (h->K[k])
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     real *comp = inner_comp_alloc(p);
     int rc = mem_failures() != fails ? mem_oom_error(err, "greedy") : 0;
+    Kinds kd = {0};
+    if (rc == 0 && kv)
+        rc = kinds_init(&kd, cfg, out->hypergrad, err);
     if (rc == 0)
         be->mem.copy(w, p->w0, bytes);
 
@@ -57,15 +68,20 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         const double a = s.v[HYPER_LR][t], m = s.v[HYPER_MOM][t], l = s.v[HYPER_WD][t];
         engine_phase(out, ENGINE_PHASE_INNER);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t)); /* example weights (kv only) */
         model_loss_grad(p->model, w, x, y, p->batch, g);
+        kinds_unweigh(&kd);
         if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
-        be->vec.clamp(g, P, s.clamp, NULL);
+        be->vec.clamp(g, P, s.clamp, kd.model ? mask : NULL);
         be->mem.copy(w_old, w, bytes);
         be->mem.copy(v_old, v, bytes);
-        be->vec.sgd_step(w, v, comp, g, P, a, m, l);
+        if (kv)
+            kinds_sgd_step(&kd, t, w, v, comp, g);
+        else
+            be->vec.sgd_step(w, v, comp, g, P, a, m, l);
         inner_round(p, t, w, v); /* --round-noise */
         engine_phase(out, ENGINE_PHASE_HYPERGRAD); /* the look-ahead */
         if (cfg->opt.greedy_on_train) {
@@ -77,6 +93,20 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         if (!be->vec.all_finite(gf, P)) {
             rc = hg_fail(err, "greedy: inner run diverged: non-finite look-ahead gradient at step %d", t);
             break;
+        }
+        if (kv) {
+            kinds_accumulate(&kd, HYPER_LR, t, gf, v, -1, 0);
+            kinds_accumulate(&kd, HYPER_MOM, t, gf, v_old, -1, 1);
+            kinds_accumulate(&kd, HYPER_WD, t, gf, w_old, -1, 1);
+            if (kd.model) { /* tan = a_t (.) M_t gf, batch t at w_t: -tan . grad l_i / B */
+                be->vec.mul(tan, mask, gf, P);
+                kinds_scale_lr(&kd, t, tan);
+                kinds_weigh(&kd, batch_order_step(&bo, t));
+                model_hvp(p->model, w_old, x, y, p->batch, tan, htan);
+                kinds_example_grads(&kd, batch_order_step(&bo, t), y, -1);
+                kinds_unweigh(&kd);
+            }
+            continue;
         }
         double hg[HYPER_KINDS];
         hg[HYPER_LR] = -be->vec.dot(gf, v, P);
@@ -102,11 +132,15 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, &out->val_loss,
                        &out->val_acc);
         engine_phase(out, ENGINE_PHASE_NONE);
-        hyper_sum_windows(h, per, out->hypergrad);
+        if (kv)
+            kinds_finish(&kd);
+        else
+            hyper_sum_windows(h, per, out->hypergrad);
     }
+    kinds_free(&kd);
     for (int k = 0; k < HYPER_KINDS; k++)
         mem_free(s.v[k]);
-    real *const bufs[] = {w, v, comp, w_old, v_old, g, gf, x};
+    real *const bufs[] = {w, v, comp, w_old, v_old, g, gf, x, mask, tan, htan};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         be->mem.free(bufs[i]);
     be->mem.free(y);
@@ -116,6 +150,16 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
 
 static int greedy_check(const EngineOptions *o, HgErr *err)
 {
+    if (o->E && (o->opt.greedy_on_train || o->opt.greedy_online_lr > 0))
+        return hg_fail(err, "%s: example weights enter the training loss that the look-ahead "
+                       "on the next batch would differentiate, and online updates move values "
+                       "per run only; use --greedy-target val without online updates",
+                       o->opt.greedy_on_train ? "--greedy-target train" : "--greedy-online-lr");
+    for (int k = 0; k < HYPER_KINDS; k++)
+        if (o->per[k] != HYPER_PER_RUN && o->opt.greedy_online_lr > 0)
+            return hg_fail(err, "--greedy-online-lr: the online updates move values learned "
+                           "per run only, and %s is learned per %s", hyper_kind_name(k),
+                           hyper_per_name(o->per[k]));
     return engine_refuse_foreign(&GREEDY_OPS, o, err);
 }
 

@@ -15,11 +15,22 @@
  * multiply destroys, in the backend's independent streams (one per slice of
  * w), so the update runs in parallel. The fixed-point steps are the
  * backend's fix_* ops; this file is the recursion.
+ *
+ * Weight decay per layer or per weight (kinds.h) is folded into the
+ * gradient, g' = g + l_t (.) float(W), and the fixed-point step runs with
+ * l = 0: g' is recomputed bit for bit from the rebuilt W on the way back,
+ * so the reversal stays exact (checked as always). Its hypergradient is
+ * vb (.) w_t summed over each value's range, and wb gets l_t (.) vb through
+ * the HVP's output. Learning rate and momentum per layer are refused: the
+ * fixed-point step takes one a_t, and one exact rational m_t per step whose
+ * remainders the buffer's streams pop in a fixed order; a per-layer
+ * momentum would need a rational per block in every stream.
  */
 #include <math.h>
 
 #include "../backend/fixed_point.h"
 #include "engine.h"
+#include "kinds.h"
 
 int reversible_test_flip = -1;
 
@@ -90,6 +101,12 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
     double *per[HYPER_KINDS] = {0};
     int rc = mem_failures() != fails ? mem_oom_error(err, "reversible") : 0;
+    const int kv = hyper_layout_vector(cfg->layout); /* kinds.h's path */
+    const HyperLayout *h = cfg->layout; /* weight decay per layer or weight: folded into g */
+    const int wv = h->K[HYPER_WD] && h->per[HYPER_WD] != HYPER_PER_RUN;
+    Kinds kd = {0};
+    if (rc == 0 && kv)
+        rc = kinds_init(&kd, cfg, out->hypergrad, err);
     double bad = rc ? 0 : be->fix.fix_load(W, p->w0, P);
     if (bad != 0)
         rc = overflow(err, "w_0", 0, bad);
@@ -101,13 +118,17 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
         be->fix.fix_to_real(w, W, P);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t)); /* example weights (kv only) */
         model_loss_grad(p->model, w, x, y, p->batch, g);
+        kinds_unweigh(&kd);
         if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "reversible: inner run diverged: non-finite gradient at step %d", t);
             break;
         }
         be->vec.clamp(g, P, s->clamp, NULL);
-        bad = be->fix.fix_step(st, W, V, g, &q[t], a, l);
+        if (wv)
+            kinds_decay_add(&kd, t, g, w); /* g' = g + l_t (.) w_t; l below is 0 */
+        bad = be->fix.fix_step(st, W, V, g, &q[t], a, wv ? 0 : l);
         if (bad != 0)
             rc = overflow(err, "the forward pass", t, bad);
     }
@@ -125,18 +146,21 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;
 
     for (int k = 0; k < HYPER_KINDS; k++)
-        if (cfg->layout->K[k])
+        if (cfg->layout->K[k] && !(wv && k == HYPER_WD))
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     engine_phase(out, ENGINE_PHASE_HYPERGRAD);
     for (int t = T - 1; t >= 0 && rc == 0; t--) {
         if ((rc = engine_interrupted(cfg, "reversible", t, err)))
             break;
-        const double a = s->v[HYPER_LR][t], l = s->v[HYPER_WD][t];
+        const double a = s->v[HYPER_LR][t], l = wv ? 0 : s->v[HYPER_WD][t];
         const double m = (double)q[t].n / (double)q[t].d; /* the momentum actually run */
         double d_lr, d_wd;
         /* vb -= a wb; W -> w_t (rebuilding w); the lr and wd derivatives */
         be->fix.fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
+        if (wv)
+            kinds_accumulate(&kd, HYPER_WD, t, vb, w, 1, 0);
         inner_batch(p, &bo, t, x, y);
+        kinds_weigh(&kd, batch_order_step(&bo, t));
         if (clamp) { /* the tangent M_t vb needs the gradient first */
             model_loss_grad(p->model, w, x, y, p->batch, g);
             be->vec.clamp(g, P, s->clamp, mask);
@@ -145,12 +169,18 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         } else { /* gradient and H vb from one pass */
             model_hvp_block(p->model, w, x, y, p->batch, 1, vb, hu, g);
         }
+        kinds_example_grads(&kd, batch_order_step(&bo, t), y, 1); /* (M vb) . grad l_i */
+        kinds_unweigh(&kd);
         engine_clamp_hvp(be, cfg->opt.hvp_clamp, hu, P);
         if (t == reversible_test_flip) { /* g is device memory: through the backend */
             real gi;
             be->mem.download(&gi, g + P / 2, sizeof gi);
             gi += (real)1e-3;
             be->mem.upload(g + P / 2, &gi, sizeof gi);
+        }
+        if (wv) { /* g' as the forward pass made it; hu += l_t (.) vb */
+            kinds_decay_add(&kd, t, g, w);
+            kinds_decay_add(&kd, t, hu, vb);
         }
         be->fix.fix_unstep_v(st, W, V, g, &q[t], l); /* V -> v_t */
         const double d_mom = be->fix.fix_adjoint(wb, vb, hu, V, P, l, m);
@@ -177,9 +207,15 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
                          "reproducible or the buffer is corrupt", wrong, first, open,
                          be->fix.fix_streams_count(st));
     }
-    if (rc == 0)
+    if (rc == 0 && kv) { /* lr and mom per run (wd too unless kinds summed it) */
+        for (int k = 0; k < HYPER_KINDS; k++)
+            for (int t = 0; per[k] && t < T; t++)
+                out->hypergrad[hyper_column(cfg->layout, k, t)] += per[k][t];
+        kinds_finish(&kd);
+    } else if (rc == 0) {
         hyper_sum_windows(cfg->layout, per, out->hypergrad);
-
+    }
+    kinds_free(&kd);
     be->fix.fix_streams_free(st);
     mem_free(q);
     real *const bufs[] = {w, g, mask, wb, vb, u, hu, x};
@@ -194,6 +230,14 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
 
 static int reversible_check(const EngineOptions *o, HgErr *err)
 {
+    if (o->per[HYPER_LR] != HYPER_PER_RUN || o->per[HYPER_MOM] != HYPER_PER_RUN)
+        return hg_fail(err, "reversible: %s per %s: its exact fixed-point step takes one "
+                       "learning rate and one rational momentum per step (the information "
+                       "buffer's remainders are those of one m_t); weight decay may be per layer "
+                       "or per weight. Use bptt or checkpoint",
+                       o->per[HYPER_LR] != HYPER_PER_RUN ? "lr" : "mom",
+                       hyper_per_name(o->per[HYPER_LR] != HYPER_PER_RUN ? o->per[HYPER_LR]
+                                                                        : o->per[HYPER_MOM]));
     if (o->kahan)
         return hg_fail(err, "--kahan: the reversible engine's weight update is exact fixed-point "
                        "arithmetic; nothing is rounded away to compensate");

@@ -8,6 +8,7 @@
 
 #include "../common/mem.h"
 #include "../common/timer.h"
+#include "inner_kinds.h"
 
 static double norm2(const double *a, int n)
 {
@@ -56,7 +57,7 @@ static int retrain(Hpo *h, HpoStep *e, int want_val, HgErr *err)
     const InnerProblem *p = h->cfg.prob;
     double vl, va;
     inner_backend(p)->mem.copy(h->w, p->w0, sizeof(real) * (size_t)p->model->nparams);
-    if (inner_train(p, h->sched, h->w, &vl, &va, err))
+    if (inner_train_layout(p, h->cfg.layout, h->sched, h->w, &vl, &va, err))
         return -1;
     e->retrain_val_acc = va;
     if (want_val) {

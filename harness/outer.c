@@ -23,20 +23,35 @@ int outer_kind_parse(const char *name, OuterKind *out)
     return -1;
 }
 
+const char *outer_group_name(int g)
+{
+    return g == OUTER_EX ? "ex" : hyper_kind_name((HyperKind)g);
+}
+
+long outer_group_count(const HyperLayout *h, int g)
+{
+    return g == OUTER_EX ? h->E : (long)h->K[g] * h->width[g];
+}
+
+long outer_group_offset(const HyperLayout *h, int g)
+{
+    return g == OUTER_EX ? h->ex_offset : h->offset[g];
+}
+
 OuterConfig outer_defaults(void)
 {
-    return (OuterConfig){.kind = OUTER_SIGN, .sign_step = {0.02, 0.05, 1e-4},
+    return (OuterConfig){.kind = OUTER_SIGN, .sign_step = {0.02, 0.05, 1e-4, 0.5},
                          .sign_decay = 0.5, .lr = 0.01, .clip = 0, .beta1 = 0.9,
                          .beta2 = 0.999, .eps = 1e-8, .bounded = 1};
 }
 
-void outer_bounds(HyperKind k, double *lo, double *hi)
+void outer_bounds(int k, double *lo, double *hi)
 {
-    *lo = 0;
+    *lo = k == OUTER_EX ? -INFINITY : 0;
     *hi = k == HYPER_MOM ? OUTER_MOM_MAX : INFINITY;
 }
 
-void outer_sign_range(const OuterConfig *c, HyperKind k, double x0, int steps, double *lo,
+void outer_sign_range(const OuterConfig *c, int k, double x0, int steps, double *lo,
                       double *hi)
 {
     *lo = x0 - c->sign_step[k] * steps;
@@ -54,11 +69,11 @@ static int check_config(const OuterConfig *c, const HyperLayout *h, HgErr *err)
     if ((unsigned)c->kind >= OUTER_KINDS)
         return hg_fail(err, "outer optimiser %d: unknown (valid: sign, sgd, adam)", (int)c->kind);
     if (c->kind == OUTER_SIGN) {
-        for (int k = 0; k < HYPER_KINDS; k++)
-            if (h->K[k] && !(isfinite(c->sign_step[k]) && c->sign_step[k] > 0))
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            if (outer_group_count(h, k) && !(isfinite(c->sign_step[k]) && c->sign_step[k] > 0))
                 return hg_fail(err, "sign step for %s %g: must be finite and > 0 (%s is "
                                "learned; a zero step would never move it)",
-                               hyper_kind_name(k), c->sign_step[k], hyper_kind_name(k));
+                               outer_group_name(k), c->sign_step[k], outer_group_name(k));
         if (!(c->sign_decay > 0 && c->sign_decay <= 1))
             return hg_fail(err, "sign decay %g: must be in (0, 1] (the step is multiplied "
                            "by it on each sign flip)", c->sign_decay);
@@ -93,9 +108,9 @@ int outer_init(OuterOpt *o, const OuterConfig *c, const HyperLayout *h, HgErr *e
     if (c->kind == OUTER_SIGN) {
         o->step = mem_alloc(MEM_PARAMS, sizeof(double) * n);
         o->last = mem_alloc(MEM_PARAMS, n);
-        for (int k = 0; k < HYPER_KINDS; k++)
-            for (int j = 0; j < h->K[k]; j++)
-                o->step[h->offset[k] + j] = c->sign_step[k];
+        for (int k = 0; k < OUTER_GROUPS; k++)
+            for (long j = 0; j < outer_group_count(h, k); j++)
+                o->step[outer_group_offset(h, k) + j] = c->sign_step[k];
     } else if (c->kind == OUTER_ADAM) {
         o->m = mem_alloc(MEM_PARAMS, sizeof(double) * n);
         o->v = mem_alloc(MEM_PARAMS, sizeof(double) * n);
@@ -123,11 +138,12 @@ int outer_step(OuterOpt *o, double *theta, const double *grad, OuterStepInfo *in
             return hg_fail(err, "outer step %ld: hypergradient entry %d is not finite", o->t, i);
     o->t++;
     const double bc1 = 1 - pow(c->beta1, (double)o->t), bc2 = 1 - pow(c->beta2, (double)o->t);
-    for (int k = 0; k < HYPER_KINDS; k++) {
+    for (int k = 0; k < OUTER_GROUPS; k++) {
         double lo, hi;
-        outer_bounds((HyperKind)k, &lo, &hi);
-        for (int j = 0; j < h->K[k]; j++) {
-            const int i = h->offset[k] + j;
+        outer_bounds(k, &lo, &hi);
+        const long n = outer_group_count(h, k), at = outer_group_offset(h, k);
+        for (long j = 0; j < n; j++) {
+            const long i = at + j;
             const double g = grad[i];
             switch (c->kind) {
             case OUTER_SIGN: {

@@ -25,6 +25,10 @@ EngineOptions runner_options(const RunSpec *spec, int kahan)
     o.trajectory = spec->trajectory != NULL;
     o.opt = spec->opt;
     o.asked = engine_options_set(&spec->opt);
+    for (int k = 0; k < HYPER_KINDS; k++)
+        o.per[k] = spec->K[k] ? spec->per[k] : HYPER_PER_RUN;
+    o.E = spec->examples;
+    o.N += spec->examples;
     return o;
 }
 
@@ -32,12 +36,18 @@ int runner_build(Runner *r, const InnerProblem *prob, const RunSpec *spec, HgErr
 {
     memset(r, 0, sizeof *r);
     r->engine = spec->engine;
-    if (hyper_layout_init(&r->layout, spec->T, spec->K, err) ||
+    HyperBlocks blocks;
+    if (hyper_blocks_of_model(prob->model, &blocks, err) ||
+        hyper_layout_init_per(&r->layout, spec->T, spec->K, spec->per, &blocks, err) ||
+        hyper_layout_examples(&r->layout, spec->examples, err) ||
         schedule_init(&r->sched, spec->T, spec->shape, spec->lr, spec->mom, spec->wd,
                       spec->clamp, err))
         return -1;
     /* Runner the schedule that theta describes: a learned kind's steps take their
      * window's mean, so the hypergradient is the derivative at this run. */
+    if (spec->examples > prob->train->n)
+        return hg_fail(err, "--example-weights %d: the training part has %d examples",
+                       spec->examples, prob->train->n);
     const int N = r->layout.N;
     r->theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
     hyper_pack(&r->layout, &r->sched, r->theta);

@@ -23,6 +23,8 @@ typedef struct RunSpec {
     const EngineOps *engine;
     int T;                 /* inner steps */
     int K[HYPER_KINDS];    /* learned values per kind; 0: not learned */
+    HyperPer per[HYPER_KINDS]; /* per run (0, the default), layer or weight */
+    int examples;          /* learned loss weights on training examples 0 .. E-1 */
     ScheduleShape shape;   /* of the learning rate */
     double lr, mom, wd, clamp;
     EngineSettings opt;    /* the engine's options (engine_settings_defaults for none) */
@@ -44,7 +46,9 @@ typedef struct Runner {
 } Runner;
 
 /* The options spec asks of its engine, before any data (kahan: the
- * problem's), for refusals and the memory estimate. */
+ * problem's), for refusals and the memory estimate (N counts a kind per
+ * layer or weight once per window: set it from hyper_count once the model's
+ * size is known). */
 EngineOptions runner_options(const RunSpec *spec, int kahan);
 
 /* Layout, schedule, theta and config of spec on prob: 0, or -1 with a

@@ -272,10 +272,25 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     json_key(j, "windows_note");
     json_put_string(j, "window w of a kind covers steps [windows[w], windows[w + 1]); its learned "
                    "value is used by all of them");
+    const int vector = hyper_layout_vector(h); /* new members only then: other files keep */
+    if (vector) {                               /* their bytes */
+        export_json_theta_layout(j, "theta_layout", h);
+        json_key(j, "theta_note");
+        json_put_string(j, "theta.npy holds the learned values in theta_layout's order (window-"
+                       "major, then layers or weights); a kind learned per layer or per weight "
+                       "takes its values from there, not from the per-step lr/mom/wd above: at "
+                       "step t, entry i of w uses its layer's (per layer) or its own (per weight) "
+                       "value of window floor(t windows / steps)");
+    }
     json_field_string(j, "hypergrad_order",
-                      "hypergrad.npy holds the lr windows, then mom, then wd (learned kinds only)");
+                      vector ? "hypergrad.npy holds the lr values, then mom, then wd, each in "
+                               "theta_layout's order (learned kinds only)"
+                             : "hypergrad.npy holds the lr windows, then mom, then wd (learned "
+                               "kinds only)");
     json_field_string(j, "loss", "mean softmax cross-entropy");
-    json_field_string(j, "update", "v = m*v + clamp(g) + wd*w; w = w - lr*v");
+    json_field_string(j, "update", vector ? "v = m*v + clamp(g) + wd*w; w = w - lr*v, "
+                                            "elementwise over w (lr, m, wd per entry of w)"
+                                          : "v = m*v + clamp(g) + wd*w; w = w - lr*v");
     json_key(j, "update_details");
     json_put_string(j, "for t = 0 .. steps-1: g = gradient of the mean loss of batch t (batches "
                    "row t) at w_t; clamp(g) = min(max(g, -c), c) elementwise, none when clamp "
@@ -336,6 +351,43 @@ static int write_problem_json(const char *path, const ExportInfo *info, const In
     return atomic_commit(&af, err);
 }
 
+void export_json_theta_layout(JsonWriter *j, const char *key, const HyperLayout *h)
+{
+    json_key(j, key);
+    json_array_begin(j, 0);
+    for (int k = 0; k < HYPER_KINDS; k++) {
+        if (!h->K[k])
+            continue;
+        json_object_begin(j, 1);
+        json_field_string(j, "kind", hyper_kind_name(k));
+        json_field_string(j, "per", hyper_per_name(h->per[k]));
+        json_field_int(j, "windows", h->K[k]);
+        json_field_int(j, "width", h->width[k]);
+        json_field_int(j, "offset", h->offset[k]);
+        json_field_int(j, "count", (long long)h->K[k] * h->width[k]);
+        if (h->per[k] == HYPER_PER_LAYER) {
+            json_key(j, "layers");
+            json_array_begin(j, 1);
+            for (int b = 0; b < h->blocks.L; b++)
+                json_put_string(j, h->blocks.name[b]);
+            json_array_end(j);
+            json_field_longs(j, "layer_starts", h->blocks.start, h->blocks.L + 1);
+        }
+        json_object_end(j);
+    }
+    if (h->E) { /* per-example loss weights: gamma of examples 0 .. E-1 */
+        json_object_begin(j, 1);
+        json_field_string(j, "kind", "ex");
+        json_field_string(j, "per", "example");
+        json_field_int(j, "windows", 1);
+        json_field_int(j, "width", h->E);
+        json_field_int(j, "offset", h->ex_offset);
+        json_field_int(j, "count", h->E);
+        json_object_end(j);
+    }
+    json_array_end(j);
+}
+
 int export_problem(const char *dir, const ExportInfo *info, const InnerProblem *p,
                    const HyperLayout *h, const Schedule *s, const EngineResult *r, HgErr *err)
 {
@@ -365,6 +417,15 @@ int export_problem(const char *dir, const ExportInfo *info, const InnerProblem *
     if (file_path(path, sizeof path, dir, "hypergrad.npy", err) ||
         npy_write(path, NPY_F8, (long[]){h->N}, 1, r->hypergrad, err))
         return -1;
+    if (hyper_layout_vector(h)) { /* the learned values per layer or weight */
+        double *theta = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)h->N);
+        hyper_pack(h, s, theta); /* exact for those; per-run kinds: window means */
+        const int rc = file_path(path, sizeof path, dir, "theta.npy", err) ||
+                       npy_write(path, NPY_F8, (long[]){h->N}, 1, theta, err);
+        mem_free(theta);
+        if (rc)
+            return -1;
+    }
     int kinds = 0;
     for (int k = 0; k < HYPER_KINDS; k++)
         kinds += h->K[k] && r->per_step[k];

@@ -19,6 +19,10 @@
  *                   windows then mom then wd (theta order)
  * DIR/per_step.npy  [kinds, T] float64, kinds listed in problem.json's
  *                   "per_step_kinds" (absent when the engine gave none)
+ * DIR/theta.npy     [N] float64 the learned values (only when a kind is
+ *                   learned per layer or per weight: problem.json's
+ *                   "theta_layout" says which entry is which, and its
+ *                   per-step lr/mom/wd of such a kind are not used)
  * Real-valued arrays are '<f4' in float32 builds and '<f8' in float64;
  * hypergradients are float64 in both (the engines return double). Every file
  * is written atomically; problem.json is written last.
@@ -51,5 +55,12 @@ int export_make_dir(const char *dir, HgErr *err);
 int export_problem(const char *dir, const ExportInfo *info, const InnerProblem *prob,
                    const HyperLayout *layout, const Schedule *sched, const EngineResult *res,
                    HgErr *err);
+
+/* key (problem.json: "theta_layout"; --json: theta's "layout"): [{kind, per, windows, width, offset, count (, layers,
+ * layer_starts)} per learned kind] (hgbench hypergrad --json's theta.layout,
+ * export's problem.json): window j of a kind holds entries offset + j width
+ * + i, i the layer (w[layer_starts[i], layer_starts[i + 1])) or the weight. */
+struct JsonWriter;
+void export_json_theta_layout(struct JsonWriter *j, const char *key, const HyperLayout *h);
 
 #endif

@@ -72,6 +72,9 @@ typedef struct Model {
      * (conv2d_direct.c). 0 disables; set before the first evaluation. */
     int conv_direct_taps;
     const Backend *be;   /* every pass runs on it (model_new: the CPU) */
+    /* [n] per-example loss weights of the batch the next passes take
+     * (model_set_example_weights), or NULL: the plain mean */
+    const real *ex_weight;
     ModelWork *work;
 } Model;
 
@@ -136,6 +139,18 @@ double model_hvp_block(Model *m, const real *w, const real *x, const int32_t *y,
 double model_hvp_block_each(Model *m, const real *w, const real *x, const int32_t *y, int n,
                             int k, int chunk, const real *V, real *HV, real *grad,
                             void (*each)(void *ctx, int j0, int kc, const real *HV), void *ctx);
+/* Per-example loss weights c [n] (the backend's memory, the caller's) for
+ * the passes that follow, on batches of exactly n examples: the loss's
+ * gradient and HVP become those of (1/n) sum_i c_i l_i(w) (the loss value
+ * returned stays the plain mean). NULL: the plain mean again. Returns -1
+ * (nothing set) if the backend lacks the ops (xent_weigh_rows). */
+int model_set_example_weights(Model *m, const real *c);
+/* After an HVP pass (model_hvp, model_hvp_block with k = 1, ...) on a batch
+ * with labels y of n examples: out[i] = grad l_i(w) . v, example i's loss
+ * along the pass's tangent (the last R pass's tangent j), from the R-forward
+ * pass's logits: no pass per example. out [n] is the backend's memory. */
+void model_example_rdots(const Model *m, const int32_t *y, int n, int j, real *out);
+
 /* Over a whole set, in chunks: mean loss and fraction correct (argmax, ties to
  * the lowest class). Either output may be NULL. */
 void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,

@@ -70,6 +70,14 @@ void model_hvp(Model *m, const real *w, const real *x, const int32_t *y, int n,
     model_hvp_block(m, w, x, y, n, 1, v, hv, NULL);
 }
 
+int model_set_example_weights(Model *m, const real *c)
+{
+    if (c && !(m->be->layer.xent_weigh_rows && m->be->layer.xent_rdot))
+        return -1;
+    m->ex_weight = c;
+    return 0;
+}
+
 void model_evaluate(Model *m, const real *w, const real *x, const int32_t *y,
                     int n, double *loss, double *accuracy)
 {

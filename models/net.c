@@ -239,6 +239,15 @@ double net_forward(Model *m, const real *w, const real *x, const int32_t *y, int
 
 const real *net_logits(const Model *m) { return m->work->act[m->nlayers]; }
 
+/* model.h: per-example losses along the last R pass's tangent j */
+void model_example_rdots(const Model *m, const int32_t *y, int n, int j, real *out)
+{
+    const ModelWork *wk = m->work;
+    const long K = m->classes;
+    m->be->layer.xent_rdot(wk->prob, y, wk->ract[m->nlayers] + j * n * K, n, (int)K, out);
+}
+
+
 /* The lowest layer whose R-backward reads its output's primal delta: a
  * linear, conv or tanh above the first parameterised layer (the first one's
  * R-terms with dy pair it with R{x} = 0; relu, pool and flatten read only
@@ -259,6 +268,8 @@ void net_backward(Model *m, const real *w, const int32_t *y, int n, real *grad)
     ModelWork *wk = m->work;
     const Backend *be = m->be;
     be->layer.xent_backward(wk->prob, y, n, m->classes, wk->delta[m->nlayers]);
+    if (m->ex_weight) /* the weighted loss (1/n) sum c_i l_i */
+        be->layer.xent_weigh_rows(wk->delta[m->nlayers], m->ex_weight, n, m->classes);
     wk->prof_calls[NET_BACKWARD]++;
     /* with a gradient every delta down to the first parameterised layer;
      * without (an HVP's primal pass), only those the R-backward reads: on
@@ -373,9 +384,12 @@ void net_rbackward(Model *m, const real *w, int n, int kc, const real *V, real *
     const Backend *be = m->be;
     const long P = m->nparams, K = m->classes;
     real *rdy = wk->rd[0], *rdx = wk->rd[1];
-    for (int j = 0; j < kc; j++)
+    for (int j = 0; j < kc; j++) {
         be->layer.xent_rop(wk->prob, wk->ract[m->nlayers] + j * n * K, n, (int)K,
                  rdy + j * n * K);
+        if (m->ex_weight)
+            be->layer.xent_weigh_rows(rdy + j * n * K, m->ex_weight, n, (int)K);
+    }
     wk->prof_calls[NET_RBACKWARD]++;
     for (int l = m->nlayers - 1; l >= wk->first_param; l--) {
         stopwatch_mark(&wk->watch, &wk->prof[NET_RBACKWARD][l]);

@@ -83,7 +83,8 @@ for i, s in enumerate(["logreg", "lenet", "mlp", "mlp:256,128:relu", "mlp:tanh",
     put("fuzz_model_spec", "spec-%d" % i, s.encode())
 
 # --learn specs (first byte: T - 1, high bit clear) and --schedule shapes (high bit set)
-for i, s in enumerate(["lr:1", "lr:T,mom:2,wd:3", "none", "wd:T", "mom:4,lr:1"]):
+for i, s in enumerate(["lr:1", "lr:T,mom:2,wd:3", "none", "wd:T", "mom:4,lr:1",
+                       "lr:2/layer,wd:1/weight", "mom:T/layer,lr:3/run"]):
     put("fuzz_learn", "learn-%d" % i, bytes([9]) + s.encode())
 for s in ["constant", "cosine", "step"]:
     put("fuzz_learn", "schedule-" + s, bytes([0x80]) + s.encode())

@@ -8,6 +8,11 @@ in PyTorch, two ways, and compare with hgbench's:
             learned value, the Hessian-tangent products by double backward,
             one column at a time, columns of windows not yet started skipped.
 
+An export whose kinds are learned per layer or per weight (problem.json's
+theta_layout, theta.npy) is recomputed by autograd with lr, mom and wd as
+vectors over w (each layer's value repeated over its block, or each
+weight's own); forward is skipped for it (status "skipped").
+
 Usage: pytorch_baseline.py EXPORT_DIR [--threads N] [--repeats R] [--json FILE]
                            [--device cpu|cuda] [--warmup W] [--commit ID]
 EXPORT_DIR is what `hgbench hypergrad --export DIR` wrote (problem.json and
@@ -51,7 +56,10 @@ def load(d):
     except (OSError, ValueError) as e:
         die(f"{path}: {e}")
     arrays = {}
-    for name in ("w0", "train_x", "train_y", "batches", "val_x", "val_y", "hypergrad"):
+    names = ["w0", "train_x", "train_y", "batches", "val_x", "val_y", "hypergrad"]
+    if "theta_layout" in prob:
+        names.append("theta")
+    for name in names:
         p = os.path.join(d, name + ".npy")
         try:
             arrays[name] = np.load(p)
@@ -134,6 +142,9 @@ class Problem:
         self.sched = {k: [float(v) for v in prob[k]] for k in KINDS}
         self.clamp = prob.get("clamp")
         self.learn = {k: int(prob["learn"][k]) for k in KINDS if k in prob["learn"]}
+        # kinds per layer or per weight: theta.npy in theta_layout's order
+        self.layout = {e["kind"]: e for e in prob.get("theta_layout", [])}
+        self.theta0 = arrays.get("theta")
         # theta in hgbench's order: lr windows, then mom, then wd; a window's
         # value is the schedule's value at its steps (the export ran that)
         self.cols = []  # (kind, window, first step)
@@ -169,8 +180,39 @@ class Problem:
         return g if self.clamp is None else torch.clamp(g, -self.clamp, self.clamp)
 
 
+def vector_value(P, theta, kind, t):
+    """Step t's value of a kind learned per run, layer or weight, as theta_layout says."""
+    e = P.layout[kind]
+    j = t * e["windows"] // P.T
+    part = theta[e["offset"] + j * e["width"]:e["offset"] + (j + 1) * e["width"]]
+    if e["per"] == "run":
+        return part[0]
+    if e["per"] == "layer":
+        starts = e["layer_starts"]
+        sizes = torch.tensor([b - a for a, b in zip(starts, starts[1:])], device=part.device)
+        return torch.repeat_interleave(part, sizes)
+    return part  # per weight
+
+
+def by_autograd_vector(P):
+    """Reverse mode with lr, mom, wd as vectors over w (theta_layout)."""
+    theta = torch.tensor(P.theta0, dtype=P.dtype, device=P.w0.device, requires_grad=True)
+    w = P.w0.clone().requires_grad_(True)
+    v = torch.zeros_like(w)
+    for t in range(P.T):
+        h = {k: vector_value(P, theta, k, t) if k in P.layout else P.sched[k][t] for k in KINDS}
+        x, y = P.batch(t)
+        g = torch.autograd.grad(P.loss(w, x, y), w, create_graph=True)[0]
+        v = h["mom"] * v + P.clampg(g) + h["wd"] * w
+        w = w - h["lr"] * v
+    f = P.val_loss(w)
+    return torch.autograd.grad(f, theta)[0].detach().cpu().numpy(), float(f)
+
+
 def by_autograd(P):
     """Reverse mode through the unrolled loop (the whole graph is kept)."""
+    if P.layout:
+        return by_autograd_vector(P)
     theta = {k: torch.tensor([P.sched[k][s] for (kk, j, s) in P.cols if kk == k],
                              dtype=P.dtype, device=P.w0.device, requires_grad=True)
              for k in P.learn}
@@ -256,7 +298,8 @@ def main():
     out = envelope(o, prob["dtype"])
     out.update({"export": o.export_dir, "torch": torch.__version__, "repeats": o.repeats,
            "warmup": warmup,
-           "dtype": prob["dtype"], "steps": P.T, "batch": prob["batch"], "N": len(P.cols),
+           "dtype": prob["dtype"], "steps": P.T, "batch": prob["batch"],
+           "N": len(P.theta0) if P.layout else len(P.cols),
            "model": prob.get("model"), "methods": {}})
     if o.device == "cuda":
         out["gpu"] = torch.cuda.get_device_name()
@@ -267,6 +310,11 @@ def main():
         fn = {"autograd": by_autograd, "forward": by_forward_loop}.get(name)
         if fn is None:
             die(f"--methods: '{name}' is not autograd or forward")
+        if P.layout and fn is by_forward_loop:
+            out["methods"][name] = {"status": "skipped",
+                                    "error": "kinds per layer or weight: autograd only"}
+            print(f"{name:9s} skipped: kinds per layer or weight (autograd only)")
+            continue
         times = []
         try:
             for _ in range(warmup):

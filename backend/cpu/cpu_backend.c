@@ -79,6 +79,8 @@ const Backend BACKEND_CPU = {
     .layer.xent_backward = xent_backward,
     .layer.xent_rop = xent_rop,
     .layer.xent_correct = xent_correct,
+    .layer.xent_weigh_rows = xent_weigh_rows,
+    .layer.xent_rdot = xent_rdot,
     .layer.relu_kink = cpu_relu_kink,
     .layer.maxpool_kink = cpu_maxpool_kink,
 

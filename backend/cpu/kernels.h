@@ -182,6 +182,9 @@ double xent_forward(const real *z, const int32_t *y, int n, int K, real *p);
 void xent_backward(const real *p, const int32_t *y, int n, int K, real *dz);
 /* Rdz = p * (Rz - <p, Rz>) / n, per example */
 void xent_rop(const real *p, const real *rz, int n, int K, real *rdz);
+/* z row i *= c[i]; out[i] = <p_i, rz_i> - rz_i[y_i] */
+void xent_weigh_rows(real *z, const real *c, int n, int K);
+void xent_rdot(const real *p, const int32_t *y, const real *rz, int n, int K, real *out);
 /* number of i with argmax z[i] == y[i] (ties: lowest index) */
 int xent_correct(const real *z, const int32_t *y, int n, int K);
 

@@ -37,3 +37,15 @@ int xent_correct(const real *z, const int32_t *y, int n, int K)
         correct += hg_argmax_row(z + (long)i * K, K) == y[i];
     return correct;
 }
+
+void xent_weigh_rows(real *z, const real *c, int n, int K)
+{
+    for (int i = 0; i < n; i++)
+        hg_scale_row(z + (long)i * K, K, c[i]);
+}
+
+void xent_rdot(const real *p, const int32_t *y, const real *rz, int n, int K, real *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = hg_xent_rdot_row(p + (long)i * K, rz + (long)i * K, K, y[i]);
+}

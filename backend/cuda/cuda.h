@@ -95,6 +95,8 @@ double cuda_xent_forward(const real *z, const int32_t *y, int n, int K, real *p)
 void cuda_xent_backward(const real *p, const int32_t *y, int n, int K, real *dz);
 void cuda_xent_rop(const real *p, const real *rz, int n, int K, real *rdz);
 int cuda_xent_correct(const real *z, const int32_t *y, int n, int K);
+void cuda_xent_weigh_rows(real *z, const real *c, int n, int K);
+void cuda_xent_rdot(const real *p, const int32_t *y, const real *rz, int n, int K, real *out);
 double cuda_relu_kink(const real *x, const real *rx, long count);
 double cuda_maxpool_kink(const LayerGeom *L, const int32_t *arg, const real *x, const real *rx,
                          int n);

@@ -184,6 +184,26 @@ extern "C" void cuda_xent_rop(const real *p, const real *rz, int n, int K, real 
     LAUNCH(k_xent_rop, n, p, rz, n, K, 1.0 / n, rdz);
 }
 
+static __global__ void k_xent_weigh_rows(real *z, const real *c, int n, int K)
+{
+    FOR_EACH(i, n) hg_scale_row(z + i * K, K, c[i]);
+}
+extern "C" void cuda_xent_weigh_rows(real *z, const real *c, int n, int K)
+{
+    LAUNCH(k_xent_weigh_rows, n, z, c, n, K);
+}
+
+static __global__ void k_xent_rdot(const real *p, const int32_t *y, const real *rz, int n, int K,
+                                   real *out)
+{
+    FOR_EACH(i, n) out[i] = hg_xent_rdot_row(p + i * K, rz + i * K, K, y[i]);
+}
+extern "C" void cuda_xent_rdot(const real *p, const int32_t *y, const real *rz, int n, int K,
+                               real *out)
+{
+    LAUNCH(k_xent_rdot, n, p, y, rz, n, K, out);
+}
+
 struct CorrectF {
     const real *z;
     const int32_t *y;

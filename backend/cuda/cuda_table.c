@@ -47,6 +47,8 @@ const Backend BACKEND_CUDA = {
     .layer.xent_backward = cuda_xent_backward,
     .layer.xent_rop = cuda_xent_rop,
     .layer.xent_correct = cuda_xent_correct,
+    .layer.xent_weigh_rows = cuda_xent_weigh_rows,
+    .layer.xent_rdot = cuda_xent_rdot,
     .layer.relu_kink = cuda_relu_kink,
     .layer.maxpool_kink = cuda_maxpool_kink,
 
