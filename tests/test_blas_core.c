@@ -18,9 +18,9 @@ typedef struct Report {
     char core[64], source[200], arg[64];
 } Report;
 
-/* Runs this binary with --report ARG under OPENBLAS_CORETYPE=core (NULL:
- * unset); 0 and the child's report, or -1. */
-static int run_child(const char *core, Report *r)
+/* Runs this binary with --report ARG under OPENBLAS_CORETYPE=core and the
+ * re-exec's mark = mark (NULL: unset); 0 and the child's report, or -1. */
+static int run_child(const char *core, const char *mark, Report *r)
 {
     int fd[2];
     if (pipe(fd) != 0) return -1;
@@ -30,7 +30,8 @@ static int run_child(const char *core, Report *r)
     if (pid == 0) {
         close(fd[0]);
         dup2(fd[1], STDOUT_FILENO);
-        unsetenv(BLAS_CORE_MARK_ENV);
+        if (mark) setenv(BLAS_CORE_MARK_ENV, mark, 1);
+        else unsetenv(BLAS_CORE_MARK_ENV);
         if (core) setenv(BLAS_CORE_ENV, core, 1);
         else unsetenv(BLAS_CORE_ENV);
         char *args[] = {(char *)test_argv0, "--report", "an argument", NULL};
@@ -62,7 +63,7 @@ static int run_child(const char *core, Report *r)
 static void test_blas_core_unset(void)
 {
     Report r;
-    EXPECT(run_child(NULL, &r) == 0, "the child ran and reported");
+    EXPECT(run_child(NULL, NULL, &r) == 0, "the child ran and reported");
     const char *better = blas_core_supported();
     printf("#   no %s: core %s, chosen by %s; this CPU supports %s\n", BLAS_CORE_ENV, r.core,
            r.source, better ? better : "nothing above Prescott");
@@ -80,10 +81,20 @@ static void test_blas_core_unset(void)
 static void test_blas_core_user_setting_kept(void)
 {
     Report r;
-    EXPECT(run_child("Prescott", &r) == 0, "the child ran and reported");
+    EXPECT(run_child("Prescott", NULL, &r) == 0, "the child ran and reported");
     EXPECT(!strcmp(r.core, "Prescott"), "core %s with %s=Prescott", r.core, BLAS_CORE_ENV);
     EXPECT(!strcmp(r.source, "user (" BLAS_CORE_ENV "=Prescott)"), "source '%s'", r.source);
     EXPECT(r.pid == r.forked, "pid %ld, forked %ld", r.pid, r.forked);
+    /* a child of an hgbench program inherits the mark; a user who then sets
+     * another core is still the one who chose it */
+    EXPECT(run_child("Prescott", "SkylakeX", &r) == 0, "the child ran and reported");
+    EXPECT(!strcmp(r.core, "Prescott") && !strcmp(r.source, "user (" BLAS_CORE_ENV "=Prescott)"),
+           "core %s, source '%s' under another core's mark", r.core, r.source);
+    /* the mark and the variable agreeing: the choice is hgbench's */
+    EXPECT(run_child("Haswell", "Haswell", &r) == 0, "the child ran and reported");
+    EXPECT(!strcmp(r.core, "Haswell") && !strncmp(r.source, "hgbench (", 9) &&
+               strstr(r.source, "AVX2 and FMA"),
+           "core %s, source '%s' with its mark", r.core, r.source);
 }
 
 static void test_blas_core_in_machine_record(void)

@@ -29,25 +29,30 @@ const char *blas_core_supported(void)
     return NULL;
 }
 
+static const char *isa_of(const char *core)
+{
+    return !strcmp(core, "SkylakeX") ? "AVX-512" : "AVX2 and FMA";
+}
+
 __attribute__((constructor(101))) static void blas_core_pick(int argc, char **argv, char **envp)
 {
     (void)argc;
     (void)envp;
-    if (getenv(BLAS_CORE_MARK_ENV)) {
-        snprintf(source, sizeof source, "hgbench (OpenBLAS fell back to Prescott on a CPU with %s)",
-                 getenv(BLAS_CORE_MARK_ENV));
+    const char *set = getenv(BLAS_CORE_ENV), *mark = getenv(BLAS_CORE_MARK_ENV);
+    if (set && mark && !strcmp(set, mark)) { /* ours, from the re-exec or a parent's */
+        snprintf(source, sizeof source,
+                 "hgbench (OpenBLAS fell back to Prescott on a CPU with %s)", isa_of(set));
         return;
     }
-    if (getenv(BLAS_CORE_ENV)) {
-        snprintf(source, sizeof source, "user (%s=%s)", BLAS_CORE_ENV, getenv(BLAS_CORE_ENV));
+    if (set) {
+        snprintf(source, sizeof source, "user (%s=%s)", BLAS_CORE_ENV, set);
         return;
     }
     const char *core = openblas_get_corename();
     const char *better = blas_core_supported();
-    if (!argv || !argv[0] || !core || strcmp(core, "Prescott") != 0 || !better)
-        return;
-    const char *isa = !strcmp(better, "SkylakeX") ? "AVX-512" : "AVX2 and FMA";
-    if (setenv(BLAS_CORE_ENV, better, 1) == 0 && setenv(BLAS_CORE_MARK_ENV, isa, 1) == 0)
+    if (!argv || !argv[0] || !core || strcmp(core, "Prescott") != 0 || !better || mark)
+        return; /* (a mark without the variable: someone unset it; leave it so) */
+    if (setenv(BLAS_CORE_ENV, better, 1) == 0 && setenv(BLAS_CORE_MARK_ENV, better, 1) == 0)
         execv("/proc/self/exe", argv);
     /* still here: the re-exec failed; run on with OpenBLAS's own choice */
     const int e = errno;

@@ -22,8 +22,10 @@
 #define HG_CPU_BLAS_CORE_H
 
 #define BLAS_CORE_ENV "OPENBLAS_CORETYPE"
-/* set beside OPENBLAS_CORETYPE by the re-exec: it marks the value as ours
- * (and stops a second re-exec if OpenBLAS ignored it) */
+/* set beside OPENBLAS_CORETYPE by the re-exec, to the same value: it marks
+ * the value as ours (a child that inherits both reports hgbench as the
+ * chooser; one whose OPENBLAS_CORETYPE differs from it, the user), and stops
+ * a second re-exec if OpenBLAS ignored the variable */
 #define BLAS_CORE_MARK_ENV "HGBENCH_BLAS_CORE_SET"
 
 /* The core OpenBLAS runs ("SkylakeX"), from openblas_get_corename. */
