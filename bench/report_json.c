@@ -309,5 +309,6 @@ void rj_envelope(Rj *r, json_t *root, RjEnvelope *e)
     e->cores = rj_int(r, m, "cores");
     e->pus = rj_int(r, m, "pus");
     e->packages = rj_int(r, m, "packages");
+    e->blas_core = rj_str_opt(r, m, "blas_core", "");
     memcpy(r->at, at, sizeof at);
 }

@@ -38,6 +38,7 @@ typedef struct RjEnvelope {
     long threads, ranks;
     const char *cpu, *host;
     long cores, pus, packages;
+    const char *blas_core; /* the machine record's OpenBLAS core, "" if none */
 } RjEnvelope;
 
 /* Loads path; NULL with r->err (the file, and jansson's line, column and

@@ -50,6 +50,7 @@ void md_provenance(FILE *f, const RjEnvelope *e)
     if (e->ranks > 1) fprintf(f, " x %ld MPI ranks", e->ranks);
     if (e->precision && e->precision[0]) fprintf(f, "; %s", e->precision);
     if (e->device && strcmp(e->device, "cpu")) fprintf(f, "; device %s", e->device);
+    if (e->blas_core && e->blas_core[0]) fprintf(f, "; OpenBLAS core %s", e->blas_core);
     fprintf(f, "; %s.\n", e->date);
 }
 

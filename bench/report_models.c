@@ -8,8 +8,9 @@
  *   models-f32-1thread.json    LeNet float32 at one thread
  *   conv-dnnl.json             hgbench-conv-dnnl (.skipped, .failed: why not)
  *
- * In order: warnings (build, busy machine), issue 10's speed targets (LeNet
- * float32 against its GEMM floors: headlines), 1 against N threads, where a
+ * In order: warnings (build, busy machine), the speed targets (LeNet
+ * against its GEMM floors, float32 (issue 10) and float64 (issue 26), each
+ * against its own precision's ceiling: headlines), 1 against N threads, where a
  * LeNet step goes (profile), the models and their tables, then the long
  * ones: oneDNN against our convolutions shape by shape, and the machine and
  * build. Numbers as scripts/bench-models.sh's awk printed them.
@@ -22,7 +23,8 @@
 #include "report_json.h"
 #include "report_md.h"
 
-#define TARGETS "Speed targets (LeNet, float32, batch 128)"
+/* the targets' heading (and headline anchor) of a precision */
+#define TARGETS_FMT "Speed targets (LeNet, float%d, batch 128)"
 #define MAX_MODELS 16
 #define MAX_ROWS 16
 #define MAX_LAYERS 64
@@ -268,8 +270,8 @@ static void warnings(FILE *f, Prec *ps)
 }
 
 /* One row of the speed targets: a median against its floor. */
-static void target(ReportCtx *c, const char *label, const MRow *row, int per_tangent,
-                   double floor_ms, double limit, int headline)
+static void target(ReportCtx *c, const Prec *p, const char *anchor, const char *label,
+                   const MRow *row, int per_tangent, double floor_ms, double limit, int headline)
 {
     FILE *f = c->md;
     if (!row || !isfinite(floor_ms)) {
@@ -288,41 +290,46 @@ static void target(ReportCtx *c, const char *label, const MRow *row, int per_tan
     fprintf(f, "| %s | %.3f ms | ≤ %.1fx | %.3f ms (%.2fx) | %s |\n", label, floor_ms, limit, m, r,
             met);
     if (headline)
-        report_headline(c, TARGETS,
-                        "LeNet float32 %s: %.3f ms per call (median; min–max %.3f–%.3f ms), "
+        report_headline(c, anchor,
+                        "LeNet float%d %s: %.3f ms per call (median; min–max %.3f–%.3f ms), "
                         "%.2fx its GEMM floor of %.3f ms on this machine (goal ≤ %.1fx: %s).",
-                        label, m, per_tangent ? row->min / row->k : row->min,
+                        p->bits, label, m, per_tangent ? row->min / row->k : row->min,
                         per_tangent ? row->max / row->k : row->max, r, floor_ms, limit,
                         implausible ? "unknown: below 1x its floor, the ceiling run was slowed"
                         : r <= limit ? "met" : "not met");
 }
 
-static void speed_targets(ReportCtx *c, Prec *p32)
+/* The three goals of one precision against its own GEMM ceiling: float32's
+ * from issue 10, float64's (the suite's reference precision) from issue 26. */
+static void speed_targets(ReportCtx *c, Prec *p)
 {
     FILE *f = c->md;
-    const MModel *le = find_model(p32, "lenet");
-    fprintf(f, "## " TARGETS "\n\n");
-    fprintf(f, "Issue 10's goals, each against the GEMM floor measured in this run (%s, %ld\n"
-               "threads). The step is one loss+gradient call (the SGD update itself is not "
-               "timed).\n", ctx_str(p32, "cores"), p32->env.threads);
+    char anchor[64];
+    snprintf(anchor, sizeof anchor, TARGETS_FMT, p->bits);
+    const MModel *le = find_model(p, "lenet");
+    fprintf(f, "## %s\n\n", anchor);
+    fprintf(f, "Issue %d's goals, each against the float%d GEMM floor measured in this run (%s, "
+               "%ld\nthreads). The step is one loss+gradient call (the SGD update itself is not "
+               "timed).\n", p->bits == 32 ? 10 : 26, p->bits, ctx_str(p, "cores"),
+            p->env.threads);
     double gfloor = NAN, hfloor = NAN;
-    if (le && le->facts && p32->ceiling > 0) {
-        gfloor = le->grad_mflop / p32->ceiling;
-        hfloor = le->hvp_mflop / p32->ceiling;
+    if (le && le->facts && p->ceiling > 0) {
+        gfloor = le->grad_mflop / p->ceiling;
+        hfloor = le->hvp_mflop / p->ceiling;
         fprintf(f, "GEMM ceiling measured in this run: %s. At that rate the GEMM-shaped work\n"
                    "of one LeNet loss+gradient (%.1f MFLOP) takes %.2f ms and of one HVP (%.1f "
                    "MFLOP)\n%.2f ms: the floors on this machine (elementwise work not counted).\n",
-                ctx_str(p32, "gemm ceiling"), le->grad_mflop, gfloor, le->hvp_mflop, hfloor);
+                ctx_str(p, "gemm ceiling"), le->grad_mflop, gfloor, le->hvp_mflop, hfloor);
     }
-    if (p32->nwarn) fprintf(f, "This run has warnings (above): its times may be inflated.\n");
-    fprintf(f, "\n| LeNet float32 | floor | goal | measured median (× floor) | met |\n"
-               "|---|--:|--:|--:|---|\n");
-    target(c, "step (loss+grad)", find_row(le, "loss_grad", 0), 0, gfloor, 1.5, 1);
-    target(c, "HVP (model_hvp)", find_row(le, "hvp", 1), 0, hfloor, 1.5, 1);
-    target(c, "block HVP k = 16, per tangent, vs one HVP's floor", find_row(le, "hvp_block", 16),
-           1, hfloor, 1.0, 0);
+    if (p->nwarn) fprintf(f, "This run has warnings (above): its times may be inflated.\n");
+    fprintf(f, "\n| LeNet float%d | floor | goal | measured median (× floor) | met |\n"
+               "|---|--:|--:|--:|---|\n", p->bits);
+    target(c, p, anchor, "step (loss+grad)", find_row(le, "loss_grad", 0), 0, gfloor, 1.5, 1);
+    target(c, p, anchor, "HVP (model_hvp)", find_row(le, "hvp", 1), 0, hfloor, 1.5, 1);
+    target(c, p, anchor, "block HVP k = 16, per tangent, vs one HVP's floor",
+           find_row(le, "hvp_block", 16), 1, hfloor, 1.0, 0);
     fputc('\n', f);
-    md_provenance(f, &p32->env);
+    md_provenance(f, &p->env);
     fputc('\n', f);
 }
 
@@ -586,7 +593,8 @@ static int render(ReportCtx *c)
     }
     report_ran_by(c, &ps[0].env);
     warnings(f, ps);
-    speed_targets(c, &ps[0]);
+    for (int i = 0; i < 2; i++)
+        if (ps[i].present) speed_targets(c, &ps[i]);
     threads_table(c, &ps[0], one);
     profile(c, &ps[0]);
     fprintf(f, "## Models\n\n");

@@ -69,6 +69,10 @@ void machine_json(JsonWriter *j, const Machine *m)
     for (int i = 0; i < m->nosdevs; i++) json_put_string(j, m->osdevs[i]);
     json_array_end(j);
     json_field_string(j, "source", m->source);
+    if (m->blas_core[0]) {
+        json_field_string(j, "blas_core", m->blas_core);
+        json_field_string(j, "blas_core_source", m->blas_core_source);
+    }
     json_object_end(j);
 }
 

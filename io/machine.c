@@ -11,6 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Weak: the script-side tools (hgbench-manifest, hgbench-runs) link io/
+ * without the CPU backend and OpenBLAS; there both are NULL. */
+__attribute__((weak)) const char *blas_core_name(void);
+__attribute__((weak)) const char *blas_core_source(void);
+
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
@@ -148,6 +153,10 @@ void machine_probe(Machine *m)
     if (probe_hwloc(m) != 0) probe_fallback(m);
     if (!m->cpu[0]) cpuinfo_model(m->cpu, sizeof m->cpu);
     if (!m->cpu[0]) copy_str(m->cpu, sizeof m->cpu, "unknown");
+    if (blas_core_name && blas_core_source) {
+        copy_str(m->blas_core, sizeof m->blas_core, blas_core_name());
+        copy_str(m->blas_core_source, sizeof m->blas_core_source, blas_core_source());
+    }
 }
 
 /* 32768 -> "32 KiB", 1.5 GiB -> "1.5 GiB". */
@@ -195,4 +204,7 @@ void machine_print(const Machine *m, FILE *f, const char *prefix)
     for (int i = 0; i < m->nosdevs; i++) fprintf(f, "%s %s", i ? "," : "", m->osdevs[i]);
     fprintf(f, "%s\n", m->nosdevs ? "" : " none reported");
     fprintf(f, "%stopology source: %s\n", prefix, m->source);
+    if (m->blas_core[0])
+        fprintf(f, "%sopenblas core: %s, chosen by %s\n", prefix, m->blas_core,
+                m->blas_core_source);
 }

@@ -1,6 +1,7 @@
 /* machine.h — a record of the machine a benchmark ran on: CPU model, cores,
  * hardware threads (PUs), cache sizes, NUMA nodes, memory, and the GPUs and
- * other OS devices the hwloc topology reports.
+ * other OS devices the hwloc topology reports, and the OpenBLAS kernel set
+ * the program runs (where it links the CPU backend).
  *
  * hwloc is the source; if its topology does not load, the record falls back
  * to sysconf and /proc/cpuinfo (no devices then) and says so in `source`.
@@ -32,6 +33,9 @@ typedef struct Machine {
     char gpus[MACHINE_MAX_DEVICES][96];
     int nosdevs;         /* every other OS device: block, network, ... */
     char osdevs[MACHINE_MAX_DEVICES][48];
+    char blas_core[32];  /* OpenBLAS's kernel set ("SkylakeX"); empty in a
+                            program that does not link the CPU backend */
+    char blas_core_source[160]; /* who chose it (backend/cpu/blas_core.h) */
 } Machine;
 
 /* Fills *m; never fails (falls back as described above). */

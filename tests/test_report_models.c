@@ -1,7 +1,7 @@
 /* test_report_models.c — the models section's renderer
  * (bench/report_models.c) on fixture JSON (tests/fixtures/report/models/:
  * hgbench-models --json of a small real run, logreg and lenet, float32 and
- * float64 (float64's lenet left a .failed note instead, as a crash does),
+ * float64 (float64's planned mlp left a .failed note instead, as a crash does),
  * LeNet at one thread, and hgbench-conv-dnnl --json trimmed to four rows):
  * table cells are the JSON's numbers as the old scripts formatted them, the
  * speed-target headlines have their numbers, a field removed or of the
@@ -36,6 +36,16 @@ static const char *edited_results(const char *sub, const char *name, const char 
     "| HVP (model_hvp) | 268.084 ms | ≤ 1.5x | 2691.696 ms (10.04x) | **no** (6.69x the goal) |\n"
 #define EXPECT_THREADS_ROW "| hvp_block | 16 | 4795.245 | 21756.102 | 0.22x |\n"
 #define EXPECT_HEAD_STEP "1511.934 ms per call"
+/* float64's targets against the float64 ceiling (1.414 GFLOP/s): floors
+ * 289.78176 / 1.414220 = 204.906 ms and 702.50496 / 1.414220 = 496.744 ms;
+ * its block HVP per tangent beats that floor, so gets no verdict */
+#define EXPECT_F64_STEP \
+    "| step (loss+grad) | 204.906 ms | ≤ 1.5x | 369.910 ms (1.81x) | **no** (1.20x the goal) |\n"
+#define EXPECT_F64_HVP \
+    "| HVP (model_hvp) | 496.744 ms | ≤ 1.5x | 975.877 ms (1.96x) | **no** (1.31x the goal) |\n"
+#define EXPECT_F64_BLOCK                                                                   \
+    "| block HVP k = 16, per tangent, vs one HVP's floor | 496.744 ms | ≤ 1.0x | 216.077 ms " \
+    "(0.43x) | **unknown** (below 1x: the ceiling was not measured right) |\n"
 
 static ReportCtx ctx;
 
@@ -67,13 +77,23 @@ static void test_tables(void)
                           "layers: conv2d(6@5x5,p2) relu maxpool"),
            "the models list");
     EXPECT(strstr(md, EXPECT_LOGREG_ROW), "logreg's loss+grad row:\n%s", md);
-    EXPECT(strstr(md, "| lenet |  | all ops |  | **failed**: hgbench-models: out of memory "
+    EXPECT(strstr(md, "| mlp |  | all ops |  | **failed**: hgbench-models: out of memory "
                       "(killed by signal 9) | | | | |\n"),
            "a model that left no results is a failed row");
     /* the speed targets: floors from the fixture's MFLOP and ceiling */
     EXPECT(strstr(md, EXPECT_TARGET_STEP), "step target row");
     EXPECT(strstr(md, EXPECT_TARGET_HVP), "HVP target row");
     EXPECT(strstr(md, EXPECT_THREADS_ROW), "threads row");
+    /* float64's own table, below float32's, against its own ceiling */
+    const char *t32 = strstr(md, "## Speed targets (LeNet, float32, batch 128)\n"),
+               *t64 = strstr(md, "## Speed targets (LeNet, float64, batch 128)\n");
+    EXPECT(t32 && t64 && t32 < t64, "float32 then float64 targets");
+    EXPECT(t64 && strstr(t64, "Issue 26's goals, each against the float64 GEMM floor") &&
+               strstr(t64, "GEMM ceiling measured in this run: 1.4 GFLOP/s (float64"),
+           "float64's ceiling stated:\n%s", t64 ? t64 : "");
+    EXPECT(t64 && strstr(t64, EXPECT_F64_STEP) && strstr(t64, EXPECT_F64_HVP) &&
+               strstr(t64, EXPECT_F64_BLOCK),
+           "float64 target rows:\n%s", t64 ? t64 : "");
     EXPECT(strstr(md, "## Machine and build\n\n- CPU: Intel(R) Xeon(R) Processor — 2 cores, 2 "
                       "PUs, 1 package\n"),
            "machine and build");
@@ -83,10 +103,14 @@ static void test_tables(void)
     EXPECT(targets && models && onednn && mach && targets < models && models < onednn &&
                onednn < mach,
            "order: targets, models, oneDNN, machine");
-    EXPECT(ctx.nheads == 2 && strstr(ctx.heads[0].text, EXPECT_HEAD_STEP) &&
+    EXPECT(ctx.nheads == 4 && strstr(ctx.heads[0].text, EXPECT_HEAD_STEP) &&
                strstr(ctx.heads[0].text, "13.67x its GEMM floor of 110.584 ms") &&
-               strstr(ctx.heads[1].text, "HVP (model_hvp)"),
-           "headlines: %s", ctx.nheads ? ctx.heads[0].text : "(none)");
+               strstr(ctx.heads[1].text, "HVP (model_hvp)") &&
+               strstr(ctx.heads[2].text, "LeNet float64 step (loss+grad): 369.910 ms per call") &&
+               strstr(ctx.heads[2].text, "1.81x its GEMM floor of 204.906 ms") &&
+               !strcmp(ctx.heads[2].anchor, "Speed targets (LeNet, float64, batch 128)") &&
+               strstr(ctx.heads[3].text, "LeNet float64 HVP (model_hvp)"),
+           "headlines (%d): %s", ctx.nheads, ctx.nheads ? ctx.heads[0].text : "(none)");
     EXPECT(!strcmp(ctx.commit, "fixture") && ctx.threads == 2, "ran by %s", ctx.commit);
     char *md2 = NULL;
     render(fixture_dir("models"), &md2, &ctx);

@@ -3,9 +3,14 @@
 #include <omp.h>
 #include <string.h>
 
+#include "blas_core.h"
 #include "cpu.h"
 
 void openblas_set_num_threads(int n); /* cblas.h declares it only in some versions */
+
+/* pulls blas_core.o (its constructor picks OpenBLAS's core) into every
+ * program that links this backend */
+__attribute__((used)) static const char *(*const keep_blas_core)(void) = blas_core_name;
 
 static void cpu_copy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
 
