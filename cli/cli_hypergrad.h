@@ -52,6 +52,7 @@ typedef struct HypergradOptions {
     int train_size;         /* training examples kept (problem.h); 0 all */
     double label_noise;     /* fraction of training labels corrupted; 0 off */
     LabelNoiseMode label_noise_mode;
+    int train_clean_only;   /* --train-clean-only: the changed examples dropped */
     RoundNoise round_noise; /* --round-noise: the run rounded at every step (round_noise.h) */
     EngineSettings opt;     /* the engines' options: flags made from their
                              * declarations (engine_flags) */

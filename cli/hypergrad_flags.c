@@ -162,6 +162,10 @@ static FlagTable hypergrad_flags(HypergradOptions *o, int given[GIVEN_COUNT])
          "round(P n) examples a different class, as Franceschi et al.; uniform gives each "
          "example with probability P a class drawn among all, as benchopt's data cleaning",
          FLAG_FUNC, .target = o, .parse = set_label_noise},
+        {"--train-clean-only", NULL, "off",
+         "with --label-noise: train only on the examples whose label it left unchanged (the "
+         "oracle of data hyper-cleaning; the noise drawn as without this flag)", FLAG_SWITCH,
+         .target = &o->train_clean_only},
         {"--round-noise", "off|sr32", "off",
          "sr32: after every inner update round w and v stochastically (unbiased, seeded by "
          "--seed) to float32's grid: float32-sized noise at each step of a float64 run, "
@@ -242,6 +246,7 @@ ProblemSpec hypergrad_problem_spec(const HypergradOptions *o)
     s.train_size = o->train_size;
     s.label_noise = o->label_noise;
     s.label_noise_mode = o->label_noise_mode;
+    s.train_clean_only = o->train_clean_only;
     s.round_noise = o->round_noise;
     return s;
 }

@@ -89,7 +89,11 @@ void hypergrad_print_summary(FILE *out, const HypergradOptions *o, const Problem
     fprintf(out, "\n");
     fprintf(out, "data        %s: %d train, %d val examples, " HG_REAL_NAME ", %d threads\n",
            o->data, train->n, val->n, o->threads);
-    if (o->label_noise > 0)
+    if (o->label_noise > 0 && o->train_clean_only)
+        fprintf(out, "labels      clean only: the %d corrupted (%g, %s) dropped, %d kept\n",
+                pb->labels_dropped, o->label_noise, label_noise_mode_name(o->label_noise_mode),
+                train->n);
+    else if (o->label_noise > 0)
         fprintf(out, "labels      %d of %d training labels corrupted (%g, %s)\n",
                 pb->labels_changed, train->n, o->label_noise,
                 label_noise_mode_name(o->label_noise_mode));
@@ -175,6 +179,8 @@ static void json_training_set(JsonWriter *j, const HypergradOptions *o, const Pr
     json_field_string(j, "mode", label_noise_mode_name(o->label_noise_mode));
     json_field_uint(j, "seed", problem_label_noise_seed(&spec));
     json_field_int(j, "changed", pb->labels_changed);
+    if (o->train_clean_only) /* only then: other records keep their bytes */
+        json_field_int(j, "dropped", pb->labels_dropped);
     json_key(j, "changed_examples");
     json_array_begin(j, 1);
     for (int i = 0; i < pb->train.n; i++)

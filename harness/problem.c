@@ -52,6 +52,41 @@ uint64_t problem_label_noise_seed(const ProblemSpec *s)
     return rng_next(&r);
 }
 
+/* spec.train_clean_only: the training part without the examples whose
+ * label the noise changed, in their order (the oracle of data
+ * hyper-cleaning); the noise itself drawn as without it. */
+static int keep_clean(const ProblemSpec *s, Problem *p, HgErr *err)
+{
+    if (!(s->label_noise > 0)) {
+        hg_fail(err, "--train-clean-only: needs --label-noise (no labels are changed without it)");
+        return PROBLEM_BAD_SPEC;
+    }
+    const Dataset *t = &p->train;
+    const int n = t->n - p->labels_changed;
+    if (n < s->batch) {
+        hg_fail(err, "--train-clean-only: %d clean examples, fewer than --batch %d", n, s->batch);
+        return PROBLEM_BAD_SPEC;
+    }
+    Dataset kept;
+    if (dataset_alloc(&kept, n, t->c, t->h, t->w, t->classes, err))
+        return -1;
+    const long dim = dataset_dim(t);
+    for (int i = 0, k = 0; i < t->n; i++) {
+        if (p->label_changed[i])
+            continue;
+        memcpy(kept.x + (size_t)k * (size_t)dim, t->x + (size_t)i * (size_t)dim,
+               sizeof(real) * (size_t)dim);
+        kept.y[k++] = t->y[i];
+    }
+    dataset_free(&p->train);
+    p->train = kept;
+    mem_free(p->label_changed);
+    p->label_changed = mem_alloc(MEM_DATA, (size_t)n); /* zeroed: none changed among them */
+    p->labels_dropped = p->labels_changed;
+    p->labels_changed = 0;
+    return 0;
+}
+
 /* The training part cut to spec.train_size examples, then its labels
  * corrupted (problem.h): 0, or PROBLEM_BAD_SPEC naming --train-size. */
 static int shape_train(const ProblemSpec *s, Problem *p, HgErr *err)
@@ -78,6 +113,8 @@ static int shape_train(const ProblemSpec *s, Problem *p, HgErr *err)
         p->labels_changed = label_noise_apply(&p->train, s->label_noise, s->label_noise_mode,
                                               problem_label_noise_seed(s), p->label_changed);
     }
+    if (s->train_clean_only)
+        return keep_clean(s, p, err);
     return 0;
 }
 

@@ -39,8 +39,12 @@
  * (dataset_split's: the rest is dropped). Label noise (spec.label_noise = p
  * > 0, datasets/label_noise.h): then the kept examples' labels corrupted;
  * Problem.label_changed marks the examples whose label now differs from the
- * file's. Both before normalisation, whose statistics see only the kept
- * examples.
+ * file's. Clean only (spec.train_clean_only, with label noise): the
+ * examples whose label the noise changed are then dropped (the rest kept in
+ * their order; Problem.labels_dropped counts them, label_changed is all 0):
+ * the oracle of data hyper-cleaning, trained on exactly the clean examples
+ * of the noisy run with the same seeds. All before normalisation, whose
+ * statistics see only the kept examples.
  * Resampling (problem_resample, hgbench hpo --resample): outer step s's
  * batch order, validation split and/or w_0 from problem_outer_seed; what is
  * not resampled keeps outer step 0's. A resampled split is another split of
@@ -99,6 +103,7 @@ typedef struct ProblemSpec {
     int train_size;       /* training examples kept after the split; 0 = all */
     double label_noise;   /* fraction of training labels corrupted; 0 = off */
     LabelNoiseMode label_noise_mode;
+    int train_clean_only; /* with label noise: drop the changed examples (below) */
     RoundNoise round_noise; /* sr32: the run rounded to float32's grid at every
                              * step (round_noise.h; float64 builds, cpu only) */
 } ProblemSpec;
@@ -159,7 +164,8 @@ typedef struct Problem {
     Dataset train, val;     /* normalised */
     uint8_t *label_changed; /* [train.n] 1 where label noise changed the label;
                              * NULL without label noise */
-    int labels_changed;     /* how many */
+    int labels_changed;     /* how many (0 under train_clean_only) */
+    int labels_dropped;     /* train_clean_only: the changed examples left out */
     double *mean, *std;     /* [C] the training part's per-channel statistics */
     Model *model;
     real *w0;               /* [P] */

@@ -182,6 +182,50 @@ static void test_problem_subset_and_noise(void)
     problem_free(&noisy);
 }
 
+/* --train-clean-only: exactly the noisy run's unchanged examples, in their
+ * order, with their (clean) labels; the noise's own draw unchanged by it. */
+static void test_problem_clean_only(void)
+{
+    HgErr err = {{0}};
+    ProblemSpec s = tiny_spec();
+    s.train_size = 60;
+    s.label_noise = 0.5;
+    Problem noisy, oracle;
+    EXPECT(problem_load(&s, &noisy, &err) == 0, "noisy: %s", err.msg);
+    s.train_clean_only = 1;
+    EXPECT(problem_load(&s, &oracle, &err) == 0, "clean only: %s", err.msg);
+    EXPECT(oracle.train.n == 30 && oracle.labels_dropped == 30 && oracle.labels_changed == 0,
+           "30 of 60 kept, 30 dropped, none changed (%d, %d, %d)", oracle.train.n,
+           oracle.labels_dropped, oracle.labels_changed);
+    const long dim = dataset_dim(&noisy.train);
+    int k = 0, same = 1;
+    for (int i = 0; i < noisy.train.n; i++) {
+        if (noisy.label_changed[i])
+            continue;
+        same &= k < oracle.train.n && oracle.train.y[k] == noisy.train.y[i];
+        for (long j = 0; same && j < dim; j++) { /* raw pixels: each load has its own stats */
+            const int c = (int)(j / (dim / noisy.train.c));
+            const double a = oracle.train.x[k * dim + j] * oracle.std[c] + oracle.mean[c];
+            const double b = noisy.train.x[i * dim + j] * noisy.std[c] + noisy.mean[c];
+            same = fabs(a - b) <= 1e-5 * (1 + fabs(b));
+        }
+        k++;
+    }
+    EXPECT(same && k == oracle.train.n, "the kept examples are the unchanged ones in order");
+    int marked = 0;
+    for (int i = 0; i < oracle.train.n; i++)
+        marked += oracle.label_changed[i];
+    EXPECT(marked == 0, "no kept example is marked changed (%d)", marked);
+    EXPECT(!memcmp(oracle.val.y, noisy.val.y, sizeof(int32_t) * noisy.val.n),
+           "the validation part is untouched");
+    problem_free(&oracle);
+    s.label_noise = 0;
+    err.msg[0] = '\0';
+    EXPECT(problem_load(&s, &oracle, &err) == PROBLEM_BAD_SPEC &&
+           strstr(err.msg, "--train-clean-only"), "without noise refused: '%s'", err.msg);
+    problem_free(&noisy);
+}
+
 static void test_flags(void)
 {
     files_setup("label_noise");
@@ -193,6 +237,8 @@ static void test_flags(void)
         {"--train-size 2", "--train-size 2: fewer than --batch 4"},
         {"--train-size 100000", "--train-size 100000"},
         {"--train-size -1", "--train-size"},
+        {"--train-clean-only", "--train-clean-only: needs --label-noise"},
+        {"--train-size 10 --label-noise 0.8 --train-clean-only", "fewer than --batch 4"},
     };
     char args[512];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -212,6 +258,7 @@ int main(int argc, char **argv)
         TEST(test_uniform_rate),
         TEST(test_parse),
         TEST(test_problem_subset_and_noise),
+        TEST(test_problem_clean_only),
         TEST(test_flags),
     };
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
