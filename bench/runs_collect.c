@@ -4,7 +4,8 @@
  *
  *   hgbench-runs --program bench-atlas --out atlas.json --dir DIR
  *                --runs "T20-f64-bptt T20-f64-reversible ..." [--commit ID]
- *                [--threads N] [--ranks N] [--param KEY=VALUE]... -- COMMAND WORDS...
+ *                [--threads N] [--ranks N] [--param KEY=VALUE]... [--drop KEYS]
+ *                -- COMMAND WORDS...
  *
  * One row per name of --runs, in that order: {"name", "status": "ok", "run":
  * <DIR/NAME.json as it is>} when the run left its JSON, else {"name",
@@ -12,7 +13,10 @@
  * of DIR/NAME.json.err (the run's stderr; a line "skipped: why" written by
  * the section for a run it left out makes the row skipped). --param values go
  * to "params" (numbers as numbers); the words after `--` are the envelope's
- * command, the section's own command line (what reproduces it).
+ * command, the section's own command line (what reproduces it). --drop
+ * "log,outer_state": those top-level members of every run left out (hpo's
+ * per-outer-step log of an N = 5,000 run is some 100 KB a step, where the
+ * section needs only its summaries); the params say what was dropped.
  * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
  * running anything and judging the runs (the section's renderer does).
  */
@@ -31,7 +35,7 @@
 #define MAX_PARAMS 32
 
 typedef struct Collect {
-    const char *program, *out, *dir, *runs, *commit;
+    const char *program, *out, *dir, *runs, *commit, *drop;
     int threads, ranks;
     const char *params[MAX_PARAMS];
     int nparams;
@@ -94,6 +98,7 @@ static void reason_of(const char *errpath, char *buf, size_t n, int *skipped)
     fclose(f);
     const char *s = last;
     if (!strncmp(s, "hgbench hypergrad: ", 19)) s += 19;
+    else if (!strncmp(s, "hgbench hpo: ", 13)) s += 13;
     if (!strncmp(s, "skipped: ", 9)) { s += 9; *skipped = 1; }
     snprintf(buf, n, "%s", s[0] ? s : "no result, and its log is empty");
 }
@@ -110,6 +115,13 @@ static void row(JsonWriter *j, const Collect *c, const char *name)
         fclose(probe);
         json_error_t e;
         json_t *run = rj_parse_file(path, 0, &e); /* seeds past 2^63 as strings */
+        if (run && c->drop) {
+            char *keys = strdup(c->drop), *save = NULL;
+            HG_CHECK(keys, "strdup");
+            for (char *k = strtok_r(keys, " ,", &save); k; k = strtok_r(NULL, " ,", &save))
+                json_object_del(run, k);
+            free(keys);
+        }
         if (run) {
             json_field_string(j, "status", "ok");
             json_key(j, "run");
@@ -165,6 +177,8 @@ int main(int argc, char **argv)
          .target = &c.ranks, .lo = 1, .hi = 1 << 24},
         {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
          .target = &c, .parse = parse_param},
+        {"--drop", "KEYS", "none", "top-level members left out of every run, comma-separated "
+         "(hpo's log and outer_state, say)", FLAG_STRING, .target = &c.drop},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
         {NULL},
     };
@@ -199,6 +213,7 @@ int main(int argc, char **argv)
     json_key(&j, "params");
     json_object_begin(&j, 0);
     for (int i = 0; i < c.nparams; i++) param(&j, c.params[i]);
+    if (c.drop) json_field_string(&j, "dropped", c.drop);
     json_object_end(&j);
     json_key(&j, "rows");
     json_array_begin(&j, 0);
