@@ -35,7 +35,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit HGBENCH_COMMIT=$commit
-all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
+all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu hyperclean"
 sections=${SECTIONS:-$all_sections}
 # Where results go: a full run's are committed (bench/results, plots,
 # RESULTS.md); a QUICK run's go where git ignores them (build/bench-quick/),
@@ -58,6 +58,7 @@ declare -A script=(
   [pytorch]=scripts/bench-pytorch.sh [atlas]=scripts/bench-atlas.sh
   [conditioning]=scripts/bench-conditioning.sh
   [soak]=scripts/bench-soak.sh [sweep]=scripts/bench-sweep.sh [gpu]=scripts/bench-gpu.sh
+  [hyperclean]=scripts/bench-hyperclean.sh
 )
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)
 # is marked interrupted, the sections already done keep their results, the
