@@ -14,7 +14,8 @@
  * the section for a run it left out makes the row skipped). --param values go
  * to "params" (numbers as numbers); the words after `--` are the envelope's
  * command, the section's own command line (what reproduces it). --drop
- * "log,outer_state": those top-level members of every run left out (hpo's
+ * "log,outer_state,final.schedule": those members of every run left out
+ * (top-level ones, or a member's member as a.b; hpo's
  * per-outer-step log of an N = 5,000 run is some 100 KB a step, where the
  * section needs only its summaries); the params say what was dropped.
  * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
@@ -118,8 +119,12 @@ static void row(JsonWriter *j, const Collect *c, const char *name)
         if (run && c->drop) {
             char *keys = strdup(c->drop), *save = NULL;
             HG_CHECK(keys, "strdup");
-            for (char *k = strtok_r(keys, " ,", &save); k; k = strtok_r(NULL, " ,", &save))
-                json_object_del(run, k);
+            for (char *k = strtok_r(keys, " ,", &save); k; k = strtok_r(NULL, " ,", &save)) {
+                char *dot = strchr(k, '.'); /* "final.schedule": a member of a member */
+                if (dot) *dot = '\0';
+                json_t *in = dot ? json_object_get(run, k) : run;
+                if (json_is_object(in)) json_object_del(in, dot ? dot + 1 : k);
+            }
             free(keys);
         }
         if (run) {
@@ -177,8 +182,9 @@ int main(int argc, char **argv)
          .target = &c.ranks, .lo = 1, .hi = 1 << 24},
         {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
          .target = &c, .parse = parse_param},
-        {"--drop", "KEYS", "none", "top-level members left out of every run, comma-separated "
-         "(hpo's log and outer_state, say)", FLAG_STRING, .target = &c.drop},
+        {"--drop", "KEYS", "none", "members left out of every run, comma-separated: top-level "
+         "ones, or a member's as a.b (hpo's log, outer_state, final.schedule, say)", FLAG_STRING,
+         .target = &c.drop},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
         {NULL},
     };

@@ -52,8 +52,10 @@
 # (a data set that is not here: "skipped: why" in the .err). $RUNS is
 # build/hyperclean-runs/<quick|full> (git ignores it): hpo's per-outer-step
 # log holds 5,000 gammas and their hypergradient per step, some 100 KB a step.
-# build/hgbench-runs collects the runs, without hpo's log and outer_state
-# and the engines' theta and hypergradient vectors (--drop), with the
+# build/hgbench-runs collects the runs, without hpo's log, outer_state,
+# best and final schedule and the engines' theta and hypergradient vectors
+# (--drop; the full run's file is still about 4 MB: the final gammas and
+# the corrupted examples' indices of every run), with the
 # envelope and the settings, into $RESULTS_DIR/hyperclean.json;
 # hgbench-report renders the section (bench/report_hyperclean*.c).
 # Exit 1 if a run failed, 2 on bad settings.
@@ -215,7 +217,7 @@ cmd=(bash scripts/bench-hyperclean.sh)
 [ "$threads" != 1 ] && cmd=(HYPERCLEAN_THREADS="$threads" "${cmd[@]}")
 build/hgbench-runs --program bench-hyperclean --out "$results/hyperclean.json" --dir "$runs" \
   --runs "${names# }" --commit "$commit" --threads "$threads" --ranks "$ranks" \
-  --drop log,outer_state,best,theta,hypergrad \
+  --drop log,outer_state,best,theta,hypergrad,final.schedule \
   --param quick="$quick" --param datasets="$datasets" --param models="$models" --param repeats="$R" \
   --param T="$T" --param outer_steps="$S" --param sign_step="$sign" \
   --param "data_fashion-mnist=${dflags[fashion-mnist]:-}" --param "data_$mnist=${dflags[$mnist]:-}" \

@@ -11,7 +11,8 @@
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
 # pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
 # min on one thread), gpu (device record, ceilings and model ops on a GPU;
-# skipped, saying why, without one). Environment: QUICK=1 (every experiment
+# skipped, saying why, without one), hyperclean (data hyper-cleaning,
+# issue 23). Environment: QUICK=1 (every experiment
 # cut to run in minutes; the cuts are stated in each section; results,
 # plots and RESULTS.md under build/bench-quick/, which git ignores), THREADS
 # (default 2), SECTIONS (a subset, e.g. "engines fig2"), DATA_DIR (a folder

@@ -90,16 +90,19 @@ static void test_collect(void)
 
     /* --drop: the members named are left out of every run, the rest kept */
     snprintf(args, sizeof args, "--program x --out %s --dir %s --runs T4-f64-bptt "
-             "--drop hypergrad,outer_state -- x", out, dir);
+             "--drop outer_state,hypergrad.lr,val_loss.x -- x", out, dir);
     r = run_prog(collector(), args);
     EXPECT(r.status == 0, "--drop: exit %d: %s", r.status, r.err);
     run_free(&r);
     root = json_load_file(out, 0, &e);
     run = json_object_get(json_array_get(json_object_get(root, "rows"), 0), "run");
-    EXPECT(run && !json_object_get(run, "hypergrad") && json_object_get(run, "val_loss") &&
+    json_t *hg = json_object_get(run, "hypergrad");
+    EXPECT(run && hg && !json_object_get(hg, "lr") && json_object_get(run, "val_loss") &&
+               json_object_get(run, "engine") &&
                !strcmp(json_string_value(json_object_get(json_object_get(root, "params"),
-                                                         "dropped")), "hypergrad,outer_state"),
-           "--drop: hypergrad left out, val_loss kept, the params say so");
+                                                         "dropped")), "outer_state,hypergrad.lr,val_loss.x"),
+           "--drop: hypergrad.lr left out (hypergrad kept), a.b of a number ignored, the rest "
+           "kept, the params say so");
     json_decref(root);
 
     r = run_prog(collector(), "--program x --out /dev/null --dir . --runs a");
