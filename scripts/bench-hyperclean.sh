@@ -107,7 +107,7 @@ elif has_idx /usr/share/datasets/fashion-mnist; then
 else
   why[fashion-mnist]="no IDX files in /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist"
 fi
-mnist=mnist-subset
+mnist="mnist-subset"
 if [ -n "${DATA_DIR:-}" ] && has_idx "$DATA_DIR/mnist"; then
   mnist=mnist dflags[mnist]="--data mnist --data-dir $DATA_DIR/mnist"
 elif [ "$mnist_subset" != 1 ]; then
