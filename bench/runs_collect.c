@@ -172,8 +172,9 @@ int main(int argc, char **argv)
          .target = &c.out},
         {"--dir", "DIR", NULL, "the folder of the runs' JSON and .err files", FLAG_STRING,
          .target = &c.dir},
-        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order", FLAG_STRING,
-         .target = &c.runs},
+        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order; empty: "
+         "no rows (a part of a section that was skipped, its params saying why)", FLAG_STRING,
+         .target = &c.runs, .empty_ok = 1},
         {"--commit", "ID", "unknown", "the commit measured", FLAG_STRING, .target = &c.commit,
          .empty_ok = 1},
         {"--threads", "N", "1", "threads each run used", FLAG_INT, .target = &c.threads, .lo = 1,

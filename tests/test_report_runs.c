@@ -135,6 +135,16 @@ static void test_slim(void)
                json_object_get(json_object_get(run, "final"), "theta"),
            "best and final kept whole");
     json_decref(root);
+    snprintf(args, sizeof args, "--program x --out %s --dir %s --runs= --param state=skipped -- x", out, dir);
+    r = run_prog(collector(), args);
+    EXPECT(r.status == 0, "empty --runs: exit %d: %s", r.status, r.err);
+    run_free(&r);
+    root = json_load_file(out, 0, &e);
+    EXPECT(root && json_array_size(json_object_get(root, "rows")) == 0 &&
+               !strcmp(json_string_value(json_object_get(json_object_get(root, "params"), "state")),
+                       "skipped"),
+           "empty --runs: no rows, the params kept");
+    json_decref(root);
     size_t n;
     char *kept = files_slurp(p, &n);
     EXPECT(kept && !strcmp(kept, log), "the run's own file untouched");
