@@ -90,6 +90,7 @@ repro=()
 [ "$QUICK" = 1 ] && repro+=(QUICK=1)
 repro+=("REPEATS=$REPEATS" "OUTER_STEPS=$OUTER" "INNER_STEPS=$T" "SIGN_WD=$SIGN_WD" "GRID=${GRID// /,}")
 [ "$THREADS" != 2 ] && repro+=("THREADS=$THREADS")
+[ "$MNIST_SUBSET" != 1 ] && repro+=("MNIST_SUBSET=$MNIST_SUBSET")
 repro+=(scripts/bench-perweight.sh)
 
 # The data sets: label -> hpo's data flags, its split sizes
