@@ -13,10 +13,12 @@
  * the section for a run it left out makes the row skipped). --param values go
  * to "params" (numbers as numbers); the words after `--` are the envelope's
  * command, the section's own command line (what reproduces it). --slim, for
- * `hgbench hpo --json` logs: each log entry's theta and hypergrad and the
- * optimiser's outer_state (what --resume reads) are left out, best and final
- * kept whole; a per-weight log (N = 7,850 values a step) shrinks ~50x, and
- * the run's own file in DIR keeps everything.
+ * `hgbench hpo --json` logs: each log entry's theta and hypergrad, the
+ * optimiser's outer_state (what --resume reads) and the best and final
+ * entries' schedules (their theta per inner step, which theta and the run's
+ * settings give) are left out, best's and final's theta kept; a per-weight
+ * log (N = 7,850 values a step) shrinks ~50x, and the run's own file in DIR
+ * keeps everything.
  * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
  * running anything and judging the runs (the section's renderer does).
  */
@@ -112,6 +114,9 @@ static void slim_hpo_log(json_t *run)
         json_object_del(e, "theta");
         json_object_del(e, "hypergrad");
     }
+    json_t *best = json_object_get(run, "best"), *fin = json_object_get(run, "final");
+    if (json_is_object(best)) json_object_del(best, "schedule");
+    if (json_is_object(fin)) json_object_del(fin, "schedule");
 }
 
 static void row(JsonWriter *j, const Collect *c, const char *name)
@@ -183,8 +188,8 @@ int main(int argc, char **argv)
          .target = &c.ranks, .lo = 1, .hi = 1 << 24},
         {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
          .target = &c, .parse = parse_param},
-        {"--slim", NULL, NULL, "hpo logs: leave out each log entry's theta and hypergrad, and "
-         "outer_state", FLAG_SWITCH, .target = &c.slim},
+        {"--slim", NULL, NULL, "hpo logs: leave out each log entry's theta and hypergrad, "
+         "outer_state, and best's and final's schedule", FLAG_SWITCH, .target = &c.slim},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
         {NULL},
     };

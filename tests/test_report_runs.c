@@ -6,7 +6,8 @@
  * estimate and the program's prefix left out), a run that left nothing, the
  * params (numbers as numbers), the command after `--`, bad flags; --slim
  * leaving out an hpo log's per-step theta and hypergrad and its outer_state
- * (best and final kept, the run's own file untouched); and the
+ * and best's and final's schedules (their theta kept, the run's own file
+ * untouched); and the
  * relative error and cosine of a 2-window g against a 4-step reference. */
 #define _GNU_SOURCE /* open_memstream */
 #include <math.h>
@@ -110,7 +111,7 @@ static void test_slim(void)
     const char *log = "{\"command\": \"hpo\", \"outer_state\": {\"theta\": {\"wd\": [1, 2]}},\n"
                       " \"log\": [{\"outer\": 0, \"val_acc\": 0.5, \"theta\": {\"wd\": [1, 1]},\n"
                       "  \"hypergrad\": {\"wd\": [3, 4]}}, {\"outer\": 1, \"val_acc\": 0.6}],\n"
-                      " \"best\": {\"outer\": 1, \"theta\": {\"wd\": [1, 2]}},\n"
+                      " \"best\": {\"outer\": 1, \"theta\": {\"wd\": [1, 2]}, \"schedule\": {\"wd\": [1]}},\n"
                       " \"final\": {\"outer\": 1, \"theta\": {\"wd\": [1, 2]}}}\n";
     write_text(p, log);
     char out[1200], args[4096];
@@ -132,8 +133,9 @@ static void test_slim(void)
            "log entries kept without theta and hypergrad");
     EXPECT(json_array_size(json_object_get(json_object_get(json_object_get(run, "best"), "theta"),
                                            "wd")) == 2 &&
-               json_object_get(json_object_get(run, "final"), "theta"),
-           "best and final kept whole");
+               json_object_get(json_object_get(run, "final"), "theta") &&
+               !json_object_get(json_object_get(run, "best"), "schedule"),
+           "best's and final's theta kept, best's schedule left out");
     json_decref(root);
     snprintf(args, sizeof args, "--program x --out %s --dir %s --runs= --param state=skipped -- x", out, dir);
     r = run_prog(collector(), args);
