@@ -336,8 +336,8 @@ static int render_set(ReportCtx *c, const char *label)
         for (int a = 0; a < nmaps; a++)
             for (int b = a + 1; b < nmaps; b++) sum += correlation(maps[a], maps[b], PW_WEIGHTS), pairs++;
         fprintf(md, "Between repeats, the learned penalties correlate at %s (mean Pearson correlation over "
-                    "the %d pairs of repeats, the 7,840 weights): what is shared by the seeds, rather than "
-                    "fit to one validation split.\n\n", md_f(b1, sizeof b1, 3, sum / pairs), pairs);
+                    "the %d pairs of repeats, the 7,840 weights; 1 would be the same map from every seed and "
+                    "validation split, 0 maps unrelated).\n\n", md_f(b1, sizeof b1, 3, sum / pairs), pairs);
     }
     if (nmaps) {
         for (int i = 0; i < PW_WEIGHTS; i++) mean[i] /= nmaps;
