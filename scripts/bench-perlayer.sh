@@ -16,14 +16,15 @@
 # weight decay 5e-4 (momentum learned only by layermom), engine bptt, outer
 # optimiser sign (steps lr:SIGN_LR, mom:0.05, halved on a flip), the test
 # split evaluated at every outer step, each run's best outer step by
-# validation accuracy. T: the MLP 200 inner steps, LeNet 100 (about a fifth
-# of an epoch: LeNet's outer step, with the test evaluation, is the longest).
+# validation accuracy. T: the MLP 200 inner steps, LeNet 150 (a third of an
+# epoch: LeNet's outer step, with the test evaluation, is the longest).
 #
 # Sizes (2-core VM, 1 thread, float32, 2026-12): an outer step takes ~2.2 s
-# for the MLP at T = 200 and ~2.7 s for LeNet at T = 100, whatever is
-# learned (bptt's cost does not grow with N). Full: K = 10, 15 outer steps,
-# R = 3, three methods: ~2 x 9 runs x 15 x 2.5 s = 11 min. QUICK=1: T = 50
-# (MLP) and 30 (LeNet), K = 5, 4 outer steps, R = 2: about a minute.
+# for the MLP at T = 200 and ~2.7 s for LeNet at T = 100 (~4 s at 150),
+# whatever is learned (bptt's cost does not grow with N). Full: K = 10, 20
+# outer steps, R = 3, three methods: 9 x 20 x 2.2 s + 9 x 20 x 4 s = ~19
+# min. QUICK=1: T = 50 (MLP) and 30 (LeNet), K = 5, 4 outer steps, R = 2:
+# about a minute.
 #
 # Leaves in $RESULTS_DIR: perlayer-<model>.json per model (hgbench-runs:
 # the envelope, the settings as params, one row per run with its whole hpo
@@ -49,7 +50,7 @@ if [ "$QUICK" = 1 ]; then
   REPEATS=${REPEATS:-2} OUTER=${OUTER_STEPS:-4} K=${WINDOWS:-5} TM=${MLP_STEPS:-50} TL=${LENET_STEPS:-30}
   runs=${RUNS_DIR:-build/bench-quick/perlayer-runs}
 else
-  REPEATS=${REPEATS:-3} OUTER=${OUTER_STEPS:-15} K=${WINDOWS:-10} TM=${MLP_STEPS:-200} TL=${LENET_STEPS:-100}
+  REPEATS=${REPEATS:-3} OUTER=${OUTER_STEPS:-20} K=${WINDOWS:-10} TM=${MLP_STEPS:-200} TL=${LENET_STEPS:-150}
   runs=${RUNS_DIR:-build/perlayer-runs}
 fi
 SIGN_LR=${SIGN_LR:-0.02} SIGN_MOM=0.05
