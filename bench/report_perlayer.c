@@ -82,7 +82,7 @@ static void plot_schedules(ReportCtx *c, const char *model, int K, int L, const 
     FILE *g = plot_script(&p);
     if (mom) fprintf(g, "set multiplot layout 1,2 title 'Learned schedules, %s (mean of %d repeats)'\n", model, R);
     fprintf(g, "set xlabel 'window (of %d)'; set ylabel 'learning rate'; set xtics 1\n"
-               "set key outside below box opaque\n"
+               "set key inside top left font ',8' box opaque; set offsets 0, 0, graph 0.35, 0\n"
                "set title 'learning rate per layer (lr:K/layer), %s'\n", K, model);
     fprintf(g, "plot ");
     for (int l = 0; l < L; l++)

@@ -81,7 +81,7 @@ static StatsInterval claim(FILE *md, const double *a, const double *b, int n)
 {
     StatsInterval iv = stats_paired_interval(a, b, n, 0.95);
     if (n < 2)
-        fprintf(md, "%+.4f (one repeat: no interval) |", iv.mean);
+        fprintf(md, "%+.4f (one repeat: no interval) | |", iv.mean);
     else
         fprintf(md, "%+.4f [%+.4f, %+.4f] | %s |", iv.mean, iv.lo, iv.hi,
                 stats_verdict_name(stats_verdict(iv)));
