@@ -189,7 +189,7 @@ static int render_model(ReportCtx *c, const char *model)
     for (int m = 0; m < PL_METHODS; m++) if (has[m]) fprintf(md, "--:|");
     fprintf(md, "\n");
     double val[PL_METHODS][PL_MAX_R], test[PL_METHODS][PL_MAX_R];
-    int n = 0;
+    int n = 0, early[PL_METHODS] = {0};
     double *lay = calloc((size_t)(K * (L ? L : 1)), sizeof *lay), *per = calloc((size_t)K, sizeof *per);
     double *mom = calloc((size_t)(K * (L ? L : 1)), sizeof *mom);
     HG_CHECK(lay && per && mom, "calloc");
@@ -209,6 +209,7 @@ static int render_model(ReportCtx *c, const char *model)
             if (!has[m]) continue;
             val[m][n] = run[r * PL_METHODS + m].best_val;
             test[m][n] = run[r * PL_METHODS + m].best_test;
+            early[m] += run[r * PL_METHODS + m].best_outer <= 1;
         }
         for (long i = 0; i < K * L; i++) lay[i] += run[r * PL_METHODS + PL_LAYER].theta[i];
         for (long i = 0; i < K; i++) per[i] += run[r * PL_METHODS + PL_RUN].theta[i];
@@ -221,14 +222,18 @@ static int render_model(ReportCtx *c, const char *model)
     if (n) {
         fprintf(md, "Over the %d complete repeat%s (mean ± sd; time per outer step, with the retraining and "
                     "the test evaluation):\n\n", n, n == 1 ? "" : "s");
-        const char *sh[] = {"method", "val acc", "test acc", "s per outer step", NULL};
-        md_table_head(md, "lrrr", sh);
+        const char *sh[] = {"method", "val acc", "test acc", "s per outer step", "best at outer step ≤ 1",
+                            NULL};
+        md_table_head(md, "lrrrr", sh);
         for (int m = 0; m < PL_METHODS; m++) {
             if (!has[m]) continue;
-            fprintf(md, "| %s | %.4f ± %.4f | %.4f ± %.4f | %s |\n", METHOD_TEXT[m], stats_mean(val[m], n),
-                    stats_sd(val[m], n), stats_mean(test[m], n), stats_sd(test[m], n),
-                    n_outer[m] ? md_num(b1, sizeof b1, s_outer[m] / n_outer[m]) : "n/a");
+            fprintf(md, "| %s | %.4f ± %.4f | %.4f ± %.4f | %s | %d of %d |\n", METHOD_TEXT[m],
+                    stats_mean(val[m], n), stats_sd(val[m], n), stats_mean(test[m], n), stats_sd(test[m], n),
+                    n_outer[m] ? md_num(b1, sizeof b1, s_outer[m] / n_outer[m]) : "n/a", early[m], n);
         }
+        fprintf(md, "\n(A run whose best outer step is 1 never improved on its first trained schedule, every "
+                    "learning rate at the first sign step: its later outer steps all scored lower on "
+                    "validation.)\n");
         fprintf(md, "\nPaired differences of test accuracy over the repeats (95%% t interval; \"better\" holds "
                     "when the interval lies above 0):\n\n");
         const char *ch[] = {"claim", "mean [95% interval]", "verdict", NULL};

@@ -47,6 +47,7 @@ static void check_model(const char *md, const char *model, int L, const char *fi
     json_t *root = fixture_load(fixture_dir("perlayer"), file);
     static const char *const methods[3] = {"layer", "run", "layermom"};
     double test[3][2];
+    int early[3] = {0};
     for (int r = 0; r < 2; r++) {
         int at = snprintf(want, sizeof want, "| %d |", r);
         for (int m = 0; m < 3; m++) {
@@ -55,6 +56,7 @@ static void check_model(const char *md, const char *model, int L, const char *fi
             EXPECT(run, "fixture has %s", name);
             if (!run) return;
             test[m][r] = best_num(run, "test_acc");
+            early[m] += best_num(run, "outer") <= 1;
             at += snprintf(want + at, sizeof want - (size_t)at, " %.4f / %.4f (%ld) |", best_num(run, "val_acc"),
                            best_num(run, "test_acc"), (long)best_num(run, "outer"));
         }
@@ -64,8 +66,8 @@ static void check_model(const char *md, const char *model, int L, const char *fi
     snprintf(want, sizeof want, "| per-layer − per-run schedule | %+.4f [%+.4f, %+.4f] | %s |", iv.mean, iv.lo,
              iv.hi, stats_verdict_name(stats_verdict(iv)));
     EXPECT(strstr(md, want), "%s claim: %s", model, want);
-    snprintf(want, sizeof want, "| per-run lr (lr:K) | ");
-    EXPECT(strstr(md, want), "summary row");
+    snprintf(want, sizeof want, "| %d of 2 |\n| per-layer lr and momentum", early[1]);
+    EXPECT(strstr(md, want), "%s: the per-run schedule's runs best at outer step <= 1: %s", model, want);
     /* layer 0's lr in window 0 and the last layer's in window 4: theta[k L + l], mean of the repeats */
     json_t *r0 = run_named(root, (snprintf(name, sizeof name, "%s-layer-r0", model), name));
     json_t *r1 = run_named(root, (snprintf(name, sizeof name, "%s-layer-r1", model), name));
