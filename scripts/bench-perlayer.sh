@@ -60,7 +60,9 @@ BATCH=128 VAL=1000 MOM0=0.9 WD=5e-4
 for v in REPEATS OUTER K TM TL THREADS; do
   case ${!v} in ''|*[!0-9]*|0) echo "$0: $v=${!v}: a whole number >= 1" >&2; exit 2 ;; esac
 done
-[ "$K" -le "$TM" ] && [ "$K" -le "$TL" ] || { echo "$0: WINDOWS=$K: at most the inner steps ($TM, $TL)" >&2; exit 2; }
+if [ "$K" -gt "$TM" ] || [ "$K" -gt "$TL" ]; then
+  echo "$0: WINDOWS=$K: at most the inner steps ($TM, $TL)" >&2; exit 2
+fi
 [[ $SIGN_LR =~ ^[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$ ]] || { echo "$0: SIGN_LR=$SIGN_LR: not a number" >&2; exit 2; }
 case $MOM in 0|1) ;; *) echo "$0: MOM=$MOM: 0 or 1" >&2; exit 2 ;; esac
 sweep=build/hgbench-sweep collect=build/hgbench-runs
@@ -109,7 +111,6 @@ for model in mlp lenet; do
     for m in "${methods[@]}"; do
       json=$runs/$model-$m-r$r.json
       rm -f "$json" "$json.log" "$json.err"  # the sweep skips a finished result
-      # shellcheck disable=SC2046 # learn's flags are words
       echo "hgbench hpo --precision 32 --model $model ${data[*]} --steps $T --batch $BATCH --val $VAL" \
            "--lr 0 --mom $MOM0 --wd $WD --test --threads $THREADS --seed $r --val-seed $r" \
            "--outer sign --sign-decay 0.5 --outer-steps $OUTER $(learn "$m") --json $json" >> "$list"
