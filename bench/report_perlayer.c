@@ -113,6 +113,7 @@ static int render_model(ReportCtx *c, const char *model)
     FILE *md = c->md;
     long R = (long)runs_param(&f, "repeats"), T = (long)runs_param(&f, "T"), K = (long)runs_param(&f, "K");
     long outer = (long)runs_param(&f, "outer_steps"), batch = (long)runs_param(&f, "batch");
+    long quick = (long)runs_param(&f, "quick");
     double sign = runs_param(&f, "sign_lr"), mom0 = runs_param(&f, "mom"), wd = runs_param(&f, "wd");
     char methods[64];
     snprintf(methods, sizeof methods, "%s", runs_param_str(&f, "methods"));
@@ -178,6 +179,10 @@ static int render_model(ReportCtx *c, const char *model)
             !strcmp(model, "mlp") ? "The MLP (one hidden layer of 256, tanh)" : "LeNet-5", params, L, T, batch,
             val_n, test_n, md_g(b1, sizeof b1, 4, mom0), md_g(b2, sizeof b2, 4, wd), K,
             md_g(b3, sizeof b3, 4, sign), outer, R, R == 1 ? "" : "s");
+    if (quick)
+        fprintf(md, "**QUICK run**, cut to seconds: T = %ld, K = %ld, %ld outer steps, %ld repeats (the full "
+                    "run, scripts/bench-perlayer.sh without QUICK: T = 200 for the MLP and 150 for LeNet, "
+                    "K = 10, 20 outer steps, 3 repeats).\n\n", T, K, outer, R);
     if (nfailed)
         fprintf(md, "**%d run%s failed**; repeats with a failed run are left out of the comparison. "
                     "First: %s.\n\n", nfailed, nfailed == 1 ? "" : "s", failed);

@@ -148,7 +148,7 @@ static int render_set(ReportCtx *c, const char *label)
     long R = (long)runs_param(&f, "repeats"), T = (long)runs_param(&f, "T");
     long outer = (long)runs_param(&f, "outer_steps"), train = (long)runs_param(&f, "train_size");
     double sign = runs_param(&f, "sign_wd"), lr = runs_param(&f, "lr"), mom = runs_param(&f, "mom");
-    long batch = (long)runs_param(&f, "batch");
+    long batch = (long)runs_param(&f, "batch"), quick = (long)runs_param(&f, "quick");
     double grid[PW_MAX_GRID];
     char gridtext[256], gword[PW_MAX_GRID][24];
     snprintf(gridtext, sizeof gridtext, "%s", runs_param_str(&f, "grid"));
@@ -233,6 +233,10 @@ static int render_set(ReportCtx *c, const char *label)
             fashion ? "Fashion-MNIST" : label, train, val_n, test_n, T, batch, md_g(b1, sizeof b1, 6, lr),
             md_g(b2, sizeof b2, 6, mom), gridtext, runs_short_g(b3, sizeof b3, sign), outer, R,
             R == 1 ? "" : "s");
+    if (quick)
+        fprintf(md, "**QUICK run**, cut to seconds: T = %ld, %ld outer steps, %ld repeats (the full run, "
+                    "scripts/bench-perweight.sh without QUICK: T = 500, 50 outer steps, 5 repeats).\n\n",
+                T, outer, R);
     if (nfailed)
         fprintf(md, "**%d run%s failed**; repeats with a failed run are left out of the comparison. "
                     "First: %s.\n\n", nfailed, nfailed == 1 ? "" : "s", failed);

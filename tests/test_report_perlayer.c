@@ -93,6 +93,9 @@ static void test_perlayer_numbers_are_the_json(void)
                strstr(md, "(61706 parameters, 5 parameterised layers)"),
            "models and their layers from the JSON");
     EXPECT(strstr(md, "Reproduce: `QUICK=1 REPEATS=2 OUTER_STEPS=4 WINDOWS=5"), "reproduce line");
+    EXPECT(strstr(md, "**QUICK run**, cut to seconds: T = 50, K = 5, 4 outer steps, 2 repeats") &&
+               strstr(md, "**QUICK run**, cut to seconds: T = 30, K = 5"),
+           "the QUICK cuts said, per model");
     EXPECT(c->nheads == 2 && strstr(c->heads[0].text, "(mlp, Fashion-MNIST, 2 repeats)"), "headlines: %d", c->nheads);
     char path[4400];
     snprintf(path, sizeof path, "%s/perlayer-lenet.dat", files_tmp_dir());

@@ -94,6 +94,7 @@ static void test_perweight_numbers_are_the_json(void)
     snprintf(want, sizeof want, "| per-weight L2 (wd:1/weight) | %.4f ± %.4f | %.4f ± %.4f |\n",
              (wv[0] + wv[1]) / 2, stats_sd(wv, 2), (wt[0] + wt[1]) / 2, stats_sd(wt, 2));
     EXPECT(strstr(md, want), "the summary row: %s", want);
+    EXPECT(strstr(md, "**QUICK run**, cut to seconds: T = 200, 10 outer steps, 2 repeats"), "the QUICK cut said");
     EXPECT(strstr(md, "Skipped: no MNIST in $DATA_DIR/mnist and MNIST_SUBSET=0."), "the skipped data set");
     EXPECT(strstr(md, "Reproduce: `QUICK=1 REPEATS=2 OUTER_STEPS=10 INNER_STEPS=200"), "reproduce line");
     EXPECT(strstr(md, "perweight-fashion-mnist.png"), "the plot linked");
