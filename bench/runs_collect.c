@@ -12,7 +12,13 @@
  * of DIR/NAME.json.err (the run's stderr; a line "skipped: why" written by
  * the section for a run it left out makes the row skipped). --param values go
  * to "params" (numbers as numbers); the words after `--` are the envelope's
- * command, the section's own command line (what reproduces it).
+ * command, the section's own command line (what reproduces it). --slim, for
+ * `hgbench hpo --json` logs: each log entry's theta and hypergrad, the
+ * optimiser's outer_state (what --resume reads) and the best and final
+ * entries' schedules (their theta per inner step, which theta and the run's
+ * settings give) are left out, best's and final's theta kept; a per-weight
+ * log (N = 7,850 values a step) shrinks ~50x, and the run's own file in DIR
+ * keeps everything.
  * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
  * running anything and judging the runs (the section's renderer does).
  */
@@ -32,7 +38,7 @@
 
 typedef struct Collect {
     const char *program, *out, *dir, *runs, *commit;
-    int threads, ranks;
+    int threads, ranks, slim;
     const char *params[MAX_PARAMS];
     int nparams;
 } Collect;
@@ -98,6 +104,21 @@ static void reason_of(const char *errpath, char *buf, size_t n, int *skipped)
     snprintf(buf, n, "%s", s[0] ? s : "no result, and its log is empty");
 }
 
+/* --slim: an hpo log without its per-step vectors and resume state */
+static void slim_hpo_log(json_t *run)
+{
+    json_object_del(run, "outer_state");
+    json_t *log = json_object_get(run, "log"), *e;
+    size_t i;
+    json_array_foreach(log, i, e) {
+        json_object_del(e, "theta");
+        json_object_del(e, "hypergrad");
+    }
+    json_t *best = json_object_get(run, "best"), *fin = json_object_get(run, "final");
+    if (json_is_object(best)) json_object_del(best, "schedule");
+    if (json_is_object(fin)) json_object_del(fin, "schedule");
+}
+
 static void row(JsonWriter *j, const Collect *c, const char *name)
 {
     char path[4096], errpath[4200];
@@ -111,6 +132,7 @@ static void row(JsonWriter *j, const Collect *c, const char *name)
         json_error_t e;
         json_t *run = rj_parse_file(path, 0, &e); /* seeds past 2^63 as strings */
         if (run) {
+            if (c->slim) slim_hpo_log(run);
             json_field_string(j, "status", "ok");
             json_key(j, "run");
             put_value(j, run);
@@ -155,8 +177,9 @@ int main(int argc, char **argv)
          .target = &c.out},
         {"--dir", "DIR", NULL, "the folder of the runs' JSON and .err files", FLAG_STRING,
          .target = &c.dir},
-        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order", FLAG_STRING,
-         .target = &c.runs},
+        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order; empty: "
+         "no rows (a part of a section that was skipped, its params saying why)", FLAG_STRING,
+         .target = &c.runs, .empty_ok = 1},
         {"--commit", "ID", "unknown", "the commit measured", FLAG_STRING, .target = &c.commit,
          .empty_ok = 1},
         {"--threads", "N", "1", "threads each run used", FLAG_INT, .target = &c.threads, .lo = 1,
@@ -165,6 +188,8 @@ int main(int argc, char **argv)
          .target = &c.ranks, .lo = 1, .hi = 1 << 24},
         {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
          .target = &c, .parse = parse_param},
+        {"--slim", NULL, NULL, "hpo logs: leave out each log entry's theta and hypergrad, "
+         "outer_state, and best's and final's schedule", FLAG_SWITCH, .target = &c.slim},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
         {NULL},
     };

@@ -11,7 +11,9 @@
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
 # pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
 # min on one thread), gpu (device record, ceilings and model ops on a GPU;
-# skipped, saying why, without one). Environment: QUICK=1 (every experiment
+# skipped, saying why, without one), perweight and perlayer (issue 23: a
+# weight decay per weight of softmax regression, learning rates per layer
+# of the MLP and LeNet, learned by hpo). Environment: QUICK=1 (every experiment
 # cut to run in minutes; the cuts are stated in each section; results,
 # plots and RESULTS.md under build/bench-quick/, which git ignores), THREADS
 # (default 2), SECTIONS (a subset, e.g. "engines fig2"), DATA_DIR (a folder
@@ -36,6 +38,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
   commit+=" with uncommitted changes"
 export COMMIT=$commit HGBENCH_COMMIT=$commit
 all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
+all_sections+=" perweight perlayer"
 sections=${SECTIONS:-$all_sections}
 # Where results go: a full run's are committed (bench/results, plots,
 # RESULTS.md); a QUICK run's go where git ignores them (build/bench-quick/),
@@ -58,6 +61,7 @@ declare -A script=(
   [pytorch]=scripts/bench-pytorch.sh [atlas]=scripts/bench-atlas.sh
   [conditioning]=scripts/bench-conditioning.sh
   [soak]=scripts/bench-soak.sh [sweep]=scripts/bench-sweep.sh [gpu]=scripts/bench-gpu.sh
+  [perweight]=scripts/bench-perweight.sh [perlayer]=scripts/bench-perlayer.sh
 )
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)
 # is marked interrupted, the sections already done keep their results, the
