@@ -52,6 +52,11 @@ static void intro(FILE *f, Data *d, Data *ran)
     fprintf(f, "Each method's result is its best outer step by validation accuracy (the paper's "
                "early\nstopping); its test accuracy is the test split's at that step. Baseline: "
                "cosine annealing from\n%g, trained once per repeat (outer steps 0).\n", clr);
+    const Fig3Run *run = ran ? fig3_first_run(ran) : NULL;
+    if (run && strstr(run->best_rule, "--resample val")) /* hpo's rule, from its log */
+        fprintf(f, "Here the best outer step is %s, so the best val acc is the best of different "
+                   "samples:\nit lies higher by selection alone; compare test accuracies.\n",
+                run->best_rule);
     if (quick && ran)
         fprintf(f, "**QUICK**: T = %ld inner steps (not an epoch), %ld outer steps.\n",
                 rj_int(&ran->r, ran->root, "T"), outer);

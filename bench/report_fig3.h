@@ -32,6 +32,7 @@ typedef struct Fig3Run {
     double *lr_best, *lr_final;   /* [nlr] the best and final schedules' learning rates */
     int classes;
     long n_val, n_test;           /* images the accuracies count */
+    char best_rule[200];          /* hpo's rule for the best step; "" in older logs */
 } Fig3Run;
 
 /* A data set's (or a protocol variant's) manifest and its runs. */
@@ -54,6 +55,8 @@ typedef struct Fig3Set {
 int fig3_set_load(Fig3Set *s, const ReportCtx *c, const char *file, unsigned methods_mask,
                   HgErr *err);
 void fig3_set_close(Fig3Set *s);
+/* The set's first run with a log (any method), or NULL. */
+const Fig3Run *fig3_first_run(const Fig3Set *s);
 
 /* ---- report_fig3_stats.c: numbers only, no JSON */
 

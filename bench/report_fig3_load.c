@@ -54,6 +54,7 @@ static int run_load(Fig3Run *run, const ReportCtx *c, const char *file, HgErr *e
     run->classes = (int)rj_int(&r, root, "classes");
     run->n_val = rj_int(&r, root, "val_examples");
     run->n_test = rj_int_opt(&r, root, "test_examples", 0);
+    snprintf(run->best_rule, sizeof run->best_rule, "%s", rj_str_opt(&r, root, "best_rule", ""));
     snprintf(run->status, sizeof run->status, "%s",
              rj_str(&r, rj_object(&r, root, "stop"), "reason"));
     json_t *log = rj_array(&r, root, "log");
@@ -163,4 +164,12 @@ void fig3_set_close(Fig3Set *s)
     }
     if (s->present) rj_close(&s->r);
     memset(s, 0, sizeof *s);
+}
+
+const Fig3Run *fig3_first_run(const Fig3Set *s)
+{
+    for (int k = 0; k < FIG3_METHODS; k++)
+        for (int i = 0; s->runs[k] && i < s->repeats; i++)
+            if (s->runs[k][i].present) return &s->runs[k][i];
+    return NULL;
 }

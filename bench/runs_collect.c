@@ -13,11 +13,16 @@
  * of DIR/NAME.json.err (the run's stderr; a line "skipped: why" written by
  * the section for a run it left out makes the row skipped). --param values go
  * to "params" (numbers as numbers); the words after `--` are the envelope's
- * command, the section's own command line (what reproduces it). --drop
- * "log,outer_state,final.schedule": those members of every run left out
- * (top-level ones, or a member's member as a.b; hpo's
- * per-outer-step log of an N = 5,000 run is some 100 KB a step, where the
- * section needs only its summaries); the params say what was dropped.
+ * command, the section's own command line (what reproduces it). --slim, for
+ * `hgbench hpo --json` logs: each log entry's theta and hypergrad, the
+ * optimiser's outer_state (what --resume reads) and the best and final
+ * entries' schedules (their theta per inner step, which theta and the run's
+ * settings give) are left out, best's and final's theta kept; a per-weight
+ * log (N = 7,850 values a step) shrinks ~50x, and the run's own file in DIR
+ * keeps everything. --drop "log,outer_state,final.schedule": those members
+ * of every run left out (top-level ones, or a member's member as a.b; a
+ * section that needs only an hpo run's summaries), the params saying what
+ * was dropped.
  * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
  * running anything and judging the runs (the section's renderer does).
  */
@@ -37,7 +42,7 @@
 
 typedef struct Collect {
     const char *program, *out, *dir, *runs, *commit, *drop;
-    int threads, ranks;
+    int threads, ranks, slim;
     const char *params[MAX_PARAMS];
     int nparams;
 } Collect;
@@ -104,6 +109,21 @@ static void reason_of(const char *errpath, char *buf, size_t n, int *skipped)
     snprintf(buf, n, "%s", s[0] ? s : "no result, and its log is empty");
 }
 
+/* --slim: an hpo log without its per-step vectors and resume state */
+static void slim_hpo_log(json_t *run)
+{
+    json_object_del(run, "outer_state");
+    json_t *log = json_object_get(run, "log"), *e;
+    size_t i;
+    json_array_foreach(log, i, e) {
+        json_object_del(e, "theta");
+        json_object_del(e, "hypergrad");
+    }
+    json_t *best = json_object_get(run, "best"), *fin = json_object_get(run, "final");
+    if (json_is_object(best)) json_object_del(best, "schedule");
+    if (json_is_object(fin)) json_object_del(fin, "schedule");
+}
+
 static void row(JsonWriter *j, const Collect *c, const char *name)
 {
     char path[4096], errpath[4200];
@@ -128,6 +148,7 @@ static void row(JsonWriter *j, const Collect *c, const char *name)
             free(keys);
         }
         if (run) {
+            if (c->slim) slim_hpo_log(run);
             json_field_string(j, "status", "ok");
             json_key(j, "run");
             put_value(j, run);
@@ -172,8 +193,9 @@ int main(int argc, char **argv)
          .target = &c.out},
         {"--dir", "DIR", NULL, "the folder of the runs' JSON and .err files", FLAG_STRING,
          .target = &c.dir},
-        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order", FLAG_STRING,
-         .target = &c.runs},
+        {"--runs", "NAMES", NULL, "the runs, space- or comma-separated, in the rows' order; empty: "
+         "no rows (a part of a section that was skipped, its params saying why)", FLAG_STRING,
+         .target = &c.runs, .empty_ok = 1},
         {"--commit", "ID", "unknown", "the commit measured", FLAG_STRING, .target = &c.commit,
          .empty_ok = 1},
         {"--threads", "N", "1", "threads each run used", FLAG_INT, .target = &c.threads, .lo = 1,
@@ -185,6 +207,8 @@ int main(int argc, char **argv)
         {"--drop", "KEYS", "none", "members left out of every run, comma-separated: top-level "
          "ones, or a member's as a.b (hpo's log, outer_state, final.schedule, say)", FLAG_STRING,
          .target = &c.drop},
+        {"--slim", NULL, NULL, "hpo logs: leave out each log entry's theta and hypergrad, "
+         "outer_state, and best's and final's schedule", FLAG_SWITCH, .target = &c.slim},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
         {NULL},
     };

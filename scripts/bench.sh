@@ -11,8 +11,10 @@
 # Sections: models, engines (horizon and count scaling), fig2, fig3, micro,
 # pytorch, atlas, conditioning, soak (the reversible engine at T = 10^5, ~35
 # min on one thread), gpu (device record, ceilings and model ops on a GPU;
-# skipped, saying why, without one), hyperclean (data hyper-cleaning,
-# issue 23). Environment: QUICK=1 (every experiment
+# skipped, saying why, without one), hyperclean (issue 23: data
+# hyper-cleaning), perweight and perlayer (issue 23: a
+# weight decay per weight of softmax regression, learning rates per layer
+# of the MLP and LeNet, learned by hpo). Environment: QUICK=1 (every experiment
 # cut to run in minutes; the cuts are stated in each section; results,
 # plots and RESULTS.md under build/bench-quick/, which git ignores), THREADS
 # (default 2), SECTIONS (a subset, e.g. "engines fig2"), DATA_DIR (a folder
@@ -36,7 +38,8 @@ commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)
 [ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit HGBENCH_COMMIT=$commit
-all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu hyperclean"
+all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
+all_sections+=" hyperclean perweight perlayer"
 sections=${SECTIONS:-$all_sections}
 # Where results go: a full run's are committed (bench/results, plots,
 # RESULTS.md); a QUICK run's go where git ignores them (build/bench-quick/),
@@ -60,6 +63,7 @@ declare -A script=(
   [conditioning]=scripts/bench-conditioning.sh
   [soak]=scripts/bench-soak.sh [sweep]=scripts/bench-sweep.sh [gpu]=scripts/bench-gpu.sh
   [hyperclean]=scripts/bench-hyperclean.sh
+  [perweight]=scripts/bench-perweight.sh [perlayer]=scripts/bench-perlayer.sh
 )
 # Ctrl-C or SIGTERM: the running section (its programs get the signal too)
 # is marked interrupted, the sections already done keep their results, the

@@ -210,7 +210,7 @@ static const HpoCase CASES[] = {
     {"logreg example weights, sign", "--model logreg --learn lr:1 --example-weights 24 "
      "--sign-step lr:0.01,ex:0.25", OUTER_SIGN, 0, {0.01, 0.05, 1e-4, 0.25}},
     {"mlp wd per layer and example weights, sgd", "--model mlp:8 --learn wd:1/layer "
-     "--example-weights 24 --outer sgd --outer-lr 1000", OUTER_SGD, 1000, {0}},
+     "--example-weights 24 --outer sgd --outer-lr 0.01", OUTER_SGD, 0.01, {0}},
 };
 
 static void test_outer_rules_per_kind(void)

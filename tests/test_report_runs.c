@@ -4,7 +4,10 @@
  * run's JSON kept as it is (a seed past 2^63 kept exactly, as a string), a
  * skipped run, a failed run's reason (the last line of its .err, the memory
  * estimate and the program's prefix left out), a run that left nothing, the
- * params (numbers as numbers), the command after `--`, bad flags; and the
+ * params (numbers as numbers), the command after `--`, bad flags; --slim
+ * leaving out an hpo log's per-step theta and hypergrad and its outer_state
+ * and best's and final's schedules (their theta kept, the run's own file
+ * untouched); and the
  * relative error and cosine of a 2-window g against a 4-step reference. */
 #define _GNU_SOURCE /* open_memstream */
 #include <math.h>
@@ -115,6 +118,58 @@ static void test_collect(void)
     run_free(&r);
 }
 
+static void test_slim(void)
+{
+    files_setup("report-runs");
+    char dir[1024], p[1200];
+    snprintf(dir, sizeof dir, "%s", files_tmp("slim"));
+    mkdir(dir, 0777);
+    snprintf(p, sizeof p, "%s/weight-r0.json", dir);
+    const char *log = "{\"command\": \"hpo\", \"outer_state\": {\"theta\": {\"wd\": [1, 2]}},\n"
+                      " \"log\": [{\"outer\": 0, \"val_acc\": 0.5, \"theta\": {\"wd\": [1, 1]},\n"
+                      "  \"hypergrad\": {\"wd\": [3, 4]}}, {\"outer\": 1, \"val_acc\": 0.6}],\n"
+                      " \"best\": {\"outer\": 1, \"theta\": {\"wd\": [1, 2]}, \"schedule\": {\"wd\": [1]}},\n"
+                      " \"final\": {\"outer\": 1, \"theta\": {\"wd\": [1, 2]}}}\n";
+    write_text(p, log);
+    char out[1200], args[4096];
+    snprintf(out, sizeof out, "%s/slim.json", files_tmp_dir());
+    snprintf(args, sizeof args, "--program x --out %s --dir %s --runs weight-r0 --slim -- x", out, dir);
+    Run r = run_prog(collector(), args);
+    EXPECT(r.status == 0, "hgbench-runs --slim exit %d: %s", r.status, r.err);
+    run_free(&r);
+    json_error_t e;
+    json_t *root = json_load_file(out, 0, &e);
+    EXPECT(root, "%s: %s", out, e.text);
+    if (!root) return;
+    json_t *run = json_object_get(json_array_get(json_object_get(root, "rows"), 0), "run");
+    json_t *e0 = json_array_get(json_object_get(run, "log"), 0);
+    EXPECT(run && !json_object_get(run, "outer_state"), "outer_state left out");
+    EXPECT(e0 && !json_object_get(e0, "theta") && !json_object_get(e0, "hypergrad") &&
+               json_real_value(json_object_get(e0, "val_acc")) == 0.5 &&
+               json_array_size(json_object_get(run, "log")) == 2,
+           "log entries kept without theta and hypergrad");
+    EXPECT(json_array_size(json_object_get(json_object_get(json_object_get(run, "best"), "theta"),
+                                           "wd")) == 2 &&
+               json_object_get(json_object_get(run, "final"), "theta") &&
+               !json_object_get(json_object_get(run, "best"), "schedule"),
+           "best's and final's theta kept, best's schedule left out");
+    json_decref(root);
+    snprintf(args, sizeof args, "--program x --out %s --dir %s --runs= --param state=skipped -- x", out, dir);
+    r = run_prog(collector(), args);
+    EXPECT(r.status == 0, "empty --runs: exit %d: %s", r.status, r.err);
+    run_free(&r);
+    root = json_load_file(out, 0, &e);
+    EXPECT(root && json_array_size(json_object_get(root, "rows")) == 0 &&
+               !strcmp(json_string_value(json_object_get(json_object_get(root, "params"), "state")),
+                       "skipped"),
+           "empty --runs: no rows, the params kept");
+    json_decref(root);
+    size_t n;
+    char *kept = files_slurp(p, &n);
+    EXPECT(kept && !strcmp(kept, log), "the run's own file untouched");
+    free(kept);
+}
+
 /* g (2 windows) against a 4-step reference: g* = (1 + 2, 3 + 4) = (3, 7). */
 static void test_window_error(void)
 {
@@ -145,7 +200,7 @@ static void test_window_error(void)
 
 int main(int argc, char **argv)
 {
-    const TestCase tests[] = {TEST(test_collect), TEST(test_window_error)};
+    const TestCase tests[] = {TEST(test_collect), TEST(test_slim), TEST(test_window_error)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;
