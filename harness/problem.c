@@ -384,8 +384,13 @@ int problem_load(const ProblemSpec *s, Problem *p, HgErr *err)
     dataset_free(&full);
     if (rc)
         return -1;
-    if ((rc = shape_train(s, p, err)))
+    if ((rc = shape_train(s, p, err))) { /* a refusal leaves nothing allocated, as above */
+        mem_free(p->label_changed);
+        p->label_changed = NULL;
+        dataset_free(&p->train);
+        dataset_free(&p->val);
         return rc;
+    }
     p->mean = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
     p->std = mem_alloc(MEM_DATA, sizeof(double) * (size_t)p->train.c);
     dataset_channel_stats(&p->train, p->mean, p->std);
