@@ -18,6 +18,7 @@
 #include "report.h"
 #include "report_hyperclean.h"
 #include "report_md.h"
+#include "report_plot.h"
 
 #define HEADING "Data hyper-cleaning"
 
@@ -146,8 +147,49 @@ static const char *set_title(const char *data)
            : !strcmp(data, "mnist") ? "MNIST" : data;
 }
 
-static void setup_a(FILE *md, Hc *h)
+/* The learned weights sigma(gamma_i) of data set d, clean and corrupted
+ * examples apart, one panel per model: how far the two groups separate. */
+static void weights_plot(ReportCtx *c, Hc *h, int d)
 {
+    char name[64];
+    snprintf(name, sizeof name, "hyperclean-%s", h->sets[d]);
+    Plot p;
+    FILE *f = plot_begin(c, &p, name);
+    if (!f) return;
+    fprintf(f, "# final sigma(gamma_i) of the hyper-cleaned runs, every repeat; per model (in "
+               "order:");
+    for (int m = 0; m < h->nmodels; m++) fprintf(f, " %s", h->models[m]);
+    fprintf(f, ") two blocks, clean then corrupted examples; columns: bin centre, share of "
+               "the group\n");
+    for (int m = 0; m < h->nmodels; m++)
+        for (int g = 0; g < 2; g++) {
+            long n = 0;
+            for (int b = 0; b < HC_BINS; b++) n += h->cell[d][m].hist[g][b];
+            for (int b = 0; b < HC_BINS; b++)
+                fprintf(f, "%.4f %.6g\n", (b + 0.5) / HC_BINS,
+                        n ? (double)h->cell[d][m].hist[g][b] / (double)n : 0.0);
+            fprintf(f, "\n\n");
+        }
+    FILE *g = plot_script(&p);
+    fprintf(g, "set multiplot layout 1,%d title 'Learned example weights, %s (final outer "
+               "step, all repeats)'\n", h->nmodels, h->sets[d]);
+    fprintf(g, "set xlabel 'sigma(gamma_i)'; set ylabel 'share of the group'; set xrange [0:1]\n"
+               "set style fill transparent solid 0.5 noborder; set boxwidth %g\n"
+               "set key inside top center font ',8'\n", 1.0 / HC_BINS);
+    for (int m = 0; m < h->nmodels; m++)
+        fprintf(g, "set title '%s'\nplot DAT index %d using 1:2 with boxes ls 1 title 'clean', "
+                   "DAT index %d using 1:2 with boxes ls 2 title 'corrupted'\n",
+                h->models[m], 2 * m, 2 * m + 1);
+    fprintf(g, "unset multiplot\n");
+    plot_end(c, &p);
+    char alt[96];
+    snprintf(alt, sizeof alt, "learned example weights, clean and corrupted, %s", h->sets[d]);
+    report_image(c, name, alt);
+}
+
+static void setup_a(ReportCtx *c, Hc *h)
+{
+    FILE *md = c->md;
     fprintf(md, "### Setup A: test accuracy and the detector\n\n");
     for (int d = 0; d < h->nsets; d++) {
         fprintf(md, "#### %s\n\n", set_title(h->sets[d]));
@@ -167,6 +209,9 @@ static void setup_a(FILE *md, Hc *h)
                     "criterion: the paired interval above 0 and the mean gain above the larger of "
                     "the two arms' sd)?\n\n");
         for (int m = 0; m < h->nmodels; m++) criterion(md, h, &h->cell[d][m]);
+        fprintf(md, "\nThe learned weights, the corrupted examples' against the clean ones' "
+                    "(the detector's threshold is 1/2):\n\n");
+        weights_plot(c, h, d);
         fprintf(md, "\nCommands (repeat r = 0..%ld; the model's name for M):\n\n", h->R - 1);
         for (int a = 0; a < HC_ARMS; a++) {
             fprintf(md, "- %s: ", ARM_TITLES[a]);
@@ -375,7 +420,7 @@ static int render(ReportCtx *c)
                     "T = %ld with %ld outer steps and %ld repeat (the full run: T = 300, 15 outer "
                     "steps, 5 repeats; engines 3 times; benchopt T = 1000, 15 outer steps, 5 "
                     "repeats).\n\n", h->T, h->S, h->R, h->bo_T, h->bo_S, h->bo_R);
-    setup_a(md, h);
+    setup_a(c, h);
     franceschi(md, h);
     engines(md, h);
     benchopt(md, h);

@@ -18,6 +18,7 @@
 #define HC_MAX_SETS 4   /* data sets */
 #define HC_MAX_MODELS 4
 #define HC_MAX_ENGINES 32
+#define HC_BINS 20      /* the histogram of sigma(gamma) over [0, 1] */
 
 enum { HC_ORACLE, HC_BASELINE, HC_CLEANED, HC_ARMS };
 extern const char *const HC_ARM_NAMES[HC_ARMS]; /* "oracle", "baseline", "cleaned" */
@@ -31,6 +32,7 @@ typedef struct HcCell {
     int left_out;     /* repeats without */
     char why[400];    /* the first left-out arm's row: "cleaned r1: failed: ..." */
     long train_n, oracle_n, changed; /* of the first repeat: examples, the oracle's, corrupted */
+    long hist[2][HC_BINS]; /* final sigma(gamma_i), every repeat: [0] clean, [1] corrupted */
 } HcCell;
 
 /* One engine row: a method at one setting, its repeats. */

@@ -18,8 +18,9 @@ static double test_acc(Rj *r, json_t *run)
 
 /* The detector gamma_i < 0 (sigma(gamma_i) < 1/2) of the final gammas
  * against label_noise.changed_examples: precision, recall, F1 (NaN where a
- * denominator is 0). */
-static void detector(Rj *r, json_t *run, double *prec, double *rec, double *f1)
+ * denominator is 0); each sigma(gamma_i) counted into hist[corrupted]. */
+static void detector(Rj *r, json_t *run, double *prec, double *rec, double *f1,
+                     long hist[2][HC_BINS])
 {
     *prec = *rec = *f1 = NAN;
     json_t *ex = rj_array(r, rj_object(r, rj_object(r, run, "final"), "theta"), "ex");
@@ -47,6 +48,9 @@ static void detector(Rj *r, json_t *run, double *prec, double *rec, double *f1)
             free(bad);
             return;
         }
+        const double sg = 1 / (1 + exp(-json_number_value(v)));
+        const int bin = sg >= 1 ? HC_BINS - 1 : (int)(sg * HC_BINS);
+        hist[bad[i] != 0][bin]++;
         if (json_number_value(v) < 0) {
             flagged++;
             hit += bad[i];
@@ -90,7 +94,7 @@ static void read_cell(Hc *h, HcCell *cell, const char *prefix, long R)
             const char *st, *why;
             runs_get(&h->f, name, &st, &why); /* positions the errors at this run */
             cell->acc[a][i] = test_acc(r, run[a]);
-            if (a == HC_CLEANED) detector(r, run[a], &cell->prec[i], &cell->rec[i], &cell->f1[i]);
+            if (a == HC_CLEANED) detector(r, run[a], &cell->prec[i], &cell->rec[i], &cell->f1[i], cell->hist);
             if (i == 0 && a == HC_BASELINE) {
                 cell->train_n = rj_int(r, run[a], "train_examples");
                 cell->changed = rj_int(r, rj_object(r, run[a], "label_noise"), "changed");

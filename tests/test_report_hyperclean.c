@@ -67,6 +67,30 @@ static void mean_sd2(double a, double b, double *m, double *sd)
     *sd = fabs(a - b) / sqrt(2.0);
 }
 
+/* The share of each group (0 clean, 1 corrupted) of the cleaned runs r0,
+ * r1 whose sigma(gamma) falls in each of 20 bins over [0, 1]. */
+static void weight_shares(json_t *root, const char *prefix, double share[2][20])
+{
+    long count[2][20] = {{0}}, n[2] = {0};
+    for (int r = 0; r < 2; r++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s-cleaned-r%d", prefix, r);
+        json_t *run = run_of(root, name);
+        json_t *ex = json_object_get(json_object_get(json_object_get(run, "final"), "theta"), "ex");
+        json_t *bad = json_object_get(json_object_get(run, "label_noise"), "changed_examples");
+        for (size_t i = 0; i < json_array_size(ex); i++) {
+            int g = 0;
+            for (size_t k = 0; k < json_array_size(bad); k++)
+                g |= (size_t)json_integer_value(json_array_get(bad, k)) == i;
+            const double sg = 1 / (1 + exp(-json_number_value(json_array_get(ex, i))));
+            count[g][sg >= 1 ? 19 : (int)(sg * 20)]++;
+            n[g]++;
+        }
+    }
+    for (int g = 0; g < 2; g++)
+        for (int b = 0; b < 20; b++) share[g][b] = n[g] ? (double)count[g][b] / (double)n[g] : 0;
+}
+
 static void test_cells(void)
 {
     files_setup("report-hyperclean");
@@ -151,6 +175,27 @@ static void test_cells(void)
     EXPECT(c->nheads == 1 && strstr(c->heads[0].text, "(fashion-mnist, logreg,") &&
                strstr(c->heads[0].text, "2 repeats, holds"),
            "headline: %s", c->nheads ? c->heads[0].text : "(none)");
+
+    /* the learned weights' plot: logreg's two blocks (clean, corrupted) */
+    double share[2][20];
+    weight_shares(root, "fashion-mnist-logreg", share);
+    char dat[4096];
+    snprintf(dat, sizeof dat, "%s/hyperclean-fashion-mnist.dat", files_tmp_dir());
+    FILE *f = fopen(dat, "r");
+    EXPECT(f != NULL, "the plot's data %s is written", dat);
+    int rows = 0, off = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f) && rows < 40) {
+        double centre, got;
+        if (line[0] == '#' || sscanf(line, "%lf %lf", &centre, &got) != 2) continue;
+        const int g = rows / 20, b = rows % 20;
+        off += fabs(centre - (b + 0.5) / 20) > 1e-9 || fabs(got - share[g][b]) > 1e-5;
+        rows++;
+    }
+    if (f) fclose(f);
+    EXPECT(rows == 40 && off == 0, "logreg's weight shares against the fixture's gammas: %d rows, "
+           "%d differ", rows, off);
+    EXPECT(strstr(md, "hyperclean-fashion-mnist.png)"), "the plot is shown");
 
     ReportCtx *c2 = calloc(1, sizeof *c2);
     char *again = render(fixture_dir("hyperclean"), &rc, c2);
