@@ -80,7 +80,8 @@ static int case_line(const EngineOps *ops, const char *model, char *out, size_t 
     dataset_free(&full);
     real *w0 = mem_alloc(MEM_PARAMS, sizeof(real) * m->nparams);
     model_init(m, w0, INIT_XAVIER, 0, 5);
-    const InnerProblem prob = {m, &train, &val, batch, 17, w0, 0, NULL};
+    const InnerProblem prob = {
+        .model = m, .train = &train, .val = &val, .batch = batch, .batch_seed = 17, .w0 = w0};
     const EngineConfig cfg = {.prob = &prob, .layout = &layout, .sched = &sched};
     EngineResult r;
     int rc = engine_run(ops, &cfg, &r, &err);
