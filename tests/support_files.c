@@ -1,5 +1,6 @@
 /* support_files.c — temporary files and child runs for the tests (support_files.h). */
 #include "support_files.h"
+#include <jansson.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/check.h"
+#include "../io/json_reader.h"
 
 char files_bin_dir[4096];
 static char tmp_dir[256];
@@ -155,4 +157,35 @@ void files_write_idx(const char *dir, const char *prefix, int n, int salt)
     for (int i = 0; i < n; i++)
         fputc(i % 10, f);
     fclose(f);
+}
+
+char *files_results_of(const char *path)
+{
+    char *text = files_slurp(path, NULL);
+    if (!text)
+        return NULL;
+    char *o = text;
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        const size_t len = end ? (size_t)(end - line + 1) : strlen(line);
+        char keep[64];
+        snprintf(keep, sizeof keep, "%.*s", (int)(len < 63 ? len : 63), line);
+        if (!strstr(keep, "time_s\":") && !strstr(keep, "\"peak_rss\":")) {
+            memmove(o, line, len);
+            o += len;
+        }
+        line += len;
+    }
+    *o = '\0';
+    return text;
+}
+
+json_t *files_read_json(const char *path)
+{
+    size_t len = 0;
+    char *text = files_slurp(path, &len);
+    HgErr err = {{0}};
+    json_t *j = text ? json_read_text(text, len, path, &err) : NULL;
+    free(text);
+    return j;
 }

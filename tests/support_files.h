@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct json_t; /* jansson's; not included here, so that a test may name its own json_* helpers */
+
 /* build/<config>: the folder above the running test binary's tests/. */
 extern char files_bin_dir[4096];
 
@@ -21,6 +23,11 @@ char *files_tmp(const char *name);
 void files_remove_tree(const char *dir);
 /* The whole file, NUL-terminated (free it); NULL if unreadable. */
 char *files_slurp(const char *path, size_t *len);
+/* An hpo or hypergrad --json log without the lines that hold times or the
+ * peak RSS, to compare two runs byte for byte (free it); NULL if unreadable. */
+char *files_results_of(const char *path);
+/* The file's JSON (json_decref it); NULL if unreadable or not JSON. */
+struct json_t *files_read_json(const char *path);
 
 typedef struct Run {
     int status;   /* exit status, or 128 + signal */

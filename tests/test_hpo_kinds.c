@@ -112,16 +112,6 @@ static void test_retrain_is_the_engines_run(void)
 
 /* ------------------------------------------------------------ the binary */
 
-static json_t *read_json(const char *path)
-{
-    size_t len = 0;
-    char *text = files_slurp(path, &len);
-    HgErr err = {{0}};
-    json_t *j = text ? json_read_text(text, len, path, &err) : NULL;
-    free(text);
-    return j;
-}
-
 /* theta or hypergrad of log entry s, group g, as doubles (n written). */
 static long group_of(const json_t *root, int s, const char *member, const char *g, double *out,
                      long cap)
@@ -222,7 +212,7 @@ static void test_outer_rules_per_kind(void)
         snprintf(args, sizeof args, "%s %s --json %s", COMMON, CASES[c].args, log);
         Run r = run_bin("hgbench", args);
         EXPECT(r.status == 0, "%s: exit %d: %s", CASES[c].what, r.status, r.err);
-        json_t *root = r.status == 0 ? read_json(log) : NULL;
+        json_t *root = r.status == 0 ? files_read_json(log) : NULL;
         EXPECT(r.status != 0 || root, "%s: the log does not parse", CASES[c].what);
         if (root) {
             const json_t *th = json_object_get(json_array_get(json_object_get(root, "log"), 0),
@@ -234,28 +224,6 @@ static void test_outer_rules_per_kind(void)
         }
         run_free(&r);
     }
-}
-
-/* The log without the lines that hold times or the peak RSS (free it). */
-static char *results_of(const char *path)
-{
-    char *text = files_slurp(path, NULL);
-    if (!text)
-        return NULL;
-    char *o = text;
-    for (char *line = text; *line;) {
-        char *end = strchr(line, '\n');
-        const size_t len = end ? (size_t)(end - line + 1) : strlen(line);
-        char keep[64];
-        snprintf(keep, sizeof keep, "%.*s", (int)(len < 63 ? len : 63), line);
-        if (!strstr(keep, "time_s\":") && !strstr(keep, "\"peak_rss\":")) {
-            memmove(o, line, len);
-            o += len;
-        }
-        line += len;
-    }
-    *o = '\0';
-    return text;
 }
 
 /* hgbench with args, SIGINT sent once the table's row of outer step 0 is
@@ -329,7 +297,7 @@ static void test_resume_bit_for_bit(void)
         EXPECT(r.status == 0 && strstr(r.err, "resumed after 1 finished"),
                "case %d: resume: exit %d: %s", c, r.status, r.err);
         run_free(&r);
-        char *a = results_of(full), *b = results_of(part);
+        char *a = files_results_of(full), *b = files_results_of(part);
         EXPECT(a && b && strlen(a) > 1000, "case %d: both logs read", c);
         if (a && b) {
             size_t i = 0;

@@ -299,16 +299,6 @@ static void test_loop_runs_each_step_on_its_problem(void)
 
 #define CLI_PROBLEM "--model logreg --data synthetic:16 --steps 20 --batch 8 --val 16 --threads 1"
 
-static json_t *read_json(const char *path)
-{
-    size_t len = 0;
-    char *text = files_slurp(path, &len);
-    HgErr err = {{0}};
-    json_t *j = text ? json_read_text(text, len, path, &err) : NULL;
-    free(text);
-    return j;
-}
-
 static double num_at(const json_t *root, const char *a, int i, const char *b, const char *c,
                      const char *d)
 {
@@ -375,7 +365,7 @@ static void test_cli_header_and_seeds(void)
                strstr(r.out, "Hessian-vector product clamp 0.5"),
            "%s: exit %d, the table's header states the options: %.600s", args, r.status, r.out);
     run_free(&r);
-    json_t *a = read_json(plain), *b = read_json(rs);
+    json_t *a = files_read_json(plain), *b = files_read_json(rs);
     EXPECT(a && b, "both logs read");
     if (!a || !b) {
         json_decref(a);
@@ -393,7 +383,7 @@ static void test_cli_header_and_seeds(void)
     snprintf(args, sizeof args, "hpo " CLI_PROBLEM " --engine greedy --learn lr:1 "
              "--outer-steps 0 --json %s", again);
     r = run_bin("hgbench", args);
-    json_t *gr = r.status == 0 ? read_json(again) : NULL;
+    json_t *gr = r.status == 0 ? files_read_json(again) : NULL;
     EXPECT(num_at(gr, "hvp_clamp", -1, NULL, NULL, NULL) == 0 &&
                strstr(r.out, "product clamp none (greedy forms no HVP)"),
            "greedy: \"hvp_clamp\": 0 and its header says none (exit %d)", r.status);
@@ -421,7 +411,7 @@ static void test_cli_header_and_seeds(void)
              "--batch-seed %llu --hvp-clamp 0.5 --json %s", lr1, (unsigned long long)init,
              (unsigned long long)batches, again);
     r = run_bin("hgbench", args);
-    json_t *h = r.status == 0 ? read_json(again) : NULL;
+    json_t *h = r.status == 0 ? files_read_json(again) : NULL;
     const double g = num_at(h, "hypergrad", -1, "lr", NULL, "0");
     /* the schedule is theta's window mean again: equal to rounding, far from another
      * seed's (outer step 0's differs by 0.2 relative) */
@@ -469,7 +459,7 @@ static void test_cli_resume_refuses_other_options(void)
 /* The log's members that follow from the computation (times dropped). */
 static json_t *results(const char *path)
 {
-    json_t *j = read_json(path), *out = json_object();
+    json_t *j = files_read_json(path), *out = json_object();
     static const char *const keep[] = {"log", "outer_state", "best", "final"};
     for (int i = 0; j && i < ARRAY_LEN(keep); i++) {
         json_t *v = json_object_get(j, keep[i]);

@@ -76,28 +76,6 @@ static int run_interrupted(const char *args, int at_row, int sig, int leak_check
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* The log without the lines that hold times or the peak RSS (free it). */
-static char *results_of(const char *path)
-{
-    char *text = files_slurp(path, NULL);
-    if (!text)
-        return NULL;
-    char *o = text;
-    for (char *line = text; *line;) {
-        char *end = strchr(line, '\n');
-        const size_t len = end ? (size_t)(end - line + 1) : strlen(line);
-        char keep[64];
-        snprintf(keep, sizeof keep, "%.*s", (int)(len < 63 ? len : 63), line);
-        if (!strstr(keep, "time_s\":") && !strstr(keep, "\"peak_rss\":")) {
-            memmove(o, line, len);
-            o += len;
-        }
-        line += len;
-    }
-    *o = '\0';
-    return text;
-}
-
 static uint64_t test_seed(void)
 {
     const char *s = getenv("HG_RESUME_SEED");
@@ -181,7 +159,7 @@ static void test_resume_after_interrupts(void)
         EXPECT(rc == 128 + sig2 || rc == 0, "problem %d: second run: exit %d", p, rc);
         rc = run_interrupted(args, -2, 0, 1);
         EXPECT(rc == 0, "problem %d: the last resume: exit %d", p, rc);
-        char *a = results_of(full), *b = results_of(part);
+        char *a = files_results_of(full), *b = files_results_of(part);
         EXPECT(a && b && strlen(a) > 1000, "problem %d: both logs read", p);
         if (a && b) {
             size_t i = 0;
