@@ -58,3 +58,14 @@ void md_reproduce(FILE *f, const RjEnvelope *e)
 {
     fprintf(f, "Reproduce: `%s`\n", e->command);
 }
+
+StatsInterval md_paired_claim(FILE *f, const double *a, const double *b, int n)
+{
+    StatsInterval iv = stats_paired_interval(a, b, n, 0.95);
+    if (n < 2)
+        fprintf(f, "%+.4f (one repeat: no interval) | |", iv.mean);
+    else
+        fprintf(f, "%+.4f [%+.4f, %+.4f] | %s |", iv.mean, iv.lo, iv.hi,
+                stats_verdict_name(stats_verdict(iv)));
+    return iv;
+}

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "../common/stats.h"
 #include "report_json.h"
 
 #define MD_MIB 1048576.0 /* bytes in a MiB, for every renderer's memory columns */
@@ -30,5 +31,10 @@ void md_table_head(FILE *f, const char *align, const char *const *names);
 void md_provenance(FILE *f, const RjEnvelope *e);
 /* "Reproduce: `<command>`" from an envelope. */
 void md_reproduce(FILE *f, const RjEnvelope *e);
+
+/* The cells of a paired claim a - b over n repeats, "+0.0012 [-0.0030,
+ * +0.0054] | not resolved |" (95% t interval and its verdict; one repeat:
+ * the mean, no interval, no verdict); returns the interval. */
+StatsInterval md_paired_claim(FILE *f, const double *a, const double *b, int n);
 
 #endif

@@ -42,18 +42,6 @@ static const char *layer_name(const char *model, int L, int l, char *buf, size_t
     return buf;
 }
 
-/* "+0.0012 [-0.0030, +0.0054] | not resolved |" */
-static StatsInterval claim(FILE *md, const double *a, const double *b, int n)
-{
-    StatsInterval iv = stats_paired_interval(a, b, n, 0.95);
-    if (n < 2)
-        fprintf(md, "%+.4f (one repeat: no interval) | |\n", iv.mean);
-    else
-        fprintf(md, "%+.4f [%+.4f, %+.4f] | %s |\n", iv.mean, iv.lo, iv.hi,
-                stats_verdict_name(stats_verdict(iv)));
-    return iv;
-}
-
 /* The schedules' plot: per layer its lr over the windows (the per-layer
  * method, mean over the repeats), the per-run schedule dashed; with
  * layermom, a second panel of its momentum per layer. */
@@ -244,12 +232,15 @@ static int render_model(ReportCtx *c, const char *model)
         const char *ch[] = {"claim", "mean [95% interval]", "verdict", NULL};
         md_table_head(md, "lrl", ch);
         fprintf(md, "| per-layer − per-run schedule | ");
-        d = claim(md, test[PL_LAYER], test[PL_RUN], n);
+        d = md_paired_claim(md, test[PL_LAYER], test[PL_RUN], n);
+        fputc('\n', md);
         if (has[PL_LAYERMOM]) {
             fprintf(md, "| per-layer lr and momentum − per-run schedule | ");
-            claim(md, test[PL_LAYERMOM], test[PL_RUN], n);
+            md_paired_claim(md, test[PL_LAYERMOM], test[PL_RUN], n);
+            fputc('\n', md);
             fprintf(md, "| per-layer lr and momentum − per-layer lr | ");
-            claim(md, test[PL_LAYERMOM], test[PL_LAYER], n);
+            md_paired_claim(md, test[PL_LAYERMOM], test[PL_LAYER], n);
+            fputc('\n', md);
         }
         fprintf(md, "\n");
         for (long i = 0; i < K * L; i++) lay[i] /= n, mom[i] /= n;

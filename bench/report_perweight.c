@@ -76,18 +76,6 @@ static void stats_row(FILE *md, const char *what, const double *x, int n)
     fprintf(md, "| %s | %.4f ± %.4f |", what, stats_mean(x, n), stats_sd(x, n));
 }
 
-/* "+0.0012 [-0.0030, +0.0054], not resolved" */
-static StatsInterval claim(FILE *md, const double *a, const double *b, int n)
-{
-    StatsInterval iv = stats_paired_interval(a, b, n, 0.95);
-    if (n < 2)
-        fprintf(md, "%+.4f (one repeat: no interval) | |", iv.mean);
-    else
-        fprintf(md, "%+.4f [%+.4f, %+.4f] | %s |", iv.mean, iv.lo, iv.hi,
-                stats_verdict_name(stats_verdict(iv)));
-    return iv;
-}
-
 /* The mean learned penalty over the repeats as 10 images, one per class. */
 static void plot_maps(ReportCtx *c, const char *label, const double *mean, int fashion, int R)
 {
@@ -290,11 +278,11 @@ static int render_set(ReportCtx *c, const char *label)
         const char *ch[] = {"claim", "mean [95% interval]", "verdict", NULL};
         md_table_head(md, "lrl", ch);
         fprintf(md, "| per-weight − single L2, test accuracy | ");
-        d_test = claim(md, wt, st, n);
+        d_test = md_paired_claim(md, wt, st, n);
         fprintf(md, "\n| learned wd:1 − single L2, test accuracy | ");
-        claim(md, ot, st, n);
+        md_paired_claim(md, ot, st, n);
         fprintf(md, "\n| per-weight − single L2, validation accuracy (the set it was fit on) | ");
-        claim(md, wv, sv, n);
+        md_paired_claim(md, wv, sv, n);
         fprintf(md, "\n\n");
     }
 
