@@ -207,6 +207,10 @@ typedef struct BackendFixedOps {
     /* V = V q (bits to the buffer); V += fix(g + l flt(W)); W -= fix(a flt(V)) */
     double (*fix_step)(FixStreams *s, int64_t *W, int64_t *V, const real *g,
                        const InfoRational *q, double a, double l);
+    /* W's half alone on n entries: W -= fix(a flt(V)). A learning rate
+     * per block of w runs fix_step with a = 0, then this once per block
+     * (the W update is entrywise, so the bits equal one step's). */
+    double (*fix_step_w)(int64_t *W, const int64_t *V, long n, double a);
     /* The reverse of W's half, with the adjoint's first part: vb -= a wb;
      * d_lr = -wb . flt(V); W += fix(a flt(V)); w = flt(W); d_wd = vb . flt(W) */
     double (*fix_unstep_w)(int64_t *W, const int64_t *V, real *w, const real *wb, real *vb,

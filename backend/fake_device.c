@@ -270,6 +270,7 @@ static size_t dev_peak(void) { return atomic_load(&peak_bytes); }
     OPR(fix, double, fix_load, (int64_t *W, const real *w, long n), (W, w, n)) \
     OPV(fix, fix_to_real, (real *w, const int64_t *W, long n), (w, W, n)) \
     OPR(fix, double, fix_step, (FixStreams *s, int64_t *W, int64_t *V, const real *g, const InfoRational *q, double a, double l), (s, W, V, g, q, a, l)) \
+    OPR(fix, double, fix_step_w, (int64_t *W, const int64_t *V, long n, double a), (W, V, n, a)) \
     OPR(fix, double, fix_unstep_w, (int64_t *W, const int64_t *V, real *w, const real *wb, real *vb, long n, double a, double *d_lr, double *d_wd), (W, V, w, wb, vb, n, a, d_lr, d_wd)) \
     OPR(fix, double, fix_unstep_v, (FixStreams *s, const int64_t *W, int64_t *V, const real *g, const InfoRational *q, double l), (s, W, V, g, q, l)) \
     OPR(fix, double, fix_adjoint, (real *wb, real *vb, const real *hu, const int64_t *V, long n, double l, double m), (wb, vb, hu, V, n, l, m)) \

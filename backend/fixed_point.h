@@ -42,13 +42,20 @@ static inline HG_HD int64_t checked(int64_t X, double *bad)
 
 /* ---- one entry of the reversible engine's steps (backend.h's fix_*) ---- */
 
+/* W's half of the forward step: W -= fix(a flt(V)). Alone, with a per
+ * block of w, after a step whose a is 0 (fix(0) = 0: W unchanged). */
+static inline HG_HD void hg_fix_step_w(int64_t *W, int64_t V, double a, double *bad)
+{
+    *W = checked(*W - fix(a * flt(V), bad), bad);
+}
+
 /* The forward step after V's momentum multiply gave v = V q:
  * V = v + fix(g + l flt(W));  W -= fix(a flt(V)) */
 static inline HG_HD void hg_fix_step(int64_t *W, int64_t *V, int64_t v, real g, double a,
                                      double l, double *bad)
 {
     *V = checked(v + fix((double)g + l * flt(*W), bad), bad);
-    *W = checked(*W - fix(a * flt(*V), bad), bad);
+    hg_fix_step_w(W, *V, a, bad);
 }
 
 /* The reverse of W's half with the adjoint's first part: vb -= a wb;

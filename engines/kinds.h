@@ -12,7 +12,8 @@
  * The inner step, with g' = g + l_w (.) w for a per-weight decay l_w:
  *   v_{t+1}[b] = m_{t,b} v_t[b] + g'[b] + l_{t,b} w_t[b]     per block b
  *   w_{t+1}[b] = w_t[b] - a_{t,b} v_{t+1}[b]
- * Reverse mode (bptt, checkpoint; reversible for weight decay), after
+ * Reverse mode (bptt, checkpoint; reversible for lr per layer and weight
+ * decay), after
  * vb[b] -= a_{t,b} wb[b]:
  *   dF/da_{t,b} = - sum_{i in b} wb_i v_{t+1,i}
  *   dF/dm_{t,b} =   sum_{i in b} vb_i v_{t,i}

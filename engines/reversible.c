@@ -21,10 +21,18 @@
  * l = 0: g' is recomputed bit for bit from the rebuilt W on the way back,
  * so the reversal stays exact (checked as always). Its hypergradient is
  * vb (.) w_t summed over each value's range, and wb gets l_t (.) vb through
- * the HVP's output. Learning rate and momentum per layer are refused: the
- * fixed-point step takes one a_t, and one exact rational m_t per step whose
- * remainders the buffer's streams pop in a fixed order; a per-layer
- * momentum would need a rational per block in every stream.
+ * the HVP's output.
+ *
+ * A learning rate per layer: V's half of the step runs over all of w in
+ * the buffer's stream order with a = 0, then W's half once per block b:
+ *   W[b] -= fix(a_{t,b} float(V[b]))
+ * and on the way back fix_unstep_w runs per block with a_{t,b}:
+ *   vb[b] -= a_{t,b} wb[b];  W[b] += fix(a_{t,b} float(V[b]))
+ *   dF/da_{t,b} = - sum_{i in b} wb_i float(V_i)     (V = v_{t+1})
+ * W's update is entrywise, so the split changes no bit of the run. Momentum
+ * per layer is refused: the fixed-point step takes one exact rational m_t
+ * per step, whose remainders the buffer's streams pop in a fixed order; a
+ * per-layer momentum would need a rational per block in every stream.
  */
 #include <math.h>
 
@@ -63,6 +71,24 @@ static int rationals(const Schedule *s, InfoRational *q, uint64_t *sentinel, dou
     *sentinel = S;
     *floor_bits = bits;
     return 0;
+}
+
+/* fix_unstep_w per block with its a_{t,b}: each block's lr derivative
+ * into hypergrad's column; returns the wd derivative summed over blocks. */
+static double unstep_w_blocks(const Backend *be, Kinds *kd, int t, int64_t *W, const int64_t *V,
+                              real *w, const real *wb, real *vb, double *hypergrad)
+{
+    const long col = hyper_column(kd->h, HYPER_LR, t);
+    double d_wd = 0;
+    for (int b = 0; b < kd->L; b++) {
+        const long o = kd->start[b];
+        double lr, wd;
+        be->fix.fix_unstep_w(W + o, V + o, w + o, wb + o, vb + o, kd->start[b + 1] - o,
+                             kinds_value(kd, HYPER_LR, t, b), &lr, &wd);
+        hypergrad[col + b] += lr;
+        d_wd += wd;
+    }
+    return d_wd;
 }
 
 static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
@@ -104,6 +130,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     const int kv = hyper_layout_vector(cfg->layout); /* kinds.h's path */
     const HyperLayout *h = cfg->layout; /* weight decay per layer or weight: folded into g */
     const int wv = h->K[HYPER_WD] && h->per[HYPER_WD] != HYPER_PER_RUN;
+    const int lv = h->K[HYPER_LR] && h->per[HYPER_LR] == HYPER_PER_LAYER; /* W's half per block */
     Kinds kd = {0};
     if (rc == 0 && kv)
         rc = kinds_init(&kd, cfg, out->hypergrad, err);
@@ -128,7 +155,12 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
         be->vec.clamp(g, P, s->clamp, NULL);
         if (wv)
             kinds_decay_add(&kd, t, g, w); /* g' = g + l_t (.) w_t; l below is 0 */
-        bad = be->fix.fix_step(st, W, V, g, &q[t], a, wv ? 0 : l);
+        bad = be->fix.fix_step(st, W, V, g, &q[t], lv ? 0 : a, wv ? 0 : l);
+        for (int b = 0; lv && b < kd.L; b++) {
+            const long o = kd.start[b];
+            bad = fmax(bad, be->fix.fix_step_w(W + o, V + o, kd.start[b + 1] - o,
+                                               kinds_value(&kd, HYPER_LR, t, b)));
+        }
         if (bad != 0)
             rc = overflow(err, "the forward pass", t, bad);
     }
@@ -146,7 +178,7 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;
 
     for (int k = 0; k < HYPER_KINDS; k++)
-        if (cfg->layout->K[k] && !(wv && k == HYPER_WD))
+        if (cfg->layout->K[k] && !(wv && k == HYPER_WD) && !(lv && k == HYPER_LR))
             per[k] = out->per_step[k] = mem_alloc(MEM_OTHER, sizeof(double) * T);
     engine_phase(out, ENGINE_PHASE_HYPERGRAD);
     for (int t = T - 1; t >= 0 && rc == 0; t--) {
@@ -154,9 +186,12 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
             break;
         const double a = s->v[HYPER_LR][t], l = wv ? 0 : s->v[HYPER_WD][t];
         const double m = (double)q[t].n / (double)q[t].d; /* the momentum actually run */
-        double d_lr, d_wd;
+        double d_lr = 0, d_wd = 0;
         /* vb -= a wb; W -> w_t (rebuilding w); the lr and wd derivatives */
-        be->fix.fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
+        if (lv)
+            d_wd = unstep_w_blocks(be, &kd, t, W, V, w, wb, vb, out->hypergrad);
+        else
+            be->fix.fix_unstep_w(W, V, w, wb, vb, P, a, &d_lr, &d_wd);
         if (wv)
             kinds_accumulate(&kd, HYPER_WD, t, vb, w, 1, 0);
         inner_batch(p, &bo, t, x, y);
@@ -230,14 +265,12 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
 
 static int reversible_check(const EngineOptions *o, HgErr *err)
 {
-    if (o->per[HYPER_LR] != HYPER_PER_RUN || o->per[HYPER_MOM] != HYPER_PER_RUN)
-        return hg_fail(err, "reversible: %s per %s: its exact fixed-point step takes one "
-                       "learning rate and one rational momentum per step (the information "
-                       "buffer's remainders are those of one m_t); weight decay may be per layer "
-                       "or per weight. Use bptt or checkpoint",
-                       o->per[HYPER_LR] != HYPER_PER_RUN ? "lr" : "mom",
-                       hyper_per_name(o->per[HYPER_LR] != HYPER_PER_RUN ? o->per[HYPER_LR]
-                                                                        : o->per[HYPER_MOM]));
+    if (o->per[HYPER_MOM] != HYPER_PER_RUN)
+        return hg_fail(err, "reversible: mom per %s: its exact fixed-point step takes one "
+                       "rational momentum per step (the information buffer's remainders are "
+                       "those of one m_t); the learning rate may be per layer, weight decay per "
+                       "layer or per weight. Use bptt or checkpoint",
+                       hyper_per_name(o->per[HYPER_MOM]));
     if (o->kahan)
         return hg_fail(err, "--kahan: the reversible engine's weight update is exact fixed-point "
                        "arithmetic; nothing is rounded away to compensate");

@@ -314,6 +314,49 @@ static void check_fixed_point(const Backend *be)
     be->mem.free(W0);
 }
 
+/* fix_step with a = 0 and then fix_step_w with a, on two blocks, is
+ * fix_step with a bit for bit (the reversible engine's lr per layer with
+ * equal layers); fix_step_w reports a value out of range. */
+static void check_fix_step_split(const Backend *be)
+{
+    enum { N = 3000, STEPS = 3 };
+    Rng r = rng_seed(5);
+    real *w0 = be->mem.alloc(MEM_OTHER, sizeof(real) * N), *g = be->mem.alloc(MEM_OTHER, sizeof(real) * N);
+    int64_t *W[2], *V[2];
+    FixStreams *st[2];
+    InfoRational q;
+    HG_CHECK(info_rational(0.9, &q) == 0, "0.9 has a rational");
+    fill(&r, w0, N, 1);
+    for (int k = 0; k < 2; k++) {
+        W[k] = be->mem.alloc(MEM_OTHER, sizeof(int64_t) * N);
+        V[k] = be->mem.alloc(MEM_OTHER, sizeof(int64_t) * N);
+        st[k] = be->fix.fix_streams_new(N, q.need > 1 ? q.need : 1, log2(1 / 0.9));
+        be->fix.fix_load(W[k], w0, N);
+        memset(V[k], 0, sizeof(int64_t) * N);
+    }
+    const double a = 0.05, l = 1e-3;
+    const long cut = N / 3;
+    for (int t = 0; t < STEPS; t++) {
+        fill(&r, g, N, 0.5);
+        be->fix.fix_step(st[0], W[0], V[0], g, &q, a, l);
+        be->fix.fix_step(st[1], W[1], V[1], g, &q, 0, l);
+        be->fix.fix_step_w(W[1], V[1], cut, a);
+        be->fix.fix_step_w(W[1] + cut, V[1] + cut, N - cut, a);
+    }
+    EXPECT(!memcmp(W[0], W[1], sizeof(int64_t) * N) && !memcmp(V[0], V[1], sizeof(int64_t) * N),
+           "%s: fix_step(a = 0) + fix_step_w(a) per block == fix_step(a), bit for bit", be->name);
+    V[1][9] = INT64_C(1) << 61; /* flt = 2^17: a = 8 moves W by 2^20, out of range */
+    EXPECT(be->fix.fix_step_w(W[1], V[1], N, 8) == ldexp(1, 20), "%s fix_step_w reports 2^20 "
+           "out of range", be->name);
+    for (int k = 0; k < 2; k++) {
+        be->fix.fix_streams_free(st[k]);
+        be->mem.free(W[k]);
+        be->mem.free(V[k]);
+    }
+    be->mem.free(w0);
+    be->mem.free(g);
+}
+
 static void test_backend_ops(void)
 {
     for (int d = 0; d < ARRAY_LEN(DEVICES); d++) {
@@ -323,6 +366,7 @@ static void test_backend_ops(void)
         check_vector_ops(be);
         check_update_ops(be);
         check_fixed_point(be);
+        check_fix_step_split(be);
     }
 }
 

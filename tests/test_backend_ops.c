@@ -537,8 +537,10 @@ static void case_update(Run *r, const int *p)
     mem_free(hU);
 }
 
-/* p: n, steps, overflow: forward fixed-point steps, then the reverse ones,
- * which must restore w_0 and v_0 = 0 exactly on every backend */
+/* p: n, steps, overflow, blocks: forward fixed-point steps, then the
+ * reverse ones, which must restore w_0 and v_0 = 0 exactly on every
+ * backend. blocks > 1: a learning rate per block (the reversible engine's
+ * lr per layer), W's half by fix_step_w and its reverse per block. */
 static void case_fixed(Run *r, const int *p)
 {
     const long n = p[0];
@@ -562,21 +564,35 @@ static void case_fixed(Run *r, const int *p)
     real *w = out_reals(r, "fix_to_real", n, 0, NULL);
     be->fix.fix_to_real(w, W, n);
     int64_t *Wt = out_buf(r, "W after the steps", K_I64, n, FIX_ULPS * T, NULL);
+    const int nb = p[3] > 1 ? p[3] : 1;
+    long lo[9];
+    double a[8];
+    HG_CHECK(nb <= 8, "blocks");
+    for (int b = 0; b <= nb; b++)
+        lo[b] = n * b / nb;
+    for (int b = 0; b < nb; b++)
+        a[b] = 0.05 / (1 + b); /* nb = 1: the one-step path, a = 0.05 */
     double bad = 0;
-    for (int t = 0; t < T; t++)
-        bad = fmax(bad, be->fix.fix_step(st, W, V, grads[t], &q, 0.05, 1e-3));
+    for (int t = 0; t < T; t++) {
+        bad = fmax(bad, be->fix.fix_step(st, W, V, grads[t], &q, nb > 1 ? 0 : a[0], 1e-3));
+        for (int b = 0; nb > 1 && b < nb; b++)
+            bad = fmax(bad, be->fix.fix_step_w(W + lo[b], V + lo[b], lo[b + 1] - lo[b], a[b]));
+    }
     out_scalar(r, "fix_step bad", bad > 0, 0);
     be->mem.copy(Wt, W, sizeof(int64_t) * n);
     real *wb = in_reals(r, n, 1), *vb = in_reals(r, n, 1);
     const real *hu = in_reals(r, n, 0.1);
     double lr = 0, wd = 0, mom = 0;
     for (int t = T - 1; t >= 0 && !p[2]; t--) {
-        double d_lr, d_wd;
-        be->fix.fix_unstep_w(W, V, w, wb, vb, n, 0.05, &d_lr, &d_wd);
+        for (int b = 0; b < nb; b++) {
+            double d_lr, d_wd;
+            be->fix.fix_unstep_w(W + lo[b], V + lo[b], w + lo[b], wb + lo[b], vb + lo[b],
+                                 lo[b + 1] - lo[b], a[b], &d_lr, &d_wd);
+            lr += d_lr;
+            wd += d_wd;
+        }
         be->fix.fix_unstep_v(st, W, V, grads[t], &q, 1e-3);
         mom += be->fix.fix_adjoint(wb, vb, hu, V, n, 1e-3, (double)q.n / q.d);
-        lr += d_lr;
-        wd += d_wd;
     }
     out_scalar(r, "d_lr", lr, TOL_DOT * 1e3);
     out_scalar(r, "d_wd", wd, TOL_DOT * 1e3);
@@ -632,6 +648,8 @@ static const Case CASES[] = {
     {"fixed_point", case_fixed, {300, 3, 0}},
     {"fixed_point", case_fixed, {70000, 4, 0}},
     {"fixed_point", case_fixed, {5000, 2, 1}},
+    {"fixed_point", case_fixed, {300, 3, 0, 3}},
+    {"fixed_point", case_fixed, {70000, 4, 0, 5}},
 };
 
 /* "fake-device": the strict fake device (backend/fake_device.h), whose

@@ -6,8 +6,8 @@
  * the per-run run bit for bit, and its hypergradient summed over layers
  * (weights) equals the per-run one. The derivative: float64 central
  * differences of f = L_val(w_T) through the whole run, per kind, against
- * bptt. The engines: checkpoint, forward, reversible (weight decay per layer
- * or weight; it refuses lr and mom per layer) against bptt, greedy against
+ * bptt. The engines: checkpoint, forward, reversible (lr per layer, weight
+ * decay per layer or weight; it refuses mom per layer) against bptt, greedy against
  * bptt at T = 1, each learned kind against its own scale; per-example loss
  * weights (gamma of examples 0 .. E-1) among them, alone and with the other
  * kinds (forward mode computes them from per-example gradients, the reverse
@@ -220,26 +220,75 @@ done:
     kcase_free(&c);
 }
 
+/* The reversible engine with lr per layer, all layers equal to the per-run
+ * value: W's half of the fixed-point step, split per block, is the same
+ * run bit for bit (its validation loss), and the lr hypergradient summed
+ * over layers is the per-run one. */
+static void test_reversible_lr_blocks(void)
+{
+    const int K[HYPER_KINDS] = {3, 1, 1}, T = 6;
+    const HyperPer run[HYPER_KINDS] = {0, 0, 0};
+    /* weight decay stays per run: per layer it is folded into g in real
+     * arithmetic (g + l w rounds apart from the step's double), not the split */
+    const HyperPer layer[HYPER_KINDS] = {HYPER_PER_LAYER, HYPER_PER_RUN, HYPER_PER_RUN};
+    KCase a, b;
+    kcase_make(&a, "mlp-tanh", T, K, run, 0, 0, 0);
+    kcase_make(&b, "mlp-tanh", T, K, layer, 0, 0, 0);
+    EngineResult ra, rb;
+    const EngineSettings def = engine_settings_defaults();
+    if (krun(&a, &REVERSIBLE_OPS, def, &ra) == 0) {
+        if (krun(&b, &REVERSIBLE_OPS, def, &rb) == 0) {
+            EXPECT(ra.val_loss == rb.val_loss, "reversible, lr per layer, equal values: val loss "
+                   "%.17g vs per run %.17g", rb.val_loss, ra.val_loss);
+            double worst = 0;
+            const HyperLayout *hb = &b.c.layout;
+            for (int k = 0; k < HYPER_KINDS; k++)
+                for (int j = 0; j < K[k]; j++) {
+                    double sum = 0;
+                    for (long i = 0; i < hb->width[k]; i++)
+                        sum += rb.hypergrad[hb->offset[k] + j * hb->width[k] + i];
+                    const double want = ra.hypergrad[a.c.layout.offset[k] + j];
+                    const double e = fabs(sum - want) / fabs(want);
+                    worst = fmax(worst, e);
+                    EXPECT(e <= TOL_SAME, "reversible %s window %d: sum over layers %.17g vs "
+                           "per run %.17g", hyper_kind_name(k), j, sum, want);
+                }
+            printf("# reversible, lr per layer: sums over layers vs per run: %.2g\n", worst);
+            engine_result_free(&rb);
+        }
+        engine_result_free(&ra);
+    }
+    kcase_free(&a);
+    kcase_free(&b);
+}
+
 /* The configurations the derivative and agreement tests run. */
 typedef struct Config {
     const char *model;
     int T, K[HYPER_KINDS];
     HyperPer per[HYPER_KINDS];
     double clamp;
-    int reversible; /* 1: lr and mom per run, so the reversible engine takes it */
-    int E;          /* example weights on training examples 0 .. E-1 */
+    int E; /* example weights on training examples 0 .. E-1 */
 } Config;
 
 static const Config CONFIGS[] = {
-    {"mlp-tanh", 8, {2, 1, 2}, {HYPER_PER_LAYER, HYPER_PER_LAYER, HYPER_PER_LAYER}, 0, 0, 0},
-    {"mlp-tanh", 8, {1, 2, 1}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_WEIGHT}, 0, 1, 0},
-    {"mlp-tanh", 6, {6, 1, 1}, {HYPER_PER_LAYER, HYPER_PER_RUN, HYPER_PER_WEIGHT}, 0.05, 0, 0},
-    {"logreg", 8, {2, 1, 2}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_LAYER}, 0.05, 1, 0},
+    {"mlp-tanh", 8, {2, 1, 2}, {HYPER_PER_LAYER, HYPER_PER_LAYER, HYPER_PER_LAYER}, 0, 0},
+    {"mlp-tanh", 8, {1, 2, 1}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_WEIGHT}, 0, 0},
+    {"mlp-tanh", 6, {6, 1, 1}, {HYPER_PER_LAYER, HYPER_PER_RUN, HYPER_PER_WEIGHT}, 0.05, 0},
+    {"logreg", 8, {2, 1, 2}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_LAYER}, 0.05, 0},
     /* example weights: alone, and with the other kinds (E = 40 of 128 training examples) */
-    {"mlp-tanh", 8, {0, 0, 0}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_RUN}, 0, 1, 40},
-    {"mlp-tanh", 6, {2, 1, 1}, {HYPER_PER_LAYER, HYPER_PER_RUN, HYPER_PER_WEIGHT}, 0.05, 0, 40},
-    {"logreg", 8, {1, 1, 0}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_RUN}, 0.05, 1, 128},
+    {"mlp-tanh", 8, {0, 0, 0}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_RUN}, 0, 40},
+    {"mlp-tanh", 6, {2, 1, 1}, {HYPER_PER_LAYER, HYPER_PER_RUN, HYPER_PER_WEIGHT}, 0.05, 40},
+    {"logreg", 8, {1, 1, 0}, {HYPER_PER_RUN, HYPER_PER_RUN, HYPER_PER_RUN}, 0.05, 128},
+    /* lr and weight decay per layer, momentum per run: every engine */
+    {"mlp-tanh", 8, {4, 1, 2}, {HYPER_PER_LAYER, HYPER_PER_RUN, HYPER_PER_LAYER}, 0, 0},
 };
+
+/* The reversible engine takes lr per layer, not momentum per layer. */
+static int reversible_takes(const Config *c)
+{
+    return !c->K[HYPER_MOM] || c->per[HYPER_MOM] == HYPER_PER_RUN;
+}
 
 static void config_name(const Config *c, char *buf, size_t cap)
 {
@@ -310,7 +359,7 @@ static void test_finite_differences(void)
 }
 #endif
 
-/* checkpoint, forward and (weight decay per layer or weight) reversible
+/* checkpoint, forward and (all but momentum per layer) reversible
  * against bptt, greedy against bptt at T = 1. */
 static void test_engines_agree(void)
 {
@@ -332,13 +381,13 @@ static void test_engines_agree(void)
             {&CHECKPOINT_OPS, ck}, {&FORWARD_OPS, def}, {&REVERSIBLE_OPS, def}};
         for (int e = 0; e < ARRAY_LEN(others); e++) {
             const int rev = others[e].ops == &REVERSIBLE_OPS;
-            if (rev && !cf->reversible) { /* refused, clearly */
+            if (rev && !reversible_takes(cf)) { /* refused, clearly */
                 EngineConfig cfg = {.prob = &k.c.prob, .layout = &k.c.layout,
                                     .sched = &k.c.sched, .opt = def};
                 HgErr err = {{0}};
                 EXPECT(engine_run(&REVERSIBLE_OPS, &cfg, &r, &err) == -1 &&
-                           strstr(err.msg, "per layer") && strstr(err.msg, "rational momentum"),
-                       "%s: reversible refuses lr or mom per layer: '%s'", name, err.msg);
+                           strstr(err.msg, "mom per layer") && strstr(err.msg, "rational momentum"),
+                       "%s: reversible refuses mom per layer: '%s'", name, err.msg);
                 continue;
             }
             if (krun(&k, others[e].ops, others[e].opt, &r))
@@ -432,6 +481,7 @@ int main(int argc, char **argv)
     const TestCase tests[] = {
         TEST(test_layout),
         TEST(test_same_run),
+        TEST(test_reversible_lr_blocks),
         TEST_F64_ONLY(test_finite_differences, "central differences need float64"),
         TEST(test_engines_agree),
         TEST(test_refusals),

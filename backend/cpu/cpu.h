@@ -33,6 +33,7 @@ double cpu_fix_load(int64_t *W, const real *w, long n);
 void cpu_fix_to_real(real *w, const int64_t *W, long n);
 double cpu_fix_step(FixStreams *s, int64_t *W, int64_t *V, const real *g, const InfoRational *q,
                     double a, double l);
+double cpu_fix_step_w(int64_t *W, const int64_t *V, long n, double a);
 double cpu_fix_unstep_w(int64_t *W, const int64_t *V, real *w, const real *wb, real *vb, long n,
                         double a, double *d_lr, double *d_wd);
 double cpu_fix_unstep_v(FixStreams *s, const int64_t *W, int64_t *V, const real *g,

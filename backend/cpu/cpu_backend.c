@@ -110,6 +110,7 @@ const Backend BACKEND_CPU = {
     .fix.fix_load = cpu_fix_load,
     .fix.fix_to_real = cpu_fix_to_real,
     .fix.fix_step = cpu_fix_step,
+    .fix.fix_step_w = cpu_fix_step_w,
     .fix.fix_unstep_w = cpu_fix_unstep_w,
     .fix.fix_unstep_v = cpu_fix_unstep_v,
     .fix.fix_adjoint = cpu_fix_adjoint,

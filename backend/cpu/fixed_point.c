@@ -91,6 +91,14 @@ double cpu_fix_step(FixStreams *s, int64_t *W, int64_t *V, const real *g, const 
     return bad;
 }
 
+double cpu_fix_step_w(int64_t *W, const int64_t *V, long n, double a)
+{
+    double bad = 0;
+    for (long i = 0; i < n; i++)
+        hg_fix_step_w(&W[i], V[i], a, &bad);
+    return bad;
+}
+
 double cpu_fix_unstep_w(int64_t *W, const int64_t *V, real *w, const real *wb, real *vb, long n,
                         double a, double *d_lr, double *d_wd)
 {

@@ -228,6 +228,22 @@ extern "C" double cuda_fix_unstep_v(FixStreams *s, const int64_t *W, int64_t *V,
     return streams_bad(s);
 }
 
+struct StepWF {
+    int64_t *W;
+    const int64_t *V;
+    double a;
+    __device__ double operator()(long i) const
+    {
+        double bad = 0;
+        hg_fix_step_w(&W[i], V[i], a, &bad);
+        return bad;
+    }
+};
+extern "C" double cuda_fix_step_w(int64_t *W, const int64_t *V, long n, double a)
+{
+    return cuda_reduce<double, BadOp>(StepWF{W, V, a}, n);
+}
+
 // a: the lr sum, b: the wd sum; the range check rides in a third slot
 struct Triple {
     double lr, wd, bad;

@@ -73,6 +73,7 @@ const Backend BACKEND_CUDA = {
     .fix.fix_load = cuda_fix_load,
     .fix.fix_to_real = cuda_fix_to_real,
     .fix.fix_step = cuda_fix_step,
+    .fix.fix_step_w = cuda_fix_step_w,
     .fix.fix_unstep_w = cuda_fix_unstep_w,
     .fix.fix_unstep_v = cuda_fix_unstep_v,
     .fix.fix_adjoint = cuda_fix_adjoint,
