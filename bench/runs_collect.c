@@ -13,16 +13,16 @@
  * of DIR/NAME.json.err (the run's stderr; a line "skipped: why" written by
  * the section for a run it left out makes the row skipped). --param values go
  * to "params" (numbers as numbers); the words after `--` are the envelope's
- * command, the section's own command line (what reproduces it). --slim, for
- * `hgbench hpo --json` logs: each log entry's theta and hypergrad, the
- * optimiser's outer_state (what --resume reads) and the best and final
- * entries' schedules (their theta per inner step, which theta and the run's
- * settings give) are left out, best's and final's theta kept; a per-weight
- * log (N = 7,850 values a step) shrinks ~50x, and the run's own file in DIR
- * keeps everything. --drop "log,outer_state,final.schedule": those members
- * of every run left out (top-level ones, or a member's member as a.b; a
- * section that needs only an hpo run's summaries), the params saying what
- * was dropped.
+ * command, the section's own command line (what reproduces it). --drop
+ * "log,outer_state,final.schedule": those members of every run left out, a
+ * path per key: a.b is member b of member a, a[].b member b of each element
+ * of array a (a section that needs only an hpo run's summaries); the params
+ * say what was dropped. --slim is --drop SLIM_KEYS, for `hgbench hpo --json`
+ * logs: each log entry's theta and hypergrad, the optimiser's outer_state
+ * (what --resume reads) and the best and final entries' schedules (their
+ * theta per inner step, which theta and the run's settings give) are left
+ * out, best's and final's theta kept; a per-weight log (N = 7,850 values a
+ * step) shrinks ~50x, and the run's own file in DIR keeps everything.
  * Exit 0, 2 on bad flags, 3 when the output cannot be written. Leaves out:
  * running anything and judging the runs (the section's renderer does).
  */
@@ -110,18 +110,39 @@ static void reason_of(const char *errpath, char *buf, size_t n, int *skipped)
 }
 
 /* --slim: an hpo log without its per-step vectors and resume state */
-static void slim_hpo_log(json_t *run)
+#define SLIM_KEYS "outer_state,log[].theta,log[].hypergrad,best.schedule,final.schedule"
+
+/* Deletes the member at path (a, a.b, a[].b, ...) from v where it exists; a
+ * path through a value of another type deletes nothing. */
+static void drop_path(json_t *v, char *path)
 {
-    json_object_del(run, "outer_state");
-    json_t *log = json_object_get(run, "log"), *e;
-    size_t i;
-    json_array_foreach(log, i, e) {
-        json_object_del(e, "theta");
-        json_object_del(e, "hypergrad");
+    char *rest = strchr(path, '.');
+    if (rest)
+        *rest++ = '\0';
+    const size_t n = strlen(path);
+    const int each = n > 2 && !strcmp(path + n - 2, "[]");
+    if (each)
+        path[n - 2] = '\0';
+    if (!json_is_object(v))
+        return;
+    if (!rest && !each) {
+        json_object_del(v, path);
+        return;
     }
-    json_t *best = json_object_get(run, "best"), *fin = json_object_get(run, "final");
-    if (json_is_object(best)) json_object_del(best, "schedule");
-    if (json_is_object(fin)) json_object_del(fin, "schedule");
+    json_t *m = json_object_get(v, path), *e;
+    if (!rest) /* "a[]": the array itself */
+        json_object_del(v, path);
+    else if (!each)
+        drop_path(m, rest);
+    else if (json_is_array(m)) {
+        size_t i;
+        json_array_foreach(m, i, e) {
+            char *copy = strdup(rest);
+            HG_CHECK(copy, "strdup");
+            drop_path(e, copy);
+            free(copy);
+        }
+    }
 }
 
 static void row(JsonWriter *j, const Collect *c, const char *name)
@@ -139,16 +160,11 @@ static void row(JsonWriter *j, const Collect *c, const char *name)
         if (run && c->drop) {
             char *keys = strdup(c->drop), *save = NULL;
             HG_CHECK(keys, "strdup");
-            for (char *k = strtok_r(keys, " ,", &save); k; k = strtok_r(NULL, " ,", &save)) {
-                char *dot = strchr(k, '.'); /* "final.schedule": a member of a member */
-                if (dot) *dot = '\0';
-                json_t *in = dot ? json_object_get(run, k) : run;
-                if (json_is_object(in)) json_object_del(in, dot ? dot + 1 : k);
-            }
+            for (char *k = strtok_r(keys, " ,", &save); k; k = strtok_r(NULL, " ,", &save))
+                drop_path(run, k);
             free(keys);
         }
         if (run) {
-            if (c->slim) slim_hpo_log(run);
             json_field_string(j, "status", "ok");
             json_key(j, "run");
             put_value(j, run);
@@ -204,11 +220,12 @@ int main(int argc, char **argv)
          .target = &c.ranks, .lo = 1, .hi = 1 << 24},
         {"--param", "KEY=VALUE", "none", "a setting of the section (repeatable)", FLAG_FUNC,
          .target = &c, .parse = parse_param},
-        {"--drop", "KEYS", "none", "members left out of every run, comma-separated: top-level "
-         "ones, or a member's as a.b (hpo's log, outer_state, final.schedule, say)", FLAG_STRING,
+        {"--drop", "KEYS", "none", "members left out of every run, comma-separated paths: a "
+         "top-level member a, a member's member a.b, a[].b of each element of array a (hpo's "
+         "log, outer_state, final.schedule, log[].theta, say)", FLAG_STRING,
          .target = &c.drop},
-        {"--slim", NULL, NULL, "hpo logs: leave out each log entry's theta and hypergrad, "
-         "outer_state, and best's and final's schedule", FLAG_SWITCH, .target = &c.slim},
+        {"--slim", NULL, NULL, "hpo logs: --drop " SLIM_KEYS " (each log entry's theta and "
+         "hypergrad, outer_state, best's and final's schedule)", FLAG_SWITCH, .target = &c.slim},
         {"--help", NULL, NULL, "this text", FLAG_SWITCH, .target = &help},
         {NULL},
     };
@@ -228,6 +245,16 @@ int main(int argc, char **argv)
     if (missing) {
         fprintf(stderr, "hgbench-runs: %s is required\n", missing);
         return 2;
+    }
+    char drop[4096];
+    if (c.slim) { /* --slim is --drop SLIM_KEYS, with any keys of --drop */
+        const int n = snprintf(drop, sizeof drop, "%s%s%s", c.drop ? c.drop : "", c.drop ? "," : "",
+                               SLIM_KEYS);
+        if (n < 0 || (size_t)n >= sizeof drop) {
+            fprintf(stderr, "hgbench-runs: --drop: longer than %zu characters\n", sizeof drop - 100);
+            return 2;
+        }
+        c.drop = drop;
     }
     AtomicFile a;
     if (atomic_open(&a, c.out, &err)) {

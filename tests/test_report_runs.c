@@ -4,11 +4,10 @@
  * run's JSON kept as it is (a seed past 2^63 kept exactly, as a string), a
  * skipped run, a failed run's reason (the last line of its .err, the memory
  * estimate and the program's prefix left out), a run that left nothing, the
- * params (numbers as numbers), the command after `--`, bad flags; --slim
- * leaving out an hpo log's per-step theta and hypergrad and its outer_state
- * and best's and final's schedules (their theta kept, the run's own file
- * untouched); and the
- * relative error and cosine of a 2-window g against a 4-step reference. */
+ * params (numbers as numbers), the command after `--`, bad flags; --drop's
+ * paths (a.b, a[].b); --slim, its preset, leaving out an hpo log's per-step
+ * theta and hypergrad and its outer_state and best's and final's schedules
+ * (their theta kept, the run's own file untouched); and the relative error and cosine of a 2-window g against a 4-step reference. */
 #define _GNU_SOURCE /* open_memstream */
 #include <math.h>
 
@@ -153,6 +152,27 @@ static void test_slim(void)
                json_object_get(json_object_get(run, "final"), "theta") &&
                !json_object_get(json_object_get(run, "best"), "schedule"),
            "best's and final's theta kept, best's schedule left out");
+    const char *dropped = json_string_value(json_object_get(json_object_get(root, "params"), "dropped"));
+    EXPECT(dropped && !strcmp(dropped, "outer_state,log[].theta,log[].hypergrad,best.schedule,"
+                                       "final.schedule"),
+           "--slim is a --drop preset, and the params say what it dropped: %s", dropped);
+    json_decref(root);
+    /* --drop's a[].b path: a member of each element; with --slim, both lists */
+    snprintf(args, sizeof args, "--program x --out %s --dir %s --runs weight-r0 --drop "
+             "log[].val_acc,best,final.x.y --slim -- x", out, dir);
+    r = run_prog(collector(), args);
+    EXPECT(r.status == 0, "--drop log[].val_acc --slim: exit %d: %s", r.status, r.err);
+    run_free(&r);
+    root = json_load_file(out, 0, &e);
+    run = json_object_get(json_array_get(json_object_get(root, "rows"), 0), "run");
+    e0 = json_array_get(json_object_get(run, "log"), 0);
+    json_t *e1 = json_array_get(json_object_get(run, "log"), 1);
+    EXPECT(e0 && e1 && !json_object_get(e0, "val_acc") && !json_object_get(e1, "val_acc") &&
+               json_integer_value(json_object_get(e1, "outer")) == 1 &&
+               !json_object_get(e0, "theta") && !json_object_get(run, "best") &&
+               json_object_get(json_object_get(run, "final"), "theta"),
+           "--drop log[].val_acc,best with --slim: each entry's val_acc and best left out, the "
+           "slim keys too, final kept");
     json_decref(root);
     snprintf(args, sizeof args, "--program x --out %s --dir %s --runs= --param state=skipped -- x", out, dir);
     r = run_prog(collector(), args);
