@@ -41,6 +41,12 @@ void inner_round(const InnerProblem *p, long t, real *w, real *v)
 int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
                 double *val_acc, HgErr *err)
 {
+    return inner_train_steps(p, s, NULL, w, val_loss, val_acc, err);
+}
+
+int inner_train_steps(const InnerProblem *p, const Schedule *s, const InnerStep *step, real *w,
+                      double *val_loss, double *val_acc, HgErr *err)
+{
     const Backend *be = inner_backend(p);
     const long P = p->model->nparams, dim = dataset_dim(p->train);
     BatchOrder bo;
@@ -59,12 +65,22 @@ int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_l
             break;
         }
         inner_batch(p, &bo, t, x, y);
+        if (step && step->weigh)
+            step->weigh(step->ctx, t, batch_order_step(&bo, t));
         model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (!be->vec.all_finite(g, P))
+        if (step && step->unweigh)
+            step->unweigh(step->ctx);
+        if (!be->vec.all_finite(g, P)) {
             rc = hg_fail(err, "inner run diverged: non-finite gradient at step %d", t);
+            break;
+        }
         be->vec.clamp(g, P, s->clamp, NULL);
-        be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t], s->v[HYPER_WD][t]);
-        inner_round(p, t, w, v);
+        if (step && step->update)
+            step->update(step->ctx, t, w, v, comp, g);
+        else
+            be->vec.sgd_step(w, v, comp, g, P, s->v[HYPER_LR][t], s->v[HYPER_MOM][t],
+                             s->v[HYPER_WD][t]);
+        inner_round(p, t, w, v); /* --round-noise, as the engines */
     }
     if (rc == 0 && !be->vec.all_finite(w, P))
         rc = hg_fail(err, "inner run diverged: non-finite weights after step %d", s->T - 1);

@@ -73,4 +73,19 @@ void inner_round(const InnerProblem *p, long t, real *w, real *v);
 int inner_train(const InnerProblem *p, const Schedule *s, real *w, double *val_loss,
                 double *val_acc, HgErr *err);
 
+/* What a layout changes in inner_train's step (inner_kinds.c): the batch's
+ * example weights around step t's gradient (weigh: idx is the batch's
+ * examples; unweigh: the plain mean again), and the update from the
+ * clamped gradient g (which it may overwrite). NULL members: the plain run. */
+typedef struct InnerStep {
+    void *ctx;
+    void (*weigh)(void *ctx, int t, const int *idx);
+    void (*unweigh)(void *ctx);
+    void (*update)(void *ctx, int t, real *w, real *v, real *comp, real *g);
+} InnerStep;
+
+/* inner_train with step's changes (step NULL: inner_train itself). */
+int inner_train_steps(const InnerProblem *p, const Schedule *s, const InnerStep *step, real *w,
+                      double *val_loss, double *val_acc, HgErr *err);
+
 #endif

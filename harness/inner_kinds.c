@@ -20,94 +20,99 @@ static double sigmoid(double g)
     return g >= 0 ? 1 / (1 + exp(-g)) : exp(g) / (1 + exp(g));
 }
 
+/* The layout's step (inner.h's InnerStep): example weights, per-weight
+ * decay, per-layer values. */
+typedef struct LayoutStep {
+    const Backend *be;
+    const InnerProblem *p;
+    const HyperLayout *h;
+    const Schedule *s;
+    long P;
+    int L;
+    const long *start;
+    real *lw, *tmp, *host; /* per-weight decay: window's values, scratch, staging */
+    int window;            /* the window lw holds (-1: none yet) */
+    real *cb, *hcb;        /* example weights of the batch (backend, host) */
+} LayoutStep;
+
+static void layout_weigh(void *ctx, int t, const int *idx)
+{
+    LayoutStep *k = ctx;
+    if (!k->cb)
+        return;
+    for (int b = 0; b < k->p->batch; b++)
+        k->hcb[b] = idx[b] < k->h->E ? (real)sigmoid(k->s->gamma ? k->s->gamma[idx[b]] : 0) : 1;
+    k->be->mem.upload(k->cb, k->hcb, sizeof(real) * k->p->batch);
+    model_set_example_weights(k->p->model, k->cb);
+}
+
+static void layout_unweigh(void *ctx)
+{
+    LayoutStep *k = ctx;
+    if (k->cb)
+        model_set_example_weights(k->p->model, NULL);
+}
+
+static void layout_update(void *ctx, int t, real *w, real *v, real *comp, real *g)
+{
+    LayoutStep *k = ctx;
+    const Backend *be = k->be;
+    const HyperLayout *h = k->h;
+    if (k->lw) { /* g += l_w (.) w, as kinds_sgd_step */
+        const int win = (int)((long)t * h->K[HYPER_WD] / h->T);
+        if (win != k->window) {
+            for (long i = 0; i < k->P; i++)
+                k->host[i] = (real)k->s->vec[HYPER_WD][(long)win * k->P + i];
+            be->mem.upload(k->lw, k->host, sizeof(real) * k->P);
+            k->window = win;
+        }
+        be->vec.mul(k->tmp, k->lw, w, k->P);
+        be->vec.axpy(k->tmp, 1, g, k->P);
+    }
+    const real *gs = k->lw ? k->tmp : g;
+    for (int b = 0; b < k->L; b++) {
+        const long o = k->start[b], n = k->start[b + 1] - o;
+        be->vec.sgd_step(w + o, v + o, comp ? comp + o : NULL, gs + o, n,
+                         value_at(h, k->s, HYPER_LR, t, b), value_at(h, k->s, HYPER_MOM, t, b),
+                         value_at(h, k->s, HYPER_WD, t, b));
+    }
+}
+
 int inner_train_layout(const InnerProblem *p, const HyperLayout *h, const Schedule *s, real *w,
                        double *val_loss, double *val_acc, HgErr *err)
 {
     if (!hyper_layout_vector(h))
         return inner_train(p, s, w, val_loss, val_acc, err);
     const Backend *be = inner_backend(p);
-    const long P = p->model->nparams, dim = dataset_dim(p->train);
+    const long P = p->model->nparams;
     int layered = 0;
     for (int k = 0; k < HYPER_KINDS; k++)
         layered |= h->K[k] && h->per[k] == HYPER_PER_LAYER;
-    const int L = layered ? h->blocks.L : 1;
     const long one[2] = {0, P};
-    const long *start = layered ? h->blocks.start : one;
     const int per_weight = h->K[HYPER_WD] && h->per[HYPER_WD] == HYPER_PER_WEIGHT;
     if (h->E && !be->layer.xent_weigh_rows)
         return hg_fail(err, "example weights: the %s backend has no per-example loss op "
                        "(xent_weigh_rows)", be->name);
-    BatchOrder bo;
-    if (inner_batches(p, &bo, err))
-        return -1;
+    LayoutStep k = {be, p, h, s, P, layered ? h->blocks.L : 1, layered ? h->blocks.start : one,
+                    .window = -1};
     const long fails = mem_failures();
-    real *v = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
-    real *g = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
-    real *lw = per_weight ? be->mem.alloc(MEM_PARAMS, sizeof(real) * P) : NULL;
-    real *tmp = per_weight ? be->mem.alloc(MEM_PARAMS, sizeof(real) * P) : NULL;
-    real *host = per_weight ? mem_alloc(MEM_OTHER, sizeof(real) * P) : NULL;
-    real *cb = h->E ? be->mem.alloc(MEM_PARAMS, sizeof(real) * p->batch) : NULL;
-    real *hcb = h->E ? mem_alloc(MEM_OTHER, sizeof(real) * p->batch) : NULL;
-    real *x = be->mem.alloc(MEM_DATA, sizeof(real) * p->batch * dim);
-    int32_t *y = be->mem.alloc(MEM_DATA, sizeof(int32_t) * p->batch);
-    real *comp = inner_comp_alloc(p);
-    int rc = mem_failures() != fails ? mem_oom_error(err, "training") : 0;
-    int window = -1; /* the per-weight decay's window on the backend */
-    for (int t = 0; t < s->T && rc == 0; t++) {
-        if (inner_stopped(p)) {
-            rc = hg_fail(err, "interrupted at step %d", t);
-            break;
-        }
-        const int *idx = batch_order_step(&bo, t);
-        inner_batch(p, &bo, t, x, y);
-        if (cb) {
-            for (int b = 0; b < p->batch; b++)
-                hcb[b] = idx[b] < h->E ? (real)sigmoid(s->gamma ? s->gamma[idx[b]] : 0) : 1;
-            be->mem.upload(cb, hcb, sizeof(real) * p->batch);
-            model_set_example_weights(p->model, cb);
-        }
-        model_loss_grad(p->model, w, x, y, p->batch, g);
-        if (cb)
-            model_set_example_weights(p->model, NULL);
-        if (!be->vec.all_finite(g, P)) {
-            rc = hg_fail(err, "inner run diverged: non-finite gradient at step %d", t);
-            break;
-        }
-        be->vec.clamp(g, P, s->clamp, NULL);
-        if (per_weight) { /* g += l_w (.) w, as kinds_sgd_step */
-            const int win = (int)((long)t * h->K[HYPER_WD] / h->T);
-            if (win != window) {
-                for (long i = 0; i < P; i++)
-                    host[i] = (real)s->vec[HYPER_WD][(long)win * P + i];
-                be->mem.upload(lw, host, sizeof(real) * P);
-                window = win;
-            }
-            be->vec.mul(tmp, lw, w, P);
-            be->vec.axpy(tmp, 1, g, P);
-        }
-        const real *gs = per_weight ? tmp : g;
-        for (int b = 0; b < L; b++) {
-            const long o = start[b], n = start[b + 1] - o;
-            be->vec.sgd_step(w + o, v + o, comp ? comp + o : NULL, gs + o, n,
-                             value_at(h, s, HYPER_LR, t, b), value_at(h, s, HYPER_MOM, t, b),
-                             value_at(h, s, HYPER_WD, t, b));
-        }
-        inner_round(p, t, w, v); /* --round-noise, as the engines */
+    if (per_weight) {
+        k.lw = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
+        k.tmp = be->mem.alloc(MEM_PARAMS, sizeof(real) * P);
+        k.host = mem_alloc(MEM_OTHER, sizeof(real) * P);
     }
-    if (rc == 0 && !be->vec.all_finite(w, P))
-        rc = hg_fail(err, "inner run diverged: non-finite weights after step %d", s->T - 1);
+    if (h->E) {
+        k.cb = be->mem.alloc(MEM_PARAMS, sizeof(real) * p->batch);
+        k.hcb = mem_alloc(MEM_OTHER, sizeof(real) * p->batch);
+    }
+    int rc = mem_failures() != fails ? mem_oom_error(err, "training") : 0;
+    const InnerStep step = {&k, layout_weigh, layout_unweigh, layout_update};
     if (rc == 0)
-        model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, val_loss, val_acc);
-    be->mem.free(v);
-    be->mem.free(g);
-    be->mem.free(lw);
-    be->mem.free(tmp);
-    mem_free(host);
-    be->mem.free(cb);
-    mem_free(hcb);
-    be->mem.free(comp);
-    be->mem.free(x);
-    be->mem.free(y);
-    batch_order_free(&bo);
+        rc = inner_train_steps(p, s, &step, w, val_loss, val_acc, err);
+    be->mem.free(k.lw);
+    be->mem.free(k.tmp);
+    mem_free(k.host);
+    be->mem.free(k.cb);
+    mem_free(k.hcb);
     return rc;
 }
