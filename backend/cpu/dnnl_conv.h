@@ -1,11 +1,16 @@
 /* dnnl_conv.h — one oneDNN convolution primitive (DNNL 2.x C API, float32)
- * over tensors the caller owns in its own strided layout, for
- * hgbench-conv-dnnl (bench/conv_dnnl.c). Needs libdnnl-dev.
+ * over tensors the caller owns in its own strided layout. Used by the CPU
+ * backend's optional oneDNN conv path (cpu_conv_choice.c) and by
+ * hgbench-conv-dnnl (bench/conv_dnnl.c). Compiled only with HG_DNNL (the
+ * float32 configs where libdnnl-dev is installed: the Makefile's
+ * HAVE_DNNL); this file needs nothing of hgbench but common/check.h.
  *
  * Two ways to meet oneDNN:
  *   DN_STRIDED  the primitive is created on the caller's memory descriptors
  *               (dims and strides as given): no reorders, but only the
- *               implementations that accept those strides can serve it.
+ *               implementations that accept those strides can serve it
+ *               (for our [C][n][H][W] activations oneDNN 2.6 has only its
+ *               reference implementation: see dn_conv_is_ref).
  *   DN_ANY      source, weights and destination descriptors are format
  *               `any`: oneDNN picks its preferred (blocked) layouts, and
  *               reorders copy the caller's inputs in and the outputs back.
@@ -15,15 +20,23 @@
  *
  * Everything (primitives, reorders, their buffers, user-mode scratchpads)
  * is made by dn_conv_init; dn_conv_run only executes, so it can be timed.
+ * dn_conv_bind points a tensor at another buffer of the same shape and
+ * strides, so one primitive serves every call of a shape. oneDNN's own
+ * buffers (blocked copies, scratchpads) come from oneDNN's allocator, not
+ * common/mem.h: they are not in the tagged memory accounts.
  * Math mode: oneDNN's default (strict float32: no bf16/tf32 conversion).
  * Leaves out: strides, dilation, groups, other data types.
  */
 #ifndef HG_DNNL_CONV_H
 #define HG_DNNL_CONV_H
 
+#ifdef HG_F64
+#error "oneDNN's CPU convolutions are float32: HG_DNNL is for the float32 configs only"
+#endif
+
 #include <dnnl.h>
 
-#include "../common/check.h"
+#include "../../common/check.h"
 
 typedef struct DnCtx {
     dnnl_engine_t engine; /* CPU engine 0 */
@@ -73,6 +86,12 @@ typedef struct DnConv {
 int dn_conv_init(DnConv *c, const DnCtx *ctx, DnProp prop, DnLayout lay,
                  const DnTensor t[DN_NROLES], const dnnl_dim_t *pad, HgErr *err);
 void dn_conv_run(const DnConv *c, const DnCtx *ctx, unsigned what);
+/* Points role r (given at init) at p, a buffer with the same dims and
+ * strides as the one it was made with. */
+void dn_conv_bind(DnConv *c, DnRole r, const float *p);
+/* 1 if oneDNN serves c by its reference implementation ("ref:..."), which
+ * runs orders of magnitude slower than its JIT kernels. */
+int dn_conv_is_ref(const DnConv *c);
 void dn_conv_free(DnConv *c);
 
 /* A memory descriptor's layout in oneDNN's tag spelling ("aBcd16b"). */

@@ -1,4 +1,5 @@
-/* dnnl_conv.c — see dnnl_conv.h. */
+/* dnnl_conv.c — see dnnl_conv.h. Empty unless HG_DNNL. */
+#ifdef HG_DNNL
 #include "dnnl_conv.h"
 
 #include <dnnl_debug.h>
@@ -275,3 +276,13 @@ void dn_conv_free(DnConv *c)
     if (c->scratch) dnnl_memory_destroy(c->scratch);
     memset(c, 0, sizeof *c);
 }
+
+void dn_conv_bind(DnConv *c, DnRole r, const float *p)
+{
+    HG_CHECK(c->user[r], "oneDNN bind: role %d was not given at init", (int)r);
+    dnnl_status_t s = dnnl_memory_set_data_handle(c->user[r], (void *)p);
+    HG_CHECK(s == dnnl_success, "oneDNN bind: %s", dnnl_status2str(s));
+}
+
+int dn_conv_is_ref(const DnConv *c) { return !strncmp(c->impl, "ref", 3); }
+#endif /* HG_DNNL */
