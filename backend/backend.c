@@ -1,6 +1,7 @@
 /* backend.c — the registry of backends by --device name. A build with the
  * CUDA backend (HG_CUDA: the cuda-f32 and cuda-f64 builds) registers
- * "cuda" and probes the device once, at selection, before any work. */
+ * "cuda" and probes the device once, at selection, before any work. The
+ * CPU comes with HG_CPU_CONV applied (cpu_conv_env). */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,10 +11,13 @@
 #include "cuda/cuda.h"
 #endif
 
+/* The CPU, with HG_CPU_CONV applied */
+static const Backend *cpu(HgErr *err) { return cpu_conv_env(err) ? NULL : &BACKEND_CPU; }
+
 const Backend *backend_find(const char *name, HgErr *err)
 {
     if (!strcmp(name, "cpu"))
-        return &BACKEND_CPU;
+        return cpu(err);
     if (!strcmp(name, "cuda")) { /* HG_FAKE_DEVICE=strict: the CPU posing as one, said */
         const int fake = fake_device_requested(err);
         if (fake < 0)
@@ -42,11 +46,11 @@ const Backend *backend_find(const char *name, HgErr *err)
             return &BACKEND_CUDA;
         if (!said++)
             fprintf(stderr, "hgbench: --device auto: running on the CPU; CUDA: %s\n", why.msg);
-        return &BACKEND_CPU;
+        return cpu(err);
     }
 #else
     if (!strcmp(name, "auto")) /* the best built here: this binary has only the CPU */
-        return &BACKEND_CPU;
+        return cpu(err);
     if (!strcmp(name, "cuda")) {
         hg_fail(err, "--device cuda: this binary was built without the CUDA backend (no nvcc "
                 "at build time; with nvcc, make builds build/cuda-f32 and build/cuda-f64); "

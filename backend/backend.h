@@ -104,7 +104,9 @@ typedef struct BackendLayerOps {
                                                const real *x, const real *dyp, int n, real *g,
                                                Scratch *sc);
     /* The conv path of a backend with more than one (the CUDA backend's
-     * "auto", "cudnn" and "gemm": cuda_conv_choice.cu): 0, or -1 with err
+     * "auto", "cudnn" and "gemm": cuda_conv_choice.cu; the CPU backend's
+     * "ours", "dnnl" and "auto" where oneDNN is built in, float32 only:
+     * backend/cpu/cpu_conv_choice.c): 0, or -1 with err
      * naming an unknown or unavailable one. conv_picks writes the path and
      * each pick "auto" made so far (a '#' line each) into buf and returns
      * the number of picks. NULL: the backend has one path. */
@@ -261,6 +263,14 @@ typedef struct Backend {
 } Backend;
 
 extern const Backend BACKEND_CPU;
+
+/* HG_CPU_CONV=ours|dnnl|auto (backend/cpu/cpu_conv_choice.c): the CPU's conv
+ * path for the run, applied once per value; 0, or -1 with err naming the
+ * variable and the value if the name is unknown or the path is not in this
+ * build (dnnl without oneDNN). backend_find calls it whenever it returns the
+ * CPU; a binary that uses BACKEND_CPU directly has it applied at its first
+ * conv (and dies on a bad value) where oneDNN is built in. */
+int cpu_conv_env(HgErr *err);
 
 /* The backend of a --device name: "cpu", "cuda" or "auto" (the GPU when
  * this binary has the CUDA backend and a device works, else the CPU, which

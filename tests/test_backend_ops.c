@@ -22,7 +22,15 @@
  *     l flt(W) may be fused on one backend only), and on each backend the
  *     reverse steps must restore w_0 and v_0 = 0 bit for bit.
  * A backend with several conv paths (the CUDA backend's cuDNN and im2col +
- * cuBLAS) runs every conv case on each, and on "auto".
+ * cuBLAS) runs every conv case on each, and on "auto". So does the CPU
+ * where oneDNN is built in (float32), and the fake device on the CPU's
+ * kernels, which shares their path: the CPU's reference runs on "ours", then
+ * every conv case runs on "dnnl" and "auto" against it, at TOL_GEMM (the
+ * largest error seen is printed per path: measured 6.7e-7 on these cases,
+ * so TOL_GEMM = 2e-5 leaves ~30x); without oneDNN
+ * that test is a SKIP line. test_cpu_conv_names: HG_CPU_CONV and
+ * conv_path refuse unknown names (and dnnl where it is not built), naming
+ * them; conv_picks lists auto's picks.
  * The strict fake device runs every case too: the CPU's kernels, but its
  * memory closed to the host outside ops (backend/fake_device.h).
  * Measured here: the CPU against itself only (no GPU has run this yet).
@@ -224,9 +232,10 @@ typedef struct Case {
 static long cases_run, cases_compared;
 
 /* One case on one backend, twice: guards intact, the same bytes; against
- * ref (the CPU's run) when given. */
-static void check_case(const Backend *be, const Case *c, Run *ref)
+ * ref (the CPU's run) when given. Returns the largest error against ref. */
+static double check_case(const Backend *be, const Case *c, Run *ref)
 {
+    double worst = 0;
     Run a, b;
     run_init(&a, be, 1234);
     c->fn(&a, c->params);
@@ -247,6 +256,7 @@ static void check_case(const Backend *be, const Case *c, Run *ref)
         if (!ref)
             continue;
         const double e = out_error(x, &ref->out[i]);
+        worst = e > worst ? e : worst;
         EXPECT(e <= x->tol, "%s: %s error %.3g against the CPU > tol %.3g", what, x->name, e,
                x->tol);
     }
@@ -254,6 +264,7 @@ static void check_case(const Backend *be, const Case *c, Run *ref)
     cases_compared += ref != NULL;
     run_free(&a);
     run_free(&b);
+    return worst;
 }
 
 /* ---- layers ---- */
@@ -657,6 +668,12 @@ static const Case CASES[] = {
  * upload and download, as a GPU runs them. */
 static const char *const OTHERS[] = {"cuda", "fake-device"};
 
+/* The conv paths a backend has besides its default, then "auto" (the CPU's
+ * default, "ours", makes the reference) */
+static const char *const CUDA_PATHS[] = {"cudnn", "gemm", "auto", NULL};
+static const char *const CPU_PATHS[] = {"dnnl", "auto", NULL};
+static double path_err[3]; /* the largest conv error against the CPU, per path */
+
 /* A conv case on a backend with several conv paths (conv_path): each path
  * against the CPU, then "auto" (which leaves the backend as it found it);
  * a path that is not available says so once, loudly. Other cases: once. */
@@ -667,8 +684,10 @@ static void check_conv_paths(const Backend *be, const char *name, const Case *c,
         return;
     }
     static int said;
-    static const char *const paths[] = {"cudnn", "gemm", "auto"};
-    for (int p = 0; p < ARRAY_LEN(paths); p++) {
+    /* the CPU's kernels (the CPU, the fake device) take "ours": the CPU's paths */
+    const int cpu_paths = be->layer.conv_path("ours", NULL) == 0;
+    const char *const *paths = cpu_paths ? CPU_PATHS : CUDA_PATHS;
+    for (int p = 0; paths[p]; p++) {
         HgErr err = {{0}};
         if (be->layer.conv_path(paths[p], &err)) {
             if (!(said & 1 << p))
@@ -676,8 +695,11 @@ static void check_conv_paths(const Backend *be, const char *name, const Case *c,
             said |= 1 << p;
             continue;
         }
-        check_case(be, c, ref);
+        const double e = check_case(be, c, ref);
+        path_err[p] = e > path_err[p] ? e : path_err[p];
     }
+    if (cpu_paths) /* back to the default, which the CPU's references run on */
+        be->layer.conv_path("ours", NULL);
 }
 
 static void test_every_op(void)
@@ -717,6 +739,112 @@ static void test_every_op(void)
                    "conv_forward)\n", OTHERS[b]);
     printf("# %ld case runs (each twice), %ld compared against the CPU\n", cases_run,
            cases_compared);
+}
+
+/* Why the CPU has no conv paths here, in cpu_conv_env's words */
+static void no_paths_why(char *buf, size_t cap)
+{
+    HgErr err = {{0}};
+    setenv("HG_CPU_CONV", "dnnl", 1);
+    cpu_conv_env(&err);
+    unsetenv("HG_CPU_CONV");
+    snprintf(buf, cap, "%s", err.msg);
+}
+
+/* The CPU's conv paths (oneDNN, float32 builds): every conv case on "dnnl"
+ * and on "auto" against "ours" (the table's default, and conv2d.c's bytes) */
+static void test_cpu_conv_paths(void)
+{
+    const Backend *cpu = backend_find("cpu", NULL);
+    if (!cpu->layer.conv_path) {
+        char why[256];
+        no_paths_why(why, sizeof why);
+        test_skip("the CPU's conv paths dnnl and auto against ours: %s", why);
+        return;
+    }
+    memset(path_err, 0, sizeof path_err);
+    HgErr err = {{0}};
+    for (int c = 0; c < ARRAY_LEN(CASES); c++) {
+        if (CASES[c].fn != case_conv && CASES[c].fn != case_conv_rop)
+            continue;
+        EXPECT(cpu->layer.conv_path("ours", &err) == 0, "conv path ours: %s", err.msg);
+        Run ref;
+        run_init(&ref, cpu, 1234);
+        CASES[c].fn(&ref, CASES[c].params);
+        run_finish(&ref);
+        check_conv_paths(cpu, "cpu", &CASES[c], &ref);
+        run_free(&ref);
+    }
+    for (int p = 0; CPU_PATHS[p]; p++)
+        printf("# cpu: conv path %s: largest error against ours %.3g (tol %.3g)\n",
+               CPU_PATHS[p], path_err[p], TOL_GEMM);
+    EXPECT(cpu->layer.conv_path("ours", &err) == 0, "back to ours: %s", err.msg);
+}
+
+/* HG_CPU_CONV and conv_path: unknown names refused, naming them; dnnl
+ * refused where it is not built; conv_picks lists auto's picks with both
+ * medians, and none after the path is set again. */
+static void test_cpu_conv_names(void)
+{
+    HgErr err = {{0}};
+    setenv("HG_CPU_CONV", "bogus", 1);
+    EXPECT(backend_find("cpu", &err) == NULL, "HG_CPU_CONV=bogus accepted");
+    EXPECT(strstr(err.msg, "HG_CPU_CONV=bogus") && strstr(err.msg, "unknown conv path 'bogus'") &&
+               strstr(err.msg, "ours, dnnl or auto"),
+           "the error names neither the variable nor the value: %s", err.msg);
+    err.msg[0] = 0;
+    EXPECT(backend_find("auto", &err) == NULL && strstr(err.msg, "'bogus'"),
+           "--device auto: HG_CPU_CONV=bogus accepted: %s", err.msg);
+    setenv("HG_CPU_CONV", "ours", 1);
+    const Backend *cpu = backend_find("cpu", &err);
+    EXPECT(cpu != NULL, "HG_CPU_CONV=ours refused: %s", err.msg);
+    cpu = &BACKEND_CPU;
+    setenv("HG_CPU_CONV", "dnnl", 1);
+    err.msg[0] = 0;
+    const Backend *d = backend_find("cpu", &err);
+    if (cpu->layer.conv_path)
+        EXPECT(d == cpu, "HG_CPU_CONV=dnnl refused where oneDNN is built in: %s", err.msg);
+    else
+        EXPECT(!d && strstr(err.msg, "HG_CPU_CONV=dnnl") && strstr(err.msg, "not available"),
+               "HG_CPU_CONV=dnnl without oneDNN: %s", err.msg);
+    unsetenv("HG_CPU_CONV");
+    if (!cpu->layer.conv_path) {
+        char why[256];
+        no_paths_why(why, sizeof why);
+        test_skip_part("conv_path and conv_picks (the CPU has one conv path here): %s", why);
+        return;
+    }
+    EXPECT(cpu->layer.conv_path("gemm", &err) == -1 && strstr(err.msg, "'gemm'"),
+           "conv_path(gemm) on the CPU: %s", err.msg);
+    EXPECT(cpu->layer.conv_path("auto", &err) == 0, "conv_path(auto): %s", err.msg);
+    const LayerGeom L = conv_layer(6, 14, 14, 16, 5, 0, 3);
+    const long P = params_of(&L), n = 4, kc = 2;
+    const long isz = n * shape_size(L.in), osz = n * shape_size(L.out);
+    real *w = mem_alloc(MEM_OTHER, sizeof(real) * P), *V = mem_alloc(MEM_OTHER, sizeof(real) * kc * P);
+    real *x = mem_alloc(MEM_OTHER, sizeof(real) * isz);
+    real *rx = mem_alloc(MEM_OTHER, sizeof(real) * kc * isz);
+    real *y = mem_alloc(MEM_OTHER, sizeof(real) * kc * osz);
+    Scratch *sc = cpu->mem.scratch_new();
+    cpu->layer.conv_forward(&L, w, x, (int)n, y, sc);
+    cpu->layer.conv_forward(&L, w, x, (int)n, y, sc); /* the same shape: no new pick */
+    cpu->layer.conv_rforward(&L, w, V, P, (int)kc, x, rx, (int)n, y, sc);
+    char buf[4096];
+    const int np = cpu->layer.conv_picks(buf, sizeof buf);
+    EXPECT(np == 2, "%d picks after two shapes ran on auto:\n%s", np, buf);
+    EXPECT(strstr(buf, "# conv path: auto\n") &&
+               strstr(buf, "# conv pick: forward 6x14x14 -> 16 k5 p0 n=4 kc=1 flags=0: ours ") &&
+               strstr(buf, "# conv pick: rforward 6x14x14 -> 16 k5 p0 n=4 kc=2 flags=1: ours ") &&
+               strstr(buf, " ms, dnnl "),
+           "conv_picks:\n%s", buf);
+    EXPECT(cpu->layer.conv_path("ours", &err) == 0, "conv_path(ours): %s", err.msg);
+    EXPECT(cpu->layer.conv_picks(buf, sizeof buf) == 0 && !strcmp(buf, "# conv path: ours\n"),
+           "conv_picks after conv_path(ours): %s", buf);
+    cpu->mem.scratch_free(sc);
+    mem_free(w);
+    mem_free(V);
+    mem_free(x);
+    mem_free(rx);
+    mem_free(y);
 }
 
 /* The CPU's vectorised fast paths against their plain reference forms, bit
@@ -874,7 +1002,8 @@ static void test_pooled_weight_gradient(void)
 int main(int argc, char **argv)
 {
     fake_device_passive_omp(argv);
-    static const TestCase tests[] = {TEST(test_every_op), TEST(test_fast_paths_equal_reference),
+    static const TestCase tests[] = {TEST(test_every_op), TEST(test_cpu_conv_paths),
+                                     TEST(test_cpu_conv_names), TEST(test_fast_paths_equal_reference),
                                      TEST(test_pooled_weight_gradient)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

@@ -1,12 +1,23 @@
 /* cpu.h — the CPU backend's ops beyond the layer kernels (kernels.h): the
  * vector ops (vector.c), the reversible engine's fixed-point steps
- * (fixed_point.c) and the kink clearances (kink.c). Internal to
+ * (fixed_point.c), the kink clearances (kink.c) and, with oneDNN
+ * (HG_DNNL), the conv paths (cpu_conv_choice.c). Internal to
  * backend/cpu/; cpu_backend.c puts them in BACKEND_CPU. */
 #ifndef HG_CPU_H
 #define HG_CPU_H
 
 #include "../backend.h"
 #include "kernels.h"
+
+/* conv_forward and conv_rforward on the path HG_CPU_CONV or conv_path set
+ * (ours, dnnl, auto), and the table's conv_path and conv_picks: only in
+ * builds with HG_DNNL (cpu_conv_choice.c) */
+int cpu_conv_path(const char *name, HgErr *err);
+int cpu_conv_picks(char *buf, size_t cap);
+void cpu_conv_forward(const LayerGeom *L, const real *w, const real *x, int n, real *y,
+                      Scratch *sc);
+void cpu_conv_rforward(const LayerGeom *L, const real *w, const real *V, long P, int kc,
+                       const real *x, const real *rx, int n, real *ry, Scratch *sc);
 
 double cpu_dot(const real *a, const real *b, long n);
 int cpu_all_finite(const real *x, long n);

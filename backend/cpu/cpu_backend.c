@@ -1,5 +1,8 @@
 /* cpu_backend.c — BACKEND_CPU: host memory from the tagged allocator,
- * OpenBLAS (its OpenMP build, so one threading runtime) and OpenMP loops. */
+ * OpenBLAS (its OpenMP build, so one threading runtime) and OpenMP loops.
+ * With oneDNN (HG_DNNL, float32 only) conv_forward and conv_rforward go
+ * through cpu_conv_choice.c's paths (ours by default, HG_CPU_CONV) and the
+ * table has conv_path and conv_picks; without it they are conv2d.c's. */
 #include <omp.h>
 #include <string.h>
 
@@ -58,10 +61,17 @@ const Backend BACKEND_CPU = {
     .layer.linear_backward_params = linear_backward_params,
     .layer.linear_rforward = linear_rforward,
     .layer.linear_rbackward = linear_rbackward,
+#ifdef HG_DNNL
+    .layer.conv_forward = cpu_conv_forward,
+    .layer.conv_rforward = cpu_conv_rforward,
+    .layer.conv_path = cpu_conv_path,
+    .layer.conv_picks = cpu_conv_picks,
+#else
     .layer.conv_forward = conv_forward,
+    .layer.conv_rforward = conv_rforward,
+#endif
     .layer.conv_backward = conv_backward,
     .layer.conv_backward_data = conv_backward_data,
-    .layer.conv_rforward = conv_rforward,
     .layer.conv_rbackward = conv_rbackward,
     .layer.conv_direct_forward = conv_direct_forward,
     .layer.conv_direct_backward_params = conv_direct_backward_params,
