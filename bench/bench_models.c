@@ -16,7 +16,11 @@
  * '-' marks a column that does not apply. A non-finite loss or output is an
  * error row, never a number. --json FILE: the same as data (the envelope of
  * io/envelope.h, the context, and per model its facts, rows and profile by
- * name), which hgbench-report renders (bench/report_models.c). On a device (--device cuda) the timed loops
+ * name), which hgbench-report renders (bench/report_models.c). A backend
+ * with several conv paths (CUDA: HG_CUDA_CONV; the CPU with oneDNN:
+ * HG_CPU_CONV) adds its path and the picks made so far in this process, as
+ * '#' lines and per model as "conv_picks" (hypergrad's JSON has the same).
+ * On a device (--device cuda) the timed loops
  * end with a download, and the per-layer profile is timed by CUDA events.
  * Leaves out: the engines (hgbench-engines), memory beyond the activation
  * scratch peak.
@@ -710,6 +714,11 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
                "processes used %.2f cores on average (hypervisor steal %.2f)\n",
             spec, (double)mem_peak(MEM_ACTIVATIONS) / (1 << 20), wall, other < 0 ? 0 : other,
             steal);
+    if (be->layer.conv_picks) { /* '#' lines: the path, and auto's picks so far */
+        char picks[16384];
+        be->layer.conv_picks(picks, sizeof picks);
+        fputs(picks, f);
+    }
     if (other > 0.25 || steal > 0.1)
         fprintf(f, "# WARNING: model %s: the machine was busy with other work during the "
                    "run (%.2f cores, steal %.2f): its timings may be noisy\n",
@@ -718,6 +727,11 @@ static int bench_model(const char *spec, const Dataset *d, const Options *o, FIL
     if (J) {
         json_field_double(J, "scratch_peak_mib", (double)mem_peak(MEM_ACTIVATIONS) / (1 << 20));
         json_field_double(J, "seconds", wall);
+        if (be->layer.conv_picks) { /* the conv path of each shape: the times depend on it */
+            char picks[16384];
+            be->layer.conv_picks(picks, sizeof picks);
+            json_field_string(J, "conv_picks", picks);
+        }
         json_field_double(J, "busy_other_cores", other < 0 ? 0 : other);
         json_field_double(J, "steal", steal);
         json_field_bool(J, "busy", other > 0.25 || steal > 0.1);

@@ -17,7 +17,10 @@
 #
 # Environment: OMP_NUM_THREADS (threads, default 2), MODELS (default
 # "logreg mlp lenet"), BENCH_FLAGS (extra flags for hgbench-models, e.g.
-# "--repeats 5"), RESULTS_DIR, COMMIT.
+# "--repeats 5"), RESULTS_DIR, COMMIT, HG_CPU_CONV (default auto here: the
+# float32 CPU backend's convolutions by ours or oneDNN, whichever each shape
+# times faster, where oneDNN is built in; each model's JSON and raw text
+# list the picks, conv_picks; ours elsewhere and in float64).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 r=${RESULTS_DIR:-bench/results}
@@ -30,6 +33,8 @@ trap 'rm -f "$r"/*.err.$$; exit 141' PIPE # bench.sh's tee gone
 models=${MODELS:-logreg mlp lenet}
 threads=${OMP_NUM_THREADS:-2}
 commit=${COMMIT:-unknown}
+# timings, not pinned bytes: the faster conv path per shape (backend/cpu/cpu_conv_choice.c)
+export HG_CPU_CONV=${HG_CPU_CONV:-auto}
 status=0
 mkdir -p "$r"
 rm -f "$r"/models-*.json "$r"/models-*.failed "$r"/conv-dnnl.json "$r"/conv-dnnl.skipped \

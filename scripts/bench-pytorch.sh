@@ -21,10 +21,15 @@
 # pytorch part.
 #
 # Environment: QUICK=1 (T = 10), THREADS (2), STEPS (T, default 100),
-# REPEATS, DATA_DIR, RESULTS_DIR (default bench/results), COMMIT.
+# REPEATS, DATA_DIR, RESULTS_DIR (default bench/results), COMMIT,
+# HG_CPU_CONV (default auto here: float32's convolutions by ours or oneDNN,
+# whichever each shape times faster, where oneDNN is built in; the picks are
+# in each hgbench JSON's conv_picks; float64 has ours only).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 r=${RESULTS_DIR:-bench/results}
+# timings, not pinned bytes: the faster conv path per shape (backend/cpu/cpu_conv_choice.c)
+export HG_CPU_CONV=${HG_CPU_CONV:-auto}
 # Ctrl-C or SIGTERM: stop, leaving none of the exports (tens of MiB)
 trap 'rm -rf "$r"/pytorch-export-f32 "$r"/pytorch-export-f64; exit 130' INT
 trap 'rm -rf "$r"/pytorch-export-f32 "$r"/pytorch-export-f64; exit 143' TERM
