@@ -28,7 +28,11 @@
  *     TUNE_MARGIN) keep ours.
  * A "shape" is the op, the layer's geometry, n, kc and whether rx is given.
  * Primitives are made at a shape's first dnnl call and kept for the
- * process (up to MAX_SHAPES shapes; past that a new shape runs ours).
+ * process (up to MAX_SHAPES shapes; past that a new shape runs ours, as
+ * does a shape oneDNN cannot make under dnnl). They, their blocked buffers
+ * and the packed tangent weights are the process's, from malloc and
+ * oneDNN's allocator: outside common/mem.h's tagged accounts (a few MiB on
+ * LeNet). Calls must not run concurrently (none do: one host thread).
  *
  * Why the default is ours: the two paths sum in different orders, so the
  * bytes of a run depend on the path; with ours a run repeats byte for byte
