@@ -7,8 +7,10 @@
  * backward: weights, bias and, above the first layer, the input gradient;
  * R-forward and R-backward for kc tangents, with R{x} and R{dx} above the
  * first layer, as the model runs them), the backend's conv paths (the CUDA
- * backend: cudnn and gemm, set through its conv_path op; a backend with
- * one path: that one, named after the backend) each give the median over
+ * backend: cudnn and gemm, set through its conv_path op; the float32 CPU
+ * where oneDNN is built in: ours and dnnl, where dnnl differs from ours in
+ * forward and R-forward only; a backend with one path: that one, named
+ * after the backend) each give the median over
  * --repeats of the time per call. A repeat runs enough calls to last
  * --min-ms and ends with a download, so queued device work counts. Then
  * "auto" runs each op once and the picks it made are printed ('#' lines).
@@ -237,7 +239,9 @@ int main(int argc, char **argv)
     }
     const char *paths[2] = {be->name, NULL};
     int npaths = 1;
-    if (be->layer.conv_path)
+    if (be->layer.conv_path && be->layer.conv_path("ours", NULL) == 0) /* the CPU's kernels */
+        paths[0] = "ours", paths[1] = "dnnl", npaths = 2;
+    else if (be->layer.conv_path)
         paths[0] = "cudnn", paths[1] = "gemm", npaths = 2;
     printf("# " PROG " --device %s: %d repeats of at least %g ms each; median and min ms per "
            "call\n", be->name, o.repeats, o.min_ms);
