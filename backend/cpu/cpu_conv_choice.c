@@ -43,6 +43,16 @@
  * (scripts/bench-models.sh sets HG_CPU_CONV=auto for hgbench-models), where
  * every pick is recorded (conv_picks: hypergrad's JSON, hgbench-models').
  *
+ * Measured (hgbench-models --model lenet, float32, 2 threads, 6 runs each
+ * of HG_CPU_CONV=ours and auto alternating, a quiet 2-core AVX-512 VM):
+ * auto picked oneDNN for conv2's forward (0.206 against 0.248 ms, median
+ * of the runs' tuning medians) and its R-forward at kc = 1 (0.453 against
+ * 0.550 ms) in 5 of 6 runs, ours for kc = 2 in 4 of 6 (a near tie);
+ * loss_grad 2.36 against 2.58 ms per call, hvp and hvp_block k = 16 within
+ * noise (5.20 and 5.21 ms; 61.0 and 59.8 ms). Under CPU contention
+ * oneDNN's calls (four OpenMP regions: reorders and the convolution) slow
+ * down far more than ours, and auto then keeps ours.
+ *
  * Without HG_DNNL (float64, or no libdnnl-dev) the table runs conv2d.c's
  * ops directly and has no conv_path op; cpu_conv_env still reads
  * HG_CPU_CONV and refuses dnnl (and unknown names), saying why.
