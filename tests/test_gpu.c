@@ -9,7 +9,8 @@
  *   - the GPU's hypergradients against the CPU's in float64 within CPU_TOL
  *     (the same sums in other orders, through T steps);
  *   - one seed gives the same bytes on two GPU runs;
- *   - bptt on each conv path (cuDNN, im2col + cuBLAS) against the CPU;
+ *   - bptt on each conv path (cuDNN, im2col + cuBLAS; on the fake device
+ *     the CPU's: ours, and oneDNN's where built in) against the CPU;
  *   - the per-layer profile by CUDA events and bptt's phases: finite,
  *     positive, within the wall time around them, and the same bytes with
  *     the marks as without.
@@ -17,7 +18,8 @@
  * runs every test on the strict fake device instead (HG_FAKE_DEVICE=strict:
  * the CPU's kernels, device memory closed to the host outside backend ops),
  * so that a host access to device memory fails here on the CPU, not on a
- * lent GPU; the tests a fake device cannot run (conv paths, CUDA events)
+ * lent GPU; the tests a fake device cannot run (CUDA events; conv paths
+ * where the CPU has one)
  * say so. With HG_REQUIRE_GPU=1 (make test-gpu) it exits 2 instead.
  * No GPU has run it yet: the tolerances are the CPU's agreement bounds
  * (tests/test_engines.c) and have not been measured on a device.
@@ -193,8 +195,13 @@ static void test_conv_paths_match_cpu(void)
         return;
     EngineResult rc;
     if (!run(&c, &BPTT_OPS, &rc)) {
-        static const char *const paths[] = {"cudnn", "gemm"};
-        for (int p = 0; p < ARRAY_LEN(paths); p++) {
+        /* the fake device runs the CPU's kernels: their paths (oneDNN's
+         * where built in), then back to the CPU's default */
+        static const char *const cuda_paths[] = {"cudnn", "gemm"}, *const cpu_paths[] = {"ours",
+                                                                                       "dnnl"};
+        const int on_cpu = gpu->layer.conv_path("ours", NULL) == 0;
+        const char *const *paths = on_cpu ? cpu_paths : cuda_paths;
+        for (int p = 0; p < 2; p++) {
             HgErr err = {{0}};
             if (gpu->layer.conv_path(paths[p], &err)) {
                 test_skip_part("conv path %s: %s", paths[p], err.msg);
@@ -209,7 +216,8 @@ static void test_conv_paths_match_cpu(void)
             engine_result_free(&rg);
         }
         HgErr err = {{0}};
-        EXPECT(gpu->layer.conv_path("auto", &err) == 0, "back to auto: %s", err.msg);
+        const char *back = on_cpu ? "ours" : "auto";
+        EXPECT(gpu->layer.conv_path(back, &err) == 0, "back to %s: %s", back, err.msg);
     }
     engine_result_free(&rc);
     setup_free(&g);
