@@ -1,6 +1,6 @@
 /* test_conv_paths.c — the CPU's direct conv kernels (conv2d_ocvec*.c: the
- * forward, the weight gradient, and the R-ops assembled from them) against
- * its im2col + GEMM path, on shapes each kernel takes: LeNet's conv2,
+ * forward, the weight gradient; conv2d_dgrad.c: the input gradient; and the
+ * R-ops assembled from them) against its im2col + GEMM path, on shapes each kernel takes: LeNet's conv2,
  * padding, a channel count that is not a whole vector, rows split into two
  * blocks, evenly and not. Each output is compared as max|a - b| / max|ref|
  * per quantity (weights, bias, activations each against its own scale).
@@ -134,7 +134,7 @@ static void test_direct_kernels_equal_im2col(void)
             conv_backward_im2col(&L, w, rx + j * isz, dy, n, t, NULL, sc);
             for (long i = L.w_off; i < L.b_off; i++)
                 hb[i] += t[i];
-            conv_backward_data(&L, V + j * P, dy, n, t, sc);
+            conv_backward_data_im2col(&L, V + j * P, dy, n, t, sc);
             for (long i = 0; i < isz; i++)
                 rb[j * isz + i] += t[i];
             char what[32];
@@ -156,6 +156,59 @@ static void test_direct_kernels_equal_im2col(void)
         mem_free(rb);
     }
     printf("# worst normalised gap, direct against im2col: %.3g (tolerance %.3g)\n", worst, TOL);
+    scratch_release(sc);
+    mem_free(sc);
+}
+
+/* C, H, W, OC, K, pad, n: the input gradient's shapes (conv2d_dgrad.c):
+ * LeNet's conv2, padding, rows of two vectors (W = VL + 4: 20 in float32,
+ * 12 in float64), K = 7 with channels in blocks, 17 channels (blocks of 6,
+ * 6, 5), K = 1 */
+#define VL_REALS ((int)(64 / sizeof(real)))
+static const int DGRAD_SHAPES[][7] = {
+    {6, 14, 14, 16, 5, 0, 5}, {3, 9, 9, 16, 3, 1, 3},  {2, VL_REALS + 4, VL_REALS + 4, 4, 3, 0, 2},
+    {10, 14, 14, 16, 7, 3, 2}, {17, 8, 8, 5, 5, 2, 3}, {4, 12, 12, 6, 1, 0, 2},
+};
+
+/* conv_dgrad (alone and as the pairs the R-backward sums) against dcol =
+ * W^T dy and col2im; a row too long for it is refused (im2col takes it). */
+static void test_dgrad_equals_im2col(void)
+{
+    Rng rng = rng_seed(11);
+    Scratch *sc = mem_alloc(MEM_OTHER, sizeof *sc);
+    memset(sc, 0, sizeof *sc);
+    for (int s = 0; s < (int)(sizeof DGRAD_SHAPES / sizeof DGRAD_SHAPES[0]); s++) {
+        const int *p = DGRAD_SHAPES[s];
+        const int C = p[0], H = p[1], W = p[2], OC = p[3], K = p[4], pad = p[5], n = p[6];
+        const Shape out = {OC, H + 2 * pad - K + 1, W + 2 * pad - K + 1};
+        const LayerGeom L = {{C, H, W}, out, K, pad, 3, 3 + (long)OC * C * K * K};
+        char shape[96];
+        snprintf(shape, sizeof shape, "dgrad %dx%dx%d -> %d @%dx%d p%d, n %d", C, H, W, OC, K, K,
+                 pad, n);
+        EXPECT(conv_dgrad_suits(&L), "%s: conv_dgrad_suits says no", shape);
+        if (!conv_dgrad_suits(&L))
+            continue;
+        const long P = L.b_off + OC, isz = (long)C * n * H * W, osz = (long)OC * n * out.h * out.w;
+        real *w = randoms(&rng, P, 0.3), *V = randoms(&rng, P, 0.3);
+        real *dy = randoms(&rng, osz, 1), *rdy = randoms(&rng, osz, 1);
+        real *a = randoms(&rng, isz, 0), *b = randoms(&rng, isz, 0), *t = randoms(&rng, isz, 0);
+        conv_dgrad(&L, w, dy, n, a, sc);
+        conv_backward_data_im2col(&L, w, dy, n, b, sc);
+        expect_close("dx", shape, a, b, isz);
+        const real *const ws[2] = {w, V}, *const dys[2] = {rdy, dy};
+        conv_dgrad_pairs(&L, 2, ws, dys, n, a, sc);
+        conv_backward_data_im2col(&L, w, rdy, n, b, sc);
+        conv_backward_data_im2col(&L, V, dy, n, t, sc);
+        for (long i = 0; i < isz; i++)
+            b[i] += t[i];
+        expect_close("R{dx} pairs", shape, a, b, isz);
+        real *const bufs[] = {w, V, dy, rdy, a, b, t};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            mem_free(bufs[i]);
+    }
+    const LayerGeom wide = {{2, 40, 40}, {4, 38, 38}, 3, 0, 0, 72};
+    EXPECT(!conv_dgrad_suits(&wide), "40-wide rows (three vectors): conv_dgrad_suits says no");
+    printf("# worst normalised gap, direct against im2col (dgrad included): %.3g\n", worst);
     scratch_release(sc);
     mem_free(sc);
 }
@@ -214,6 +267,7 @@ static void test_index_bodies_equal_cpu_im2col(void)
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {TEST(test_direct_kernels_equal_im2col),
+                                     TEST(test_dgrad_equals_im2col),
                                      TEST(test_index_bodies_equal_cpu_im2col)};
     return test_main(tests, ARRAY_LEN(tests), argc, argv);
 }

@@ -11,7 +11,8 @@
  *
  * The R-op passes, for blocks of tangents, are in conv2d_rop.c on the same
  * pieces. Forward passes and weight gradients of layers with many output
- * channels and short rows go to conv2d_ocvec*.c's direct kernels instead.
+ * channels and short rows go to conv2d_ocvec*.c's direct kernels instead,
+ * and input gradients with rows of at most two vectors to conv2d_dgrad.c's.
  * Leaves out: strides and dilation (LeNet needs neither).
  */
 #include <omp.h>
@@ -20,6 +21,7 @@
 
 #include "scratch.h"
 #include "kernels.h"
+#include "vec64.h"
 
 #define COL_BYTES (256 * 1024) /* a chunk's col buffer: a quarter of L2 (measured best of 128K-512K) */
 
@@ -40,8 +42,6 @@ ConvChunking conv_chunking(const LayerGeom *L, int n)
 /* Short rows (OW <= VL) are copied as one full vector: the extra lanes land
  * on the next row's place (rewritten next) or in the col buffer's VL slack.
  * Only where the read stays inside x. */
-typedef real vec __attribute__((vector_size(64)));
-#define VL ((int)(64 / sizeof(real)))
 
 void conv_add_bias(real *rows, long ldy, int R, const real *b, int cols)
 {
@@ -300,6 +300,16 @@ void conv_backward_im2col(const LayerGeom *L, const real *w, const real *x, cons
 
 void conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                         Scratch *sc)
+{
+    if (conv_dgrad_suits(L)) {
+        conv_dgrad(L, w, dy, n, dx, sc);
+        return;
+    }
+    conv_backward_data_im2col(L, w, dy, n, dx, sc);
+}
+
+void conv_backward_data_im2col(const LayerGeom *L, const real *w, const real *dy, int n,
+                               real *dx, Scratch *sc)
 {
     const ConvChunking ch = conv_chunking(L, n);
     const int OC = L->out.c, CKK = (int)ch.ckk;

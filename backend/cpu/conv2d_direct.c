@@ -12,48 +12,11 @@
  * the same bytes for a given thread count. */
 #include <omp.h>
 #include <string.h>
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
 
 #include "scratch.h"
 #include "../elementwise.h"
 #include "kernels.h"
-
-/* One accumulator: a 64-byte vector (GCC/Clang vector extension; the
- * compiler maps it to one AVX-512 register, or two AVX2 ones), so it stays
- * in a register across all taps. */
-typedef real vec __attribute__((vector_size(64)));
-#define VL ((int)(64 / sizeof(real)))
-
-static inline vec load_vec(const real *p)
-{
-    vec v;
-    memcpy(&v, p, sizeof v); /* unaligned load */
-    return v;
-}
-
-/* Lanes [0, len) of v to dst: a masked store where AVX-512 has one (a
- * variable-length memcpy here compiled to a loop of 8-byte moves that took
- * a quarter of the forward pass). */
-static inline void store_first(real *dst, vec v, int len)
-{
-    if (len == VL) {
-        memcpy(dst, &v, sizeof v);
-        return;
-    }
-#ifdef __AVX512F__
-#ifdef HG_F64
-    _mm512_mask_storeu_pd(dst, (__mmask8)((1u << len) - 1), (__m512d)v);
-#else
-    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << len) - 1), (__m512)v);
-#endif
-#else
-    for (int l = 0; l < len; l++)
-        dst[l] = v[l];
-#endif
-}
-
+#include "vec64.h"
 
 /* Forward output rows are computed OCB channels at a time, each row in NCH
  * vector chunks: OCB * NCH independent accumulators hide the add latency

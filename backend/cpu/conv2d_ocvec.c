@@ -20,9 +20,8 @@
 
 #include "scratch.h"
 #include "kernels.h"
+#include "vec64.h"
 
-typedef real vec __attribute__((vector_size(64)));
-#define VL ((int)(64 / sizeof(real)))
 #define PB_MAX 14 /* pixels per block; PB x G accumulators stay within 28 registers */
 
 long conv_ocvec_pad(int oc) { return (oc + VL - 1) / VL * VL; }

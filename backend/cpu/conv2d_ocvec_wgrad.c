@@ -19,9 +19,8 @@
 
 #include "scratch.h"
 #include "kernels.h"
+#include "vec64.h"
 
-typedef real vec __attribute__((vector_size(64)));
-#define VL ((int)(64 / sizeof(real)))
 #define K_MAX 5
 
 int conv_ocvec_wgrad_suits(const LayerGeom *L) { return conv_ocvec_suits(L) && L->ksize <= K_MAX; }

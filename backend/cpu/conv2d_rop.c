@@ -86,6 +86,13 @@ void conv_rbackward(const LayerGeom *L, const real *w, const real *V, long P, in
         }
         if (!rdx)
             return;
+        if (conv_dgrad_suits(L)) { /* R{dx}_j directly: conv^T(R{dy}_j; W) + conv^T(dy; V_j) */
+            for (int j = 0; j < kc; j++) {
+                const real *const ws[2] = {w, V + j * P}, *const dys[2] = {rdy + j * osz, dy};
+                conv_dgrad_pairs(L, 2, ws, dys, n, rdx + j * isz, sc);
+            }
+            return;
+        }
     }
     /* per thread: weight R-gradients [kc*OC][CKK], then bias ones [kc][OC] */
     real *part = direct_w ? NULL : scratch_shared(sc, 0, sizeof(real) * part_sz * nt);

@@ -61,6 +61,17 @@ void conv_backward_im2col(const LayerGeom *L, const real *w, const real *x, cons
 /* dx = conv^T(dy; w) alone */
 void conv_backward_data(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
                         Scratch *sc);
+/* The same, directly, vectorised over dx's rows (conv2d_dgrad.c), where
+ * conv_dgrad_suits(L); conv_backward_data_im2col: by dcol = W^T dy, col2im */
+int conv_dgrad_suits(const LayerGeom *L);
+void conv_dgrad(const LayerGeom *L, const real *w, const real *dy, int n, real *dx, Scratch *sc);
+/* dx = sum over k < np of conv^T(dy[k]; w[k]) (parameter vectors w[k]),
+ * one pass: the R-backward's R{dx} = conv^T(R{dy}; W) + conv^T(dy; V) */
+#define DGRAD_PAIRS_MAX 2
+void conv_dgrad_pairs(const LayerGeom *L, int np, const real *const *w, const real *const *dy,
+                      int n, real *dx, Scratch *sc);
+void conv_backward_data_im2col(const LayerGeom *L, const real *w, const real *dy, int n, real *dx,
+                               Scratch *sc);
 
 /* The pieces the above are made of, shared with conv2d_rop.c: images are
  * processed in chunks of nb whose col buffer [C*K*K][nb*OH*OW] stays in L2. */
