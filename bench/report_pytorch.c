@@ -12,8 +12,9 @@
  *
  * Two tables: agreement (each method's time and its hypergradient's
  * max-norm relative difference from hgbench's bptt at the same precision,
- * the reference the export carries) and issue 10's speed goal (PyTorch's
- * ms per step over hgbench's, >= 3x). Times are medians over the repeats.
+ * the reference the export carries) and issue 26's speed goal (PyTorch's
+ * ms per step over hgbench's, >= PT_GOAL = 4x, for bptt and forward in both
+ * precisions; issue 10's was 3x). Times are medians over the repeats.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -187,6 +188,8 @@ static double pt_ms(const Prec *p, const PtMethod *m)
     return p->pt_present && m->present && !strcmp(m->status, "ok") ? m->ms_per_step : NAN;
 }
 
+#define PT_GOAL 4.0 /* issue 26: PyTorch / hgbench >= 4x */
+
 static void speed_row(FILE *f, const Prec *p, int e, const PtMethod *m, const char *what)
 {
     double h = hg_ms(&p->hg[e]), t = pt_ms(p, m);
@@ -199,8 +202,8 @@ static void speed_row(FILE *f, const Prec *p, int e, const PtMethod *m, const ch
     }
     double r = t / h;
     char goal[64];
-    if (r >= 3) snprintf(goal, sizeof goal, "met");
-    else snprintf(goal, sizeof goal, "**not met** (%.1fx short)", 3 / r);
+    if (r >= PT_GOAL) snprintf(goal, sizeof goal, "met");
+    else snprintf(goal, sizeof goal, "**not met** (%.2fx short)", PT_GOAL / r);
     fprintf(f, "| float%d | %s | %.1f | %s | %.1f | %.2fx | %s |\n", p->bits, ENGINES[e], h, what,
             t, r, goal);
 }
@@ -323,12 +326,12 @@ static int render(ReportCtx *c)
     char runs[64];
     if (repeats == 1) snprintf(runs, sizeof runs, "one run");
     else snprintf(runs, sizeof runs, "medians of %ld runs", repeats);
-    fprintf(f, "Speed against PyTorch (issue 10's goal: hgbench at least 3x faster), ms per inner "
-               "step,\n%s each, %ld thread%s on both sides:\n\n",
-            runs, threads, threads == 1 ? "" : "s");
+    fprintf(f, "Speed against PyTorch (issue 26's goal: hgbench at least %gx faster, bptt and "
+               "forward, both precisions), ms per inner step,\n%s each, %ld thread%s on both "
+               "sides:\n\n", PT_GOAL, runs, threads, threads == 1 ? "" : "s");
     static const char *const shead[] = {"precision", "hgbench engine", "ms/step",
                                         "PyTorch method", "ms/step", "PyTorch / hgbench",
-                                        "goal >= 3x"};
+                                        "goal >= 4x"};
     md_table_head(f, "llrlrrl", shead);
     for (int i = 1; i >= 0; i--) { /* float32 first */
         speed_row(f, &ps[i], 0, &ps[i].autograd, "autograd (unrolled loop)");
@@ -351,11 +354,11 @@ static int render(ReportCtx *c)
         if (isnan(h) || isnan(t)) continue;
         report_headline(c, ANCHOR,
                         "hgbench's %s engine is %.2fx as fast as PyTorch's %s on %s, T = %ld "
-                        "(float32, %.1f against %.1f ms per step, %s%ld thread%s; goal >= 3x: %s).",
+                        "(float32, %.1f against %.1f ms per step, %s%ld thread%s; goal >= %gx: %s).",
                         ENGINES[e], t / h, k ? "forward-mode column loop" : "autograd",
                         !strcmp(model, "lenet") ? "LeNet" : model, steps, h, t,
                         repeats == 1 ? "one run, " : "", threads, threads == 1 ? "" : "s",
-                        t / h >= 3 ? "met" : "not met");
+                        PT_GOAL, t / h >= PT_GOAL ? "met" : "not met");
     }
     rj_close(&pr);
 done:

@@ -38,7 +38,9 @@ static const char *edited_results(const char *sub, const char *name, const char 
 #define EXPECT_HEAD_STEP "1511.934 ms per call"
 /* float64's targets against the float64 ceiling (1.414 GFLOP/s): floors
  * 289.78176 / 1.414220 = 204.906 ms and 702.50496 / 1.414220 = 496.744 ms;
- * its block HVP per tangent beats that floor, so gets no verdict */
+ * its block HVP per tangent (216.077 ms) beats even its own floor, one
+ * sixteenth of the gradient's and all of the R passes' (496.744 - 204.906
+ * x 15/16 = 304.645 ms), so gets no verdict */
 #define EXPECT_F64_STEP \
     "| step (loss+grad) | 204.906 ms | ≤ 1.5x | 369.910 ms (1.81x) | **no** (1.20x the goal) |\n"
 #define EXPECT_F64_HVP \
@@ -167,10 +169,28 @@ static void test_implausible_floor(void)
     free(md);
 }
 
+/* The block HVP per tangent below one HVP's floor but above its own (the
+ * block shares one gradient pass) gets its verdict: at a float64 ceiling
+ * of 2.5 GFLOP/s, one HVP's floor is 702.50496 / 2.5 = 281.002 ms and its
+ * own 172.3 ms, so 216.077 ms is 0.77x the goal's floor: met. */
+static void test_block_below_hvp_floor(void)
+{
+    files_setup("report-models");
+    char *md = NULL;
+    const char *dir = edited_results("blockfloor", "models-f64.json", "\"gemm_ceiling_gflops\": ",
+                                     "\"gemm_ceiling_gflops\": 2.5, \"was\": ");
+    int rc = render(dir, &md, &ctx);
+    EXPECT(rc == 0, "renders: %s", ctx.err.msg);
+    EXPECT(md && strstr(md, "| block HVP k = 16, per tangent, vs one HVP's floor | 281.002 ms | "
+                            "≤ 1.0x | 216.077 ms (0.77x) | **yes** |\n"),
+           "a verdict below one HVP's floor:\n%s", md ? md : "");
+    free(md);
+}
+
 int main(int argc, char **argv)
 {
     const TestCase tests[] = {TEST(test_tables), TEST(test_bad_fields),
-                              TEST(test_implausible_floor)};
+                              TEST(test_implausible_floor), TEST(test_block_below_hvp_floor)};
     const int rc = test_main(tests, ARRAY_LEN(tests), argc, argv);
     files_cleanup();
     return rc;
