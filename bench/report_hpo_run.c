@@ -47,6 +47,8 @@ int hpo_run_read(RunsFile *f, const char *name, const char *kinds, HpoRunNums *n
     n->mom = rj_num(r, run, "mom");
     n->wd = rj_num(r, run, "wd");
     n->outer_steps = rj_int(r, rj_object(r, run, "outer"), "steps");
+    const json_t *test_at = json_object_get(run, "test_at");
+    n->retrained = !json_is_string(test_at) || strcmp(json_string_value(test_at), "engine_wT");
     json_t *log = rj_array(r, run, "log");
     double sum = 0;
     int k = 0;

@@ -19,6 +19,9 @@ typedef struct HpoRunNums {
     long best_outer, final_outer; /* -1: no outer step succeeded */
     double best_val, best_test, final_val, final_test;
     double s_per_outer;     /* mean wall time of the outer steps that ran an engine */
+    int retrained;          /* 1: each outer step's test numbers came from retraining its
+                             * schedule (test_at "retrained", or a log from before
+                             * test_at), so s_per_outer includes that run */
     /* best.theta.<kind> for each kind asked (NULL if none or no best) */
     double *theta, *theta2; /* the first kind's, the second's */
     long ntheta, ntheta2;

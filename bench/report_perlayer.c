@@ -182,7 +182,7 @@ static int render_model(ReportCtx *c, const char *model)
     for (int m = 0; m < PL_METHODS; m++) if (has[m]) fprintf(md, "--:|");
     fprintf(md, "\n");
     double val[PL_METHODS][PL_MAX_R], test[PL_METHODS][PL_MAX_R];
-    int n = 0, early[PL_METHODS] = {0};
+    int n = 0, early[PL_METHODS] = {0}, retrained = 0;
     double *lay = calloc((size_t)(K * (L ? L : 1)), sizeof *lay), *per = calloc((size_t)K, sizeof *per);
     double *mom = calloc((size_t)(K * (L ? L : 1)), sizeof *mom);
     HG_CHECK(lay && per && mom, "calloc");
@@ -200,6 +200,7 @@ static int render_model(ReportCtx *c, const char *model)
         if (!ok) continue;
         for (int m = 0; m < PL_METHODS; m++) {
             if (!has[m]) continue;
+            retrained |= run[r * PL_METHODS + m].retrained;
             val[m][n] = run[r * PL_METHODS + m].best_val;
             test[m][n] = run[r * PL_METHODS + m].best_test;
             early[m] += run[r * PL_METHODS + m].best_outer <= 1;
@@ -213,8 +214,8 @@ static int render_model(ReportCtx *c, const char *model)
     fprintf(md, "\n");
     StatsInterval d = {NAN, NAN, NAN, 0};
     if (n) {
-        fprintf(md, "Over the %d complete repeat%s (mean ± sd; time per outer step, with the retraining and "
-                    "the test evaluation):\n\n", n, n == 1 ? "" : "s");
+        fprintf(md, "Over the %d complete repeat%s (mean ± sd; time per outer step, with %sthe test "
+                    "evaluation):\n\n", n, n == 1 ? "" : "s", retrained ? "the retraining and " : "");
         const char *sh[] = {"method", "val acc", "test acc", "s per outer step", "best at outer step ≤ 1",
                             NULL};
         md_table_head(md, "lrrrr", sh);

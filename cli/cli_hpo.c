@@ -7,8 +7,9 @@
  * the engine's memory estimate printed (a run that cannot fit: exit 1); data
  * loaded (train/val as hypergrad; with --test, the test split normalised by
  * the train statistics); then outer step s = 0 .. S-1: run the engine on
- * theta_s, retrain theta_s for the test accuracy when --test (the engines do
- * not return w_T), update theta_{s+1} = outer(theta_s, g_s); then a plain
+ * theta_s, evaluate its w_T on the test split when --test (the engine's own
+ * when the engine declares it the plain run's, EngineOps.plain_wT; else
+ * theta_s retrained), update theta_{s+1} = outer(theta_s, g_s); then a plain
  * training run evaluates theta_S. Entry s of the log is theta_s with its
  * accuracies, its hypergradient g_s and the update's flips and clamps.
  * --resume LOG: after the data is loaded, the log's finished outer steps are
@@ -54,11 +55,13 @@ static int load_test(HpoRun *H, HgErr *err)
 
 /* The loop's hypergradient: one engine run on the problem under sched. */
 static int engine_hypergrad(void *ctx, const Schedule *sched, double *grad, double *val_loss,
-                            double *val_acc, double *time_s, HgErr *err)
+                            double *val_acc, double *time_s, real *wT, HgErr *err)
 {
     HpoRun *H = ctx;
     EngineResult res;
-    if (runner_hypergrad(&H->run, sched, &res, err))
+    Runner run = H->run;
+    run.cfg.wT = wT;
+    if (runner_hypergrad(&run, sched, &res, err))
         return -1;
     memcpy(grad, res.hypergrad, sizeof(double) * (size_t)H->run.layout.N);
     *val_loss = res.val_loss;
@@ -216,7 +219,8 @@ static int hpo_command(const HpoOptions *ho)
     const HpoConfig hc = {.prob = &H.pb.inner, .layout = &H.run.layout, .outer = ho->outer,
                           .outer_steps = ho->outer_steps, .patience = ho->patience,
                           .test = ho->test ? &H.dev_test : NULL, .hypergrad = engine_hypergrad,
-                          .hypergrad_ctx = &H, .on_step = on_step, .ctx = &H,
+                          .hypergrad_ctx = &H, .run_wT = hpo_test_at_wT(&H),
+                          .on_step = on_step, .ctx = &H,
                           .resample = ho->resample ? resample : NULL, .resample_ctx = &H};
     if (hpo_init(&H.loop, &hc, H.run.theta, &H.run.sched, &err)) {
         fprintf(stderr, "hgbench hpo: %s\n", err.msg);

@@ -71,6 +71,11 @@ void hpo_report_json_header(JsonWriter *j, const HpoRun *H)
         json_int(j, H->test.n);
     else
         json_put_null(j);
+    json_key(j, "test_at"); /* where each outer step's test accuracy is measured */
+    if (ho->test)
+        json_put_string(j, hpo_test_at_wT(H) ? "engine_wT" : "retrained");
+    else
+        json_put_null(j);
     json_key(j, "outer");
     json_object_begin(j, 0);
     json_field_string(j, "optimizer", outer_kind_name(c->kind));

@@ -36,6 +36,11 @@ uint64_t hpo_step_seed(const HpoRun *H, unsigned kind, int outer)
                               H->ho->resample & kind ? outer : 0);
 }
 
+int hpo_test_at_wT(const HpoRun *H)
+{
+    return H->run.engine->plain_wT;
+}
+
 double hpo_hvp_clamp(const HpoRun *H)
 {
     return H->o->opt.hvp_clamp;
@@ -127,13 +132,18 @@ void hpo_report_header(const HpoRun *H)
         printf("# patience: stop after %d outer steps without a better validation accuracy\n",
                ho->patience);
     if (ho->test)
-        printf("# test accuracy: each schedule retrained from w0 (the engines do not return "
-               "w_T) and evaluated on the test split\n");
+        printf("# test accuracy: %s\n",
+               hpo_test_at_wT(H) ? "the test split evaluated at each outer step's w_T, the "
+                                   "engine run's own (bit for bit a plain training run's: "
+                                   "EngineOps.plain_wT)"
+                                 : "each schedule retrained from w0 (this engine's w_T is not a "
+                                   "plain training run's) and evaluated on the test split");
     printf("# entry s: the schedule theta_s, its run's accuracies, its hypergradient g_s; flips "
            "and clamped are of the update to theta_{s+1}; the last entry (status final) is the "
            "final theta, evaluated by a plain training run\n");
     printf("# time_s: wall time of the outer step (engine%s, update)\n",
-           ho->test ? ", retraining and test evaluation" : "");
+           !ho->test ? "" : hpo_test_at_wT(H) ? ", test evaluation" : ", retraining and test "
+                                                                      "evaluation");
     printf("# columns: outer val_loss val_acc test_acc hg_norm time_s flips clamped");
     for (int k = 0; k < OUTER_GROUPS; k++)
         if (outer_group_count(h, k))

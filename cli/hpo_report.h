@@ -37,6 +37,9 @@ const char *hpo_resample_text(unsigned bits, char *buf, size_t cap);
 /* The seed of kind (one ProblemResample bit) that outer step s ran with:
  * problem_outer_seed's for a resampled kind, else outer step 0's. */
 uint64_t hpo_step_seed(const HpoRun *H, unsigned kind, int outer);
+/* 1: --test evaluates each outer step's w_T as the engine run left it (its
+ * engine's plain_wT), 0: each schedule is retrained for it. */
+int hpo_test_at_wT(const HpoRun *H);
 /* The Hessian-vector product clamp the run's engine applies (0: none; greedy
  * forms no HVP). */
 double hpo_hvp_clamp(const HpoRun *H);

@@ -189,9 +189,11 @@ static int bptt_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
     if (rc == 0 && hook && hook->record)
         rc = trajectory_record(hook, be, T, P, W, V, M, w, err);
     engine_phase(out, ENGINE_PHASE_VALIDATION);
-    if (rc == 0)
+    if (rc == 0) {
+        engine_keep_wT(cfg, w);
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
+    }
 
     for (int k = 0; k < HYPER_KINDS && !kv; k++)
         if (cfg->layout->K[k])
@@ -280,6 +282,6 @@ static const EngineOption BPTT_OPTIONS[] = {
     {0}};
 
 const EngineOps BPTT_OPS = {"bptt", bptt_run, bptt_check, bptt_state, .options = BPTT_OPTIONS,
-                            .trajectory = 1, .exact = 1, .reverse = 1,
+                            .trajectory = 1, .exact = 1, .reverse = 1, .plain_wT = 1,
                             .formula_bytes = bptt_formula_bytes,
                             .definition = bptt_definition, .describe = bptt_describe};

@@ -191,6 +191,7 @@ static void reverse_step(Run *r, int t)
         }
         const Dataset *val = r->p->val;
         engine_phase(r->out, ENGINE_PHASE_VALIDATION);
+        engine_keep_wT(r->cfg, r->next.w);
         model_set_grad(r->p->model, r->next.w, val->x, val->y, val->n, r->wb, &r->out->val_loss,
                        &r->out->val_acc);
     }
@@ -426,7 +427,7 @@ static const EngineOption CHECKPOINT_OPTIONS[] = {
     {0}};
 
 const EngineOps CHECKPOINT_OPS = {"checkpoint", checkpoint_run, checkpoint_check,
-                                  checkpoint_state, .options = CHECKPOINT_OPTIONS, .exact = 1,
+                                  checkpoint_state, .options = CHECKPOINT_OPTIONS, .exact = 1, .plain_wT = 1,
                                   .reverse = 1, .recomputes = 1,
                                   .formula_bytes = checkpoint_formula_bytes,
                                   .describe = checkpoint_describe};

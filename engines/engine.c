@@ -132,6 +132,13 @@ const char *engine_phase_name(EnginePhase p)
     return p < ENGINE_PHASES ? names[p] : "none";
 }
 
+void engine_keep_wT(const EngineConfig *cfg, const real *w)
+{
+    if (cfg->wT)
+        inner_backend(cfg->prob)->mem.copy(cfg->wT, w,
+                                           sizeof(real) * (size_t)cfg->prob->model->nparams);
+}
+
 int engine_run(const EngineOps *ops, const EngineConfig *cfg, EngineResult *out, HgErr *err)
 {
     memset(out, 0, sizeof *out);

@@ -63,6 +63,8 @@ typedef struct EngineConfig {
     EngineSettings opt;               /* the engine's options (EngineOps.options) */
     const TrajectoryHook *trajectory; /* bptt: record its trajectory (hook's
                                        * record set) or replay one (replay set) */
+    real *wT; /* non-NULL: w_T, where val_loss and val_acc are measured, is
+               * copied here ([P], the problem's backend memory) */
 } EngineConfig;
 
 /* The parts of a run timed apart (EngineResult.phase_s), so that a device
@@ -206,7 +208,17 @@ typedef struct EngineOps {
      * record such as --export's problem.json); NULL, or a NULL return: the
      * exact derivative of f, engine_definition's default. */
     const char *(*definition)(const EngineConfig *cfg);
+    /* 1: its w_T (EngineConfig.wT) is bit for bit a plain training run's
+     * (inner_train_layout) on the schedule it was given, unless an option
+     * moves the schedule (engine_moving_option): its inner steps are the
+     * same operations in the same order (tests/test_engine_wT.c). 0: not
+     * (reversible's steps are fixed-point). */
+    int plain_wT;
 } EngineOps;
+
+/* Copies w [P] (backend memory) to cfg->wT when it is set: each engine
+ * calls it with w_T, where it measures the validation loss. */
+void engine_keep_wT(const EngineConfig *cfg, const real *w);
 
 /* The engines (tests name them; programs go through the registry). A new
  * engine is its own file plus one line in engine.c's registry. */

@@ -244,6 +244,7 @@ static int forward_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         rc = hg_fail(err, "forward: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
         engine_phase(out, ENGINE_PHASE_VALIDATION);
+        engine_keep_wT(cfg, w);
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, g, &out->val_loss,
                        &out->val_acc);
         engine_phase(out, ENGINE_PHASE_HYPERGRAD);
@@ -288,5 +289,5 @@ static double forward_formula_bytes(long P, int T, int N, const EngineResult *r)
 static const EngineOption FORWARD_OPTIONS[] = {ENGINE_OPTION_HVP_CLAMP, {0}};
 
 const EngineOps FORWARD_OPS = {"forward", forward_run, forward_check, forward_state,
-                               .options = FORWARD_OPTIONS, .exact = 1,
+                               .options = FORWARD_OPTIONS, .exact = 1, .plain_wT = 1,
                                .formula_bytes = forward_formula_bytes};

@@ -129,6 +129,7 @@ static int greedy_run(const EngineConfig *cfg, EngineResult *out, HgErr *err)
         rc = hg_fail(err, "greedy: inner run diverged: non-finite weights at step %d", T);
     if (rc == 0) {
         engine_phase(out, ENGINE_PHASE_VALIDATION);
+        engine_keep_wT(cfg, w);
         model_evaluate(p->model, w, p->val->x, p->val->y, p->val->n, &out->val_loss,
                        &out->val_acc);
         engine_phase(out, ENGINE_PHASE_NONE);
@@ -202,5 +203,5 @@ static const EngineOption GREEDY_OPTIONS[] = {
     {0}};
 
 const EngineOps GREEDY_OPS = {"greedy", greedy_run, greedy_check, NULL, .options = GREEDY_OPTIONS,
-                              .exact = 0, .definition = greedy_definition,
+                              .exact = 0, .definition = greedy_definition, .plain_wT = 1,
                               .describe = greedy_describe};

@@ -170,9 +170,11 @@ static int reversible_run(const EngineConfig *cfg, EngineResult *out, HgErr *err
             rc = hg_fail(err, "reversible: inner run diverged: non-finite weights at step %d", T);
     }
     engine_phase(out, ENGINE_PHASE_VALIDATION);
-    if (rc == 0)
+    if (rc == 0) {
+        engine_keep_wT(cfg, w);
         model_set_grad(p->model, w, p->val->x, p->val->y, p->val->n, wb, &out->val_loss,
                        &out->val_acc);
+    }
     engine_phase(out, ENGINE_PHASE_NONE);
     out->infobuf_bytes = be->fix.fix_streams_peak_bytes(st);
     out->infobuf_floor_bytes = floor_bits * (double)P / 8;

@@ -51,6 +51,15 @@ void hpo_free(Hpo *h)
     memset(h, 0, sizeof *h);
 }
 
+/* The test numbers of w_T in h->w into e. */
+static void evaluate_test(Hpo *h, HpoStep *e)
+{
+    const Dataset *test = h->cfg.test;
+    model_evaluate(h->cfg.prob->model, h->w, test->x, test->y, test->n, &e->test_loss,
+                   &e->test_acc);
+    e->has_test = 1;
+}
+
 /* Trains the schedule from w0; val (want_val) and test numbers into e. */
 static int retrain(Hpo *h, HpoStep *e, int want_val, HgErr *err)
 {
@@ -64,11 +73,8 @@ static int retrain(Hpo *h, HpoStep *e, int want_val, HgErr *err)
         e->val_loss = vl;
         e->val_acc = va;
     }
-    if (h->cfg.test) {
-        model_evaluate(p->model, h->w, h->cfg.test->x, h->cfg.test->y, h->cfg.test->n,
-                       &e->test_loss, &e->test_acc);
-        e->has_test = 1;
-    }
+    if (h->cfg.test)
+        evaluate_test(h, e);
     return 0;
 }
 
@@ -200,15 +206,19 @@ void hpo_run(Hpo *h)
         hyper_unpack(c->layout, h->theta, h->sched);
         HpoStep *e = new_entry(h, s);
         e->grad = mem_alloc(MEM_OTHER, sizeof(double) * (size_t)(N ? N : 1));
+        const int keep_wT = c->test && c->run_wT;
         if (c->hypergrad(c->hypergrad_ctx, h->sched, e->grad, &e->val_loss, &e->val_acc,
-                         &e->engine_time_s, &err)) {
+                         &e->engine_time_s, keep_wT ? h->w : NULL, &err)) {
             drop_last(h);
             fail(h, s, err.msg);
             break;
         }
         e->status = HPO_STEP_OK;
         e->hg_norm = norm2(e->grad, N);
-        if (c->test && retrain(h, e, 0, &err)) {
+        if (keep_wT) { /* the plain run's w_T, bit for bit: no retraining */
+            e->retrain_val_acc = e->val_acc;
+            evaluate_test(h, e);
+        } else if (c->test && retrain(h, e, 0, &err)) {
             drop_last(h); /* not evaluated completely */
             fail(h, s, err.msg);
             break;

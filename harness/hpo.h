@@ -10,8 +10,9 @@
  * Outer step s: HpoConfig.resample (when set) makes outer step s's problem
  * (hgbench hpo --resample: a new batch order, validation split and/or w_0,
  * problem.h's problem_resample), then the schedule of theta_s (hyper_unpack), its hypergradient
- * g_s and validation loss/accuracy at w_T; with a test set, the schedule is
- * retrained from w_0 (the engines do not return w_T) and evaluated on it;
+ * g_s and validation loss/accuracy at w_T; with a test set, w_T is
+ * evaluated on it: the hypergradient run's own (HpoConfig.run_wT), else
+ * the schedule retrained from w_0;
  * then the outer optimiser's update (outer.h) to theta_{s+1}, its flips and
  * clamps recorded in entry s; the final evaluation is outer step S's problem.
  * best: the entry of highest validation accuracy (the first of equals), each
@@ -57,7 +58,8 @@ typedef struct HpoStep {
     int has_test;
     double test_loss, test_acc;
     double retrain_val_acc; /* with a test set: the retraining's validation accuracy
-                             * (it may differ from the engine's in summation order) */
+                             * (it may differ from the engine's in summation order);
+                             * with run_wT, the engine's */
     int flips, clamped;     /* of the update theta_s -> theta_{s+1} */
     double time_s;          /* the whole outer step */
     double engine_time_s;   /* the hypergradient's run */
@@ -65,10 +67,11 @@ typedef struct HpoStep {
 } HpoStep;
 
 /* The hypergradient g [N] of the run under sched (learned kinds hold theta),
- * with the validation loss and accuracy at w_T and the run's time: 0, or -1
- * with err set. */
+ * with the validation loss and accuracy at w_T and the run's time; wT
+ * non-NULL (HpoConfig.run_wT and a test set): the run's w_T copied there
+ * ([P], the problem's backend memory). 0, or -1 with err set. */
 typedef int (*HpoHypergradFn)(void *ctx, const Schedule *sched, double *grad, double *val_loss,
-                              double *val_acc, double *time_s, HgErr *err);
+                              double *val_acc, double *time_s, real *wT, HgErr *err);
 
 typedef struct HpoConfig {
     const InnerProblem *prob;     /* for retraining (test set, final evaluation) */
@@ -80,6 +83,11 @@ typedef struct HpoConfig {
                                    * in its backend's memory (problem_place_set) */
     HpoHypergradFn hypergrad;
     void *hypergrad_ctx;
+    /* 1: the hypergradient run's w_T is bit for bit a plain training run's
+     * of the schedule (EngineOps.plain_wT, no option moving the schedule),
+     * so the test set is evaluated at it and nothing is retrained (the
+     * final evaluation still trains). 0: every outer step retrains. */
+    int run_wT;
     /* Sets prob up for outer step s (s = S: the final evaluation) before its
      * runs: 0, or -1 with err set (the loop stops, failed). NULL: every
      * outer step runs the same problem. */
@@ -96,7 +104,8 @@ typedef struct Hpo {
     OuterOpt opt;
     double *theta;          /* [N] current */
     Schedule *sched;        /* the caller's: the learned kinds are rewritten */
-    real *w;                /* [P] retraining scratch, in the problem's backend memory */
+    real *w;                /* [P] retraining scratch (or the run's w_T), in the
+                             * problem's backend memory */
     HpoStep *log;           /* entries 0 .. nlog-1 (outer steps, then the final one) */
     int nlog, best;         /* best: index into log, -1 none */
     HpoStop stop;

@@ -26,8 +26,8 @@
 # against the hypergradient's sign, the step starting at SIGN_LR = 0.02 and
 # halved whenever that value's hypergradient flips sign; the same number of
 # outer steps for every method; the whole test split (Fashion-MNIST's
-# 10,000 images, the MNIST subset's 2,000) evaluated at every outer step (by
-# retraining the schedule). Each method's best outer step (by validation
+# 10,000 images, the MNIST subset's 2,000) evaluated at every outer step (at
+# the engine run's w_T, the plain training run's bit for bit). Each method's best outer step (by validation
 # accuracy) is its result: the paper's early stopping on validation accuracy.
 #
 # Repeats: REPEATS = R independent runs per method and data set; repeat r

@@ -49,14 +49,17 @@ static void record(void *ctx, const HpoStep *e)
 typedef struct EngineCtx {
     const EngineOps *ops;
     EngineConfig cfg;
+    int wT_asked; /* calls that were handed a w_T to fill */
 } EngineCtx;
 
 static int engine_grad(void *ctx, const Schedule *sched, double *grad, double *val_loss,
-                       double *val_acc, double *time_s, HgErr *err)
+                       double *val_acc, double *time_s, real *wT, HgErr *err)
 {
     EngineCtx *c = ctx;
     EngineConfig cfg = c->cfg;
     cfg.sched = sched;
+    cfg.wT = wT;
+    c->wT_asked += wT != NULL;
     EngineResult r;
     if (engine_run(c->ops, &cfg, &r, err))
         return -1;
@@ -148,7 +151,7 @@ static void test_three_sgd_steps(void)
         hyper_unpack(&t.layout, seen.theta[k], &sk);
         double g[N_MAX], vl, va, ts;
         EngineCtx one = ec;
-        HG_CHECK(engine_grad(&one, &sk, g, &vl, &va, &ts, &err) == 0, "%s", err.msg);
+        HG_CHECK(engine_grad(&one, &sk, g, &vl, &va, &ts, NULL, &err) == 0, "%s", err.msg);
         EXPECT(!memcmp(g, seen.grad[k], sizeof(double) * N) && vl == seen.steps[k].val_loss &&
                    va == seen.steps[k].val_acc,
                "step %d: the hypergradient of theta_%d", k, k);
@@ -217,7 +220,7 @@ typedef struct Fake {
 } Fake;
 
 static int fake_grad(void *ctx, const Schedule *sched, double *grad, double *val_loss,
-                     double *val_acc, double *time_s, HgErr *err)
+                     double *val_acc, double *time_s, real *wT, HgErr *err)
 {
     Fake *f = ctx;
     if (f->calls++ == f->fail_at)
@@ -279,11 +282,52 @@ static void test_patience_and_failure(void)
     tiny_free(&t);
 }
 
+/* With a test set, run_wT (the engine's w_T evaluated, nothing retrained)
+ * gives the log that retraining every outer step gives, bit for bit: the
+ * test numbers, the validation numbers, the schedules. bptt's w_T is the
+ * plain run's (tests/test_engine_wT.c); each engine call is handed a w_T
+ * to fill only with run_wT. */
+static void test_test_at_wT(void)
+{
+    Tiny t;
+    tiny_init(&t);
+    Hpo h[2];
+    Seen seen[2] = {{0}, {0}};
+    EngineCtx ec[2];
+    HgErr err = {{0}};
+    for (int k = 0; k < 2; k++) {
+        HpoConfig c = tiny_config(&t, &ec[k], &seen[k], OUTER_SIGN);
+        c.test = &t.pb.train; /* a test set other than the validation set */
+        c.run_wT = k;
+        HG_CHECK(hpo_init(&h[k], &c, t.theta0, &t.sched, &err) == 0, "%s", err.msg);
+        hpo_run(&h[k]);
+    }
+    const int N = t.layout.N;
+    EXPECT(seen[0].n == 4 && seen[1].n == 4 && ec[0].wT_asked == 0 && ec[1].wT_asked == 3,
+           "%d and %d steps; w_T asked of %d and %d engine runs", seen[0].n, seen[1].n,
+           ec[0].wT_asked, ec[1].wT_asked);
+    for (int s = 0; s < seen[0].n && s < seen[1].n; s++) {
+        const HpoStep *a = &seen[0].steps[s], *b = &seen[1].steps[s];
+        EXPECT(a->has_test && b->has_test && a->test_loss == b->test_loss &&
+                   a->test_acc == b->test_acc && a->val_loss == b->val_loss &&
+                   a->val_acc == b->val_acc && a->retrain_val_acc == b->retrain_val_acc &&
+                   !memcmp(seen[0].theta[s], seen[1].theta[s], sizeof(double) * N),
+               "step %d: retrained test %.17g %.17g, at the engine's w_T %.17g %.17g", s,
+               a->test_loss, a->test_acc, b->test_loss, b->test_acc);
+    }
+    EXPECT(isfinite(seen[1].steps[1].test_loss) && seen[1].steps[1].test_loss > 0,
+           "a test loss was measured: %g", seen[1].steps[1].test_loss);
+    for (int k = 0; k < 2; k++)
+        hpo_free(&h[k]);
+    tiny_free(&t);
+}
+
 int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
         TEST(test_three_sgd_steps),
         TEST(test_sign_first_step),
+        TEST(test_test_at_wT),
         TEST(test_patience_and_failure),
     };
     return test_main(tests, ARRAY_LEN(tests), argc, argv);

@@ -205,11 +205,11 @@ typedef struct Loop {
 } Loop;
 
 static int loop_grad(void *ctx, const Schedule *sched, double *grad, double *val_loss,
-                     double *val_acc, double *time_s, HgErr *err)
+                     double *val_acc, double *time_s, real *wT, HgErr *err)
 {
     Loop *l = ctx;
     const EngineConfig cfg = {.prob = &l->pb.inner, .layout = &l->layout, .sched = sched,
-                              .opt = engine_settings_defaults()};
+                              .opt = engine_settings_defaults(), .wT = wT};
     EngineResult r;
     if (engine_run(&BPTT_OPS, &cfg, &r, err))
         return -1;
@@ -273,7 +273,7 @@ static void test_loop_runs_each_step_on_its_problem(void)
         hyper_unpack(&l.layout, l.theta[o], &sched);
         double g[8], vl, va, ts;
         EXPECT(problem_resample(&f.pb, f.what, o, &err) == 0 &&
-                   loop_grad(&f, &sched, g, &vl, &va, &ts, &err) == 0,
+                   loop_grad(&f, &sched, g, &vl, &va, &ts, NULL, &err) == 0,
                "outer %d again: %s", o, err.msg);
         EXPECT(!memcmp(g, l.grad[o], sizeof(double) * (size_t)l.layout.N),
                "outer %d: the loop's hypergradient is not its step's problem's (%.17g vs %.17g)",
@@ -281,7 +281,7 @@ static void test_loop_runs_each_step_on_its_problem(void)
         if (o > 0) { /* and not step 0's problem's */
             double g0[8];
             EXPECT(problem_resample(&f.pb, f.what, 0, &err) == 0 &&
-                       loop_grad(&f, &sched, g0, &vl, &va, &ts, &err) == 0,
+                       loop_grad(&f, &sched, g0, &vl, &va, &ts, NULL, &err) == 0,
                    "outer %d on step 0's problem: %s", o, err.msg);
             differ += memcmp(g0, g, sizeof(double) * (size_t)l.layout.N) != 0;
         }
