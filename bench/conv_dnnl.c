@@ -348,33 +348,11 @@ typedef struct DnSeq {
                              * dy * rx_j as [OC][k*C][K][K] */
 } DnSeq;
 
-/* [c][n][h][w] as oneDNN's N C H W */
-static DnTensor cnhw(const real *p, long c, long n, long h)
-{
-    return (DnTensor){.p = (float *)p, .ndims = 4, .dims = {n, c, h, h},
-                      .strides = {h * h, n * h * h, h, 1}};
-}
-
-/* [k][c][n][h][w] as N C D H W with depth D = k: the k*n images of a batch */
+/* [c][n][h][w], and [k][c][n][h][w] (the k tangents' images as depth) */
+static DnTensor cnhw(const real *p, long c, long n, long h) { return dn_cnhw(p, 0, c, n, h, h); }
 static DnTensor cnhw_k(const real *p, long k, long c, long n, long h)
 {
-    return (DnTensor){.p = (float *)p, .ndims = 5, .dims = {n, c, k, h, h},
-                      .strides = {h * h, n * h * h, c * n * h * h, h, 1}};
-}
-
-/* [o][i][K][K]; depth3: as O I 1 K K */
-static DnTensor weights(const real *p, long o, long i, long K, int depth3)
-{
-    if (depth3)
-        return (DnTensor){.p = (float *)p, .ndims = 5, .dims = {o, i, 1, K, K},
-                          .strides = {i * K * K, K * K, K * K, K, 1}};
-    return (DnTensor){.p = (float *)p, .ndims = 4, .dims = {o, i, K, K},
-                      .strides = {i * K * K, K * K, K, 1}};
-}
-
-static DnTensor vec1(const real *p, long n)
-{
-    return (DnTensor){.p = (float *)p, .ndims = 1, .dims = {n}, .strides = {1}};
+    return dn_cnhw(p, k, c, n, h, h);
 }
 
 static int seq_add(DnSeq *s, const DnCtx *ctx, DnProp prop, DnLayout lay, DnTensor src,
@@ -405,48 +383,48 @@ static int seq_init(DnSeq *s, const DnCtx *ctx, const Case *c, Op op, int k, DnL
     int rc = 0;
     switch (op) {
     case OP_FWD:
-        rc = seq_add(s, ctx, DN_FWD, lay, cnhw(c->x, C, n, H), weights(c->w, OC, C, K, 0),
-                     vec1(c->w + OC * c->ckk, OC), cnhw(out->seg[0], OC, n, OH), err);
+        rc = seq_add(s, ctx, DN_FWD, lay, cnhw(c->x, C, n, H), dn_weights(c->w, OC, C, K, 0),
+                     dn_vec1(c->w + OC * c->ckk, OC), cnhw(out->seg[0], OC, n, OH), err);
         break;
     case OP_BWD_DATA:
         rc = seq_add(s, ctx, DN_BWD_DATA, lay, cnhw(out->seg[0], C, n, H),
-                     weights(c->w, OC, C, K, 0), none, cnhw(c->dy, OC, n, OH), err);
+                     dn_weights(c->w, OC, C, K, 0), none, cnhw(c->dy, OC, n, OH), err);
         break;
     case OP_BWD_WEIGHTS:
         rc = seq_add(s, ctx, DN_BWD_WEIGHTS, lay, cnhw(c->x, C, n, H),
-                     weights(out->seg[0], OC, C, K, 0), vec1(out->seg[1], OC),
+                     dn_weights(out->seg[0], OC, C, K, 0), dn_vec1(out->seg[1], OC),
                      cnhw(c->dy, OC, n, OH), err);
         break;
     case OP_RFWD: {
         s->Vw = mem_alloc(MEM_TANGENTS, sizeof(real) * k * OC * c->ckk);
         s->Vb = mem_alloc(MEM_TANGENTS, sizeof(real) * k * OC);
-        rc = seq_add(s, ctx, DN_FWD, lay, cnhw(c->x, C, n, H), weights(s->Vw, k * OC, C, K, 0),
-                     vec1(s->Vb, k * OC), cnhw(out->seg[0], k * OC, n, OH), err);
+        rc = seq_add(s, ctx, DN_FWD, lay, cnhw(c->x, C, n, H), dn_weights(s->Vw, k * OC, C, K, 0),
+                     dn_vec1(s->Vb, k * OC), cnhw(out->seg[0], k * OC, n, OH), err);
         if (!rc && c->rx) {
             DnTensor ry = cnhw_k(out->seg[0], k, OC, n, OH);
             ry.accumulate = 1;
             rc = seq_add(s, ctx, DN_FWD, lay, cnhw_k(c->rx, k, C, n, H),
-                         weights(c->w, OC, C, K, 1), none, ry, err);
+                         dn_weights(c->w, OC, C, K, 1), none, ry, err);
         }
         break;
     }
     case OP_RBWD:
         rc = seq_add(s, ctx, DN_BWD_WEIGHTS, lay, cnhw(c->x, C, n, H),
-                     weights(out->seg[0], k * OC, C, K, 0), vec1(out->seg[1], k * OC),
+                     dn_weights(out->seg[0], k * OC, C, K, 0), dn_vec1(out->seg[1], k * OC),
                      cnhw(c->rdy, k * OC, n, OH), err);
         if (rc || !c->rx) break;
         s->gw = out->seg[0];
         s->B = mem_alloc(MEM_TANGENTS, sizeof(real) * k * OC * c->ckk);
         s->Vh = mem_alloc(MEM_TANGENTS, sizeof(real) * k * OC * c->ckk);
         rc = seq_add(s, ctx, DN_BWD_WEIGHTS, lay, cnhw(c->rx, k * C, n, H),
-                     weights(s->B, OC, k * C, K, 0), none, cnhw(c->dy, OC, n, OH), err);
+                     dn_weights(s->B, OC, k * C, K, 0), none, cnhw(c->dy, OC, n, OH), err);
         if (!rc)
             rc = seq_add(s, ctx, DN_BWD_DATA, lay, cnhw(out->seg[2], k * C, n, H),
-                         weights(s->Vh, OC, k * C, K, 0), none, cnhw(c->dy, OC, n, OH), err);
+                         dn_weights(s->Vh, OC, k * C, K, 0), none, cnhw(c->dy, OC, n, OH), err);
         if (!rc) {
             DnTensor rdx = cnhw_k(out->seg[2], k, C, n, H);
             rdx.accumulate = 1;
-            rc = seq_add(s, ctx, DN_BWD_DATA, lay, rdx, weights(c->w, OC, C, K, 1), none,
+            rc = seq_add(s, ctx, DN_BWD_DATA, lay, rdx, dn_weights(c->w, OC, C, K, 1), none,
                          cnhw_k(c->rdy, k, OC, n, OH), err);
         }
         break;

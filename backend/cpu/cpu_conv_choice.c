@@ -204,31 +204,6 @@ int cpu_conv_picks(char *buf, size_t cap)
     return npicks;
 }
 
-/* [C][n][H][W] as oneDNN's N C H W; with depth kc: [kc][C][n][H][W] as N C D H W */
-static DnTensor cnhw(const real *p, long kc, long c, long n, long h, long w)
-{
-    if (kc == 0)
-        return (DnTensor){.p = (float *)p, .ndims = 4, .dims = {n, c, h, w},
-                          .strides = {h * w, n * h * w, w, 1}};
-    return (DnTensor){.p = (float *)p, .ndims = 5, .dims = {n, c, kc, h, w},
-                      .strides = {h * w, n * h * w, c * n * h * w, w, 1}};
-}
-
-/* weights [o][i][K][K]; depth3: as O I 1 K K */
-static DnTensor weights(const real *p, long o, long i, long K, int depth3)
-{
-    if (depth3)
-        return (DnTensor){.p = (float *)p, .ndims = 5, .dims = {o, i, 1, K, K},
-                          .strides = {i * K * K, K * K, K * K, K, 1}};
-    return (DnTensor){.p = (float *)p, .ndims = 4, .dims = {o, i, K, K},
-                      .strides = {i * K * K, K * K, K, 1}};
-}
-
-static DnTensor vec1(const real *p, long n)
-{
-    return (DnTensor){.p = (float *)p, .ndims = 1, .dims = {n}, .strides = {1}};
-}
-
 static int add_conv(ShapeDn *s, DnTensor src, DnTensor wei, DnTensor bias, DnTensor dst,
                     int pad, HgErr *err)
 {
@@ -260,18 +235,18 @@ static ShapeDn *shape_of(const Key *k, const LayerGeom *L, const real *w, const 
     HgErr e = {{0}};
     int rc;
     if (k->op == OP_FORWARD) {
-        rc = add_conv(s, cnhw(x, 0, C, n, H, W), weights(w + L->w_off, OC, C, K, 0),
-                      vec1(w + L->b_off, OC), cnhw(y, 0, OC, n, OH, OW), k->pad, &e);
+        rc = add_conv(s, dn_cnhw(x, 0, C, n, H, W), dn_weights(w + L->w_off, OC, C, K, 0),
+                      dn_vec1(w + L->b_off, OC), dn_cnhw(y, 0, OC, n, OH, OW), k->pad, &e);
     } else {
         s->Vw = malloc(sizeof(float) * kc * OC * ckk);
         s->Vb = malloc(sizeof(float) * kc * OC);
         HG_CHECK(s->Vw && s->Vb, "out of memory (oneDNN tangent weights)");
-        rc = add_conv(s, cnhw(x, 0, C, n, H, W), weights(s->Vw, kc * OC, C, K, 0),
-                      vec1(s->Vb, kc * OC), cnhw(y, 0, kc * OC, n, OH, OW), k->pad, &e);
+        rc = add_conv(s, dn_cnhw(x, 0, C, n, H, W), dn_weights(s->Vw, kc * OC, C, K, 0),
+                      dn_vec1(s->Vb, kc * OC), dn_cnhw(y, 0, kc * OC, n, OH, OW), k->pad, &e);
         if (!rc && rx) {
-            DnTensor ry = cnhw(y, kc, OC, n, OH, OW);
+            DnTensor ry = dn_cnhw(y, kc, OC, n, OH, OW);
             ry.accumulate = 1;
-            rc = add_conv(s, cnhw(rx, kc, C, n, H, W), weights(w + L->w_off, OC, C, K, 1), none,
+            rc = add_conv(s, dn_cnhw(rx, kc, C, n, H, W), dn_weights(w + L->w_off, OC, C, K, 1), none,
                           ry, k->pad, &e);
         }
     }

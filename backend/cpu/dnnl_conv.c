@@ -28,6 +28,29 @@ void dn_ctx_free(DnCtx *c)
     memset(c, 0, sizeof *c);
 }
 
+DnTensor dn_cnhw(const float *p, long kc, long c, long n, long h, long w)
+{
+    if (kc == 0)
+        return (DnTensor){.p = (float *)p, .ndims = 4, .dims = {n, c, h, w},
+                          .strides = {h * w, n * h * w, w, 1}};
+    return (DnTensor){.p = (float *)p, .ndims = 5, .dims = {n, c, kc, h, w},
+                      .strides = {h * w, n * h * w, c * n * h * w, w, 1}};
+}
+
+DnTensor dn_weights(const float *p, long o, long i, long K, int depth3)
+{
+    if (depth3)
+        return (DnTensor){.p = (float *)p, .ndims = 5, .dims = {o, i, 1, K, K},
+                          .strides = {i * K * K, K * K, K * K, K, 1}};
+    return (DnTensor){.p = (float *)p, .ndims = 4, .dims = {o, i, K, K},
+                      .strides = {i * K * K, K * K, K, 1}};
+}
+
+DnTensor dn_vec1(const float *p, long n)
+{
+    return (DnTensor){.p = (float *)p, .ndims = 1, .dims = {n}, .strides = {1}};
+}
+
 void dn_format(const dnnl_memory_desc_t *md, char *buf, size_t cap)
 {
     if (md->format_kind != dnnl_blocked) {

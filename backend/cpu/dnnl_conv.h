@@ -94,6 +94,14 @@ void dn_conv_bind(DnConv *c, DnRole r, const float *p);
 int dn_conv_is_ref(const DnConv *c);
 void dn_conv_free(DnConv *c);
 
+/* The suite's layouts as tensors (float32 data, strides in elements):
+ * activations [C][n][H][W] as N C H W, or with depth kc > 0 the tangents'
+ * [kc][C][n][H][W] as N C D H W; weights [o][i][K][K] as O I K K (depth3:
+ * O I 1 K K, for the tangents' 3-D convolution); a vector of n. */
+DnTensor dn_cnhw(const float *p, long kc, long c, long n, long h, long w);
+DnTensor dn_weights(const float *p, long o, long i, long K, int depth3);
+DnTensor dn_vec1(const float *p, long n);
+
 /* A memory descriptor's layout in oneDNN's tag spelling ("aBcd16b"). */
 void dn_format(const dnnl_memory_desc_t *md, char *buf, size_t cap);
 
