@@ -33,9 +33,14 @@ cd "$(dirname "$0")/.." || exit 1
 
 export THREADS=${THREADS:-2} OMP_NUM_THREADS=${THREADS:-2}
 export QUICK=${QUICK:-0}
-commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)"
-# The bench's own outputs do not make the measured code "uncommitted".
-[ -n "$(git status --porcelain -- . ':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg' 2>/dev/null)" ] &&
+# The measured code's commit: the newest one that changed anything but the
+# bench's own outputs, so that a full run made section by section, with
+# each section's results committed as it finishes, names one commit in
+# every section. The bench's outputs do not make the code "uncommitted".
+outputs=(':!RESULTS.md' ':!bench/results' ':!plots/*.png' ':!plots/*.svg')
+commit=$(git log -1 --format=%h -- . "${outputs[@]}" 2>/dev/null)
+[ -n "$commit" ] || commit=$(git rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)"
+[ -n "$(git status --porcelain -- . "${outputs[@]}" 2>/dev/null)" ] &&
   commit+=" with uncommitted changes"
 export COMMIT=$commit HGBENCH_COMMIT=$commit
 all_sections="models engines fig2 fig3 micro pytorch atlas conditioning soak sweep gpu"
