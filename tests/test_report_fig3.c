@@ -357,6 +357,33 @@ static void test_protocol_table(void)
     snprintf(line, sizeof line, "| %.4f ± %.4f |", stats_mean(g, REPEATS_IN_FIXTURE),
              stats_sd(g, REPEATS_IN_FIXTURE));
     EXPECT(strstr(o.md, line) != NULL, "base's gain: %s", line);
+    /* the rule for the figure's protocol: a variant whose best val acc is
+     * above base's by a paired 95% interval (computed here from the logs)
+     * would replace it; base's own runs past step 1 are counted */
+    int beats = 0;
+    static const char *const others[] = {"clamped", "float64", "small-step"};
+    for (int v = 0; v < ARRAY_LEN(others); v++) {
+        char file[128];
+        snprintf(file, sizeof file, "fig3-protocol-%s.json", others[v]);
+        json_t *vm = fixture_load(dir, file);
+        double a[REPEATS_IN_FIXTURE], b[REPEATS_IN_FIXTURE];
+        for (int r = 0; r < REPEATS_IN_FIXTURE; r++) {
+            json_t *x = run_log(dir, str(vm, "base"), "fds", r), *y = run_log(dir, str(bm, "base"), "fds", r);
+            a[r] = num(json_object_get(x, "best"), "val_acc");
+            b[r] = num(json_object_get(y, "best"), "val_acc");
+            json_decref(x);
+            json_decref(y);
+        }
+        beats += stats_paired_interval(a, b, REPEATS_IN_FIXTURE, 0.95).lo > 0;
+        json_decref(vm);
+    }
+    snprintf(line, sizeof line, "Here %s, and base's runs improve past step 1 in %d of %d: %s.",
+             beats ? "a variant beats it" : "no variant beats it by that measure", better,
+             REPEATS_IN_FIXTURE,
+             beats ? "the figure should change its settings to that variant's"
+             : better ? "the figure keeps base's settings" : "base does not improve, so the choice is open");
+    EXPECT(strstr(o.md, "**The figure's protocol** is base's by construction.") && strstr(o.md, line),
+           "the figure's protocol: %s", line);
     /* a variant the fixture's hpo could not run */
     json_t *rs = fixture_load(dir, "fig3-protocol-resampled.json");
     snprintf(line, sizeof line, "skipped: %s |", str(rs, "reason"));
