@@ -89,7 +89,7 @@
 #                  the protocol comparison below at 912678f: on the MNIST
 #                  subset, 3 repeats each, the initial step 0.005 had its best
 #                  outer step after step 1 in 3 of 3 runs (10, 38, 3) against
-#                  1 of 3 (47, 1, 5: two at or near the start) for 0.02, no
+#                  2 of 3 (47, 1, 5) for 0.02, no
 #                  collapsed outer step after step 0 (0.02: 2 of 3 runs
 #                  collapsed to chance, one for its last 40 steps), mean gain
 #                  over step 1 of 0.077 val acc (0.02: 0.005); resampling
