@@ -2,6 +2,7 @@
 #include "support_models.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,4 +155,19 @@ void engine_case_free(EngineCase *c)
     dataset_free(&c->val);
     mem_free(c->w0);
     schedule_free(&c->sched);
+}
+
+size_t kinds_run_name(char *buf, size_t cap, const char *model, int T, const int K[HYPER_KINDS],
+                      const HyperPer per[HYPER_KINDS], int E, double clamp)
+{
+    size_t at = (size_t)snprintf(buf, cap, "%s T=%d", model, T);
+    for (int k = 0; k < HYPER_KINDS && at < cap; k++)
+        if (K[k])
+            at += (size_t)snprintf(buf + at, cap - at, " %s:%d/%s", hyper_kind_name(k), K[k],
+                                   hyper_per_name(per[k]));
+    if (E && at < cap)
+        at += (size_t)snprintf(buf + at, cap - at, " ex:%d", E);
+    if (clamp > 0 && at < cap)
+        at += (size_t)snprintf(buf + at, cap - at, " clamp %g", clamp);
+    return at;
 }

@@ -62,5 +62,10 @@ typedef struct EngineCase {
 void engine_case_make(EngineCase *c, const char *model, int n, int val, int T,
                       const int K[HYPER_KINDS], double clamp, int batch, int kahan);
 void engine_case_free(EngineCase *c);
+/* "mlp-tanh T=8 lr:2/layer mom:1/run ex:40 clamp 0.05" into buf: a run's
+ * model, steps, learned kinds, example weights and clamp, for messages;
+ * returns the length written (as snprintf: may exceed cap). */
+size_t kinds_run_name(char *buf, size_t cap, const char *model, int T, const int K[HYPER_KINDS],
+                      const HyperPer per[HYPER_KINDS], int E, double clamp);
 
 #endif

@@ -292,15 +292,7 @@ static int reversible_takes(const Config *c)
 
 static void config_name(const Config *c, char *buf, size_t cap)
 {
-    size_t at = (size_t)snprintf(buf, cap, "%s T=%d", c->model, c->T);
-    for (int k = 0; k < HYPER_KINDS && at < cap; k++)
-        if (c->K[k])
-            at += (size_t)snprintf(buf + at, cap - at, " %s:%d/%s", hyper_kind_name(k), c->K[k],
-                                   hyper_per_name(c->per[k]));
-    if (c->E && at < cap)
-        at += (size_t)snprintf(buf + at, cap - at, " ex:%d", c->E);
-    if (c->clamp > 0 && at < cap)
-        snprintf(buf + at, cap - at, " clamp %g", c->clamp);
+    kinds_run_name(buf, cap, c->model, c->T, c->K, c->per, c->E, c->clamp);
 }
 
 #ifdef HG_F64
