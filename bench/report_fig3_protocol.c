@@ -86,11 +86,11 @@ static void row(FILE *f, Fig3Set *s, Fig3Set *base, int *better, double *mgain,
         }
         StatsInterval iv = stats_paired_interval(a, b, m, 0.95);
         StatsVerdict v = stats_verdict(iv);
-        if (m >= 2) *vs_base = v;
-        if (m >= 2)
+        if (m >= 2) {
+            *vs_base = v;
             snprintf(vs, sizeof vs, "%+.4f [%+.4f, %+.4f]: %s", iv.mean, iv.lo, iv.hi,
                      v == STATS_UNRESOLVED ? "not resolved" : v == STATS_HOLDS ? "higher" : "lower");
-        else if (m == 1)
+        } else if (m == 1)
             snprintf(vs, sizeof vs, "%+.4f (1 pair)", iv.mean);
         free(a);
         free(b);
